@@ -1,0 +1,99 @@
+"""Named shared-memory segments that only their creator's instance ever unlinks.
+
+Segments are ``multiprocessing.shared_memory.SharedMemory`` objects created owner-only (0600).
+Before Python 3.13 every SharedMemory, created *or attached*, registers with multiprocessing's
+resource_tracker, which unlinks it when the registering process exits; ``spawn`` children share
+their parent's tracker, so even unregistering is unsafe. hftshm therefore never lets the tracker
+know about its segments: 3.13+ passes ``track=False``; older versions skip the registration call
+while the object is built, and ``unlink`` calls ``shm_unlink`` directly. Lifetime is hftshm's
+job alone: the supervisor unlinks at shutdown and ``hftshm clean`` removes dead instances' leftovers.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from multiprocessing import resource_tracker, shared_memory
+
+import _posixshmem
+
+from .errors import RingNotFound
+
+SHM_DIR = "/dev/shm"
+_tracker_lock = threading.Lock()
+
+
+class _Untracked(shared_memory.SharedMemory):
+    def __del__(self):  # numpy views may outlive us; the mapping then goes when they do
+        try:
+            self.close()
+        except (OSError, BufferError):
+            pass
+
+
+def _untracked_register(original):
+    def register(name, rtype):
+        if rtype != "shared_memory":
+            original(name, rtype)
+
+    return register
+
+
+def _open(name: str, create: bool, size: int) -> shared_memory.SharedMemory:
+    if sys.version_info >= (3, 13):
+        return _Untracked(name, create=create, size=size, track=False)
+    with _tracker_lock:
+        original = resource_tracker.register
+        resource_tracker.register = _untracked_register(original)
+        try:
+            return _Untracked(name, create=create, size=size)
+        finally:
+            resource_tracker.register = original
+
+
+class Segment:
+    """A mapped segment. ``buf`` is a writable memoryview of the whole segment."""
+
+    def __init__(self, shm: shared_memory.SharedMemory, created: bool):
+        self._shm = shm
+        self.name = shm.name
+        self.size = shm.size
+        self.created = created
+        self.buf = shm.buf
+
+    @classmethod
+    def create(cls, name: str, size: int) -> "Segment":
+        """Create a new segment (0600); fails with FileExistsError if the name is taken."""
+        shm = _open(name, True, size)
+        return cls(shm, True)
+
+    @classmethod
+    def attach(cls, name: str) -> "Segment":
+        try:
+            shm = _open(name, False, 0)
+        except FileNotFoundError:
+            raise RingNotFound(f"no shared-memory segment named {name!r} in {SHM_DIR}") from None
+        return cls(shm, False)
+
+    def close(self) -> bool:
+        """Unmap if nothing else still views the memory; returns whether it was unmapped."""
+        self.buf = None
+        try:
+            self._shm.close()
+        except BufferError:
+            return False
+        return True
+
+
+def unlink(name: str) -> bool:
+    """Remove a segment's name (mappings stay valid until closed). False if already gone."""
+    try:
+        _posixshmem.shm_unlink("/" + name.lstrip("/"))
+    except FileNotFoundError:
+        return False
+    return True
+
+
+def exists(name: str) -> bool:
+    return os.path.exists(os.path.join(SHM_DIR, name.lstrip("/")))
