@@ -1,0 +1,109 @@
+"""Market-data event: one 128-byte layout for trades, quotes and book changes, told apart by ``kind``.
+
+::
+
+    0        8    9    10   12       16       24       32       40       48       56       64
+    +--------+----+----+----+--------+--------+--------+--------+--------+--------+--------+
+    | seq    |kind|side|flag|symbol  |exch_ns | txn_ns |recv_ns | pub_ns |venue_id|venue_id2|
+    +--------+----+----+----+--------+--------+--------+--------+--------+--------+--------+
+    64       72       80       88       96       104      112      120      128
+    +--------+--------+--------+--------+--------+--------+--------+--------+
+    |price_e8| qty_e8 |price2e8| qty2_e8| price  | qty    | price2 | qty2   |
+    +--------+--------+--------+--------+--------+--------+--------+--------+
+
+Prices and quantities: Binance sends decimal strings with at most 8 decimals ("61837.63000000").
+The ``*_e8`` fields hold them exactly as integers in units of 1e-8 (``"61837.63000000"`` is
+``6183763000000``), good up to 92,233,720,368 (int64 / 1e8). The float64 fields hold
+``e8 / 1e8``: one correctly rounded division of two exactly representable numbers, so each is
+the float nearest the decimal Binance sent, the same as ``float(text)``, for quick arithmetic
+in strategies. Text comes back exactly with ``format_e8``.
+
+Per kind (fields not listed are zero):
+
+=========  ===========================  ===================  ==============================
+kind       price/qty (and price2/qty2)  venue_id, venue_id2  side
+=========  ===========================  ===================  ==============================
+TRADE      trade price and quantity     trade id ``t``, -     aggressor: BUY if the buyer
+                                                              was the taker (``m`` false)
+AGG_TRADE  price and quantity           agg id ``a``, first   as TRADE
+                                        trade id ``f``
+QUOTE      best bid, bid qty (ask,      update id ``u``, -    -
+           ask qty)
+LEVEL      level price, new qty (0      final update id       BID or ASK
+           removes the level)           ``u``, first ``U``
+BOOK_RESET the book was discarded (gap  -, -                  -
+           or resync): rebuild from the
+           LEVEL records with SNAPSHOT
+           that follow
+=========  ===========================  ===================  ==============================
+
+Timestamps (ns since the epoch): ``exch_ns`` the exchange event time ``E``; ``txn_ns`` the
+trade time ``T`` (trades) or 0; ``recv_ns`` local receive; ``publish_ns`` ring publish.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Layout, make_dtype
+
+# kind
+TRADE = 1
+AGG_TRADE = 2
+QUOTE = 3
+LEVEL = 4
+BOOK_RESET = 5
+KIND_NAMES = {TRADE: "trade", AGG_TRADE: "aggTrade", QUOTE: "quote", LEVEL: "level", BOOK_RESET: "reset"}
+KIND_CODES = {v: k for k, v in KIND_NAMES.items()}
+
+# side
+BUY = 1  # trades: the buyer was the taker
+SELL = 2
+BID = 1  # levels
+ASK = 2
+
+# flags
+F_SNAPSHOT = 1  # LEVEL from a depth snapshot
+F_LAST_IN_EVENT = 2  # last LEVEL (or QUOTE) of one depth event: the book is consistent after it
+F_BEST_MATCH = 4  # trade "M"
+F_FROM_BOOK = 8  # QUOTE derived from the local order book (not a bookTicker)
+
+E8 = 100_000_000
+
+DTYPE = make_dtype(
+    [
+        ("seq", "<i8", 0),
+        ("kind", "u1", 8),
+        ("side", "u1", 9),
+        ("flags", "<u2", 10),
+        ("symbol_id", "<u4", 12),
+        ("exch_ns", "<i8", 16),
+        ("txn_ns", "<i8", 24),
+        ("recv_ns", "<i8", 32),
+        ("publish_ns", "<i8", 40),
+        ("venue_id", "<i8", 48),
+        ("venue_id2", "<i8", 56),
+        ("price_e8", "<i8", 64),
+        ("qty_e8", "<i8", 72),
+        ("price2_e8", "<i8", 80),
+        ("qty2_e8", "<i8", 88),
+        ("price", "<f8", 96),
+        ("qty", "<f8", 104),
+        ("price2", "<f8", 112),
+        ("qty2", "<f8", 120),
+    ],
+    128,
+)
+
+LAYOUT = Layout("md_event.v1", DTYPE, __doc__)
+
+
+def format_e8(value: int) -> str:
+    """The decimal text Binance uses for a 1e-8 fixed-point value: 8 decimals, no exponent."""
+    sign = "-" if value < 0 else ""
+    whole, frac = divmod(abs(int(value)), E8)
+    return f"{sign}{whole}.{frac:08d}"
+
+
+def records(n: int = 1) -> np.ndarray:
+    return np.zeros(n, DTYPE)
