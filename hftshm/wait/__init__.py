@@ -1,0 +1,43 @@
+"""Wait strategies: what a reader or agent does when a poll found nothing (``idle(0)``).
+
+=============  ============================================  ======================================
+strategy       latency to notice a record                    CPU while idle
+=============  ============================================  ======================================
+busy-spin      lowest: one poll (~0.2 us from Python)        100% of a core, always
+yielding       low; ``sched_yield`` gives the core away      100% of a core when the core is free,
+               only if another process wants it             shares it fairly when it is not
+backoff        spins, then yields, then sleeps with          a few % at 10k msgs/s; grows when
+(default)      growing naps (1 us -> 50 us by default)       records arrive just after a nap starts
+blocking       a futex wake-up (semaphore) per publish       ~0 while idle; the producer pays a
+               into a parked reader                          ``sem_post`` syscall per wake-up
+=============  ============================================  ======================================
+
+On a 2-core machine running ~6 hftshm processes, busy-spin and yielding starve everyone else;
+backoff is the default. Use busy-spin only for a process pinned to a core of its own.
+"""
+
+from __future__ import annotations
+
+from .backoff import Backoff
+from .base import WaitStrategy
+from .blocking import Blocking
+from .busy_spin import BusySpin
+from .yielding import Yielding
+
+STRATEGIES = {"busy-spin": BusySpin, "yielding": Yielding, "backoff": Backoff, "blocking": Blocking}
+DEFAULT = "backoff"
+
+
+def make(name: str | WaitStrategy | None = None, **options) -> WaitStrategy:
+    """A fresh strategy by name ('busy-spin', 'yielding', 'backoff', 'blocking')."""
+    if isinstance(name, WaitStrategy):
+        return name
+    name = name or DEFAULT
+    try:
+        cls = STRATEGIES[name]
+    except KeyError:
+        raise ValueError(f"unknown wait strategy {name!r}; choose one of {', '.join(STRATEGIES)}") from None
+    return cls(**options)
+
+
+__all__ = ["WaitStrategy", "BusySpin", "Yielding", "Backoff", "Blocking", "make", "STRATEGIES", "DEFAULT"]
