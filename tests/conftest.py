@@ -1,0 +1,22 @@
+import itertools
+import os
+import sys
+
+import pytest
+
+from hftshm import instances
+
+_ids = itertools.count()
+TESTS = os.path.dirname(__file__)
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)  # tests/support.py, importable by spawned children too
+
+
+@pytest.fixture
+def instance():
+    """A fresh instance name; everything under it is unlinked after the test."""
+    name = f"t{os.getpid()}x{next(_ids)}"
+    yield name
+    inst = instances.scan().get(name)
+    if inst is not None:
+        instances.remove(inst)
