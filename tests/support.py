@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import multiprocessing as mp
 import time
+from pathlib import Path
 
 import numpy as np
 
 from hftshm.layouts import bench
 
+CAPTURE = Path(__file__).resolve().parent / "data" / "btcusdt_spot_20240808.capture.gz"  # real Binance frames
 FORK = mp.get_context("fork")
 SPAWN = mp.get_context("spawn")
 

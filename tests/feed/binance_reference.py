@@ -15,7 +15,7 @@ import numpy as np
 from hftshm.feed.capture import iter_capture
 from hftshm.layouts import md
 
-CAPTURE = Path(__file__).resolve().parent.parent / "data" / "btcusdt_spot_20240808.capture.gz"
+from support import CAPTURE  # noqa: E402
 FIELDS = md.DTYPE.names
 
 

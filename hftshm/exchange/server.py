@@ -1,0 +1,310 @@
+"""The I/O layer: one websockets server, one port, every endpoint of the simulator.
+
+Paths (web-socket-streams.md "General WSS information", web-socket-api.md):
+
+* ``/ws/<stream>[/<stream>..]`` and ``/ws``: raw streams, payloads unwrapped
+* ``/stream?streams=<a>/<b>`` and ``/stream``: combined streams, ``{"stream", "data"}``
+* ``/ws-api/v3[?returnRateLimits=false]``: the WebSocket API
+
+Market data is written as ready frames straight to each connection's transport (``wsframe.py``),
+one ``write`` per connection per flush; everything else here is plumbing between the sans-I/O
+parts: ``Venue`` (books, orders), ``control`` (SUBSCRIBE..), ``wsapi`` (requests), ``streams``
+(payloads), ``replay`` (captures) and ``faults``.
+
+Limits, as web-socket-streams.md "Websocket Limits" states them: a market-stream connection that
+sends more than 5 messages (text, ping or pong frames) in a second is closed with 1008 "Too many
+requests"; a connection holds at most 1024 streams (more in the URL: HTTP 400; by SUBSCRIBE: an
+error answer). The server pings every ``ping_interval`` seconds and drops a connection whose
+pong does not come within ``ping_timeout``. A connection with more than ``max_buffer`` unsent
+bytes is aborted (it cannot keep up).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import http
+import logging
+import time
+from collections import defaultdict
+from urllib.parse import parse_qs, urlsplit
+
+from websockets.asyncio.server import serve
+from websockets.exceptions import ConnectionClosed
+
+from . import control
+from .config import SimConfig
+from .depth import DepthDiff
+from .peers import ApiPeer, Connection, MarketPeer, Peer, Stats
+from .playback import play
+from .ratelimit import RateLimits
+from .replay import Capture
+from .streams import Renderer, parse_stream
+from .venue import MarketRows, UserEvents, Venue, warm_up
+from .wsapi import ApiSession, WsApi, event_frame_payloads
+from .wsframe import envelope_prefix, text_frame
+
+log = logging.getLogger("hftshm.exchange")
+API_PATH = "/ws-api/v3"
+WRITE_LIMIT = 1 << 20  # transport high-water mark; past it frames wait in the peer's backlog
+
+
+class ExchangeSimulator:
+    """``async with ExchangeSimulator(cfg) as sim: sim.port``; ``sim.venue`` is the in-process
+    view of books, orders, balances and ``sim.venue.engine.executions``."""
+
+    def __init__(self, cfg: SimConfig):
+        self.capture = Capture.load(cfg.replay) if cfg.replay is not None else None
+        if self.capture is not None:
+            cfg = dataclasses.replace(cfg, symbols=tuple(self.capture.symbols))
+        self.cfg = cfg
+        self.venue = Venue(cfg, self.capture.snapshots if self.capture else None)
+        self.limits = RateLimits(cfg.limits)
+        self.api = WsApi(self.venue, cfg, self.limits)
+        self.renderers = {s: Renderer(spec) for s, spec in cfg.specs.items()}
+        self.prefixes: dict[str, bytes] = {}
+        self.stats = Stats()
+        self._markets: set[MarketPeer] = set()
+        self._apis: set[ApiPeer] = set()
+        self._server = None
+        self._pump_task: asyncio.Task | None = None
+        self._valid = self.capture.streams if self.capture else None
+        self.failed = asyncio.Event()
+
+    # ----- lifecycle
+
+    async def start(self) -> ExchangeSimulator:
+        warm_up()  # before the first client: compiling later would stall the stream
+        self._server = await serve(
+            self._handler, self.cfg.host, self.cfg.port,
+            process_request=self._route, create_connection=Connection, compression=None,
+            ping_interval=self.cfg.ping_interval, ping_timeout=self.cfg.ping_timeout,
+            max_size=1 << 20, write_limit=WRITE_LIMIT,
+        )
+        if self.capture is None:
+            self._pump_task = asyncio.create_task(self._pump())
+        return self
+
+    async def stop(self) -> None:
+        if self._pump_task is not None:
+            self._pump_task.cancel()
+            await asyncio.gather(self._pump_task, return_exceptions=True)
+        for peer in list(self._markets) + list(self._apis):
+            peer.stop()
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    async def __aenter__(self) -> ExchangeSimulator:
+        return await self.start()
+
+    async def __aexit__(self, *exc) -> None:
+        await self.stop()
+
+    @property
+    def port(self) -> int:
+        return self._server.sockets[0].getsockname()[1]
+
+    def url(self, path: str = "") -> str:
+        return f"ws://{self.cfg.host}:{self.port}{path}"
+
+    @property
+    def open_connections(self) -> int:
+        return len(self._markets) + len(self._apis)
+
+    # ----- handshake routing
+
+    def check_stream(self, name: str) -> None:
+        """ValueError naming the problem unless this server serves stream ``name``."""
+        symbol, _ = parse_stream(name)
+        if self._valid is not None:
+            if name not in self._valid:
+                raise ValueError(f"stream {name!r} is not in the replayed capture")
+        elif symbol not in self.cfg.specs:
+            raise ValueError(f"stream {name!r}: unknown symbol {symbol!r}, this server has "
+                             f"{', '.join(self.cfg.specs)}")
+
+    def _route(self, conn: Connection, request):
+        url = urlsplit(request.path)
+        path = url.path.rstrip("/") or "/"
+        query = parse_qs(url.query)
+        if path == API_PATH:
+            flag = query.get("returnRateLimits", ["true"])[-1].lower()
+            conn.route = ("api", flag != "false")
+            return None
+        if path == "/stream":
+            combined = True
+            names = [n for n in query.get("streams", [""])[-1].split("/") if n]
+        elif path == "/ws" or path.startswith("/ws/"):
+            combined = False
+            names = [n for n in path[len("/ws/"):].split("/") if n]
+        else:
+            return conn.respond(http.HTTPStatus.NOT_FOUND,
+                                f"unknown path {url.path!r}: use /ws/<stream>, /stream?streams=<a>/<b> "
+                                f"or {API_PATH}\n")
+        if len(set(names)) > self.cfg.limits.streams_per_connection:
+            return conn.respond(http.HTTPStatus.BAD_REQUEST,
+                                f"{len(set(names))} streams: a connection can listen to at most "
+                                f"{self.cfg.limits.streams_per_connection}\n")
+        for name in names:
+            try:
+                self.check_stream(name)
+            except ValueError as exc:
+                return conn.respond(http.HTTPStatus.BAD_REQUEST, f"{exc}\n")
+        conn.route = ("market", combined, names)
+        conn.incoming_limit = self.cfg.limits.incoming_per_s
+        return None
+
+    async def _handler(self, conn: Connection) -> None:
+        self.stats.connections += 1
+        if conn.route[0] == "api":
+            await self._serve_api(conn, conn.route[1])
+        else:
+            await self._serve_market(conn, conn.route[1], conn.route[2])
+
+    # ----- market streams
+
+    async def _serve_market(self, conn, combined: bool, names: list[str]) -> None:
+        peer = MarketPeer(conn, self.stats, self.cfg, combined, names)
+        self._markets.add(peer)
+        self._update_wanted()
+        self.venue.start(time.time_ns())
+        peer.start_faults(self.cfg.faults)
+        self._maybe_play(peer)
+        try:
+            async for message in conn:
+                try:
+                    resp = control.handle(message, peer.session, self.check_stream,
+                                          self.cfg.limits.streams_per_connection)
+                except Exception:  # a bug, not bad input: answer and keep serving
+                    log.exception("control message failed")
+                    resp = {"error": {"code": 2, "msg": "Invalid request: internal error"}, "id": None}
+                peer.send_json(resp)
+                self._update_wanted()
+                self._maybe_play(peer)
+        except ConnectionClosed:
+            pass
+        finally:
+            peer.stop()
+            self._markets.discard(peer)
+            self._update_wanted()
+
+    def _update_wanted(self) -> None:
+        wanted = set()
+        for peer in self._markets:
+            wanted.update(peer.session.streams)
+        self.venue.wanted = wanted
+
+    async def _pump(self) -> None:
+        """Advance the synthetic markets and flush what they published, every ``tick_s``.
+        Should it ever fail, ``failed`` is set (``run`` then exits non-zero) rather than the
+        server going on with frozen markets."""
+        faults = self.cfg.faults
+        next_burst = None
+        try:
+            while True:
+                now = time.time_ns()
+                if self.venue.started:
+                    self.venue.advance(now)
+                    if faults.burst_every_s:
+                        if next_burst is None:
+                            next_burst = now + int(faults.burst_every_s * 1e9)
+                        elif now >= next_burst:
+                            self.venue.burst(now, faults.burst_size)
+                            next_burst = now + int(faults.burst_every_s * 1e9)
+                self.publish(self.venue.drain())
+                await asyncio.sleep(self.cfg.tick_s)
+        except Exception:
+            log.exception("the market pump failed")
+            self.failed.set()
+
+    def publish(self, items: list) -> None:
+        """Render what the venue published and write it, one ``write`` per connection."""
+        if not items:
+            return
+        out: dict[Peer, list[bytes]] = defaultdict(list)
+        for item in items:
+            if isinstance(item, MarketRows):
+                renderer = self.renderers[item.symbol]
+                kinds = frozenset(k for k, name in renderer.stream_of_kind.items()
+                                  if name in self.venue.wanted)
+                if kinds:
+                    names = {renderer.stream_of_kind[k] for k in kinds}
+                    self._fan_out(names, lambda combined: renderer.rows(item.rows, kinds, combined), out)
+            elif isinstance(item, DepthDiff):
+                stream = f"{item.symbol}@{item.stream}"
+                if stream in self.venue.wanted:
+                    payload = self.renderers[item.symbol].depth(item)
+                    self._fan_out({stream}, lambda combined: (
+                        [stream], [self._wrap(stream, payload) if combined else payload]), out)
+            elif isinstance(item, UserEvents):
+                for peer in self._apis:
+                    if peer.session.subscriptions:
+                        payloads = event_frame_payloads(peer.session, item.events)
+                        out[peer].extend(text_frame(p) for p in payloads)
+        for peer, frames in out.items():
+            peer.write(frames)
+
+    def _wrap(self, stream: str, payload: bytes) -> bytes:
+        prefix = self.prefixes.get(stream)
+        if prefix is None:
+            prefix = self.prefixes[stream] = envelope_prefix(stream)
+        return prefix + payload + b"}"
+
+    def _fan_out(self, names: set[str], render, out) -> None:
+        """Give each market connection the frames of its streams among ``names``;
+        ``render(combined)`` makes (streams, payloads) in one variant, at most once each."""
+        variants: dict[bool, tuple] = {}
+        for peer in self._markets:
+            wanted = peer.session.streams
+            if names.isdisjoint(wanted):
+                continue
+            combined = peer.session.combined
+            variant = variants.get(combined)
+            if variant is None:
+                streams, payloads = render(combined)
+                if not variants:  # each message counts once, whichever variants are made
+                    self.stats.messages += len(payloads)
+                frames = [text_frame(p) for p in payloads]
+                variant = variants[combined] = (streams, payloads, set(streams), frames)
+            streams, payloads, present, frames = variant
+            if present.isdisjoint(wanted):
+                continue
+            if present.issubset(wanted):
+                idx = None
+                chosen = frames
+            else:
+                idx = [i for i, s in enumerate(streams) if s in wanted]
+                chosen = [frames[i] for i in idx]
+            if peer.malformer is not None:
+                bodies = payloads if idx is None else [payloads[i] for i in idx]
+                chosen = peer.malformer.apply(bodies, chosen)
+            out[peer].extend(chosen)
+
+    # ----- replay
+
+    def _maybe_play(self, peer: MarketPeer) -> None:
+        if self.capture is not None and not peer.playing and peer.session.streams:
+            peer.playing = True
+            peer.tasks.append(asyncio.create_task(play(
+                peer, self.capture, self.cfg.speed, self.cfg.count, self.cfg.faults.gap_every, self.stats)))
+
+    # ----- WebSocket API
+
+    async def _serve_api(self, conn, return_rate_limits: bool) -> None:
+        now = time.time_ns()
+        peer = ApiPeer(conn, self.stats, self.cfg, ApiSession(now // 1_000_000, return_rate_limits))
+        self._apis.add(peer)
+        self.limits.connect(now // 1_000_000)
+        self.venue.start(now)
+        peer.start_faults(self.cfg.faults)
+        try:
+            async for message in conn:
+                resp = self.api.handle(message, peer.session, time.time_ns())
+                peer.send_json(resp)
+                self.publish(self.venue.drain())
+        except ConnectionClosed:
+            pass
+        finally:
+            peer.stop()
+            self._apis.discard(peer)
