@@ -1,2 +1,20 @@
+"""The ``hftshm`` command: a typer app that wires the thin modules in ``hftshm.commands``."""
+
+from __future__ import annotations
+
 import typer
-app = typer.Typer()
+
+from hftshm.commands import bench, instances
+from hftshm.commands.exchange import exchange
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="hftshm: a shared-memory trading pipeline.")
+bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that measure and report figures.")
+app.add_typer(bench_app, name="bench")
+
+app.command()(exchange)
+app.command()(instances.ls)
+app.command()(instances.clean)
+bench_app.command("ring")(bench.ring)
+
+if __name__ == "__main__":
+    app()

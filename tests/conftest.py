@@ -10,6 +10,9 @@ _ids = itertools.count()
 TESTS = os.path.dirname(__file__)
 if TESTS not in sys.path:
     sys.path.insert(0, TESTS)  # tests/support.py, importable by spawned children too
+ROOT = os.path.dirname(TESTS)
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)  # cli.py, the typer app
 
 
 @pytest.fixture
