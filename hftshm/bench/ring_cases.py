@@ -54,10 +54,10 @@ def _nb_consume(hdr, slots, rst, limit):
 
 
 @njit(cache=True)
-def _nb_latency(hdr, slots, rst, samples, count):
-    """Read what is available and log now - sent for each record; returns how many."""
+def _nb_latency(hdr, slots, rst, samples, count, spins):
+    """Poll (up to ``spins`` times, in numba) and log now - sent for each record read."""
     mask = slots.shape[0] - 1
-    k = K.rd_next(hdr, rst, samples.shape[0] - count)
+    k = K.rd_spin(hdr, rst, samples.shape[0] - count, spins)
     if k <= 0:
         return 0
     t = now_ns()
@@ -91,7 +91,7 @@ class RingCase:
         reader = ring.reader("consumer", gating=True, wait=self.wait)
         # compile/load the numba paths before the clock starts
         _nb_consume(*reader.handle(), 0)
-        _nb_latency(*reader.handle(), np.zeros(1, np.int64), 1)
+        _nb_latency(*reader.handle(), np.zeros(1, np.int64), 1, 0)
         ready.set()
         if phase.name == "throughput":
             return self._throughput(reader, totals)
@@ -129,6 +129,8 @@ class RingCase:
 
     def _latency(self, reader, n):
         log = LatencyLog(n)
+        # the numba API polls inside numba: a busy-spin reader never returns to Python to poll
+        spins = 1 << 16 if self.wait == "busy-spin" else 0
         strategy = reader.wait_strategy
         idle, reset = strategy.idle, strategy.reset
         read, read_batch, handle = reader.read, reader.read_batch, reader.handle()
@@ -149,7 +151,7 @@ class RingCase:
                     log.samples[log.count : log.count + got] = time.time_ns() - b["payload"]
                     log.count += got
             else:
-                got = _nb_latency(*handle, log.samples, log.count)
+                got = _nb_latency(*handle, log.samples, log.count, spins)
                 log.count += got
             if got:
                 if idled:

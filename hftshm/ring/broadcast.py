@@ -114,7 +114,7 @@ class Publisher:
                 return
             if r == K.BAD_SHAPE:
                 raise RecordTypeError(f"publish takes exactly one record; got an array of {len(record)}")
-            self._wait_for_room(1)
+            self.wait_for_room(1)
 
     def try_publish(self, record) -> bool:
         """Like ``publish`` but returns False instead of waiting when the ring is full."""
@@ -140,7 +140,7 @@ class Publisher:
                 self._waker.wake(int(self._out[0]))
             done += k
             if done < n:
-                self._wait_for_room(n - done)
+                self.wait_for_room(n - done)
         return n
 
     def _coerce(self, record):
@@ -159,8 +159,14 @@ class Publisher:
             return record
         raise RecordTypeError(f"cannot publish a {type(record).__name__}: give a numpy record or tuple")
 
-    def _wait_for_room(self, want: int) -> None:
-        """Full ring (``wait`` policy): idle until the slowest gating reader frees room."""
+    def wake(self, bits: int) -> None:
+        """Post the blocking readers in ``bits`` (what a numba publish kernel returned)."""
+        self._waker.wake(bits)
+
+    def wait_for_room(self, want: int = 1) -> None:
+        """Full ring (``wait`` policy): idle until the slowest gating reader frees room.
+
+        Numba producers call this when a kernel returned FULL."""
         A.fetch_add(self.hdr, H.W_WAITS, 1)
         seq = self.next_seq
         since = time.monotonic_ns()
@@ -184,7 +190,7 @@ class Publisher:
             seq = K.bc_claim(self.hdr, n)
             if seq >= 0:
                 break
-            self._wait_for_room(n)
+            self.wait_for_room(n)
         i = seq & self.ring.mask
         self._claimed = (seq, n)
         return self.slots[i : i + n]
@@ -196,7 +202,8 @@ class Publisher:
             self._waker.wake(bits)
 
     def handle(self):
-        """``(hdr, slots)`` for numba code: pass to ``kernels.bc_publish`` and friends."""
+        """``(hdr, slots)`` for numba code: pass to ``kernels.bc_publish`` and friends. Hand a
+        positive result to ``wake`` and, after FULL, call ``wait_for_room``."""
         return self.hdr, self.slots
 
     @property

@@ -501,7 +501,7 @@ def rd_copy(hdr, slots, rst, out):
     return got
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rd_park(hdr, rst):
     """Arm the wake-up for a blocking wait. True: nothing to read, sleep on the semaphore.
 
@@ -524,9 +524,33 @@ def rd_park(hdr, rst):
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def rd_unpark(hdr, rst):
     A.fetch_and(hdr, H.W_PARKED, ~(1 << rst[R_SLOT]))
+
+
+@njit(cache=True)
+def rd_park_at(hdr_addr, rst_addr):
+    return rd_park(header_at(hdr_addr), words_at(rst_addr, R_WORDS))
+
+
+@njit(cache=True)
+def rd_unpark_at(hdr_addr, rst_addr):
+    rd_unpark(header_at(hdr_addr), words_at(rst_addr, R_WORDS))
+
+
+@njit(cache=True)
+def rd_spin(hdr, rst, max_n, spins):
+    """``rd_next``, polling up to ``spins`` times inside numba before giving up (0).
+
+    The numba API's busy wait: no return to Python between polls, so a record is noticed a few
+    nanoseconds after it is published.
+    """
+    for _ in range(spins + 1):
+        n = rd_next(hdr, rst, max_n)
+        if n != 0:
+            return n
+    return 0
 
 
 @njit(cache=True)

@@ -79,6 +79,8 @@ class Reader:
         self._copy_buf = np.zeros(copy_batch, ring.layout.dtype)
         self._addrs = (address(hdr), address(rst))
         self._rd_next = entry_point(K.rd_next_at, *self._addrs, 1)
+        self._park = entry_point(K.rd_park_at, *self._addrs)
+        self._unpark = entry_point(K.rd_unpark_at, *self._addrs)
         self._rd_copy = entry_point(K.rd_copy, hdr, ring.slots, rst, self._copy_buf)
         self._closed = False
         self.wait_strategy.watch(self)
@@ -195,16 +197,18 @@ class Reader:
         return self.slots[base : base + n]
 
     def read(self):
-        """The next record (a numpy record view), or None if none is ready."""
-        i = self._i
-        if i >= self._n:
-            if not self._refill():
-                return None
-            i = 0
-        self._i = i + 1
-        return self._view[i]
+        """The next record (a numpy record view), or None if none is ready.
 
-    def _refill(self) -> bool:
+        A gating reader's view points into the ring and stays valid until the batch it came
+        from is used up (at least until the next call); an ad-hoc reader's is a validated copy.
+        """
+        i = self._i
+        if i < self._n:
+            self._i = i + 1
+            return self._view[i]
+        return self._read_refill()
+
+    def _read_refill(self):
         if self._closed:
             raise HftshmError("reader is closed")
         if self.gating:
@@ -212,18 +216,22 @@ class Reader:
             if n <= 0:
                 if n == K.STUCK:
                     self._resolve_stuck()
-                return False
-            base = int(self.rst[K.R_START]) & self._mask
-            self._view = self.slots[base : base + n]
+                return None
+            base = self.rst.item(K.R_START) & self._mask
+            if n == 1:  # the common case of a reader that keeps up: no view to build
+                self._i = self._n = 0
+                return self.slots[base]
+            view = self._view = self.slots[base : base + n]
         else:
             n = self._rd_copy(self.hdr, self.slots, self.rst, self._copy_buf)
             if n <= 0:
                 if self.rst[K.R_STUCK_SEQ] >= 0:
                     self._resolve_stuck()
-                return False
-            self._view = self._copy_buf[:n]
+                return None
+            view = self._view = self._copy_buf[:n]
         self._n = n
-        return True
+        self._i = 1
+        return view[0]
 
     def intact(self) -> bool:
         """Whether the last zero-copy batch is still intact (always, for a gating reader)."""
@@ -268,11 +276,11 @@ class Reader:
         """Arm this reader's wake-up bit; True if nothing is readable and it is safe to sleep."""
         if self.slot < 0 or self._i < self._n:
             return False
-        return bool(K.rd_park(self.hdr, self.rst))
+        return self._park(*self._addrs)
 
     def unpark(self) -> None:
         if self.slot >= 0:
-            K.rd_unpark(self.hdr, self.rst)
+            self._unpark(*self._addrs)
 
     def set_wake(self, wake: str) -> None:
         if self.slot < 0:

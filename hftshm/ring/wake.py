@@ -10,11 +10,16 @@ from . import reader_table as RT
 
 
 class Waker:
-    """Turns the parked bits a publish returned into ``sem_post`` calls, caching open semaphores."""
+    """Turns the parked bits a publish returned into ``sem_post`` calls.
+
+    The semaphore of each reader slot is opened once and kept while the slot's generation
+    (bumped on every attach) stays the same, so a wake-up costs one ``sem_post``.
+    """
 
     def __init__(self, ring):
         self.ring = ring
-        self._sems: dict[str, posix_ipc.Semaphore | None] = {}
+        self._by_slot: dict[int, tuple[int, posix_ipc.Semaphore]] = {}
+        self._sems: dict[str, posix_ipc.Semaphore] = {}
         self.posts = 0
 
     def wake(self, bits: int) -> None:
@@ -28,6 +33,12 @@ class Waker:
     def _post(self, slot: int) -> None:
         if slot >= H.READER_SLOTS:
             return
+        generation = int(self.ring.hdr[RT.word(slot, RT.GENERATION)])
+        cached = self._by_slot.get(slot)
+        if cached is not None and cached[0] == generation:
+            cached[1].release()
+            self.posts += 1
+            return
         wake = self.ring.name_bytes(RT.slot_offset(slot) + RT.WAKE, RT.WAKE_LENGTH)
         if not wake:
             return
@@ -39,11 +50,12 @@ class Waker:
             except posix_ipc.ExistentialError:
                 return  # the reader is gone (and unlinked its semaphore)
             self._sems[name] = sem
+        self._by_slot[slot] = (generation, sem)
         sem.release()
         self.posts += 1
 
     def close(self) -> None:
         for sem in self._sems.values():
-            if sem is not None:
-                sem.close()
+            sem.close()
         self._sems.clear()
+        self._by_slot.clear()
