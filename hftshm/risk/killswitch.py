@@ -1,0 +1,79 @@
+"""Kill switch: the automatic halt triggers and the rules for moving between trading states.
+
+Rules:
+
+- a trigger halts: ``evaluate`` is level-based and ``auto`` moves any state to HALTED while a
+  trigger holds; automatic evaluation never lowers a state (no auto-resume);
+- by hand: ``halt`` always; ``reduce_only`` and ``resume`` only while no trigger holds, so the
+  cause must be dealt with first (the feed back, the worker caught up, or for a loss, the loss
+  limit raised on purpose, after which one may flatten under REDUCE_ONLY).
+
+An unknown current state (0, or a newer writer's value) is treated as HALTED, as check_order does.
+Pure functions: the risk worker holds the state, the caller supplies clocks and lags.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+from . import reasons as R
+
+# manual commands
+HALT = "halt"
+REDUCE_ONLY = "reduce_only"
+RESUME = "resume"
+_TARGETS = {HALT: R.TS_HALTED, REDUCE_ONLY: R.TS_REDUCE_ONLY, RESUME: R.TS_ACTIVE}
+
+
+def evaluate(total_pnl: float, loss_limit: float, feed_age_ns: int, max_feed_age_ns: int,
+             ring_lag: int, max_ring_lag: int) -> tuple[int, int]:
+    """The state the triggers call for: ``(TS_HALTED, cause)`` for the first that holds, checked
+    in the order LOSS_LIMIT, FEED_STALE, RING_LAG; else ``(TS_ACTIVE, OK)``, meaning "no
+    objection", never a resume.
+
+    LOSS_LIMIT: ``total_pnl <= -loss_limit`` (``loss_limit`` > 0, in quote units), or total_pnl is
+    NaN (PnL unknown). FEED_STALE: ``feed_age_ns > max_feed_age_ns`` (the age of the newest
+    market data). RING_LAG: ``ring_lag > max_ring_lag`` (records the worker has not read yet).
+    """
+    if isinstance(loss_limit, bool) or not (isinstance(loss_limit, Real) and loss_limit > 0 and math.isfinite(loss_limit)):
+        raise ValueError(f"loss_limit must be a positive finite amount of quote currency, got {loss_limit!r}")
+    if max_feed_age_ns <= 0:
+        raise ValueError(f"max_feed_age_ns must be > 0, got {max_feed_age_ns!r}")
+    if max_ring_lag < 0:
+        raise ValueError(f"max_ring_lag must be >= 0, got {max_ring_lag!r}")
+    if math.isnan(total_pnl) or total_pnl <= -loss_limit:
+        return R.TS_HALTED, R.LOSS_LIMIT
+    if feed_age_ns > max_feed_age_ns:
+        return R.TS_HALTED, R.FEED_STALE
+    if ring_lag > max_ring_lag:
+        return R.TS_HALTED, R.RING_LAG
+    return R.TS_ACTIVE, R.OK
+
+
+def auto(current: int, evaluated: tuple[int, int]) -> tuple[int, int]:
+    """(state, reason) after an evaluation: HALTED with the trigger's cause if one holds, else the
+    current state unchanged with OK."""
+    demanded, cause = evaluated
+    if demanded == R.TS_HALTED:
+        return R.TS_HALTED, cause
+    return _known(current), R.OK
+
+
+def manual(current: int, command: str, trigger: int = R.OK) -> tuple[int, int]:
+    """(state, reason) after a command by hand: ``halt``, ``reduce_only`` or ``resume``.
+
+    ``trigger`` is the cause from the latest ``evaluate`` (OK if none holds). A halt is always
+    granted; the others are refused while a trigger holds: the state stays and the reason is
+    the trigger. Granted: reason MANUAL.
+    """
+    if command not in _TARGETS:
+        raise ValueError(f"unknown kill-switch command {command!r}; expected one of {', '.join(_TARGETS)}")
+    target = _TARGETS[command]
+    if target != R.TS_HALTED and trigger != R.OK:
+        return _known(current), trigger
+    return target, R.MANUAL
+
+
+def _known(state: int) -> int:
+    return state if state in R.STATE_NAMES else R.TS_HALTED

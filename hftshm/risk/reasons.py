@@ -1,0 +1,89 @@
+"""Reason codes and trading states: small stable integers, each with a short name and a message.
+
+A reason is a uint8 (``order.reason``, ``fill.reason``); 0 means OK. The ranges keep room to grow:
+
+========  ==========================================================
+1..31     pre-trade rejects, returned by ``checks.check_order``
+32..47    venue and execution outcomes, mapped later by execution
+48..63    kill-switch causes: why the trading state changed
+========  ==========================================================
+
+Codes are part of the record format: never renumber one, only add.
+"""
+
+from __future__ import annotations
+
+OK = 0
+
+# --- pre-trade rejects (checks.check_order) -----------------------------------------------------
+MAX_ORDER_QTY = 1
+MAX_NOTIONAL = 2
+MAX_POSITION = 3
+MAX_GROSS_EXPOSURE = 4
+PRICE_BAND = 5
+NO_REFERENCE_PRICE = 6
+RATE_LIMIT = 7
+HALTED = 8
+REDUCE_ONLY = 9
+UNKNOWN_SYMBOL = 10
+BAD_ORDER = 11
+
+# --- venue and execution outcomes (reserved; execution maps venue codes onto these) -------------
+VENUE_REJECT = 32
+TIMEOUT_UNKNOWN = 33
+
+# --- kill-switch causes (killswitch.py) ---------------------------------------------------------
+LOSS_LIMIT = 48
+FEED_STALE = 49
+RING_LAG = 50
+MANUAL = 51
+
+_TABLE = {
+    OK: ("OK", "passed every check"),
+    MAX_ORDER_QTY: ("MAX_ORDER_QTY", "order quantity above the symbol's max order quantity"),
+    MAX_NOTIONAL: ("MAX_NOTIONAL", "order notional (qty x price, or x mid for a market order) above the max"),
+    MAX_POSITION: ("MAX_POSITION", "position plus open orders on this side plus this order above the max position"),
+    MAX_GROSS_EXPOSURE: ("MAX_GROSS_EXPOSURE", "worst-case gross exposure across symbols would exceed the max"),
+    PRICE_BAND: ("PRICE_BAND", "limit price too far from the last mid (fat finger)"),
+    NO_REFERENCE_PRICE: ("NO_REFERENCE_PRICE", "no mid yet for this symbol: cannot check price band or notional"),
+    RATE_LIMIT: ("RATE_LIMIT", "too many orders accepted in the last second"),
+    HALTED: ("HALTED", "trading is halted: only cancels pass"),
+    REDUCE_ONLY: ("REDUCE_ONLY", "reduce-only: the order could increase |position| or flip it"),
+    UNKNOWN_SYMBOL: ("UNKNOWN_SYMBOL", "symbol id outside the risk state or limits"),
+    BAD_ORDER: ("BAD_ORDER", "malformed order: qty <= 0, limit price <= 0, unknown side/type/action, "
+                             "or a cancel without a target"),
+    VENUE_REJECT: ("VENUE_REJECT", "the venue rejected the order"),
+    TIMEOUT_UNKNOWN: ("TIMEOUT_UNKNOWN", "no answer from the venue in time; the order's fate is unknown"),
+    LOSS_LIMIT: ("LOSS_LIMIT", "total PnL at or below the loss limit"),
+    FEED_STALE: ("FEED_STALE", "market data older than the allowed feed age"),
+    RING_LAG: ("RING_LAG", "the risk worker fell too far behind its ring"),
+    MANUAL: ("MANUAL", "changed by hand"),
+}
+
+NAMES = {code: name for code, (name, _) in _TABLE.items()}
+MESSAGES = {code: message for code, (_, message) in _TABLE.items()}
+CODES = {name: code for code, name in NAMES.items()}
+PRE_TRADE = tuple(range(MAX_ORDER_QTY, BAD_ORDER + 1))
+
+
+def name(code: int) -> str:
+    """Short stable name; unknown codes read as ``REASON_<n>`` (a newer writer's code, say)."""
+    return NAMES.get(int(code), f"REASON_{int(code)}")
+
+
+def message(code: int) -> str:
+    return MESSAGES.get(int(code), f"unknown reason code {int(code)}")
+
+
+# --- trading states ----------------------------------------------------------------------------
+# 0 is deliberately no state: a zeroed control word must not read as ACTIVE, and check_order
+# treats any value but ACTIVE and REDUCE_ONLY as HALTED (fail closed).
+TS_ACTIVE = 1
+TS_REDUCE_ONLY = 2
+TS_HALTED = 3
+STATE_NAMES = {TS_ACTIVE: "ACTIVE", TS_REDUCE_ONLY: "REDUCE_ONLY", TS_HALTED: "HALTED"}
+STATE_CODES = {v: k for k, v in STATE_NAMES.items()}
+
+
+def state_name(state: int) -> str:
+    return STATE_NAMES.get(int(state), f"STATE_{int(state)}(treated as HALTED)")
