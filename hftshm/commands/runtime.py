@@ -1,0 +1,58 @@
+"""``hftshm start``, ``hftshm replay`` and ``hftshm journal inspect`` (registered by cli.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+
+def start(
+    config: Annotated[Optional[Path], typer.Option("--config", help="TOML config (docs/operations.md).")] = None,
+    duration: Annotated[Optional[float], typer.Option(help="Stop by itself after this many seconds.")] = None,
+    headless: Annotated[bool, typer.Option("--headless", help="No dashboard, even on a terminal.")] = False,
+    summary: Annotated[Optional[Path], typer.Option(help="Write a JSON summary here at the end.")] = None,
+    instance: Annotated[Optional[str], typer.Option(help="Instance name (default: i<pid>).")] = None,
+) -> None:
+    """Start the simulated exchange (unless a venue is configured) and the whole pipeline."""
+    from ..runtime import config as config_mod
+    from ..runtime.supervisor import Supervisor
+
+    if duration is not None and duration <= 0:
+        raise typer.BadParameter("--duration must be positive")
+    try:
+        cfg = config_mod.load(config)
+        if instance:
+            cfg.instance = instance
+            config_mod.validate(cfg)
+    except (config_mod.ConfigError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    run_supervisor(cfg, duration, headless, summary)
+
+
+def run_supervisor(cfg, duration, headless, summary) -> None:
+    from ..runtime.supervisor import Supervisor
+
+    dashboard = None
+    if not headless and sys.stdout.isatty():
+        try:
+            from ..ui.live import LiveDashboard
+        except ImportError:
+            LiveDashboard = None
+        if LiveDashboard is not None:
+            def dashboard(name, hz):
+                return LiveDashboard(name, hz=hz)
+    raise typer.Exit(Supervisor(cfg, duration=duration, dashboard=dashboard, summary_path=summary).run())
+
+
+def register(app, bench_app) -> None:
+    app.command()(start)
+    from . import journal as journal_cmd
+
+    app.command()(journal_cmd.replay)
+    journal_app = typer.Typer(no_args_is_help=True, help="Journal files: inspect what a run recorded.")
+    journal_app.command("inspect")(journal_cmd.inspect)
+    app.add_typer(journal_app, name="journal")

@@ -1,0 +1,219 @@
+"""The instance control block: who runs, their heartbeats and counters, and the kill switch."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from .. import atomics as A
+from .. import naming, procinfo, shm
+from ..errors import InstanceError, SegmentCorrupt
+from ..ring import header as H
+from . import control_layout as C
+
+# Trading states (the kill switch); the risk library names its reasons.
+ACTIVE, REDUCE_ONLY, HALTED = 0, 1, 2
+TRADING_STATES = {ACTIVE: "active", REDUCE_ONLY: "reduce-only", HALTED: "halted"}
+
+
+def _put(buf, offset: int, text: str, length: int) -> None:
+    raw = text.encode("ascii")[: length - 1]
+    buf[offset : offset + length] = raw.ljust(length, b"\0")
+
+
+def _get(buf, offset: int, length: int) -> str:
+    return bytes(buf[offset : offset + length]).split(b"\0", 1)[0].decode("ascii", "replace")
+
+
+class ControlBlock:
+    def __init__(self, seg: shm.Segment, instance: str):
+        self._seg = seg
+        self.instance = instance
+        self.buf = seg.buf
+        self.words = np.frombuffer(seg.buf, np.int64, C.SEGMENT_SIZE // 8)
+
+    @classmethod
+    def create(cls, instance: str, venue: str = "") -> "ControlBlock":
+        name = naming.control_segment(instance)
+        try:
+            seg = shm.Segment.create(name, C.SEGMENT_SIZE)
+        except FileExistsError:
+            raise InstanceError(f"instance {instance!r} already exists ({name}); is it running? "
+                                "`hftshm ls` lists instances, `hftshm clean` removes dead ones") from None
+        block = cls(seg, instance)
+        w = block.words
+        np.frombuffer(seg.buf, np.uint32, 1, H.VERSION_OFFSET)[0] = H.VERSION
+        np.frombuffer(seg.buf, np.uint32, 1, H.KIND_OFFSET)[0] = H.KIND_CONTROL
+        pid, ticks = procinfo.me()
+        w[C.word(H.OWNER_PID_OFFSET)] = pid
+        w[C.word(H.OWNER_TICKS_OFFSET)] = ticks
+        w[C.word(H.CREATED_NS_OFFSET)] = time.time_ns()
+        w[C.word(H.SEGMENT_SIZE_OFFSET)] = C.SEGMENT_SIZE
+        w[C.word(C.SUPERVISOR_PID)] = pid
+        w[C.word(C.SUPERVISOR_TICKS)] = ticks
+        w[C.word(C.STARTED_NS)] = time.time_ns()
+        w[C.word(C.INSTANCE_STATE)] = C.STARTING
+        _put(seg.buf, C.NAME, instance, C.NAME_LENGTH)
+        _put(seg.buf, C.VENUE, venue, C.NAME_LENGTH)
+        A.store_release(w, H.W_MAGIC, H.MAGIC)  # valid from here on
+        return block
+
+    @classmethod
+    def attach(cls, instance: str) -> "ControlBlock":
+        seg = shm.Segment.attach(naming.control_segment(instance))
+        if seg.size < C.SEGMENT_SIZE:
+            seg.close()
+            raise SegmentCorrupt(f"control block of {instance!r} is {seg.size} B, expected {C.SEGMENT_SIZE}")
+        block = cls(seg, instance)
+        magic = A.load_acquire(block.words, H.W_MAGIC)
+        kind = int(np.frombuffer(seg.buf, np.uint32, 1, H.KIND_OFFSET)[0])
+        if magic != H.MAGIC or kind != H.KIND_CONTROL:
+            block.close()
+            raise SegmentCorrupt(f"{naming.control_segment(instance)} is not an hftshm control block "
+                                 f"(magic {magic & (2**64 - 1):#x}, kind {kind})")
+        return block
+
+    # --- instance -------------------------------------------------------------------------------
+
+    def _load(self, offset: int) -> int:
+        return int(A.load_acquire(self.words, C.word(offset)))
+
+    def _store(self, offset: int, value: int) -> None:
+        A.store_release(self.words, C.word(offset), value)
+
+    @property
+    def state(self) -> int:
+        return self._load(C.INSTANCE_STATE)
+
+    def set_state(self, state: int) -> None:
+        if state == C.STOPPING:
+            self._store(C.STOPPING_NS, time.time_ns())
+        self._store(C.INSTANCE_STATE, state)
+
+    @property
+    def supervisor_pid(self) -> int:
+        return self._load(C.SUPERVISOR_PID)
+
+    def supervisor_alive(self) -> bool:
+        return procinfo.alive(self._load(C.SUPERVISOR_PID), self._load(C.SUPERVISOR_TICKS))
+
+    @property
+    def started_ns(self) -> int:
+        return self._load(C.STARTED_NS)
+
+    @property
+    def venue(self) -> str:
+        return _get(self.buf, C.VENUE, C.NAME_LENGTH)
+
+    # --- kill switch ----------------------------------------------------------------------------
+
+    @property
+    def trading_state(self) -> int:
+        return self._load(C.TRADING_STATE)
+
+    @property
+    def trading_reason(self) -> int:
+        return self._load(C.TRADING_REASON)
+
+    @property
+    def trading_changed_ns(self) -> int:
+        return self._load(C.TRADING_CHANGED_NS)
+
+    @property
+    def cancel_open(self) -> bool:
+        return bool(self._load(C.CANCEL_OPEN))
+
+    def set_trading(self, state: int, reason: int = 0, cancel_open: bool = False) -> int:
+        """Change the kill switch; returns the change's time (ns). The state store is last and
+        a release, so whoever sees the new state also sees its reason and time."""
+        if state not in TRADING_STATES:
+            raise ValueError(f"unknown trading state {state}")
+        now = time.time_ns()
+        self._store(C.TRADING_REASON, reason)
+        self._store(C.TRADING_CHANGED_NS, now)
+        self._store(C.CANCEL_OPEN, int(cancel_open))
+        A.fetch_add(self.words, C.word(C.TRADING_CHANGES), 1)
+        self._store(C.TRADING_STATE, state)
+        return now
+
+    def trading_word_index(self) -> int:
+        """Index of the kill-switch word in ``words`` (for numba code that checks it)."""
+        return C.word(C.TRADING_STATE)
+
+    # --- workers --------------------------------------------------------------------------------
+
+    def claim_worker(self, name: str, role: str) -> int:
+        """A slot for worker ``name`` (supervisor side): its old slot if it ran before, else free."""
+        free = None
+        for slot in range(C.WORKER_SLOTS):
+            if self.worker_name(slot) == name:
+                return slot
+            if free is None and self._load(C.worker_offset(slot) + C.W_STATE) == C.FREE:
+                free = slot
+        if free is None:
+            raise InstanceError(f"instance {self.instance!r}: all {C.WORKER_SLOTS} worker slots are used")
+        base = C.worker_offset(free)
+        _put(self.buf, base + C.W_NAME, name, C.NAME_LENGTH)
+        _put(self.buf, base + C.W_ROLE, role, C.NAME_LENGTH)
+        self._store(base + C.W_STATE, C.W_STARTING)
+        return free
+
+    def worker_slots(self) -> list[int]:
+        return [s for s in range(C.WORKER_SLOTS) if self._load(C.worker_offset(s) + C.W_STATE) != C.FREE]
+
+    def find_worker(self, name: str) -> int:
+        for slot in self.worker_slots():
+            if self.worker_name(slot) == name:
+                return slot
+        raise InstanceError(f"instance {self.instance!r} has no worker {name!r}")
+
+    def worker_name(self, slot: int) -> str:
+        return _get(self.buf, C.worker_offset(slot) + C.W_NAME, C.NAME_LENGTH)
+
+    def worker_role(self, slot: int) -> str:
+        return _get(self.buf, C.worker_offset(slot) + C.W_ROLE, C.NAME_LENGTH)
+
+    def worker_field(self, slot: int, field: int) -> int:
+        return self._load(C.worker_offset(slot) + field)
+
+    def set_worker_field(self, slot: int, field: int, value: int) -> None:
+        self._store(C.worker_offset(slot) + field, value)
+
+    def add_restart(self, slot: int) -> None:
+        A.fetch_add(self.words, C.word(C.worker_offset(slot) + C.W_RESTARTS), 1)
+
+    def counters(self, slot: int) -> np.ndarray:
+        """The worker's counter values (an int64 view: its worker writes, anyone reads)."""
+        start = C.word(C.worker_offset(slot) + C.W_COUNTERS)
+        return self.words[start : start + C.COUNTERS]
+
+    def set_counter_names(self, slot: int, names) -> None:
+        names = list(names)
+        if len(names) > C.COUNTERS:
+            raise ValueError(f"a worker has at most {C.COUNTERS} counters, got {len(names)}")
+        base = C.worker_offset(slot) + C.W_COUNTER_NAMES
+        for i in range(C.COUNTERS):
+            _put(self.buf, base + i * C.COUNTER_NAME_LENGTH, names[i] if i < len(names) else "", C.COUNTER_NAME_LENGTH)
+
+    def counter_values(self, slot: int) -> dict[str, int]:
+        base = C.worker_offset(slot) + C.W_COUNTER_NAMES
+        values = self.counters(slot)
+        out = {}
+        for i in range(C.COUNTERS):
+            name = _get(self.buf, base + i * C.COUNTER_NAME_LENGTH, C.COUNTER_NAME_LENGTH)
+            if name:
+                out[name] = int(values[i])
+        return out
+
+    def risk_buffer(self) -> memoryview:
+        return self.buf[C.RISK_OFFSET : C.RISK_OFFSET + C.RISK_LENGTH]
+
+    # --- lifetime -------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.words = self.buf = None
+        self._seg.close()
+
+    def unlink(self) -> None:
+        shm.unlink(naming.control_segment(self.instance))

@@ -1,0 +1,30 @@
+"""Which workers an instance runs, in start order (dependencies first).
+
+Start: journal (it must be a gating reader before anything is published), risk, execution,
+the strategies, then the market-data producer (ingest, or replay). Stop runs the list backwards:
+the producer first, so every reader can drain, and the journal last.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    name: str
+    role: str
+    params: dict = field(default_factory=dict, hash=False, compare=False)
+
+
+def workers(cfg) -> list[WorkerSpec]:
+    out = []
+    if cfg.journal.enabled:
+        out.append(WorkerSpec("journal", "journal"))
+    if cfg.strategies:
+        out.append(WorkerSpec("risk", "risk"))
+        out.append(WorkerSpec("execution", "execution"))
+        for s in cfg.strategies:
+            out.append(WorkerSpec(f"strategy-{s['name']}", "strategy", dict(s)))
+    out.append(WorkerSpec("replay", "replay") if cfg.venue.kind == "replay" else WorkerSpec("ingest", "ingest"))
+    return out

@@ -1,0 +1,290 @@
+"""The supervisor behind ``hftshm start``: creates the instance, runs its workers, restarts the
+ones that crash, and takes everything down in order.
+
+Lifecycle:
+
+1. remove the leftovers of dead instances (a supervisor that was kill -9'd);
+2. start the simulator (``venue.kind = "sim"``) and point the venue URLs at it;
+3. create the control block, the latency book and the rings; let trading format its state;
+4. start the workers in plan order (plan.py), each in its own session so that a terminal's
+   Ctrl-C reaches the supervisor alone, and wait for each to report RUNNING;
+5. watch: a worker that exits is restarted (a gating reader resumes from its cursor), one whose
+   heartbeat stops for ``HUNG_S`` is killed and restarted; tick the latency book; draw the
+   dashboard;
+6. on Ctrl-C, SIGTERM or ``--duration``: stop workers in reverse plan order (the producer first,
+   the journal last, each drains), stop the simulator, write the summary, unlink everything.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .. import instances, naming
+from ..latency import LatencyBook
+from . import control_layout as C
+from . import plan, rings, summary
+from .control import ControlBlock
+
+log = logging.getLogger("hftshm.supervisor")
+
+STAGES = ("exch_to_recv", "recv_to_publish")
+START_TIMEOUT_S = 120.0  # a cold numba cache compiles for a while on the first run
+STOP_TIMEOUT_S = 20.0
+HUNG_S = 10.0
+LOOP_S = 0.02
+CRASH_WINDOW_S = 60.0
+MAX_CRASHES = 5  # in CRASH_WINDOW_S; then the worker stays down (and the operator is told)
+
+
+class StartError(RuntimeError):
+    """The instance could not start; the message says which part and where its log is."""
+
+
+@dataclass
+class Worker:
+    spec: plan.WorkerSpec
+    slot: int
+    log_path: Path
+    proc: subprocess.Popen | None = None
+    crashes: collections.deque = field(default_factory=collections.deque)
+    gave_up: bool = False
+
+
+class Supervisor:
+    def __init__(self, cfg, *, duration: float | None = None, dashboard=None, summary_path=None,
+                 out=sys.stderr):
+        self.cfg = cfg
+        self.duration = duration
+        self.dashboard_factory = dashboard  # callable(instance, hz) -> object with start/update/stop
+        self.summary_path = summary_path
+        self.out = out
+        self.stop_requested = False
+        self.stop_reason = ""
+        self.workers: list[Worker] = []
+        self.control = None
+        self.latency = None
+        self.sim = None
+        self.started_ns = 0
+        self.summary: dict | None = None
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+    # --- setup ------------------------------------------------------------------------------------
+
+    def _request_stop(self, signum, _frame) -> None:
+        self.stop_requested = True
+        self.stop_reason = signal.Signals(signum).name
+
+    def run(self) -> int:
+        old = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        dash = None
+        try:
+            self._setup()
+            self._start_workers()
+            self.control.set_state(C.RUNNING)
+            self.say(f"hftshm {self.cfg.instance}: running {len(self.workers)} workers "
+                     f"({', '.join(w.spec.name for w in self.workers)}); logs in {self.run_dir / 'logs'}")
+            if self.dashboard_factory is not None:
+                dash = self.dashboard_factory(self.cfg.instance, self.cfg.dashboard_hz)
+                dash.start()
+            self._watch(dash)
+            return 0
+        except StartError as exc:
+            self.say(f"hftshm start failed: {exc}")
+            return 1
+        finally:
+            if dash is not None:
+                dash.stop()
+            self._shutdown()
+            for s, h in old.items():
+                signal.signal(s, h)
+
+    def _setup(self) -> None:
+        cfg = self.cfg
+        if not cfg.instance:
+            cfg.instance = naming.default_instance()
+        for name, removed in instances.clean().items():
+            self.say(f"removed the leftovers of dead instance {name}: {len(removed)} objects")
+        if cfg.instance in instances.scan():
+            raise StartError(f"instance {cfg.instance!r} is live; pick another name or stop it")
+        self.run_dir = cfg.run_dir()
+        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        if cfg.venue.kind == "sim":
+            self._start_sim()
+        self.started_ns = time.time_ns()
+        self.control = ControlBlock.create(cfg.instance, cfg.venue.kind)
+        self.latency = LatencyBook.create(cfg.instance, STAGES)
+        for ring in rings.create_all(cfg):
+            ring.close()
+        from ..trading import setup as trading_setup  # late: trading builds on the runtime
+
+        trading_setup.prepare(cfg, self.control)
+        (self.run_dir / "config.json").write_text(cfg.to_json())
+
+    def _start_sim(self) -> None:
+        cfg, sim = self.cfg, self.cfg.sim
+        port_file = self.run_dir / "exchange.port"
+        port_file.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "hftshm.exchange", "--port", str(sim.port), "--port-file", str(port_file),
+               "--symbols", ",".join(cfg.venue.symbols), "--rate", str(sim.rate), "--levels", str(sim.levels),
+               "--seed", str(sim.seed)]
+        if sim.replay:
+            cmd += ["--replay", sim.replay, "--speed", sim.speed]
+        log_path = self.run_dir / "logs" / "exchange.log"
+        with open(log_path, "ab") as logf:
+            self.sim = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True)
+        deadline = time.monotonic() + 60
+        while not port_file.exists() or not port_file.read_text().strip():
+            if self.sim.poll() is not None:
+                raise StartError(f"the simulator exited with {self.sim.returncode}; see {log_path}")
+            if time.monotonic() > deadline or self.stop_requested:
+                raise StartError(f"the simulator did not start within 60 s; see {log_path}")
+            time.sleep(0.05)
+        port = int(port_file.read_text().strip())
+        cfg.venue.stream_url = f"ws://127.0.0.1:{port}"
+        cfg.venue.api_url = f"ws://127.0.0.1:{port}/ws-api/v3"
+        self.say(f"simulated exchange on ws://127.0.0.1:{port} ({', '.join(cfg.venue.symbols)}, "
+                 f"{sim.rate:g} msgs/s)")
+
+    # --- workers ----------------------------------------------------------------------------------
+
+    def _start_workers(self) -> None:
+        for spec in plan.workers(self.cfg):
+            slot = self.control.claim_worker(spec.name, spec.role)
+            w = Worker(spec, slot, self.run_dir / "logs" / f"{spec.name}.log")
+            self.workers.append(w)
+            self._spawn(w)
+            self._await_running(w)
+
+    def _spawn(self, w: Worker) -> None:
+        env = dict(os.environ)
+        env["HFTSHM_CONFIG"] = self.cfg.to_json()
+        env["HFTSHM_WORKER_PARAMS"] = json.dumps(w.spec.params)
+        env["HFTSHM_SUPERVISOR_PID"] = str(os.getpid())
+        self.control.set_worker_field(w.slot, C.W_STATE, C.W_STARTING)
+        with open(w.log_path, "ab") as logf:
+            w.proc = subprocess.Popen([sys.executable, "-m", "hftshm.workers", w.spec.role, w.spec.name],
+                                      env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                      start_new_session=True)
+        self.control.set_worker_field(w.slot, C.W_PID, w.proc.pid)
+
+    def _await_running(self, w: Worker) -> None:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        while self.control.worker_field(w.slot, C.W_STATE) != C.W_RUNNING:
+            if w.proc.poll() is not None:
+                raise StartError(f"worker {w.spec.name} exited with {w.proc.returncode} while starting; "
+                                 f"see {w.log_path}:\n{_tail(w.log_path)}")
+            if time.monotonic() > deadline:
+                raise StartError(f"worker {w.spec.name} did not start within {START_TIMEOUT_S:g} s; see {w.log_path}")
+            if self.stop_requested:
+                raise StartError(f"interrupted ({self.stop_reason}) while {w.spec.name} was starting")
+            time.sleep(0.01)
+
+    def _watch(self, dash) -> None:
+        end = time.monotonic() + self.duration if self.duration else None
+        while not self.stop_requested:
+            if end is not None and time.monotonic() >= end:
+                self.stop_reason = f"--duration {self.duration:g} s"
+                break
+            now = time.time_ns()
+            for w in self.workers:
+                self._check(w, now)
+            if self.sim is not None and self.sim.poll() is not None:
+                self.say(f"the simulator exited with {self.sim.returncode}; see {self.run_dir / 'logs/exchange.log'}")
+                self.sim = None
+            self.latency.tick(now)
+            if dash is not None:
+                dash.update()
+            time.sleep(LOOP_S)
+        self.say(f"hftshm {self.cfg.instance}: stopping ({self.stop_reason or 'requested'})")
+
+    def _check(self, w: Worker, now: int) -> None:
+        if w.gave_up:
+            return
+        code = w.proc.poll()
+        if code is None:
+            beat = self.control.worker_field(w.slot, C.W_HEARTBEAT_NS)
+            state = self.control.worker_field(w.slot, C.W_STATE)
+            if state == C.W_RUNNING and beat and now - beat > HUNG_S * 1e9:
+                self.say(f"worker {w.spec.name} (pid {w.proc.pid}) silent for {(now - beat) / 1e9:.1f} s: killing it")
+                w.proc.kill()
+                w.proc.wait()
+                code = w.proc.returncode
+            else:
+                return
+        self.control.set_worker_field(w.slot, C.W_EXIT_CODE, code)
+        self.control.set_worker_field(w.slot, C.W_STATE, C.W_CRASHED)
+        mono = time.monotonic()
+        w.crashes.append(mono)
+        while w.crashes and mono - w.crashes[0] > CRASH_WINDOW_S:
+            w.crashes.popleft()
+        if not self.cfg.worker(w.spec.name).restart or len(w.crashes) > MAX_CRASHES:
+            w.gave_up = True
+            self.say(f"worker {w.spec.name} exited with {code}; not restarting it "
+                     f"({len(w.crashes)} crashes in {CRASH_WINDOW_S:g} s); see {w.log_path}")
+            return
+        self.say(f"worker {w.spec.name} exited with {code}; restarting it")
+        self.control.add_restart(w.slot)
+        self.control.set_worker_field(w.slot, C.W_STATE, C.W_RESTARTING)
+        self._spawn(w)
+
+    # --- shutdown ---------------------------------------------------------------------------------
+
+    def _shutdown(self) -> None:
+        if self.control is not None:
+            self.control.set_state(C.STOPPING)
+        for w in reversed(self.workers):  # producer first, journal last
+            self._stop_worker(w)
+        if self.sim is not None:
+            _terminate(self.sim, 10)
+        if self.control is not None:
+            self.control.set_state(C.STOPPED)
+            try:
+                self.summary = summary.collect(self.cfg, self.control, self.latency, self.started_ns)
+                if self.summary_path:
+                    summary.write(self.summary_path, self.summary)
+                    self.say(f"summary written to {self.summary_path}")
+            except Exception as exc:  # the shared memory must still go
+                self.say(f"could not write the summary: {type(exc).__name__}: {exc}")
+        if self.latency is not None:
+            self.latency.close()
+        if self.control is not None:
+            self.control.close()
+        inst = instances.scan().get(self.cfg.instance)
+        if inst is not None:
+            instances.remove(inst)
+
+    def _stop_worker(self, w: Worker) -> None:
+        if w.proc is None or w.proc.poll() is not None:
+            return
+        code = _terminate(w.proc, STOP_TIMEOUT_S)
+        if code != 0:
+            self.say(f"worker {w.spec.name} stopped with exit code {code}; see {w.log_path}")
+        self.control.set_worker_field(w.slot, C.W_EXIT_CODE, code)
+
+
+def _terminate(proc: subprocess.Popen, timeout: float) -> int:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        return proc.wait()
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""

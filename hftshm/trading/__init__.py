@@ -1,0 +1,1 @@
+"""Trading: strategies, the execution client and the order state machine."""
