@@ -25,6 +25,7 @@ def ring_figures(ring) -> dict:
         cursor = int(A.load_acquire(hdr, RT.word(slot, RT.CURSOR)))
         readers.append({
             "name": ring.reader_name(slot),
+            "pid": int(hdr[RT.word(slot, RT.PID)]),
             "state": RT.STATE_NAMES.get(state, str(state)),
             "gating": bool(int(hdr[RT.word(slot, RT.FLAGS)]) & RT.FLAG_GATING),
             "cursor": cursor,
@@ -56,7 +57,8 @@ def worker_figures(control, restarts_by_name: dict | None = None) -> dict:
     return out
 
 
-def collect(cfg, control, latency, started_ns: int) -> dict:
+def collect(cfg, control, latency, started_ns: int, final_readers: dict | None = None) -> dict:
+    """``final_readers`` (ring -> name -> figures) stands in for readers that have closed since."""
     ring_out = {}
     for name in cfg.rings:
         try:
@@ -65,9 +67,13 @@ def collect(cfg, control, latency, started_ns: int) -> dict:
             ring_out[name] = {"error": str(exc)}
             continue
         try:
-            ring_out[name] = ring_figures(ring)
+            figs = ring_figures(ring)
         finally:
             ring.close()
+        merged = dict((final_readers or {}).get(name, {}))
+        merged.update({r["name"]: r for r in figs["readers"]})
+        figs["readers"] = list(merged.values())
+        ring_out[name] = figs
     from ..trading import snapshot as trading_snapshot
 
     return {

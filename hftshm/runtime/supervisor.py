@@ -75,6 +75,7 @@ class Supervisor:
         self.sim = None
         self.started_ns = 0
         self.summary: dict | None = None
+        self.final_readers: dict = {}  # ring -> reader name -> figures just before its worker stopped
 
     def say(self, text: str) -> None:
         print(text, file=self.out, flush=True)
@@ -251,7 +252,8 @@ class Supervisor:
         if self.control is not None:
             self.control.set_state(C.STOPPED)
             try:
-                self.summary = summary.collect(self.cfg, self.control, self.latency, self.started_ns)
+                self.summary = summary.collect(self.cfg, self.control, self.latency, self.started_ns,
+                                              self.final_readers)
                 if self.summary_path:
                     summary.write(self.summary_path, self.summary)
                     self.say(f"summary written to {self.summary_path}")
@@ -268,10 +270,34 @@ class Supervisor:
     def _stop_worker(self, w: Worker) -> None:
         if w.proc is None or w.proc.poll() is not None:
             return
+        self._drain_readers(w.proc.pid)
         code = _terminate(w.proc, STOP_TIMEOUT_S)
         if code != 0:
             self.say(f"worker {w.spec.name} stopped with exit code {code}; see {w.log_path}")
         self.control.set_worker_field(w.slot, C.W_EXIT_CODE, code)
+
+
+    def _drain_readers(self, pid: int, timeout: float = 10.0) -> None:
+        """Give the worker's readers time to catch up with producers that have stopped, then keep
+        their figures: a reader's slot is freed when it closes, and the summary reports them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            figs = {}
+            for name in self.cfg.rings:
+                try:
+                    ring = rings.attach(self.cfg.instance, name)
+                except Exception:
+                    continue
+                try:
+                    figs[name] = [r for r in summary.ring_figures(ring)["readers"] if r["pid"] == pid]
+                finally:
+                    ring.close()
+            if all(r["lag"] == 0 for rs in figs.values() for r in rs) or time.monotonic() > deadline:
+                break
+            time.sleep(0.02)
+        for name, rs in figs.items():
+            for r in rs:
+                self.final_readers.setdefault(name, {})[r["name"]] = r
 
 
 def _terminate(proc: subprocess.Popen, timeout: float) -> int:
