@@ -1,7 +1,67 @@
-"""The ingest commands (registered by cli.py)."""
+"""The ingest commands (registered by cli.py): ``hftshm bench ingest``. Thin: options in,
+figures printed (and written as JSON)."""
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+COLUMNS = ("kind", "mode", "messages", "msgs/s", "cpu %", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us")
+KEYS = ("kind", "mode", "messages", "msgs_per_s", "cpu_pct", "p50_us", "p90_us", "p99_us", "p999_us", "max_us")
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def _split(value: str, allowed, what: str) -> tuple:
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    bad = [v for v in items if v not in allowed]
+    if bad or not items:
+        raise typer.BadParameter(f"unknown {what} {', '.join(bad) or '(none)'}; choose from {', '.join(allowed)}")
+    return items
+
+
+def bench_ingest(
+    messages: Annotated[int, typer.Option(help="Messages per kind and mode.")] = 300_000,
+    kind: Annotated[str, typer.Option(help="Message kinds: bookTicker,trade.")] = "bookTicker,trade",
+    mode: Annotated[str, typer.Option(help="pipeline,pipeline-ws,frames-only,websockets-recv.")] =
+        "pipeline,pipeline-ws,frames-only,websockets-recv",
+    latency_passes: Annotated[int, typer.Option(help="Passes over the capture for latency.")] = 5,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here as JSON.")] = None,
+) -> None:
+    """Simulator -> websocket -> orjson -> normalizer -> md ring on one core: msgs/s and
+    decode+normalize+publish latency."""
+    from ..bench import ingest as ingest_bench
+
+    if messages < 1 or latency_passes < 1:
+        raise typer.BadParameter("--messages and --latency-passes must be >= 1")
+    opts = ingest_bench.Options(messages=messages, kinds=_split(kind, tuple(ingest_bench.KINDS), "kind"),
+                                modes=_split(mode, ingest_bench.MODES, "mode"), latency_passes=latency_passes)
+    console = Console(width=max(Console().width, 120))
+    table = Table(title="ingest: simulator replay at --speed max, one core")
+    for col in COLUMNS:
+        table.add_column(col, justify="left" if col in ("kind", "mode") else "right")
+
+    def report(row):
+        console.print(f"  measured {row['kind']} {row['mode']}")
+        table.add_row(*(_fmt(row.get(k)) for k in KEYS))
+
+    result = ingest_bench.run(opts, report)
+    console.print(table)
+    if json_out:
+        ingest_bench.write_json(result, json_out)
+        console.print(f"wrote {json_out}")
 
 
 def register(app, bench_app) -> None:
     """Add this module's commands to the typer apps."""
+    bench_app.command("ingest")(bench_ingest)

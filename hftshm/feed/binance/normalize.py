@@ -210,6 +210,10 @@ class BinanceSpotNormalizer:
         handed one in (a snapshot too old to bridge is discarded)."""
         return sorted(self._wanted)
 
+    def wants_snapshot(self) -> bool:
+        """Whether any book waits for a snapshot (cheap: for a check after every read)."""
+        return bool(self._wanted)
+
     def apply_snapshot(self, symbol: str, snapshot: Mapping | bytes | str, recv_ns: int) -> np.ndarray:
         """Hand in a depth snapshot ``{"lastUpdateId":..,"bids":[[p,q],..],"asks":[..]}`` (the REST
         reply, or the WebSocket-API reply whose ``result`` holds it), as a dict or raw JSON.

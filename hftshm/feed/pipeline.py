@@ -1,0 +1,127 @@
+"""The ingest hot path: messages of one socket read -> normalizer -> ring, with counters and
+latency samples. No I/O: the connection calls ``on_messages`` from its read callback.
+
+Per message: ``normalize`` (orjson + field mapping into a scratch record), then ``publish`` of
+that record (one numba call, ~0.3 us) or ``publish_batch`` for a depth event's levels, then one
+``recv_to_publish`` sample (receive stamp of the read -> now, every message that published).
+``exch_to_recv`` is sampled once per read, from its last record with an exchange time: Binance
+event times are whole milliseconds, so one sample per read loses nothing a histogram could show.
+"""
+
+from __future__ import annotations
+
+from .binance.counters import COUNTER_NAMES as NORMALIZER_COUNTERS
+
+# Shared counter name (<= 15 chars, the control block's limit) for each normalizer counter.
+FROM_NORMALIZER = {
+    "malformed": "malformed_json",
+    "bad_fields": "bad_fields",
+    "unknown": "unknown_events",
+    "control_msgs": "control_messages",
+    "venue_errors": "venue_errors",
+    "unknown_syms": "unknown_symbols",
+    "trade_gaps": "trade_id_gaps",
+    "agg_gaps": "agg_trade_id_gaps",
+    "depth_gaps": "depth_gaps",
+    "straddle_miss": "straddle_misses",
+    "stale_depth": "stale_depth_events",
+    "crossed": "crossed_books",
+    "buf_overflows": "buffer_overflows",
+    "snapshots": "snapshots_applied",
+    "bad_snapshots": "bad_snapshots",
+    "unwanted_snaps": "unwanted_snapshots",
+    "book_resets": "book_resets",
+}
+assert set(FROM_NORMALIZER.values()) <= set(NORMALIZER_COUNTERS)
+# A book had to be rebuilt from a fresh snapshot because of one of these.
+RESYNC_CAUSES = ("depth_gaps", "straddle_misses", "crossed_books", "buffer_overflows")
+
+
+class _Null:
+    """Stands in for a latency recorder when there is no latency book."""
+
+    @staticmethod
+    def record(ns):
+        return ns
+
+    @staticmethod
+    def since(t0):
+        return 0
+
+
+class FeedPipeline:
+    """``on_messages(messages, recv_ns)`` publishes their records; ``sync_counters`` copies the
+    normalizer's counters into the shared ones (``counters``: int64 array, ``index``: name ->
+    position; both may be None for a bare pipeline)."""
+
+    def __init__(self, normalizer, publisher, counters=None, index=None, exch_to_recv=None,
+                 recv_to_publish=None):
+        self.normalizer = normalizer
+        self.publisher = publisher
+        self.counters = counters
+        self.index = index or {}
+        self.messages = 0
+        self.records = 0
+        self._e2r = exch_to_recv or _Null
+        self._r2p = recv_to_publish or _Null
+        self.on_wants_snapshot = None  # called after a read that left a book waiting for one
+        self._msgs_at = self.index.get("msgs")
+        self._recs_at = self.index.get("records")
+
+    def on_messages(self, messages: list, recv_ns: int) -> None:
+        normalize = self.normalizer.normalize
+        publish = self.publisher.publish
+        since = self._r2p.since
+        n = 0
+        last = None
+        for m in messages:
+            recs = normalize(m, recv_ns)
+            k = len(recs)
+            if k == 1:
+                publish(recs)
+            elif k:
+                self.publisher.publish_batch(recs)
+            else:
+                continue
+            since(recv_ns)
+            n += k
+            last = recs
+        self.messages += len(messages)
+        self.records += n
+        if self.on_wants_snapshot is not None and self.normalizer.wants_snapshot():
+            self.on_wants_snapshot()  # at once: diffs pile up in the book's buffer meanwhile
+        if last is not None:
+            exch = int(last[-1]["exch_ns"])
+            if exch:
+                self._e2r.record(recv_ns - exch)
+        c = self.counters
+        if c is not None:
+            c[self._msgs_at] = self.messages
+            c[self._recs_at] = self.records
+
+    def apply_snapshot(self, symbol: str, raw: bytes, recv_ns: int) -> int:
+        """Hand a depth snapshot reply to the book; publish what it produced. Returns records."""
+        recs = self.normalizer.apply_snapshot(symbol, raw, recv_ns)
+        if len(recs):
+            self.publisher.publish_batch(recs)
+            self.records += len(recs)
+        return len(recs)
+
+    def sync_counters(self) -> None:
+        c = self.counters
+        if c is None:
+            return
+        fc = self.normalizer.counters
+        index = self.index
+        for name, attr in FROM_NORMALIZER.items():
+            at = index.get(name)
+            if at is not None:
+                c[at] = getattr(fc, attr)
+        at = index.get("resyncs")
+        if at is not None:
+            c[at] = sum(getattr(fc, a) for a in RESYNC_CAUSES)
+        for name, value in (("msgs", self.messages), ("records", self.records)):
+            at = index.get(name)
+            if at is not None:
+                c[at] = value
+

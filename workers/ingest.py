@@ -1,0 +1,109 @@
+"""The ingest worker: Binance market streams -> normalizer -> the ``md`` ring.
+
+Wiring only: the feed's pieces live in ``hftshm.feed`` (``session`` keeps the connection alive,
+``wsconn`` stamps reads and splits frames, ``pipeline`` normalizes and publishes, ``snapshots``
+fetches depth snapshots over the WebSocket API). See docs/ingest.md.
+
+Config: ``[venue]`` stream_url, api_url, symbols, streams; ``[feed]`` ping, staleness, backoff,
+connection age, outgoing rate. Worker params (``HFTSHM_WORKER_PARAMS``, all optional):
+``depth_limit`` (snapshot levels, default 1000), ``frames`` ("fast" or "websockets").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from hftshm.feed.binance import BinanceSpotNormalizer
+from hftshm.feed.binance.urls import stream_names
+from hftshm.feed.pipeline import FeedPipeline
+from hftshm.feed.session import FeedSession
+from hftshm.feed.snapshots import SnapshotFetcher
+from hftshm.layouts import md
+from hftshm.ring import BroadcastRing
+from hftshm.runtime.agent import Agent
+
+log = logging.getLogger("hftshm.ingest")
+
+COUNTERS = (
+    "msgs",  # text messages received
+    "records",  # md records published
+    "connects",  # market connections opened
+    "reconnects",  # connections that ended unasked (closed, dropped)
+    "conn_errors",  # connection attempts that failed
+    "stale",  # watchdog: no message for stale_after_s
+    "ping_timeouts",  # no pong within ping_timeout_s
+    "rotations",  # planned reconnects before Binance's 24 h limit
+    "malformed",  # frames that are not JSON
+    "bad_fields",  # known events with a missing or mistyped field
+    "unknown",  # valid JSON we do not handle
+    "control_msgs",  # replies to SUBSCRIBE etc.
+    "venue_errors",  # {"code","msg"} from the venue
+    "unknown_syms",  # events for symbols not in the ring's table
+    "trade_gaps",  # trade id not previous + 1
+    "agg_gaps",  # aggTrade id not previous + 1
+    "depth_gaps",  # diff U not previous u + 1 (book reset, resync)
+    "straddle_miss",  # first diff after a snapshot did not straddle it
+    "stale_depth",  # diffs older than the snapshot, dropped
+    "crossed",  # crossed book caught: reset, resync
+    "buf_overflows",  # too many diffs buffered waiting for a snapshot
+    "resyncs",  # books rebuilt: depth_gaps + straddle_miss + crossed + buf_overflows
+    "snap_requests",  # depth snapshots requested
+    "snapshots",  # snapshots applied
+    "bad_snapshots",  # snapshot replies that did not parse
+    "unwanted_snaps",  # snapshots that came when no longer wanted
+    "snap_errors",  # API connection failures and error replies
+    "book_resets",  # BOOK_RESET records published
+)
+
+
+class IngestAgent(Agent):
+    role = "ingest"
+    counter_names = COUNTERS
+
+    def on_start(self) -> None:
+        ctx = self.ctx
+        venue, params = ctx.config.venue, ctx.params or {}
+        self.ring = BroadcastRing.attach(ctx.instance, "md", md.LAYOUT)
+        table = list(self.ring.symbols)
+        ids = {}
+        for s in venue.symbols:
+            if s.upper() not in table:
+                raise ValueError(f"[venue] symbol {s!r} is not in the md ring's symbol table {table}")
+            ids[s.upper()] = table.index(s.upper())
+        self.publisher = self.ring.publisher()
+        lat = ctx.latency
+        e2r = lat.recorder("exch_to_recv", add=True) if lat is not None else None
+        r2p = lat.recorder("recv_to_publish", add=True) if lat is not None else None
+        self.pipeline = FeedPipeline(BinanceSpotNormalizer(ids), self.publisher, self.counters,
+                                     self.counter, e2r, r2p)
+        streams = stream_names(venue.symbols, venue.streams)
+        snapshots = None
+        if any(k.startswith("depth") for k in venue.streams):
+            if not venue.api_url:
+                raise ValueError("[venue] api_url is needed for depth snapshots (depth streams are on)")
+            snapshots = SnapshotFetcher(venue.api_url, self._on_snapshot,
+                                        limit=int(params.get("depth_limit", 1000)),
+                                        on_error=lambda what: self.count("snap_errors"),
+                                        on_request=lambda symbol: self.count("snap_requests"))
+        if not venue.stream_url:
+            raise ValueError("[venue] stream_url is empty (the supervisor sets it for the simulator)")
+        self.snapshots = snapshots
+        self.session = FeedSession(venue.stream_url, streams, self.pipeline, ctx.config.feed, self.count,
+                                   snapshots, fast_frames=params.get("frames", "fast") == "fast")
+        log.info("ingest %s: %d streams from %s", ctx.name, len(streams), self.session.url)
+
+    def _on_snapshot(self, symbol: str, raw: bytes, recv_ns: int) -> None:
+        self.pipeline.apply_snapshot(symbol, raw, recv_ns)
+
+    async def run_async(self, stop: asyncio.Event) -> None:
+        await self.session.run(stop)
+
+    def on_close(self) -> None:
+        pipeline = getattr(self, "pipeline", None)
+        if pipeline is not None:
+            pipeline.sync_counters()
+        if getattr(self, "publisher", None) is not None and hasattr(self.publisher, "close"):
+            self.publisher.close()
+        if getattr(self, "ring", None) is not None:
+            self.ring.close()
