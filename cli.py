@@ -15,6 +15,7 @@ app.command()(exchange)
 app.command()(instances.ls)
 app.command()(instances.clean)
 bench_app.command("ring")(bench.ring)
+bench_app.command("wake")(bench.wake)
 # each area registers its own commands: runtime (start, replay, journal), ui (status, tail, top),
 # trading (halt, resume), ingest (bench ingest)
 for module in (runtime, ui, trading, ingest):

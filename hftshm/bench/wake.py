@@ -1,0 +1,79 @@
+"""``hftshm bench wake``: the machine's floor under the idle wait strategies.
+
+Backoff naps and blocking sleeps on a semaphore; neither can beat what the kernel (and, on a
+virtual machine, the hypervisor) charges to put a thread to sleep and wake it. This measures
+both, so a latency figure of the ring can be read against them:
+
+* **nap**: how long ``time.sleep(d)`` really takes for small ``d``, with the timer slack the
+  backoff strategy sets (1 us) and the kernel default (50 us);
+* **semaphore wake**: a process posts a posix_ipc semaphore with its clock in shared memory,
+  another sleeping on it records how long after the post it ran again.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import time
+
+import numpy as np
+import posix_ipc
+
+from ..wait.timerslack import set_timer_slack
+from .stats import latency_summary
+
+FORK = mp.get_context("fork")
+
+
+def naps(requests_us=(1, 10, 50), count: int = 500) -> list[dict]:
+    rows = []
+    for slack_ns in (1000, 50_000):
+        set_timer_slack(slack_ns)
+        for req in requests_us:
+            d = np.empty(count, np.int64)
+            for i in range(count):
+                t = time.perf_counter_ns()
+                time.sleep(req * 1e-6)
+                d[i] = time.perf_counter_ns() - t
+            rows.append({"case": f"sleep({req} us), timer slack {slack_ns // 1000} us", **latency_summary(d)})
+    set_timer_slack(1000)
+    return rows
+
+
+def _waiter(name, stamps, count, done):
+    sem = posix_ipc.Semaphore(name)
+    out = np.frombuffer(stamps.get_obj(), np.int64)
+    for i in range(count):
+        sem.acquire()
+        out[count + i] = time.time_ns()
+    sem.close()
+    done.set()
+
+
+def semaphore_wake(count: int = 500, gap_s: float = 0.0005) -> dict:
+    name = f"/hftshm-benchwake-{os.getpid()}"
+    sem = posix_ipc.Semaphore(name, posix_ipc.O_CREX, mode=0o600, initial_value=0)
+    stamps = FORK.Array("q", 2 * count)
+    done = FORK.Event()
+    p = FORK.Process(target=_waiter, args=(name, stamps, count, done))
+    p.start()
+    try:
+        view = np.frombuffer(stamps.get_obj(), np.int64)
+        time.sleep(0.2)
+        for i in range(count):
+            time.sleep(gap_s)  # let the waiter fall asleep again
+            view[i] = time.time_ns()
+            sem.release()
+        done.wait(30)
+        lat = view[count:] - view[:count]
+    finally:
+        p.join(10)
+        if p.is_alive():
+            p.kill()
+        sem.close()
+        posix_ipc.unlink_semaphore(name)
+    return {"case": "semaphore post -> sleeping process runs", **latency_summary(lat)}
+
+
+def run(count: int = 500) -> list[dict]:
+    return naps(count=count) + [semaphore_wake(count)]
