@@ -19,7 +19,7 @@ from hftshm.runtime import control_layout as C
 from hftshm.runtime.agent import WorkerContext
 from hftshm.runtime.control import ControlBlock
 from hftshm.runtime.process import die_with_parent, pin, set_title
-from hftshm.runtime.roles import agent_class
+from hftshm.runtime.roles import agent_class, wait_options
 from hftshm.runtime.runner import Runner
 
 
@@ -47,7 +47,7 @@ def main(argv=None) -> int:
     ctx = WorkerContext(instance=cfg.instance, name=name, role=role, config=cfg, control=control, slot=slot,
                         counters=control.counters(slot), latency=latency, params=params)
     agent = agent_class(role)(ctx)
-    return Runner(agent, wcfg.wait).run()
+    return Runner(agent, wcfg.wait, **wait_options(role, wcfg.wait, wcfg.max_nap_us)).run()
 
 
 if __name__ == "__main__":

@@ -89,6 +89,9 @@ class WorkerConfig:
     wait: str = "backoff"
     cpu: int | None = None
     restart: bool = True
+    # backoff's longest nap, us: the worst extra latency when idle vs the CPU its wake-ups cost;
+    # 0 = the role's default (50 for latency-critical workers, 1000 for the journal)
+    max_nap_us: float = 0.0
 
 
 @dataclass
@@ -188,6 +191,8 @@ def validate(cfg: Config) -> None:
     for name, w in cfg.workers.items():
         if w.wait not in STRATEGIES:
             raise ConfigError(f"[workers.{name}] wait must be one of {', '.join(STRATEGIES)}, got {w.wait!r}")
+        if not isinstance(w.max_nap_us, (int, float)) or not 0 <= w.max_nap_us <= 100_000:
+            raise ConfigError(f"[workers.{name}] max_nap_us must be in [0, 100000], got {w.max_nap_us!r}")
         if w.cpu is not None and not isinstance(w.cpu, int):
             raise ConfigError(f"[workers.{name}] cpu must be a core number, got {w.cpu!r}")
     if not 0 < cfg.journal.lag_alarm <= 1:

@@ -13,6 +13,16 @@ ROLES = {
     "execution": "hftshm.workers.execution:ExecutionAgent",
 }
 
+# backoff's longest nap per role (us), where latency matters less than the CPU of waking up
+MAX_NAP_US = {"journal": 1000.0, "risk": 200.0, "replay": 100.0}
+DEFAULT_MAX_NAP_US = 50.0
+
+
+def wait_options(role: str, wait: str, max_nap_us: float) -> dict:
+    if wait != "backoff":
+        return {}
+    return {"max_sleep_us": max_nap_us or MAX_NAP_US.get(role, DEFAULT_MAX_NAP_US)}
+
 
 def agent_class(role: str):
     try:

@@ -16,10 +16,10 @@ HEARTBEAT_NS = 20_000_000  # the supervisor takes a worker silent for seconds fo
 
 
 class Runner:
-    def __init__(self, agent, wait: str = "backoff"):
+    def __init__(self, agent, wait: str = "backoff", **wait_options):
         self.agent = agent
         self.ctx = agent.ctx
-        self.wait = make_wait(wait)
+        self.wait = make_wait(wait, **wait_options)
         self.stop_requested = False
 
     def request_stop(self, *_):
