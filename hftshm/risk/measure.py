@@ -98,9 +98,24 @@ def measure(n_symbols: int = 64, n_orders: int = 100_000, python_calls: int = 10
         for _ in range(n):
             gate_check(one, ts, now)
 
+    # execution's gate: kill switch loaded in the call, exposure refreshed, the order counted
+    from ..runtime import control_layout as C
+    from .live import LiveGate
+
+    words = np.zeros(C.SEGMENT_SIZE // 8, np.int64)
+    live_state = setup(n_symbols, 1)[0]
+    live_admit = LiveGate(live_state, Limits(n_symbols=n_symbols, max_order_qty=10, max_order_notional=1_000_000,
+                                             max_position=10**9, max_gross_exposure=4e10, price_band_bps=100,
+                                             max_orders_per_s=64, max_orders_per_s_total=1024),
+                          words, C.word(C.TRADING_STATE)).admit
+
+    def live(n):
+        for i in range(n):
+            live_admit(one, now + i * 20_000_000)  # 50 orders/s per symbol: every one passes
+
     out = {"numba_loop_ns": round(min(loop), 1)}
     for name, run in (("python_dispatcher_ns", dispatcher), ("python_entry_point_ns", entry_arrays),
-                      ("python_gate_ns", gate)):
+                      ("python_gate_ns", gate), ("python_live_admit_ns", live)):
         out[name] = round(_best_per_call(run, python_calls, repeats), 1)
     out.update(n_symbols=n_symbols, n_orders=n_orders, python_calls=python_calls, repeats=repeats)
     return out

@@ -29,8 +29,16 @@ UNKNOWN_SYMBOL = 10
 BAD_ORDER = 11
 
 # --- venue and execution outcomes (reserved; execution maps venue codes onto these) -------------
-VENUE_REJECT = 32
+VENUE_REJECT = 32  # any other venue refusal (venue_code says which)
 TIMEOUT_UNKNOWN = 33
+VENUE_AUTH = 34  # -1022 bad signature, -2014/-2015 bad or unknown API key, -1021 timestamp
+VENUE_FILTER = 35  # -1013 filter failure, -1111 too precise, -11xx bad parameters
+VENUE_BALANCE = 36  # -2010 insufficient balance
+VENUE_RATE_LIMIT = 37  # -1003 / -1015: too many requests or orders (not executed)
+VENUE_WOULD_TAKE = 38  # -2010 a LIMIT_MAKER that would trade
+CANCEL_UNKNOWN = 39  # -2011 / -2013, or a cancel for no live order of ours
+NOT_SENT = 40  # resolved after a timeout or restart: the venue never got the order
+VENUE_CLOSED = 41  # -2010 market closed
 
 # --- kill-switch causes (killswitch.py) ---------------------------------------------------------
 LOSS_LIMIT = 48
@@ -54,6 +62,14 @@ _TABLE = {
                              "or a cancel without a target"),
     VENUE_REJECT: ("VENUE_REJECT", "the venue rejected the order"),
     TIMEOUT_UNKNOWN: ("TIMEOUT_UNKNOWN", "no answer from the venue in time; the order's fate is unknown"),
+    VENUE_AUTH: ("VENUE_AUTH", "the venue refused the request's signature, API key or timestamp"),
+    VENUE_FILTER: ("VENUE_FILTER", "the venue's filters or parameter checks refused the order"),
+    VENUE_BALANCE: ("VENUE_BALANCE", "the venue says the account's balance is insufficient"),
+    VENUE_RATE_LIMIT: ("VENUE_RATE_LIMIT", "the venue's rate limit refused the request (not executed)"),
+    VENUE_WOULD_TAKE: ("VENUE_WOULD_TAKE", "a LIMIT_MAKER order would have traded immediately"),
+    CANCEL_UNKNOWN: ("CANCEL_UNKNOWN", "the cancel's order is not open (unknown, filled or already ended)"),
+    NOT_SENT: ("NOT_SENT", "resolved with the venue: the order never reached it"),
+    VENUE_CLOSED: ("VENUE_CLOSED", "the venue's market is closed"),
     LOSS_LIMIT: ("LOSS_LIMIT", "total PnL at or below the loss limit"),
     FEED_STALE: ("FEED_STALE", "market data older than the allowed feed age"),
     RING_LAG: ("RING_LAG", "the risk worker fell too far behind its ring"),

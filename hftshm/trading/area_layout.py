@@ -1,0 +1,75 @@
+"""Descriptor of the trading area: execution's write-ahead table of live orders and its tallies.
+
+It sits at the end of the control block's 64 KiB risk area (``control.risk_buffer()``), after
+the risk state block, which starts at the area's beginning (``hftshm.risk.layout``)::
+
+    0      risk state block (block_size(n_symbols) bytes)
+           (zero)
+    AREA_OFFSET = RISK_LENGTH - AREA_LENGTH
+           +----------------------------------------------------------------------+
+    +0     | header: magic | version | run tag | slots | trigger | trigger ns      |  64 B
+    +64    | rejects[REASONS]: rejects counted by reason code (int64)             | 512 B
+    +576   | ended[STATES]: orders ended, by final fill.ST_* state                | 128 B
+    +704   | hwm[STRATEGIES]: highest order counter handled, per strategy id      | 512 B
+    +1216  | (zero)                                                               |  64 B
+    +1280  | slots: SLOTS x SLOT_DTYPE (64 B): the orders execution sent and has   |
+           |        not seen end (a slot is free when its order_id is 0)          |
+           +----------------------------------------------------------------------+
+
+Write-ahead: execution fills a slot and raises its strategy's ``hwm`` *before* it sends the
+order, and frees the slot once the order is final. After a ``kill -9`` the new execution reads
+the live slots and resolves each with the venue (``order.status``), and skips any order the
+orders ring delivers again whose counter is at or below ``hwm``: an order is never sent twice.
+
+One writer (the execution process); ``hftshm status`` and the risk worker read. ``trigger``
+is the kill-switch cause the risk worker currently sees (``risk.reasons``, 0 = none), written
+by the risk worker: ``hftshm resume`` refuses while one holds.
+"""
+
+from __future__ import annotations
+
+from ..layouts.base import make_dtype
+from ..runtime import control_layout as C
+
+MAGIC = int.from_bytes(b"HFTTRAD\x01", "little")
+VERSION = 1
+CACHE_LINE = 64
+REASONS = 64
+STATES = 16
+STRATEGIES = 64  # strategy ids 1..63
+SLOTS = 256
+
+# header words (int64 index into the area's int64 view)
+W_MAGIC = 0
+W_VERSION = 1
+W_RUN_TAG = 2  # client order ids carry it: ids of an earlier run never collide
+W_SLOTS = 3
+W_TRIGGER = 4
+W_TRIGGER_NS = 5
+
+REJECTS_OFFSET = 64
+ENDED_OFFSET = REJECTS_OFFSET + REASONS * 8
+HWM_OFFSET = ENDED_OFFSET + STATES * 8
+SLOTS_OFFSET = 1280
+assert HWM_OFFSET + STRATEGIES * 8 <= SLOTS_OFFSET
+
+SLOT_DTYPE = make_dtype(
+    [
+        ("order_id", "<i8", 0),  # 0: free
+        ("symbol_id", "<u4", 8),
+        ("strategy_id", "<u2", 12),
+        ("side", "u1", 14),
+        ("state", "u1", 15),  # fill.ST_*
+        ("qty_e8", "<i8", 16),
+        ("price_e8", "<i8", 24),
+        ("filled_e8", "<i8", 32),  # fills applied to the risk state and published
+        ("sent_ns", "<i8", 40),
+        ("trigger_recv_ns", "<i8", 48),
+        ("venue_order_id", "<i8", 56),
+    ],
+    64,
+)
+
+AREA_LENGTH = SLOTS_OFFSET + SLOTS * SLOT_DTYPE.itemsize
+AREA_OFFSET = C.RISK_LENGTH - AREA_LENGTH  # within the risk area
+assert AREA_OFFSET % CACHE_LINE == 0

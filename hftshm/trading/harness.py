@@ -1,0 +1,217 @@
+"""A trading instance built by hand, for tests and ``hftshm bench trading``: the simulator, the
+control block, latency book and rings, ``trading.setup.prepare``, and the workers (risk,
+execution, strategies, ingest) as ``python -m hftshm.workers ROLE NAME`` processes, the way the
+supervisor starts them. The simulator runs in a thread of this process (``sim_in_thread``:
+``sim.venue.engine.executions`` is then at hand) or as a child process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from .. import instances
+from ..exchange.config import Limits as SimLimits
+from ..exchange.config import SimConfig
+from ..exchange.server import ExchangeSimulator
+from ..latency import LatencyBook
+from ..runtime import config as config_mod
+from ..runtime import rings
+from ..runtime.control import ControlBlock
+from . import setup
+
+
+class SimThread:
+    """The simulator on an event loop in a daemon thread."""
+
+    def __init__(self, cfg: SimConfig):
+        self.cfg = cfg
+        self.sim = None
+        self.loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        asyncio.set_event_loop(self.loop)
+
+        async def main():
+            self.sim = ExchangeSimulator(self.cfg)
+            await self.sim.start()
+            self._stop = asyncio.Event()
+            self._ready.set()
+            await self._stop.wait()
+            await self.sim.stop()
+
+        self.loop.run_until_complete(main())
+
+    def start(self) -> int:
+        self._thread.start()
+        if not self._ready.wait(60):
+            raise RuntimeError("simulator did not start")
+        return self.sim.port
+
+    def call(self, fn):
+        """Run ``fn()`` on the simulator's loop (its state is not thread-safe) and return the result."""
+        async def wrap():
+            return fn()
+        return asyncio.run_coroutine_threadsafe(wrap(), self.loop).result(10)
+
+    def stop(self):
+        if self.sim is not None:
+            self.loop.call_soon_threadsafe(self._stop.set)
+            self._thread.join(10)
+
+
+class Harness:
+    def __init__(self, instance: str, strategies: list[dict], *, risk: dict | None = None,
+                 execution: dict | None = None, symbols=("btcusdt", "ethusdt"), sim_rate: float = 1000.0,
+                 orders_per_10s: int = 50, wait: str = "backoff", sim_in_thread: bool = True,
+                 streams=("trade", "bookTicker"), log_dir: str | None = None):
+        self.instance = instance
+        self.strategies = strategies
+        self.risk = risk or {}
+        self.execution = execution or {}
+        self.symbols = list(symbols)
+        self.sim_cfg = SimConfig(port=0, symbols=tuple(symbols), rate=sim_rate,
+                                 limits=SimLimits(orders_per_10s=orders_per_10s))
+        self.wait = wait
+        self.sim_in_thread = sim_in_thread
+        self.streams = list(streams)
+        self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="hftshm-trading-"))
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.roles: dict[str, tuple[str, dict]] = {}
+        self.sim = None
+        self.sim_proc = None
+        self.control = None
+        self.latency = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+    def start(self, workers=True) -> "Harness":
+        port = self._start_sim()
+        url = f"ws://127.0.0.1:{port}"
+        names = {f"strategy-{s['name']}" for s in self.strategies} | {"risk", "execution", "ingest"}
+        self.cfg = config_mod.from_dict({
+            "instance": self.instance, "data_dir": str(self.log_dir),
+            "venue": {"kind": "sim", "symbols": self.symbols, "streams": self.streams,
+                      "stream_url": url, "api_url": f"{url}/ws-api/v3"},
+            "journal": {"enabled": False},
+            "strategies": self.strategies, "risk": self.risk, "execution": self.execution,
+            "workers": {n: {"wait": self.wait} for n in names},
+        })
+        self.control = ControlBlock.create(self.instance, "sim")
+        self.latency = LatencyBook.create(self.instance)
+        for ring in rings.create_all(self.cfg):
+            ring.close()
+        setup.prepare(self.cfg, self.control)
+        self.roles = {"risk": ("risk", {}), "execution": ("execution", {})}
+        for s in self.cfg.strategies:
+            self.roles[f"strategy-{s['name']}"] = ("strategy", s)
+        self.roles["ingest"] = ("ingest", {})
+        if workers:
+            for name in self.roles:
+                self.spawn(name)
+        return self
+
+    def _start_sim(self) -> int:
+        if self.sim_in_thread:
+            self.sim = SimThread(self.sim_cfg)
+            return self.sim.start()
+        port_file = self.log_dir / "exchange.port"
+        port_file.unlink(missing_ok=True)
+        cmd = [sys.executable, "-m", "hftshm.trading.simproc", str(port_file), ",".join(self.symbols),
+               str(self.sim_cfg.rate), str(self.sim_cfg.limits.orders_per_10s)]
+        self.sim_proc = subprocess.Popen(cmd, stdout=open(self.log_dir / "exchange.log", "ab"),
+                                         stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while not port_file.exists():
+            if self.sim_proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"simulator did not start; see {self.log_dir / 'exchange.log'}")
+            time.sleep(0.05)
+        return int(port_file.read_text())
+
+    def spawn(self, name: str) -> subprocess.Popen:
+        role, params = self.roles[name]
+        self.control.claim_worker(name, role)
+        env = dict(os.environ, HFTSHM_CONFIG=self.cfg.to_json(), HFTSHM_WORKER_PARAMS=json.dumps(params),
+                   HFTSHM_SUPERVISOR_PID=str(os.getpid()))
+        log = open(self.log_dir / f"{name}.log", "ab")
+        p = subprocess.Popen([sys.executable, "-m", "hftshm.workers", role, name], env=env, stdout=log,
+                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.procs[name] = p
+        return p
+
+    def kill(self, name: str, sig=signal.SIGKILL) -> None:
+        p = self.procs.pop(name)
+        p.send_signal(sig)
+        p.wait(20)
+
+    def worker_running(self, name: str) -> bool:
+        from ..runtime import control_layout as C
+
+        slot = self.control.find_worker(name)
+        return self.control.worker_field(slot, C.W_STATE) == C.W_RUNNING
+
+    def wait_running(self, names, timeout=90.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not all(self.worker_running(n) for n in names):
+            for n in names:
+                p = self.procs.get(n)
+                if p is not None and p.poll() is not None:
+                    raise RuntimeError(f"worker {n} exited with {p.returncode}: {self.log(n)[-2000:]}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"workers not running after {timeout} s: "
+                                   f"{[n for n in names if not self.worker_running(n)]}")
+            time.sleep(0.05)
+
+    def counters(self, name: str) -> dict:
+        return self.control.counter_values(self.control.find_worker(name))
+
+    def log(self, name: str) -> str:
+        try:
+            return (self.log_dir / f"{name}.log").read_text()
+        except FileNotFoundError:
+            return ""
+
+    def stop(self) -> None:
+        for name in reversed(list(self.procs)):
+            p = self.procs[name]
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for name, p in list(self.procs.items()):
+            try:
+                p.wait(20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs.clear()
+        if self.sim is not None:
+            self.sim.stop()
+        if self.sim_proc is not None and self.sim_proc.poll() is None:
+            self.sim_proc.send_signal(signal.SIGTERM)
+            try:
+                self.sim_proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.sim_proc.kill()
+                self.sim_proc.wait()
+        if self.latency is not None:
+            self.latency.close()
+        if self.control is not None:
+            self.control.close()
+        inst = instances.scan().get(self.instance)
+        if inst is not None:
+            instances.remove(inst)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

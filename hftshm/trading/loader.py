@@ -1,0 +1,33 @@
+"""Making the strategy object a ``[[strategies]]`` table names: a built-in, or a class in a file."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from .builtins import BUILTINS
+from .strategy import Strategy
+
+
+def load(table: dict, symbols: list[str]) -> Strategy:
+    """The strategy of one validated table; ``symbols`` is the venue's symbol table."""
+    kind = table.get("kind", "momentum")
+    if kind == "file":
+        cls = load_class(table["path"], table["class"])
+    else:
+        cls = BUILTINS[kind]
+    return cls(table, symbols)
+
+
+def load_class(path: str, name: str) -> type:
+    """Class ``name`` from the Python file at ``path``; it must subclass Strategy."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"strategy file {path!r} does not exist")
+    spec = importlib.util.spec_from_file_location(f"hftshm_user_strategy_{file.stem}", file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cls = getattr(module, name, None)
+    if not isinstance(cls, type) or not issubclass(cls, Strategy):
+        raise TypeError(f"{path}: {name!r} is not a subclass of hftshm.trading.strategy.Strategy")
+    return cls

@@ -1,0 +1,363 @@
+"""The execution client without I/O: order state machine over Binance's WebSocket API.
+
+Text frames go in with the time (``on_frame(text, now_ns)``); request frames and execution
+reports (``layouts.fill`` records) come out. The asyncio worker only moves the frames. Tests feed
+literal venue answers (web-socket-api.md "Place new order", "Cancel order", "Query order",
+"Account trade list"; user-data-stream.md "Order Update").
+
+Order states (``fill.ST_*``)::
+
+    NEW --ack--> ACKED --trade--> PARTIAL --trade--> FILLED
+     |             |                 |
+     +--reject     +--canceled / expired (from either, after a cancel or an IOC's end)
+     +--no answer in timeout_ms: ask order.status; "does not exist" once recvWindow has
+        passed since it was signed means it never arrived (REJECTED, reason NOT_SENT)
+
+Rules that keep every fill counted once and no order sent twice:
+
+* an order is final when the venue said so (answer or event) AND the fills applied add up to
+  the venue's executed quantity; fills are applied by cumulative quantity (``z``), so an event
+  seen twice, or a fill both in an event and in ``myTrades``, counts once;
+* a fill may arrive after a cancel was sent (it is applied; the cancel then ends the rest, or is
+  rejected with -2011 if nothing was left);
+* nothing is ever re-sent: an unknown outcome (timeout, disconnect, 5xx, "duplicate order") is
+  resolved with ``order.status`` and, when it executed something, ``myTrades``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+
+from ..feed.e8 import parse_e8
+from ..layouts import fill as F
+from ..layouts import order as O
+from ..layouts.md import E8, format_e8
+from ..risk import reasons as R
+from . import clientid, venue_codes
+
+VENUE_STATES = {"NEW": F.ST_ACKED, "PARTIALLY_FILLED": F.ST_PARTIAL, "FILLED": F.ST_FILLED,
+                "CANCELED": F.ST_CANCELED, "EXPIRED": F.ST_EXPIRED, "REJECTED": F.ST_REJECTED,
+                "PENDING_CANCEL": F.ST_PARTIAL, "EXPIRED_IN_MATCH": F.ST_EXPIRED}
+END_EXEC = {F.ST_CANCELED: F.EX_CANCELED, F.ST_EXPIRED: F.EX_EXPIRED, F.ST_REJECTED: F.EX_REJECTED}
+SKEW_MS = 1000  # allowance for the venue's clock when deciding an order never arrived
+
+
+class LiveOrder:
+    __slots__ = ("order_id", "symbol_id", "strategy_id", "side", "type", "tif", "qty_e8", "price_e8",
+                 "trigger_recv_ns", "sent_ns", "ack_ns", "cid", "state", "filled_e8", "final", "venue_cum",
+                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries")
+
+    def __init__(self, rec=None):
+        self.order_id = self.symbol_id = self.strategy_id = self.side = self.type = self.tif = 0
+        self.qty_e8 = self.price_e8 = self.trigger_recv_ns = self.sent_ns = self.ack_ns = 0
+        if rec is not None:
+            self.order_id = int(rec["order_id"])
+            self.symbol_id = int(rec["symbol_id"])
+            self.strategy_id = int(rec["strategy_id"])
+            self.side = int(rec["side"])
+            self.type = int(rec["type"])
+            self.tif = int(rec["tif"])
+            self.qty_e8 = int(rec["qty_e8"])
+            self.price_e8 = int(rec["price_e8"])
+            self.trigger_recv_ns = int(rec["trigger_recv_ns"])
+        self.cid = ""
+        self.state = F.ST_NEW
+        self.filled_e8 = 0
+        self.final = 0  # the venue's final state, once it said so
+        self.venue_cum = 0  # executed quantity the venue reported
+        self.venue_order_id = 0
+        self.deadline_ns = 0  # an answer is due by then (0: none outstanding)
+        self.cancel_pending = False
+        self.slot = -1
+        self.done = False
+        self.retries = 0
+
+
+def report(o: LiveOrder, exec_type: int, state: int, reason: int = 0, venue_code: int = 0, px: int = 0,
+           qty: int = 0, fee: int = 0, venue_ns: int = 0, recv_ns: int = 0, trade_id: int = 0) -> np.ndarray:
+    rec = np.zeros(1, F.DTYPE)
+    r = rec[0]
+    r["order_id"] = o.order_id
+    r["venue_order_id"] = o.venue_order_id
+    r["trade_id"] = trade_id
+    r["symbol_id"] = o.symbol_id
+    r["strategy_id"] = o.strategy_id
+    r["side"] = o.side
+    r["exec_type"] = exec_type
+    r["state"] = state
+    r["reason"] = reason
+    r["venue_code"] = venue_code
+    r["last_px_e8"] = px
+    r["last_qty_e8"] = qty
+    r["cum_qty_e8"] = o.filled_e8
+    r["price_e8"] = o.price_e8
+    r["fee_e8"] = fee
+    r["venue_ns"] = venue_ns
+    r["recv_ns"] = recv_ns
+    r["sent_ns"] = o.sent_ns
+    r["trigger_recv_ns"] = o.trigger_recv_ns
+    return rec
+
+
+class Protocol:
+    """One venue session's order state. ``symbols``: upper-case names by symbol id;
+    ``assets``: (base, quote) per symbol id, to convert fees to the quote currency."""
+
+    def __init__(self, signer, symbols: list[str], assets: list[tuple[str, str]], prefix: str,
+                 recv_window_ms: int = 5000, timeout_ms: int = 2000):
+        self.signer = signer
+        self.symbols = symbols
+        self.assets = assets
+        self.prefix = prefix
+        self.recv_window = str(recv_window_ms)
+        self.recv_window_ms = recv_window_ms
+        self.timeout_ns = timeout_ms * 1_000_000
+        self.orders: dict[int, LiveOrder] = {}
+        self.requests: dict[str, tuple[str, LiveOrder]] = {}
+        self._next = 0
+        self.timeouts = 0
+        self.unknown_events = 0
+
+    # --- requests ------------------------------------------------------------------------------
+    def _request(self, kind: str, o: LiveOrder | None, method: str, params: dict, now_ns: int, signed=True) -> bytes:
+        self._next += 1
+        rid = f"{kind}{self._next}"
+        if signed:
+            params["recvWindow"] = self.recv_window
+            params["timestamp"] = str(now_ns // 1_000_000)
+            self.signer.sign(params)
+        if o is not None:
+            self.requests[rid] = (kind, o)
+            o.deadline_ns = now_ns + self.timeout_ns
+        return orjson.dumps({"id": rid, "method": method, "params": params})
+
+    def place(self, o: LiveOrder, now_ns: int) -> bytes:
+        """The order.place frame for a new order (record it as sent: ``o.sent_ns``)."""
+        o.cid = clientid.order_cid(self.prefix, o.order_id)
+        self.orders[o.order_id] = o
+        p = {"symbol": self.symbols[o.symbol_id], "side": O.SIDE_NAMES.get(o.side, "?"),
+             "type": O.TYPE_NAMES.get(o.type, "?"), "quantity": format_e8(o.qty_e8),
+             "newClientOrderId": o.cid, "newOrderRespType": "RESULT"}
+        if o.type != O.MARKET:
+            p["price"] = format_e8(o.price_e8)
+        if o.type == O.LIMIT:
+            p["timeInForce"] = O.TIF_NAMES.get(o.tif, "GTC")
+        return self._request("p", o, "order.place", p, now_ns)
+
+    def cancel(self, cancel_order_id: int, target_id: int, now_ns: int):
+        """(frame or None, reports): cancel our live order ``target_id``."""
+        o = self.orders.get(target_id)
+        if o is None or o.final:
+            ghost = o or LiveOrder()
+            if o is None:
+                ghost.order_id = target_id
+            return None, [(ghost, report(ghost, F.EX_CANCEL_REJECTED, ghost.state if o else 0, R.CANCEL_UNKNOWN,
+                                         recv_ns=now_ns))]
+        o.cancel_pending = True
+        p = {"symbol": self.symbols[o.symbol_id], "origClientOrderId": o.cid,
+             "newClientOrderId": clientid.cancel_cid(self.prefix, cancel_order_id)}
+        return self._request("c", o, "order.cancel", p, now_ns), []
+
+    def status(self, o: LiveOrder, now_ns: int) -> bytes:
+        p = {"symbol": self.symbols[o.symbol_id], "origClientOrderId": o.cid or clientid.order_cid(self.prefix, o.order_id)}
+        return self._request("s", o, "order.status", p, now_ns)
+
+    def trades(self, o: LiveOrder, now_ns: int) -> bytes:
+        p = {"symbol": self.symbols[o.symbol_id], "orderId": str(o.venue_order_id)}
+        return self._request("t", o, "myTrades", p, now_ns)
+
+    def subscribe(self, now_ns: int) -> bytes:
+        return self._request("u", None, "userDataStream.subscribe.signature", {}, now_ns)
+
+    def adopt(self, o: LiveOrder) -> None:
+        """Take over an order sent by an earlier process (restart): its outcome gets resolved."""
+        o.cid = clientid.order_cid(self.prefix, o.order_id)
+        self.orders[o.order_id] = o
+
+    def forget(self, o: LiveOrder) -> None:
+        """Drop an order whose frame was built but not sent (the kill switch closed in between)."""
+        self.orders.pop(o.order_id, None)
+        for rid in [k for k, (_, v) in self.requests.items() if v is o]:
+            del self.requests[rid]
+
+    def resync(self, now_ns: int) -> list[bytes]:
+        """After a (re)connect: ask for the status of every order not known to be final."""
+        self.requests.clear()
+        return [self.status(o, now_ns) for o in self.orders.values() if not o.done]
+
+    # --- input ---------------------------------------------------------------------------------
+    def on_frame(self, text, now_ns: int):
+        """(reports, frames to send) for one text frame from the venue."""
+        msg = orjson.loads(text)
+        if "event" in msg:
+            return self._on_event(msg["event"], now_ns), []
+        rid = msg.get("id")
+        entry = self.requests.pop(rid, None) if isinstance(rid, str) else None
+        if entry is None:
+            return [], []
+        kind, o = entry
+        o.deadline_ns = 0
+        status = int(msg.get("status", 0))
+        if status == 200:
+            result = msg.get("result")
+            if kind == "p":
+                return self._placed(o, result, now_ns)
+            if kind == "c":
+                o.cancel_pending = False
+                return self._venue_state(o, result, now_ns, F.EX_CANCELED)
+            if kind == "s":
+                return self._venue_state(o, result, now_ns, F.EX_RESOLVED)
+            if kind == "t":
+                return self._trades(o, result, now_ns), []
+            return [], []
+        err = msg.get("error") or {}
+        code, text_msg = int(err.get("code", 0)), str(err.get("msg", ""))
+        if kind == "p":
+            if venue_codes.outcome_unknown(code, status, text_msg):
+                return [], [self.status(o, now_ns)]
+            o.final = F.ST_REJECTED
+            o.state = F.ST_REJECTED
+            o.done = True
+            del self.orders[o.order_id]
+            return [(o, report(o, F.EX_REJECTED, F.ST_REJECTED, venue_codes.reason(code, text_msg), code,
+                               recv_ns=now_ns))], []
+        if kind == "c":
+            o.cancel_pending = False
+            return [(o, report(o, F.EX_CANCEL_REJECTED, o.state, venue_codes.reason(code, text_msg), code,
+                               recv_ns=now_ns))], []
+        if kind == "s" and code == -2013:
+            return self._absent(o, now_ns)
+        # a failed status/trades query: ask again when its deadline passes
+        o.deadline_ns = now_ns + self.timeout_ns
+        return [], []
+
+    def _placed(self, o: LiveOrder, result: dict, now_ns: int):
+        out = self._ack(o, result, now_ns)
+        more, frames = self._venue_state(o, result, now_ns, 0)
+        return out + more, frames
+
+    def _ack(self, o: LiveOrder, result: dict, now_ns: int) -> list:
+        o.venue_order_id = int(result.get("orderId", o.venue_order_id) or 0)
+        if o.state != F.ST_NEW:
+            return []
+        o.state = F.ST_ACKED
+        o.ack_ns = now_ns
+        venue_ns = int(result.get("transactTime", 0) or 0) * 1_000_000
+        return [(o, report(o, F.EX_NEW, F.ST_ACKED, venue_ns=venue_ns, recv_ns=now_ns))]
+
+    def _venue_state(self, o: LiveOrder, result: dict, now_ns: int, exec_type: int):
+        """An answer that states the order's status and executed quantity."""
+        out = self._ack(o, result, now_ns) if exec_type == F.EX_RESOLVED else []
+        state = VENUE_STATES.get(result.get("status"), 0)
+        cum = parse_e8(result.get("executedQty", "0"))
+        o.venue_cum = max(o.venue_cum, cum)
+        if state in F.TERMINAL_STATES:
+            o.final = state
+        frames = []
+        if o.venue_cum > o.filled_e8 and exec_type == F.EX_RESOLVED:
+            frames.append(self.trades(o, now_ns))  # fills we missed: fetch them
+        elif o.venue_cum > o.filled_e8 and o.final:
+            o.deadline_ns = now_ns + self.timeout_ns  # their events are on the way; else ask
+        out += self._maybe_done(o, now_ns)
+        return out, frames
+
+    def _absent(self, o: LiveOrder, now_ns: int):
+        """order.status says the venue has no such order."""
+        signed_ms = o.sent_ns // 1_000_000
+        if now_ns // 1_000_000 <= signed_ms + self.recv_window_ms + SKEW_MS:
+            o.deadline_ns = (signed_ms + self.recv_window_ms + SKEW_MS + 1) * 1_000_000  # may still arrive
+            return [], []
+        o.final = o.state = F.ST_REJECTED
+        o.done = True
+        self.orders.pop(o.order_id, None)
+        return [(o, report(o, F.EX_RESOLVED, F.ST_REJECTED, R.NOT_SENT, recv_ns=now_ns))], []
+
+    def _fee_quote(self, symbol_id: int, fee_e8: int, asset: str, px_e8: int) -> int:
+        base, quote = self.assets[symbol_id]
+        if asset == quote:
+            return fee_e8
+        if asset == base:
+            return fee_e8 * px_e8 // E8
+        return 0  # a third asset (BNB): not converted
+
+    def _fill(self, o: LiveOrder, qty: int, px: int, fee: int, venue_ns: int, now_ns: int, trade_id: int):
+        o.filled_e8 += qty
+        o.state = F.ST_FILLED if o.filled_e8 >= o.qty_e8 else F.ST_PARTIAL
+        return (o, report(o, F.EX_TRADE, o.state, px=px, qty=qty, fee=fee, venue_ns=venue_ns,
+                          recv_ns=now_ns, trade_id=trade_id))
+
+    def _trades(self, o: LiveOrder, trades: list, now_ns: int) -> list:
+        out = []
+        cum = 0
+        for t in trades or ():
+            qty = parse_e8(t["qty"])
+            cum += qty
+            new = cum - o.filled_e8
+            if new <= 0:
+                continue
+            new = min(new, qty)
+            px = parse_e8(t["price"])
+            fee = self._fee_quote(o.symbol_id, parse_e8(t["commission"]), t.get("commissionAsset", ""), px)
+            if new != qty:
+                fee = fee * new // qty
+            out.append(self._fill(o, new, px, fee, int(t.get("time", 0)) * 1_000_000, now_ns, int(t.get("id", 0))))
+        o.venue_cum = max(o.venue_cum, o.filled_e8)
+        return out + self._maybe_done(o, now_ns)
+
+    def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
+        if o.done or not o.final or o.filled_e8 < o.venue_cum:
+            return []
+        o.done = True
+        o.deadline_ns = 0
+        self.orders.pop(o.order_id, None)
+        if o.final == F.ST_FILLED:
+            o.state = F.ST_FILLED
+            return []  # the last trade said so
+        o.state = o.final
+        return [(o, report(o, END_EXEC.get(o.final, F.EX_EXPIRED), o.final, recv_ns=now_ns))]
+
+    def _on_event(self, ev: dict, now_ns: int) -> list:
+        if ev.get("e") != "executionReport":
+            return []
+        cid = ev.get("C") or ev.get("c", "")
+        o = self.orders.get(clientid.parse(self.prefix, cid))
+        if o is None or o.done:
+            self.unknown_events += 1
+            return []
+        out = []
+        x = ev.get("x")
+        venue_ns = int(ev.get("E", 0)) * 1_000_000
+        o.venue_order_id = int(ev.get("i", o.venue_order_id))
+        if o.state == F.ST_NEW:
+            out += self._ack(o, {"transactTime": ev.get("E", 0)}, now_ns)
+        z = parse_e8(ev.get("z", "0"))
+        if x == "TRADE" and z > o.filled_e8:
+            px = parse_e8(ev["L"])
+            last = parse_e8(ev["l"])
+            fee = self._fee_quote(o.symbol_id, parse_e8(ev.get("n") or "0"), ev.get("N") or "", px)
+            qty = z - o.filled_e8
+            if qty != last and last:
+                fee = fee * qty // last
+            out.append(self._fill(o, qty, px, fee, venue_ns, now_ns, int(ev.get("t", 0))))
+        state = VENUE_STATES.get(ev.get("X"), 0)
+        o.venue_cum = max(o.venue_cum, z)
+        if state in F.TERMINAL_STATES:
+            o.final = state
+        return out + self._maybe_done(o, now_ns)
+
+    # --- time ----------------------------------------------------------------------------------
+    def expired(self, now_ns: int) -> list[bytes]:
+        """Frames for orders whose answer is overdue: never a resend, always a question."""
+        frames = []
+        for o in list(self.orders.values()):
+            if o.deadline_ns and now_ns >= o.deadline_ns and not o.done:
+                self.timeouts += 1
+                for rid in [k for k, (_, v) in self.requests.items() if v is o]:
+                    del self.requests[rid]  # a late answer to it is ignored; the query supersedes it
+                o.cancel_pending = False
+                if o.final and o.venue_cum > o.filled_e8 and o.venue_order_id:
+                    frames.append(self.trades(o, now_ns))
+                else:
+                    frames.append(self.status(o, now_ns))
+        return frames

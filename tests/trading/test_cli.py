@@ -1,0 +1,32 @@
+"""``hftshm halt`` / ``hftshm resume`` on a control block prepared for trading."""
+
+from typer.testing import CliRunner
+
+from cli import app
+from hftshm.risk import reasons as R
+from hftshm.runtime.config import from_dict
+from hftshm.runtime.control import ACTIVE, HALTED, ControlBlock
+from hftshm.trading.area import TradingArea
+from hftshm.trading.setup import prepare
+
+
+def test_halt_resume(instance):
+    control = ControlBlock.create(instance)
+    try:
+        prepare(from_dict({"instance": instance}), control)
+        runner = CliRunner()
+        res = runner.invoke(app, ["halt", "--instance", instance, "--cancel-open"])
+        assert res.exit_code == 0, res.output
+        assert control.trading_state == HALTED and control.cancel_open and control.trading_reason == R.MANUAL
+        area = TradingArea(control.risk_buffer())
+        area.set_trigger(R.FEED_STALE, 1)
+        res = runner.invoke(app, ["resume", "--instance", instance])
+        assert res.exit_code == 1 and "FEED_STALE" in res.output and control.trading_state == HALTED
+        area.set_trigger(R.OK, 2)
+        res = runner.invoke(app, ["resume", "--instance", instance])
+        assert res.exit_code == 0, res.output
+        assert control.trading_state == ACTIVE
+        assert runner.invoke(app, ["halt", "--instance", instance + "nope"]).exit_code != 0
+    finally:
+        control.close()
+        control.unlink()

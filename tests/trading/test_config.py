@@ -1,0 +1,50 @@
+"""The trading tables of the config, and the risk/trading areas trading.setup formats."""
+
+import pytest
+
+from hftshm.runtime.config import ConfigError, from_dict
+from hftshm.runtime.control import ACTIVE, ControlBlock
+from hftshm.risk.state import RiskState
+from hftshm.trading import snapshot
+from hftshm.trading.area import TradingArea
+from hftshm.trading.setup import prepare
+
+
+def test_defaults_and_builtins():
+    cfg = from_dict({"strategies": [{"name": "mom"}, {"name": "imb", "kind": "imbalance", "symbols": ["BTCUSDT"]}]})
+    assert cfg.strategies[0]["kind"] == "momentum" and cfg.strategies[0]["id"] == 1
+    assert cfg.strategies[1]["symbols"] == ["btcusdt"] and cfg.strategies[1]["threshold"] == 0.6
+    assert cfg.risk["max_orders_per_s_total"] == 4 and cfg.execution["timeout_ms"] == 2000
+
+
+@pytest.mark.parametrize("data, words", [
+    ({"strategies": [{"name": "a"}, {"name": "a"}]}, "duplicate"),
+    ({"strategies": [{"name": "a", "kind": "nope"}]}, "kind"),
+    ({"strategies": [{"name": "a", "qty": "0.000000001"}]}, "qty"),
+    ({"strategies": [{"name": "a", "short": 50, "long": 10}]}, "short < long"),
+    ({"strategies": [{"name": "a", "kind": "file"}]}, "path"),
+    ({"strategies": [{"name": "a", "symbols": ["xrpusdt"]}]}, "symbols"),
+    ({"risk": {"max_order_qty": -1}}, "max_order_qty"),
+    ({"risk": {"bogus": 1}}, "bogus"),
+    ({"risk": {"symbols": {"btcusdt": {"max_gross_exposure": 1}}}}, "keys must be"),
+    ({"execution": {"timeout_ms": 1}}, "timeout_ms"),
+])
+def test_bad_tables_name_the_key(data, words):
+    with pytest.raises(ConfigError, match=words):
+        from_dict(data)
+
+
+def test_prepare_formats_both_blocks(instance):
+    cfg = from_dict({"instance": instance})
+    control = ControlBlock.create(instance)
+    try:
+        prepare(cfg, control)
+        risk = RiskState.attach(control.risk_buffer())
+        area = TradingArea(control.risk_buffer())
+        assert risk.n_symbols == 2 and area.run_tag > 0 and area.live() == []
+        assert control.trading_state == ACTIVE
+        figs = snapshot.figures(control)
+        assert figs["trading_state"] == "active" and figs["positions"] == {"s0": 0.0, "s1": 0.0}
+    finally:
+        control.close()
+        control.unlink()

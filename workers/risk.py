@@ -1,0 +1,126 @@
+"""The risk worker: marks from market data, PnL and exposure from the fills execution applied,
+and the automatic kill switch.
+
+Execution runs the pre-trade check inline on the risk state block and is the block's writer for
+positions, open quantities and rates (hftshm/risk/live.py); this worker writes only each
+symbol's mid (from QUOTE records) into it. Every ``EVAL_NS`` it evaluates the triggers
+(``risk.killswitch``): total PnL at or below ``-[risk] loss_limit``, the newest market data
+older than ``max_feed_age_s`` (counted from this worker's start until the first record), or
+this worker more than ``max_ring_lag`` md records behind. A trigger halts trading (and asks
+execution to cancel open orders); it never resumes by itself (``hftshm resume``).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+from numba import njit
+
+from hftshm.layouts import fill as F
+from hftshm.layouts import md as M
+from hftshm.ring import BroadcastRing
+from hftshm.risk import killswitch
+from hftshm.risk import reasons as R
+from hftshm.risk.marks import mark_to_market
+from hftshm.risk.state import RiskState
+from hftshm.runtime.agent import Agent
+from hftshm.runtime.control import HALTED
+from hftshm.trading import config as trading_config
+from hftshm.trading.area import TradingArea
+
+log = logging.getLogger("hftshm.risk")
+EVAL_NS = 10_000_000
+BATCH = 1024
+
+
+@njit(cache=True)
+def apply_mids(records, symbols):
+    """Store the mid of every two-sided QUOTE (plain aligned stores: this worker alone writes
+    ``mid_e8``/``mid_ns``); returns the newest ``recv_ns`` in the batch."""
+    newest = 0
+    for i in range(records.shape[0]):
+        r = records[i]
+        if r.recv_ns > newest:
+            newest = r.recv_ns
+        if r.kind != M.QUOTE or r.symbol_id >= symbols.shape[0]:
+            continue
+        bid = r.price_e8
+        ask = r.price2_e8
+        if bid <= 0 or ask <= 0 or bid > ask:
+            continue
+        sym = symbols[r.symbol_id]
+        sym.mid_ns = r.recv_ns
+        sym.mid_e8 = bid + (ask - bid) // 2
+    return newest
+
+
+class RiskAgent(Agent):
+    role = "risk"
+    counter_names = ("md_in", "fills_in", "halts", "trigger", "md_lag", "md_lost", "pnl_milli", "gross")
+
+    def on_start(self) -> None:
+        ctx = self.ctx
+        cfg = ctx.config
+        control = ctx.control
+        self.risk = RiskState.attach(control.risk_buffer())
+        self.area = TradingArea(control.risk_buffer())
+        risk = cfg.risk or trading_config.DEFAULT_RISK
+        self.loss_limit = float(risk["loss_limit"])
+        self.max_feed_age = int(float(risk["max_feed_age_s"]) * 1e9)
+        self.max_lag = int(risk["max_ring_lag"])
+        wait = cfg.worker(ctx.name).wait
+        self.md = BroadcastRing.attach(ctx.instance, "md", M.LAYOUT)
+        self.fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
+        self.md_reader = self.md.reader(None, gating=False, start="newest", wait=wait)
+        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest", wait=wait)
+        self.last_md_ns = time.time_ns()  # a feed that never starts is stale too
+        self.next_eval = 0
+
+    def do_work(self) -> int:
+        work = 0
+        batch = self.md_reader.read_batch(BATCH, copy=True)
+        if batch.shape[0]:
+            newest = apply_mids(batch, self.risk.symbols)
+            if newest > self.last_md_ns:
+                self.last_md_ns = newest
+            self.counters[0] += batch.shape[0]
+            work += batch.shape[0]
+        fills = self.fills_reader.read_batch(BATCH)
+        if fills.shape[0]:
+            self.counters[1] += fills.shape[0]
+            work += fills.shape[0]
+        now = time.time_ns()
+        if now >= self.next_eval:
+            self.next_eval = now + EVAL_NS
+            self.evaluate(now)
+        return work
+
+    def evaluate(self, now: int) -> int:
+        unrealized, total, gross = mark_to_market(self.risk.symbols)
+        lag = self.md_reader.lag
+        demanded, cause = killswitch.evaluate(total, self.loss_limit, now - self.last_md_ns, self.max_feed_age,
+                                              lag, self.max_lag)
+        self.area.set_trigger(cause, now)
+        c = self.counters
+        c[3] = cause
+        c[4] = lag
+        c[5] = self.md_reader.lost
+        c[6] = int(total * 1000) if math.isfinite(total) else 0
+        c[7] = int(gross)
+        control = self.ctx.control
+        if demanded == R.TS_HALTED and control.trading_state != HALTED:
+            control.set_trading(HALTED, cause, cancel_open=True)
+            self.count("halts")
+            log.warning("kill switch: trading halted (%s: %s)", R.name(cause), R.message(cause))
+        return cause
+
+    def readers(self) -> list:
+        return [self.md_reader, self.fills_reader]
+
+    def on_close(self) -> None:
+        for x in ("md_reader", "fills_reader"):
+            obj = getattr(self, x, None)
+            if obj is not None:
+                obj.close()

@@ -1,0 +1,90 @@
+"""A strategy worker: md ring + fills ring -> the strategy (hooks or numba kernel) -> orders ring.
+
+Market data is read ad hoc (never holding ingest back; a lapped read is counted, never torn);
+fills through a gating reader named after the worker, so none is missed: the strategy's
+position comes from fills only. The last order counter used lives in this worker's shared
+counters (``order_ctr``), so a restarted strategy never reuses an order id.
+"""
+
+from __future__ import annotations
+
+import time
+
+from hftshm.layouts import fill as F
+from hftshm.layouts import md as M
+from hftshm.layouts import order as O
+from hftshm.ring import BroadcastRing, ManyToOneRing
+from hftshm.runtime.agent import Agent
+from hftshm.trading import loader
+from hftshm.trading.strategy import StrategyEngine
+
+BATCH = 256
+
+
+class StrategyAgent(Agent):
+    role = "strategy"
+    counter_names = ("md_in", "intents", "dropped", "fills_in", "md_lost", "order_ctr")
+
+    def on_start(self) -> None:
+        ctx = self.ctx
+        params = dict(ctx.params)
+        self.md = BroadcastRing.attach(ctx.instance, "md", M.LAYOUT)
+        self.orders = ManyToOneRing.attach(ctx.instance, "orders", O.LAYOUT)
+        self.fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
+        wait = ctx.config.worker(ctx.name).wait
+        self.md_reader = self.md.reader(None, gating=False, start="newest", wait=wait)
+        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest", wait=wait)
+        self.producer = self.orders.producer(ctx.name)
+        strategy = loader.load(params, list(self.md.symbols))
+        ctr = self.counter["order_ctr"]
+        offer = self.producer.offer
+        tick_to_intent = ctx.latency.recorder("tick_to_intent", add=True).record
+        self.read_lat = ctx.latency.recorder(f"publish_to_read.{ctx.name}", add=True).record
+
+        def sink(rec) -> bool:
+            r = rec[0]
+            trig = int(r["trigger_recv_ns"])
+            if trig:
+                tick_to_intent(int(r["intent_ns"]) - trig)
+            return offer(rec)
+
+        self.engine = StrategyEngine(strategy, int(params.get("id", 1)), sink, self.counters[ctr: ctr + 1])
+        self.timer_ns = int(strategy.timer_s * 1e9)
+        self.next_timer = time.time_ns() + self.timer_ns if self.timer_ns else 1 << 62
+
+    def do_work(self) -> int:
+        work = 0
+        batch = self.md_reader.read_batch(BATCH, copy=True)
+        n = batch.shape[0]
+        if n:
+            self.read_lat(time.time_ns() - int(batch[0]["publish_ns"]))
+            self.counters[0] += n
+            k = self.engine.on_md_batch(batch)
+            if k:
+                self.count("intents", k)
+            work += n
+        while True:
+            rep = self.fills_reader.read()
+            if rep is None:
+                break
+            self.engine.on_fill(rep)
+            self.counters[3] += 1
+            work += 1
+        if self.timer_ns:
+            now = time.time_ns()
+            if now >= self.next_timer:
+                self.next_timer = now + self.timer_ns
+                self.engine.on_timer(now)
+                work += 1
+        self.counters[2] = self.engine.dropped
+        self.counters[4] = self.md_reader.lost
+        return work
+
+    def readers(self) -> list:
+        return [self.md_reader, self.fills_reader]
+
+    def on_close(self) -> None:
+        for x in ("md_reader", "fills_reader", "producer"):
+            obj = getattr(self, x, None)
+            if obj is not None:
+                obj.close()
