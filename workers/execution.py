@@ -327,13 +327,14 @@ class ExecutionAgent(Agent):
         return [self.reader]
 
     def on_close(self) -> None:
+        # the waiting thread must be out of the ring (its wait is bounded) before it is unmapped
+        pool = getattr(self, "pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         for obj in ("reader", "publisher"):
             x = getattr(self, obj, None)
             if x is not None:
                 x.close()
-        pool = getattr(self, "pool", None)
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
 
 
 def _risk_reject(o: LiveOrder, reason: int) -> np.ndarray:

@@ -26,8 +26,8 @@ One stage block (offsets relative to the block)::
     128    +--------+--------+--------+--------+  written on a new extreme      |
            | state  | negat. | over   | added  |  cold                          |  line 2
     192    +--------+--------+--------+--------+--------------------------------+
-           | name [32], NUL-padded ASCII      | (zero)                         |  line 3
-    256    +-----------------------------------+--------------------------------+
+           | name [64], NUL-padded ASCII: "publish_to_read." + a worker name    |  line 3
+    256    +--------------------------------------------------------------------+
            | bucket counts  BUCKETS x 8 B (buckets.py)                          |  256 lines
     16640  +--------------------------------------------------------------------+
 
@@ -102,7 +102,7 @@ NEGATIVE = 136
 OVER = 144
 ADDED_NS = 152
 NAME = 192
-NAME_LENGTH = 32  # 31 ASCII characters and a NUL
+NAME_LENGTH = 64  # 63 ASCII characters and a NUL: "publish_to_read." + any worker name
 BUCKETS_AT = 256
 STAGE_LENGTH = BUCKETS_AT + B.BUCKETS * WORD
 

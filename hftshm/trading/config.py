@@ -45,6 +45,7 @@ DEFAULT_RISK = {
     "max_feed_age_s": 5.0,  # halt when the newest market data is older
     "max_ring_lag": 1 << 19,  # halt when the risk worker is this many md records behind
 }
+DEFAULT_STRATEGY = {"name": "momentum", "kind": "momentum"}
 TRIGGERS = ("loss_limit", "max_feed_age_s", "max_ring_lag")
 DEFAULT_EXECUTION = {"key_file": "", "timeout_ms": 2000, "recv_window_ms": 5000, "spins": 200}
 
@@ -59,7 +60,8 @@ def validate(cfg) -> None:
     """Check ``cfg.strategies``, ``cfg.risk`` and ``cfg.execution`` in place, filling defaults;
     raise ``hftshm.runtime.config.ConfigError`` naming the key on bad input."""
     if cfg.strategies is None:
-        cfg.strategies = []
+        # the simulator (or a replay) trades out of the box; a real venue only when configured
+        cfg.strategies = [dict(DEFAULT_STRATEGY)] if cfg.venue.kind in ("sim", "replay") else []
     symbols = [s.lower() for s in cfg.venue.symbols]
     cfg.risk = _risk(cfg.risk, symbols)
     cfg.execution = _execution(cfg.execution)
