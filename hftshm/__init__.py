@@ -1,0 +1,3 @@
+from .attach import attach  # hftshm.attach("md"): read a running instance from Python
+
+__all__ = ["attach"]

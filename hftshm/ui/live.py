@@ -1,0 +1,91 @@
+"""The live dashboard: collect a snapshot and redraw it, at most ``hz`` times a second.
+
+``hftshm start`` calls ``update()`` from the supervisor's main loop (it returns at once when no
+redraw is due, and never raises: a failure to collect or draw shows on the screen instead);
+``hftshm top`` calls ``run()``, which does the same until Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from .collector import Collector
+from .render import render
+
+
+class LiveDashboard:
+    def __init__(self, instance: str, hz: float = 4.0, console: Console | None = None, *,
+                 latency_window_s: float = 5.0, screen: bool = False):
+        if not hz > 0:
+            raise ValueError(f"hz must be > 0, got {hz!r}")
+        self.instance = instance
+        self.period = 1.0 / hz
+        self.console = console or Console()
+        self.latency_window_s = latency_window_s
+        self.screen = screen
+        self.collector: Collector | None = None
+        self.live: Live | None = None
+        self.snapshot = None  # the last one drawn
+        self.frames = 0
+        self.errors = 0
+        self._due = 0.0
+
+    def start(self) -> None:
+        self.collector = Collector(self.instance, self.latency_window_s)
+        # stdout/stderr writes made while it runs go above the dashboard (rich's redirection)
+        self.live = Live(console=self.console, auto_refresh=False, screen=self.screen, transient=False)
+        self.live.start()
+        self._due = 0.0
+        self.update()
+
+    def update(self, force: bool = False) -> bool:
+        """Collect and redraw if a frame is due (or ``force``); True if it drew one."""
+        if self.live is None:
+            return False
+        now = time.monotonic()
+        if not force and now < self._due:
+            return False
+        # the next frame is due one period after this one was; if we fell behind, from now
+        self._due = max(self._due + self.period, now) if self._due else now + self.period
+        try:
+            self.snapshot = self.collector.collect()
+            width, height = self.console.size
+            view = render(self.snapshot, width, max(8, height - (0 if self.screen else 1)))
+        except Exception as exc:  # the supervisor's loop must not die of a dashboard bug
+            self.errors += 1
+            view = Text(f"hftshm {self.instance}: dashboard error: {type(exc).__name__}: {exc}", style="red")
+        self.live.update(view, refresh=True)
+        self.frames += 1
+        return True
+
+    def run(self, duration_s: float | None = None) -> None:
+        """Redraw until Ctrl-C (or ``duration_s``): what ``hftshm top`` does."""
+        end = None if duration_s is None else time.monotonic() + duration_s
+        self.start()
+        try:
+            while end is None or time.monotonic() < end:
+                self.update()
+                time.sleep(max(0.0, min(self._due - time.monotonic(), self.period)))
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+            self.live = None
+        if self.collector is not None:
+            self.collector.close()
+            self.collector = None
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()

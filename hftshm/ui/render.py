@@ -1,0 +1,276 @@
+"""The renderer: draws a ``Snapshot`` with rich, fitted to a terminal of ``width`` x ``height``.
+
+Pure: no shared memory, no clock. At 80x24 it shows one row per ring, worker and latency stage
+(cutting the stage list, then the worker list, with a "+N more" row, when they do not fit); with
+more height it adds each ring's readers and blank lines between sections; with more width
+(>= ``WIDE``) it adds columns (policy, evictions, roles, counters, sample counts). States are
+spelled out in words as well as coloured, so the screen reads the same under ``NO_COLOR``.
+"""
+
+from __future__ import annotations
+
+import time
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from . import fmt
+from .snapshot import RingSnap, Snapshot
+
+WIDE = 110
+BAD = "bold red"
+WARN = "yellow"
+GOOD = "green"
+DIM = "dim"
+
+_STATE_STYLE = {"running": GOOD, "starting": WARN, "stopping": WARN, "restarting": WARN, "stopped": DIM,
+                "crashed": BAD, "dead": BAD, "missing": BAD, "orphaned": WARN, "halted": BAD,
+                "reduce-only": WARN, "active": GOOD, "connected": GOOD, "disconnected": BAD}
+
+
+def _style(state: str) -> str:
+    return _STATE_STYLE.get(state, "")
+
+
+def _table(wide: bool) -> Table:
+    return Table(box=None, padding=(0, 1), pad_edge=False, show_edge=False, header_style="bold",
+                 collapse_padding=True, expand=False)
+
+
+def _cols(table: Table, spec) -> None:
+    for name, right in spec:
+        table.add_column(name, justify="right" if right else "left", no_wrap=True, overflow="ellipsis")
+
+
+def _line(*parts) -> Text:
+    t = Text(no_wrap=True, overflow="ellipsis")
+    for p in parts:
+        if isinstance(p, tuple):
+            t.append(*p)
+        else:
+            t.append(p)
+    return t
+
+
+# --- sections ----------------------------------------------------------------------------------
+
+
+def _header(s: Snapshot) -> Text:
+    parts = [("hftshm ", "bold"), (s.instance, "bold cyan"), "  ", (s.state.upper() if s.state in ("dead", "missing")
+                                                                  else s.state, _style(s.state))]
+    if s.uptime_s is not None:
+        parts.append(f"  up {fmt.seconds(s.uptime_s)}")
+    if s.supervisor_pid:
+        parts.append(f"  pid {s.supervisor_pid}")
+    if s.venue:
+        parts.append(f"  venue {s.venue}")
+    ks = s.trading.get("trading_state") or s.kill_switch
+    if ks:
+        parts += ["  trading ", (ks.upper(), _style(ks))]
+    parts.append("  " + time.strftime("%H:%M:%S", time.localtime(s.taken_ns / 1e9)))
+    return _line(*parts)
+
+
+def _ring_row(table: Table, r: RingSnap, wide: bool) -> None:
+    if r.missing:
+        cells = [Text(r.name, style="bold"), Text(f"MISSING: {r.missing}", style=BAD)]
+        table.add_row(*cells, *[""] * (len(table.columns) - 2))
+        return
+    occ_style = "" if r.occupancy is None else BAD if r.occupancy > 0.9 else WARN if r.occupancy > 0.5 else ""
+    producer = ""
+    if r.producer_alive is False:
+        producer = " (producer dead)"
+    cells = [Text(r.name + producer, style="bold"), fmt.count(r.capacity), fmt.count(r.published), fmt.rate(r.rate),
+             Text(fmt.percent(r.occupancy), style=occ_style), fmt.count(r.max_lag),
+             Text(fmt.count(r.lost), style=BAD if r.lost else ""),
+             Text(fmt.count(r.overruns), style=BAD if r.overruns else ""), str(len(r.readers))]
+    if wide:
+        cells += [r.policy if r.kind == "broadcast" else "m-to-1", fmt.count(r.waits), fmt.count(r.evictions),
+                  fmt.count(r.skipped)]
+    table.add_row(*cells)
+
+
+def _reader_rows(table: Table, r: RingSnap, wide: bool) -> None:
+    for x in r.readers:
+        state = "" if x.state == "active" else f" {x.state.upper()}"
+        name = Text("  " + x.name, style=DIM if x.state == "active" else _style(x.state))
+        name.append(state)
+        mode = ("gating " if x.gating else "ad-hoc ") + x.wait
+        cells = [name, "", fmt.count(x.cursor), fmt.rate(x.rate), "", fmt.count(x.lag),
+                 Text(fmt.count(x.lost), style=BAD if x.lost else ""), fmt.count(x.lapped) if x.lapped else "", mode]
+        if wide:
+            cells += [f"pid {x.pid}", "", fmt.count(x.evicted) if x.evicted else "", ""]
+        table.add_row(*cells)
+
+
+def _rings(s: Snapshot, wide: bool, readers: int):
+    if not s.rings:
+        return _line(("rings: none found", WARN)), 1
+    t = _table(wide)
+    spec = [("ring", False), ("cap", True), ("published", True), ("rate", True), ("occ", True), ("lag", True),
+            ("lost", True), ("ovr", True), ("readers", False)]
+    if wide:
+        spec += [("policy", False), ("waits", True), ("evict", True), ("skip", True)]
+    _cols(t, spec)
+    shown = 0
+    for r in s.rings:
+        _ring_row(t, r, wide)
+        if shown + len(r.readers) <= readers and not r.missing:
+            _reader_rows(t, r, wide)
+            shown += len(r.readers)
+    return t, 1 + len(s.rings) + shown
+
+
+def _reader_count(s: Snapshot) -> int:
+    return sum(len(r.readers) for r in s.rings if not r.missing)
+
+
+def _workers(s: Snapshot, wide: bool, limit: int, width: int = 80):
+    if not s.workers:
+        return _line(("workers: none" + (" (no control block)" if s.state == "missing" else ""), WARN)), 1
+    t = _table(wide)
+    spec = [("worker", False), ("pid", True), ("state", False), ("beat", True), ("restarts", True), ("cpu", True)]
+    if wide:
+        spec += [("role", False), ("counters", False)]
+    _cols(t, spec)
+    rows = list(s.workers)
+    cut = len(rows) > limit
+    if cut:
+        rows = rows[: max(1, limit - 1)]
+    for w in rows:
+        state = w.state.upper() if w.state in ("dead", "crashed") else w.state
+        beat_style = WARN if (w.heartbeat_age_s or 0) > 2 and w.state == "running" else ""
+        cells = [Text(w.name, style="bold"), str(w.pid or "-"), Text(state, style=_style(w.state)),
+                 Text(fmt.seconds(w.heartbeat_age_s), style=beat_style),
+                 Text(str(w.restarts), style=WARN if w.restarts else ""), fmt.cpu(w.cpu_pct)]
+        if wide:
+            shown = " ".join(f"{k}={fmt.count(v)}" for k, v in w.counters.items() if v)
+            room = max(10, width - 62)  # what the other columns leave
+            cells += [w.role, shown if len(shown) <= room else shown[: room - 3] + "..."]
+        t.add_row(*cells)
+    if cut:
+        t.add_row(Text(f"+{len(s.workers) - len(rows)} more", style=DIM))
+    if wide:  # let only the counters column give way
+        for col in t.columns[:-1]:
+            col.min_width = max([len(str(col.header))] + [Text(str(c)).cell_len for c in col._cells])
+    return t, 1 + len(rows) + cut
+
+
+def _stage_name(name: str, wide: bool) -> str:
+    return name if wide else name.replace("publish_to_read.", "read:")
+
+
+def _latency(s: Snapshot, wide: bool, limit: int):
+    if s.latency_missing and not s.stages:
+        return _line(("latency: " + s.latency_missing, WARN)), 1
+    if not s.stages:
+        return _line(("latency: no stages yet", DIM)), 1
+    t = _table(wide)
+    win = f"{s.latency_window_s:g}s"
+    spec = [(f"latency {win} | all", False)]
+    spec += [(h, True) for h in ("p50", "p99", "p99.9", "max")]
+    if wide:
+        spec += [(f"n {win}", True)]
+    spec += [("| p50", True), ("p99", True), ("p99.9", True), ("max", True)]
+    if wide:
+        spec += [("n all", True)]
+    _cols(t, spec)
+    rows = list(s.stages)
+    cut = len(rows) > limit
+    if cut:
+        rows = rows[: max(1, limit - 1)]
+    for st in rows:
+        w, a = st.window, st.total
+        cells = [Text(_stage_name(st.name, wide), style="bold"), *map(fmt.micros, (w.p50_us, w.p99_us, w.p999_us,
+                                                                                    w.max_us))]
+        if wide:
+            cells.append(fmt.count(w.count))
+        cells += ["| " + fmt.micros(a.p50_us), *map(fmt.micros, (a.p99_us, a.p999_us, a.max_us))]
+        if wide:
+            cells.append(fmt.count(a.count))
+        t.add_row(*cells)
+    if cut:
+        t.add_row(Text(f"+{len(s.stages) - len(rows)} more stages", style=DIM))
+    return t, 1 + len(rows) + cut
+
+
+def _feed(s: Snapshot) -> Text:
+    f = s.feed
+    if f is None:
+        return _line(("feed: ", "bold"), ("no ingest worker", DIM))
+    return _line(("feed ", "bold"), f"{f.worker}: ", (f.connection.upper() if f.connection == "dead" else f.connection,
+                                                      _style(f.connection)),
+                 f"  {fmt.rate(f.msgs_per_s)}  msgs {fmt.count(f.messages)}  reconnects {fmt.count(f.reconnects)}",
+                 ("  gaps ", ""), (fmt.count(f.gaps), WARN if f.gaps else ""),
+                 "  malformed ", (fmt.count(f.malformed), WARN if f.malformed else ""))
+
+
+def _pairs(d, value=fmt.count, limit=6) -> str:
+    if not d:
+        return fmt.DASH
+    items = [f"{k} {value(v)}" for k, v in list(d.items())[:limit]]
+    return ", ".join(items) + (" ..." if len(d) > limit else "")
+
+
+def _risk(s: Snapshot) -> Text:
+    t = s.trading
+    state = t.get("trading_state") or s.kill_switch or fmt.DASH
+    reason = t.get("trading_reason")
+    return _line(("risk ", "bold"), "kill switch ", (state.upper(), _style(state)),
+                 f" ({reason})" if reason else "", "  rejects: ", _pairs(t.get("rejects_by_reason")))
+
+
+def _trading(s: Snapshot) -> Text:
+    t = s.trading
+    if not t:
+        return _line(("trading ", "bold"), ("-", DIM))
+    pnl = t.get("pnl") or {}
+    return _line(("trading ", "bold"), f"pnl {fmt.money(pnl.get('total'))} (r {fmt.money(pnl.get('realized'))} "
+                 f"u {fmt.money(pnl.get('unrealized'))})", f"  fills {fmt.count(t.get('fills'))}",
+                 "  orders: ", _pairs(t.get("orders_by_state")), "  pos: ", _pairs(t.get("positions"), fmt.qty, 4))
+
+
+def _problems(s: Snapshot, room: int) -> list[Text]:
+    if s.state == "missing":
+        return [_line(("instance not found: ", BAD), f"no control block for {s.instance!r}")][:room]
+    lines = [_line(("! ", BAD), p) for p in s.problems if not p.startswith("control block")]
+    if len(lines) > room:
+        lines = lines[: max(0, room - 1)] + [_line(("! ", BAD), f"+{len(s.problems) - room + 1} more problems")]
+    return lines
+
+
+# --- layout ------------------------------------------------------------------------------------
+
+
+def render(s: Snapshot, width: int = 80, height: int = 24) -> Group:
+    """The dashboard for ``s``, at most ``height`` lines of at most ``width`` columns."""
+    wide = width >= WIDE
+    footer = [_feed(s), _risk(s), _trading(s)]
+    problems = _problems(s, 2)
+    n_workers = max(1, len(s.workers)) + (1 if s.workers else 0)
+    n_stages = len(s.stages) + 1 if s.stages else 1
+    n_rings = len(s.rings) + 1 if s.rings else 1
+    fixed = 1 + len(problems) + n_rings + len(footer)
+    spare = height - fixed - n_workers - n_stages
+    stage_limit, worker_limit = len(s.stages), len(s.workers)
+    if spare < 0:  # cut the latency stages first (down to 2 rows), then the workers (to 2)
+        stage_limit = max(min(2, stage_limit), stage_limit + spare)
+        spare += len(s.stages) - stage_limit
+    if spare < 0:
+        worker_limit = max(min(2, worker_limit), worker_limit + spare)
+        spare += len(s.workers) - worker_limit
+    spare = max(0, spare)
+    readers = min(spare, _reader_count(s))
+    spare -= readers
+    gaps = spare >= 3
+    rings, _ = _rings(s, wide, readers)
+    workers, _ = _workers(s, wide, worker_limit, width)
+    latency, _ = _latency(s, wide, stage_limit)
+    parts = [_header(s), *problems]
+    for section in (rings, workers, latency):
+        if gaps:
+            parts.append(Text(""))
+        parts.append(section)
+    parts += footer
+    return Group(*parts)
