@@ -35,3 +35,7 @@ class ReaderTableFull(HftshmError):
 
 class InstanceError(HftshmError):
     """An instance name is taken, unknown or ambiguous."""
+
+
+class ShmFull(HftshmError):
+    """/dev/shm has no room for a segment; the message gives the sizes and the fix."""

@@ -18,7 +18,7 @@ from multiprocessing import resource_tracker, shared_memory
 
 import _posixshmem
 
-from .errors import RingNotFound
+from .errors import RingNotFound, ShmFull
 
 SHM_DIR = "/dev/shm"
 _tracker_lock = threading.Lock()
@@ -64,8 +64,19 @@ class Segment:
 
     @classmethod
     def create(cls, name: str, size: int) -> "Segment":
-        """Create a new segment (0600); fails with FileExistsError if the name is taken."""
+        """Create a new segment (0600); fails with FileExistsError if the name is taken, and with
+        ShmFull if /dev/shm cannot hold it. Its pages are reserved at once (posix_fallocate):
+        on a full tmpfs, touching an unreserved page kills the process with SIGBUS instead."""
         shm = _open(name, True, size)
+        try:
+            os.posix_fallocate(shm._fd, 0, size)
+        except OSError as exc:
+            shm.close()
+            unlink(name)
+            st = os.statvfs(SHM_DIR)
+            raise ShmFull(f"{SHM_DIR} cannot hold {name} ({size / 2**20:.1f} MiB; {exc.strerror}; "
+                          f"{st.f_bavail * st.f_frsize / 2**20:.1f} MiB free): make /dev/shm larger or the "
+                          "rings smaller ([rings.NAME] capacity), and run `hftshm clean`") from None
         return cls(shm, True)
 
     @classmethod

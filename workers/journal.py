@@ -22,7 +22,6 @@ from hftshm.runtime.agent import Agent
 log = logging.getLogger("hftshm.journal")
 
 BATCH = 1024  # records per read: 128 KiB, one write
-FLUSH_NS = 100_000_000
 
 
 class JournalAgent(Agent):
@@ -49,6 +48,7 @@ class JournalAgent(Agent):
                 log.info("journal of %s resumes at seq %d (last on disk %d)", name, reader.next_seq, journal.last_seq)
         self._alarm_at = [int(cfg.journal.lag_alarm * r.capacity) for r in self._rings]
         self._next_flush = 0
+        self._flush_ns = int(cfg.journal.flush_ms * 1e6)  # fsync (when on) and counters, when idle
 
     def readers(self) -> list:
         return self._readers
@@ -72,7 +72,7 @@ class JournalAgent(Agent):
             self.count("batches")
             self.count("bytes", n * journal.record_size)
             self._check_lag(i, reader)
-        if work == 0 and now >= self._next_flush:
+        if now >= self._next_flush:
             self._flush(now)
         return work
 
@@ -89,7 +89,7 @@ class JournalAgent(Agent):
             self._alarmed[i] = False
 
     def _flush(self, now: int) -> None:
-        self._next_flush = now + FLUSH_NS
+        self._next_flush = now + self._flush_ns
         for j in self._journals:
             j.flush()
         self.counters[self.counter["files"]] = sum(j.files for j in self._journals)

@@ -73,7 +73,7 @@ class RiskAgent(Agent):
         wait = cfg.worker(ctx.name).wait
         self.md = BroadcastRing.attach(ctx.instance, "md", M.LAYOUT)
         self.fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
-        self.md_reader = self.md.reader(None, gating=False, start="newest", wait=wait)
+        self.md_reader = self.md.reader(ctx.name, gating=False, start="newest", wait=wait)
         self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest", wait=wait)
         self.last_md_ns = time.time_ns()  # a feed that never starts is stale too
         self.next_eval = 0

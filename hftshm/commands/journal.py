@@ -54,10 +54,8 @@ def replay(
     from . import runtime
 
     try:
-        cfg = config_mod.load(config)
-        cfg.venue.kind, cfg.venue.replay, cfg.venue.speed = "replay", str(journal), speed
-        cfg.venue.symbols = [s.lower() for s in meta["symbols"]]
-        config_mod.validate(cfg)
+        cfg = config_mod.load(config, {"venue": {"kind": "replay", "replay": str(journal), "speed": speed,
+                                                 "symbols": [s.lower() for s in meta["symbols"]]}})
     except config_mod.ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -23,10 +23,7 @@ def start(
     if duration is not None and duration <= 0:
         raise typer.BadParameter("--duration must be positive")
     try:
-        cfg = config_mod.load(config)
-        if instance:
-            cfg.instance = instance
-            config_mod.validate(cfg)
+        cfg = config_mod.load(config, {"instance": instance} if instance else None)
     except (config_mod.ConfigError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -38,13 +35,10 @@ def run_supervisor(cfg, duration, headless, summary) -> None:
 
     dashboard = None
     if not headless and sys.stdout.isatty():
-        try:
-            from ..ui.live import LiveDashboard
-        except ImportError:
-            LiveDashboard = None
-        if LiveDashboard is not None:
-            def dashboard(name, hz):
-                return LiveDashboard(name, hz=hz)
+        from ..ui.live import LiveDashboard
+
+        def dashboard(name, hz):
+            return LiveDashboard(name, hz=hz, latency_window_s=cfg.latency_window_s)
     raise typer.Exit(Supervisor(cfg, duration=duration, dashboard=dashboard, summary_path=summary).run())
 
 

@@ -219,20 +219,27 @@ def parse_speed(text, where: str = "speed") -> float:
     return value
 
 
-def load(path: str | Path | None) -> Config:
-    if path is None:
-        return from_dict({})
-    try:
-        with open(path, "rb") as f:
-            data = tomllib.load(f)
-    except FileNotFoundError:
-        raise ConfigError(f"config file {path} does not exist") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+def load(path: str | Path | None, overrides: dict | None = None) -> Config:
+    """The config in ``path`` (None: the defaults), with ``overrides`` (tables merged key by key,
+    as the command line sets them) applied before anything is validated or defaulted."""
+    data = {}
+    if path is not None:
+        try:
+            with open(path, "rb") as f:
+                data = tomllib.load(f)
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
     try:
         return from_dict(data)
     except TypeError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"{path or 'config'}: {exc}") from None
 
 
 def from_json(text: str) -> Config:

@@ -23,7 +23,7 @@ supervisor and its workers, read by ``hftshm status``, ``top`` and ``halt``.
 
 Worker slot (1024 B), written by its worker except where noted::
 
-    +0     state | pid | ticks | heartbeat ns | restarts (supervisor) | started ns | exit code | cpu
+    +0     state | pid | ticks | heartbeat ns | restarts (supervisor) | started ns | exit code
     +64    name [32] | role [32]
     +128   counters: COUNTERS x int64 (values)
     +384   counter names: COUNTERS x 16 B, NUL-padded (written once at start)

@@ -18,6 +18,7 @@ Lifecycle:
 from __future__ import annotations
 
 import collections
+import ctypes
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import instances, naming
+from ..errors import HftshmError
 from ..latency import LatencyBook
 from . import control_layout as C
 from . import plan, rings, summary
@@ -61,7 +63,7 @@ class Worker:
 
 class Supervisor:
     def __init__(self, cfg, *, duration: float | None = None, dashboard=None, summary_path=None,
-                 out=sys.stderr):
+                 out=None):
         self.cfg = cfg
         self.duration = duration
         self.dashboard_factory = dashboard  # callable(instance, hz) -> object with start/update/stop
@@ -78,7 +80,8 @@ class Supervisor:
         self.final_readers: dict = {}  # ring -> reader name -> figures just before its worker stopped
 
     def say(self, text: str) -> None:
-        print(text, file=self.out, flush=True)
+        # resolved per call: the dashboard redirects sys.stderr while it draws
+        print(text, file=self.out or sys.stderr, flush=True)
 
     # --- setup ------------------------------------------------------------------------------------
 
@@ -100,7 +103,7 @@ class Supervisor:
                 dash.start()
             self._watch(dash)
             return 0
-        except StartError as exc:
+        except (StartError, HftshmError) as exc:
             self.say(f"hftshm start failed: {exc}")
             return 1
         finally:
@@ -144,7 +147,7 @@ class Supervisor:
         log_path = self.run_dir / "logs" / "exchange.log"
         with open(log_path, "ab") as logf:
             self.sim = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True)
+                                        start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 60
         while not port_file.exists() or not port_file.read_text().strip():
             if self.sim.poll() is not None:
@@ -298,6 +301,11 @@ class Supervisor:
         for name, rs in figs.items():
             for r in rs:
                 self.final_readers.setdefault(name, {})[r["name"]] = r
+
+
+def _die_with_parent() -> None:
+    """In the simulator's child before exec: SIGTERM when the supervisor dies (even kill -9)."""
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
 
 
 def _terminate(proc: subprocess.Popen, timeout: float) -> int:

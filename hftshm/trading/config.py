@@ -60,8 +60,11 @@ def validate(cfg) -> None:
     """Check ``cfg.strategies``, ``cfg.risk`` and ``cfg.execution`` in place, filling defaults;
     raise ``hftshm.runtime.config.ConfigError`` naming the key on bad input."""
     if cfg.strategies is None:
-        # the simulator (or a replay) trades out of the box; a real venue only when configured
-        cfg.strategies = [dict(DEFAULT_STRATEGY)] if cfg.venue.kind in ("sim", "replay") else []
+        # the simulator trades out of the box; a real venue, or a replay, only when configured
+        cfg.strategies = [dict(DEFAULT_STRATEGY)] if cfg.venue.kind == "sim" else []
+    if cfg.strategies and cfg.venue.kind == "replay" and not cfg.venue.api_url:
+        raise _error("[venue] kind 'replay' has no venue for the strategies' orders: set [venue] api_url "
+                     "(a running `hftshm exchange`, say) or configure no [[strategies]]")
     symbols = [s.lower() for s in cfg.venue.symbols]
     cfg.risk = _risk(cfg.risk, symbols)
     cfg.execution = _execution(cfg.execution)
