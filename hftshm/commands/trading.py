@@ -73,8 +73,22 @@ def bench_trading(
         typer.echo(line)
 
 
+def bench_risk(
+    orders: Annotated[int, typer.Option(help="Orders per numba run.")] = 100_000,
+    calls: Annotated[int, typer.Option(help="Orders checked one call at a time from Python.")] = 100_000,
+) -> None:
+    """What one pre-trade check costs (ns/order): in numba, and per call from Python."""
+    from ..risk.measure import measure
+
+    if orders < 100 or calls < 100:
+        raise typer.BadParameter("--orders and --calls must be >= 100")
+    for name, value in measure(n_orders=orders, python_calls=calls).items():
+        typer.echo(f"{name:28s} {value}")
+
+
 def register(app, bench_app) -> None:
     """Add this module's commands to the typer apps."""
     app.command()(halt)
     app.command()(resume)
     bench_app.command("trading")(bench_trading)
+    bench_app.command("risk")(bench_risk)

@@ -30,3 +30,15 @@ def test_halt_resume(instance):
     finally:
         control.close()
         control.unlink()
+
+
+def test_bench_risk_reports_every_path():
+    from typer.testing import CliRunner
+
+    from cli import app
+
+    res = CliRunner().invoke(app, ["bench", "risk", "--orders", "2000", "--calls", "2000"])
+    assert res.exit_code == 0, res.output
+    figures = dict(line.split() for line in res.output.strip().splitlines())
+    for key in ("numba_loop_ns", "python_gate_ns", "python_live_admit_ns"):
+        assert float(figures[key]) > 0
