@@ -172,9 +172,11 @@ class RingCase:
         if phase.name == "latency":
             pacer = Pacer(phase.rate)
             publish, time_ns = pub.publish, time.time_ns
+            words = rec.view(np.int64)  # stamping a word costs ~140 ns less than a field setitem
+            at = bench.DTYPE.fields["payload"][1] // 8
             for _ in range(phase.count):
                 pacer.wait()
-                rec["payload"] = time_ns()
+                words[at] = time_ns()
                 publish(rec)
             pub.close()
             return
