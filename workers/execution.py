@@ -11,10 +11,11 @@ published to the ``fills`` ring.
 
 Waiting for orders: after work, the loop polls the ring ``[execution] spins`` times between
 event-loop iterations (``await asyncio.sleep(0)``: one non-blocking epoll each, ~2-5 us); then
-it parks a helper thread on the ring's blocking wait (a futex the strategies post) and the loop
-sleeps in epoll until that thread wakes it (``call_soon_threadsafe``: a self-pipe write). Cost:
-~0 CPU while idle; a wake-up from parked adds two thread wake-ups (tens of us on a busy 2-core
-machine). With ``[workers.execution] wait = "busy-spin"`` the loop never parks (one core at 100%).
+it parks the reader (``wait.FdWake``: the ring's parked bit, then a re-check) and sleeps in the
+event loop's own epoll, next to the venue socket, until a strategy's publish sends a datagram to
+the wake socket. Cost: ~0 CPU while idle; a wake-up from parked is one process wake-up and one
+``sendto`` in the strategy. With ``[workers.execution] wait = "busy-spin"`` the loop never parks
+(one core at 100%).
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from websockets.asyncio.client import connect
@@ -40,13 +40,20 @@ from hftshm.ring import BroadcastRing, ManyToOneRing
 from hftshm.runtime.agent import Agent
 from hftshm.runtime.control import HALTED
 from hftshm.trading import clientid, credentials
+from hftshm.trading import area_layout
 from hftshm.trading import config as trading_config
 from hftshm.trading.area import TradingArea
 from hftshm.trading.protocol import LiveOrder, Protocol
+from hftshm.wait.fdwake import FdWake
+from hftshm.wait.slice import request_slice
 
 log = logging.getLogger("hftshm.execution")
 COUNTER_MASK = (1 << O.STRATEGY_SHIFT) - 1
+# _handle fills a trading-area slot with one tuple, in this field order
+assert area_layout.SLOT_DTYPE.names == ("order_id", "symbol_id", "strategy_id", "side", "state", "qty_e8", "price_e8",
+                                        "filled_e8", "sent_ns", "trigger_recv_ns", "venue_order_id")
 HOUSEKEEPING_S = 0.005
+PARK_TIMEOUT_S = 0.05  # a parked pump re-polls at least this often (a safety net, not the wake-up)
 
 
 class ExecutionAgent(Agent):
@@ -68,10 +75,13 @@ class ExecutionAgent(Agent):
         self.orders_ring = ManyToOneRing.attach(ctx.instance, "orders", O.LAYOUT)
         self.fills_ring = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
         self.wait_name = cfg.worker(ctx.name).wait
-        self.reader = self.orders_ring.reader("execution", gating=True, start="oldest", wait="blocking")
+        self.wake = FdWake()
+        self.reader = self.orders_ring.reader("execution", gating=True, start="oldest", wait=self.wake)
         self.publisher = self.fills_ring.publisher()
         ex = cfg.execution or trading_config.DEFAULT_EXECUTION
         self.spins = int(ex.get("spins", 200))
+        if int(ex.get("slice_us", 0)):
+            request_slice(int(ex["slice_us"]))  # an order's wake-up preempts a busy core (wait/slice.py)
         signer = credentials.load(cfg.venue.kind, ex.get("key_file", ""))
         assets = []
         for s in self.symbols:
@@ -87,7 +97,6 @@ class ExecutionAgent(Agent):
         self._adopt()
         self.ws = None
         self.trading_changes = -1
-        self.pool = ThreadPoolExecutor(1, thread_name_prefix="orders-wait")
 
     def _adopt(self) -> None:
         """Orders an earlier execution process sent and did not see end: resolve each with the venue."""
@@ -128,9 +137,9 @@ class ExecutionAgent(Agent):
 
     async def _session(self, ws, stop: asyncio.Event) -> None:
         now = time.time_ns()
-        await ws.send(self.proto.subscribe(now))
+        await ws.send(self.proto.subscribe(now), text=True)
         for frame in self.proto.resync(now):
-            await ws.send(frame)
+            await ws.send(frame, text=True)
         tasks = [asyncio.create_task(self._receive(ws)), asyncio.create_task(self._pump(ws, stop)),
                  asyncio.create_task(self._housekeeping(ws, stop))]
         stopper = asyncio.create_task(stop.wait())
@@ -148,10 +157,11 @@ class ExecutionAgent(Agent):
             if reports:
                 self._apply(reports)
             for frame in frames:
-                await ws.send(frame)
+                await ws.send(frame, text=True)
 
     async def _pump(self, ws, stop: asyncio.Event) -> None:
-        loop = asyncio.get_running_loop()
+        wake = self.wake
+        wake.attach(asyncio.get_running_loop())
         busy = self.wait_name == "busy-spin"
         spins = self.spins
         idle = 0
@@ -163,7 +173,7 @@ class ExecutionAgent(Agent):
                 continue
             idle = 0
             self.counters[self.counter["parks"]] += 1
-            await loop.run_in_executor(self.pool, self.reader.wait, 0.05)
+            await wake.wait_async(PARK_TIMEOUT_S)
 
     async def _housekeeping(self, ws, stop: asyncio.Event) -> None:
         control = self.ctx.control
@@ -172,7 +182,7 @@ class ExecutionAgent(Agent):
             now = time.time_ns()
             for frame in self.proto.expired(now):
                 self.count("timeouts")
-                await ws.send(frame)
+                await ws.send(frame, text=True)
             changes = int(control.words[control.trading_word_index() + 4])  # TRADING_CHANGES
             if changes != self.trading_changes:
                 self.trading_changes = changes
@@ -189,11 +199,12 @@ class ExecutionAgent(Agent):
                 self._apply(reports)
             if frame is not None:
                 self.count("cancels_sent")
-                await ws.send(frame)
+                await ws.send(frame, text=True)
 
     # --- orders -----------------------------------------------------------------------------------
     async def _drain(self, ws) -> int:
         n = 0
+        lat_sent, lat_t2t = self.lat["verdict_to_sent"].record, self.lat["tick_to_trade"].record
         while True:
             batch = self.reader.read_batch(64)
             k = batch.shape[0]
@@ -202,13 +213,22 @@ class ExecutionAgent(Agent):
             for i in range(k):
                 frame = self._handle(batch[i: i + 1])
                 if frame is not None:
-                    await ws.send(frame)
+                    verdict_ns, trigger_ns = self._stamps
+                    if verdict_ns:  # an order, not a cancel: stamped as it goes to the socket
+                        wire = time.time_ns()
+                        lat_sent(wire - verdict_ns)
+                        lat_t2t(wire - trigger_ns)
+                    # (stamped before, not after: on loopback the send wakes the venue, which
+                    # may run on this core before the send returns)
+                    await ws.send(frame, text=True)  # JSON: a text frame (the bytes go out as they are)
             n += k
 
     def _handle(self, rec: np.ndarray):
         """The frame to send for one order record (None if it is not sent). The caller sends it
-        at once: ``sent_ns`` is stamped here, just before."""
+        at once: ``sent_ns`` is stamped here, just before; ``_stamps`` is (verdict ns, trigger
+        recv ns) of a new order, (0, 0) for a cancel."""
         r = rec[0]
+        self._stamps = (0, 0)
         self.counters[0] += 1  # orders_in
         oid = int(r["order_id"])
         sid = int(r["strategy_id"]) & 63
@@ -236,21 +256,19 @@ class ExecutionAgent(Agent):
             return self._reject(r, reason)
         o = LiveOrder(r)
         slot = o.slot = self.free.pop()
-        s = self.area.slots[slot]
-        s["symbol_id"], s["strategy_id"], s["side"], s["state"] = o.symbol_id, o.strategy_id, o.side, F.ST_NEW
-        s["qty_e8"], s["price_e8"], s["filled_e8"], s["venue_order_id"] = o.qty_e8, o.price_e8, 0, 0
-        s["trigger_recv_ns"] = o.trigger_recv_ns
-        sent = time.time_ns()
-        s["sent_ns"] = o.sent_ns = sent  # an upper bound of when it was signed (recvWindow logic)
-        s["order_id"] = oid  # last: the slot is live from here
+        sent = o.sent_ns = time.time_ns()  # an upper bound of when it was signed (recvWindow logic)
+        slots = self.area.slots
+        # one structured store (SLOT_DTYPE order) with order_id 0, then order_id last: the slot is
+        # live from there
+        slots[slot] = (0, o.symbol_id, o.strategy_id, o.side, F.ST_NEW, o.qty_e8, o.price_e8, 0, sent,
+                       o.trigger_recv_ns, 0)
+        slots[slot]["order_id"] = oid
         frame = self.proto.place(o, sent)
         if self.gate.trading_state() == R.TS_HALTED:  # halted while we signed: do not send
             self.proto.forget(o)
             self._undo(o)
             return self._reject(r, R.HALTED)
-        sent = time.time_ns()
-        self.lat["verdict_to_sent"].record(sent - verdict_ns)
-        self.lat["tick_to_trade"].record(sent - o.trigger_recv_ns)
+        self._stamps = (verdict_ns, o.trigger_recv_ns)
         self.counters[1] += 1  # sent
         return frame
 
@@ -327,10 +345,6 @@ class ExecutionAgent(Agent):
         return [self.reader]
 
     def on_close(self) -> None:
-        # the waiting thread must be out of the ring (its wait is bounded) before it is unmapped
-        pool = getattr(self, "pool", None)
-        if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
         for obj in ("reader", "publisher"):
             x = getattr(self, obj, None)
             if x is not None:

@@ -7,7 +7,8 @@
 * ``imbalance``: on each top-of-book quote, imbalance = (bid qty - ask qty) / (bid qty + ask
   qty); above ``threshold`` it buys at the ask, below ``-threshold`` it sells at the bid (IOC),
   while the spread is at most ``max_spread_bps``, the worst-case position stays within
-  ``max_position`` and ``cooldown_ms`` has passed. Python hooks.
+  ``max_position`` and ``cooldown_ms`` has passed. A numba kernel too (the Python hook
+  ``on_quote`` is kept as its readable reference).
 
 Prices are rounded to the symbol's tick and quantities checked against its step (the
 simulator's rules for btcusdt/ethusdt are Binance's). Every decision uses the records' own
@@ -155,7 +156,86 @@ class Momentum(Strategy):
         return st
 
 
+IMBALANCE_STATE = np.dtype([
+    ("enabled", "<i8"), ("next_ns", "<i8"), ("qty_e8", "<i8"), ("max_pos_e8", "<i8"), ("cooldown_ns", "<i8"),
+    ("position", "<i8"), ("open_e8", "<i8"), ("pending_e8", "<i8"), ("threshold", "<f8"), ("max_spread", "<f8"),
+])
+
+
+@njit(cache=True)
+def imbalance_kernel(records, state, out):
+    """Top-of-book imbalance over QUOTE records (see the module doc). ``position``/``open_e8``
+    are the strategy's own arrays (views of ``state``, kept by the engine from fills and
+    intents); ``pending_e8`` adds this call's intents, which the engine counts only after."""
+    for s in range(state.shape[0]):
+        state[s].pending_e8 = 0
+    n_out = 0
+    for i in range(records.shape[0]):
+        r = records[i]
+        if r.kind != M.QUOTE:
+            continue
+        s = r.symbol_id
+        if s >= state.shape[0]:
+            continue
+        st = state[s]
+        bid = r.price_e8
+        ask = r.price2_e8
+        bq = r.qty_e8
+        aq = r.qty2_e8
+        now = r.recv_ns
+        if st.enabled == 0 or bid <= 0 or ask < bid or bq + aq <= 0 or now < st.next_ns:
+            continue
+        if (ask - bid) * 20_000 > st.max_spread * (ask + bid):  # spread in bps of the mid
+            continue
+        if n_out >= out.shape[0]:
+            break
+        imb = (bq - aq) / (bq + aq)
+        worst = st.position + st.open_e8 + st.pending_e8
+        if imb > st.threshold and worst + st.qty_e8 <= st.max_pos_e8:
+            side = O.BUY
+            px = ask
+            st.pending_e8 += st.qty_e8
+        elif imb < -st.threshold and worst - st.qty_e8 >= -st.max_pos_e8:
+            side = O.SELL
+            px = bid
+            st.pending_e8 -= st.qty_e8
+        else:
+            continue
+        o = out[n_out]
+        o.symbol_id = s
+        o.side = side
+        o.type = O.LIMIT
+        o.tif = O.IOC
+        o.action = O.NEW
+        o.qty_e8 = st.qty_e8
+        o.price_e8 = px
+        o.trigger_seq = r.seq
+        o.trigger_recv_ns = now
+        st.next_ns = now + st.cooldown_ns
+        n_out += 1
+    return n_out
+
+
 class Imbalance(Strategy):
+    """A numba kernel (``imbalance_kernel``); ``on_quote`` is the same rule as a Python hook,
+    kept as the readable reference (tests check that both give the same intents)."""
+
+    kernel = staticmethod(imbalance_kernel)
+
+    def make_state(self) -> np.ndarray:
+        p = {**IMBALANCE, **self.params}
+        st = np.zeros(len(self.symbols), IMBALANCE_STATE)
+        st["enabled"][self.trading] = 1
+        st["qty_e8"] = _e8(p["qty"], "qty")
+        st["max_pos_e8"] = _e8(p["max_position"], "max_position")
+        st["cooldown_ns"] = int(p["cooldown_ms"]) * 1_000_000
+        st["threshold"] = float(p["threshold"])
+        st["max_spread"] = float(p["max_spread_bps"])
+        # the engine updates position/open_e8 in place: let the kernel see them
+        st["position"], st["open_e8"] = self.position, self.open_e8
+        self.position, self.open_e8 = st["position"], st["open_e8"]
+        return st
+
     def on_start(self) -> None:
         p = {**IMBALANCE, **self.params}
         self.tick, _ = rules(self.symbols)

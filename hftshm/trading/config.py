@@ -19,6 +19,7 @@
     timeout_ms = 2000              # no answer by then: ask the venue (order.status)
     recv_window_ms = 5000
     spins = 200                    # empty polls of the orders ring before parking (backoff/blocking)
+    slice_us = 0                   # scheduler slice to ask for, 100+ (Linux 6.12+: wake-ups preempt); 0: default
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ DEFAULT_RISK = {
 }
 DEFAULT_STRATEGY = {"name": "momentum", "kind": "momentum"}
 TRIGGERS = ("loss_limit", "max_feed_age_s", "max_ring_lag")
-DEFAULT_EXECUTION = {"key_file": "", "timeout_ms": 2000, "recv_window_ms": 5000, "spins": 200}
+DEFAULT_EXECUTION = {"key_file": "", "timeout_ms": 2000, "recv_window_ms": 5000, "spins": 200, "slice_us": 0}
 
 
 def _error(msg: str):
@@ -148,7 +149,8 @@ def _execution(values) -> dict:
     out = {**DEFAULT_EXECUTION, **values}
     if not isinstance(out["key_file"], str):
         raise _error("[execution] key_file must be a path")
-    for key, low, high in (("timeout_ms", 10, 600_000), ("recv_window_ms", 100, 60_000), ("spins", 0, 1_000_000)):
+    for key, low, high in (("timeout_ms", 10, 600_000), ("recv_window_ms", 100, 60_000), ("spins", 0, 1_000_000),
+                           ("slice_us", 0, 100_000)):
         v = out[key]
         if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
             raise _error(f"[execution] {key} must be an integer in [{low}, {high}], got {v!r}")

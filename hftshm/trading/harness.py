@@ -74,7 +74,7 @@ class Harness:
     def __init__(self, instance: str, strategies: list[dict], *, risk: dict | None = None,
                  execution: dict | None = None, symbols=("btcusdt", "ethusdt"), sim_rate: float = 1000.0,
                  orders_per_10s: int = 50, wait: str = "backoff", sim_in_thread: bool = True,
-                 streams=("trade", "bookTicker"), log_dir: str | None = None):
+                 streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None):
         self.instance = instance
         self.strategies = strategies
         self.risk = risk or {}
@@ -85,6 +85,7 @@ class Harness:
         self.wait = wait
         self.sim_in_thread = sim_in_thread
         self.streams = list(streams)
+        self.workers = workers or {}  # per-worker overrides of [workers.NAME] (wait, max_nap_us)
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="hftshm-trading-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.procs: dict[str, subprocess.Popen] = {}
@@ -105,7 +106,7 @@ class Harness:
                       "stream_url": url, "api_url": f"{url}/ws-api/v3"},
             "journal": {"enabled": False},
             "strategies": self.strategies, "risk": self.risk, "execution": self.execution,
-            "workers": {n: {"wait": self.wait} for n in names},
+            "workers": {n: {"wait": self.wait, **self.workers.get(n, {})} for n in names},
         })
         self.control = ControlBlock.create(self.instance, "sim")
         self.latency = LatencyBook.create(self.instance)

@@ -26,6 +26,8 @@ Rules that keep every fill counted once and no order sent twice:
 
 from __future__ import annotations
 
+from operator import itemgetter
+
 import numpy as np
 import orjson
 
@@ -43,6 +45,10 @@ END_EXEC = {F.ST_CANCELED: F.EX_CANCELED, F.ST_EXPIRED: F.EX_EXPIRED, F.ST_REJEC
 SKEW_MS = 1000  # allowance for the venue's clock when deciding an order never arrived
 
 
+_REC_FIELDS = itemgetter(*(O.DTYPE.names.index(n) for n in ("order_id", "symbol_id", "strategy_id", "side", "type",
+                                                              "tif", "qty_e8", "price_e8", "trigger_recv_ns")))
+
+
 class LiveOrder:
     __slots__ = ("order_id", "symbol_id", "strategy_id", "side", "type", "tif", "qty_e8", "price_e8",
                  "trigger_recv_ns", "sent_ns", "ack_ns", "cid", "state", "filled_e8", "final", "venue_cum",
@@ -52,15 +58,9 @@ class LiveOrder:
         self.order_id = self.symbol_id = self.strategy_id = self.side = self.type = self.tif = 0
         self.qty_e8 = self.price_e8 = self.trigger_recv_ns = self.sent_ns = self.ack_ns = 0
         if rec is not None:
-            self.order_id = int(rec["order_id"])
-            self.symbol_id = int(rec["symbol_id"])
-            self.strategy_id = int(rec["strategy_id"])
-            self.side = int(rec["side"])
-            self.type = int(rec["type"])
-            self.tif = int(rec["tif"])
-            self.qty_e8 = int(rec["qty_e8"])
-            self.price_e8 = int(rec["price_e8"])
-            self.trigger_recv_ns = int(rec["trigger_recv_ns"])
+            # one item() (a tuple of Python ints) instead of nine numpy field reads: ~1 us, not ~3
+            (self.order_id, self.symbol_id, self.strategy_id, self.side, self.type, self.tif, self.qty_e8,
+             self.price_e8, self.trigger_recv_ns) = _REC_FIELDS(rec.item())
         self.cid = ""
         self.state = F.ST_NEW
         self.filled_e8 = 0

@@ -98,3 +98,26 @@ def test_file_strategy_with_hooks(tmp_path, records):
     assert len(out) == n_trades // 10 and (out["side"] == O.SELL).all()
     with pytest.raises(TypeError):
         loader.load_class(str(path), "Strategy_missing")
+
+
+def test_imbalance_kernel_matches_its_python_hook(records):
+    """The imbalance kernel and its reference hook ``on_quote`` give the same intents, the
+    worst-case position limit included (a small ``max_position`` makes it bind often)."""
+    from hftshm.trading.builtins import Imbalance
+
+    class HookImbalance(Imbalance):
+        kernel = None
+
+    table = {"name": "i", "kind": "imbalance", "threshold": 0.3, "max_spread_bps": 50, "cooldown_ms": 1,
+             "max_position": "0.002"}
+    check_params("imbalance", table)
+    outs = []
+    for cls in (Imbalance, HookImbalance):
+        out = []
+        engine = StrategyEngine(cls(dict(table), SYMBOLS), 3, lambda rec: out.append(rec.copy()) or True,
+                                clock=lambda: 0)
+        for lo in range(0, len(records), 700):
+            engine.on_md_batch(records[lo: lo + 700])
+        outs.append(np.concatenate(out))
+    assert len(outs[0]) > 3
+    assert outs[0].tobytes() == outs[1].tobytes()

@@ -1,0 +1,168 @@
+"""The fd-based blocking wait (``wait.FdWake``): a parked reader is woken by a datagram the
+producer's publish sends, in an event loop (``wait_async``) or a plain loop (``idle``).
+
+Forbidden outcome across processes: a lost wake-up, i.e. a wait that ran to its timeout while
+a record sat readable (checked after every timed-out wait, with a bounded 2 s timeout, never a
+timing assertion); and, as always, records lost, duplicated, reordered per producer, or torn.
+"""
+
+import asyncio
+import os
+import socket
+import time
+
+import numpy as np
+
+from hftshm.layouts import bench
+from hftshm.ring import BroadcastRing, ManyToOneRing
+from hftshm.ring import header as H
+from hftshm.ring import reader_table as RT
+from hftshm.wait import fdwake
+from hftshm.wait.fdwake import FdWake
+from support import FORK, bench_records
+
+PER_PRODUCER = 2000
+
+
+def _wake_name(ring, slot):
+    return ring.name_bytes(RT.slot_offset(slot) + RT.WAKE, RT.WAKE_LENGTH)
+
+
+def test_publish_wakes_only_a_parked_reader(instance):
+    ring = ManyToOneRing.create(instance, "orders", bench.LAYOUT, 64)
+    wake = FdWake()
+    reader = ring.reader("exec", gating=True, start="oldest", wait=wake)
+    assert reader.wait_strategy is wake and _wake_name(ring, reader.slot).startswith(fdwake.PREFIX)
+    producer = ring.producer("p")
+    producer.offer(bench_records(1, 0, 1))  # not parked: no datagram
+    assert wake.drain() == 0
+    assert not wake.arm()  # a record is readable: nothing armed
+    assert ring.hdr[H.W_PARKED] == 0
+    assert len(reader.read_batch()) == 1
+    assert wake.arm()
+    producer.offer(bench_records(1, 1, 1))
+    assert ring.hdr[H.W_PARKED] == 0  # the producer took the bit...
+    assert wake.drain() == 1  # ...and sent one datagram
+    wake.disarm()
+    producer.close()
+    reader.close()
+
+
+def test_waker_survives_a_reader_that_is_gone(instance):
+    ring = BroadcastRing.create(instance, "md", bench.LAYOUT, 64)
+    pub = ring.publisher()
+    wake = FdWake()
+    reader = ring.reader("gone", gating=True, wait=wake)
+    assert wake.arm()
+    addr = fdwake.address(instance, wake.wake)
+    reader.close()  # closes the socket; its parked bit stays set (as after a crash)
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        probe.sendto(b"x", addr)
+        raise AssertionError("the socket outlived its reader")
+    except ConnectionRefusedError:
+        pass
+    finally:
+        probe.close()
+    pub.publish(bench_records(1, 0, 1))  # wakes a dead address: must not raise
+    pub.close()
+
+
+def _producer(instance, source, n):
+    ring = ManyToOneRing.attach(instance, "orders", bench.LAYOUT)
+    p = ring.producer(f"p{source}")
+    rng = np.random.default_rng(source)
+    for i in range(n):
+        p.put(bench_records(source, i, 1))
+        r = rng.random()
+        if r < 0.2:
+            time.sleep(rng.random() * 3e-4)  # long enough for the reader to park
+        elif r < 0.4:
+            os.sched_yield()
+    p.close()
+
+
+async def _consume_async(reader, wake, total):
+    wake.attach(asyncio.get_running_loop())
+    nxt, problems, got, lost_wakeups = {}, {"lost_dup_or_reordered": 0, "torn": 0}, 0, 0
+    while got < total:
+        batch = reader.read_batch()
+        if len(batch) == 0:
+            if not await wake.wait_async(2.0) and reader.pending():
+                lost_wakeups += 1  # slept the whole timeout although a record was there
+            continue
+        problems["torn"] += int((~bench.check(batch)).sum())
+        for rec in batch:
+            s, v = int(rec["source"]), int(rec["value"])
+            if v != nxt.get(s, 0):
+                problems["lost_dup_or_reordered"] += 1
+            nxt[s] = v + 1
+        got += len(batch)
+    return got, lost_wakeups, problems, nxt
+
+
+def test_event_loop_reader_loses_no_wakeups_from_two_producers(instance):
+    ring = ManyToOneRing.create(instance, "orders", bench.LAYOUT, 1024)
+    wake = FdWake()
+    reader = ring.reader("exec", gating=True, start="oldest", wait=wake)
+    procs = [FORK.Process(target=_producer, args=(instance, s, PER_PRODUCER)) for s in (1, 2)]
+    for p in procs:
+        p.start()
+    try:
+        got, lost_wakeups, problems, nxt = asyncio.run(
+            asyncio.wait_for(_consume_async(reader, wake, 2 * PER_PRODUCER), 60))
+    finally:
+        for p in procs:
+            p.join(10)
+            if p.is_alive():
+                p.kill()
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert got == 2 * PER_PRODUCER and nxt == {1: PER_PRODUCER, 2: PER_PRODUCER}
+    assert problems == {"lost_dup_or_reordered": 0, "torn": 0}
+    assert lost_wakeups == 0
+    assert wake.sleeps > 0 and wake.wakeups > 0  # it really slept and was woken by datagrams
+    reader.close()
+
+
+def _sync_reader(instance, n, conn):
+    ring = BroadcastRing.attach(instance, "md", bench.LAYOUT)
+    wake = FdWake(spins=0, timeout_s=2.0)
+    reader = ring.reader("sleeper", gating=True, start=0, wait=wake)
+    got, lost_wakeups, bad = 0, 0, 0
+    while got < n:
+        batch = reader.read_batch()
+        if len(batch):
+            bad += int((batch["value"] != np.arange(got, got + len(batch))).sum())
+            got += len(batch)
+            continue
+        before = wake.sleeps
+        wake.idle(0)
+        if wake.sleeps > before and wake.timed_out and reader.pending():
+            lost_wakeups += 1  # slept the whole timeout although a record was there
+    conn.send((got, bad, lost_wakeups, wake.sleeps))
+    reader.close()
+
+
+def test_plain_loop_reader_loses_no_wakeups(instance):
+    ring = BroadcastRing.create(instance, "md", bench.LAYOUT, 1024)
+    pub = ring.publisher()
+    parent, child = FORK.Pipe(False)
+    proc = FORK.Process(target=_sync_reader, args=(instance, 3000, child))
+    proc.start()
+    try:
+        while not any(ring.reader_name(s) == "sleeper" for s in range(H.READER_SLOTS)):
+            pass
+        rng = np.random.default_rng(5)
+        for i in range(3000):
+            pub.publish(bench_records(1, i, 1))
+            if rng.random() < 0.3:
+                time.sleep(rng.random() * 2e-4)
+        assert parent.poll(60)
+        got, bad, lost_wakeups, sleeps = parent.recv()
+    finally:
+        proc.join(10)
+        if proc.is_alive():
+            proc.kill()
+    assert got == 3000 and bad == 0 and lost_wakeups == 0
+    assert sleeps > 0
+    pub.close()
