@@ -14,7 +14,7 @@ ROLES = {
 }
 
 # backoff's longest nap per role (us), where latency matters less than the CPU of waking up
-MAX_NAP_US = {"journal": 1000.0, "risk": 200.0, "replay": 100.0}
+MAX_NAP_US = {"journal": 1000.0, "risk": 2000.0, "replay": 100.0}
 DEFAULT_MAX_NAP_US = 50.0
 
 
