@@ -62,7 +62,10 @@ def validate(cfg) -> None:
     raise ``hftshm.runtime.config.ConfigError`` naming the key on bad input."""
     if cfg.strategies is None:
         # the simulator trades out of the box; a real venue, or a replay, only when configured
-        cfg.strategies = [dict(DEFAULT_STRATEGY)] if cfg.venue.kind == "sim" else []
+        # on the first symbol only: its default qty is above every simulated symbol's minimum
+        # notional only for BTC-priced ones (0.001 ETH is under 5 USDT)
+        first = cfg.venue.symbols[:1]
+        cfg.strategies = [dict(DEFAULT_STRATEGY, symbols=first)] if cfg.venue.kind == "sim" and first else []
     if cfg.strategies and cfg.venue.kind == "replay" and not cfg.venue.api_url:
         raise _error("[venue] kind 'replay' has no venue for the strategies' orders: set [venue] api_url "
                      "(a running `hftshm exchange`, say) or configure no [[strategies]]")

@@ -6,10 +6,13 @@ strategy       latency to notice a record                    CPU while idle
 busy-spin      lowest: one poll (~0.2 us from Python)        100% of a core, always
 yielding       low; ``sched_yield`` gives the core away      100% of a core when the core is free,
                only if another process wants it             shares it fairly when it is not
-backoff        spins, then yields, then sleeps with          a few % at 10k msgs/s; grows when
-(default)      growing naps (1 us -> 50 us by default)       records arrive just after a nap starts
-blocking       a futex wake-up (semaphore) per publish       ~0 while idle; the producer pays a
-               into a parked reader                          ``sem_post`` syscall per wake-up
+backoff        spins, then yields, then sleeps with          little on a quiet stream; but a nap
+(default)      growing naps (1 us -> 50 us by default)       is a syscall (~20 us of kernel CPU on
+                                                             the dev VM), so at 10k msgs/s it can
+                                                             use most of a core
+blocking       a futex wake-up (semaphore) per publish       ~0 while idle (8% of a core at 10k
+               into a parked reader                          msgs/s on the dev VM); the producer
+                                                             pays a ``sem_post`` per wake-up
 =============  ============================================  ======================================
 
 On a 2-core machine running ~6 hftshm processes, busy-spin and yielding starve everyone else;

@@ -6,7 +6,9 @@ cursor, runs a seq_cst fence and then loads ``parked``. That StoreLoad pair make
 for both to miss: either the reader sees the record or the producer sees the bit and posts, so no
 wake-up is lost (kernels.rd_park). Costs: the producer pays a ``sem_post`` syscall per wake-up,
 and the reader a futex wake-up (tens of us on a busy or virtualised machine). Polls ``spins``
-times first, so a burst is read without sleeping. ``timeout_s`` bounds each sleep, so a reader
+times first; the default is 0: on the 2-core development VM 50 polls before parking doubled the
+p50 (37 vs 17 us at 10k msgs/s) and cost 56% of a core instead of 8%, because polling competes
+with the producer for the cores while a parked reader does not. ``timeout_s`` bounds each sleep, so a reader
 also notices a closed ring or a stop request.
 """
 
@@ -26,7 +28,7 @@ _ids = itertools.count()
 class Blocking(WaitStrategy):
     name = "blocking"
 
-    def __init__(self, spins: int = 50, timeout_s: float = 0.1):
+    def __init__(self, spins: int = 0, timeout_s: float = 0.1):
         self.spins = spins
         self.timeout_s = timeout_s
         self._readers = []
