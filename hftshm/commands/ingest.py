@@ -10,24 +10,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from .bench import _fmt, _split
+
 COLUMNS = ("kind", "mode", "messages", "msgs/s", "cpu %", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us")
 KEYS = ("kind", "mode", "messages", "msgs_per_s", "cpu_pct", "p50_us", "p90_us", "p99_us", "p999_us", "max_us")
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.2f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
-
-
-def _split(value: str, allowed, what: str) -> tuple:
-    items = tuple(v.strip() for v in value.split(",") if v.strip())
-    bad = [v for v in items if v not in allowed]
-    if bad or not items:
-        raise typer.BadParameter(f"unknown {what} {', '.join(bad) or '(none)'}; choose from {', '.join(allowed)}")
-    return items
 
 
 def bench_ingest(

@@ -4,7 +4,6 @@ Forbidden outcomes, checked on every record: a record missing from the journal (
 twice (duplicated), or different from what was published (torn or corrupted)."""
 
 import signal
-import time
 
 import numpy as np
 
@@ -12,26 +11,7 @@ from hftshm.journal import files
 from hftshm.layouts import md
 from hftshm.runtime import rings
 from tests.runtime.conftest import capture_records
-
-DATA_FIELDS = [f for f in md.DTYPE.names if f not in ("seq", "publish_ns")]
-
-
-def _publish(ring, records, chunk=256, pause=0.0):
-    pub = ring.publisher()
-    for i in range(0, len(records), chunk):
-        pub.publish_batch(np.ascontiguousarray(records[i:i + chunk]))
-        if pause:
-            time.sleep(pause)
-    pub.close()
-
-
-def _wait_journaled(h, n, timeout=60):
-    slot = h.control.find_worker("journal")
-    deadline = time.monotonic() + timeout
-    while h.control.counter_values(slot).get("records", 0) + h.control.counter_values(slot).get("skipped", 0) < n:
-        assert time.monotonic() < deadline, h.control.counter_values(slot)
-        time.sleep(0.02)
-
+from tests.runtime.helpers import DATA_FIELDS, journal_records, publish, wait_journaled
 
 def _check_journal(h, records):
     meta, got = files.load_ring(files.ring_dir(h.cfg.run_dir(), "md"))
@@ -46,13 +26,7 @@ def _check_journal(h, records):
 def test_every_record_reaches_the_journal_in_order(hand):
     h = hand()
     records = capture_records()
-    h.spawn("journal", "journal")
-    h.wait_running("journal")
-    ring = rings.attach(h.cfg.instance, "md")
-    _publish(ring, records)
-    _wait_journaled(h, len(records))
-    assert h.stop("journal") == 0
-    ring.close()
+    journal_records(h, records)
     _check_journal(h, records)
     # the file is readable with numpy alone, as the format doc says
     import json
@@ -70,13 +44,13 @@ def test_journal_killed_and_restarted_stays_gapless(hand):
     h.wait_running("journal")
     ring = rings.attach(h.cfg.instance, "md")
     half = len(records) // 2
-    _publish(ring, records[:half], pause=0.001)
+    publish(ring, records[:half], pause=0.001)
     h.stop("journal", signal.SIGKILL)
-    _publish(ring, records[half:half + 1000])  # published while no journal runs
+    publish(ring, records[half:half + 1000])  # published while no journal runs
     h.spawn("journal", "journal")
     h.wait_running("journal")
-    _publish(ring, records[half + 1000:], pause=0.0005)
-    _wait_journaled(h, len(records) - half)
+    publish(ring, records[half + 1000:], pause=0.0005)
+    wait_journaled(h, len(records) - half)
     assert h.stop("journal") == 0
     ring.close()
     _check_journal(h, records)
@@ -89,16 +63,16 @@ def test_torn_tail_is_cut_on_restart(hand):
     h.spawn("journal", "journal")
     h.wait_running("journal")
     ring = rings.attach(h.cfg.instance, "md")
-    _publish(ring, records[:1000])
-    _wait_journaled(h, 1000)
+    publish(ring, records[:1000])
+    wait_journaled(h, 1000)
     h.stop("journal", signal.SIGKILL)
     path = files.ring_files(files.ring_dir(h.cfg.run_dir(), "md"))[-1]
     with open(path, "ab") as f:  # a crash in the middle of a write leaves part of a record
         f.write(b"\x01" * 50)
     h.spawn("journal", "journal")
     h.wait_running("journal")
-    _publish(ring, records[1000:])
-    _wait_journaled(h, len(records) - 1000)
+    publish(ring, records[1000:])
+    wait_journaled(h, len(records) - 1000)
     assert h.stop("journal") == 0
     ring.close()
     _check_journal(h, records)

@@ -8,26 +8,17 @@ import sys
 import numpy as np
 import pytest
 
-from hftshm.journal import files
 from hftshm.journal.replay import Replay
 from hftshm.layouts import md
 from hftshm.runtime import rings
 from tests.runtime.conftest import capture_records
-from tests.runtime.test_journal import DATA_FIELDS, _publish, _wait_journaled
+from tests.runtime.helpers import DATA_FIELDS, journal_records
 
 
 @pytest.fixture
 def journal_dir(hand):
-    h = hand()
     records = capture_records()
-    h.spawn("journal", "journal")
-    h.wait_running("journal")
-    ring = rings.attach(h.cfg.instance, "md")
-    _publish(ring, records)
-    _wait_journaled(h, len(records))
-    assert h.stop("journal") == 0
-    ring.close()
-    return files.ring_dir(h.cfg.run_dir(), "md"), records
+    return journal_records(hand(), records), records
 
 
 def test_replay_into_a_ring_reproduces_the_records(journal_dir, hand, instance):

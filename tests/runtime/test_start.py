@@ -15,8 +15,7 @@ import numpy as np
 import pytest
 
 from hftshm.journal import files
-from hftshm.runtime import control_layout as C
-from hftshm.runtime.control import ControlBlock
+from tests.runtime.helpers import leftovers, run_config, wait_running
 
 CLI = [sys.executable, "-m", "hftshm.cli"]
 pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(os.path.dirname(__file__), "..", "..", "workers",
@@ -24,13 +23,7 @@ pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(os.path.dirname(
 
 
 def _config(tmp_path, name, rate=2000):
-    path = tmp_path / "c.toml"
-    path.write_text(f'instance = "{name}"\ndata_dir = "{tmp_path / "runs"}"\n[sim]\nrate = {rate}\n')
-    return path
-
-
-def _leftovers(name):
-    return [f for f in os.listdir("/dev/shm") if f".{name}." in f]
+    return run_config(tmp_path, name, f"[sim]\nrate = {rate}\n")
 
 
 def _check_journals(tmp_path, name, summary):
@@ -66,29 +59,7 @@ def test_start_headless_duration_summary(tmp_path, instance):
     for stage in ("exch_to_recv", "recv_to_publish", "publish_to_read.journal"):
         assert lat[stage]["count"] > 0 and lat[stage]["p50_us"] is not None, stage
     assert all(w["restarts"] == 0 for w in summary["workers"].values())
-    assert _leftovers(instance) == []
-
-
-def _pids(name):
-    ctl = ControlBlock.attach(name)
-    try:
-        return {ctl.worker_name(s): (ctl.worker_field(s, C.W_PID), ctl.worker_field(s, C.W_STATE))
-                for s in ctl.worker_slots()}
-    finally:
-        ctl.close()
-
-
-def _wait_all_running(name, timeout=180):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            p = _pids(name)
-            if p and all(state == C.W_RUNNING for _, state in p.values()):
-                return p
-        except Exception:
-            pass
-        assert time.monotonic() < deadline, "workers did not all start"
-        time.sleep(0.1)
+    assert leftovers(instance) == []
 
 
 def test_every_worker_killed_once_is_restarted_and_the_journal_is_gapless(tmp_path, instance):
@@ -96,13 +67,13 @@ def test_every_worker_killed_once_is_restarted_and_the_journal_is_gapless(tmp_pa
                                   "--config", str(_config(tmp_path, instance))],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        pids = _wait_all_running(instance)
+        pids = wait_running(instance)
         names = sorted(pids)
         for name in names:
             time.sleep(0.7)
-            os.kill(pids[name][0], signal.SIGKILL)
+            os.kill(pids[name], signal.SIGKILL)
             time.sleep(0.3)
-            pids = _wait_all_running(instance)
+            pids = wait_running(instance)
         time.sleep(1.5)
         sup.send_signal(signal.SIGINT)
         output, _ = sup.communicate(timeout=180)
@@ -116,4 +87,4 @@ def test_every_worker_killed_once_is_restarted_and_the_journal_is_gapless(tmp_pa
         assert summary["workers"][name]["restarts"] == 1, (name, output)
     got = _check_journals(tmp_path, instance, summary)
     assert len(got) == summary["rings"]["md"]["published"]
-    assert _leftovers(instance) == []
+    assert leftovers(instance) == []

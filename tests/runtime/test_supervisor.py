@@ -13,11 +13,10 @@ import pytest
 
 from hftshm import instances
 from hftshm.journal import files
-from hftshm.runtime import control_layout as C
 from hftshm.runtime import rings
 from hftshm.runtime.control import ControlBlock
 from tests.runtime.conftest import capture_records
-from tests.runtime.test_journal import DATA_FIELDS, _wait_journaled
+from tests.runtime.helpers import DATA_FIELDS, journal_records, leftovers, run_config, wait_running
 
 CLI = [sys.executable, "-m", "hftshm.cli"]
 
@@ -25,36 +24,14 @@ CLI = [sys.executable, "-m", "hftshm.cli"]
 @pytest.fixture
 def paced_journal(hand):
     """An md journal of the real capture whose records were published over ~2 s."""
-    h = hand()
     records = capture_records()
-    h.spawn("journal", "journal")
-    h.wait_running("journal")
-    ring = rings.attach(h.cfg.instance, "md")
-    pub = ring.publisher()
-    for chunk in np.array_split(records, 200):
-        pub.publish_batch(np.ascontiguousarray(chunk))
-        time.sleep(0.01)
-    pub.close()
-    _wait_journaled(h, len(records))
-    assert h.stop("journal") == 0
-    ring.close()
-    return files.ring_dir(h.cfg.run_dir(), "md"), records
-
-
-def _config(tmp_path, name, extra=""):
-    path = tmp_path / f"{name}.toml"
-    path.write_text(f'instance = "{name}"\ndata_dir = "{tmp_path / "runs"}"\n{extra}')
-    return path
-
-
-def _leftovers(name):
-    return [f for f in os.listdir("/dev/shm") if f".{name}." in f]
+    return journal_records(hand(), records, chunk=len(records) // 200 + 1, pause=0.01), records
 
 
 def test_replay_run_summary_agrees_with_its_journal(paced_journal, tmp_path, instance):
     path, records = paced_journal
     name = instance + "r"
-    cfg = _config(tmp_path, name)
+    cfg = run_config(tmp_path, name)
     out = subprocess.run(CLI + ["replay", str(path), "--speed", "max", "--headless", "--duration", "4",
                                 "--config", str(cfg), "--summary", str(tmp_path / "s.json")],
                          capture_output=True, text=True, timeout=300)
@@ -71,41 +48,25 @@ def test_replay_run_summary_agrees_with_its_journal(paced_journal, tmp_path, ins
     assert summary["workers"]["replay"]["counters"]["records"] == len(records)
     assert summary["workers"]["journal"]["counters"]["records"] == len(got)
     assert summary["latency"]["publish_to_read.journal"]["count"] > 0
-    assert _leftovers(name) == []
-
-
-def _wait_workers(name, roles, timeout=120):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            ctl = ControlBlock.attach(name)
-            states = {ctl.worker_name(s): ctl.worker_field(s, C.W_STATE) for s in ctl.worker_slots()}
-            pids = {ctl.worker_name(s): ctl.worker_field(s, C.W_PID) for s in ctl.worker_slots()}
-            ctl.close()
-            if all(states.get(r) == C.W_RUNNING for r in roles):
-                return pids
-        except Exception:
-            pass
-        assert time.monotonic() < deadline, "workers did not start"
-        time.sleep(0.05)
+    assert leftovers(name) == []
 
 
 def test_killed_workers_restart_and_the_journal_stays_gapless(paced_journal, tmp_path, instance):
     path, records = paced_journal
     name = instance + "k"
-    cfg = _config(tmp_path, name)
+    cfg = run_config(tmp_path, name)
     sup = subprocess.Popen(CLI + ["replay", str(path), "--speed", "0.25", "--headless", "--config", str(cfg),
                                   "--summary", str(tmp_path / "s.json")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        pids = _wait_workers(name, ["journal", "replay"])
+        pids = wait_running(name, ["journal", "replay"])
         time.sleep(1.0)
         os.kill(pids["journal"], signal.SIGKILL)
         time.sleep(1.0)
-        pids = _wait_workers(name, ["journal", "replay"])
+        pids = wait_running(name, ["journal", "replay"])
         os.kill(pids["replay"], signal.SIGKILL)
         time.sleep(0.5)
-        _wait_workers(name, ["journal", "replay"])
+        wait_running(name, ["journal", "replay"])
         # wait for the replay to finish (it is ~8 s at 0.25x), then stop
         deadline = time.monotonic() + 60
         while True:
@@ -130,18 +91,18 @@ def test_killed_workers_restart_and_the_journal_stays_gapless(paced_journal, tmp
     assert (got["seq"] == np.arange(len(got))).all()
     for f in DATA_FIELDS:
         assert (got[f] == records[f]).all(), f
-    assert _leftovers(name) == []
+    assert leftovers(name) == []
 
 
 def test_supervisor_kill9_then_clean_spares_a_live_instance(paced_journal, tmp_path, instance, hand):
     path, _ = paced_journal
     live = hand()  # a live second instance, owned by this test process
     name = instance + "x"
-    cfg = _config(tmp_path, name)
+    cfg = run_config(tmp_path, name)
     sup = subprocess.Popen(CLI + ["replay", str(path), "--speed", "0.1", "--headless", "--config", str(cfg)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        pids = _wait_workers(name, ["journal", "replay"])
+        pids = wait_running(name, ["journal", "replay"])
         os.kill(sup.pid, signal.SIGKILL)
         sup.wait()
         for pid in pids.values():  # the workers die with their supervisor (PR_SET_PDEATHSIG)
@@ -149,10 +110,10 @@ def test_supervisor_kill9_then_clean_spares_a_live_instance(paced_journal, tmp_p
             while os.path.exists(f"/proc/{pid}") and open(f"/proc/{pid}/stat").read().split()[2] != "Z":
                 assert time.monotonic() < deadline, f"worker {pid} outlived its supervisor"
                 time.sleep(0.05)
-        assert _leftovers(name), "the kill -9 should have left segments behind"
+        assert leftovers(name), "the kill -9 should have left segments behind"
         out = subprocess.run(CLI + ["clean"], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, out.stderr
-        assert _leftovers(name) == []
+        assert leftovers(name) == []
         assert live.cfg.instance in instances.scan() and instances.scan()[live.cfg.instance].alive
         ring = rings.attach(live.cfg.instance, "md")  # intact
         ring.close()

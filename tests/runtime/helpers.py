@@ -1,0 +1,84 @@
+"""What the runtime tests share: publishing and journaling records, running `hftshm` as a
+subprocess against a config, and watching an instance's workers from outside."""
+
+import os
+import time
+
+import numpy as np
+
+from hftshm.journal import files
+from hftshm.layouts import md
+from hftshm.runtime import control_layout as C
+from hftshm.runtime import rings
+from hftshm.runtime.control import ControlBlock
+
+DATA_FIELDS = [f for f in md.DTYPE.names if f not in ("seq", "publish_ns")]  # the ring stamps the others
+
+
+def publish(ring, records, chunk=256, pause=0.0):
+    pub = ring.publisher()
+    for i in range(0, len(records), chunk):
+        pub.publish_batch(np.ascontiguousarray(records[i:i + chunk]))
+        if pause:
+            time.sleep(pause)
+    pub.close()
+
+
+def wait_journaled(h, n, timeout=60):
+    """Until the hand-run journal worker has `n` more records on disk (written or found there)."""
+    slot = h.control.find_worker("journal")
+    deadline = time.monotonic() + timeout
+    while True:
+        c = h.control.counter_values(slot)
+        if c.get("records", 0) + c.get("skipped", 0) >= n:
+            return
+        assert time.monotonic() < deadline, c
+        time.sleep(0.02)
+
+
+def journal_records(h, records, chunk=256, pause=0.0):
+    """Run a journal worker in `h`, publish `records` into md, stop it: the md journal directory."""
+    h.spawn("journal", "journal")
+    h.wait_running("journal")
+    ring = rings.attach(h.cfg.instance, "md")
+    publish(ring, records, chunk, pause)
+    wait_journaled(h, len(records))
+    assert h.stop("journal") == 0
+    ring.close()
+    return files.ring_dir(h.cfg.run_dir(), "md")
+
+
+def run_config(tmp_path, name, extra=""):
+    """A config file for instance `name` whose data goes under tmp_path/runs."""
+    path = tmp_path / f"{name}.toml"
+    path.write_text(f'instance = "{name}"\ndata_dir = "{tmp_path / "runs"}"\n{extra}')
+    return path
+
+
+def leftovers(name):
+    return [f for f in os.listdir("/dev/shm") if f".{name}." in f]
+
+
+def workers(name):
+    """{worker name: (pid, state)} of a running instance."""
+    ctl = ControlBlock.attach(name)
+    try:
+        return {ctl.worker_name(s): (ctl.worker_field(s, C.W_PID), ctl.worker_field(s, C.W_STATE))
+                for s in ctl.worker_slots()}
+    finally:
+        ctl.close()
+
+
+def wait_running(name, only=None, timeout=180):
+    """{worker: pid} once every worker (or those in `only`) of instance `name` runs."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            w = workers(name)
+            want = only or list(w)
+            if want and all(w.get(n, (0, 0))[1] == C.W_RUNNING for n in want):
+                return {n: pid for n, (pid, _) in w.items()}
+        except Exception:  # the instance may not exist yet
+            pass
+        assert time.monotonic() < deadline, "workers did not start"
+        time.sleep(0.05)
