@@ -171,7 +171,7 @@ class SimConfig:
     balances: tuple[tuple[str, str], ...] = DEFAULT_BALANCES
     faults: Faults = Faults()
     limits: Limits = Limits()
-    tick_s: float = 0.005  # how often the synthetic market is advanced and flushed
+    tick_s: float = 0.001  # how often the synthetic market is advanced and flushed (asyncio sleeps are whole ms)
     max_buffer: int = 64 << 20  # a connection with more unsent bytes than this is dropped
 
     def __post_init__(self):
