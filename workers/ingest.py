@@ -54,6 +54,7 @@ COUNTERS = (
     "unwanted_snaps",  # snapshots that came when no longer wanted
     "snap_errors",  # API connection failures and error replies
     "book_resets",  # BOOK_RESET records published
+    "connected",  # 1 while a market connection is open (a gauge, for the dashboard)
 )
 
 
@@ -63,6 +64,7 @@ class IngestAgent(Agent):
 
     def on_start(self) -> None:
         ctx = self.ctx
+        self.counters[self.counter["connected"]] = 0  # a predecessor may have died connected
         venue, params = ctx.config.venue, ctx.params or {}
         self.ring = BroadcastRing.attach(ctx.instance, "md", md.LAYOUT)
         table = list(self.ring.symbols)

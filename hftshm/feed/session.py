@@ -108,6 +108,7 @@ class FeedSession:
         stale_ns = int(feed.stale_after_s * 1e9)
         conn.last_message_ns = time.time_ns()  # the watchdog's clock starts at the open
         closed = asyncio.ensure_future(conn.wait_closed())
+        self.count("connected", 1)
         delivered = False
         msgs_at_open = self.pipeline.messages
         reason = "closed"
@@ -152,6 +153,7 @@ class FeedSession:
             self.count("reconnects")
             reason = "closed"
         finally:
+            self.count("connected", -1)
             closed.cancel()
             await self._close(conn, reason)
         return reason

@@ -128,7 +128,9 @@ def test_fault_is_counted_and_recovered_from(ingest_instance, sim, fault):
                            reconnect_min_s=0.05, reconnect_max_s=0.2, **feed))
     c = inst.wait_counters(detected, timeout=20)
     before = c["records"]
-    inst.wait_counters(lambda c: c["records"] >= before + 200, timeout=20)  # flowing again
+    # flowing again, over a connection the gauge shows open (a drop fault may be mid-reconnect)
+    c = inst.wait_counters(lambda c: c["records"] >= before + 200 and c["connected"] == 1, timeout=20)
+    assert c["connects"] >= 1
     if fault != "malformed":
         assert c["malformed"] == 0
     assert inst.stop() == 0
@@ -144,4 +146,5 @@ def test_sigterm_stops_cleanly(ingest_instance, sim):
     assert inst.state == C.W_STOPPED
     c = inst.counters
     assert c["msgs"] > 0 and c["reconnects"] == 0
+    assert c["connected"] == 0  # closed on the way out
     assert "stopped" in inst.output()
