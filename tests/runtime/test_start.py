@@ -12,15 +12,11 @@ import sys
 import time
 
 import numpy as np
-import pytest
 
 from hftshm.journal import files
 from tests.runtime.helpers import leftovers, run_config, wait_running
 
 CLI = [sys.executable, "-m", "hftshm.cli"]
-pytestmark = pytest.mark.skipif(not os.path.exists(os.path.join(os.path.dirname(__file__), "..", "..", "workers",
-                                                                "ingest.py")), reason="no ingest worker yet")
-
 
 def _config(tmp_path, name, rate=2000):
     return run_config(tmp_path, name, f"[sim]\nrate = {rate}\n")
