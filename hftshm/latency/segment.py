@@ -10,6 +10,7 @@ from .. import atomics as A
 from .. import naming, procinfo, shm
 from ..errors import RingConfigError, RingExists, SegmentCorrupt
 from ..ring import header as H
+from ..ring import preamble
 from . import buckets as B
 from . import layout as L
 from .stages import StageTable, check_name
@@ -105,20 +106,7 @@ def validate(seg: shm.Segment, seg_name: str) -> None:
         raise SegmentCorrupt(f"{seg_name}: {seg.size} B is too small for a latency segment header")
     words = np.frombuffer(seg.buf, np.int64, L.STAGES_OFFSET // L.WORD)
     try:
-        magic = int(A.load_acquire(words, L.W_MAGIC))
-        if magic != H.MAGIC:
-            raise SegmentCorrupt(
-                f"{seg_name}: bad magic {magic & (2**64 - 1):#018x}, expected {H.MAGIC:#018x} "
-                "(not an hftshm segment, or its creator died before finishing it)"
-            )
-        version = int(np.frombuffer(seg.buf, np.uint32, 1, H.VERSION_OFFSET)[0])
-        kind = int(np.frombuffer(seg.buf, np.uint32, 1, H.KIND_OFFSET)[0])
-        if version != H.VERSION:
-            raise SegmentCorrupt(f"{seg_name}: segment version {version}, this hftshm reads {H.VERSION}")
-        if kind != L.KIND:
-            raise SegmentCorrupt(
-                f"{seg_name}: is a {H.KIND_NAMES.get(kind, f'kind {kind}')}, expected {H.KIND_NAMES[L.KIND]}"
-            )
+        preamble.check(seg.buf, seg_name, L.KIND, "a latency segment header")
         buckets, sub_bits = int(words[L.W_BUCKETS]), int(words[L.W_SUB_BITS])
         if (buckets, sub_bits) != (B.BUCKETS, B.SUB_BITS):
             raise SegmentCorrupt(

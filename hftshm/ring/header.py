@@ -62,7 +62,7 @@ KIND_NAMES = {
     KIND_BROADCAST: "broadcast ring",
     KIND_MANY_TO_ONE: "many-to-one ring",
     KIND_CONTROL: "instance control block",
-    KIND_LATENCY: "latency histograms",
+    KIND_LATENCY: "latency book",
 }
 
 # Overflow policies of a broadcast ring (a many-to-one ring always waits: orders are never lost).

@@ -12,6 +12,7 @@ from ..errors import LayoutMismatch, RingConfigError, RingExists, SegmentCorrupt
 from ..layouts import BY_NAME
 from ..layouts.base import Layout
 from . import header as H
+from . import preamble
 from . import kernels as K
 from . import reader_table as RT
 
@@ -128,25 +129,11 @@ class RingSegment:
     def _validate(cls, seg, seg_name, layout: Layout | None) -> Layout:
         if seg.size < H.HEADER_LENGTH:
             raise SegmentCorrupt(f"{seg_name}: {seg.size} B is too small for a ring header")
+        preamble.check(seg.buf, seg_name, cls.KIND, "a ring header")
         hdr = np.frombuffer(seg.buf, dtype=np.int64, count=H.HEADER_LENGTH // H.WORD)
-        magic = A.load_acquire(hdr, H.W_MAGIC)
-        if magic != H.MAGIC:
-            raise SegmentCorrupt(
-                f"{seg_name}: bad magic {magic & (2**64 - 1):#018x}, expected {H.MAGIC:#018x} "
-                "(not an hftshm segment, or its creator died before finishing it)"
-            )
-        version = int(np.frombuffer(seg.buf, np.uint32, 1, H.VERSION_OFFSET)[0])
-        kind = int(np.frombuffer(seg.buf, np.uint32, 1, H.KIND_OFFSET)[0])
-        if version != H.VERSION:
-            raise SegmentCorrupt(f"{seg_name}: segment version {version}, this hftshm reads {H.VERSION}")
-        if kind != cls.KIND:
-            raise SegmentCorrupt(
-                f"{seg_name}: is a {H.KIND_NAMES.get(kind, f'kind {kind}')}, "
-                f"expected a {H.KIND_NAMES[cls.KIND]}"
-            )
         capacity = int(hdr[H.W_CAPACITY])
         rsize = int(hdr[H.W_RECORD_SIZE])
-        need = H.segment_size(kind, capacity, rsize) if capacity > 0 else 0
+        need = H.segment_size(cls.KIND, capacity, rsize) if capacity > 0 else 0
         if capacity < 2 or capacity & (capacity - 1) or seg.size < need:
             raise SegmentCorrupt(f"{seg_name}: corrupt geometry (capacity {capacity}, size {seg.size})")
         lname = _get_name(seg.buf, H.LAYOUT_NAME_OFFSET, H.NAME_LENGTH)

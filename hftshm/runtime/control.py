@@ -10,6 +10,7 @@ from .. import atomics as A
 from .. import naming, procinfo, shm
 from ..errors import InstanceError, SegmentCorrupt
 from ..ring import header as H
+from ..ring import preamble
 from . import control_layout as C
 
 # Trading states (the kill switch); the risk library names its reasons.
@@ -62,17 +63,14 @@ class ControlBlock:
     @classmethod
     def attach(cls, instance: str) -> "ControlBlock":
         seg = shm.Segment.attach(naming.control_segment(instance))
-        if seg.size < C.SEGMENT_SIZE:
+        try:
+            preamble.check(seg.buf, naming.control_segment(instance), H.KIND_CONTROL, "a control block")
+            if seg.size < C.SEGMENT_SIZE:
+                raise SegmentCorrupt(f"control block of {instance!r} is {seg.size} B, expected {C.SEGMENT_SIZE}")
+        except SegmentCorrupt:
             seg.close()
-            raise SegmentCorrupt(f"control block of {instance!r} is {seg.size} B, expected {C.SEGMENT_SIZE}")
-        block = cls(seg, instance)
-        magic = A.load_acquire(block.words, H.W_MAGIC)
-        kind = int(np.frombuffer(seg.buf, np.uint32, 1, H.KIND_OFFSET)[0])
-        if magic != H.MAGIC or kind != H.KIND_CONTROL:
-            block.close()
-            raise SegmentCorrupt(f"{naming.control_segment(instance)} is not an hftshm control block "
-                                 f"(magic {magic & (2**64 - 1):#x}, kind {kind})")
-        return block
+            raise
+        return cls(seg, instance)
 
     # --- instance -------------------------------------------------------------------------------
 

@@ -35,7 +35,7 @@ def _poke(book, offset, dtype, value):
 
 def test_wrong_kind(make_book, instance):
     _poke(make_book(), H.KIND_OFFSET, np.uint32, H.KIND_BROADCAST)
-    with pytest.raises(SegmentCorrupt, match="is a broadcast ring, expected latency histograms"):
+    with pytest.raises(SegmentCorrupt, match="is a broadcast ring, expected a latency book"):
         LatencyBook.attach(instance)
 
 
