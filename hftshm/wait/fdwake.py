@@ -5,13 +5,10 @@ The same park protocol as ``Blocking`` (kernels.rd_park), but the producer's wak
 consumer can sleep in the event loop's own ``epoll`` next to its network sockets: no helper
 thread, no ``call_soon_threadsafe``, one wake-up per order instead of two.
 
-No lost wake-up: ``arm()`` sets each reader's parked bit with a seq_cst fetch-or (a full
-barrier) and then re-checks the ring; a producer, after its release store of the cursor or
-commit word, runs a seq_cst fence and then loads ``parked`` (kernels._wake). Either the
-reader's re-check sees the record, or the producer sees the bit and sends the datagram, which
-stays queued in the socket (level-triggered readiness) until ``drain()``. A datagram that comes
-after the reader woke for another reason is a harmless spurious wake-up; so is one sent by a
-stranger (abstract sockets have no file permissions): the reader only ever re-checks the ring.
+No lost wake-up: the park protocol of ``parking.py``; a datagram stays queued in the socket
+(level-triggered readiness) until ``drain()``. A datagram that comes after the reader woke for
+another reason is a harmless spurious wake-up; so is one sent by a stranger (abstract sockets
+have no file permissions): the reader only ever re-checks the ring.
 
 The reader slot's wake name is ``@<pid>.<n>``; the socket address is
 ``\\0hftshm.<instance>.f.<pid>.<n>``. Abstract names vanish with the socket: nothing is left
@@ -26,7 +23,7 @@ import os
 import select
 import socket
 
-from .base import WaitStrategy
+from .parking import Parking
 
 PREFIX = "@"  # wake names starting with this are sockets; others are semaphores (Blocking)
 _ids = itertools.count()
@@ -42,62 +39,32 @@ def _expire(fut) -> None:
         fut.set_result(False)
 
 
-class FdWake(WaitStrategy):
+class FdWake(Parking):
     """Park the watched readers and sleep until a producer's datagram (or the timeout).
 
     Sync: ``idle()`` (spins, then ``poll`` on the socket). Async: ``attach(loop)`` once, then
     ``await wait_async(timeout)``. Reported as "blocking" in the reader table.
     """
 
-    name = "blocking"
-
     def __init__(self, spins: int = 0, timeout_s: float = 0.1):
-        self.spins = spins
-        self.timeout_s = timeout_s
-        self._readers = []
+        super().__init__(spins, timeout_s)
         self._sock = None
         self._poll = None
-        self.wake = ""
-        self._count = 0
         self._loop = None
         self._waiter = None
-        self.sleeps = 0
         self.wakeups = 0  # datagrams drained
-        self.timed_out = False  # whether the last sync sleep ended by timeout rather than a datagram
 
-    # --- set-up ------------------------------------------------------------------------------
-    def watch(self, reader) -> None:
-        if reader.slot < 0:
-            return  # anonymous readers cannot be woken: they just poll with timeouts
-        if self._sock is None:
-            self.wake = f"{PREFIX}{os.getpid()}.{next(_ids)}"
-            sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
-            sock.bind(address(reader.ring.instance, self.wake))
-            self._sock = sock
-            self._poll = select.poll()
-            self._poll.register(sock.fileno(), select.POLLIN)
-        reader.set_wake(self.wake)
-        self._readers.append(reader)
+    def _open(self, reader) -> str:
+        wake = f"{PREFIX}{os.getpid()}.{next(_ids)}"
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
+        sock.bind(address(reader.ring.instance, wake))
+        self._sock = sock
+        self._poll = select.poll()
+        self._poll.register(sock.fileno(), select.POLLIN)
+        return wake
 
     def fileno(self) -> int:
         return self._sock.fileno()
-
-    # --- the park protocol -------------------------------------------------------------------
-    def arm(self) -> bool:
-        """Set every watched reader's parked bit; True if all are empty and it is safe to sleep
-        (then call ``disarm()`` after the sleep). False: something is readable, nothing armed."""
-        armed = 0
-        for reader in self._readers:
-            if not reader.park():
-                for r in self._readers[:armed]:
-                    r.unpark()
-                return False
-            armed += 1
-        return bool(armed)
-
-    def disarm(self) -> None:
-        for reader in self._readers:
-            reader.unpark()
 
     def drain(self) -> int:
         """Consume queued wake-up datagrams; returns how many."""
@@ -111,26 +78,10 @@ class FdWake(WaitStrategy):
                 return n
             n += 1
 
-    # --- sync use ----------------------------------------------------------------------------
-    def idle(self, work_count: int = 0) -> None:
-        if work_count > 0:
-            self._count = 0
-            return
-        self._count += 1
-        if self._count <= self.spins:
-            return
-        if self._sock is None or not self.arm():
-            os.sched_yield()
-            return
-        try:
-            self.timed_out = not self._poll.poll(int(self.timeout_s * 1000))
-            self.drain()
-            self.sleeps += 1
-        finally:
-            self.disarm()
-
-    def reset(self) -> None:
-        self._count = 0
+    def _sleep(self) -> bool:
+        woken = bool(self._poll.poll(int(self.timeout_s * 1000)))
+        self.drain()
+        return woken
 
     # --- asyncio use -------------------------------------------------------------------------
     def attach(self, loop: asyncio.AbstractEventLoop) -> None:
