@@ -83,6 +83,20 @@ def through(px_e8, side, slip_bps, tick_e8):
     return p // tick_e8 * tick_e8
 
 
+@njit(cache=True, inline="always")
+def ioc_intent(o, r, symbol_id, side, qty_e8, price_e8):
+    """Fill intent ``o``: an IOC limit order triggered by md record ``r``."""
+    o.symbol_id = symbol_id
+    o.side = side
+    o.type = O.LIMIT
+    o.tif = O.IOC
+    o.action = O.NEW
+    o.qty_e8 = qty_e8
+    o.price_e8 = price_e8
+    o.trigger_seq = r.seq
+    o.trigger_recv_ns = r.recv_ns
+
+
 MOMENTUM_STATE = np.dtype([
     ("enabled", "<i8"), ("n", "<i8"), ("sign", "<i8"), ("next_ns", "<i8"), ("warmup", "<i8"),
     ("qty_e8", "<i8"), ("tick_e8", "<i8"), ("cooldown_ns", "<i8"),
@@ -122,17 +136,8 @@ def momentum_kernel(records, state, out):
         st.sign = sign
         if first or r.recv_ns < st.next_ns or n_out >= out.shape[0]:
             continue
-        o = out[n_out]
         side = O.BUY if sign > 0 else O.SELL
-        o.symbol_id = s
-        o.side = side
-        o.type = O.LIMIT
-        o.tif = O.IOC
-        o.action = O.NEW
-        o.qty_e8 = st.qty_e8
-        o.price_e8 = through(r.price_e8, side, st.slip_bps, st.tick_e8)
-        o.trigger_seq = r.seq
-        o.trigger_recv_ns = r.recv_ns
+        ioc_intent(out[n_out], r, s, side, st.qty_e8, through(r.price_e8, side, st.slip_bps, st.tick_e8))
         st.next_ns = r.recv_ns + st.cooldown_ns
         n_out += 1
     return n_out
@@ -201,16 +206,7 @@ def imbalance_kernel(records, state, out):
             st.pending_e8 -= st.qty_e8
         else:
             continue
-        o = out[n_out]
-        o.symbol_id = s
-        o.side = side
-        o.type = O.LIMIT
-        o.tif = O.IOC
-        o.action = O.NEW
-        o.qty_e8 = st.qty_e8
-        o.price_e8 = px
-        o.trigger_seq = r.seq
-        o.trigger_recv_ns = now
+        ioc_intent(out[n_out], r, s, side, st.qty_e8, px)
         st.next_ns = now + st.cooldown_ns
         n_out += 1
     return n_out
