@@ -172,7 +172,7 @@ class ExecutionAgent(Agent):
                 await asyncio.sleep(0)
                 continue
             idle = 0
-            self.counters[self.counter["parks"]] += 1
+            self.count("parks")
             await wake.wait_async(PARK_TIMEOUT_S)
 
     async def _housekeeping(self, ws, stop: asyncio.Event) -> None:
@@ -188,7 +188,7 @@ class ExecutionAgent(Agent):
                 self.trading_changes = changes
                 if control.trading_state == HALTED and control.cancel_open:
                     await self._cancel_all(ws, now)
-            self.counters[self.counter["open"]] = len(self.proto.orders)
+            self.set("open", len(self.proto.orders))
 
     async def _cancel_all(self, ws, now: int) -> None:
         for o in list(self.proto.orders.values()):
@@ -229,7 +229,7 @@ class ExecutionAgent(Agent):
         recv ns) of a new order, (0, 0) for a cancel."""
         r = rec[0]
         self._stamps = (0, 0)
-        self.counters[0] += 1  # orders_in
+        self.count("orders_in")
         oid = int(r["order_id"])
         sid = int(r["strategy_id"]) & 63
         counter = oid & COUNTER_MASK
@@ -269,7 +269,7 @@ class ExecutionAgent(Agent):
             self._undo(o)
             return self._reject(r, R.HALTED)
         self._stamps = (verdict_ns, o.trigger_recv_ns)
-        self.counters[1] += 1  # sent
+        self.count("sent")
         return frame
 
     def _undo(self, o: LiveOrder) -> None:

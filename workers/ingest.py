@@ -64,7 +64,7 @@ class IngestAgent(Agent):
 
     def on_start(self) -> None:
         ctx = self.ctx
-        self.counters[self.counter["connected"]] = 0  # a predecessor may have died connected
+        self.set("connected", 0)  # a predecessor may have died connected
         venue, params = ctx.config.venue, ctx.params or {}
         self.ring = BroadcastRing.attach(ctx.instance, "md", md.LAYOUT)
         table = list(self.ring.symbols)

@@ -79,7 +79,7 @@ class JournalAgent(Agent):
     def _check_lag(self, i: int, reader) -> None:
         lag = reader.pending()
         if lag > self.counters[self.counter["max_lag"]]:
-            self.counters[self.counter["max_lag"]] = lag
+            self.set("max_lag", lag)
         if lag >= self._alarm_at[i] and not self._alarmed[i]:
             self._alarmed[i] = True
             self.count("lag_alarms")
@@ -92,8 +92,8 @@ class JournalAgent(Agent):
         self._next_flush = now + self._flush_ns
         for j in self._journals:
             j.flush()
-        self.counters[self.counter["files"]] = sum(j.files for j in self._journals)
-        self.counters[self.counter["lost"]] = sum(r.lost for r in self._readers)
+        self.set("files", sum(j.files for j in self._journals))
+        self.set("lost", sum(r.lost for r in self._readers))
 
     def on_stop(self) -> bool:
         """Drain: producers stopped first, so what is left is finite."""

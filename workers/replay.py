@@ -30,7 +30,7 @@ class ReplayAgent(Agent):
         # a restarted replay goes on after what its predecessor published (it is md's only producer)
         self.replay = Replay(records, parse_speed(venue.speed))
         self.replay.done = min(len(records), self.ring.published())
-        self.counters[self.counter["total"]] = len(records)
+        self.set("total", len(records))
         log.info("replaying %d md records from %s at speed %s", len(records), venue.replay, venue.speed)
 
     def do_work(self) -> int:
@@ -38,7 +38,7 @@ class ReplayAgent(Agent):
         if n:
             self.count("records", n)
         elif self.replay.finished and not self.counters[self.counter["finished"]]:
-            self.counters[self.counter["finished"]] = 1
+            self.set("finished", 1)
             log.info("replay finished: %d records", self.replay.done)
         return n
 

@@ -85,11 +85,11 @@ class RiskAgent(Agent):
             newest = apply_mids(batch, self.risk.symbols)
             if newest > self.last_md_ns:
                 self.last_md_ns = newest
-            self.counters[0] += batch.shape[0]
+            self.count("md_in", batch.shape[0])
             work += batch.shape[0]
         fills = self.fills_reader.read_batch(BATCH)
         if fills.shape[0]:
-            self.counters[1] += fills.shape[0]
+            self.count("fills_in", fills.shape[0])
             work += fills.shape[0]
         now = time.time_ns()
         if now >= self.next_eval:
@@ -103,12 +103,11 @@ class RiskAgent(Agent):
         demanded, cause = killswitch.evaluate(total, self.loss_limit, now - self.last_md_ns, self.max_feed_age,
                                               lag, self.max_lag)
         self.area.set_trigger(cause, now)
-        c = self.counters
-        c[3] = cause
-        c[4] = lag
-        c[5] = self.md_reader.lost
-        c[6] = int(total * 1000) if math.isfinite(total) else 0
-        c[7] = int(gross)
+        self.set("trigger", cause)
+        self.set("md_lag", lag)
+        self.set("md_lost", self.md_reader.lost)
+        self.set("pnl_milli", int(total * 1000) if math.isfinite(total) else 0)
+        self.set("gross", int(gross))
         control = self.ctx.control
         if demanded == R.TS_HALTED and control.trading_state != HALTED:
             control.set_trading(HALTED, cause, cancel_open=True)

@@ -69,18 +69,18 @@ class StrategyAgent(Agent):
             n = batch.shape[0]
             if n:
                 self.read_lat(time.time_ns() - int(batch[0]["publish_ns"]))
-                self.counters[0] += n
+                self.count("md_in", n)
                 k = self.engine.on_md_batch(batch)
                 if k:
                     self.count("intents", k)
-                self.counters[4] = md_reader.lost
+                self.set("md_lost", md_reader.lost)
                 work += n
         while True:
             rep = self.fills_reader.read()
             if rep is None:
                 break
             self.engine.on_fill(rep)
-            self.counters[3] += 1
+            self.count("fills_in")
             work += 1
         if self.timer_ns:
             now = time.time_ns()
@@ -89,7 +89,7 @@ class StrategyAgent(Agent):
                 self.engine.on_timer(now)
                 work += 1
         if work:
-            self.counters[2] = self.engine.dropped
+            self.set("dropped", self.engine.dropped)
         return work
 
     def readers(self) -> list:

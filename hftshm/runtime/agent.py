@@ -61,3 +61,7 @@ class Agent:
 
     def count(self, name: str, n: int = 1) -> None:
         self.counters[self.counter[name]] += n
+
+    def set(self, name: str, value: int) -> None:
+        """A gauge: the counter's value is ``value`` now."""
+        self.counters[self.counter[name]] = value
