@@ -75,9 +75,11 @@ def exchange(
     gap_every: Annotated[int, _opt("Fault: drop every Nth trade and depth update (id gaps).")] = 0,
     burst_every: Annotated[float, _opt("Fault: every this many seconds...")] = 0.0,
     burst_size: Annotated[int, _opt("...send this many extra messages at once.")] = 0,
+    orders_per_10s: Annotated[int, _opt("Order-rate limit per 10 s (Binance: 50); raise it for benchmarks.")] = 50,
 ) -> None:
     """Run the local Binance-compatible exchange simulator until Ctrl-C."""
     from hftshm.exchange import Faults, SimConfig, run
+    from hftshm.exchange.config import Limits
     from hftshm.exchange.config import DEFAULT_API_SECRET
 
     secret = _secret(api_secret_file) or DEFAULT_API_SECRET
@@ -90,6 +92,7 @@ def exchange(
             faults=Faults(drop_every_s=drop_every, stall_every_s=stall_every, stall_for_s=stall_for,
                           malformed_every=malformed_every, gap_every=gap_every,
                           burst_every_s=burst_every, burst_size=burst_size),
+            limits=Limits(orders_per_10s=orders_per_10s, orders_per_day=max(160_000, orders_per_10s * 8640)),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -7,67 +7,24 @@ supervisor starts them. The simulator runs in a thread of this process (``sim_in
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from .. import instances
 from ..exchange.config import Limits as SimLimits
 from ..exchange.config import SimConfig
-from ..exchange.server import ExchangeSimulator
+from ..exchange.thread import SimThread
 from ..latency import LatencyBook
 from ..runtime import config as config_mod
 from ..runtime import rings
 from ..runtime.control import ControlBlock
 from . import setup
-
-
-class SimThread:
-    """The simulator on an event loop in a daemon thread."""
-
-    def __init__(self, cfg: SimConfig):
-        self.cfg = cfg
-        self.sim = None
-        self.loop = asyncio.new_event_loop()
-        self._ready = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self):
-        asyncio.set_event_loop(self.loop)
-
-        async def main():
-            self.sim = ExchangeSimulator(self.cfg)
-            await self.sim.start()
-            self._stop = asyncio.Event()
-            self._ready.set()
-            await self._stop.wait()
-            await self.sim.stop()
-
-        self.loop.run_until_complete(main())
-
-    def start(self) -> int:
-        self._thread.start()
-        if not self._ready.wait(60):
-            raise RuntimeError("simulator did not start")
-        return self.sim.port
-
-    def call(self, fn):
-        """Run ``fn()`` on the simulator's loop (its state is not thread-safe) and return the result."""
-        async def wrap():
-            return fn()
-        return asyncio.run_coroutine_threadsafe(wrap(), self.loop).result(10)
-
-    def stop(self):
-        if self.sim is not None:
-            self.loop.call_soon_threadsafe(self._stop.set)
-            self._thread.join(10)
 
 
 class Harness:
@@ -125,11 +82,12 @@ class Harness:
     def _start_sim(self) -> int:
         if self.sim_in_thread:
             self.sim = SimThread(self.sim_cfg)
-            return self.sim.start()
+            return self.sim.port
         port_file = self.log_dir / "exchange.port"
         port_file.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "hftshm.trading.simproc", str(port_file), ",".join(self.symbols),
-               str(self.sim_cfg.rate), str(self.sim_cfg.limits.orders_per_10s)]
+        cmd = [sys.executable, "-m", "hftshm.exchange", "--port", "0", "--port-file", str(port_file),
+               "--symbols", ",".join(self.symbols), "--rate", str(self.sim_cfg.rate),
+               "--orders-per-10s", str(self.sim_cfg.limits.orders_per_10s)]
         self.sim_proc = subprocess.Popen(cmd, stdout=open(self.log_dir / "exchange.log", "ab"),
                                          stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
@@ -195,7 +153,8 @@ class Harness:
                 p.wait()
         self.procs.clear()
         if self.sim is not None:
-            self.sim.stop()
+            self.sim.close()
+            self.sim = None
         if self.sim_proc is not None and self.sim_proc.poll() is None:
             self.sim_proc.send_signal(signal.SIGTERM)
             try:

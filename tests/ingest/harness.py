@@ -3,17 +3,14 @@ background thread of the test process, and the worker as a subprocess."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
-from hftshm.exchange import ExchangeSimulator
 from hftshm.latency import LatencyBook
 from hftshm.layouts import md
 from hftshm.ring import BroadcastRing
@@ -22,27 +19,6 @@ from hftshm.runtime import control_layout as C
 from hftshm.runtime.control import ControlBlock
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
-
-
-class SimThread:
-    """``ExchangeSimulator(cfg)`` served by an event loop in a daemon thread."""
-
-    def __init__(self, cfg):
-        self.loop = asyncio.new_event_loop()
-        self.sim = ExchangeSimulator(cfg)
-        self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self._thread.start()
-        asyncio.run_coroutine_threadsafe(self.sim.start(), self.loop).result(60)
-
-    @property
-    def port(self) -> int:
-        return self.sim.port
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.sim.stop(), self.loop).result(30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self._thread.join(10)
-        self.loop.close()
 
 
 class Instance:

@@ -8,11 +8,10 @@ after which records stop flowing; a worker that does not stop cleanly on SIGTERM
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 
 import numpy as np
 import pytest
-from ingest.harness import SimThread
+from hftshm.exchange.thread import SimThread
 from support import CAPTURE
 
 from hftshm.exchange import Faults, SimConfig
