@@ -1,7 +1,11 @@
 """What the runtime tests share: publishing and journaling records, running `hftshm` as a
 subprocess against a config, and watching an instance's workers from outside."""
 
+import contextlib
 import os
+import signal
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -82,3 +86,27 @@ def wait_running(name, only=None, timeout=180):
             pass
         assert time.monotonic() < deadline, "workers did not start"
         time.sleep(0.05)
+
+
+CLI = [sys.executable, "-m", "hftshm.cli"]
+
+
+@contextlib.contextmanager
+def supervisor(*args, output=True):
+    """`hftshm ARGS` as a subprocess (stdout and stderr piped when ``output``), killed on the way
+    out if it still runs; ``stop(sup)`` ends it like Ctrl-C."""
+    pipe = subprocess.PIPE if output else subprocess.DEVNULL
+    sup = subprocess.Popen(CLI + [str(a) for a in args], stdout=pipe,
+                           stderr=subprocess.STDOUT if output else subprocess.DEVNULL, text=True)
+    try:
+        yield sup
+    finally:
+        if sup.poll() is None:
+            sup.kill()
+            sup.communicate()
+
+
+def stop(sup, timeout=180) -> str:
+    """Ctrl-C the supervisor; its output once it has exited."""
+    sup.send_signal(signal.SIGINT)
+    return sup.communicate(timeout=timeout)[0]

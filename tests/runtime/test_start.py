@@ -8,15 +8,13 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 
 from hftshm.journal import files
-from tests.runtime.helpers import leftovers, run_config, wait_running
+from tests.runtime.helpers import CLI, leftovers, run_config, stop, supervisor, wait_running
 
-CLI = [sys.executable, "-m", "hftshm.cli"]
 
 def _config(tmp_path, name, rate=2000):
     return run_config(tmp_path, name, f"[sim]\nrate = {rate}\n")
@@ -59,10 +57,8 @@ def test_start_headless_duration_summary(tmp_path, instance):
 
 
 def test_every_worker_killed_once_is_restarted_and_the_journal_is_gapless(tmp_path, instance):
-    sup = subprocess.Popen(CLI + ["start", "--headless", "--summary", str(tmp_path / "s.json"),
-                                  "--config", str(_config(tmp_path, instance))],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with supervisor("start", "--headless", "--summary", tmp_path / "s.json",
+                    "--config", _config(tmp_path, instance)) as sup:
         pids = wait_running(instance)
         names = sorted(pids)
         for name in names:
@@ -71,12 +67,7 @@ def test_every_worker_killed_once_is_restarted_and_the_journal_is_gapless(tmp_pa
             time.sleep(0.3)
             pids = wait_running(instance)
         time.sleep(1.5)
-        sup.send_signal(signal.SIGINT)
-        output, _ = sup.communicate(timeout=180)
-    finally:
-        if sup.poll() is None:
-            sup.kill()
-            sup.wait()
+        output = stop(sup)
     assert sup.returncode == 0, output
     summary = json.loads((tmp_path / "s.json").read_text())
     for name in names:

@@ -5,7 +5,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
@@ -16,9 +15,8 @@ from hftshm.journal import files
 from hftshm.runtime import rings
 from hftshm.runtime.control import ControlBlock
 from tests.runtime.conftest import capture_records
-from tests.runtime.helpers import DATA_FIELDS, journal_records, leftovers, run_config, wait_running
+from tests.runtime.helpers import CLI, DATA_FIELDS, journal_records, leftovers, run_config, stop, supervisor, wait_running
 
-CLI = [sys.executable, "-m", "hftshm.cli"]
 
 
 @pytest.fixture
@@ -55,10 +53,8 @@ def test_killed_workers_restart_and_the_journal_stays_gapless(paced_journal, tmp
     path, records = paced_journal
     name = instance + "k"
     cfg = run_config(tmp_path, name)
-    sup = subprocess.Popen(CLI + ["replay", str(path), "--speed", "0.25", "--headless", "--config", str(cfg),
-                                  "--summary", str(tmp_path / "s.json")],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    try:
+    with supervisor("replay", path, "--speed", "0.25", "--headless", "--config", cfg,
+                    "--summary", tmp_path / "s.json") as sup:
         pids = wait_running(name, ["journal", "replay"])
         time.sleep(1.0)
         os.kill(pids["journal"], signal.SIGKILL)
@@ -77,12 +73,7 @@ def test_killed_workers_restart_and_the_journal_stays_gapless(paced_journal, tmp
                 break
             assert time.monotonic() < deadline
             time.sleep(0.1)
-        sup.send_signal(signal.SIGINT)
-        output, _ = sup.communicate(timeout=120)
-    finally:
-        if sup.poll() is None:
-            sup.kill()
-            sup.wait()
+        output = stop(sup, 120)
     assert sup.returncode == 0, output
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["workers"]["journal"]["restarts"] == 1 and summary["workers"]["replay"]["restarts"] == 1
@@ -99,9 +90,7 @@ def test_supervisor_kill9_then_clean_spares_a_live_instance(paced_journal, tmp_p
     live = hand()  # a live second instance, owned by this test process
     name = instance + "x"
     cfg = run_config(tmp_path, name)
-    sup = subprocess.Popen(CLI + ["replay", str(path), "--speed", "0.1", "--headless", "--config", str(cfg)],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
+    with supervisor("replay", path, "--speed", "0.1", "--headless", "--config", cfg, output=False) as sup:
         pids = wait_running(name, ["journal", "replay"])
         os.kill(sup.pid, signal.SIGKILL)
         sup.wait()
@@ -117,7 +106,3 @@ def test_supervisor_kill9_then_clean_spares_a_live_instance(paced_journal, tmp_p
         assert live.cfg.instance in instances.scan() and instances.scan()[live.cfg.instance].alive
         ring = rings.attach(live.cfg.instance, "md")  # intact
         ring.close()
-    finally:
-        if sup.poll() is None:
-            sup.kill()
-            sup.wait()

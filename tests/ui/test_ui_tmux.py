@@ -91,13 +91,6 @@ def test_top_against_a_live_instance(tmux, instance, tmp_path):
         live.close()
 
 
-def _start_registered() -> bool:
-    from hftshm.cli import app
-
-    names = {c.name or c.callback.__name__ for c in app.registered_commands}
-    return "start" in names
-
-
 def _figures_shown(tmux: Tmux, stage: str, timeout=120.0) -> str:
     """The screen once ``stage`` shows a latency figure (a cold numba cache delays the first)."""
     deadline = time.monotonic() + timeout
@@ -110,7 +103,6 @@ def _figures_shown(tmux: Tmux, stage: str, timeout=120.0) -> str:
     raise AssertionError(f"no {stage} figure ever showed; screen:\n{screen}")
 
 
-@pytest.mark.skipif(not _start_registered(), reason="`hftshm start` is not registered yet")
 def test_start_shows_the_dashboard(tmux, instance, tmp_path):
     tmux.start(f"{sys.executable} -m hftshm.cli start --duration 20 --instance {instance}", str(tmp_path),
                width=100, height=40)
