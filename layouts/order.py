@@ -18,14 +18,13 @@ The strategy fills the intent, risk adds its verdict, execution adds the venue s
     +--------+--------+--------+
 
 ``order_id`` is unique per instance: ``strategy_id << 40 | counter``; the venue's client order id
-is derived from it (``execution.client_order_id``), so a retried send can never duplicate an order.
-``trig_seq`` / ``trig_rcv`` are the md ring sequence and local receive time of the tick that made
-the strategy act; tick-to-trade is ``sent_ns - trig_rcv``.
+is derived from it (``trading.clientid.order_cid``), so a retried send can never duplicate an order.
+``trig_seq`` / ``trig_rcv`` (fields ``trigger_seq`` / ``trigger_recv_ns``) are the md ring
+sequence and local receive time of the tick that made the strategy act; tick-to-trade is
+``sent_ns - trigger_recv_ns``.
 """
 
 from __future__ import annotations
-
-import numpy as np
 
 from .base import Layout, make_dtype
 

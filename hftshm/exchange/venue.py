@@ -30,7 +30,7 @@ from . import rows as R
 from .account import Account
 from .book import available, snapshot, sweep_cost
 from .config import SimConfig, fee_e8
-from .depth import DepthDiff, DepthWindow
+from .depth import DepthWindow
 from .filters import filter_list
 from .market import Market
 from .market import warm_up as market_warm_up

@@ -23,7 +23,7 @@ from .fills import on_fill
 from .gate import PreTradeGate
 from .limits import Limits
 from .marks import on_mid
-from .orders import on_accepted, on_sent
+from .orders import on_sent
 from .state import RiskState
 
 E8 = 100_000_000

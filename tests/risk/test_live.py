@@ -4,7 +4,6 @@ written by the risk worker picked up, every pre-trade reason reachable through i
 import numpy as np
 import pytest
 
-from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
 from hftshm.risk.limits import Limits
 from hftshm.risk.live import LiveGate

@@ -2,7 +2,6 @@
 the venue and sends none twice. Forbidden: an order at the venue twice, an order left
 unresolved (live in the trading area without the venue saying so), a lost terminal report."""
 
-import os
 import signal
 import time
 from pathlib import Path
