@@ -39,3 +39,8 @@ class InstanceError(HftshmError):
 
 class ShmFull(HftshmError):
     """/dev/shm has no room for a segment; the message gives the sizes and the fix."""
+
+
+class ConfigError(HftshmError, ValueError):
+    """A config value, file or input that cannot be used; the message names the key (or the
+    file), the value and what is allowed. Raised before anything starts."""

@@ -30,7 +30,7 @@ def replay(
     try:
         factor = config_mod.parse_speed(speed, "--speed")
         meta, records = files.load_ring(journal)
-    except (config_mod.ConfigError, FileNotFoundError, ValueError) as exc:
+    except (config_mod.ConfigError, OSError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if into:

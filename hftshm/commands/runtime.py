@@ -18,7 +18,6 @@ def start(
 ) -> None:
     """Start the simulated exchange (unless a venue is configured) and the whole pipeline."""
     from ..runtime import config as config_mod
-    from ..runtime.supervisor import Supervisor
 
     if duration is not None and duration <= 0:
         raise typer.BadParameter("--duration must be positive")
@@ -31,7 +30,14 @@ def start(
 
 
 def run_supervisor(cfg, duration, headless, summary) -> None:
+    from ..runtime import config as config_mod
     from ..runtime.supervisor import Supervisor
+
+    try:  # the data directory, cores and input files: before anything starts
+        config_mod.preflight(cfg)
+    except config_mod.ConfigError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
 
     dashboard = None
     if not headless and sys.stdout.isatty():

@@ -175,8 +175,8 @@ class SimConfig:
     max_buffer: int = 64 << 20  # a connection with more unsent bytes than this is dropped
 
     def __post_init__(self):
-        if not (0 <= self.port <= 65535):
-            raise ValueError(f"port must be 0..65535, got {self.port}")
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be an integer 0..65535, got {self.port!r}")
         if not self.symbols:
             raise ValueError("symbols: give at least one symbol")
         specs = [symbol_spec(s) for s in self.symbols]  # raises on a bad name
@@ -184,7 +184,7 @@ class SimConfig:
         if len(set(lows)) != len(lows):
             raise ValueError(f"symbols: duplicates in {list(self.symbols)}")
         object.__setattr__(self, "symbols", tuple(lows))
-        if not (math.isfinite(self.rate) and 1 <= self.rate <= 2_000_000):
+        if not (_real(self.rate) and math.isfinite(self.rate) and 1 <= self.rate <= 2_000_000):
             raise ValueError(f"rate must be between 1 and 2000000 messages/s, got {self.rate!r}")
         if self.count is not None and (not isinstance(self.count, int) or self.count < 1):
             raise ValueError(f"count must be a positive integer, got {self.count!r}")
@@ -192,10 +192,10 @@ class SimConfig:
             raise ValueError(f"levels must be an integer 2..1000, got {self.levels!r}")
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f"seed must be an integer >= 0, got {self.seed!r}")
-        if not (self.speed > 0):
+        if not (_real(self.speed) and self.speed > 0):
             raise ValueError(f"speed must be > 0 (or inf for as fast as possible), got {self.speed!r}")
-        if self.replay is not None and not Path(self.replay).is_file():
-            raise ValueError(f"replay file {str(self.replay)!r} does not exist")
+        if self.replay is not None:
+            _check_readable(Path(self.replay))
         for name in ("ping_interval", "ping_timeout", "tick_s"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):
@@ -215,6 +215,23 @@ class SimConfig:
     @cached_property
     def specs(self) -> dict[str, SymbolSpec]:
         return {s: symbol_spec(s) for s in self.symbols}
+
+
+def _real(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _check_readable(path: Path) -> None:
+    """A replay capture must be a file this process can read: name it otherwise."""
+    if not path.exists():
+        raise ValueError(f"replay file {str(path)!r} does not exist")
+    if not path.is_file():
+        raise ValueError(f"replay file {str(path)!r} is not a file")
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise ValueError(f"replay file {str(path)!r} cannot be read: {exc.strerror or exc}") from None
 
 
 def fee_e8(text: str) -> int:

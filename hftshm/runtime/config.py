@@ -10,26 +10,26 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
+import struct
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import naming
-from ..errors import HftshmError
-from ..wait import STRATEGIES
+from .. import config_schema as S
+from ..errors import ConfigError, HftshmError  # ConfigError: also hftshm.runtime.config.ConfigError
 
 BINANCE_STREAM_URL = "wss://stream.binance.com:9443"
 BINANCE_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
 
-
-class ConfigError(HftshmError, ValueError):
-    """A config file or value that cannot be used; the message names the key."""
+# Defaults, types and ranges of every key: hftshm/config_schema.py (the dataclasses take their
+# defaults from there; ``validate`` checks every field against it).
 
 
 @dataclass
 class RingConfig:
     capacity: int
-    policy: str = "wait"
+    policy: str = S.RING["policy"].field()
 
 
 def _default_rings():
@@ -44,68 +44,69 @@ def _default_rings():
 
 @dataclass
 class VenueConfig:
-    kind: str = "sim"  # "sim": start the built-in simulator; "binance": real URLs below;
-    # "replay": publish the md journal ``replay`` into the md ring instead of ingesting
-    replay: str = ""
-    speed: str = "1"  # replay pace: 1 as recorded, 10 ten times faster, max at once
-    stream_url: str = ""  # e.g. wss://stream.binance.com:9443 (empty: the simulator's)
-    api_url: str = ""  # e.g. wss://ws-api.binance.com:443/ws-api/v3
-    symbols: list = field(default_factory=lambda: ["btcusdt", "ethusdt"])
-    streams: list = field(default_factory=lambda: ["trade", "bookTicker", "depth@100ms"])
+    kind: str = S.VENUE["kind"].field()  # "sim": start the built-in simulator; "binance": real URLs
+    # below; "replay": publish the md journal ``replay`` into the md ring instead of ingesting
+    replay: str = S.VENUE["replay"].field()
+    speed: str = S.VENUE["speed"].field()  # replay pace: 1 as recorded, 10 ten times faster, max at once
+    stream_url: str = S.VENUE["stream_url"].field()  # e.g. wss://stream.binance.com:9443 (empty: the simulator's)
+    api_url: str = S.VENUE["api_url"].field()  # e.g. wss://ws-api.binance.com:443/ws-api/v3
+    symbols: list = S.VENUE["symbols"].field()
+    streams: list = S.VENUE["streams"].field()
 
 
 @dataclass
 class SimConfig:
-    rate: float = 2000.0  # market messages/s over all symbols
-    levels: int = 20
-    seed: int = 1
-    replay: str = ""  # a capture to play instead of the synthetic market
-    speed: str = "1"  # replay pace: 1, 10, ..., or max
-    port: int = 0  # 0: a free port
+    rate: float = S.SIM["rate"].field()  # market messages/s over all symbols
+    levels: int = S.SIM["levels"].field()
+    seed: int = S.SIM["seed"].field()
+    replay: str = S.SIM["replay"].field()  # a capture to play instead of the synthetic market
+    speed: str = S.SIM["speed"].field()  # replay pace: 1, 10, ..., or max
+    port: int = S.SIM["port"].field()  # 0: a free port
 
 
 @dataclass
 class FeedConfig:
-    ping_interval_s: float = 20.0
-    ping_timeout_s: float = 20.0
-    stale_after_s: float = 5.0  # no message for this long: reconnect
-    reconnect_min_s: float = 0.1
-    reconnect_max_s: float = 10.0
-    max_connection_age_s: float = 23.5 * 3600  # Binance closes connections at 24 h
-    max_outgoing_per_s: float = 5.0  # Binance's limit on messages we send per connection
+    ping_interval_s: float = S.FEED["ping_interval_s"].field()
+    ping_timeout_s: float = S.FEED["ping_timeout_s"].field()
+    stale_after_s: float = S.FEED["stale_after_s"].field()  # no message for this long: reconnect
+    reconnect_min_s: float = S.FEED["reconnect_min_s"].field()
+    reconnect_max_s: float = S.FEED["reconnect_max_s"].field()
+    max_connection_age_s: float = S.FEED["max_connection_age_s"].field()  # Binance closes connections at 24 h
+    max_outgoing_per_s: float = S.FEED["max_outgoing_per_s"].field()  # Binance's limit per connection
 
 
 @dataclass
 class JournalConfig:
-    enabled: bool = True
-    rotate_mb: float = 256.0
-    lag_alarm: float = 0.5  # alarm when a ring's lag passes this fraction of its capacity
-    flush_ms: float = 100.0
-    fsync: bool = False
+    enabled: bool = S.JOURNAL["enabled"].field()
+    rotate_mb: float = S.JOURNAL["rotate_mb"].field()
+    lag_alarm: float = S.JOURNAL["lag_alarm"].field()  # alarm when a ring's lag passes this fraction of its capacity
+    flush_ms: float = S.JOURNAL["flush_ms"].field()
+    fsync: bool = S.JOURNAL["fsync"].field()
+    halt_on_md_failure: bool = S.JOURNAL["halt_on_md_failure"].field()  # false: md write failures only alarm
 
 
 @dataclass
 class WorkerConfig:
-    wait: str = "backoff"
-    cpu: int | None = None
-    restart: bool = True
+    wait: str = S.WORKER["wait"].field()
+    cpu: int | None = S.WORKER["cpu"].field()
+    restart: bool = S.WORKER["restart"].field()
     # backoff's longest nap, us: the worst extra latency when idle vs the CPU its wake-ups cost;
     # 0 = the role's default (50 for latency-critical workers, 1000 for the journal)
-    max_nap_us: float = 0.0
+    max_nap_us: float = S.WORKER["max_nap_us"].field()
 
 
 @dataclass
 class Config:
-    instance: str = ""  # default: i<supervisor pid>
-    data_dir: str = "hftshm-data"  # journals and logs go to <data_dir>/<instance>/
+    instance: str = S.TOP["instance"].field()  # default: i<supervisor pid>
+    data_dir: str = S.TOP["data_dir"].field()  # journals and logs go to <data_dir>/<instance>/
     rings: dict = field(default_factory=_default_rings)
     venue: VenueConfig = field(default_factory=VenueConfig)
     sim: SimConfig = field(default_factory=SimConfig)
     feed: FeedConfig = field(default_factory=FeedConfig)
     journal: JournalConfig = field(default_factory=JournalConfig)
     workers: dict = field(default_factory=dict)  # name -> WorkerConfig
-    dashboard_hz: float = 4.0
-    latency_window_s: float = 5.0  # the dashboard's "last few seconds"
+    dashboard_hz: float = S.TOP["dashboard_hz"].field()
+    latency_window_s: float = S.TOP["latency_window_s"].field()  # the dashboard's "last few seconds"
     # trading tables, validated (and defaulted) by hftshm.trading.config
     strategies: list | None = None  # [[strategies]] tables; None: the built-in default
     risk: dict = field(default_factory=dict)  # [risk] limits and kill-switch triggers
@@ -122,22 +123,33 @@ class Config:
 
 
 _SECTIONS = {"venue": VenueConfig, "sim": SimConfig, "feed": FeedConfig, "journal": JournalConfig}
+_SCHEMA = {VenueConfig: S.VENUE, SimConfig: S.SIM, FeedConfig: S.FEED, JournalConfig: S.JOURNAL,
+           RingConfig: S.RING, WorkerConfig: S.WORKER}
+_TRADING = ("strategies", "risk", "execution")
+FIXED_WORKERS = ("journal", "ingest", "replay", "risk", "execution")  # and strategy-<name>: plan.py
 
 
-def _build(cls, values: dict, where: str):
+def _build(cls, values, where: str):
     if not isinstance(values, dict):
-        raise ConfigError(f"{where}: expected a table, got {type(values).__name__}")
-    known = {f.name: f for f in dataclasses.fields(cls)}
-    unknown = sorted(set(values) - set(known))
-    if unknown:
-        raise ConfigError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(known)}")
+        raise ConfigError(f"{where}: expected a table, got {values!r}")
+    _SCHEMA[cls].unknown(values, where=where)
     return cls(**values)
 
 
+def _tables(data: dict, key: str) -> dict:
+    """``[key.NAME]`` tables: a table of tables."""
+    value = data.pop(key)
+    if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+        raise ConfigError(f"[{key}]: expected tables [{key}.NAME], got {value!r}")
+    return value
+
+
 def from_dict(data: dict) -> Config:
+    if not isinstance(data, dict):
+        raise ConfigError(f"config: expected a table, got {data!r}")
     data = dict(data)
     kw = {}
-    for key in ("instance", "data_dir", "dashboard_hz", "latency_window_s", "strategies", "risk", "execution"):
+    for key in (*S.TOP.keys, *_TRADING):
         if key in data:
             kw[key] = data.pop(key)
     for key, cls in _SECTIONS.items():
@@ -145,65 +157,133 @@ def from_dict(data: dict) -> Config:
             kw[key] = _build(cls, data.pop(key), f"[{key}]")
     if "rings" in data:
         rings = _default_rings()
-        for name, values in data.pop("rings").items():
-            base = dataclasses.asdict(rings.get(name, RingConfig(1 << 16)))
-            base.update(values if isinstance(values, dict) else {"?": values})
-            rings[name] = _build(RingConfig, base, f"[rings.{name}]")
+        for name, values in _tables(data, "rings").items():
+            if name not in rings:
+                raise ConfigError(f"[rings.{name}]: unknown ring; hftshm runs {', '.join(S.RING_NAMES)}")
+            rings[name] = _build(RingConfig, {**dataclasses.asdict(rings[name]), **values}, f"[rings.{name}]")
         kw["rings"] = rings
     if "workers" in data:
-        kw["workers"] = {name: _build(WorkerConfig, v, f"[workers.{name}]") for name, v in data.pop("workers").items()}
+        kw["workers"] = {name: _build(WorkerConfig, v, f"[workers.{name}]") for name, v in _tables(data, "workers").items()}
     if data:
-        raise ConfigError(f"unknown top-level key {sorted(data)[0]!r}")
+        known = [*S.TOP.keys, *_SECTIONS, "rings", "workers", *_TRADING]
+        raise ConfigError(f"unknown top-level key {sorted(data)[0]!r}; known: {', '.join(known)}")
     cfg = Config(**kw)
     validate(cfg)
     return cfg
 
 
 def validate(cfg: Config) -> None:
-    if cfg.instance:
-        naming.check_name("instance", cfg.instance)
+    """Check every key of ``cfg`` against hftshm/config_schema.py, in place (numbers become
+    floats where a float is meant; trading tables get their defaults); ConfigError names the
+    key, the value and what is allowed. Checks nothing outside the config: see ``preflight``."""
+    S.TOP.check_object(cfg)
     for name, ring in cfg.rings.items():
-        naming.check_name("ring", name)
-        if not isinstance(ring.capacity, int) or ring.capacity < 2 or ring.capacity & (ring.capacity - 1):
-            raise ConfigError(f"[rings.{name}] capacity must be a power of two >= 2, got {ring.capacity!r}")
-        if ring.policy not in ("wait", "overwrite"):
-            raise ConfigError(f"[rings.{name}] policy must be 'wait' or 'overwrite', got {ring.policy!r}")
-    if cfg.venue.kind not in ("sim", "binance", "replay"):
-        raise ConfigError(f"[venue] kind must be 'sim', 'binance' or 'replay', got {cfg.venue.kind!r}")
+        if name not in S.RING_NAMES:
+            raise ConfigError(f"[rings.{name}]: unknown ring; hftshm runs {', '.join(S.RING_NAMES)}")
+        S.RING.check_object(ring, f"[rings.{name}]")
+    for section, obj in (("venue", cfg.venue), ("sim", cfg.sim), ("feed", cfg.feed), ("journal", cfg.journal)):
+        S.SECTIONS[section].check_object(obj)
     if cfg.venue.kind == "replay" and not cfg.venue.replay:
         raise ConfigError("[venue] kind 'replay' needs replay = the md journal (a file or directory)")
-    parse_speed(cfg.venue.speed, "[venue] speed")
-    if not cfg.venue.symbols or not all(isinstance(s, str) and s.isalnum() for s in cfg.venue.symbols):
-        raise ConfigError(f"[venue] symbols must be a non-empty list of names, got {cfg.venue.symbols!r}")
-    streams = len(cfg.venue.symbols) * len(cfg.venue.streams)
-    if streams > 1024:
-        raise ConfigError(f"[venue] {streams} streams exceed Binance's 1024 per connection")
-    allowed = {"trade", "aggTrade", "bookTicker", "depth@100ms", "depth"}
-    bad = [s for s in cfg.venue.streams if s not in allowed]
-    if bad:
-        raise ConfigError(f"[venue] unknown stream {bad[0]!r}; use {', '.join(sorted(allowed))}")
     if cfg.venue.kind == "binance" and not cfg.venue.stream_url:
         cfg.venue.stream_url = BINANCE_STREAM_URL
     if cfg.venue.kind == "binance" and not cfg.venue.api_url:
         cfg.venue.api_url = BINANCE_API_URL
-    if not 0 < cfg.sim.rate <= 2_000_000:
-        raise ConfigError(f"[sim] rate must be in (0, 2000000], got {cfg.sim.rate!r}")
     for name, w in cfg.workers.items():
-        if w.wait not in STRATEGIES:
-            raise ConfigError(f"[workers.{name}] wait must be one of {', '.join(STRATEGIES)}, got {w.wait!r}")
-        if not isinstance(w.max_nap_us, (int, float)) or not 0 <= w.max_nap_us <= 100_000:
-            raise ConfigError(f"[workers.{name}] max_nap_us must be in [0, 100000], got {w.max_nap_us!r}")
-        if w.cpu is not None and not isinstance(w.cpu, int):
-            raise ConfigError(f"[workers.{name}] cpu must be a core number, got {w.cpu!r}")
-    if not 0 < cfg.journal.lag_alarm <= 1:
-        raise ConfigError(f"[journal] lag_alarm must be in (0, 1], got {cfg.journal.lag_alarm!r}")
-    if cfg.dashboard_hz < 1:
-        raise ConfigError(f"dashboard_hz must be >= 1, got {cfg.dashboard_hz!r}")
-    if not 0.5 <= cfg.latency_window_s <= 60:
-        raise ConfigError(f"latency_window_s must be in [0.5, 60], got {cfg.latency_window_s!r}")
+        S.WORKER.check_object(w, f"[workers.{name}]")
     from ..trading import config as trading_config  # late: trading imports the runtime
 
     trading_config.validate(cfg)
+    known = [*FIXED_WORKERS, *(f"strategy-{s['name']}" for s in cfg.strategies)]
+    for name in cfg.workers:
+        if name not in known:
+            raise ConfigError(f"[workers.{name}]: no such worker; the workers are {', '.join(known)}")
+
+
+def preflight(cfg: Config) -> None:
+    """What the config names outside itself, checked before anything starts: the data directory
+    can be created and written, each ``cpu`` is a core this process may run on, and every input
+    file (a capture, a replayed journal, a key file, a strategy file) exists and is readable."""
+    _check_dir(cfg.data_dir, "data_dir")
+    cores = os.sched_getaffinity(0)
+    for name, w in cfg.workers.items():
+        if w.cpu is not None and w.cpu not in cores:
+            raise ConfigError(f"[workers.{name}] cpu = {w.cpu}: not a core this process may run on "
+                              f"(allowed: {', '.join(map(str, sorted(cores)))})")
+    if cfg.venue.kind == "sim" and cfg.sim.replay:
+        check_capture(cfg.sim.replay, "[sim] replay")
+    if cfg.venue.kind == "replay":
+        check_md_journal(cfg.venue.replay, "[venue] replay")
+    if cfg.execution.get("key_file"):
+        _check_file(cfg.execution["key_file"], "[execution] key_file")
+    for i, s in enumerate(cfg.strategies or []):
+        if s.get("kind") == "file":
+            _check_file(s["path"], f"[[strategies]] #{i + 1} ({s['name']}) path")
+
+
+def _check_dir(path: str, what: str) -> None:
+    """``path`` is a directory we may write, or can be created (its nearest existing ancestor
+    is a directory we may write)."""
+    p = Path(path)
+    probe = p
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    if not probe.is_dir():
+        raise ConfigError(f"{what} = {path!r}: {probe} is not a directory")
+    if not os.access(probe, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} = {path!r}: {probe} is not writable by this user")
+
+
+def _check_file(path: str, what: str) -> Path:
+    p = Path(path)
+    try:
+        with open(p, "rb") as f:
+            f.read(1)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} = {path!r}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{what} = {path!r}: a directory, not a file") from None
+    except OSError as exc:
+        raise ConfigError(f"{what} = {path!r}: cannot read it: {exc.strerror}") from None
+    return p
+
+
+def check_capture(path: str, what: str = "capture") -> None:
+    """``path`` is a readable capture (``<recv_ns> <frame>`` lines, plain or gzip) with a frame."""
+    from ..feed.capture import iter_capture
+
+    _check_file(path, what)
+    try:
+        first = next(iter(iter_capture(path)), None)
+    except (OSError, EOFError, ValueError) as exc:
+        raise ConfigError(f"{what} = {path!r}: not a capture: {exc}") from None
+    if first is None:
+        raise ConfigError(f"{what} = {path!r}: an empty capture (no frames)")
+
+
+def check_md_journal(path: str, what: str = "journal") -> None:
+    """``path`` is an md journal: a readable ``.hftj`` file of ring md, or a directory of them."""
+    from ..journal import files
+    from ..journal import format as F
+
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{what} = {path!r}: no such file or directory")
+    if p.is_dir():
+        found = sorted(p.glob(f"*{F.SUFFIX}"))
+        if not found:
+            raise ConfigError(f"{what} = {path!r}: no journal files (*{F.SUFFIX}) in this directory")
+    else:
+        found = [p]
+    for f in found:
+        try:
+            meta = files.read_meta(f)
+        except OSError as exc:
+            raise ConfigError(f"{what} = {path!r}: cannot read {f}: {exc.strerror or exc}") from None
+        except (ValueError, KeyError, struct.error, HftshmError) as exc:  # the format's errors name the file
+            raise ConfigError(f"{what} = {path!r}: not a journal: {exc}") from None
+        if meta.get("ring") != "md":
+            raise ConfigError(f"{what} = {path!r}: {f} is the {meta.get('ring')!r} journal; replay needs md")
 
 
 def parse_speed(text, where: str = "speed") -> float:
@@ -231,6 +311,8 @@ def load(path: str | Path | None, overrides: dict | None = None) -> Config:
             raise ConfigError(f"config file {path} does not exist") from None
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except OSError as exc:
+            raise ConfigError(f"config file {path}: cannot read it: {exc.strerror or exc}") from None
     for key, value in (overrides or {}).items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}

@@ -30,8 +30,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import instances, naming
-from ..errors import HftshmError
+from ..errors import ConfigError, HftshmError
 from ..latency import LatencyBook
+from . import config as config_mod
 from . import control_layout as C
 from . import plan, rings, summary
 from .control import ControlBlock
@@ -117,12 +118,18 @@ class Supervisor:
         cfg = self.cfg
         if not cfg.instance:
             cfg.instance = naming.default_instance()
+        # the data directory, cores and input files, before anything is created or started
+        config_mod.preflight(cfg)
         for name, removed in instances.clean().items():
             self.say(f"removed the leftovers of dead instance {name}: {len(removed)} objects")
         if cfg.instance in instances.scan():
             raise StartError(f"instance {cfg.instance!r} is live; pick another name or stop it")
         self.run_dir = cfg.run_dir()
-        (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        try:
+            (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ConfigError(f"data_dir = {cfg.data_dir!r}: cannot create {self.run_dir / 'logs'}: "
+                              f"{exc.strerror or exc}") from None
         if cfg.venue.kind == "sim":
             self._start_sim()
         self.started_ns = time.time_ns()

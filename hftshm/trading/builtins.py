@@ -20,39 +20,27 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ..config_schema import KIND_KEYS
 from ..exchange.config import symbol_spec
 from ..feed.e8 import parse_e8
 from ..layouts import md as M
 from ..layouts import order as O
 from .strategy import Strategy
 
-MOMENTUM = {"short": 20, "long": 100, "qty": "0.001", "slip_bps": 5.0, "cooldown_ms": 500}
-IMBALANCE = {"threshold": 0.6, "qty": "0.001", "max_position": "0.005", "max_spread_bps": 5.0,
-             "cooldown_ms": 500}
+# defaults of the kinds' keys (types and ranges beside them: hftshm.config_schema.KIND_KEYS)
+MOMENTUM = KIND_KEYS["momentum"].defaults()
+IMBALANCE = KIND_KEYS["imbalance"].defaults()
 PARAMS = {"momentum": MOMENTUM, "imbalance": IMBALANCE}
 COMMON = {"name", "kind", "id", "symbols", "path", "class"}
 
 
 def check_params(kind: str, table: dict) -> None:
-    """ValueError naming the key unless ``table`` suits strategy ``kind`` (defaults filled in)."""
+    """ValueError naming the key unless ``table`` suits strategy ``kind`` (defaults filled in);
+    the keys, their types, ranges and defaults are hftshm.config_schema.KIND_KEYS[kind]."""
     if kind == "file":
         return  # a file strategy reads its own keys
-    defaults = PARAMS[kind]
-    unknown = sorted(set(table) - set(defaults) - COMMON)
-    if unknown:
-        raise ValueError(f"unknown key {unknown[0]!r} for kind {kind!r}; known: {', '.join(defaults)}")
-    for key, value in defaults.items():
-        table.setdefault(key, value)
-    for key in ("qty", "max_position"):
-        if key in defaults:
-            _e8(table[key], key)
-    for key in ("short", "long", "cooldown_ms"):
-        if key in defaults and (isinstance(table[key], bool) or not isinstance(table[key], int) or table[key] < 0):
-            raise ValueError(f"{key} must be an integer >= 0, got {table[key]!r}")
-    if kind == "momentum" and not 1 <= table["short"] < table["long"]:
-        raise ValueError(f"momentum needs 1 <= short < long, got {table['short']}, {table['long']}")
-    if kind == "imbalance" and not 0 < float(table["threshold"]) < 1:
-        raise ValueError(f"threshold must be in (0, 1), got {table['threshold']!r}")
+    checked = KIND_KEYS[kind].check({k: v for k, v in table.items() if k not in COMMON}, where="")
+    table.update(checked)
 
 
 def _e8(value, key: str) -> int:

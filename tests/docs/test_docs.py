@@ -126,20 +126,19 @@ CONFIG_TABLES = tables(OPS, "config")
 
 
 def _section_keys():
+    """Section -> key -> default, from the schema every loader checks with."""
+    from hftshm import config_schema as S
     from hftshm.runtime import config as C
-    from hftshm.trading import builtins
     from hftshm.trading import config as T
 
-    fields = lambda cls: {f.name: f for f in dataclasses.fields(cls)}  # noqa: E731
+    keys = {name: section.defaults() for name, section in S.SECTIONS.items()}
+    keys["risk"]["symbols"] = None  # the per-symbol override tables
+    for name in ("id", "symbols", "path", "class"):
+        keys["strategies"][name] = None  # per strategy, or required by kind "file"
     sections = {"rings", "venue", "sim", "feed", "journal", "workers", "strategies", "risk", "execution"}
-    top = {k: f for k, f in fields(C.Config).items() if k not in sections}
-    keys = {"top": top, "rings": fields(C.RingConfig), "workers": fields(C.WorkerConfig),
-            "risk": {**T.DEFAULT_RISK, "symbols": None}, "execution": dict(T.DEFAULT_EXECUTION),
-            "strategies": dict.fromkeys(builtins.COMMON)}
-    keys.update({s: fields(cls) for s, cls in C._SECTIONS.items()})
-    keys.update({f"strategies.{kind}": dict(params) for kind, params in builtins.PARAMS.items()})
-    assert set(fields(C.Config)) == set(top) | sections, "Config gained a section: document it and list it here"
-    assert set(builtins.PARAMS) | {"file"} == set(T.KINDS)
+    top = {f.name for f in dataclasses.fields(C.Config)} - sections
+    assert set(keys["top"]) == top, "Config gained a key or a section: add it to hftshm/config_schema.py"
+    assert set(S.KIND_KEYS) | {"file"} == set(T.KINDS)
     return keys
 
 
