@@ -20,6 +20,7 @@
     recv_window_ms = 5000
     spins = 200                    # empty polls of the orders ring before parking (backoff/blocking)
     slice_us = 0                   # scheduler slice to ask for, 100+ (Linux 6.12+: wake-ups preempt); 0: default
+    max_order_age_ms = 1000        # an order older than this (since its intent) is dropped: STALE
 """
 
 from __future__ import annotations
@@ -45,10 +46,13 @@ DEFAULT_RISK = {
     "loss_limit": 1_000.0,  # quote units: halt when total PnL <= -loss_limit
     "max_feed_age_s": 5.0,  # halt when the newest market data is older
     "max_ring_lag": 1 << 19,  # halt when the risk worker is this many md records behind
+    # execution halts (RISK_DOWN / JOURNAL_DOWN) when the risk or journal heartbeat is this old
+    "protection_timeout_ms": 1000,
 }
 DEFAULT_STRATEGY = {"name": "momentum", "kind": "momentum"}
 TRIGGERS = ("loss_limit", "max_feed_age_s", "max_ring_lag")
-DEFAULT_EXECUTION = {"key_file": "", "timeout_ms": 2000, "recv_window_ms": 5000, "spins": 200, "slice_us": 0}
+DEFAULT_EXECUTION = {"key_file": "", "timeout_ms": 2000, "recv_window_ms": 5000, "spins": 200, "slice_us": 0,
+                     "max_order_age_ms": 1000}
 
 
 def _error(msg: str):
@@ -133,13 +137,16 @@ def _risk(values, symbols: list[str]) -> dict:
         v = out[key]
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
             raise _error(f"[risk] {key} must be a number > 0, got {v!r}")
+    v = out["protection_timeout_ms"]
+    if isinstance(v, bool) or not isinstance(v, int) or not 50 <= v <= 60_000:
+        raise _error(f"[risk] protection_timeout_ms must be an integer in [50, 60000], got {v!r}")
     return out
 
 
 def limits(risk: dict, symbols: list[str]) -> Limits:
     """The risk library's Limits from a validated [risk] table; symbol ids are venue order."""
     overrides = {symbols.index(s): t for s, t in (risk.get("symbols") or {}).items()}
-    kw = {k: risk[k] for k in DEFAULT_RISK if k not in TRIGGERS}
+    kw = {k: risk[k] for k in DEFAULT_RISK if k not in TRIGGERS and k != "protection_timeout_ms"}
     return Limits(n_symbols=len(symbols), overrides=overrides, **kw)
 
 
@@ -153,7 +160,7 @@ def _execution(values) -> dict:
     if not isinstance(out["key_file"], str):
         raise _error("[execution] key_file must be a path")
     for key, low, high in (("timeout_ms", 10, 600_000), ("recv_window_ms", 100, 60_000), ("spins", 0, 1_000_000),
-                           ("slice_us", 0, 100_000)):
+                           ("slice_us", 0, 100_000), ("max_order_age_ms", 1, 600_000)):
         v = out[key]
         if isinstance(v, bool) or not isinstance(v, int) or not low <= v <= high:
             raise _error(f"[execution] {key} must be an integer in [{low}, {high}], got {v!r}")
