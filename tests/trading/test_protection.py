@@ -66,3 +66,66 @@ def test_risk_worker_silent_or_gone_halts_trading(instance):
         assert "RISK_DOWN" in h.log("execution")
     finally:
         h.stop()
+
+
+def test_under_the_supervisor_no_journal_or_no_risk_worker_means_no_trading(tmp_path, instance):
+    """The real start order (journal, risk, execution, ...; each RUNNING before the next): no
+    trip at startup. A silent journal halts trading (JOURNAL_DOWN); a risk worker killed with
+    ``restart = false`` (given up) halts it (RISK_DOWN); ``hftshm resume`` is refused while
+    either holds, and the summary names the reason."""
+    import json
+    import subprocess
+
+    from hftshm.runtime.control import ControlBlock
+    from tests.runtime.helpers import CLI, leftovers, run_config, stop, supervisor, wait_running
+
+    name = instance + "p"
+    cfg = run_config(tmp_path, name, f"""
+[venue]
+symbols = ["btcusdt"]
+[risk]
+protection_timeout_ms = {TIMEOUT_MS}
+max_feed_age_s = 60.0
+[workers.risk]
+restart = false
+""")
+
+    def resume():
+        return subprocess.run(CLI + ["resume", "--instance", name], capture_output=True, text=True, timeout=60)
+
+    with supervisor("start", "--headless", "--config", cfg, "--summary", tmp_path / "s.json") as sup:
+        pids = wait_running(name)
+        assert {"journal", "risk", "execution"} <= set(pids)
+        control = ControlBlock.attach(name)
+        try:
+            time.sleep(2 * TIMEOUT_MS / 1000)
+            assert (control.trading_state, control.trading_reason) == (R.TS_ACTIVE, R.OK), "tripped at startup"
+            assert control.protection_cause == R.OK
+
+            os.kill(pids["journal"], signal.SIGSTOP)  # the journal hangs: nothing is recorded
+            try:
+                wait_for(lambda: control.trading_state == R.TS_HALTED, 30, "a halt after the journal stopped")
+                assert control.trading_reason == R.JOURNAL_DOWN and control.protection_cause == R.JOURNAL_DOWN
+                out = resume()
+                assert out.returncode == 1 and "JOURNAL_DOWN" in out.stderr + out.stdout
+            finally:
+                os.kill(pids["journal"], signal.SIGCONT)
+            wait_for(lambda: control.protection_cause == R.OK, 30, "protection back once the journal beats")
+            out = resume()
+            assert out.returncode == 0, out.stderr
+            assert control.trading_state == R.TS_ACTIVE
+
+            os.kill(pids["risk"], signal.SIGKILL)  # restart = false: the supervisor gives up on it
+            wait_for(lambda: control.trading_state == R.TS_HALTED, 30, "a halt after the risk worker died")
+            assert control.trading_reason == R.RISK_DOWN
+            out = resume()
+            assert out.returncode == 1 and "RISK_DOWN" in out.stderr + out.stdout
+        finally:
+            control.close()
+        output = stop(sup)
+    assert sup.returncode == 0, output
+    assert "not restarting" in output
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["trading"]["trading_state"] == "halted" and summary["trading"]["trading_reason"] == "RISK_DOWN"
+    assert summary["workers"]["execution"]["counters"]["prot_trips"] == 2
+    assert leftovers(name) == []
