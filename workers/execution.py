@@ -2,12 +2,20 @@
 
 One asyncio loop, one WebSocket API connection (orders, cancels, queries and the user-data
 subscription all on it). Per order, in ``_handle``: skip it if already handled (write-ahead
-high-water mark, see trading/area_layout.py); run the pre-trade check inline on the risk state
-block, acquire-loading the kill switch in the same compiled call (``risk.live``); write the
-order into a free slot of the trading area; sign; load the kill switch once more; stamp
-``sent_ns``; send. Answers and executionReports go through the sans-I/O ``trading.protocol``;
-the reports it returns are applied to the risk state (position, PnL, open quantity) and
-published to the ``fills`` ring.
+high-water mark, see trading/area_layout.py); drop it as STALE if its intent is older than
+``[execution] max_order_age_ms``; run the pre-trade check inline on the risk state block,
+acquire-loading the kill switch in the same compiled call (``risk.live``); write the order into
+a free slot of the trading area; sign. Then, in ``_release``, with no await until the socket
+write: read the clock (``sent_ns``), load the kill switch once more, and hand the frame to the
+socket. An order that passes that last load was checked before any halt became visible, so its
+``sent_ns`` is earlier than the time ``hftshm halt`` prints. Answers and executionReports go
+through the sans-I/O ``trading.protocol``; the reports it returns are applied to the risk state
+(position, PnL, open quantity) and published to the ``fills`` ring.
+
+Protection (``risk.killswitch.ProtectionWatch``): every housekeeping tick (5 ms) execution reads
+the heartbeats of the risk worker and, with the journal enabled, the journal worker; one older
+than ``[risk] protection_timeout_ms``, or gone, halts trading (RISK_DOWN / JOURNAL_DOWN). Until
+each has beaten once (still starting) orders wait in the ring.
 
 Waiting for orders: after work, the loop polls the ring ``[execution] spins`` times between
 event-loop iterations (``await asyncio.sleep(0)``: one non-blocking epoll each, ~2-5 us); then
@@ -31,6 +39,7 @@ from websockets.exceptions import ConnectionClosed
 from hftshm.exchange.config import symbol_spec
 from hftshm.layouts import fill as F
 from hftshm.layouts import order as O
+from hftshm.risk import killswitch
 from hftshm.risk import reasons as R
 from hftshm.risk.fills import on_fill
 from hftshm.risk.live import LiveGate
@@ -38,7 +47,6 @@ from hftshm.risk.orders import on_done
 from hftshm.risk.state import RiskState
 from hftshm.ring import BroadcastRing, ManyToOneRing
 from hftshm.runtime.agent import Agent
-from hftshm.runtime.control import HALTED
 from hftshm.trading import clientid, credentials
 from hftshm.trading import area_layout
 from hftshm.trading import config as trading_config
@@ -60,7 +68,8 @@ class ExecutionAgent(Agent):
     role = "execution"
     counter_names = ("orders_in", "sent", "acked", "fills", "filled", "canceled", "expired", "rejected",
                      "risk_rejects", "venue_rejects", "cancels_sent", "cancel_rejects", "timeouts",
-                     "resolved", "duplicates", "reconnects", "open", "parks")
+                     "resolved", "duplicates", "reconnects", "open", "parks", "stale", "prot_trips",
+                     "protection")
 
     def on_start(self) -> None:
         ctx = self.ctx
@@ -80,6 +89,13 @@ class ExecutionAgent(Agent):
         self.publisher = self.fills_ring.publisher()
         ex = cfg.execution or trading_config.DEFAULT_EXECUTION
         self.spins = int(ex.get("spins", 200))
+        self.max_age_ns = int(ex.get("max_order_age_ms", trading_config.DEFAULT_EXECUTION["max_order_age_ms"])) * 1_000_000
+        risk_cfg = cfg.risk or trading_config.DEFAULT_RISK
+        timeout_ms = int(risk_cfg.get("protection_timeout_ms", trading_config.DEFAULT_RISK["protection_timeout_ms"]))
+        self.watch = killswitch.ProtectionWatch(control, timeout_ms * 1_000_000, bool(cfg.journal.enabled))
+        self.protection = -1  # the watch's last cause, as published in the control block
+        self.holding = True  # orders wait in the ring until the watch has seen risk (and journal) beat
+        self._pending = None  # (order, record, state before the gate): signed, awaiting _release
         if int(ex.get("slice_us", 0)):
             request_slice(int(ex["slice_us"]))  # an order's wake-up preempts a busy core (wait/slice.py)
         signer = credentials.load(cfg.venue.kind, ex.get("key_file", ""))
@@ -137,6 +153,7 @@ class ExecutionAgent(Agent):
 
     async def _session(self, ws, stop: asyncio.Event) -> None:
         now = time.time_ns()
+        self._protect(now)  # before the pump starts: it must not send on an old verdict
         await ws.send(self.proto.subscribe(now), text=True)
         for frame in self.proto.resync(now):
             await ws.send(frame, text=True)
@@ -166,6 +183,9 @@ class ExecutionAgent(Agent):
         spins = self.spins
         idle = 0
         while not stop.is_set():
+            if self.holding:  # a protecting worker is still starting: its orders wait (and may go stale)
+                await asyncio.sleep(HOUSEKEEPING_S)
+                continue
             n = await self._drain(ws)
             if n or busy or idle < spins:
                 idle = 0 if n else idle + 1
@@ -180,15 +200,34 @@ class ExecutionAgent(Agent):
         while not stop.is_set():
             await asyncio.sleep(HOUSEKEEPING_S)
             now = time.time_ns()
+            self._protect(now)
             for frame in self.proto.expired(now):
                 self.count("timeouts")
                 await ws.send(frame, text=True)
-            changes = int(control.words[control.trading_word_index() + 4])  # TRADING_CHANGES
+            changes = control.trading_changes
             if changes != self.trading_changes:
                 self.trading_changes = changes
-                if control.trading_state == HALTED and control.cancel_open:
+                if control.trading_state == R.TS_HALTED and control.cancel_open:
                     await self._cancel_all(ws, now)
             self.set("open", len(self.proto.orders))
+
+    def _protect(self, now: int) -> None:
+        """The protection watch: publish its verdict, halt while a protecting worker is down,
+        hold orders back while one is still starting."""
+        cause, starting = self.watch.check(now)
+        control = self.ctx.control
+        if cause != self.protection:
+            self.protection = cause
+            control.set_protection(cause, now)
+            self.set("protection", cause)
+            if cause:
+                log.error("protection lost: %s (%s)", R.name(cause), R.message(cause))
+            else:
+                log.info("protection in place: risk%s worker beating", "" if len(self.watch.watched) == 1 else " and journal")
+        if cause and killswitch.trip(control, cause).written:
+            self.count("prot_trips")
+            log.error("kill switch: trading halted (%s)", R.name(cause))
+        self.holding = starting and not cause
 
     async def _cancel_all(self, ws, now: int) -> None:
         for o in list(self.proto.orders.values()):
@@ -212,21 +251,29 @@ class ExecutionAgent(Agent):
                 return n
             for i in range(k):
                 frame = self._handle(batch[i: i + 1])
+                if frame is None:
+                    continue
+                if self._pending is None:  # a cancel
+                    await ws.send(frame, text=True)
+                    continue
+                # a new order: any wait comes before its last kill-switch check, none after it
+                # (ws.send writes to the transport before its first await)
+                transport = ws.transport
+                while transport.get_write_buffer_size() and not transport.is_closing():
+                    await asyncio.sleep(0.0005)  # bytes queued in user space: the frame would wait behind them
+                frame = self._release(frame)
                 if frame is not None:
-                    verdict_ns, trigger_ns = self._stamps
-                    if verdict_ns:  # an order, not a cancel: stamped as it goes to the socket
-                        wire = time.time_ns()
-                        lat_sent(wire - verdict_ns)
-                        lat_t2t(wire - trigger_ns)
-                    # (stamped before, not after: on loopback the send wakes the venue, which
-                    # may run on this core before the send returns)
                     await ws.send(frame, text=True)  # JSON: a text frame (the bytes go out as they are)
+                    wire, (verdict_ns, trigger_ns) = self._wire_ns, self._stamps
+                    lat_sent(wire - verdict_ns)
+                    lat_t2t(wire - trigger_ns)
             n += k
 
     def _handle(self, rec: np.ndarray):
-        """The frame to send for one order record (None if it is not sent). The caller sends it
-        at once: ``sent_ns`` is stamped here, just before; ``_stamps`` is (verdict ns, trigger
-        recv ns) of a new order, (0, 0) for a cancel."""
+        """The frame to send for one order record (None if it is not sent). For a new order
+        ``_pending`` is set and the caller passes the frame through ``_release`` at once, which
+        stamps ``sent_ns``; ``_stamps`` is (verdict ns, trigger recv ns) of a new order, (0, 0)
+        for a cancel."""
         r = rec[0]
         self._stamps = (0, 0)
         self.count("orders_in")
@@ -245,9 +292,13 @@ class ExecutionAgent(Agent):
             if frame is not None:
                 self.count("cancels_sent")
             return frame
+        t0 = time.time_ns()
+        age = t0 - int(r["intent_ns"])
+        if age > self.max_age_ns or age < -self.max_age_ns:  # waited too long (or dated by a bad clock)
+            return self._reject(r, R.STALE, "stale")
         if not self.free:
             return self._reject(r, R.RATE_LIMIT)  # 256 orders open: refuse more (counted as a rate limit)
-        t0 = time.time_ns()
+        before = self.gate.trading_state()
         reason = self.gate.admit(rec, t0)
         verdict_ns = time.time_ns()
         self.lat["risk_check"].record(verdict_ns - t0)
@@ -256,7 +307,7 @@ class ExecutionAgent(Agent):
             return self._reject(r, reason)
         o = LiveOrder(r)
         slot = o.slot = self.free.pop()
-        sent = o.sent_ns = time.time_ns()  # an upper bound of when it was signed (recvWindow logic)
+        sent = o.sent_ns = time.time_ns()  # the signature's timestamp; _release restamps it later
         slots = self.area.slots
         # one structured store (SLOT_DTYPE order) with order_id 0, then order_id last: the slot is
         # live from there
@@ -264,11 +315,31 @@ class ExecutionAgent(Agent):
                        o.trigger_recv_ns, 0)
         slots[slot]["order_id"] = oid
         frame = self.proto.place(o, sent)
-        if self.gate.trading_state() == R.TS_HALTED:  # halted while we signed: do not send
+        self._stamps = (verdict_ns, o.trigger_recv_ns)
+        self._pending = (o, r, before)
+        return frame
+
+    def _release(self, frame):
+        """The last check of a signed new order, right before the socket write: the frame, or
+        None if the kill switch closed since the gate (the order is undone and rejected).
+
+        The clock is read *before* the kill-switch load and becomes ``sent_ns``: if the load
+        still sees the order allowed, the load (and so the clock read) came before a halt was
+        visible, i.e. before the time ``hftshm halt`` prints. Any trading state but ACTIVE and
+        REDUCE_ONLY refuses (unset or unknown: HALTED); a move from ACTIVE to REDUCE_ONLY since
+        the gate refuses too (the gate did not check the order as reduce-only)."""
+        o, r, before = self._pending
+        self._pending = None
+        wire = time.time_ns()
+        state = self.gate.trading_state()
+        if state != R.TS_ACTIVE and not (state == R.TS_REDUCE_ONLY and before == R.TS_REDUCE_ONLY):
             self.proto.forget(o)
             self._undo(o)
-            return self._reject(r, R.HALTED)
-        self._stamps = (verdict_ns, o.trigger_recv_ns)
+            return self._reject(r, R.REDUCE_ONLY if state == R.TS_REDUCE_ONLY else R.HALTED)
+        # sent_ns: later than the signature's timestamp, so "never sent" waits at least as long
+        o.sent_ns = wire
+        self.area.slots[o.slot]["sent_ns"] = wire
+        self._wire_ns = wire
         self.count("sent")
         return frame
 
@@ -282,12 +353,13 @@ class ExecutionAgent(Agent):
             self.free.append(o.slot)
             o.slot = -1
 
-    def _reject(self, r, reason: int):
+    def _reject(self, r, reason: int, counter: str = "risk_rejects"):
+        """Refuse an order before it reaches the venue: a REJECTED report on the fills ring."""
         o = LiveOrder(r)
         rec = _risk_reject(o, reason)
         self.area.rejects[reason] += 1
         self.area.ended[F.ST_REJECTED] += 1
-        self.count("risk_rejects")
+        self.count(counter)
         self.count("rejected")
         self.publisher.publish(rec)
         return None

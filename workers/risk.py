@@ -6,8 +6,10 @@ positions, open quantities and rates (hftshm/risk/live.py); this worker writes o
 symbol's mid (from QUOTE records) into it. Every ``EVAL_NS`` it evaluates the triggers
 (``risk.killswitch``): total PnL at or below ``-[risk] loss_limit``, the newest market data
 older than ``max_feed_age_s`` (counted from this worker's start until the first record), or
-this worker more than ``max_ring_lag`` md records behind. A trigger halts trading (and asks
-execution to cancel open orders); it never resumes by itself (``hftshm resume``).
+this worker more than ``max_ring_lag`` md records behind. A trigger halts trading through
+``killswitch.trip`` (and asks execution to cancel open orders); it never resumes by itself
+(``hftshm resume``). Execution in turn halts trading (RISK_DOWN) when this worker's heartbeat
+goes stale: a dead risk worker cannot leave trading unprotected.
 """
 
 from __future__ import annotations
@@ -26,7 +28,6 @@ from hftshm.risk import reasons as R
 from hftshm.risk.marks import mark_to_market
 from hftshm.risk.state import RiskState
 from hftshm.runtime.agent import Agent
-from hftshm.runtime.control import HALTED
 from hftshm.trading import config as trading_config
 from hftshm.trading.area import TradingArea
 
@@ -108,9 +109,7 @@ class RiskAgent(Agent):
         self.set("md_lost", self.md_reader.lost)
         self.set("pnl_milli", int(total * 1000) if math.isfinite(total) else 0)
         self.set("gross", int(gross))
-        control = self.ctx.control
-        if demanded == R.TS_HALTED and control.trading_state != HALTED:
-            control.set_trading(HALTED, cause, cancel_open=True)
+        if demanded == R.TS_HALTED and killswitch.trip(self.ctx.control, cause).written:
             self.count("halts")
             log.warning("kill switch: trading halted (%s: %s)", R.name(cause), R.message(cause))
         return cause

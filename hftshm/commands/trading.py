@@ -1,5 +1,5 @@
-"""The trading commands (registered by cli.py): ``hftshm halt``, ``hftshm resume`` and
-``hftshm bench trading``."""
+"""The trading commands (registered by cli.py): ``hftshm halt``, ``hftshm resume``,
+``hftshm reduce-only`` (each through ``risk.killswitch``) and ``hftshm bench trading``."""
 
 from __future__ import annotations
 
@@ -29,35 +29,46 @@ def _attach(instance: Optional[str]):
 
 def halt(instance: Annotated[Optional[str], INSTANCE] = None,
          cancel_open: Annotated[bool, typer.Option("--cancel-open", help="Also cancel every open order.")] = False) -> None:
-    """Kill switch: stop every new order now (execution checks before each send)."""
-    from ..risk import reasons as R
-    from ..runtime.control import HALTED
+    """Kill switch: stop every new order now (execution checks before each send).
 
-    control = _attach(instance)
-    ns = control.set_trading(HALTED, R.MANUAL, cancel_open=cancel_open)
-    typer.echo(f"{control.instance}: trading halted at {ns}" + (" (cancelling open orders)" if cancel_open else ""))
-    control.close()
-
-
-def resume(instance: Annotated[Optional[str], INSTANCE] = None) -> None:
-    """Trade again after a halt; refused while an automatic trigger (loss, stale feed, lag) holds."""
-    from ..risk import reasons as R
-    from ..runtime.control import ACTIVE
-    from ..trading.area import TradingArea
+    The time printed is read after the halt is visible: no order goes out later than 1 ms after it."""
+    from ..risk import killswitch
 
     control = _attach(instance)
     try:
-        try:
-            trigger = TradingArea(control.risk_buffer()).trigger
-        except Exception:
-            trigger = R.OK
-        if trigger != R.OK:
-            typer.echo(f"{control.instance}: not resumed: {R.name(trigger)} holds ({R.message(trigger)})", err=True)
-            raise typer.Exit(1)
-        control.set_trading(ACTIVE, R.MANUAL)
-        typer.echo(f"{control.instance}: trading active")
+        change = killswitch.command(control, killswitch.HALT, cancel_open=cancel_open)
+        typer.echo(f"{control.instance}: trading halted at {change.visible_ns}"
+                   + (" (cancelling open orders)" if cancel_open else ""))
     finally:
         control.close()
+
+
+def _manual(instance: Optional[str], command: str, done: str) -> None:
+    from ..risk import killswitch
+    from ..risk import reasons as R
+
+    control = _attach(instance)
+    try:
+        change = killswitch.command(control, command)
+        if not change.written:
+            typer.echo(f"{control.instance}: refused: {R.name(change.reason)} holds ({R.message(change.reason)}); "
+                       f"trading stays {R.state_name(change.state)}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{control.instance}: trading {done} at {change.visible_ns}")
+    finally:
+        control.close()
+
+
+def resume(instance: Annotated[Optional[str], INSTANCE] = None) -> None:
+    """Trade again after a halt; refused while an automatic cause holds (loss, stale feed, lag,
+    risk or journal worker down)."""
+    _manual(instance, "resume", "active")
+
+
+def reduce_only(instance: Annotated[Optional[str], INSTANCE] = None) -> None:
+    """Only orders that reduce a position pass (to flatten after a halt); refused while an
+    automatic cause holds."""
+    _manual(instance, "reduce_only", "reduce-only")
 
 
 def bench_trading(
@@ -90,5 +101,6 @@ def register(app, bench_app) -> None:
     """Add this module's commands to the typer apps."""
     app.command()(halt)
     app.command()(resume)
+    app.command("reduce-only")(reduce_only)
     bench_app.command("trading")(bench_trading)
     bench_app.command("risk")(bench_risk)

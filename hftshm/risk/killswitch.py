@@ -1,4 +1,5 @@
-"""Kill switch: the automatic halt triggers and the rules for moving between trading states.
+"""Kill switch: the automatic halt triggers, the rules for moving between trading states, and
+the one place that writes them into the control block.
 
 Rules:
 
@@ -9,12 +10,17 @@ Rules:
   limit raised on purpose, after which one may flatten under REDUCE_ONLY).
 
 An unknown current state (0, or a newer writer's value) is treated as HALTED, as check_order does.
-Pure functions: the risk worker holds the state, the caller supplies clocks and lags.
+
+``evaluate``, ``auto``, ``manual`` and ``watch_verdict`` are pure functions. Every change of the
+trading state in production goes through ``arm``, ``trip`` and ``command`` below, which apply
+those rules to a ``runtime.control.ControlBlock`` and return when the change became visible.
+``ProtectionWatch`` is execution's watch of the workers the kill switch depends on.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from numbers import Real
 
 from . import reasons as R
@@ -77,3 +83,127 @@ def manual(current: int, command: str, trigger: int = R.OK) -> tuple[int, int]:
 
 def _known(state: int) -> int:
     return state if state in R.STATE_NAMES else R.TS_HALTED
+
+
+# --- the control block ---------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Change:
+    """What a kill-switch call did: the state and reason now in force, and ``visible_ns``, the
+    time the change was visible to every order check (0 when nothing was written)."""
+
+    state: int
+    reason: int
+    visible_ns: int = 0
+
+    @property
+    def written(self) -> bool:
+        return self.visible_ns != 0
+
+
+def arm(control) -> Change:
+    """Instance start (``trading.setup.prepare``): a fresh control block's trading word is 0,
+    unset, which halts; this sets ACTIVE with reason OK."""
+    return Change(R.TS_ACTIVE, R.OK, control.set_trading(R.TS_ACTIVE, R.OK))
+
+
+def trip(control, cause: int) -> Change:
+    """An automatic halt (a risk trigger, execution's protection watch, the journal): HALTED with
+    ``cause`` and a request to cancel every open order, unless trading is already HALTED (the
+    first cause stays). Level-based callers call it on every evaluation while the cause holds, so
+    a resume that races with a trigger is undone at the next one."""
+    if not cause:
+        raise ValueError("trip needs a cause (a reasons code other than OK)")
+    current = control.trading_state
+    if current == R.TS_HALTED:
+        return Change(R.TS_HALTED, control.trading_reason)
+    state, reason = auto(current, (R.TS_HALTED, cause))
+    return Change(state, reason, control.set_trading(state, reason, cancel_open=True))
+
+
+def command(control, command: str, trigger: int | None = None, cancel_open: bool = False) -> Change:
+    """A change by hand: ``halt``, ``reduce_only`` or ``resume`` (``manual``'s rules). ``trigger``
+    defaults to what holds now (``holding``). A refused command writes nothing and returns the
+    state in force with the trigger as its reason."""
+    if trigger is None:
+        trigger = holding(control)
+    state, reason = manual(control.trading_state, command, trigger)
+    if reason != R.MANUAL:
+        return Change(state, reason)
+    return Change(state, reason, control.set_trading(state, reason, cancel_open=cancel_open and state == R.TS_HALTED))
+
+
+def holding(control) -> int:
+    """The automatic cause that holds now: the risk worker's trigger (trading area), else the
+    verdict of execution's protection watch (control block); OK when neither holds."""
+    from ..trading.area import TradingArea  # late: trading builds on risk
+
+    try:
+        trigger = TradingArea(control.risk_buffer()).trigger
+    except Exception:  # trading not prepared: no risk worker, nothing it could see
+        trigger = R.OK
+    return trigger or control.protection_cause
+
+
+# --- protection: no risk worker, no journal, no trading --------------------------------------------
+
+UP, STARTING, DOWN = 0, 1, 2
+
+
+def watch_verdict(found: bool, state: int, heartbeat_ns: int, now_ns: int, timeout_ns: int) -> int:
+    """UP, STARTING or DOWN for one protecting worker from its control-block slot.
+
+    DOWN: no slot (missing); or a heartbeat older than ``timeout_ns`` whatever the state says
+    (hung, stopped, crashed, given up, or still restarting); or no heartbeat ever and a state
+    other than starting or running. STARTING: no heartbeat yet, state starting or running (its
+    first beat comes just after it reports RUNNING): orders wait, nothing trips. Else UP.
+    """
+    from ..runtime import control_layout as C  # late: the runtime imports reasons
+
+    if not found:
+        return DOWN
+    if heartbeat_ns == 0:
+        return STARTING if state in (C.W_STARTING, C.W_RUNNING) else DOWN
+    return DOWN if now_ns - heartbeat_ns > timeout_ns else UP
+
+
+class ProtectionWatch:
+    """Execution's watch of the workers the kill switch depends on: the risk worker (cause
+    RISK_DOWN) and, when the journal is enabled, the journal worker (JOURNAL_DOWN), found by role
+    in the control block's worker table. ``check(now)`` returns ``(cause, starting)``: a cause
+    when one of them is down (the caller trips), ``starting`` while one has not beaten yet (the
+    caller holds orders back without tripping)."""
+
+    def __init__(self, control, timeout_ns: int, journal: bool):
+        if timeout_ns <= 0:
+            raise ValueError(f"protection timeout must be > 0 ns, got {timeout_ns!r}")
+        self.control = control
+        self.timeout_ns = int(timeout_ns)
+        self.watched = [("risk", R.RISK_DOWN)] + ([("journal", R.JOURNAL_DOWN)] if journal else [])
+        self._slots: dict[str, int] = {}
+
+    def _slot(self, role: str) -> int | None:
+        control = self.control
+        slot = self._slots.get(role)
+        if slot is not None and control.worker_role(slot) == role:
+            return slot
+        for s in control.worker_slots():
+            if control.worker_role(s) == role:
+                self._slots[role] = s
+                return s
+        return None
+
+    def check(self, now_ns: int) -> tuple[int, bool]:
+        from ..runtime import control_layout as C
+
+        starting = False
+        for role, cause in self.watched:
+            slot = self._slot(role)
+            found = slot is not None
+            state = self.control.worker_field(slot, C.W_STATE) if found else 0
+            beat = self.control.worker_field(slot, C.W_HEARTBEAT_NS) if found else 0
+            verdict = watch_verdict(found, state, beat, now_ns, self.timeout_ns)
+            if verdict == DOWN:
+                return cause, False
+            starting = starting or verdict == STARTING
+        return R.OK, starting

@@ -7,8 +7,9 @@ alone makes); execution is the only writer of everything else in the block. Befo
 new order the gate re-values that symbol's worst-case exposure at the current mid (``refresh``),
 so the gross-exposure check sees it; other symbols keep the value of their last order or fill.
 
-Control-block trading states are ACTIVE=0, REDUCE_ONLY=1, HALTED=2 (``runtime.control``); the
-risk library's are those plus one (``reasons.TS_*``, where 0 means none and fails closed).
+The control block's trading word holds ``reasons.TS_*`` as they are (one encoding, see
+``runtime/control_layout.py``): 0 is unset and, like any unknown value, check_order refuses it as
+HALTED, so a zeroed word or block stops every new order.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from .state import RiskState
 
 @njit(cache=True, inline="always")
 def trading_state_at(control, word):
-    """The kill switch as a reasons.TS_* value (acquire: what its writer stored before is visible)."""
-    return A.load_acquire(words_at(control, word + 1), word) + 1
+    """The kill switch, a reasons.TS_* value (acquire: what its writer stored before is visible)."""
+    return A.load_acquire(words_at(control, word + 1), word)
 
 
 @njit(cache=True)

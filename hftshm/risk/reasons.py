@@ -39,12 +39,15 @@ VENUE_WOULD_TAKE = 38  # -2010 a LIMIT_MAKER that would trade
 CANCEL_UNKNOWN = 39  # -2011 / -2013, or a cancel for no live order of ours
 NOT_SENT = 40  # resolved after a timeout or restart: the venue never got the order
 VENUE_CLOSED = 41  # -2010 market closed
+STALE = 42  # older than [execution] max_order_age_ms when execution came to send it
 
 # --- kill-switch causes (killswitch.py) ---------------------------------------------------------
 LOSS_LIMIT = 48
 FEED_STALE = 49
 RING_LAG = 50
 MANUAL = 51
+RISK_DOWN = 52  # execution's protection watch: the risk worker's heartbeat is stale or it is gone
+JOURNAL_DOWN = 53  # the journal worker is down (execution's watch) or cannot write (the journal)
 
 _TABLE = {
     OK: ("OK", "passed every check"),
@@ -70,10 +73,13 @@ _TABLE = {
     CANCEL_UNKNOWN: ("CANCEL_UNKNOWN", "the cancel's order is not open (unknown, filled or already ended)"),
     NOT_SENT: ("NOT_SENT", "resolved with the venue: the order never reached it"),
     VENUE_CLOSED: ("VENUE_CLOSED", "the venue's market is closed"),
+    STALE: ("STALE", "the order was older than [execution] max_order_age_ms when execution came to send it"),
     LOSS_LIMIT: ("LOSS_LIMIT", "total PnL at or below the loss limit"),
     FEED_STALE: ("FEED_STALE", "market data older than the allowed feed age"),
     RING_LAG: ("RING_LAG", "the risk worker fell too far behind its ring"),
     MANUAL: ("MANUAL", "changed by hand"),
+    RISK_DOWN: ("RISK_DOWN", "the risk worker is gone or its heartbeat is older than [risk] protection_timeout_ms"),
+    JOURNAL_DOWN: ("JOURNAL_DOWN", "the journal worker is gone, silent or cannot write: no journal, no trading"),
 }
 
 NAMES = {code: name for code, (name, _) in _TABLE.items()}
@@ -92,8 +98,11 @@ def message(code: int) -> str:
 
 
 # --- trading states ----------------------------------------------------------------------------
-# 0 is deliberately no state: a zeroed control word must not read as ACTIVE, and check_order
-# treats any value but ACTIVE and REDUCE_ONLY as HALTED (fail closed).
+# The one encoding of the kill switch: the control block's trading word stores these values as
+# they are (runtime/control_layout.py), and check_order takes them. 0 is deliberately no state:
+# a zeroed word (or a zeroed control block) reads as unset, and check_order, the gate and every
+# display treat any value but ACTIVE and REDUCE_ONLY as HALTED (fail closed).
+TS_UNSET = 0
 TS_ACTIVE = 1
 TS_REDUCE_ONLY = 2
 TS_HALTED = 3

@@ -13,9 +13,18 @@ from ..ring import header as H
 from ..ring import preamble
 from . import control_layout as C
 
-# Trading states (the kill switch); the risk library names its reasons.
-ACTIVE, REDUCE_ONLY, HALTED = 0, 1, 2
-TRADING_STATES = {ACTIVE: "active", REDUCE_ONLY: "reduce-only", HALTED: "halted"}
+# Trading states (the kill switch): the values the trading word stores, reasons.TS_* (see
+# control_layout.py); 0 is unset and, like any unknown value, means halted.
+ACTIVE, REDUCE_ONLY, HALTED = C.TS_ACTIVE, C.TS_REDUCE_ONLY, C.TS_HALTED
+TRADING_STATES = C.TRADING_STATE_NAMES
+
+
+def trading_state_name(state: int) -> str:
+    """"active", "reduce-only", "halted"; an unset or unknown word reads "... (halted)"."""
+    state = int(state)
+    if state in TRADING_STATES:
+        return TRADING_STATES[state]
+    return "unset (halted)" if state == C.TS_UNSET else f"unknown {state} (halted)"
 
 
 def _put(buf, offset: int, text: str, length: int) -> None:
@@ -123,17 +132,32 @@ class ControlBlock:
         return bool(self._load(C.CANCEL_OPEN))
 
     def set_trading(self, state: int, reason: int = 0, cancel_open: bool = False) -> int:
-        """Change the kill switch; returns the change's time (ns). The state store is last and
-        a release, so whoever sees the new state also sees its reason and time."""
+        """Store a kill-switch change; returns the time it was visible (ns). Call it through
+        ``hftshm.risk.killswitch``, which holds the rules. The state store is a release and comes
+        after the reason, time and cancel flag; the fetch-add on ``changes`` after it is a full
+        barrier, so the clock read that follows is taken once the new state is visible: every
+        check that starts at or after the returned time sees it."""
         if state not in TRADING_STATES:
-            raise ValueError(f"unknown trading state {state}")
-        now = time.time_ns()
+            raise ValueError(f"unknown trading state {state}; expected one of {sorted(TRADING_STATES)}")
         self._store(C.TRADING_REASON, reason)
-        self._store(C.TRADING_CHANGED_NS, now)
+        self._store(C.TRADING_CHANGED_NS, time.time_ns())  # when the write began
         self._store(C.CANCEL_OPEN, int(cancel_open))
-        A.fetch_add(self.words, C.word(C.TRADING_CHANGES), 1)
         self._store(C.TRADING_STATE, state)
-        return now
+        A.fetch_add(self.words, C.word(C.TRADING_CHANGES), 1)
+        return time.time_ns()
+
+    @property
+    def trading_changes(self) -> int:
+        return self._load(C.TRADING_CHANGES)
+
+    @property
+    def protection_cause(self) -> int:
+        """What execution's protection watch sees now (RISK_DOWN, JOURNAL_DOWN, or 0)."""
+        return self._load(C.PROTECTION_CAUSE)
+
+    def set_protection(self, cause: int, now_ns: int) -> None:
+        self._store(C.PROTECTION_NS, now_ns)
+        self._store(C.PROTECTION_CAUSE, cause)
 
     def trading_word_index(self) -> int:
         """Index of the kill-switch word in ``words`` (for numba code that checks it)."""

@@ -11,6 +11,7 @@ supervisor and its workers, read by ``hftshm status``, ``top`` and ``halt``.
            | name [32] | venue [32]                                       |  64 B
     192    +--------------------------------------------------------------+
            | trading: state | reason | changed ns | cancel open | changes  |  64 B  (the kill switch)
+           |          | protection cause | protection ns                    |
     256    +--------------------------------------------------------------+
            | (zero)                                                       |
     1024   +--------------------------------------------------------------+
@@ -30,12 +31,19 @@ Worker slot (1024 B), written by its worker except where noted::
     +896   (zero)
 
 The trading line is the kill switch: ``hftshm halt`` release-stores HALTED there and execution
-acquire-loads it before sending every order.
+acquire-loads it before sending every order. Its state word holds ``risk.reasons.TS_*`` as they
+are, the one encoding of the trading state: 0 is unset and reads as HALTED, like any value but
+ACTIVE and REDUCE_ONLY (a zeroed block stops trading). Every write goes through
+``hftshm.risk.killswitch``; the state is stored last (release), then ``changes`` is
+fetch-added, so whoever sees the new count sees the new state, reason and time.
+``protection cause`` is the verdict of execution's protection watch (RISK_DOWN, JOURNAL_DOWN or
+0), written by execution only; ``hftshm resume`` refuses while it is set.
 """
 
 from __future__ import annotations
 
 from ..ring import header as H
+from ..risk.reasons import TS_ACTIVE, TS_HALTED, TS_REDUCE_ONLY, TS_UNSET  # noqa: F401 (the encoding)
 
 # instance line
 INSTANCE_OFFSET = 64
@@ -59,6 +67,9 @@ TRADING_REASON = TRADING_OFFSET + 8
 TRADING_CHANGED_NS = TRADING_OFFSET + 16
 CANCEL_OPEN = TRADING_OFFSET + 24
 TRADING_CHANGES = TRADING_OFFSET + 32
+PROTECTION_CAUSE = TRADING_OFFSET + 40
+PROTECTION_NS = TRADING_OFFSET + 48
+TRADING_STATE_NAMES = {TS_ACTIVE: "active", TS_REDUCE_ONLY: "reduce-only", TS_HALTED: "halted"}
 
 # worker table
 WORKER_TABLE_OFFSET = 1024

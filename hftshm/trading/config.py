@@ -20,6 +20,7 @@
     recv_window_ms = 5000
     spins = 200                    # empty polls of the orders ring before parking (backoff/blocking)
     slice_us = 0                   # scheduler slice to ask for, 100+ (Linux 6.12+: wake-ups preempt); 0: default
+    max_order_age_ms = 1000        # an order older than this (since its intent) is dropped: STALE
 """
 
 from __future__ import annotations

@@ -3,8 +3,8 @@ worker starts (format the risk state block, check limits against the symbol tabl
 
 from __future__ import annotations
 
+from ..risk import killswitch
 from ..risk.state import RiskState
-from ..runtime.control import ACTIVE
 from . import config as trading_config
 from .area import TradingArea
 
@@ -13,10 +13,11 @@ def prepare(cfg, control) -> None:
     """Called by the supervisor after creating ``control`` (a ControlBlock) and the rings.
 
     Formats the risk state block at the start of ``control.risk_buffer()`` (one symbol record
-    per venue symbol, id = index) and the trading area at its end, and sets trading ACTIVE."""
+    per venue symbol, id = index) and the trading area at its end, and arms the kill switch
+    (ACTIVE; until then the control block's zeroed trading word reads as halted)."""
     symbols = [s.lower() for s in cfg.venue.symbols]
     trading_config.limits(cfg.risk or trading_config.DEFAULT_RISK, symbols)  # raises on a bad table
     buf = control.risk_buffer()
     TradingArea.format(buf, len(symbols))  # checks that the block fits before it
     RiskState(len(symbols), buf)
-    control.set_trading(ACTIVE, 0)
+    killswitch.arm(control)

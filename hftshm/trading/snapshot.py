@@ -8,7 +8,9 @@
 
 ``orders_by_state``: orders that ended, by final state, plus those live now by current state.
 ``trading_reason`` is the kill switch's reason name ("" when trading was never changed by hand
-or by a trigger), with the trigger the risk worker sees now, if any, in ``trigger``. Reads
+or by a trigger), with the cause that holds now, if any, in ``trigger`` (the risk worker's
+trigger, else RISK_DOWN / JOURNAL_DOWN from execution's protection watch). An unset or unknown
+trading word reads "unset (halted)" / "unknown N (halted)". Reads
 shared memory only; numbers may be a few microseconds apart from each other.
 """
 
@@ -19,7 +21,7 @@ from ..layouts import fill as F
 from ..risk import reasons as R
 from ..risk.marks import mark_to_market
 from ..risk.state import RiskState
-from ..runtime.control import TRADING_STATES
+from ..runtime.control import trading_state_name
 from .area import TradingArea
 
 E8 = 100_000_000
@@ -27,7 +29,7 @@ E8 = 100_000_000
 
 def figures(control) -> dict:
     """The figures above from the control block (counters, kill switch, risk state)."""
-    out = {"trading_state": TRADING_STATES.get(control.trading_state, f"unknown({control.trading_state})"),
+    out = {"trading_state": trading_state_name(control.trading_state),
            "trading_reason": R.name(control.trading_reason) if control.trading_reason else "",
            "orders_by_state": {}, "rejects_by_reason": {}, "fills": 0, "positions": {},
            "pnl": {"realized": 0.0, "unrealized": 0.0, "total": 0.0}}
@@ -43,8 +45,11 @@ def figures(control) -> dict:
         states[name] = states.get(name, 0) + 1
     out["orders_by_state"] = states
     out["rejects_by_reason"] = {R.name(c): int(area.rejects[c]) for c in range(area.rejects.shape[0]) if area.rejects[c]}
-    if area.trigger:
-        out["trigger"] = R.name(area.trigger)
+    from ..risk.killswitch import holding
+
+    trigger = holding(control)  # the risk worker's trigger, else execution's protection watch
+    if trigger:
+        out["trigger"] = R.name(trigger)
     symbols = _symbols(control, risk.n_symbols)
     syms = risk.symbols
     out["fills"] = int(syms["fills"].sum())

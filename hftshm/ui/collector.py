@@ -131,7 +131,7 @@ class Collector:
         if control is None:
             return {"state": "missing"}
         from ..runtime import control_layout as C
-        from ..runtime.control import TRADING_STATES
+        from ..runtime.control import trading_state_name
 
         state = C.INSTANCE_STATES.get(control.state, f"state {control.state}")
         if state != "stopped" and not control.supervisor_alive():
@@ -139,7 +139,7 @@ class Collector:
         started = control.started_ns
         return {"state": state, "supervisor_pid": control.supervisor_pid, "venue": control.venue,
                 "uptime_s": (now_ns - started) / 1e9 if started > 0 else None,
-                "kill_switch": TRADING_STATES.get(control.trading_state, str(control.trading_state))}
+                "kill_switch": trading_state_name(control.trading_state)}
 
     def _workers(self, control, now_ns: int, t: float) -> tuple[WorkerSnap, ...]:
         from ..runtime import control_layout as C

@@ -30,6 +30,8 @@ _STATE_STYLE = {"running": GOOD, "starting": WARN, "stopping": WARN, "restarting
 
 
 def _style(state: str) -> str:
+    if state.endswith("(halted)"):  # an unset or unknown trading word: halted, fail closed
+        return BAD
     return _STATE_STYLE.get(state, "")
 
 

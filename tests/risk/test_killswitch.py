@@ -87,3 +87,141 @@ def test_flatten_after_a_loss_halt():
 def test_unknown_command():
     with pytest.raises(ValueError, match="unknown kill-switch command 'go'"):
         K.manual(ACTIVE, "go")
+
+
+# --- on a control block: the API production calls --------------------------------------------------
+
+import time as _time
+
+from hftshm.runtime import control_layout as C
+from hftshm.runtime.control import ControlBlock
+from hftshm.trading.area import TradingArea
+
+
+@pytest.fixture
+def control(instance):
+    from hftshm.runtime.config import from_dict
+    from hftshm.trading.setup import prepare
+
+    block = ControlBlock.create(instance)
+    prepare(from_dict({"instance": instance}), block)  # formats the trading area, arms the switch
+    yield block
+    block.close()
+    block.unlink()
+
+
+def test_arm_trip_and_commands_write_through_one_place(control):
+    assert (control.trading_state, control.trading_reason) == (ACTIVE, R.OK)
+    changes = control.trading_changes
+    change = K.trip(control, R.LOSS_LIMIT)
+    assert change.written and (change.state, change.reason) == (HALTED, R.LOSS_LIMIT)
+    assert (control.trading_state, control.trading_reason, control.cancel_open) == (HALTED, R.LOSS_LIMIT, True)
+    assert control.trading_changes == changes + 1
+    again = K.trip(control, R.RISK_DOWN)  # already halted: the first cause stays, nothing written
+    assert not again.written and (again.state, again.reason) == (HALTED, R.LOSS_LIMIT)
+    assert control.trading_changes == changes + 1
+    resumed = K.command(control, K.RESUME)
+    assert resumed.written and (control.trading_state, control.trading_reason) == (ACTIVE, R.MANUAL)
+    assert not control.cancel_open
+    reduce = K.command(control, K.REDUCE_ONLY)
+    assert reduce.written and control.trading_state == REDUCE
+    halted = K.command(control, K.HALT, cancel_open=True)
+    assert halted.written and control.trading_state == HALTED and control.cancel_open
+    with pytest.raises(ValueError, match="cause"):
+        K.trip(control, R.OK)
+
+
+@pytest.mark.parametrize("where", ["risk trigger", "protection watch"])
+def test_resume_refused_while_a_cause_holds(control, where):
+    K.command(control, K.HALT)
+    area = TradingArea(control.risk_buffer())
+    if where == "risk trigger":
+        area.set_trigger(R.FEED_STALE, 1)
+        cause = R.FEED_STALE
+    else:
+        control.set_protection(R.RISK_DOWN, 1)
+        cause = R.RISK_DOWN
+    assert K.holding(control) == cause
+    for cmd in (K.RESUME, K.REDUCE_ONLY):
+        refused = K.command(control, cmd)
+        assert not refused.written and (refused.state, refused.reason) == (HALTED, cause)
+        assert control.trading_state == HALTED and control.trading_reason == R.MANUAL
+    area.set_trigger(R.OK, 2)
+    control.set_protection(R.OK, 2)
+    assert K.command(control, K.RESUME).written and control.trading_state == ACTIVE
+
+
+def test_a_trip_from_an_unset_word_halts(control):
+    control.words[control.trading_word_index()] = 0
+    assert K.trip(control, R.RISK_DOWN).written and control.trading_state == HALTED
+
+
+def test_the_time_returned_is_read_after_the_write_is_visible(control, monkeypatch):
+    """``hftshm halt`` prints the time a command returns: every clock read it could come from
+    must see the new state already (before, it was read ahead of the store)."""
+    import hftshm.runtime.control as control_module
+
+    seen = []
+
+    class Clock:
+        @staticmethod
+        def time_ns():
+            t = _time.time_ns()
+            seen.append((t, control.trading_state))
+            return t
+
+    monkeypatch.setattr(control_module, "time", Clock)
+    change = K.command(control, K.HALT)
+    assert change.written
+    state_when_read = dict(seen)[change.visible_ns]
+    assert state_when_read == HALTED, "the time returned was read before the halt was visible"
+    monkeypatch.undo()
+    seen.clear()
+    monkeypatch.setattr(control_module, "time", Clock)
+    control.set_protection(R.OK, 0)
+    change = K.command(control, K.RESUME)
+    assert dict(seen)[change.visible_ns] == ACTIVE
+
+
+# --- the protection watch ------------------------------------------------------------------------
+
+T = 1_000_000_000  # the timeout in these tests: 1 s
+NOW = 10**18
+
+
+@pytest.mark.parametrize("found,state,beat,expected", [
+    (False, 0, 0, K.DOWN),  # missing
+    (True, C.W_STARTING, 0, K.STARTING),  # first start, not beaten yet: hold, do not trip
+    (True, C.W_RUNNING, 0, K.STARTING),  # RUNNING just before its first beat
+    (True, C.W_CRASHED, 0, K.DOWN),
+    (True, C.W_STOPPED, 0, K.DOWN),
+    (True, C.W_RUNNING, NOW - T, K.UP),  # at the bound
+    (True, C.W_RUNNING, NOW - T - 1, K.DOWN),  # past it: hung or SIGSTOPped
+    (True, C.W_CRASHED, NOW - 5_000_000, K.UP),  # crashed 5 ms ago: the bound has not passed yet
+    (True, C.W_CRASHED, NOW - 2 * T, K.DOWN),  # given up (or restarting for longer than the bound)
+    (True, C.W_STARTING, NOW - 2 * T, K.DOWN),  # a restart still starting: its old beat is stale
+    (True, C.W_STOPPED, NOW - 2 * T, K.DOWN),
+])
+def test_watch_verdict(found, state, beat, expected):
+    assert K.watch_verdict(found, state, beat, NOW, T) == expected
+
+
+def test_protection_watch_over_a_control_block(control):
+    watch = K.ProtectionWatch(control, T, journal=True)
+    now = _time.time_ns()
+    assert watch.check(now) == (R.RISK_DOWN, False)  # no risk worker at all
+    risk = control.claim_worker("risk", "risk")
+    assert watch.check(now) == (R.JOURNAL_DOWN, False)  # risk starting; no journal worker
+    journal = control.claim_worker("journal", "journal")
+    assert watch.check(now) == (R.OK, True)  # both starting: hold, no trip
+    control.set_worker_field(journal, C.W_STATE, C.W_RUNNING)
+    control.set_worker_field(journal, C.W_HEARTBEAT_NS, now)
+    control.set_worker_field(risk, C.W_STATE, C.W_RUNNING)
+    control.set_worker_field(risk, C.W_HEARTBEAT_NS, now)
+    assert watch.check(now + T) == (R.OK, False)
+    assert watch.check(now + T + 1) == (R.RISK_DOWN, False)  # risk first: both are stale
+    control.set_worker_field(risk, C.W_HEARTBEAT_NS, now + T)
+    assert watch.check(now + T + 1) == (R.JOURNAL_DOWN, False)
+    assert K.ProtectionWatch(control, T, journal=False).check(now + T + 1) == (R.OK, False)
+    with pytest.raises(ValueError):
+        K.ProtectionWatch(control, 0, journal=False)

@@ -19,18 +19,48 @@ STATE_WORD = C.word(C.TRADING_STATE)
 def setup():
     state = RiskState(4)
     words = np.zeros(C.SEGMENT_SIZE // 8, np.int64)  # stands in for the control block's words
+    words[STATE_WORD] = R.TS_ACTIVE  # as killswitch.arm leaves it
     gate = LiveGate(state, Limits(**DEFAULTS), words, STATE_WORD)
     state.symbols[0]["mid_e8"] = e8(50_000)  # as the risk worker stores it
     return state, words, gate
 
 
-def test_control_states_map_to_risk_states(setup):
+def test_the_control_word_holds_the_risk_states_as_they_are(setup):
+    """One encoding: the word stores reasons.TS_*; 0 (unset) and unknown values refuse as HALTED."""
     state, words, gate = setup
-    for control_state, ts, reason in ((0, R.TS_ACTIVE, R.OK), (1, R.TS_REDUCE_ONLY, R.REDUCE_ONLY),
-                                      (2, R.TS_HALTED, R.HALTED), (7, 8, R.HALTED)):
-        words[STATE_WORD] = control_state
-        assert gate.trading_state() == ts
+    for word, reason in ((R.TS_ACTIVE, R.OK), (R.TS_REDUCE_ONLY, R.REDUCE_ONLY), (R.TS_HALTED, R.HALTED),
+                         (R.TS_UNSET, R.HALTED), (7, R.HALTED), (-1, R.HALTED)):
+        words[STATE_WORD] = word
+        assert gate.trading_state() == word
         assert gate.admit(order(qty=0.1), NOW) == reason
+
+
+def test_a_zeroed_trading_word_refuses_orders(setup):
+    state, words, gate = setup
+    words[:] = 0  # a zeroed control block
+    for i in range(3):
+        assert gate.admit(order(qty=0.1), NOW + i) == R.HALTED
+    assert state.symbols[0]["open_buy_e8"] == 0 and state.symbols[0]["rate_count"] == 0
+
+
+def test_a_fresh_control_block_is_halted_until_armed(instance):
+    from hftshm.risk import killswitch
+    from hftshm.runtime.control import ControlBlock, trading_state_name
+
+    control = ControlBlock.create(instance)
+    try:
+        state = RiskState(4)
+        state.symbols[0]["mid_e8"] = e8(50_000)
+        gate = LiveGate(state, Limits(**DEFAULTS), control.words, control.trading_word_index())
+        assert control.trading_state == R.TS_UNSET and trading_state_name(control.trading_state) == "unset (halted)"
+        assert gate.admit(order(qty=0.1), NOW) == R.HALTED
+        killswitch.arm(control)
+        assert gate.admit(order(qty=0.1), NOW) == R.OK
+        control.words[control.trading_word_index()] = 0  # zeroed again (a bad writer, a wiped block)
+        assert gate.admit(order(qty=0.1), NOW + 1) == R.HALTED
+    finally:
+        control.close()
+        control.unlink()
 
 
 def test_admit_counts_open_and_rate_and_refreshes_exposure(setup):

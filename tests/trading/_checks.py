@@ -43,3 +43,18 @@ def wait_for(cond, timeout=60.0, what="condition"):
         if time.monotonic() > deadline:
             raise TimeoutError(f"timed out waiting for {what}")
         time.sleep(0.05)
+
+
+def intents(instance) -> np.ndarray:
+    """Every order record still in the orders ring (strategies' intents), oldest first."""
+    from hftshm.layouts import order as O
+    from hftshm.ring import ManyToOneRing
+
+    ring = ManyToOneRing.attach(instance, "orders", O.LAYOUT)
+    try:
+        r = ring.reader(None, start="oldest")
+        out = r.read_batch(1 << 20, copy=True)
+        r.close()
+        return out
+    finally:
+        ring.close()

@@ -1,11 +1,13 @@
-"""``hftshm halt`` / ``hftshm resume`` on a control block prepared for trading."""
+"""``hftshm halt`` / ``resume`` / ``reduce-only`` on a control block prepared for trading."""
+
+import time
 
 from typer.testing import CliRunner
 
 from cli import app
 from hftshm.risk import reasons as R
 from hftshm.runtime.config import from_dict
-from hftshm.runtime.control import ACTIVE, HALTED, ControlBlock
+from hftshm.runtime.control import ACTIVE, HALTED, REDUCE_ONLY, ControlBlock
 from hftshm.trading.area import TradingArea
 from hftshm.trading.setup import prepare
 
@@ -15,9 +17,12 @@ def test_halt_resume(instance):
     try:
         prepare(from_dict({"instance": instance}), control)
         runner = CliRunner()
+        before = time.time_ns()
         res = runner.invoke(app, ["halt", "--instance", instance, "--cancel-open"])
         assert res.exit_code == 0, res.output
         assert control.trading_state == HALTED and control.cancel_open and control.trading_reason == R.MANUAL
+        printed = int(res.output.split(" at ")[1].split()[0])
+        assert before < printed and control.trading_changed_ns <= printed  # read after the write
         area = TradingArea(control.risk_buffer())
         area.set_trigger(R.FEED_STALE, 1)
         res = runner.invoke(app, ["resume", "--instance", instance])
@@ -26,6 +31,11 @@ def test_halt_resume(instance):
         res = runner.invoke(app, ["resume", "--instance", instance])
         assert res.exit_code == 0, res.output
         assert control.trading_state == ACTIVE
+        res = runner.invoke(app, ["reduce-only", "--instance", instance])
+        assert res.exit_code == 0 and control.trading_state == REDUCE_ONLY, res.output
+        control.set_protection(R.RISK_DOWN, 3)  # execution's watch: the risk worker is gone
+        res = runner.invoke(app, ["resume", "--instance", instance])
+        assert res.exit_code == 1 and "RISK_DOWN" in res.output and control.trading_state == REDUCE_ONLY
         assert runner.invoke(app, ["halt", "--instance", instance + "nope"]).exit_code != 0
     finally:
         control.close()

@@ -15,6 +15,16 @@ def test_defaults_and_builtins():
     assert cfg.strategies[0]["kind"] == "momentum" and cfg.strategies[0]["id"] == 1
     assert cfg.strategies[1]["symbols"] == ["btcusdt"] and cfg.strategies[1]["threshold"] == 0.6
     assert cfg.risk["max_orders_per_s_total"] == 4 and cfg.execution["timeout_ms"] == 2000
+    assert cfg.risk["protection_timeout_ms"] == 1000 and cfg.execution["max_order_age_ms"] == 1000
+
+
+def test_protection_and_order_age_keys_take_their_ranges():
+    cfg = from_dict({"risk": {"protection_timeout_ms": 50}, "execution": {"max_order_age_ms": 1}})
+    assert cfg.risk["protection_timeout_ms"] == 50 and cfg.execution["max_order_age_ms"] == 1
+    cfg = from_dict({"risk": {"protection_timeout_ms": 60_000}, "execution": {"max_order_age_ms": 600_000}})
+    from hftshm.trading.config import limits
+
+    limits(cfg.risk, cfg.venue.symbols)  # not a pre-trade limit: Limits never sees it
 
 
 @pytest.mark.parametrize("data, words", [
@@ -28,6 +38,14 @@ def test_defaults_and_builtins():
     ({"risk": {"bogus": 1}}, "bogus"),
     ({"risk": {"symbols": {"btcusdt": {"max_gross_exposure": 1}}}}, "keys must be"),
     ({"execution": {"timeout_ms": 1}}, "timeout_ms"),
+    ({"risk": {"protection_timeout_ms": 49}}, "protection_timeout_ms"),
+    ({"risk": {"protection_timeout_ms": 60_001}}, "protection_timeout_ms"),
+    ({"risk": {"protection_timeout_ms": "1000"}}, "protection_timeout_ms"),
+    ({"risk": {"protection_timeout_ms": 1000.0}}, "protection_timeout_ms"),
+    ({"risk": {"protection_timeout_ms": True}}, "protection_timeout_ms"),
+    ({"execution": {"max_order_age_ms": 0}}, "max_order_age_ms"),
+    ({"execution": {"max_order_age_ms": 600_001}}, "max_order_age_ms"),
+    ({"execution": {"max_order_age_ms": "5"}}, "max_order_age_ms"),
 ])
 def test_bad_tables_name_the_key(data, words):
     with pytest.raises(ConfigError, match=words):

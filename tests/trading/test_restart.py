@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from hftshm.layouts import fill as F
-from hftshm.risk import reasons as R
-from hftshm.runtime.control import HALTED
+from hftshm.risk import killswitch
 from hftshm.trading.area import TradingArea
 from hftshm.trading.harness import Harness
 
@@ -39,7 +38,7 @@ def test_kill_9_execution_resolves_in_flight_orders(instance):
         h.spawn("execution")
         h.wait_running(["execution"], timeout=60)
         wait_for(lambda: h.counters("execution")["acked"] >= 1, 30, "trading after the restart")
-        h.control.set_trading(HALTED, R.MANUAL, cancel_open=True)
+        assert killswitch.command(h.control, killswitch.HALT, cancel_open=True).written
         wait_for(lambda: not area.live(), 30, "every order resolved and ended")
         time.sleep(0.3)
         placed, venue_ids, _ = venue_orders(h)
