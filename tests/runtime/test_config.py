@@ -23,6 +23,9 @@ from hftshm.runtime.supervisor import Supervisor
 from tests.docs.test_docs import CONFIG_TABLES, name
 from tests.runtime.helpers import CLI, leftovers, run_config
 
+# typer draws errors in a box as wide as the terminal: a long tmp path must not wrap mid-word
+WIDE = dict(os.environ, COLUMNS="1000")
+
 # --- every documented key, a wrong type and an out-of-range value -----------------------------
 
 
@@ -292,7 +295,7 @@ def test_supervisor_checks_inputs_before_it_starts_the_simulator(tmp_path, insta
 def _start(tmp_path, instance, extra, *args):
     return subprocess.run(CLI + ["start", "--headless", "--duration", "30", *args,
                                  "--config", str(run_config(tmp_path, instance, extra))],
-                          capture_output=True, text=True, timeout=120)
+                          capture_output=True, text=True, env=WIDE, timeout=120)
 
 
 @pytest.mark.parametrize("extra,words", [
@@ -319,7 +322,7 @@ def test_start_with_an_unusable_data_dir(tmp_path, instance):
     path = run_config(tmp_path, instance)
     path.write_text(f'instance = "{instance}"\ndata_dir = "{tmp_path / "f" / "runs"}"\n')
     out = subprocess.run(CLI + ["start", "--headless", "--duration", "30", "--config", str(path)],
-                         capture_output=True, text=True, timeout=120)
+                         capture_output=True, text=True, env=WIDE, timeout=120)
     assert out.returncode == 2 and "data_dir = " in out.stderr and "not a directory" in out.stderr, out.stderr
     assert "Traceback" not in out.stderr and leftovers(instance) == []
 
@@ -328,12 +331,12 @@ def test_replay_command_names_a_bad_journal(tmp_path, inputs):
     for target, words in ((inputs / "missing", "no journal files"), (inputs / "junk.hftj", "junk.hftj"),
                           (inputs / "fills", "'fills' journal")):
         out = subprocess.run(CLI + ["replay", str(target), "--headless", "--duration", "5"],
-                             capture_output=True, text=True, timeout=120)
+                             capture_output=True, text=True, env=WIDE, timeout=120)
         assert out.returncode == 2 and words in out.stderr, out.stderr
         assert "Traceback" not in out.stderr
 
 
 def test_exchange_names_a_capture_it_cannot_play(tmp_path):
     out = subprocess.run(CLI + ["exchange", "--port", "0", "--replay", str(tmp_path)],
-                         capture_output=True, text=True, timeout=60)
+                         capture_output=True, text=True, env=WIDE, timeout=60)
     assert out.returncode == 2 and "is not a file" in out.stdout + out.stderr, out.stdout + out.stderr
