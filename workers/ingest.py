@@ -100,6 +100,7 @@ class IngestAgent(Agent):
         if len(resets):
             self.publisher.publish_batch(resets)
             self.pipeline.records += len(resets)
+        self.pipeline.sync_counters()  # the resets count even if this process dies before a tick
         streams = stream_names(venue.symbols, venue.streams)
         snapshots = None
         if depth:

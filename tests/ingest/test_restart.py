@@ -139,3 +139,40 @@ def test_resume_point_skips_slots_a_dying_producer_overwrote(instance):
     finally:
         ring.close()
         ring.unlink()
+
+
+def test_a_restarted_async_worker_is_running_with_its_own_heartbeat(instance):
+    """The slot still holds the dead predecessor's heartbeat; a slow on_start blocks the beat
+    task; at RUNNING the heartbeat must be this process's, or the supervisor (RUNNING + a beat
+    older than 10 s) kills the fresh worker as hung, as it did after a kill -9 of ingest."""
+    from hftshm.runtime import control_layout as C
+    from hftshm.runtime.agent import Agent, WorkerContext
+    from hftshm.runtime.control import ControlBlock
+    from hftshm.runtime.runner import Runner
+
+    control = ControlBlock.create(instance)
+    try:
+        slot = control.claim_worker("ingest", "ingest")
+        control.set_worker_field(slot, C.W_HEARTBEAT_NS, 1)  # the predecessor's, long ago
+        seen = {}
+
+        class Slow(Agent):
+            role = "ingest"
+
+            def on_start(self):
+                self.started_ns = time.time_ns()
+                time.sleep(0.05)  # imports, attaching, reading the ring back
+
+            async def run_async(self, stop):  # first thing, before the loop runs anything else
+                seen["state"] = control.worker_field(slot, C.W_STATE)
+                seen["beat"] = control.worker_field(slot, C.W_HEARTBEAT_NS)
+                seen["started"] = self.started_ns
+
+        ctx = WorkerContext(instance=instance, name="ingest", role="ingest", config=None, control=control,
+                            slot=slot, counters=control.counters(slot))
+        assert Runner(Slow(ctx)).run() == 0
+        assert seen["state"] == C.W_RUNNING
+        assert seen["beat"] >= seen["started"], "RUNNING next to the predecessor's heartbeat"
+    finally:
+        control.close()
+        control.unlink()
