@@ -69,7 +69,7 @@ class FeedPipeline:
         self.counters = counters
         self.index = index or {}
         # What the counters hold now (a predecessor's counts after a restart): the base to add to.
-        self._base = {name: int(counters[at]) for name, at in self.index.items()} if counters is not None else {}
+        self._base = {} if counters is None else {name: int(counters[at]) for name, at in self.index.items()}
         self.messages = self._base.get("msgs", 0)
         self.records = self._base.get("records", 0)
         self._e2r = exch_to_recv or _Null

@@ -275,7 +275,8 @@ def test_malformed_depth_events_are_counted_and_leave_the_book_alone(norm, data,
     good = json.loads(depth(11, 11, bids=[(100, 5)]))
     good["data"].update(data)
     assert len(norm.normalize(json.dumps(good), 1)) == 0
-    assert {k: v for k, v in norm.counters.as_dict().items() if k not in ("frames", "snapshots_applied", "book_resets") and v} == {counter: 1}
+    setup = ("frames", "snapshots_applied", "book_resets")
+    assert {k: v for k, v in norm.counters.as_dict().items() if v and k not in setup} == {counter: 1}
     book = norm.book("BTCUSDT")
     assert book.live and book.bids.as_dict() == {100 * 10**8: 10**8, 99 * 10**8: 2 * 10**8}
 

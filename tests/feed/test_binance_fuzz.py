@@ -92,7 +92,7 @@ def _mutate(rng: random.Random, frame: bytes) -> bytes:
                 f = (f[: b.start(1)] + a.group(1) + f[b.end(1) : a.start(1)] + b.group(1)
                      + f[a.end(1) :])
             else:
-                levels = list(re.finditer(rb'\[\["(\d+\.\d+)"', f)) + list(re.finditer(rb'\],\["(\d+\.\d+)"', f))
+                levels = [*re.finditer(rb'\[\["(\d+\.\d+)"', f), *re.finditer(rb'\],\["(\d+\.\d+)"', f)]
                 if levels:
                     m = rng.choice(levels)
                     f = f[: m.start(1)] + b"0.00000000" + f[m.end(1) :]

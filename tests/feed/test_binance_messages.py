@@ -212,7 +212,8 @@ def test_resume_continues_a_predecessors_id_sequences(norm):
 
 def test_resume_resets_a_book_the_predecessor_published(norm):
     out = norm.resume({}, {}, {SID}, RECV)
-    assert [(int(r["kind"]), int(r["symbol_id"]), int(r["recv_ns"])) for r in out] == [(md.BOOK_RESET, SID, RECV)]
+    got = [(int(r["kind"]), int(r["symbol_id"]), int(r["recv_ns"])) for r in out]
+    assert got == [(md.BOOK_RESET, SID, RECV)]
     assert norm.counters.book_resets == 1 and not norm.book("BTCUSDT").live
 
 

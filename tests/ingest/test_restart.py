@@ -133,7 +133,8 @@ def test_resume_point_skips_slots_a_dying_producer_overwrote(instance):
         batch = np.zeros(4, md.DTYPE)
         batch["kind"], batch["symbol_id"], batch["venue_id"] = md.TRADE, [1, 0, 0, 0], [40, 1, 2, 3]
         pub.publish_batch(batch)
-        ring.slots[0]["seq"], ring.slots[0]["symbol_id"], ring.slots[0]["venue_id"] = 4, 1, 99  # not published
+        slot = ring.slots[0]
+        slot["seq"], slot["symbol_id"], slot["venue_id"] = 4, 1, 99  # written, never published
         assert read_resume_point(ring).last_trade == {0: 3}  # not B's 99, and not its overwritten 40
         pub.close()
     finally:

@@ -269,8 +269,9 @@ class BinanceSpotNormalizer:
             unknown = set(table) - known
             if unknown:
                 raise KeyError(f"resume: symbol ids {sorted(unknown)} are not in the symbol table")
-        self._last_trade.update({int(k): _id(int(v)) for k, v in last_trade.items()})
-        self._last_agg.update({int(k): _id(int(v)) for k, v in last_agg.items()})
+        # A negative id was never published by this normalizer: nothing to continue from.
+        self._last_trade.update({int(k): int(v) for k, v in last_trade.items() if v >= 0})
+        self._last_agg.update({int(k): int(v) for k, v in last_agg.items() if v >= 0})
         out = self._out
         out.clear()
         reset = set(books)
