@@ -164,7 +164,7 @@ class BinanceSpotNormalizer:
                 t, exch_ms, txn_ms, m = msg["t"], msg["E"], msg["T"], msg["m"]
                 if type(t) is not int or type(exch_ms) is not int or type(txn_ms) is not int:
                     raise TypeError("t/E/T")
-                if not (0 <= t <= INT64_MAX and 0 < exch_ms <= _MAX_MS and 0 < txn_ms <= _MAX_MS):
+                if t < 0 or exch_ms <= 0 or txn_ms <= 0:  # the upper bounds: struct.error below
                     _id(t)
                     raise BadTime("E/T")
                 if m is True:  # the buyer is the maker: the seller took liquidity
@@ -187,8 +187,12 @@ class BinanceSpotNormalizer:
                 if not price or not qty:
                     raise ZeroValue("p/q")
                 out = self._out
-                _pack_trade(out.mv, 0, _TRADE, side, _F_BEST_MATCH if best else 0, sid,
-                            exch_ms * _MS, txn_ms * _MS, recv_ns, t, price, qty, price / _E8, qty / _E8)
+                try:  # free unless it raises: cheaper than bounds checks on every trade
+                    _pack_trade(out.mv, 0, _TRADE, side, _F_BEST_MATCH if best else 0, sid,
+                                exch_ms * _MS, txn_ms * _MS, recv_ns, t, price, qty, price / _E8, qty / _E8)
+                except struct.error:  # past int64: t, or E or T once in ns (parsed p and q fit)
+                    _id(t)
+                    raise BadTime("E/T") from None
                 out.n = 1
                 last = self._last_trade.get(sid)
                 if last is not None and t != last + 1:
@@ -208,7 +212,7 @@ class BinanceSpotNormalizer:
                 u = msg["u"]
                 if type(u) is not int:
                     raise TypeError("u")
-                if not 0 <= u <= INT64_MAX:
+                if u < 0:  # past int64: struct.error below
                     raise BadId("u")
                 get, parse = self._e8, self._e8_parse
                 text = msg["b"]
@@ -233,8 +237,11 @@ class BinanceSpotNormalizer:
                     c.crossed_quotes += 1  # bid >= ask: never a venue's top of book
                     return self._out.empty
                 out = self._out
-                _pack_quote(out.mv, 0, _QUOTE, sid, recv_ns, u, bid, bid_qty, ask, ask_qty,
-                            bid / _E8, bid_qty / _E8, ask / _E8, ask_qty / _E8)
+                try:
+                    _pack_quote(out.mv, 0, _QUOTE, sid, recv_ns, u, bid, bid_qty, ask, ask_qty,
+                                bid / _E8, bid_qty / _E8, ask / _E8, ask_qty / _E8)
+                except struct.error:  # u past int64 (the e8 values fit by parsing)
+                    raise BadId("u") from None
                 out.n = 1
                 return out.one
             if e == "depthUpdate":
