@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from hftshm.feed.binance import BinanceSpotNormalizer
 from hftshm.feed.binance.urls import stream_names
 from hftshm.feed.pipeline import FeedPipeline
+from hftshm.feed.resume import read_resume_point
 from hftshm.feed.session import FeedSession
 from hftshm.feed.snapshots import SnapshotFetcher
 from hftshm.layouts import md
@@ -40,14 +42,17 @@ COUNTERS = (
     "control_msgs",  # replies to SUBSCRIBE etc.
     "venue_errors",  # {"code","msg"} from the venue
     "unknown_syms",  # events for symbols not in the ring's table
-    "trade_gaps",  # trade id not previous + 1
+    "trade_gaps",  # trade id not previous + 1 (also across an ingest restart)
     "agg_gaps",  # aggTrade id not previous + 1
+    "ids_missed",  # trade + aggTrade ids skipped over by those gaps (their sizes summed)
+    "bad_times",  # refused: E or T not a plausible time (<= 0, past int64 ns)
+    "bad_ids",  # refused: a venue id negative or past int64
+    "bad_values",  # refused: zero price/qty, zero-price level, crossed bookTicker
     "depth_gaps",  # diff U not previous u + 1 (book reset, resync)
     "straddle_miss",  # first diff after a snapshot did not straddle it
     "stale_depth",  # diffs older than the snapshot, dropped
     "crossed",  # crossed book caught: reset, resync
     "buf_overflows",  # too many diffs buffered waiting for a snapshot
-    "resyncs",  # books rebuilt: depth_gaps + straddle_miss + crossed + buf_overflows
     "snap_requests",  # depth snapshots requested
     "snapshots",  # snapshots applied
     "bad_snapshots",  # snapshot replies that did not parse
@@ -73,15 +78,32 @@ class IngestAgent(Agent):
             if s.upper() not in table:
                 raise ValueError(f"[venue] symbol {s!r} is not in the md ring's symbol table {table}")
             ids[s.upper()] = table.index(s.upper())
-        self.publisher = self.ring.publisher()
+        self.publisher = self.ring.publisher()  # refuses while a predecessor still publishes
+        normalizer = BinanceSpotNormalizer(ids)
+        # A restart: go on from the predecessor's last records (its counters go on by themselves,
+        # the control block keeps them; FeedPipeline adds to them).
+        mine = set(ids.values())
+        depth = any(k.startswith("depth") for k in venue.streams)
+        point = read_resume_point(self.ring, mine, trades="trade" in venue.streams,
+                                  aggs="aggTrade" in venue.streams, books=depth)
+        resets = normalizer.resume({k: v for k, v in point.last_trade.items() if k in mine},
+                                   {k: v for k, v in point.last_agg.items() if k in mine},
+                                   point.books & mine, time.time_ns())
+        if point.last_trade or point.last_agg or point.books:
+            log.info("ingest %s: resuming after trade ids %s, aggTrade ids %s; books reset %s",
+                     ctx.name, point.last_trade, point.last_agg, sorted(point.books & mine))
         lat = ctx.latency
         e2r = lat.recorder("exch_to_recv", add=True) if lat is not None else None
         r2p = lat.recorder("recv_to_publish", add=True) if lat is not None else None
-        self.pipeline = FeedPipeline(BinanceSpotNormalizer(ids), self.publisher, self.counters,
+        self.pipeline = FeedPipeline(normalizer, self.publisher, self.counters,
                                      self.counter, e2r, r2p)
+        if len(resets):
+            self.publisher.publish_batch(resets)
+            self.pipeline.records += len(resets)
+        self.pipeline.sync_counters()  # the resets count even if this process dies before a tick
         streams = stream_names(venue.symbols, venue.streams)
         snapshots = None
-        if any(k.startswith("depth") for k in venue.streams):
+        if depth:
             if not venue.api_url:
                 raise ValueError("[venue] api_url is needed for depth snapshots (depth streams are on)")
             snapshots = SnapshotFetcher(venue.api_url, self._on_snapshot,

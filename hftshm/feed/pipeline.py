@@ -6,35 +6,43 @@ that record (one numba call, ~0.3 us) or ``publish_batch`` for a depth event's l
 ``recv_to_publish`` sample (receive stamp of the read -> now, every message that published).
 ``exch_to_recv`` is sampled once per read, from its last record with an exchange time: Binance
 event times are whole milliseconds, so one sample per read loses nothing a histogram could show.
+
+The shared counters go on from what they hold when the pipeline is made: a restarted ingest
+continues its predecessor's counts (the control block outlives the process). ``msgs`` and
+``records`` are written after every read; the normalizer's counters every ``sync_counters`` (the
+session's tick, 20 ms), so a kill -9 loses at most that tick's normalizer counts.
 """
 
 from __future__ import annotations
 
 from .binance.counters import COUNTER_NAMES as NORMALIZER_COUNTERS
 
-# Shared counter name (<= 15 chars, the control block's limit) for each normalizer counter.
+# Shared counter name (<= 15 chars, the control block's limit) -> the normalizer counters it sums
+# (the control block holds 32 counters a worker, so rarer kinds share one).
 FROM_NORMALIZER = {
-    "malformed": "malformed_json",
-    "bad_fields": "bad_fields",
-    "unknown": "unknown_events",
-    "control_msgs": "control_messages",
-    "venue_errors": "venue_errors",
-    "unknown_syms": "unknown_symbols",
-    "trade_gaps": "trade_id_gaps",
-    "agg_gaps": "agg_trade_id_gaps",
-    "depth_gaps": "depth_gaps",
-    "straddle_miss": "straddle_misses",
-    "stale_depth": "stale_depth_events",
-    "crossed": "crossed_books",
-    "buf_overflows": "buffer_overflows",
-    "snapshots": "snapshots_applied",
-    "bad_snapshots": "bad_snapshots",
-    "unwanted_snaps": "unwanted_snapshots",
-    "book_resets": "book_resets",
+    "malformed": ("malformed_json",),
+    "bad_fields": ("bad_fields",),
+    "unknown": ("unknown_events",),
+    "control_msgs": ("control_messages",),
+    "venue_errors": ("venue_errors",),
+    "unknown_syms": ("unknown_symbols",),
+    "trade_gaps": ("trade_id_gaps",),
+    "agg_gaps": ("agg_trade_id_gaps",),
+    "ids_missed": ("trade_ids_missed", "agg_trade_ids_missed"),
+    "bad_times": ("bad_times",),
+    "bad_ids": ("bad_ids",),
+    "bad_values": ("zero_values", "crossed_quotes"),
+    "depth_gaps": ("depth_gaps",),
+    "straddle_miss": ("straddle_misses",),
+    "stale_depth": ("stale_depth_events",),
+    "crossed": ("crossed_books",),
+    "buf_overflows": ("buffer_overflows",),
+    "snapshots": ("snapshots_applied",),
+    "bad_snapshots": ("bad_snapshots",),
+    "unwanted_snaps": ("unwanted_snapshots",),
+    "book_resets": ("book_resets",),
 }
-assert set(FROM_NORMALIZER.values()) <= set(NORMALIZER_COUNTERS)
-# A book had to be rebuilt from a fresh snapshot because of one of these.
-RESYNC_CAUSES = ("depth_gaps", "straddle_misses", "crossed_books", "buffer_overflows")
+assert {a for attrs in FROM_NORMALIZER.values() for a in attrs} <= set(NORMALIZER_COUNTERS)
 
 
 class _Null:
@@ -60,8 +68,10 @@ class FeedPipeline:
         self.publisher = publisher
         self.counters = counters
         self.index = index or {}
-        self.messages = 0
-        self.records = 0
+        # What the counters hold now (a predecessor's counts after a restart): the base to add to.
+        self._base = {} if counters is None else {name: int(counters[at]) for name, at in self.index.items()}
+        self.messages = self._base.get("msgs", 0)
+        self.records = self._base.get("records", 0)
         self._e2r = exch_to_recv or _Null
         self._r2p = recv_to_publish or _Null
         self.on_wants_snapshot = None  # called after a read that left a book waiting for one
@@ -112,14 +122,11 @@ class FeedPipeline:
         if c is None:
             return
         fc = self.normalizer.counters
-        index = self.index
-        for name, attr in FROM_NORMALIZER.items():
+        index, base = self.index, self._base
+        for name, attrs in FROM_NORMALIZER.items():
             at = index.get(name)
             if at is not None:
-                c[at] = getattr(fc, attr)
-        at = index.get("resyncs")
-        if at is not None:
-            c[at] = sum(getattr(fc, a) for a in RESYNC_CAUSES)
+                c[at] = base[name] + sum(getattr(fc, a) for a in attrs)
         for name, value in (("msgs", self.messages), ("records", self.records)):
             at = index.get(name)
             if at is not None:

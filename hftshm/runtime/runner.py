@@ -48,6 +48,7 @@ class Runner:
         settle_heap()
         for reader in agent.readers():
             self.wait.watch(reader)
+        self._beat(time.time_ns())  # before RUNNING: the slot may hold a dead predecessor's beat
         ctx.control.set_worker_field(ctx.slot, C.W_STATE, C.W_RUNNING)
         log.info("%s %s running", agent.role, ctx.name)
         do_work, idle, reset = agent.do_work, self.wait.idle, self.wait.reset
@@ -101,6 +102,9 @@ class Runner:
         try:
             agent.on_start()
             settle_heap()
+            # on_start held the loop, so the beat task has not run yet; without this beat the
+            # supervisor would see RUNNING next to a dead predecessor's beat and kill us as hung.
+            self._beat(time.time_ns())
             ctx.control.set_worker_field(ctx.slot, C.W_STATE, C.W_RUNNING)
             log.info("%s %s running", agent.role, ctx.name)
             await agent.run_async(stop)

@@ -261,16 +261,22 @@ def test_apply_snapshot_for_an_unknown_symbol_is_misuse(norm):
         norm.apply_snapshot("ETHUSDT", snapshot(1), 1)
 
 
-@pytest.mark.parametrize("data", [
-    {"U": 5, "u": 4}, {"U": "5"}, {"u": 1.5}, {"U": -1}, {"E": "1"}, {"b": {}}, {"a": [["1"]]},
-    {"a": [["1", "2", "3"]]}, {"b": [["1", 2]]}, {"b": [["1e3", "1"]]}, {"b": ["12"]},
+@pytest.mark.parametrize("data,counter", [
+    ({"U": "5"}, "bad_fields"), ({"u": 1.5}, "bad_fields"), ({"E": "1"}, "bad_fields"),
+    ({"b": {}}, "bad_fields"), ({"a": [["1"]]}, "bad_fields"), ({"a": [["1", "2", "3"]]}, "bad_fields"),
+    ({"b": [["1", 2]]}, "bad_fields"), ({"b": [["1e3", "1"]]}, "bad_fields"), ({"b": ["12"]}, "bad_fields"),
+    ({"U": 5, "u": 4}, "bad_ids"), ({"U": -1}, "bad_ids"), ({"U": -3, "u": -2}, "bad_ids"),
+    ({"u": 2**63}, "bad_ids"),
+    ({"E": 0}, "bad_times"), ({"E": -1723161255208}, "bad_times"), ({"E": 2**62}, "bad_times"),
+    ({"b": [["0.00000000", "1.00000000"]]}, "zero_values"), ({"a": [["0", "5"]]}, "zero_values"),
 ])
-def test_malformed_depth_events_are_counted_and_leave_the_book_alone(norm, data):
+def test_malformed_depth_events_are_counted_and_leave_the_book_alone(norm, data, counter):
     synced(norm)
     good = json.loads(depth(11, 11, bids=[(100, 5)]))
     good["data"].update(data)
     assert len(norm.normalize(json.dumps(good), 1)) == 0
-    assert norm.counters.bad_fields == 1
+    setup = ("frames", "snapshots_applied", "book_resets")
+    assert {k: v for k, v in norm.counters.as_dict().items() if v and k not in setup} == {counter: 1}
     book = norm.book("BTCUSDT")
     assert book.live and book.bids.as_dict() == {100 * 10**8: 10**8, 99 * 10**8: 2 * 10**8}
 

@@ -137,7 +137,6 @@ BAD_FIELDS = [
     *[_without(TRADE, k) for k in ("s", "t", "p", "q", "E", "T", "m")],
     {**TRADE, "t": "3735683259"}, {**TRADE, "t": 1.0}, {**TRADE, "t": True}, {**TRADE, "t": None},
     {**TRADE, "E": "1723161255343"}, {**TRADE, "E": 1.7e12}, {**TRADE, "T": [1]},
-    {**TRADE, "E": 2**62},  # past int64 once in ns
     {**TRADE, "p": 61837.63}, {**TRADE, "p": "1e5"}, {**TRADE, "q": "0.123456789"},
     {**TRADE, "q": "-1.00000000"}, {**TRADE, "p": None}, {**TRADE, "p": ["1"]},
     {**TRADE, "m": "true"}, {**TRADE, "m": 1}, {**TRADE, "M": "yes"}, {**TRADE, "s": ["BTCUSDT"]},
@@ -153,11 +152,69 @@ def test_missing_or_mistyped_fields_are_counted(norm, data):
     assert nonzero(norm) == {"frames": 1, "bad_fields": 1}
 
 
+# Well-typed, implausible: refused (nothing published) and counted by kind.
+IMPLAUSIBLE = [
+    ({**TRADE, "E": -1723161255343}, "bad_times"), ({**TRADE, "T": -1}, "bad_times"),
+    ({**TRADE, "E": 0}, "bad_times"), ({**TRADE, "T": 0}, "bad_times"),
+    ({**TRADE, "E": 2**62}, "bad_times"),  # past int64 once in ns
+    ({**AGG, "E": -5}, "bad_times"), ({**AGG, "T": 0}, "bad_times"),
+    ({**TRADE, "t": -3735683259}, "bad_ids"), ({**TRADE, "t": 2**63}, "bad_ids"),
+    ({**TRADE, "t": -1, "E": -1}, "bad_ids"),  # one refusal, one count
+    ({**AGG, "a": -1}, "bad_ids"), ({**AGG, "f": -100}, "bad_ids"),
+    ({**TICKER, "u": -50093239212}, "bad_ids"), ({**TICKER, "u": 2**63}, "bad_ids"),
+    ({**TRADE, "q": "0.00000000"}, "zero_values"), ({**TRADE, "p": "0"}, "zero_values"),
+    ({**AGG, "q": "0.0"}, "zero_values"), ({**AGG, "p": "0.00000000"}, "zero_values"),
+    ({**TICKER, "b": "0.00000000"}, "zero_values"), ({**TICKER, "a": "0.00000000"}, "zero_values"),
+    ({**TICKER, "B": "0.00000000"}, "zero_values"), ({**TICKER, "A": "0"}, "zero_values"),
+    ({**TICKER, "b": "61837.64000000"}, "crossed_quotes"),  # bid == ask
+    ({**TICKER, "b": "61837.65000000"}, "crossed_quotes"),  # bid > ask
+]
+
+
+@pytest.mark.parametrize("data,counter", IMPLAUSIBLE)
+def test_implausible_values_are_refused_and_counted(norm, data, counter):
+    stream = "btcusdt@aggTrade" if data.get("e") == "aggTrade" else "btcusdt@trade"
+    assert len(norm.normalize(combined(data, stream), RECV)) == 0
+    assert nonzero(norm) == {"frames": 1, counter: 1}
+
+
 def test_a_bad_trade_does_not_move_the_trade_id_state(norm):
     norm.normalize(combined({**TRADE, "t": 1}), RECV)
-    norm.normalize(combined({**TRADE, "t": 2, "E": 2**62}), RECV)  # fails to pack: skipped
+    norm.normalize(combined({**TRADE, "t": 2, "E": 2**62}), RECV)  # past int64 in ns: refused
+    norm.normalize(combined({**TRADE, "t": 2, "q": "0.00000000"}), RECV)
     norm.normalize(combined({**TRADE, "t": 2}), RECV)
-    assert norm.counters.bad_fields == 1 and norm.counters.trade_id_gaps == 0
+    c = norm.counters
+    assert (c.bad_times, c.zero_values, c.trade_id_gaps) == (1, 1, 0)
+
+
+def test_gap_sizes_are_counted(norm):
+    # 11 -> 15 misses 3; 16 -> 16 and 16 -> 14 are gaps that miss none; 14 -> 20 misses 5 (each
+    # size is against the previous id, as the gap itself)
+    for t in (10, 11, 15, 16, 16, 14, 20):
+        norm.normalize(combined({**TRADE, "t": t}), RECV)
+    for a in (7, 8, 108):
+        norm.normalize(combined({**AGG, "a": a}, "btcusdt@aggTrade"), RECV)
+    c = norm.counters
+    assert (c.trade_id_gaps, c.trade_ids_missed) == (4, 8)
+    assert (c.agg_trade_id_gaps, c.agg_trade_ids_missed) == (1, 99)
+
+
+def test_resume_continues_a_predecessors_id_sequences(norm):
+    assert len(norm.resume({SID: 3142}, {SID: 70}, (), RECV)) == 0  # no book to reset
+    norm.normalize(combined({**TRADE, "t": 3297}), RECV)
+    norm.normalize(combined({**TRADE, "t": 3298}), RECV)
+    norm.normalize(combined({**AGG, "a": 71}, "btcusdt@aggTrade"), RECV)
+    c = norm.counters
+    assert (c.trade_id_gaps, c.trade_ids_missed, c.agg_trade_id_gaps) == (1, 3297 - 3142 - 1, 0)
+    with pytest.raises(KeyError):
+        norm.resume({99: 1}, {}, (), RECV)
+
+
+def test_resume_resets_a_book_the_predecessor_published(norm):
+    out = norm.resume({}, {}, {SID}, RECV)
+    got = [(int(r["kind"]), int(r["symbol_id"]), int(r["recv_ns"])) for r in out]
+    assert got == [(md.BOOK_RESET, SID, RECV)]
+    assert norm.counters.book_resets == 1 and not norm.book("BTCUSDT").live
 
 
 def test_counter_names_are_the_documented_set(norm):

@@ -46,6 +46,9 @@ class Instance:
     def start(self, config_json: str, params: dict | None = None) -> subprocess.Popen:
         env = dict(os.environ, HFTSHM_CONFIG=config_json, HFTSHM_WORKER_PARAMS=json.dumps(params or {}))
         env.pop("HFTSHM_SUPERVISOR_PID", None)
+        if self.proc is not None:  # a restart: the predecessor must be gone
+            assert self.proc.poll() is not None, "start() while the previous worker runs"
+            self._log.close()
         self._log = tempfile.TemporaryFile()
         self.proc = subprocess.Popen([sys.executable, "-m", "hftshm.workers", "ingest", "ingest"], env=env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
@@ -99,6 +102,11 @@ class Instance:
                 self.proc.kill()
                 self.proc.wait()
         return self.proc.returncode
+
+    def kill9(self) -> int:
+        """SIGKILL the worker, as a crash would end it: nothing of it runs on its way out."""
+        self.proc.send_signal(signal.SIGKILL)
+        return self.proc.wait(10)
 
     def output(self) -> str:
         if self.proc is None:

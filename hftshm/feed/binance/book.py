@@ -209,6 +209,12 @@ class LocalBook:
             self._counters.book_resets += 1
             out.put(md.BOOK_RESET, 0, 0, self.symbol_id, exch_ns, 0, recv_ns, 0, 0, 0, 0)
 
+    def drop_published(self, out: MdScratch, recv_ns: int) -> None:
+        """Consumers hold a book of this symbol that this process never had (a restart): tell
+        them to drop it (BOOK_RESET, counted) and resync from a fresh snapshot."""
+        self._published = True
+        self._reset(out, 0, recv_ns)
+
     def _resync(self, ev: DepthEvent, out: MdScratch) -> None:
         """Discard the book; ``ev`` is newer than it and starts the next buffer."""
         self._reset(out, ev.exch_ns, ev.recv_ns)

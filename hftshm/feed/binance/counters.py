@@ -16,6 +16,12 @@ COUNTER_NAMES = (
     "unknown_symbols",  # an event for a symbol missing from the symbol table
     "trade_id_gaps",  # trade "t" not previous + 1 for its symbol (records still published)
     "agg_trade_id_gaps",  # aggTrade "a" not previous + 1 for its symbol (records still published)
+    "trade_ids_missed",  # trade ids skipped over by those gaps: the sum of (t - previous - 1) > 0
+    "agg_trade_ids_missed",  # aggTrade ids skipped over, likewise
+    "bad_times",  # refused: event or trade time not in 1 .. int64 ns (E, T <= 0 or past 2262)
+    "bad_ids",  # refused: a venue id (t, a, f, u, U) negative or past int64
+    "zero_values",  # refused: zero price or quantity on a trade, bookTicker or depth level price
+    "crossed_quotes",  # refused: a bookTicker whose bid >= ask
     "depth_gaps",  # live book: diff "U" not previous "u" + 1; book reset and resynced
     "straddle_misses",  # first event after a snapshot not covering lastUpdateId + 1
     "stale_depth_events",  # diff events dropped because u <= the snapshot's lastUpdateId

@@ -30,6 +30,14 @@ Also seen and counted, never raised: subscription replies ``{"result":null,"id":
 (unknown_events), bad JSON (malformed_json), missing or mistyped fields (bad_fields) and symbols
 missing from the table (unknown_symbols).
 
+Well-typed but implausible values are refused (nothing published, the id state untouched) and
+counted: an event or trade time ``E``/``T`` not in 1 ms .. int64 ns (bad_times); a venue id
+``t``, ``a``, ``f``, ``u`` or ``U`` negative or past int64 (bad_ids); a zero trade price or
+quantity, a zero bookTicker price or quantity, a zero depth-level price (zero_values; a zero
+*quantity* on a depth level is the venue deleting it); a bookTicker with bid >= ask
+(crossed_quotes, as the local book refuses a crossed book). A depth event refused this way leaves
+a hole in the book's update ids: the next event is a gap and the book resyncs.
+
 Field mapping follows layouts/md.py: exch_ns = E * 1e6, txn_ns = T * 1e6; side BUY when the buyer
 was the taker ("m" false), SELL when "m" is true; F_BEST_MATCH when "M" is true ("M" is optional:
 the docs call it "Ignore"); seq and publish_ns stay 0 for the ring to stamp.
@@ -38,7 +46,7 @@ the docs call it "Ignore"); seq and publish_ns stay 0 for the ring to stamp.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 import orjson
@@ -64,13 +72,42 @@ _E8 = md.E8  # floats are e8 / E8: int / int true division is correctly rounded
 _TRADE, _QUOTE, _BUY, _SELL, _F_BEST_MATCH = md.TRADE, md.QUOTE, md.BUY, md.SELL, md.F_BEST_MATCH
 
 
+class Refused(ValueError):
+    """Well-typed input with an implausible value; ``counter`` names the FeedCounters field."""
+
+    counter = ""
+
+
+class BadTime(Refused):
+    counter = "bad_times"
+
+
+class BadId(Refused):
+    counter = "bad_ids"
+
+
+class ZeroValue(Refused):
+    counter = "zero_values"
+
+
 def _ms(value: object) -> int:
-    if type(value) is not int or not 0 <= value <= _MAX_MS:
-        raise ValueError(f"expected ms since the epoch, got {value!r}")
+    if type(value) is not int:
+        raise TypeError(f"expected ms since the epoch, got {value!r}")
+    if not 0 < value <= _MAX_MS:
+        raise BadTime(f"expected ms since the epoch, got {value!r}")
     return value * _MS
 
 
+def _id(value: object) -> int:
+    if type(value) is not int:
+        raise TypeError(f"expected an int64 id, got {value!r}")
+    if not 0 <= value <= INT64_MAX:
+        raise BadId(f"expected an int64 id, got {value!r}")
+    return value
+
+
 def _update_id(value: object) -> int:
+    """A snapshot's lastUpdateId: any fault is a bad snapshot (ValueError)."""
     if type(value) is not int or not 0 <= value <= INT64_MAX:
         raise ValueError(f"expected an int64 id, got {value!r}")
     return value
@@ -127,6 +164,9 @@ class BinanceSpotNormalizer:
                 t, exch_ms, txn_ms, m = msg["t"], msg["E"], msg["T"], msg["m"]
                 if type(t) is not int or type(exch_ms) is not int or type(txn_ms) is not int:
                     raise TypeError("t/E/T")
+                if t < 0 or exch_ms <= 0 or txn_ms <= 0:  # the upper bounds: struct.error below
+                    _id(t)
+                    raise BadTime("E/T")
                 if m is True:  # the buyer is the maker: the seller took liquidity
                     side = _SELL
                 elif m is False:
@@ -144,14 +184,21 @@ class BinanceSpotNormalizer:
                 qty = get(text)
                 if qty is None:
                     qty = self._e8_parse(text)
+                if not price or not qty:
+                    raise ZeroValue("p/q")
                 out = self._out
-                # struct.error here (an E past int64 in ns) leaves the last trade id untouched.
-                _pack_trade(out.mv, 0, _TRADE, side, _F_BEST_MATCH if best else 0, sid,
-                            exch_ms * _MS, txn_ms * _MS, recv_ns, t, price, qty, price / _E8, qty / _E8)
+                try:  # free unless it raises: cheaper than bounds checks on every trade
+                    _pack_trade(out.mv, 0, _TRADE, side, _F_BEST_MATCH if best else 0, sid,
+                                exch_ms * _MS, txn_ms * _MS, recv_ns, t, price, qty, price / _E8, qty / _E8)
+                except struct.error:  # past int64: t, or E or T once in ns (parsed p and q fit)
+                    _id(t)
+                    raise BadTime("E/T") from None
                 out.n = 1
                 last = self._last_trade.get(sid)
                 if last is not None and t != last + 1:
                     c.trade_id_gaps += 1
+                    if t > last:
+                        c.trade_ids_missed += t - last - 1
                 self._last_trade[sid] = t
                 return out.one
             if e is None:
@@ -165,6 +212,8 @@ class BinanceSpotNormalizer:
                 u = msg["u"]
                 if type(u) is not int:
                     raise TypeError("u")
+                if u < 0:  # past int64: struct.error below
+                    raise BadId("u")
                 get, parse = self._e8, self._e8_parse
                 text = msg["b"]
                 bid = get(text)
@@ -182,9 +231,17 @@ class BinanceSpotNormalizer:
                 ask_qty = get(text)
                 if ask_qty is None:
                     ask_qty = parse(text)
+                if not (0 < bid < ask and bid_qty and ask_qty):
+                    if not (bid and ask and bid_qty and ask_qty):
+                        raise ZeroValue("b/B/a/A")
+                    c.crossed_quotes += 1  # bid >= ask: never a venue's top of book
+                    return self._out.empty
                 out = self._out
-                _pack_quote(out.mv, 0, _QUOTE, sid, recv_ns, u, bid, bid_qty, ask, ask_qty,
-                            bid / _E8, bid_qty / _E8, ask / _E8, ask_qty / _E8)
+                try:
+                    _pack_quote(out.mv, 0, _QUOTE, sid, recv_ns, u, bid, bid_qty, ask, ask_qty,
+                                bid / _E8, bid_qty / _E8, ask / _E8, ask_qty / _E8)
+                except struct.error:  # u past int64 (the e8 values fit by parsing)
+                    raise BadId("u") from None
                 out.n = 1
                 return out.one
             if e == "depthUpdate":
@@ -194,6 +251,10 @@ class BinanceSpotNormalizer:
             else:
                 c.unknown_events += 1
                 return self._out.empty
+        except Refused as exc:  # before _BAD_INPUT: a Refused is a ValueError
+            name = exc.counter
+            setattr(c, name, getattr(c, name) + 1)
+            return self._out.empty
         except _BAD_INPUT:
             if type(msg) is dict:
                 c.bad_fields += 1
@@ -201,6 +262,30 @@ class BinanceSpotNormalizer:
                 c.unknown_events += 1
             return self._out.empty
         return records
+
+    def resume(self, last_trade: Mapping[int, int], last_agg: Mapping[int, int],
+               books: Iterable[int] = (), recv_ns: int = 0) -> np.ndarray:
+        """Continue where a predecessor stopped (its last records, read back from the md ring by
+        ``hftshm.feed.resume``): ``last_trade`` / ``last_agg`` map symbol_id -> the last published
+        trade / aggTrade id, so the first id after a restart that does not follow is a gap, with
+        its size in trade_ids_missed / agg_trade_ids_missed. ``books``: symbol_ids whose book the
+        predecessor published and did not reset; each gets a BOOK_RESET now (returned, to
+        publish), so no consumer keeps a book nobody updates until the next snapshot."""
+        known = set(self._ids.values())
+        for table in (last_trade, last_agg, books):
+            unknown = set(table) - known
+            if unknown:
+                raise KeyError(f"resume: symbol ids {sorted(unknown)} are not in the symbol table")
+        # A negative id was never published by this normalizer: nothing to continue from.
+        self._last_trade.update({int(k): int(v) for k, v in last_trade.items() if v >= 0})
+        self._last_agg.update({int(k): int(v) for k, v in last_agg.items() if v >= 0})
+        out = self._out
+        out.clear()
+        reset = set(books)
+        for book in self._books.values():
+            if book.symbol_id in reset:
+                book.drop_published(out, recv_ns)
+        return out.view()
 
     def snapshot_requests(self) -> list[str]:
         """Symbols whose book waits for a depth snapshot (``GET /api/v3/depth?symbol=..``).
@@ -219,7 +304,8 @@ class BinanceSpotNormalizer:
         reply, or the WebSocket-API reply whose ``result`` holds it), as a dict or raw JSON.
 
         Returns the records it produced (BOOK_RESET, snapshot LEVELs, QUOTE, then buffered diffs).
-        A snapshot that does not parse is counted (bad_snapshots) and leaves the request up.
+        A snapshot that does not parse, or holds a zero price, is counted (bad_snapshots) and
+        leaves the request up.
         ``symbol`` must be in the symbol table (misuse raises ``KeyError``)."""
         book = self._books.get(symbol)
         if book is None:
@@ -264,9 +350,7 @@ class BinanceSpotNormalizer:
         if sid is None:
             self.counters.unknown_symbols += 1
             return self._out.empty
-        a, f = d["a"], d["f"]
-        if type(a) is not int or type(f) is not int:
-            raise TypeError("a/f")
+        a, f = _id(d["a"]), _id(d["f"])
         m = d["m"]
         if m is True:
             side = md.SELL
@@ -279,11 +363,15 @@ class BinanceSpotNormalizer:
             raise TypeError("M")
         flags = md.F_BEST_MATCH if best else 0
         pe, qe = self._price_qty(d["p"], d["q"])
+        if not pe or not qe:
+            raise ZeroValue("p/q")
         rec = self._out.single(md.AGG_TRADE, side, flags, sid, _ms(d["E"]), _ms(d["T"]), recv_ns,
                                a, f, pe, qe, 0, 0)
         last = self._last_agg.get(sid)
         if last is not None and a != last + 1:
             self.counters.agg_trade_id_gaps += 1
+            if a > last:
+                self.counters.agg_trade_ids_missed += a - last - 1
         self._last_agg[sid] = a
         return rec
 
@@ -305,9 +393,9 @@ class BinanceSpotNormalizer:
         if book is None:
             self.counters.unknown_symbols += 1
             return self._out.empty
-        first, final = _update_id(d["U"]), _update_id(d["u"])
+        first, final = _id(d["U"]), _id(d["u"])
         if first > final:
-            raise ValueError("U > u")
+            raise BadId("U > u")
         # Validate everything before the book sees it: a half-applied event would corrupt it.
         ev = DepthEvent(first, final, _ms(d["E"]), recv_ns, self._levels(d["b"]), self._levels(d["a"]))
         out = self._out
@@ -328,6 +416,8 @@ class BinanceSpotNormalizer:
             price_e8 = get(price)
             if price_e8 is None:
                 price_e8 = parse(price)
+            if not price_e8:  # a zero quantity deletes a level; a zero price is no level
+                raise ZeroValue("level price")
             qty_e8 = get(qty)
             if qty_e8 is None:
                 qty_e8 = parse(qty)
