@@ -45,6 +45,7 @@ LOSS_LIMIT = 48
 FEED_STALE = 49
 RING_LAG = 50
 MANUAL = 51
+JOURNAL_DOWN = 53  # the journal cannot write (workers/journal.py)
 
 _TABLE = {
     OK: ("OK", "passed every check"),
@@ -74,6 +75,7 @@ _TABLE = {
     FEED_STALE: ("FEED_STALE", "market data older than the allowed feed age"),
     RING_LAG: ("RING_LAG", "the risk worker fell too far behind its ring"),
     MANUAL: ("MANUAL", "changed by hand"),
+    JOURNAL_DOWN: ("JOURNAL_DOWN", "the journal cannot write (disk full or failing): no trading unrecorded"),
 }
 
 NAMES = {code: name for code, (name, _) in _TABLE.items()}

@@ -82,6 +82,7 @@ class JournalConfig:
     lag_alarm: float = 0.5  # alarm when a ring's lag passes this fraction of its capacity
     flush_ms: float = 100.0
     fsync: bool = False
+    halt_on_md_failure: bool = True  # false: a failing md journal alarms and counts but trading goes on
 
 
 @dataclass
