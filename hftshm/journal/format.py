@@ -92,11 +92,12 @@ def _crc_header(head) -> int:
     return zlib.crc32(buf)
 
 
-def encode(ring: str, layout, first_seq: int, symbols, instance: str) -> bytes:
+def encode(ring: str, layout, first_seq: int, symbols, instance: str, ring_created_ns: int = 0) -> bytes:
     meta = {
         "ring": ring, "instance": instance, "layout": layout.name,
         "fingerprint": layout.fingerprint & (2**64 - 1), "record_size": layout.size,
         "first_seq": first_seq, "symbols": list(symbols), "dtype": dtype_json(layout.dtype),
+        "ring_created_ns": int(ring_created_ns),  # which ring (instance run) the seqs count in
     }
     text = json.dumps(meta).encode()
     if JSON_OFFSET + len(text) > HEADER_LENGTH:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..ring import header as H
 from . import files
 from . import format as F
 
@@ -59,17 +60,37 @@ class RingJournal:
         self.last_seq = -1  # last sequence on disk
         self.gaps = 0  # sequence jumps (records the journal never saw)
         self.repairs: list[str] = []  # what resume found and did, one line each (the worker logs them)
+        hdr = getattr(ring, "hdr", None)  # a live ring: its creation time tells its runs apart
+        self.ring_created_ns = int(hdr[H.W_CREATED_NS]) if hdr is not None else 0
         self.resume()
 
     # --- after a crash --------------------------------------------------------------------------
 
     def resume(self) -> None:
-        """Carry on after a predecessor: repair what a crash leaves, note the last sequence on disk."""
+        """Carry on after a predecessor: repair what a crash leaves, note the last sequence on disk.
+        Files of an earlier run of the instance (another ring, whose seqs started at 0 again) are
+        moved into ``earlier-<its ring's created ns>/``, never mixed with this run's."""
+        self._set_aside_earlier_runs()
         for path in reversed(files.ring_files(self.directory)):
             last = self._recover(path)
             if last is not None:
                 self.last_seq = last
                 return
+
+    def _set_aside_earlier_runs(self) -> None:
+        if not self.ring_created_ns:
+            return
+        for path in files.ring_files(self.directory):
+            try:
+                theirs = int(files.read_meta(path).get("ring_created_ns", 0))
+            except (F.JournalError, OSError):
+                continue  # a crash leftover: _recover deals with it
+            if theirs == self.ring_created_ns:
+                continue
+            aside = self.directory / f"earlier-{theirs}"
+            aside.mkdir(mode=0o700, exist_ok=True)
+            os.replace(path, aside / path.name)
+            self._note(f"{path}: from an earlier run of the instance; moved to {aside.name}/")
 
     def _note(self, text: str) -> None:
         self.repairs.append(text)
@@ -137,7 +158,7 @@ class RingJournal:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
             self._write_all(fd, [F.encode(self.ring.name, self.ring.layout, first_seq, self.ring.symbols,
-                                          self.instance)])
+                                          self.instance, self.ring_created_ns)])
         except OSError:
             os.close(fd)
             try:
