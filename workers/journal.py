@@ -62,26 +62,39 @@ class JournalAgent(Agent):
         for name in cfg.rings:
             ring = rings.attach(self.ctx.instance, name)
             reader = ring.reader(self.ctx.name, gating=True, start="oldest", wait=cfg.worker(self.ctx.name).wait)
-            journal = RingJournal(files.ring_dir(run_dir, name), ring, self.ctx.instance,
-                                  int(cfg.journal.rotate_mb * (1 << 20)), cfg.journal.fsync)
-            self.count("repairs", len(journal.repairs))
             self._rings.append(ring)
             self._readers.append(reader)
-            self._journals.append(journal)
+            self._journals.append(None)  # opened below; a disk that fails already is a fault like any write's
             self._copy.append(ring.policy == "overwrite")
             self._alarmed.append(False)
-            if reader.resumed:
-                log.info("journal of %s resumes at seq %d (last on disk %d)", name, reader.next_seq, journal.last_seq)
         self._alarm_at = [int(cfg.journal.lag_alarm * r.capacity) for r in self._rings]
         self._halts = [r.name != "md" or bool(getattr(cfg.journal, "halt_on_md_failure", True)) for r in self._rings]
         n = len(self._rings)
         self._held = [None] * n  # per ring: the batch a failed write left (not released)
         self._down_since = [0] * n  # per ring: monotonic ns of the first failure, 0 = up
-        self._lost_at_down = [0] * n
+        self._lost_seen = [r.lost for r in self._readers]
         self._retry_at = [0] * n
         self._down_ms_done = 0  # down time of outages that ended
         self._next_flush = 0
         self._flush_ns = int(cfg.journal.flush_ms * 1e6)  # fsync (when on) and counters, when idle
+        for i, reader in enumerate(self._readers):
+            if self._open_journal(i, reader.slots[:0]) is not None and reader.resumed:
+                log.info("journal of %s resumes at seq %d (last on disk %d)", self._rings[i].name, reader.next_seq,
+                         self._journals[i].last_seq)
+
+    def _open_journal(self, i: int, batch):
+        """The ring's RingJournal (repairing a crash's leftovers), or None after a failure."""
+        if self._journals[i] is None:
+            cfg = self.ctx.config
+            try:
+                journal = RingJournal(files.ring_dir(cfg.run_dir(), self._rings[i].name), self._rings[i],
+                                      self.ctx.instance, int(cfg.journal.rotate_mb * (1 << 20)), cfg.journal.fsync)
+            except OSError as exc:
+                self._failed(i, batch, exc)
+                return None
+            self.count("repairs", len(journal.repairs))
+            self._journals[i] = journal
+        return self._journals[i]
 
     def readers(self) -> list:
         return self._readers
@@ -99,6 +112,10 @@ class JournalAgent(Agent):
             if not n:
                 continue
             work += n
+            if reader.lost != self._lost_seen[i]:
+                log.error("journal of %s was lapped: %d records overwritten before they were journaled (%d in all)",
+                          self._rings[i].name, reader.lost - self._lost_seen[i], reader.lost)
+                self._lost_seen[i] = reader.lost
             self._write(i, batch, now)  # to the kernel before the next read releases the slots
             self._check_lag(i, reader)
         if now >= self._next_flush:
@@ -106,18 +123,21 @@ class JournalAgent(Agent):
         return work
 
     def _write(self, i: int, batch, now: int) -> bool:
-        journal = self._journals[i]
+        journal = self._open_journal(i, batch)
+        if journal is None:
+            return False
         before = journal.records, journal.gaps, journal.skipped, journal.bytes
         try:
             journal.write(batch)
         except OSError as exc:
             self._failed(i, batch, exc)
             return False
-        self._read_stage.record(now - int(batch[0]["publish_ns"]))
+        if len(batch):
+            self._read_stage.record(now - int(batch[0]["publish_ns"]))
+            self.count("batches")
         self.count("records", journal.records - before[0])
         self.count("gaps", journal.gaps - before[1])
         self.count("skipped", journal.skipped - before[2])
-        self.count("batches")
         self.count("bytes", journal.bytes - before[3])
         if self._held[i] is not None:
             self._recovered(i)
@@ -132,10 +152,9 @@ class JournalAgent(Agent):
         first = self._down_since[i] == 0
         if first:
             self._down_since[i] = time.monotonic_ns()
-            self._lost_at_down[i] = self._readers[i].lost
             self.set("down", sum(1 for d in self._down_since if d))
             log.error("JOURNAL DOWN: cannot write the %s journal in %s (%s: %s); %d records held, retrying every "
-                      "%.0f s%s", ring.name, self._journals[i].directory, _errno_name(exc), exc.strerror or exc,
+                      "%.0f s%s", ring.name, files.ring_dir(self.ctx.config.run_dir(), ring.name), _errno_name(exc), exc.strerror or exc,
                       len(batch), RETRY_S, "; trading HALTED (JOURNAL_DOWN)" if self._halts[i] else
                       "; trading goes on ([journal] halt_on_md_failure = false)")
         if self._halts[i] and (first or self.ctx.control.trading_state != HALTED):
@@ -145,14 +164,13 @@ class JournalAgent(Agent):
 
     def _recovered(self, i: int) -> None:
         took = time.monotonic_ns() - self._down_since[i]
-        lost = self._readers[i].lost - self._lost_at_down[i]
         self._held[i] = None
         self._down_since[i] = 0
         self._down_ms_done += took // 1_000_000
         self.set("down", sum(1 for d in self._down_since if d))
-        log.warning("journal of %s writes again after %.1f s down%s; trading stays halted until resumed by hand",
-                    self._rings[i].name, took / 1e9,
-                    f"; {lost} records overwritten in the ring meanwhile (not journaled)" if lost else "")
+        log.warning("journal of %s writes again after %.1f s down%s (records the ring overwrote meanwhile are "
+                    "counted in lost)", self._rings[i].name, took / 1e9,
+                    "; trading stays halted until resumed by hand" if self._halts[i] else "")
 
     def _check_lag(self, i: int, reader) -> None:
         lag = reader.pending()
@@ -169,6 +187,8 @@ class JournalAgent(Agent):
     def _flush(self, now: int) -> None:
         self._next_flush = now + self._flush_ns
         for i, j in enumerate(self._journals):
+            if j is None:
+                continue
             try:
                 j.flush()
             except OSError as exc:  # fsync failed: what the kernel held may never reach the disk
@@ -177,7 +197,7 @@ class JournalAgent(Agent):
                           "; trading HALTED (JOURNAL_DOWN)" if self._halts[i] else "")
                 if self._halts[i]:
                     halt_trading(self.ctx.control)
-        self.set("files", sum(j.files for j in self._journals))
+        self.set("files", sum(j.files for j in self._journals if j is not None))
         self.set("lost", sum(r.lost for r in self._readers))
         mono = time.monotonic_ns()
         self.set("down_ms", self._down_ms_done + sum((mono - d) // 1_000_000 for d in self._down_since if d))
@@ -203,13 +223,15 @@ class JournalAgent(Agent):
     def on_close(self) -> None:
         self._flush(time.time_ns())
         for i, j in enumerate(self._journals):
+            if j is None:
+                continue
             try:
                 j.close()
             except OSError as exc:
                 self.count("write_errors")
                 log.error("journal of %s: closing failed (%s)", self._rings[i].name, exc)
         for i, r in enumerate(self._readers):
-            if self._held[i] is not None and not self._copy[i]:
+            if self._held[i] is not None and len(self._held[i]) and not self._copy[i]:
                 # the held batch is not journaled: leave the cursor before it, for a successor
                 r.rst[K.R_NEXT] = int(self._held[i][0]["seq"])
             r.close()

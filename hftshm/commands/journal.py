@@ -29,7 +29,17 @@ def replay(
 
     try:
         factor = config_mod.parse_speed(speed, "--speed")
-        meta, records = files.load_ring(journal)
+        if into:
+            meta, records = files.load_ring(journal)
+        else:  # check it all now (streaming); the replay worker loads it
+            report = files.verify(journal)
+            if not report.files:
+                raise FileNotFoundError(f"no journal files in {journal}")
+            for problem in report.problems[:-1]:
+                typer.echo(f"error: {problem}", err=True)
+            if report.problems:
+                raise report.problems[-1]
+            meta = report.meta
     except (config_mod.ConfigError, OSError, ValueError) as exc:  # JournalError names file and offset
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

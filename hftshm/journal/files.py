@@ -108,8 +108,17 @@ def ring_files(directory) -> list[Path]:
         return [directory]
     if not directory.exists():
         raise FileNotFoundError(f"journal {directory} does not exist")
-    found = list(directory.glob(f"*{F.SUFFIX}"))
-    return sorted(found, key=lambda p: (s if (s := _seq_of_name(p)) is not None else read_meta(p)["first_seq"], p.name))
+    return sorted(directory.glob(f"*{F.SUFFIX}"), key=_order)
+
+
+def _order(path: Path):
+    seq = _seq_of_name(path)
+    if seq is None:  # not named by the journal: its header says, or it sorts last (a reader names it)
+        try:
+            seq = read_meta(path)["first_seq"]
+        except (OSError, ValueError):
+            seq = float("inf")
+    return seq, path.name
 
 
 def _check_file_meta(path: Path, jf: JournalFile, first: dict | None) -> None:

@@ -186,12 +186,12 @@ class RingJournal:
         the next write), so the caller may call again with the same batch."""
         if len(batch) == 0:
             return
-        first = int(batch[0]["seq"])
+        first, k = int(batch[0]["seq"]), 0
         if first <= self.last_seq:  # already on disk (written just before a crash)
             k = min(len(batch), self.last_seq - first + 1)
-            self.skipped += k
             batch = batch[k:]
             if len(batch) == 0:
+                self.skipped += k
                 return
             first = int(batch[0]["seq"])
         if self._cut is not None:
@@ -207,6 +207,7 @@ class RingJournal:
             self._cut_back()
             raise
         n = len(batch)
+        self.skipped += k
         if self.last_seq >= 0 and first != self.last_seq + 1:
             self.gaps += 1
         self._size += F.FRAME_LENGTH + n * self.record_size

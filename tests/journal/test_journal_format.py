@@ -149,6 +149,8 @@ def test_flipped_bytes_are_found_and_replay_publishes_nothing(tmp_path, instance
     out = cli("replay", d, "--into", instance, "--speed", "max")
     assert out.returncode == 2 and str(path) in out.stderr and "at byte" in out.stderr
     assert "replayed" not in out.stdout
+    out = cli("replay", d, "--speed", "max", "--duration", "1", "--headless")  # the whole pipeline
+    assert out.returncode == 2 and str(path) in out.stderr and "at byte" in out.stderr
 
 
 def test_one_flipped_record_byte_names_its_batch(tmp_path):

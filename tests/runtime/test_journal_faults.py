@@ -169,3 +169,23 @@ def test_the_summary_counts_what_a_dead_journal_missed(hand):
     assert out["not_journaled"] == figs["published"] and out["complete"] is False
     assert out["worker_state"] == "absent"
     json.dumps(out)
+
+
+def test_a_journal_directory_it_cannot_create_halts_and_is_retried(hand):
+    """The disk fails before the first write (here: `journal` is a file, so no directory can be made)."""
+    h = hand()
+    blocker = h.cfg.run_dir() / "journal"
+    blocker.parent.mkdir(parents=True, exist_ok=True)
+    blocker.write_text("in the way")
+    h.spawn("journal", "journal")
+    h.wait_running("journal")
+    wait_for(h, lambda c: c["down"] == 1 and c["write_errors"] >= 1)
+    assert h.control.trading_state == HALTED and h.control.trading_reason == R.JOURNAL_DOWN
+    ring = rings.attach(h.cfg.instance, "md")
+    records = capture_records(limit=1000)
+    publish(ring, records)
+    blocker.unlink()
+    wait_for(h, lambda c: c["down"] == 0 and c["records"] >= len(records))
+    assert h.stop("journal") == 0
+    ring.close()
+    check_md(h, records, lost=0)
