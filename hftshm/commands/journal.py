@@ -120,5 +120,5 @@ def inspect(
                     t.add_row(str(k), f"{v:,}")
                 console.print(t)
     if info["problems"]:
-        console.print(f"[bold red]{len(info['problems'])} problem(s)[/]: the journal is damaged (see above)")
+        console.print(f"[bold red]{len(info['problems'])} problem(s)[/]: the journal is damaged (each on stderr with its file and byte offset)")
     raise typer.Exit(code)
