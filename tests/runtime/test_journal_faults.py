@@ -72,7 +72,7 @@ def test_disk_refusing_writes_halts_trading_and_loses_nothing_uncounted(hand, ha
     h = hand(rings={"md": {"capacity": 4096}}, journal={"halt_on_md_failure": halt_on_md})
     records = capture_records()
     assert len(records) > 12_000
-    assert h.control.trading_state == ACTIVE
+    h.control.set_trading(ACTIVE, R.MANUAL)
     spawn_limited(h, "journal", 300_000)  # about 2,300 md records fit
     ring = rings.attach(h.cfg.instance, "md")
     publish(ring, records[:4000], pause=0.001)
@@ -103,6 +103,7 @@ def test_disk_refusing_writes_halts_trading_and_loses_nothing_uncounted(hand, ha
 
 def test_journal_that_cannot_create_files_holds_orders_unreleased(hand):
     h = hand(ring_names=("md", "orders"))
+    h.control.set_trading(ACTIVE, R.MANUAL)
     spawn_limited(h, "journal", 1000)  # not even a 4096-byte header fits
     oring = rings.attach(h.cfg.instance, "orders")
     orders = np.zeros(300, order.DTYPE)
@@ -174,6 +175,7 @@ def test_the_summary_counts_what_a_dead_journal_missed(hand):
 def test_a_journal_directory_it_cannot_create_halts_and_is_retried(hand):
     """The disk fails before the first write (here: `journal` is a file, so no directory can be made)."""
     h = hand()
+    h.control.set_trading(ACTIVE, R.MANUAL)
     blocker = h.cfg.run_dir() / "journal"
     blocker.parent.mkdir(parents=True, exist_ok=True)
     blocker.write_text("in the way")
