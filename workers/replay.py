@@ -20,6 +20,8 @@ class ReplayAgent(Agent):
 
     def on_start(self) -> None:
         venue = self.ctx.config.venue
+        # every header and batch checksum is checked first: a damaged journal stops the replay
+        # before it publishes anything (the error names the file and byte offset)
         meta, records = files.load_ring(venue.replay)
         if meta["ring"] != "md":
             raise ValueError(f"{venue.replay}: a journal of ring {meta['ring']!r}; replay needs the md journal")

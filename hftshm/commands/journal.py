@@ -29,8 +29,18 @@ def replay(
 
     try:
         factor = config_mod.parse_speed(speed, "--speed")
-        meta, records = files.load_ring(journal)
-    except (config_mod.ConfigError, OSError, ValueError) as exc:
+        if into:
+            meta, records = files.load_ring(journal)
+        else:  # check it all now (streaming); the replay worker loads it
+            report = files.verify(journal)
+            if not report.files:
+                raise FileNotFoundError(f"no journal files in {journal}")
+            for problem in report.problems[:-1]:
+                typer.echo(f"error: {problem}", err=True)
+            if report.problems:
+                raise report.problems[-1]
+            meta = report.meta
+    except (config_mod.ConfigError, OSError, ValueError) as exc:  # JournalError names file and offset
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if into:
@@ -70,7 +80,9 @@ def inspect(
     path: Annotated[Path, typer.Argument(help="A .hftj file or a ring's journal directory.")],
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
-    """Print a journal's header and a summary: counts by kind and symbol, time range, gaps."""
+    """Print a journal's header and a summary: counts by kind and symbol, time range, gaps.
+    Checks every header and batch checksum; exits 2 if any file is damaged or cut short (each
+    problem is printed with its file and byte offset; the summary covers the sound records)."""
     from ..journal.inspect import summarize
 
     try:
@@ -78,10 +90,15 @@ def inspect(
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    for problem in info["problems"]:
+        typer.echo(f"error: {problem}", err=True)
+    code = 2 if info["problems"] else 0
     if json_out:
         json.dump(info, sys.stdout, indent=2)
         sys.stdout.write("\n")
-        return
+        raise typer.Exit(code)
+    if "header" not in info:
+        raise typer.Exit(code)
     console = Console()
     head = info["header"]
     console.print(f"[bold]{path}[/]: ring {head['ring']} of instance {head.get('instance')}, layout "
@@ -102,3 +119,6 @@ def inspect(
                 for k, v in info[key].items():
                     t.add_row(str(k), f"{v:,}")
                 console.print(t)
+    if info["problems"]:
+        console.print(f"[bold red]{len(info['problems'])} problem(s)[/]: the journal is damaged (each on stderr with its file and byte offset)")
+    raise typer.Exit(code)

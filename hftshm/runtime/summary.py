@@ -1,5 +1,6 @@
 """The end-of-run summary (``hftshm start --summary FILE``): JSON figures read from shared memory
-just before it is unlinked: rings and readers, per-stage latency, workers, trading."""
+just before it is unlinked: rings and readers, per-stage latency, workers, trading, and the
+journal (records published vs on disk, write errors, down time)."""
 
 from __future__ import annotations
 
@@ -57,6 +58,41 @@ def worker_figures(control, restarts_by_name: dict | None = None) -> dict:
     return out
 
 
+def journal_figures(cfg, control, ring_out: dict) -> dict:
+    """The truth about the journal: per ring, records published and records on disk (counted in
+    the files' batch headers), and the journal worker's fault counters. ``complete`` is true only
+    when every published record is on disk and no write ever failed."""
+    published = {name: figs.get("published") for name, figs in ring_out.items()}
+    if not cfg.journal.enabled:
+        return {"enabled": False, "complete": False, "not_journaled": sum(v or 0 for v in published.values())}
+    from ..journal import files
+
+    worker = {}
+    for slot in control.worker_slots():
+        if control.worker_role(slot) == "journal":
+            worker = {"worker_state": C.WORKER_STATES.get(control.worker_field(slot, C.W_STATE), "?"),
+                      "restarts": control.worker_field(slot, C.W_RESTARTS), **control.counter_values(slot)}
+    rings_out, missing = {}, 0
+    for name, pub in published.items():
+        directory = files.ring_dir(cfg.run_dir(), name)
+        try:
+            on_disk = files.count_records(directory) if directory.exists() else 0
+        except (OSError, ValueError) as exc:
+            rings_out[name] = {"published": pub, "error": str(exc)}
+            continue
+        gap = max(0, (pub or 0) - on_disk)
+        missing += gap
+        rings_out[name] = {"published": pub, "journaled": on_disk, "not_journaled": gap}
+    errors = int(worker.get("write_errors", 0))
+    return {
+        "enabled": True, "dir": str(cfg.run_dir() / "journal"), "rings": rings_out, "not_journaled": missing,
+        "write_errors": errors, "down_ms": int(worker.get("down_ms", 0)), "down_at_stop": int(worker.get("down", 0)),
+        "lost": int(worker.get("lost", 0)), "unjournaled_at_stop": int(worker.get("unjournaled", 0)),
+        "worker_state": worker.get("worker_state", "absent"), "restarts": int(worker.get("restarts", 0)),
+        "complete": missing == 0 and errors == 0 and bool(worker),
+    }
+
+
 def collect(cfg, control, latency, started_ns: int, final_readers: dict | None = None) -> dict:
     """``final_readers`` (ring -> name -> figures) stands in for readers that have closed since."""
     ring_out = {}
@@ -86,6 +122,7 @@ def collect(cfg, control, latency, started_ns: int, final_readers: dict | None =
         "workers": worker_figures(control),
         "trading": trading_snapshot.figures(control),
         "journal_dir": str(cfg.run_dir() / "journal") if cfg.journal.enabled else None,
+        "journal": journal_figures(cfg, control, ring_out),
     }
 
 

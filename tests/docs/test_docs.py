@@ -111,7 +111,8 @@ def test_journal_header_offsets():
     from hftshm.journal import format as F
 
     fmt = F._FIXED.format
-    fields = ("magic", "header_length", "version", "record_size", "fingerprint", "first_seq", "created_ns")
+    fields = ("magic", "header_length", "version", "record_size", "fingerprint", "first_seq", "created_ns",
+              "header_crc")
     codes = re.findall(r"\d*[a-zA-Z]", fmt.lstrip("<"))
     assert len(codes) == len(fields), f"journal header struct {fmt} changed: update the docs table"
     expected = {f: struct.calcsize("<" + "".join(codes[:i])) for i, f in enumerate(fields)}
