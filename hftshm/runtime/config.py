@@ -84,6 +84,29 @@ class JournalConfig:
     fsync: bool = False
 
 
+# --- [bridge] (hftshm.bridge, docs/bridge.md) -------------------------------------------------
+@dataclass
+class BridgeConfig:
+    url: str = "nats://127.0.0.1:4222"  # the NATS server (JetStream enabled)
+    md_out: bool = False  # publish this instance's md ring to JetStream
+    fills_out: bool = False  # publish this instance's fills ring to JetStream
+    orders_in: bool = False  # take order intents from remote strategies into the orders ring
+    source: str = ""  # [venue] kind "bridge": the instance whose md stream this one takes
+    storage: str = "file"  # streams this bridge creates: "file" or "memory"
+    batch: int = 64  # records per message at most (64 md records = 8 KiB)
+    max_msgs: int = 1_000_000  # a stream keeps at most this many messages (oldest go first)
+    max_age_s: float = 86_400.0  # ... and none older than this
+    duplicate_window_s: float = 120.0  # JetStream drops a repeated message id within this window
+    start: str = "first"  # md in, fresh receiver: "first" message the stream holds or "last"
+    connect_timeout_s: float = 2.0  # the server must answer at start within this
+    max_pending: int = 1024  # publishes awaiting their acknowledgement at most
+
+
+BRIDGE_STORAGE = ("file", "memory")
+BRIDGE_START = ("first", "last")
+# --- end [bridge] ---------------------------------------------------------------------------------
+
+
 @dataclass
 class WorkerConfig:
     wait: str = "backoff"
@@ -110,6 +133,7 @@ class Config:
     strategies: list | None = None  # [[strategies]] tables; None: the built-in default
     risk: dict = field(default_factory=dict)  # [risk] limits and kill-switch triggers
     execution: dict = field(default_factory=dict)  # [execution] timeouts, key file
+    bridge: BridgeConfig = field(default_factory=BridgeConfig)  # [bridge] (docs/bridge.md)
 
     def worker(self, name: str) -> WorkerConfig:
         return self.workers.get(name) or WorkerConfig()
@@ -121,7 +145,8 @@ class Config:
         return json.dumps(dataclasses.asdict(self))
 
 
-_SECTIONS = {"venue": VenueConfig, "sim": SimConfig, "feed": FeedConfig, "journal": JournalConfig}
+_SECTIONS = {"venue": VenueConfig, "sim": SimConfig, "feed": FeedConfig, "journal": JournalConfig,
+             "bridge": BridgeConfig}
 
 
 def _build(cls, values: dict, where: str):
@@ -168,8 +193,9 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"[rings.{name}] capacity must be a power of two >= 2, got {ring.capacity!r}")
         if ring.policy not in ("wait", "overwrite"):
             raise ConfigError(f"[rings.{name}] policy must be 'wait' or 'overwrite', got {ring.policy!r}")
-    if cfg.venue.kind not in ("sim", "binance", "replay"):
-        raise ConfigError(f"[venue] kind must be 'sim', 'binance' or 'replay', got {cfg.venue.kind!r}")
+    if cfg.venue.kind not in ("sim", "binance", "replay", "bridge"):
+        raise ConfigError(f"[venue] kind must be 'sim', 'binance', 'replay' or 'bridge', got {cfg.venue.kind!r}")
+    validate_bridge(cfg)
     if cfg.venue.kind == "replay" and not cfg.venue.replay:
         raise ConfigError("[venue] kind 'replay' needs replay = the md journal (a file or directory)")
     parse_speed(cfg.venue.speed, "[venue] speed")
@@ -204,6 +230,41 @@ def validate(cfg: Config) -> None:
     from ..trading import config as trading_config  # late: trading imports the runtime
 
     trading_config.validate(cfg)
+
+
+def validate_bridge(cfg: Config) -> None:
+    """[bridge] values, and ``[venue] kind = "bridge"`` (md from another instance's stream)."""
+    b = cfg.bridge
+    if not isinstance(b.url, str) or not b.url.startswith(("nats://", "tls://")):
+        raise ConfigError(f"[bridge] url must be a nats:// or tls:// URL, got {b.url!r}")
+    for key in ("md_out", "fills_out", "orders_in"):
+        if not isinstance(getattr(b, key), bool):
+            raise ConfigError(f"[bridge] {key} must be true or false, got {getattr(b, key)!r}")
+    if b.storage not in BRIDGE_STORAGE:
+        raise ConfigError(f"[bridge] storage must be 'file' or 'memory', got {b.storage!r}")
+    if b.start not in BRIDGE_START:
+        raise ConfigError(f"[bridge] start must be 'first' or 'last', got {b.start!r}")
+    if not isinstance(b.batch, int) or not 1 <= b.batch <= 4096:
+        raise ConfigError(f"[bridge] batch must be an integer in [1, 4096], got {b.batch!r}")
+    if not isinstance(b.max_msgs, int) or b.max_msgs < 1:
+        raise ConfigError(f"[bridge] max_msgs must be an integer >= 1, got {b.max_msgs!r}")
+    if not isinstance(b.max_pending, int) or not 1 <= b.max_pending <= 65536:
+        raise ConfigError(f"[bridge] max_pending must be an integer in [1, 65536], got {b.max_pending!r}")
+    for key in ("max_age_s", "duplicate_window_s", "connect_timeout_s"):
+        v = getattr(b, key)
+        if not isinstance(v, (int, float)) or not v > 0:
+            raise ConfigError(f"[bridge] {key} must be a positive number of seconds, got {v!r}")
+    if b.duplicate_window_s > b.max_age_s:
+        raise ConfigError("[bridge] duplicate_window_s may not exceed max_age_s")
+    if cfg.venue.kind == "bridge":
+        if not b.source:
+            raise ConfigError('[venue] kind "bridge" needs [bridge] source = the instance whose md it takes')
+        naming.check_name("[bridge] source", b.source)
+        if b.md_out:
+            raise ConfigError('[bridge] md_out with [venue] kind "bridge": this instance relays, it does not '
+                              "re-publish; take the source's stream directly")
+    elif b.source:
+        raise ConfigError('[bridge] source is only for [venue] kind = "bridge"')
 
 
 def parse_speed(text, where: str = "speed") -> float:

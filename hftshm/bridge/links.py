@@ -1,0 +1,285 @@
+"""The bridge's two I/O loops, each a thin shell over its sans-I/O core.
+
+``OutLink``: a named, non-gating reader of a ring -> ``Outbound`` -> async JetStream publishes,
+at most ``max_pending`` unacknowledged. Its position is the stream itself: at start, and after
+any failed publish (server gone, timeout), it reads the subject's last stored message and goes on
+from the sequence after it, so nothing is skipped and a republish carries the same message id.
+
+``InLink``: an ordered push consumer on the source's stream -> ``Inbound`` -> the local ring.
+Its position is the local ring (``next_src = base + published``) and the stream sequence it last
+used (a counter in the control block, so a restarted worker resumes there); records it already
+published are trimmed, never published twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import numpy as np
+from nats.js import api
+
+from ..ring import header as H
+from ..wait.fdwake import FdWake
+from . import inbound as IB
+from . import jetstream, wire
+from .outbound import Outbound, resume_position
+
+log = logging.getLogger("hftshm.bridge")
+
+IDLE_S = 0.05  # the reader's longest sleep when the ring is idle (its producer wakes it sooner)
+LAG_EVERY_S = 0.5
+
+
+def ring_epoch(ring) -> int:
+    return int(ring.hdr[H.W_CREATED_NS])
+
+
+class OutLink:
+    def __init__(self, agent, ring, instance: str, cfg):
+        self.agent, self.ring, self.cfg = agent, ring, cfg
+        self.wake = None  # FdWake of the current reader: its producer wakes us, no polling when idle
+        self.name = ring.name
+        self.subject = wire.subject(instance, ring.name)
+        self.stream = wire.stream_name(instance, ring.name)
+        self.epoch = ring_epoch(ring)
+        self.reader = None
+        self.out = None
+
+    async def _position(self, js) -> None:
+        """Place ``out`` and the reader after the last stored message (or at the ring's oldest)."""
+        last = await jetstream.last_payload(js, self.stream, self.subject)
+        pos = resume_position(last, self.epoch)
+        published = self.ring.published()
+        oldest = max(0, published - self.ring.capacity)
+        if pos is None:
+            pos = 0
+        pos = min(pos, published)
+        lay = self.ring.layout
+        self.out = Outbound(self.epoch, lay.fingerprint, lay.size, pos, self.cfg.batch)
+        start = max(pos, oldest)
+        self.close()
+        self.wake = FdWake()
+        self.reader = self.ring.reader(f"bridge-{self.name}", start=start, wait=self.wake)
+        self.wake.attach(asyncio.get_running_loop())
+        self.pending_gap = start  # sequences before ``start`` are gone from the ring
+        log.info("%s out: stream %s from sequence %d (ring holds %d..%d)", self.name, self.stream, pos,
+                 oldest, published - 1)
+
+    async def run(self, js, stop: asyncio.Event) -> None:
+        await jetstream.ensure_stream(js, self.stream, [self.subject], self.cfg)
+        await self._position(js)
+        a = self.agent
+        pending: list = []
+        while not stop.is_set():
+            msgs = self.out.gap(self.pending_gap) if self.pending_gap > self.out.next_seq else []
+            self.pending_gap = 0
+            batch = self.reader.read_batch(self.cfg.batch * 64, copy=True)
+            if len(batch):
+                msgs += self.out.take(batch)
+            a.set("lag_out", max(0, self.ring.published() - self.out.next_seq))
+            if not msgs:
+                if pending:
+                    if await self._settle(js, pending):
+                        pending = []
+                    continue
+                await self.wake.wait_async(IDLE_S)
+                continue
+            failed = False
+            for m in msgs:
+                try:
+                    fut = await js.publish_async(self.subject, m.payload, wait_stall=5.0,
+                                                 headers={wire.MSG_ID: m.msg_id})
+                except Exception as exc:  # server gone, stalled: resynchronise from the stream
+                    log.warning("%s out: publish failed (%s); resynchronising", self.name, type(exc).__name__)
+                    failed = True
+                    break
+                pending.append((m, fut))
+            if failed or len(pending) >= self.cfg.max_pending:
+                if not await self._settle(js, pending, failed):
+                    pending = []
+                    continue
+                pending = []
+
+    async def _settle(self, js, pending, failed: bool = False) -> bool:
+        """Wait for every pending acknowledgement; count them. On any failure, resynchronise
+        (False). True when all were acknowledged."""
+        a = self.agent
+        ok = not failed
+        for m, fut in pending:
+            if ok:
+                try:
+                    ack = await asyncio.wait_for(fut, 5.0)
+                    if not ack.duplicate:
+                        a.count("msgs_out")
+                        a.count("records_out" if m.kind == wire.RECORDS else "lapped_out", m.count)
+                    continue
+                except Exception as exc:
+                    log.warning("%s out: no acknowledgement (%s); resynchronising", self.name, type(exc).__name__)
+                    ok = False
+            if not fut.done():
+                fut.cancel()
+        pending.clear()
+        if not ok:
+            await self._resync(js)
+        return ok
+
+    async def _resync(self, js) -> None:
+        self.agent.count("resyncs")
+        while True:
+            try:
+                await self._position(js)
+                return
+            except Exception as exc:
+                log.warning("%s out: stream not available yet (%s)", self.name, type(exc).__name__)
+                await asyncio.sleep(0.2)
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        if self.wake is not None:
+            self.wake.close()
+            self.wake = None
+
+
+class InLink:
+    """md in: the source instance's md stream -> this instance's md ring."""
+
+    def __init__(self, agent, ring, source: str, cfg, placeholder):
+        self.agent, self.ring, self.cfg = agent, ring, cfg
+        self.subject = wire.subject(source, ring.name)
+        self.stream = wire.stream_name(source, ring.name)
+        a = agent
+        epoch = a.get("epoch")
+        lay = ring.layout
+        if epoch:  # a restarted bridge: the ring is the position
+            base = a.get("src_base")
+            self.inb = IB.Inbound(lay.dtype, lay.fingerprint, placeholder, epoch=epoch,
+                                  next_src=base + ring.published(), base=base)
+        else:
+            self.inb = IB.Inbound(lay.dtype, lay.fingerprint, placeholder)
+        self.publisher = ring.publisher()
+        self.stream_seq = a.get("stream_seq")
+        self.refused_logged = 0
+        self.sub = None
+        self.refetch = asyncio.Event()
+
+    def _sync_counts(self) -> None:
+        a, c = self.agent, self.inb.counts
+        a.set("msgs_in", c["msgs"])
+        a.set("records_in", c["records"])
+        a.set("duplicates", c["duplicates"])
+        a.set("src_lost", c["src_lost"])
+        a.set("gaps_lost", c["transport_lost"])
+        a.set("refused_layout", c["refused_layout"])
+        a.set("refused_epoch", c["refused_epoch"])
+        a.set("refused_bad", c["refused_malformed"])
+        a.set("epoch", self.inb.epoch)
+        a.set("src_base", self.inb.base or 0)
+
+    def _publish(self, recs: np.ndarray) -> None:
+        cap = self.ring.capacity
+        for i in range(0, len(recs), cap):
+            self.publisher.publish_batch(np.ascontiguousarray(recs[i:i + cap]))
+
+    async def _subscribe(self, js, stop):
+        if self.stream_seq:
+            cc = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                                    opt_start_seq=self.stream_seq + 1)
+        elif self.cfg.start == "last":
+            cc = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST)
+        else:
+            cc = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL)
+        return await js.subscribe(self.subject, stream=self.stream, ordered_consumer=True, config=cc,
+                                  cb=self._on_msg, pending_msgs_limit=1 << 20, pending_bytes_limit=1 << 30)
+
+    async def _on_msg(self, msg) -> None:
+        sseq = msg.metadata.sequence.stream
+        if sseq <= self.stream_seq:
+            return  # a redelivery we already handled
+        v = self.inb.on_message(msg.data)
+        if v.kind == IB.AHEAD:
+            if sseq > self.stream_seq + 1 and not self.refetch.is_set():
+                # the stream may still hold what we missed: ask for it again (see run)
+                self.hole = (self.stream_seq, sseq)
+                self.refetch.set()
+                return
+            if self.refetch.is_set():
+                return  # a refetch is on its way; what comes before it is stale
+            self._publish(self.inb.lose(self._first(msg.data)))
+            v = self.inb.on_message(msg.data)
+        if v.kind == IB.REFUSED:
+            self.refused_logged += 1
+            if self.refused_logged <= 10 or self.refused_logged % 1000 == 0:
+                log.warning("md in: refused stream message %d (%s): %s [%d refused]", sseq, v.reason, v.detail,
+                            self.refused_logged)
+        elif v.kind == IB.ACCEPT and len(v.records):
+            self._publish(v.records)
+        self.stream_seq = sseq
+        self.agent.set("stream_seq", sseq)
+        self._sync_counts()
+
+    @staticmethod
+    def _first(payload: bytes) -> int:
+        return wire.decode_header(payload)[2]
+
+    async def run(self, js, stop: asyncio.Event) -> None:
+        try:
+            await js.stream_info(self.stream)
+        except Exception as exc:
+            raise jetstream.BridgeConnectError(
+                f"md in: stream {self.stream} of source instance is not on the server ({exc}); start the "
+                "source's bridge with md_out = true first") from None
+        self.sub = await self._subscribe(js, stop)
+        log.info("md in: from stream %s after stream sequence %d (next source sequence %s)", self.stream,
+                 self.stream_seq, self.inb.next_src)
+        next_lag = 0.0
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(self.refetch.wait(), LAG_EVERY_S)
+            except asyncio.TimeoutError:
+                pass
+            if self.refetch.is_set():
+                await self._fill(js, stop)
+            now = time.monotonic()
+            if now >= next_lag:
+                next_lag = now + LAG_EVERY_S
+                await self._lag(js)
+
+    async def _fill(self, js, stop) -> None:
+        """A hole in stream sequences: resubscribe after the last one used if the stream still
+        holds the next; else the hole is lost (counted when the next message shows its size)."""
+        lo, hi = self.hole
+        try:
+            first = await jetstream.first_seq(js, self.stream)
+        except Exception:
+            first = hi
+        await self.sub.unsubscribe()
+        if first <= lo + 1:
+            self.agent.count("gaps_filled")
+            log.info("md in: stream sequences %d..%d missed; fetching them again", lo + 1, hi - 1)
+        else:
+            log.warning("md in: stream sequences %d..%d are no longer in the stream", lo + 1, first - 1)
+            self.stream_seq = max(self.stream_seq, first - 1)
+        self.refetch.clear()
+        self.sub = await self._subscribe(js, stop)
+
+    async def _lag(self, js) -> None:
+        try:
+            last = await jetstream.last_payload(js, self.stream, self.subject)
+        except Exception:
+            return
+        if last is not None and self.inb.next_src is not None:
+            _, epoch, first, count, _, _ = wire.decode_header(last)
+            if epoch == self.inb.epoch:
+                self.agent.set("lag_in", max(0, first + count - self.inb.next_src))
+
+    async def close(self) -> None:
+        if self.sub is not None:
+            try:
+                await self.sub.unsubscribe()
+            except Exception:
+                pass
+        self.publisher.close()

@@ -1,0 +1,44 @@
+"""md out -> JetStream -> md in, through real worker processes and a real nats-server."""
+
+import numpy as np
+import pytest
+
+from hftshm.layouts import md
+
+from .helpers import RingCollector, check_exact, publish
+
+
+def _pair(make_instance, nats_server, capacity=1 << 20, storage="file", **src_bridge):
+    src = make_instance(rings={"md": {"capacity": capacity}},
+                        bridge={"url": nats_server.url, "md_out": True, "storage": storage, **src_bridge})
+    dst = make_instance(rings={"md": {"capacity": 1 << 16, "policy": "wait"}}, venue={"kind": "bridge"},
+                        bridge={"url": nats_server.url, "source": src.name})
+    return src, dst
+
+
+def _run(make_instance, nats_server, n):
+    src, dst = _pair(make_instance, nats_server)
+    src.spawn()
+    src.wait_running()
+    collector = RingCollector(dst.name)
+    try:
+        publish("md", src.name, 0, n)
+        dst.spawn()
+        dst.wait_running()
+        got = collector.drain(n, timeout=300)
+        check_exact(got, 0, n)
+        c = dst.counters()
+        assert c["records_in"] == n and c["gaps_lost"] == 0 and c["src_lost"] == 0 and c["src_base"] == 0, c
+        s = src.wait_counter("records_out", n)
+        assert s["lapped_out"] == 0, s
+    finally:
+        collector.close()
+
+
+def test_md_bridge_50k_exact(make_instance, nats_server):
+    _run(make_instance, nats_server, 50_000)
+
+
+@pytest.mark.stress
+def test_md_bridge_1m_exact(make_instance, nats_server):
+    _run(make_instance, nats_server, 1_000_000)
