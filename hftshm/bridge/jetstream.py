@@ -30,12 +30,13 @@ async def connect(url: str, timeout_s: float, name: str, on_event=None):
                 on_event(what)
         return cb
 
+    # nats-py retries a first connect forever when reconnects are unlimited: bound it ourselves
     try:
-        return await nats.connect(
+        return await asyncio.wait_for(nats.connect(
             url, name=name, connect_timeout=timeout_s, allow_reconnect=True, max_reconnect_attempts=-1,
             reconnect_time_wait=0.2, pending_size=64 * 1024 * 1024,
             disconnected_cb=await _cb("disconnected"), reconnected_cb=await _cb("reconnected"),
-            error_cb=await _cb("error"))
+            error_cb=await _cb("error")), 2 * timeout_s + 1.0)
     except (OSError, asyncio.TimeoutError, nats.errors.NoServersError) as exc:
         raise BridgeConnectError(f"NATS server {url} is not reachable ({type(exc).__name__}: {exc}); "
                                  f"{INSTALL_HINT}") from None

@@ -160,22 +160,22 @@ class InLink:
                                   next_src=base + ring.published(), base=base)
         else:
             self.inb = IB.Inbound(lay.dtype, lay.fingerprint, placeholder)
+        for key, name in self.COUNTS.items():  # a restarted worker goes on counting
+            self.inb.counts[key] = a.get(name)
         self.publisher = ring.publisher()
         self.stream_seq = a.get("stream_seq")
         self.refused_logged = 0
         self.sub = None
         self.refetch = asyncio.Event()
 
+    COUNTS = {"msgs": "msgs_in", "records": "records_in", "duplicates": "duplicates", "src_lost": "src_lost",
+              "transport_lost": "gaps_lost", "refused_layout": "refused_layout", "refused_epoch": "refused_epoch",
+              "refused_malformed": "refused_bad"}
+
     def _sync_counts(self) -> None:
         a, c = self.agent, self.inb.counts
-        a.set("msgs_in", c["msgs"])
-        a.set("records_in", c["records"])
-        a.set("duplicates", c["duplicates"])
-        a.set("src_lost", c["src_lost"])
-        a.set("gaps_lost", c["transport_lost"])
-        a.set("refused_layout", c["refused_layout"])
-        a.set("refused_epoch", c["refused_epoch"])
-        a.set("refused_bad", c["refused_malformed"])
+        for key, name in self.COUNTS.items():
+            a.set(name, c[key])
         a.set("epoch", self.inb.epoch)
         a.set("src_base", self.inb.base or 0)
 

@@ -78,3 +78,15 @@ def check_exact(got: np.ndarray, first: int, n: int) -> None:
     for f in DATA_FIELDS:
         diff = np.flatnonzero(got[f] != ref[f])
         assert not len(diff), f"field {f} differs at sequence {first + diff[0]}"
+
+
+def check_with_gaps(got: np.ndarray, first: int, n: int) -> int:
+    """Like ``check_exact`` where GAP records stand for lost sequences; returns how many."""
+    assert len(got) == n, f"{len(got)} records, expected {n}"
+    assert (got["seq"] == np.arange(first, first + n)).all(), "sequences out of place"
+    gap = got["kind"] == md.GAP
+    ref = md_records(first, n)
+    for f in DATA_FIELDS:
+        diff = np.flatnonzero((got[f] != ref[f]) & ~gap)
+        assert not len(diff), f"field {f} differs at sequence {first + diff[0]}"
+    return int(gap.sum())

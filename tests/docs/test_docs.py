@@ -131,7 +131,8 @@ def _section_keys():
     from hftshm.trading import config as T
 
     fields = lambda cls: {f.name: f for f in dataclasses.fields(cls)}  # noqa: E731
-    sections = {"rings", "venue", "sim", "feed", "journal", "workers", "strategies", "risk", "execution"}
+    sections = {"rings", "venue", "sim", "feed", "journal", "workers", "strategies", "risk", "execution",
+                "bridge"}
     top = {k: f for k, f in fields(C.Config).items() if k not in sections}
     keys = {"top": top, "rings": fields(C.RingConfig), "workers": fields(C.WorkerConfig),
             "risk": {**T.DEFAULT_RISK, "symbols": None}, "execution": dict(T.DEFAULT_EXECUTION),
