@@ -226,12 +226,19 @@ class InLink:
         return wire.decode_header(payload)[2]
 
     async def run(self, js, stop: asyncio.Event) -> None:
-        try:
-            await js.stream_info(self.stream)
-        except Exception as exc:
-            raise jetstream.BridgeConnectError(
-                f"md in: stream {self.stream} of source instance is not on the server ({exc}); start the "
-                "source's bridge with md_out = true first") from None
+        waited = False
+        while not stop.is_set():  # the source may start after us: wait for its stream, say so once
+            try:
+                await js.stream_info(self.stream)
+                break
+            except Exception as exc:
+                if not waited:
+                    log.warning("md in: stream %s of the source is not on the server yet (%s); waiting for "
+                                "the source's bridge (md_out = true)", self.stream, type(exc).__name__)
+                    waited = True
+                await asyncio.sleep(0.5)
+        if stop.is_set():
+            return
         self.sub = await self._subscribe(js, stop)
         log.info("md in: from stream %s after stream sequence %d (next source sequence %s)", self.stream,
                  self.stream_seq, self.inb.next_src)
