@@ -42,3 +42,31 @@ def test_md_bridge_50k_exact(make_instance, nats_server):
 @pytest.mark.stress
 def test_md_bridge_1m_exact(make_instance, nats_server):
     _run(make_instance, nats_server, 1_000_000)
+
+
+def test_status_shows_the_bridge_counters(make_instance, nats_server):
+    import json
+    import subprocess
+    import sys
+
+    src, dst = _pair(make_instance, nats_server, capacity=1 << 16)
+    src.spawn()
+    src.wait_running()
+    dst.spawn()
+    dst.wait_running()
+    publish("md", src.name, 0, 1000)
+    dst.wait_counter("records_in", 1000)
+    for h, want in ((src, {"msgs_out": None, "records_out": 1000, "lag_out": 0, "reconnects": 0}),
+                    (dst, {"msgs_in": None, "records_in": 1000, "gaps_filled": 0, "gaps_lost": 0, "lag_in": None})):
+        out = subprocess.run([sys.executable, "-m", "hftshm.cli", "status", "--json", "--instance", h.name],
+                             capture_output=True, text=True, timeout=60)
+        snap = json.loads(out.stdout)
+        bridge = next(w for w in snap["workers"] if w["name"] == "bridge")
+        for key, value in want.items():
+            assert key in bridge["counters"], (key, bridge)
+            if value is not None:
+                assert bridge["counters"][key] == value, (key, bridge)
+        text = subprocess.run([sys.executable, "-m", "hftshm.cli", "status", "--instance", h.name],
+                              capture_output=True, text=True, timeout=60, env={**__import__("os").environ,
+                                                                               "COLUMNS": "200"}).stdout
+        assert "bridge" in text and all(k in text for k in want)
