@@ -72,8 +72,6 @@ class BridgeAgent(Agent):
         if cfg.venue.kind == "bridge":
             self.md_ring = rings.attach(ctx.instance, "md")
             self.link_in = InLink(self, self.md_ring, self.bcfg.source, self.bcfg, md_gap)
-        if self.bcfg.orders_in:
-            raise ValueError("[bridge] orders_in is not implemented yet (docs/bridge.md)")
         self.nc = None
 
     def _on_event(self, what: str) -> None:

@@ -79,7 +79,3 @@ def stream_name(instance: str, ring: str) -> str:
     """One stream per instance and ring, so stream sequences of a ring are consecutive."""
     return f"HFTSHM_{instance}_{ring}".replace("-", "_").replace(".", "_")
 
-
-def orders_subject(instance: str) -> str:
-    """Where remote strategies publish order intents for ``instance`` (a work-queue stream)."""
-    return f"{PREFIX}.{instance}.orders_in"

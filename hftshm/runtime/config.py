@@ -90,7 +90,6 @@ class BridgeConfig:
     url: str = "nats://127.0.0.1:4222"  # the NATS server (JetStream enabled)
     md_out: bool = False  # publish this instance's md ring to JetStream
     fills_out: bool = False  # publish this instance's fills ring to JetStream
-    orders_in: bool = False  # take order intents from remote strategies into the orders ring
     source: str = ""  # [venue] kind "bridge": the instance whose md stream this one takes
     storage: str = "file"  # streams this bridge creates: "file" or "memory"
     batch: int = 64  # records per message at most (64 md records = 8 KiB)
@@ -237,7 +236,7 @@ def validate_bridge(cfg: Config) -> None:
     b = cfg.bridge
     if not isinstance(b.url, str) or not b.url.startswith(("nats://", "tls://")):
         raise ConfigError(f"[bridge] url must be a nats:// or tls:// URL, got {b.url!r}")
-    for key in ("md_out", "fills_out", "orders_in"):
+    for key in ("md_out", "fills_out"):
         if not isinstance(getattr(b, key), bool):
             raise ConfigError(f"[bridge] {key} must be true or false, got {getattr(b, key)!r}")
     if b.storage not in BRIDGE_STORAGE:
@@ -263,6 +262,9 @@ def validate_bridge(cfg: Config) -> None:
         if b.md_out:
             raise ConfigError('[bridge] md_out with [venue] kind "bridge": this instance relays, it does not '
                               "re-publish; take the source's stream directly")
+        if cfg.strategies != []:  # fail closed: no venue here, and orders are not bridged back yet
+            raise ConfigError('[venue] kind "bridge" has no venue to trade on: set strategies = [] '
+                              "(orders of remote strategies are not bridged yet, docs/bridge.md)")
     elif b.source:
         raise ConfigError('[bridge] source is only for [venue] kind = "bridge"')
 

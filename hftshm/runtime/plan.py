@@ -32,8 +32,8 @@ def workers(cfg) -> list[WorkerSpec]:
     elif cfg.venue.kind != "bridge":
         out.append(WorkerSpec("ingest", "ingest"))
     # the bridge (docs/bridge.md): md's producer for [venue] kind "bridge", else a reader of md and
-    # fills and a producer of orders; started last, after every reader and execution
+    # fills; started last, after every reader and execution
     bridge = getattr(cfg, "bridge", None)
-    if cfg.venue.kind == "bridge" or (bridge is not None and (bridge.md_out or bridge.fills_out or bridge.orders_in)):
+    if cfg.venue.kind == "bridge" or (bridge is not None and (bridge.md_out or bridge.fills_out)):
         out.append(WorkerSpec("bridge", "bridge"))
     return out
