@@ -14,6 +14,7 @@ published are trimmed, never published twice.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import time
 
@@ -29,6 +30,8 @@ from .outbound import Outbound, resume_position
 log = logging.getLogger("hftshm.bridge")
 
 IDLE_S = 0.05  # the reader's longest sleep when the ring is idle (its producer wakes it sooner)
+ACK_POLL_S = 0.001  # ... while acknowledgements are outstanding
+ACK_TIMEOUT_S = 5.0  # an acknowledgement later than this: resynchronise from the stream
 LAG_EVERY_S = 0.5
 
 
@@ -70,60 +73,59 @@ class OutLink:
     async def run(self, js, stop: asyncio.Event) -> None:
         await jetstream.ensure_stream(js, self.stream, [self.subject], self.cfg)
         await self._position(js)
-        a = self.agent
-        pending: list = []
+        pending: collections.deque = collections.deque()  # (message, future, sent at), oldest first
         while not stop.is_set():
             msgs = self.out.gap(self.pending_gap) if self.pending_gap > self.out.next_seq else []
             self.pending_gap = 0
             batch = self.reader.read_batch(self.cfg.batch * 64, copy=True)
             if len(batch):
                 msgs += self.out.take(batch)
-            a.set("lag_out", max(0, self.ring.published() - self.out.next_seq))
-            if not msgs:
-                if pending:
-                    if await self._settle(js, pending):
-                        pending = []
-                    continue
-                await self.wake.wait_async(IDLE_S)
-                continue
-            failed = False
+            self.agent.set("lag_out", max(0, self.ring.published() - self.out.next_seq))
+            ok = True
             for m in msgs:
                 try:
-                    fut = await js.publish_async(self.subject, m.payload, wait_stall=5.0,
+                    fut = await js.publish_async(self.subject, m.payload, wait_stall=ACK_TIMEOUT_S,
                                                  headers={wire.MSG_ID: m.msg_id})
                 except Exception as exc:  # server gone, stalled: resynchronise from the stream
                     log.warning("%s out: publish failed (%s); resynchronising", self.name, type(exc).__name__)
-                    failed = True
-                    break
-                pending.append((m, fut))
-            if failed or len(pending) >= self.cfg.max_pending:
-                if not await self._settle(js, pending, failed):
-                    pending = []
-                    continue
-                pending = []
-
-    async def _settle(self, js, pending, failed: bool = False) -> bool:
-        """Wait for every pending acknowledgement; count them. On any failure, resynchronise
-        (False). True when all were acknowledged."""
-        a = self.agent
-        ok = not failed
-        for m, fut in pending:
-            if ok:
-                try:
-                    ack = await asyncio.wait_for(fut, 5.0)
-                    if not ack.duplicate:
-                        a.count("msgs_out")
-                        a.count("records_out" if m.kind == wire.RECORDS else "lapped_out", m.count)
-                    continue
-                except Exception as exc:
-                    log.warning("%s out: no acknowledgement (%s); resynchronising", self.name, type(exc).__name__)
                     ok = False
+                    break
+                pending.append((m, fut, time.monotonic()))
+            # acknowledgements are reaped as they come, never awaited while records wait to go out
+            ok = ok and self._reap(pending)
+            if ok and len(pending) >= self.cfg.max_pending:
+                await asyncio.wait([pending[0][1]], timeout=ACK_TIMEOUT_S)
+                ok = self._reap(pending)
+            if not ok:
+                for _, fut, _ in pending:
+                    fut.cancel()
+                pending.clear()
+                await self._resync(js)
+                continue
+            if not msgs:
+                await self.wake.wait_async(ACK_POLL_S if pending else IDLE_S)
+
+    def _reap(self, pending) -> bool:
+        """Count the acknowledged messages at the front; False when one failed or is overdue."""
+        a = self.agent
+        now = time.monotonic()
+        while pending:
+            m, fut, sent = pending[0]
             if not fut.done():
-                fut.cancel()
-        pending.clear()
-        if not ok:
-            await self._resync(js)
-        return ok
+                if now - sent > ACK_TIMEOUT_S:
+                    log.warning("%s out: no acknowledgement in %.0f s; resynchronising", self.name, ACK_TIMEOUT_S)
+                    return False
+                return True
+            pending.popleft()
+            exc = None if fut.cancelled() else fut.exception()
+            if fut.cancelled() or exc is not None:
+                log.warning("%s out: publish not acknowledged (%s); resynchronising", self.name,
+                            type(exc).__name__ if exc else "cancelled")
+                return False
+            if not fut.result().duplicate:
+                a.count("msgs_out")
+                a.count("records_out" if m.kind == wire.RECORDS else "lapped_out", m.count)
+        return True
 
     async def _resync(self, js) -> None:
         self.agent.count("resyncs")
