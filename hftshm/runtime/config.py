@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import naming
-from ..errors import HftshmError
+from ..errors import HftshmError, RingConfigError
 from ..wait import STRATEGIES
 
 BINANCE_STREAM_URL = "wss://stream.binance.com:9443"
@@ -258,7 +258,10 @@ def validate_bridge(cfg: Config) -> None:
     if cfg.venue.kind == "bridge":
         if not b.source:
             raise ConfigError('[venue] kind "bridge" needs [bridge] source = the instance whose md it takes')
-        naming.check_name("[bridge] source", b.source)
+        try:
+            naming.check_name("[bridge] source", b.source)
+        except RingConfigError as exc:
+            raise ConfigError(str(exc)) from None
         if b.md_out:
             raise ConfigError('[bridge] md_out with [venue] kind "bridge": this instance relays, it does not '
                               "re-publish; take the source's stream directly")
