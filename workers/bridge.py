@@ -36,7 +36,7 @@ COUNTERS = (
     "msgs_in",  # stream messages accepted (md in)
     "records_in",  # records published into the local ring from them
     "lag_in",  # records the stream holds beyond the local ring (a gauge)
-    "gaps_filled",  # holes in stream sequence fetched again from the stream
+    "gaps_filled",  # holes in the source sequence later filled from the stream (a resend)
     "gaps_lost",  # source sequences lost in transport (not in the stream any more): placeholders
     "src_lost",  # source sequences lost at the source (GAP messages): placeholders
     "duplicates",  # records received again and not republished

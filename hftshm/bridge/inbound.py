@@ -74,16 +74,16 @@ class Inbound:
         if self.epoch and epoch != self.epoch:
             return self._refuse(REFUSE_EPOCH, f"epoch {epoch}; this receiver follows epoch {self.epoch} "
                                               "(a restarted source: restart the receiving instance to follow it)")
-        self.counts["msgs"] += 1
         if self.next_src is None:  # a fresh receiver: its ring position 0 is this message's first
             self.epoch, self.next_src, self.base = epoch, first, first
         self.epoch = epoch
         end = first + count
+        if first > self.next_src:
+            return Verdict(AHEAD, detail=f"expected source sequence {self.next_src}, got {first}")
+        self.counts["msgs"] += 1
         if end <= self.next_src:
             self.counts["duplicates"] += count
             return Verdict(DUPLICATE)
-        if first > self.next_src:
-            return Verdict(AHEAD, detail=f"expected source sequence {self.next_src}, got {first}")
         skip = self.next_src - first
         self.counts["duplicates"] += skip
         n = count - skip

@@ -11,6 +11,7 @@ from nats.js import api
 from nats.js.errors import NotFoundError
 
 from ..errors import HftshmError
+from . import wire
 
 log = logging.getLogger("hftshm.bridge")
 
@@ -73,3 +74,40 @@ async def first_seq(js, stream: str) -> int:
     """The stream's first retained sequence (older ones were discarded by its limits)."""
     info = await js.stream_info(stream)
     return int(info.state.first_seq)
+
+
+async def locate(js, stream: str, epoch: int, src_seq: int) -> tuple[int, bool]:
+    """The stream sequence to read from to get source sequence ``src_seq`` of ``epoch``, and
+    whether that message holds it (False: it is gone; reading there gives what follows the hole).
+    A binary search over the stream's messages, whose first source sequences only grow."""
+    info = await js.stream_info(stream)
+    lo, hi = int(info.state.first_seq), int(info.state.last_seq)
+
+    async def first_of(seq):
+        while seq <= hi:
+            try:
+                msg = await js.get_msg(stream, seq)
+            except NotFoundError:  # deleted: look at the next one
+                seq += 1
+                continue
+            _, e, first, count, _, _ = wire.decode_header(msg.data)
+            return seq, (first if e == epoch else -1), count
+        return None
+
+    found = None  # the last message whose first source sequence <= src_seq
+    a, b = lo, hi
+    while a <= b:
+        mid = (a + b) // 2
+        got = await first_of(mid)
+        if got is None:
+            b = mid - 1
+            continue
+        seq, first, count = got
+        if first <= src_seq:
+            found = (seq, first, count)
+            a = seq + 1
+        else:
+            b = mid - 1
+    if found is not None and found[1] + found[2] > src_seq:
+        return found[0], True
+    return (found[0] + 1 if found else lo), False

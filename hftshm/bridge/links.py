@@ -1,14 +1,17 @@
 """The bridge's two I/O loops, each a thin shell over its sans-I/O core.
 
 ``OutLink``: a named, non-gating reader of a ring -> ``Outbound`` -> async JetStream publishes,
-at most ``max_pending`` unacknowledged. Its position is the stream itself: at start, and after
-any failed publish (server gone, timeout), it reads the subject's last stored message and goes on
-from the sequence after it, so nothing is skipped and a republish carries the same message id.
+at most ``max_pending`` unacknowledged. At start its position is the stream's (after the
+subject's last stored message); after a failed or overdue acknowledgement (server gone) it sends
+again from the oldest unacknowledged message: a message the server did store is dropped by its
+id, or trimmed by the receiver when cut at other boundaries.
 
 ``InLink``: an ordered push consumer on the source's stream -> ``Inbound`` -> the local ring.
 Its position is the local ring (``next_src = base + published``) and the stream sequence it last
 used (a counter in the control block, so a restarted worker resumes there); records it already
-published are trimmed, never published twice.
+published are trimmed, never published twice. A message past the next source sequence (a hole,
+e.g. a server that lost its unflushed tail while later messages got through) waits in a reorder
+buffer until the source's resend fills the hole, or the hole is counted lost.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ IDLE_S = 0.05  # the reader's longest sleep when the ring is idle (its producer 
 ACK_POLL_S = 0.001  # ... while acknowledgements are outstanding
 ACK_TIMEOUT_S = 5.0  # an acknowledgement later than this: resynchronise from the stream
 LAG_EVERY_S = 0.5
+HOLE_CHECK_S = 0.1  # how often md in looks at an open hole
+AHEAD_MAX_BYTES = 256 << 20  # reorder buffer: past this, the open hole is counted lost
+HOLE_WAIT_S = 3 * 5.0  # a hole the source has not sent again by then is lost (3 ack timeouts)
 
 
 def ring_epoch(ring) -> int:
@@ -50,10 +56,14 @@ class OutLink:
         self.reader = None
         self.out = None
 
-    async def _position(self, js) -> None:
-        """Place ``out`` and the reader after the last stored message (or at the ring's oldest)."""
-        last = await jetstream.last_payload(js, self.stream, self.subject)
-        pos = resume_position(last, self.epoch)
+    async def _position(self, js, from_seq: int | None = None) -> None:
+        """Place ``out`` and the reader at ``from_seq`` (the oldest unacknowledged message after a
+        failure), else after the last stored message, else at the ring's oldest."""
+        if from_seq is not None:
+            pos = from_seq
+        else:
+            last = await jetstream.last_payload(js, self.stream, self.subject)
+            pos = resume_position(last, self.epoch)
         published = self.ring.published()
         oldest = max(0, published - self.ring.capacity)
         if pos is None:
@@ -88,6 +98,7 @@ class OutLink:
                                                  headers={wire.MSG_ID: m.msg_id})
                 except Exception as exc:  # server gone, stalled: resynchronise from the stream
                     log.warning("%s out: publish failed (%s); resynchronising", self.name, type(exc).__name__)
+                    pending.append((m, asyncio.get_running_loop().create_future(), time.monotonic()))
                     ok = False
                     break
                 pending.append((m, fut, time.monotonic()))
@@ -97,10 +108,13 @@ class OutLink:
                 await asyncio.wait([pending[0][1]], timeout=ACK_TIMEOUT_S)
                 ok = self._reap(pending)
             if not ok:
+                # everything before the oldest unacknowledged message is stored; from it on, send
+                # again (a stored one is dropped by its message id, or trimmed by the receiver)
+                from_seq = pending[0][0].first_seq if pending else None
                 for _, fut, _ in pending:
                     fut.cancel()
                 pending.clear()
-                await self._resync(js)
+                await self._resync(js, from_seq)
                 continue
             if not msgs:
                 await self.wake.wait_async(ACK_POLL_S if pending else IDLE_S)
@@ -116,22 +130,22 @@ class OutLink:
                     log.warning("%s out: no acknowledgement in %.0f s; resynchronising", self.name, ACK_TIMEOUT_S)
                     return False
                 return True
-            pending.popleft()
             exc = None if fut.cancelled() else fut.exception()
             if fut.cancelled() or exc is not None:
                 log.warning("%s out: publish not acknowledged (%s); resynchronising", self.name,
                             type(exc).__name__ if exc else "cancelled")
                 return False
+            pending.popleft()
             if not fut.result().duplicate:
                 a.count("msgs_out")
                 a.count("records_out" if m.kind == wire.RECORDS else "lapped_out", m.count)
         return True
 
-    async def _resync(self, js) -> None:
+    async def _resync(self, js, from_seq: int | None = None) -> None:
         self.agent.count("resyncs")
         while True:
             try:
-                await self._position(js)
+                await self._position(js, from_seq)
                 return
             except Exception as exc:
                 log.warning("%s out: stream not available yet (%s)", self.name, type(exc).__name__)
@@ -167,8 +181,14 @@ class InLink:
         self.publisher = ring.publisher()
         self.stream_seq = a.get("stream_seq")
         self.refused_logged = 0
+        self.seen = self.stream_seq  # the last stream sequence delivered to us
+        self.seen_before = self.stream_seq  # ... and the last one used in order
+        self.hole_at = None  # stream sequence where a hole was seen (None: no hole)
+        self.hole_since = 0.0
+        self.hole_seen = 0  # the last stream sequence used before the hole
+        self.ahead: dict[int, bytes] = {}  # reorder buffer: first source sequence -> message
+        self.ahead_bytes = 0
         self.sub = None
-        self.refetch = asyncio.Event()
 
     COUNTS = {"msgs": "msgs_in", "records": "records_in", "duplicates": "duplicates", "src_lost": "src_lost",
               "transport_lost": "gaps_lost", "refused_layout": "refused_layout", "refused_epoch": "refused_epoch",
@@ -199,19 +219,30 @@ class InLink:
 
     async def _on_msg(self, msg) -> None:
         sseq = msg.metadata.sequence.stream
-        if sseq <= self.stream_seq:
+        if sseq <= self.seen:
             return  # a redelivery we already handled
-        v = self.inb.on_message(msg.data)
+        self.seen = sseq
+        self._offer(msg.data, sseq)
+        self._drain()
+        # a restart resumes before an open hole, so that it reads what the hole is waiting for
+        self.stream_seq = self.hole_at - 1 if self.hole_at is not None else sseq
+        self.agent.set("stream_seq", self.stream_seq)
+        self._sync_counts()
+
+    def _offer(self, payload: bytes, sseq: int) -> bool:
+        """Check one message and publish what it gives; an AHEAD message waits in ``ahead`` (a
+        reorder buffer) for the hole before it to be filled or lost. False if it waits."""
+        v = self.inb.on_message(payload)
         if v.kind == IB.AHEAD:
-            if sseq > self.stream_seq + 1 and not self.refetch.is_set():
-                # the stream may still hold what we missed: ask for it again (see run)
-                self.hole = (self.stream_seq, sseq)
-                self.refetch.set()
-                return
-            if self.refetch.is_set():
-                return  # a refetch is on its way; what comes before it is stale
-            self._publish(self.inb.lose(self._first(msg.data)))
-            v = self.inb.on_message(msg.data)
+            first = self._first(payload)
+            if first not in self.ahead:
+                self.ahead[first] = payload
+                self.ahead_bytes += len(payload)
+            if self.hole_at is None:
+                self.hole_at, self.hole_since, self.hole_seen = sseq, time.monotonic(), self.seen_before
+                log.info("md in: %s at stream sequence %d; reading on for it", v.detail, sseq)
+            return False
+        self.seen_before = sseq
         if v.kind == IB.REFUSED:
             self.refused_logged += 1
             if self.refused_logged <= 10 or self.refused_logged % 1000 == 0:
@@ -219,9 +250,35 @@ class InLink:
                             self.refused_logged)
         elif v.kind == IB.ACCEPT and len(v.records):
             self._publish(v.records)
-        self.stream_seq = sseq
-        self.agent.set("stream_seq", sseq)
-        self._sync_counts()
+        return True
+
+    def _drain(self) -> None:
+        """Use every waiting message that the sequence has now reached; close a filled hole."""
+        while self.ahead:
+            first = min(self.ahead)
+            if first > self.inb.next_src:
+                break
+            payload = self.ahead.pop(first)
+            self.ahead_bytes -= len(payload)
+            self._offer(payload, self.seen_before)
+        if self.ahead:
+            if self.hole_at is None:  # after a lost hole, another one waits behind it
+                self.hole_at, self.hole_since, self.hole_seen = self.seen, time.monotonic(), self.seen_before
+            if self.ahead_bytes > AHEAD_MAX_BYTES:
+                self._lose_hole("the reorder buffer is full")
+        elif self.hole_at is not None:
+            self.agent.count("gaps_filled")
+            log.info("md in: hole filled (next source sequence %d)", self.inb.next_src)
+            self.hole_at = None
+
+    def _lose_hole(self, why: str) -> None:
+        """Count the open hole lost (its placeholders go in), and go on with what waits after it."""
+        upto = min(self.ahead)
+        log.warning("md in: source sequences %d..%d are not in the stream (%s); counted lost",
+                    self.inb.next_src, upto - 1, why)
+        self._publish(self.inb.lose(upto))
+        self.hole_at = None
+        self._drain()
 
     @staticmethod
     def _first(payload: bytes) -> int:
@@ -247,33 +304,34 @@ class InLink:
         next_lag = 0.0
         while not stop.is_set():
             try:
-                await asyncio.wait_for(self.refetch.wait(), LAG_EVERY_S)
+                await asyncio.wait_for(stop.wait(), HOLE_CHECK_S)
             except asyncio.TimeoutError:
                 pass
-            if self.refetch.is_set():
-                await self._fill(js, stop)
+            if self.hole_at is not None:
+                await self._check_hole(js)
             now = time.monotonic()
             if now >= next_lag:
                 next_lag = now + LAG_EVERY_S
                 await self._lag(js)
 
-    async def _fill(self, js, stop) -> None:
-        """A hole in stream sequences: resubscribe after the last one used if the stream still
-        holds the next; else the hole is lost (counted when the next message shows its size)."""
-        lo, hi = self.hole
+    async def _check_hole(self, js) -> None:
+        """A hole is lost when the stream discarded messages we never read (its limits: a slow
+        receiver), or when the source has not sent it again within HOLE_WAIT_S."""
         try:
             first = await jetstream.first_seq(js, self.stream)
         except Exception:
-            first = hi
-        await self.sub.unsubscribe()
-        if first <= lo + 1:
-            self.agent.count("gaps_filled")
-            log.info("md in: stream sequences %d..%d missed; fetching them again", lo + 1, hi - 1)
+            return
+        if self.hole_at is None or not self.ahead:
+            return
+        if first > self.hole_seen + 1:
+            self._lose_hole(f"the stream discarded sequences {self.hole_seen + 1}..{first - 1} by its limits")
+        elif time.monotonic() - self.hole_since > HOLE_WAIT_S:
+            self._lose_hole(f"not sent again within {HOLE_WAIT_S:.0f} s")
         else:
-            log.warning("md in: stream sequences %d..%d are no longer in the stream", lo + 1, first - 1)
-            self.stream_seq = max(self.stream_seq, first - 1)
-        self.refetch.clear()
-        self.sub = await self._subscribe(js, stop)
+            return
+        self.stream_seq = self.hole_at - 1 if self.hole_at is not None else self.seen
+        self.agent.set("stream_seq", self.stream_seq)
+        self._sync_counts()
 
     async def _lag(self, js) -> None:
         try:

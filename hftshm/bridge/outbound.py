@@ -43,7 +43,7 @@ class Outbound:
         if upto <= self.next_seq:
             return []
         n = upto - self.next_seq
-        msg = Message(wire.GAP, self.next_seq, n, wire.msg_id(self.epoch, self.next_seq),
+        msg = Message(wire.GAP, self.next_seq, n, wire.msg_id(self.epoch, self.next_seq, n),
                       wire.encode(wire.GAP, self.epoch, self.next_seq, n, self.fingerprint, self.record_size))
         self.lapped += n
         self.next_seq = upto
@@ -71,7 +71,7 @@ class Outbound:
             for i in range(0, len(run), self.max_batch):
                 chunk = run[i:i + self.max_batch]
                 first, n = int(chunk[0]["seq"]), len(chunk)
-                out.append(Message(wire.RECORDS, first, n, wire.msg_id(self.epoch, first),
+                out.append(Message(wire.RECORDS, first, n, wire.msg_id(self.epoch, first, n),
                                    wire.encode(wire.RECORDS, self.epoch, first, n, self.fingerprint,
                                                self.record_size, np.ascontiguousarray(chunk).data)))
                 self.next_seq = first + n

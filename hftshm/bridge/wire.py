@@ -15,7 +15,7 @@ lapped: those ``count`` sequences were overwritten at the source before the brid
 time (ns, its header's ``created`` word): a restarted source instance starts a new epoch and its
 sequences again at 0. ``fingerprint`` is the record layout's (``Layout.fingerprint``).
 
-Each message is published with the NATS header ``Nats-Msg-Id: <epoch>.<first_seq>``: JetStream
+Each message is published with the NATS header ``Nats-Msg-Id: <epoch>.<first_seq>.<count>``: JetStream
 drops a second publish of the same id within the stream's duplicate window, so a retry after a
 lost acknowledgement, or a republish after a crash, is stored once.
 """
@@ -66,8 +66,10 @@ def decode_header(payload: bytes) -> tuple[int, int, int, int, int, int]:
     return kind, epoch, first, count, fp, size
 
 
-def msg_id(epoch: int, first_seq: int) -> str:
-    return f"{epoch}.{first_seq}"
+def msg_id(epoch: int, first_seq: int, count: int) -> str:
+    """Names the content, not just its start: a resend cut at other boundaries is another message
+    (the receiver trims the overlap), and never dropped as a duplicate of a shorter one."""
+    return f"{epoch}.{first_seq}.{count}"
 
 
 def subject(instance: str, ring: str) -> str:

@@ -43,7 +43,7 @@ def test_outbound_batches_and_announces_a_lap_as_one_gap():
     out = Outbound(epoch=9, fingerprint=FP, record_size=128, next_seq=0, max_batch=64)
     msgs = out.take(_ring_records(0, 130))
     assert [(m.kind, m.first_seq, m.count) for m in msgs] == [(1, 0, 64), (1, 64, 64), (1, 128, 2)]
-    assert [m.msg_id for m in msgs] == ["9.0", "9.64", "9.128"]
+    assert [m.msg_id for m in msgs] == ["9.0.64", "9.64.64", "9.128.2"]
     msgs = out.take(_ring_records(1000, 3))  # lapped: 130..999 overwritten before they were read
     assert [(m.kind, m.first_seq, m.count) for m in msgs] == [(2, 130, 870), (1, 1000, 3)]
     assert out.lapped == 870 and out.next_seq == 1003
