@@ -35,10 +35,10 @@ BOOK_RESET the book was discarded (gap  -, -                  -
            or resync): rebuild from the
            LEVEL records with SNAPSHOT
            that follow
-GAP        a bridged ring's stand-in for    first lost source     -
-           a source sequence that never     seq, lost in this
-           arrived (hftshm.bridge); treat   run
-           as BOOK_RESET
+GAP        a bridged ring's stand-in    first lost source     -
+           for a source sequence that   sequence of the
+           never arrived (treat as      run, run length
+           BOOK_RESET)
 =========  ===========================  ===================  ==============================
 
 Bridged rings (``[venue] kind = "bridge"``, docs/bridge.md): the record has no spare bytes, so
