@@ -70,3 +70,26 @@ def test_status_shows_the_bridge_counters(make_instance, nats_server):
                               capture_output=True, text=True, timeout=60, env={**__import__("os").environ,
                                                                                "COLUMNS": "200"}).stdout
         assert "bridge" in text and all(k in text for k in want)
+
+
+def test_attach_and_tail_read_the_bridged_ring_as_the_source(make_instance, nats_server):
+    import json
+    import subprocess
+    import sys
+
+    import hftshm
+
+    src, dst = _pair(make_instance, nats_server, capacity=1 << 16)
+    src.spawn()
+    src.wait_running()
+    dst.spawn()
+    dst.wait_running()
+    publish("md", src.name, 0, 500)
+    dst.wait_counter("records_in", 500)
+    with hftshm.attach("md", dst.name, start="oldest") as r:
+        got = r.read(1000, copy=True)
+    check_exact(got, 0, 500)
+    out = subprocess.run([sys.executable, "-m", "hftshm.cli", "tail", "md", "--instance", dst.name, "--from-seq",
+                          "100", "--count", "3", "--json"], capture_output=True, text=True, timeout=60)
+    lines = [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+    assert [rec["seq"] for rec in lines] == [100, 101, 102], out.stdout + out.stderr
