@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hftshm.commands import bench, ingest, instances, runtime, trading, ui
+from hftshm.commands import bench, bridge, ingest, instances, runtime, trading, ui
 from hftshm.commands.exchange import exchange
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="hftshm: a shared-memory trading pipeline.")
@@ -17,8 +17,8 @@ app.command()(instances.clean)
 bench_app.command("ring")(bench.ring)
 bench_app.command("wake")(bench.wake)
 # each area registers its own commands: runtime (start, replay, journal), ui (status, tail, top),
-# trading (halt, resume), ingest (bench ingest)
-for module in (runtime, ui, trading, ingest):
+# trading (halt, resume), ingest (bench ingest), bridge (bench bridge)
+for module in (runtime, ui, trading, ingest, bridge):
     module.register(app, bench_app)
 
 if __name__ == "__main__":

@@ -325,7 +325,7 @@ def _venue_extra(where: str, v: dict) -> None:
 
 VENUE = Section(
     "[venue]",
-    Choice("kind", "sim", choices=("sim", "binance", "replay")),
+    Choice("kind", "sim", choices=("sim", "binance", "replay", "bridge")),
     Text("replay", "", what="a path (an md journal file or directory)"),
     Speed("speed", "1"),
     Text("stream_url", "", pattern=URL, what="a ws:// or wss:// URL, or \"\""),
@@ -374,6 +374,22 @@ JOURNAL = Section(
     # false: an md-journal write failure raises the alarm but trading goes on (orders and fills
     # are journaled regardless; their failure always halts)
     Bool("halt_on_md_failure", True),
+)
+
+BRIDGE = Section(  # hftshm.bridge, docs/bridge.md
+    "[bridge]",
+    Text("url", "nats://127.0.0.1:4222", pattern=r"(nats|tls)://\S+", empty=False, what="a nats:// or tls:// URL"),
+    Bool("md_out", False),
+    Bool("fills_out", False),
+    Text("source", "", pattern=INSTANCE_NAME, what="an instance name (1 to 24 of A-Z a-z 0-9 _ -), or \"\""),
+    Choice("storage", "file", choices=("file", "memory")),
+    Int("batch", 64, lo=1, hi=4096),
+    Int("max_msgs", 1_000_000, lo=1, hi=2**62),
+    Float("max_age_s", 86_400.0, lo=0.0, hi=365 * 24 * HOUR, lo_open=True),
+    Float("duplicate_window_s", 120.0, lo=0.0, hi=365 * 24 * HOUR, lo_open=True),
+    Choice("start", "first", choices=("first", "last")),
+    Float("connect_timeout_s", 2.0, lo=0.0, hi=HOUR, lo_open=True),
+    Int("max_pending", 1024, lo=1, hi=65536),
 )
 
 WORKER = Section(
@@ -459,6 +475,6 @@ KIND_KEYS = {"momentum": MOMENTUM, "imbalance": IMBALANCE}
 # Every documented table, by the name docs/operations.md marks it with (<!-- config NAME -->).
 SECTIONS = {
     "top": TOP, "rings": RING, "venue": VENUE, "sim": SIM, "feed": FEED, "journal": JOURNAL,
-    "workers": WORKER, "risk": RISK, "execution": EXECUTION, "strategies": STRATEGY,
+    "bridge": BRIDGE, "workers": WORKER, "risk": RISK, "execution": EXECUTION, "strategies": STRATEGY,
     "strategies.momentum": MOMENTUM, "strategies.imbalance": IMBALANCE,
 }

@@ -35,7 +35,18 @@ BOOK_RESET the book was discarded (gap  -, -                  -
            or resync): rebuild from the
            LEVEL records with SNAPSHOT
            that follow
+GAP        a bridged ring's stand-in    first lost source     -
+           for a source sequence that   sequence of the
+           never arrived (treat as      run, run length
+           BOOK_RESET)
 =========  ===========================  ===================  ==============================
+
+Bridged rings (``[venue] kind = "bridge"``, docs/bridge.md): the record has no spare bytes, so
+the source sequence is not a new field: it is ``seq`` itself. The receiving bridge gives every
+source sequence its own position, a GAP record where the record was lost, so position ``p`` holds
+source sequence ``p + base``, ``base`` fixed for the ring's life (the bridge's ``src_base``
+counter; 0 when the receiver follows the source from its start). Every other field, exchange and
+receive times included, is the source's byte for byte; ``publish_ns`` is the local publish.
 
 Timestamps (ns since the epoch): ``exch_ns`` the exchange event time ``E``; ``txn_ns`` the
 trade time ``T`` (trades) or 0; ``recv_ns`` local receive; ``publish_ns`` ring publish.
@@ -53,7 +64,9 @@ AGG_TRADE = 2
 QUOTE = 3
 LEVEL = 4
 BOOK_RESET = 5
-KIND_NAMES = {TRADE: "trade", AGG_TRADE: "aggTrade", QUOTE: "quote", LEVEL: "level", BOOK_RESET: "reset"}
+GAP = 6  # a bridged ring's placeholder for a lost source sequence (hftshm.bridge)
+KIND_NAMES = {TRADE: "trade", AGG_TRADE: "aggTrade", QUOTE: "quote", LEVEL: "level", BOOK_RESET: "reset",
+              GAP: "gap"}
 KIND_CODES = {v: k for k, v in KIND_NAMES.items()}
 
 # side

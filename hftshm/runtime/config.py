@@ -85,6 +85,26 @@ class JournalConfig:
     halt_on_md_failure: bool = S.JOURNAL["halt_on_md_failure"].field()  # false: md write failures only alarm
 
 
+# --- [bridge] (hftshm.bridge, docs/bridge.md) -------------------------------------------------
+@dataclass
+class BridgeConfig:
+    url: str = S.BRIDGE["url"].field()  # the NATS server (JetStream enabled)
+    md_out: bool = S.BRIDGE["md_out"].field()  # publish this instance's md ring to JetStream
+    fills_out: bool = S.BRIDGE["fills_out"].field()  # publish this instance's fills ring to JetStream
+    source: str = S.BRIDGE["source"].field()  # [venue] kind "bridge": the instance whose md stream this one takes
+    storage: str = S.BRIDGE["storage"].field()  # streams this bridge creates: "file" or "memory"
+    batch: int = S.BRIDGE["batch"].field()  # records per message at most (64 md records = 8 KiB)
+    max_msgs: int = S.BRIDGE["max_msgs"].field()  # a stream keeps at most this many messages (oldest go first)
+    max_age_s: float = S.BRIDGE["max_age_s"].field()  # ... and none older than this
+    duplicate_window_s: float = S.BRIDGE["duplicate_window_s"].field()  # JetStream drops a repeated message id within this window
+    start: str = S.BRIDGE["start"].field()  # md in, fresh receiver: "first" message the stream holds or "last"
+    connect_timeout_s: float = S.BRIDGE["connect_timeout_s"].field()  # the server must answer at start within this
+    max_pending: int = S.BRIDGE["max_pending"].field()  # publishes awaiting their acknowledgement at most
+
+
+# --- end [bridge] ---------------------------------------------------------------------------------
+
+
 @dataclass
 class WorkerConfig:
     wait: str = S.WORKER["wait"].field()
@@ -111,6 +131,7 @@ class Config:
     strategies: list | None = None  # [[strategies]] tables; None: the built-in default
     risk: dict = field(default_factory=dict)  # [risk] limits and kill-switch triggers
     execution: dict = field(default_factory=dict)  # [execution] timeouts, key file
+    bridge: BridgeConfig = field(default_factory=BridgeConfig)  # [bridge] (docs/bridge.md)
 
     def worker(self, name: str) -> WorkerConfig:
         return self.workers.get(name) or WorkerConfig()
@@ -122,11 +143,12 @@ class Config:
         return json.dumps(dataclasses.asdict(self))
 
 
-_SECTIONS = {"venue": VenueConfig, "sim": SimConfig, "feed": FeedConfig, "journal": JournalConfig}
+_SECTIONS = {"venue": VenueConfig, "sim": SimConfig, "feed": FeedConfig, "journal": JournalConfig,
+             "bridge": BridgeConfig}
 _SCHEMA = {VenueConfig: S.VENUE, SimConfig: S.SIM, FeedConfig: S.FEED, JournalConfig: S.JOURNAL,
-           RingConfig: S.RING, WorkerConfig: S.WORKER}
+           BridgeConfig: S.BRIDGE, RingConfig: S.RING, WorkerConfig: S.WORKER}
 _TRADING = ("strategies", "risk", "execution")
-FIXED_WORKERS = ("journal", "ingest", "replay", "risk", "execution")  # and strategy-<name>: plan.py
+FIXED_WORKERS = ("journal", "ingest", "replay", "risk", "execution", "bridge")  # and strategy-<name>: plan.py
 
 
 def _build(cls, values, where: str):
@@ -181,8 +203,9 @@ def validate(cfg: Config) -> None:
         if name not in S.RING_NAMES:
             raise ConfigError(f"[rings.{name}]: unknown ring; hftshm runs {', '.join(S.RING_NAMES)}")
         S.RING.check_object(ring, f"[rings.{name}]")
-    for section, obj in (("venue", cfg.venue), ("sim", cfg.sim), ("feed", cfg.feed), ("journal", cfg.journal)):
-        S.SECTIONS[section].check_object(obj)
+    for section in _SECTIONS:
+        S.SECTIONS[section].check_object(getattr(cfg, section))
+    validate_bridge(cfg)
     if cfg.venue.kind == "replay" and not cfg.venue.replay:
         raise ConfigError("[venue] kind 'replay' needs replay = the md journal (a file or directory)")
     if cfg.venue.kind == "binance" and not cfg.venue.stream_url:
@@ -284,6 +307,25 @@ def check_md_journal(path: str, what: str = "journal") -> None:
             raise ConfigError(f"{what} = {path!r}: not a journal: {exc}") from None
         if meta.get("ring") != "md":
             raise ConfigError(f"{what} = {path!r}: {f} is the {meta.get('ring')!r} journal; replay needs md")
+
+
+def validate_bridge(cfg: Config) -> None:
+    """[bridge] across keys (each key's type and range: config_schema.BRIDGE), and ``[venue] kind =
+    "bridge"`` (md from another instance's stream)."""
+    b = cfg.bridge
+    if b.duplicate_window_s > b.max_age_s:
+        raise ConfigError("[bridge] duplicate_window_s may not exceed max_age_s")
+    if cfg.venue.kind == "bridge":
+        if not b.source:
+            raise ConfigError('[venue] kind "bridge" needs [bridge] source = the instance whose md it takes')
+        if b.md_out:
+            raise ConfigError('[bridge] md_out with [venue] kind "bridge": this instance relays, it does not '
+                              "re-publish; take the source's stream directly")
+        if cfg.strategies != []:  # fail closed: no venue here, and orders are not bridged back yet
+            raise ConfigError('[venue] kind "bridge" has no venue to trade on: set strategies = [] '
+                              "(orders of remote strategies are not bridged yet, docs/bridge.md)")
+    elif b.source:
+        raise ConfigError('[bridge] source is only for [venue] kind = "bridge"')
 
 
 def parse_speed(text, where: str = "speed") -> float:

@@ -1,7 +1,8 @@
 """Which workers an instance runs, in start order (dependencies first).
 
 Start: journal (it must be a gating reader before anything is published), risk, execution,
-the strategies, then the market-data producer (ingest, or replay). Stop runs the list backwards:
+the strategies, then the market-data producer (ingest, or replay), then the bridge (md's producer
+for ``[venue] kind = "bridge"``). Stop runs the list backwards:
 the producer first, so every reader can drain, and the journal last.
 """
 
@@ -26,5 +27,13 @@ def workers(cfg) -> list[WorkerSpec]:
         out.append(WorkerSpec("execution", "execution"))
         for s in cfg.strategies:
             out.append(WorkerSpec(f"strategy-{s['name']}", "strategy", dict(s)))
-    out.append(WorkerSpec("replay", "replay") if cfg.venue.kind == "replay" else WorkerSpec("ingest", "ingest"))
+    if cfg.venue.kind == "replay":
+        out.append(WorkerSpec("replay", "replay"))
+    elif cfg.venue.kind != "bridge":
+        out.append(WorkerSpec("ingest", "ingest"))
+    # the bridge (docs/bridge.md): md's producer for [venue] kind "bridge", else a reader of md and
+    # fills; started last, after every reader and execution
+    bridge = getattr(cfg, "bridge", None)
+    if cfg.venue.kind == "bridge" or (bridge is not None and (bridge.md_out or bridge.fills_out)):
+        out.append(WorkerSpec("bridge", "bridge"))
     return out

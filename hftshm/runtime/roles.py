@@ -11,6 +11,7 @@ ROLES = {
     "strategy": "hftshm.workers.strategy:StrategyAgent",
     "risk": "hftshm.workers.risk:RiskAgent",
     "execution": "hftshm.workers.execution:ExecutionAgent",
+    "bridge": "hftshm.workers.bridge:BridgeAgent",  # docs/bridge.md
 }
 
 # backoff's longest nap per role (us), where latency matters less than the CPU of waking up

@@ -328,7 +328,7 @@ def test_start_with_an_unusable_data_dir(tmp_path, instance):
 
 
 def test_replay_command_names_a_bad_journal(tmp_path, inputs):
-    for target, words in ((inputs / "missing", "no journal files"), (inputs / "junk.hftj", "junk.hftj"),
+    for target, words in ((inputs / "missing", "missing does not exist"), (inputs / "junk.hftj", "junk.hftj"),
                           (inputs / "fills", "'fills' journal")):
         out = subprocess.run(CLI + ["replay", str(target), "--headless", "--duration", "5"],
                              capture_output=True, text=True, env=WIDE, timeout=120)

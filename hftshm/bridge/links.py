@@ -1,0 +1,352 @@
+"""The bridge's two I/O loops, each a thin shell over its sans-I/O core.
+
+``OutLink``: a named, non-gating reader of a ring -> ``Outbound`` -> async JetStream publishes,
+at most ``max_pending`` unacknowledged. At start its position is the stream's (after the
+subject's last stored message); after a failed or overdue acknowledgement (server gone) it sends
+again from the oldest unacknowledged message: a message the server did store is dropped by its
+id, or trimmed by the receiver when cut at other boundaries.
+
+``InLink``: an ordered push consumer on the source's stream -> ``Inbound`` -> the local ring.
+Its position is the local ring (``next_src = base + published``) and the stream sequence it last
+used (a counter in the control block, so a restarted worker resumes there); records it already
+published are trimmed, never published twice. A message past the next source sequence (a hole,
+e.g. a server that lost its unflushed tail while later messages got through) waits in a reorder
+buffer until the source's resend fills the hole, or the hole is counted lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import time
+
+import numpy as np
+from nats.js import api
+
+from ..ring import header as H
+from ..wait.fdwake import FdWake
+from . import inbound as IB
+from . import jetstream, wire
+from .outbound import Outbound, resume_position
+
+log = logging.getLogger("hftshm.bridge")
+
+IDLE_S = 0.05  # the reader's longest sleep when the ring is idle (its producer wakes it sooner)
+ACK_POLL_S = 0.001  # ... while acknowledgements are outstanding
+ACK_TIMEOUT_S = 5.0  # an acknowledgement later than this: resynchronise from the stream
+LAG_EVERY_S = 0.5
+HOLE_CHECK_S = 0.1  # how often md in looks at an open hole
+AHEAD_MAX_BYTES = 256 << 20  # reorder buffer: past this, the open hole is counted lost
+HOLE_WAIT_S = 3 * 5.0  # a hole the source has not sent again by then is lost (3 ack timeouts)
+
+
+def ring_epoch(ring) -> int:
+    return int(ring.hdr[H.W_CREATED_NS])
+
+
+class OutLink:
+    def __init__(self, agent, ring, instance: str, cfg):
+        self.agent, self.ring, self.cfg = agent, ring, cfg
+        self.wake = None  # FdWake of the current reader: its producer wakes us, no polling when idle
+        self.name = ring.name
+        self.subject = wire.subject(instance, ring.name)
+        self.stream = wire.stream_name(instance, ring.name)
+        self.epoch = ring_epoch(ring)
+        self.reader = None
+        self.out = None
+
+    async def _position(self, js, from_seq: int | None = None) -> None:
+        """Place ``out`` and the reader at ``from_seq`` (the oldest unacknowledged message after a
+        failure), else after the last stored message, else at the ring's oldest."""
+        if from_seq is not None:
+            pos = from_seq
+        else:
+            last = await jetstream.last_payload(js, self.stream, self.subject)
+            pos = resume_position(last, self.epoch)
+        published = self.ring.published()
+        oldest = max(0, published - self.ring.capacity)
+        if pos is None:
+            pos = 0
+        pos = min(pos, published)
+        lay = self.ring.layout
+        self.out = Outbound(self.epoch, lay.fingerprint, lay.size, pos, self.cfg.batch)
+        start = max(pos, oldest)
+        self.close()
+        self.wake = FdWake()
+        self.reader = self.ring.reader(f"bridge-{self.name}", start=start, wait=self.wake)
+        self.wake.attach(asyncio.get_running_loop())
+        self.pending_gap = start  # sequences before ``start`` are gone from the ring
+        log.info("%s out: stream %s from sequence %d (ring holds %d..%d)", self.name, self.stream, pos,
+                 oldest, published - 1)
+
+    async def run(self, js, stop: asyncio.Event) -> None:
+        await jetstream.ensure_stream(js, self.stream, [self.subject], self.cfg)
+        await self._position(js)
+        pending: collections.deque = collections.deque()  # (message, future, sent at), oldest first
+        while not stop.is_set():
+            msgs = self.out.gap(self.pending_gap) if self.pending_gap > self.out.next_seq else []
+            self.pending_gap = 0
+            batch = self.reader.read_batch(self.cfg.batch * 64, copy=True)
+            if len(batch):
+                msgs += self.out.take(batch)
+            self.agent.set("lag_out", max(0, self.ring.published() - self.out.next_seq))
+            ok = True
+            for m in msgs:
+                try:
+                    fut = await js.publish_async(self.subject, m.payload, wait_stall=ACK_TIMEOUT_S,
+                                                 headers={wire.MSG_ID: m.msg_id})
+                except Exception as exc:  # server gone, stalled: resynchronise from the stream
+                    log.warning("%s out: publish failed (%s); resynchronising", self.name, type(exc).__name__)
+                    pending.append((m, asyncio.get_running_loop().create_future(), time.monotonic()))
+                    ok = False
+                    break
+                pending.append((m, fut, time.monotonic()))
+            # acknowledgements are reaped as they come, never awaited while records wait to go out
+            ok = ok and self._reap(pending)
+            if ok and len(pending) >= self.cfg.max_pending:
+                await asyncio.wait([pending[0][1]], timeout=ACK_TIMEOUT_S)
+                ok = self._reap(pending)
+            if not ok:
+                # everything before the oldest unacknowledged message is stored; from it on, send
+                # again (a stored one is dropped by its message id, or trimmed by the receiver)
+                from_seq = pending[0][0].first_seq if pending else None
+                for _, fut, _ in pending:
+                    fut.cancel()
+                pending.clear()
+                await self._resync(js, from_seq)
+                continue
+            if not msgs:
+                await self.wake.wait_async(ACK_POLL_S if pending else IDLE_S)
+
+    def _reap(self, pending) -> bool:
+        """Count the acknowledged messages at the front; False when one failed or is overdue."""
+        a = self.agent
+        now = time.monotonic()
+        while pending:
+            m, fut, sent = pending[0]
+            if not fut.done():
+                if now - sent > ACK_TIMEOUT_S:
+                    log.warning("%s out: no acknowledgement in %.0f s; resynchronising", self.name, ACK_TIMEOUT_S)
+                    return False
+                return True
+            exc = None if fut.cancelled() else fut.exception()
+            if fut.cancelled() or exc is not None:
+                log.warning("%s out: publish not acknowledged (%s); resynchronising", self.name,
+                            type(exc).__name__ if exc else "cancelled")
+                return False
+            pending.popleft()
+            if not fut.result().duplicate:
+                a.count("msgs_out")
+                a.count("records_out" if m.kind == wire.RECORDS else "lapped_out", m.count)
+        return True
+
+    async def _resync(self, js, from_seq: int | None = None) -> None:
+        self.agent.count("resyncs")
+        while True:
+            try:
+                await self._position(js, from_seq)
+                return
+            except Exception as exc:
+                log.warning("%s out: stream not available yet (%s)", self.name, type(exc).__name__)
+                await asyncio.sleep(0.2)
+
+    def close(self) -> None:
+        if self.reader is not None:
+            self.reader.close()
+            self.reader = None
+        if self.wake is not None:
+            self.wake.close()
+            self.wake = None
+
+
+class InLink:
+    """md in: the source instance's md stream -> this instance's md ring."""
+
+    def __init__(self, agent, ring, source: str, cfg, placeholder):
+        self.agent, self.ring, self.cfg = agent, ring, cfg
+        self.subject = wire.subject(source, ring.name)
+        self.stream = wire.stream_name(source, ring.name)
+        a = agent
+        epoch = a.get("epoch")
+        lay = ring.layout
+        if epoch:  # a restarted bridge: the ring is the position
+            base = a.get("src_base")
+            self.inb = IB.Inbound(lay.dtype, lay.fingerprint, placeholder, epoch=epoch,
+                                  next_src=base + ring.published(), base=base)
+        else:
+            self.inb = IB.Inbound(lay.dtype, lay.fingerprint, placeholder)
+        for key, name in self.COUNTS.items():  # a restarted worker goes on counting
+            self.inb.counts[key] = a.get(name)
+        self.publisher = ring.publisher()
+        self.stream_seq = a.get("stream_seq")
+        self.refused_logged = 0
+        self.seen = self.stream_seq  # the last stream sequence delivered to us
+        self.seen_before = self.stream_seq  # ... and the last one used in order
+        self.hole_at = None  # stream sequence where a hole was seen (None: no hole)
+        self.hole_since = 0.0
+        self.hole_seen = 0  # the last stream sequence used before the hole
+        self.ahead: dict[int, bytes] = {}  # reorder buffer: first source sequence -> message
+        self.ahead_bytes = 0
+        self.sub = None
+
+    COUNTS = {"msgs": "msgs_in", "records": "records_in", "duplicates": "duplicates", "src_lost": "src_lost",
+              "transport_lost": "gaps_lost", "refused_layout": "refused_layout", "refused_epoch": "refused_epoch",
+              "refused_malformed": "refused_bad"}
+
+    def _sync_counts(self) -> None:
+        a, c = self.agent, self.inb.counts
+        for key, name in self.COUNTS.items():
+            a.set(name, c[key])
+        a.set("epoch", self.inb.epoch)
+        a.set("src_base", self.inb.base or 0)
+
+    def _publish(self, recs: np.ndarray) -> None:
+        cap = self.ring.capacity
+        for i in range(0, len(recs), cap):
+            self.publisher.publish_batch(np.ascontiguousarray(recs[i:i + cap]))
+
+    async def _subscribe(self, js, stop):
+        if self.stream_seq:
+            cc = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.BY_START_SEQUENCE,
+                                    opt_start_seq=self.stream_seq + 1)
+        elif self.cfg.start == "last":
+            cc = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.LAST)
+        else:
+            cc = api.ConsumerConfig(deliver_policy=api.DeliverPolicy.ALL)
+        return await js.subscribe(self.subject, stream=self.stream, ordered_consumer=True, config=cc,
+                                  cb=self._on_msg, pending_msgs_limit=1 << 20, pending_bytes_limit=1 << 30)
+
+    async def _on_msg(self, msg) -> None:
+        sseq = msg.metadata.sequence.stream
+        if sseq <= self.seen:
+            return  # a redelivery we already handled
+        self.seen = sseq
+        self._offer(msg.data, sseq)
+        self._drain()
+        # a restart resumes before an open hole, so that it reads what the hole is waiting for
+        self.stream_seq = self.hole_at - 1 if self.hole_at is not None else sseq
+        self.agent.set("stream_seq", self.stream_seq)
+        self._sync_counts()
+
+    def _offer(self, payload: bytes, sseq: int) -> bool:
+        """Check one message and publish what it gives; an AHEAD message waits in ``ahead`` (a
+        reorder buffer) for the hole before it to be filled or lost. False if it waits."""
+        v = self.inb.on_message(payload)
+        if v.kind == IB.AHEAD:
+            first = self._first(payload)
+            if first not in self.ahead:
+                self.ahead[first] = payload
+                self.ahead_bytes += len(payload)
+            if self.hole_at is None:
+                self.hole_at, self.hole_since, self.hole_seen = sseq, time.monotonic(), self.seen_before
+                log.info("md in: %s at stream sequence %d; reading on for it", v.detail, sseq)
+            return False
+        self.seen_before = sseq
+        if v.kind == IB.REFUSED:
+            self.refused_logged += 1
+            if self.refused_logged <= 10 or self.refused_logged % 1000 == 0:
+                log.warning("md in: refused stream message %d (%s): %s [%d refused]", sseq, v.reason, v.detail,
+                            self.refused_logged)
+        elif v.kind == IB.ACCEPT and len(v.records):
+            self._publish(v.records)
+        return True
+
+    def _drain(self) -> None:
+        """Use every waiting message that the sequence has now reached; close a filled hole."""
+        while self.ahead:
+            first = min(self.ahead)
+            if first > self.inb.next_src:
+                break
+            payload = self.ahead.pop(first)
+            self.ahead_bytes -= len(payload)
+            self._offer(payload, self.seen_before)
+        if self.ahead:
+            if self.hole_at is None:  # after a lost hole, another one waits behind it
+                self.hole_at, self.hole_since, self.hole_seen = self.seen, time.monotonic(), self.seen_before
+            if self.ahead_bytes > AHEAD_MAX_BYTES:
+                self._lose_hole("the reorder buffer is full")
+        elif self.hole_at is not None:
+            self.agent.count("gaps_filled")
+            log.info("md in: hole filled (next source sequence %d)", self.inb.next_src)
+            self.hole_at = None
+
+    def _lose_hole(self, why: str) -> None:
+        """Count the open hole lost (its placeholders go in), and go on with what waits after it."""
+        upto = min(self.ahead)
+        log.warning("md in: source sequences %d..%d are not in the stream (%s); counted lost",
+                    self.inb.next_src, upto - 1, why)
+        self._publish(self.inb.lose(upto))
+        self.hole_at = None
+        self._drain()
+
+    @staticmethod
+    def _first(payload: bytes) -> int:
+        return wire.decode_header(payload)[2]
+
+    async def run(self, js, stop: asyncio.Event) -> None:
+        waited = False
+        while not stop.is_set():  # the source may start after us: wait for its stream, say so once
+            try:
+                await js.stream_info(self.stream)
+                break
+            except Exception as exc:
+                if not waited:
+                    log.warning("md in: stream %s of the source is not on the server yet (%s); waiting for "
+                                "the source's bridge (md_out = true)", self.stream, type(exc).__name__)
+                    waited = True
+                await asyncio.sleep(0.5)
+        if stop.is_set():
+            return
+        self.sub = await self._subscribe(js, stop)
+        log.info("md in: from stream %s after stream sequence %d (next source sequence %s)", self.stream,
+                 self.stream_seq, self.inb.next_src)
+        next_lag = 0.0
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), HOLE_CHECK_S)
+            except asyncio.TimeoutError:
+                pass
+            if self.hole_at is not None:
+                await self._check_hole(js)
+            now = time.monotonic()
+            if now >= next_lag:
+                next_lag = now + LAG_EVERY_S
+                await self._lag(js)
+
+    async def _check_hole(self, js) -> None:
+        """A hole is lost when the stream discarded messages we never read (its limits: a slow
+        receiver), or when the source has not sent it again within HOLE_WAIT_S."""
+        try:
+            first = await jetstream.first_seq(js, self.stream)
+        except Exception:
+            return
+        if self.hole_at is None or not self.ahead:
+            return
+        if first > self.hole_seen + 1:
+            self._lose_hole(f"the stream discarded sequences {self.hole_seen + 1}..{first - 1} by its limits")
+        elif time.monotonic() - self.hole_since > HOLE_WAIT_S:
+            self._lose_hole(f"not sent again within {HOLE_WAIT_S:.0f} s")
+        else:
+            return
+        self.stream_seq = self.hole_at - 1 if self.hole_at is not None else self.seen
+        self.agent.set("stream_seq", self.stream_seq)
+        self._sync_counts()
+
+    async def _lag(self, js) -> None:
+        try:
+            last = await jetstream.last_payload(js, self.stream, self.subject)
+        except Exception:
+            return
+        if last is not None and self.inb.next_src is not None:
+            _, epoch, first, count, _, _ = wire.decode_header(last)
+            if epoch == self.inb.epoch:
+                self.agent.set("lag_in", max(0, first + count - self.inb.next_src))
+
+    async def close(self) -> None:
+        if self.sub is not None:
+            try:
+                await self.sub.unsubscribe()
+            except Exception:
+                pass
+        self.publisher.close()

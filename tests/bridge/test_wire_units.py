@@ -1,0 +1,101 @@
+"""The sans-I/O cores on literal input: message format, outbound batching and gaps, inbound
+continuity, duplicates, refusals and placeholders."""
+
+import numpy as np
+import pytest
+
+from hftshm.bridge import inbound as IB
+from hftshm.bridge import wire
+from hftshm.bridge.outbound import Outbound, resume_position
+from hftshm.bridge.placeholders import md_gap
+from hftshm.layouts import md
+
+from .helpers import md_records
+
+FP = md.LAYOUT.fingerprint
+
+
+def _ring_records(first, n):
+    r = md_records(first, n)
+    r["seq"] = np.arange(first, first + n)
+    return r
+
+
+def test_header_is_48_bytes_little_endian():
+    p = wire.encode(wire.GAP, 7, 100, 5, FP, 128)
+    assert len(p) == 48 and p[:4] == b"HBR1"
+    assert int.from_bytes(p[16:24], "little") == 100 and int.from_bytes(p[24:32], "little") == 5
+    assert wire.decode_header(p) == (wire.GAP, 7, 100, 5, FP, 128)
+
+
+@pytest.mark.parametrize("payload, words", [
+    (b"HBR", "shorter than"),
+    (b"XXXX" + bytes(44), "not the bridge magic"),
+    (wire.encode(wire.RECORDS, 1, 0, 2, FP, 128, bytes(128)), "announces 304 B"),
+    (wire.encode(wire.RECORDS, 1, 0, 0, FP, 128), "count 0"),
+])
+def test_bad_messages_name_what_is_wrong(payload, words):
+    with pytest.raises(wire.WireError, match=words):
+        wire.decode_header(payload)
+
+
+def test_outbound_batches_and_announces_a_lap_as_one_gap():
+    out = Outbound(epoch=9, fingerprint=FP, record_size=128, next_seq=0, max_batch=64)
+    msgs = out.take(_ring_records(0, 130))
+    assert [(m.kind, m.first_seq, m.count) for m in msgs] == [(1, 0, 64), (1, 64, 64), (1, 128, 2)]
+    assert [m.msg_id for m in msgs] == ["9.0.64", "9.64.64", "9.128.2"]
+    msgs = out.take(_ring_records(1000, 3))  # lapped: 130..999 overwritten before they were read
+    assert [(m.kind, m.first_seq, m.count) for m in msgs] == [(2, 130, 870), (1, 1000, 3)]
+    assert out.lapped == 870 and out.next_seq == 1003
+    assert out.take(_ring_records(1001, 4))[0].first_seq == 1003  # a re-read is trimmed
+    assert out.resent_skipped == 2
+
+
+def test_resume_position_follows_the_last_message_of_the_same_epoch():
+    last = wire.encode(wire.RECORDS, 5, 640, 64, FP, 128, bytes(64 * 128))
+    assert resume_position(last, 5) == 704
+    assert resume_position(last, 6) is None and resume_position(None, 5) is None
+
+
+def _inbound(**kw):
+    return IB.Inbound(md.DTYPE, FP, md_gap, **kw)
+
+
+def _msg(first, n, epoch=3, kind=wire.RECORDS, fp=FP):
+    body = _ring_records(first, n).tobytes() if kind == wire.RECORDS else b""
+    return wire.encode(kind, epoch, first, n, fp, 128, body)
+
+
+def test_inbound_trims_duplicates_and_refuses_foreign_layout_and_epoch():
+    inb = _inbound()
+    v = inb.on_message(_msg(0, 10))
+    assert v.kind == IB.ACCEPT and (v.records["seq"] == np.arange(10)).all() and inb.base == 0
+    assert inb.on_message(_msg(0, 10)).kind == IB.DUPLICATE
+    v = inb.on_message(_msg(5, 10))  # overlaps: 5..9 were published
+    assert v.kind == IB.ACCEPT and (v.records["seq"] == np.arange(10, 15)).all()
+    assert inb.counts["duplicates"] == 15
+    assert inb.on_message(_msg(15, 1, fp=FP + 1)).reason == IB.REFUSE_LAYOUT
+    assert inb.on_message(_msg(15, 1, epoch=4)).reason == IB.REFUSE_EPOCH
+    assert inb.on_message(b"junk").reason == IB.REFUSE_MALFORMED
+    assert (inb.counts["refused_layout"], inb.counts["refused_epoch"], inb.counts["refused_malformed"]) == (1, 1, 1)
+    assert inb.next_src == 15
+
+
+def test_inbound_holes_become_counted_placeholders():
+    inb = _inbound()
+    inb.on_message(_msg(100, 5))  # a fresh receiver: base is the first sequence it sees
+    assert inb.base == 100
+    v = inb.on_message(_msg(110, 2))
+    assert v.kind == IB.AHEAD and inb.next_src == 105
+    ph = inb.lose(110)
+    assert len(ph) == 5 and (ph["kind"] == md.GAP).all() and (ph["venue_id"] == 105).all()
+    assert inb.counts["transport_lost"] == 5
+    assert inb.on_message(_msg(110, 2)).kind == IB.ACCEPT
+    v = inb.on_message(_msg(112, 3, kind=wire.GAP))  # lost at the source
+    assert len(v.records) == 3 and inb.counts["src_lost"] == 3 and inb.next_src == 115
+
+
+def test_a_restarted_inbound_resumes_at_the_ring_position():
+    inb = _inbound(epoch=3, next_src=50, base=0)
+    assert inb.on_message(_msg(0, 50)).kind == IB.DUPLICATE
+    assert inb.on_message(_msg(40, 20)).records["seq"][0] == 50

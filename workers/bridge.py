@@ -1,0 +1,113 @@
+"""The bridge worker: rings to and from other hosts over NATS JetStream (docs/bridge.md).
+
+Wiring only: ``hftshm.bridge.outbound`` / ``inbound`` are the sans-I/O cores, ``links`` their
+I/O loops, ``jetstream`` the server calls. What it runs follows ``[bridge]`` and ``[venue]``:
+
+* ``md_out`` / ``fills_out``: a non-gating reader of the ring publishes it to the stream
+  ``HFTSHM_<instance>_<ring>`` (subject ``hftshm.<instance>.<ring>``);
+* ``[venue] kind = "bridge"``: md in, from ``[bridge] source``'s md stream into this md ring.
+
+An unreachable server at start is a clear error (the supervisor shows it and restarts the
+worker); once connected, the client reconnects by itself and the links resynchronise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from hftshm.bridge import jetstream
+from hftshm.bridge.links import InLink, OutLink
+from hftshm.bridge.placeholders import md_gap
+from hftshm.ring import BroadcastRing
+from hftshm.runtime import rings
+from hftshm.runtime.agent import Agent
+
+log = logging.getLogger("hftshm.bridge")
+
+COUNTERS = (
+    "connected",  # 1 while connected to the NATS server (a gauge)
+    "reconnects",  # connections lost and made again
+    "msgs_out",  # messages stored by JetStream (acknowledged, not duplicates)
+    "records_out",  # records in them
+    "lapped_out",  # source sequences overwritten before the bridge read them (sent as GAP)
+    "lag_out",  # records published in the ring and not yet sent (a gauge)
+    "resyncs",  # outbound restarts from the stream's last message after a failed publish
+    "msgs_in",  # stream messages accepted (md in)
+    "records_in",  # records published into the local ring from them
+    "lag_in",  # records the stream holds beyond the local ring (a gauge)
+    "gaps_filled",  # holes in the source sequence later filled from the stream (a resend)
+    "gaps_lost",  # source sequences lost in transport (not in the stream any more): placeholders
+    "src_lost",  # source sequences lost at the source (GAP messages): placeholders
+    "duplicates",  # records received again and not republished
+    "refused_layout",  # messages with a foreign layout fingerprint
+    "refused_epoch",  # messages of another source epoch (a restarted source)
+    "refused_bad",  # messages that do not decode
+    "epoch",  # md in: the source ring epoch followed (a gauge; kept across restarts)
+    "src_base",  # md in: source sequence of local position 0 (a gauge)
+    "stream_seq",  # md in: the last stream sequence used (a gauge; where a restart resumes)
+)
+
+
+class BridgeAgent(Agent):
+    role = "bridge"
+    counter_names = COUNTERS
+
+    def get(self, name: str) -> int:
+        return int(self.counters[self.counter[name]])
+
+    def on_start(self) -> None:
+        ctx = self.ctx
+        cfg = ctx.config
+        self.bcfg = cfg.bridge
+        self.set("connected", 0)
+        self.links_out = []
+        for name, on in (("md", self.bcfg.md_out), ("fills", self.bcfg.fills_out)):
+            if on:
+                ring = rings.attach(ctx.instance, name)
+                if not isinstance(ring, BroadcastRing):
+                    raise ValueError(f"[bridge] {name}_out: ring {name!r} is not a broadcast ring")
+                self.links_out.append(OutLink(self, ring, ctx.instance, self.bcfg))
+        self.link_in = None
+        if cfg.venue.kind == "bridge":
+            self.md_ring = rings.attach(ctx.instance, "md")
+            self.link_in = InLink(self, self.md_ring, self.bcfg.source, self.bcfg, md_gap)
+        self.nc = None
+
+    def _on_event(self, what: str) -> None:
+        if what == "disconnected":
+            self.set("connected", 0)
+        elif what == "reconnected":
+            self.set("connected", 1)
+            self.count("reconnects")
+
+    async def run_async(self, stop: asyncio.Event) -> None:
+        self.nc = await jetstream.connect(self.bcfg.url, self.bcfg.connect_timeout_s,
+                                          f"hftshm-{self.ctx.instance}-bridge", self._on_event)
+        self.set("connected", 1)
+        js = self.nc.jetstream(timeout=5.0)
+        log.info("bridge %s: connected to %s", self.ctx.name, self.bcfg.url)
+        tasks = [asyncio.create_task(link.run(js, stop)) for link in self.links_out]
+        if self.link_in is not None:
+            tasks.append(asyncio.create_task(self.link_in.run(js, stop)))
+        stopper = asyncio.create_task(stop.wait())
+        try:
+            done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+            for t in done:
+                if t is not stopper and t.exception() is not None:
+                    raise t.exception()
+        finally:
+            for t in [*tasks, stopper]:
+                t.cancel()
+            await asyncio.gather(*tasks, stopper, return_exceptions=True)
+            if self.link_in is not None:
+                await self.link_in.close()
+            try:
+                await self.nc.drain()
+            except Exception:
+                pass
+            self.set("connected", 0)
+
+    def on_close(self) -> None:
+        for link in getattr(self, "links_out", []):
+            link.close()
