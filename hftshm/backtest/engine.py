@@ -1,0 +1,312 @@
+"""The event loop: the strategies on the local clock, the venue model on the venue clock.
+
+Rules (each a guarantee, tested in tests/backtest):
+
+1. A strategy sees an md record at its local time ``L`` (see ``source``), never earlier.
+2. An intent is stamped at the local time of the record (or answer) that triggered it plus the
+   model's compute time; it passes the live pre-trade check (``risk.gate``) at that time; a
+   rejected order is answered at once, with its reason code, as the live execution worker does.
+3. An accepted order reaches the venue model at its intent time plus the entry latency; the
+   venue applies every md record with a venue time at or before that first.
+4. Every venue answer and fill reaches the strategy at its venue time plus the response latency;
+   on a tie with an md record, the answer comes first.
+5. A strategy batch never runs past the time of an answer that is pending, or that could still
+   come: the venue's next event plus the response latency, and the batch's first record plus
+   compute, entry and response latency (its own intents' earliest answer).
+
+Two pointers walk one ``Window`` of the md stream; the loop always advances the side whose next
+event is earliest within what the rules allow, so no side ever acts on the other's future.
+"""
+
+from __future__ import annotations
+
+import heapq
+
+import numpy as np
+
+from ..layouts import fill as F
+from ..layouts import md as M
+from ..layouts import order as O
+from ..risk import reasons as R
+from ..risk.fills import on_fill as risk_on_fill
+from ..risk.gate import PreTradeGate
+from ..risk.marks import on_mid
+from ..risk.orders import on_done
+from ..risk.state import RiskState
+from ..trading.strategy import KERNEL_CHUNK, StrategyEngine
+from .venue import Resting, Venue
+from .window import Window
+
+INF = np.iinfo(np.int64).max
+E8 = M.E8
+
+
+class Runner:
+    """One strategy inside the backtest: the live ``StrategyEngine`` around it, driven here."""
+
+    def __init__(self, bt: "Backtest", strategy, strategy_id: int):
+        self.bt = bt
+        self.now = 0
+        self.engine = StrategyEngine(strategy, strategy_id, self._sink, clock=self._clock)
+        self.kernel = self.engine.kernel
+        self.emitted: list[np.ndarray] = []
+
+    def _clock(self) -> int:
+        return self.now
+
+    def _sink(self, rec: np.ndarray) -> bool:
+        self.emitted.append(rec.copy())
+        return True
+
+
+class Backtest:
+    def __init__(self, window: Window, strategies: list, venue: Venue, latency, limits, n_symbols: int,
+                 equity_interval_ns: int):
+        self.w = window
+        self.venue = venue
+        self.lat = latency
+        self.n = n_symbols
+        self.risk = RiskState(n_symbols)
+        self.gate = PreTradeGate(self.risk, limits)
+        self.runners = {sid: Runner(self, s, sid) for s, sid in strategies}
+        self.arrivals: list = []  # heap of (venue time, seq, order record)
+        self.answers: list = []  # heap of (local time, seq, fill record)
+        self._seq = 0
+        self.orders: dict[int, np.ndarray] = {}  # order_id -> its record (final fields filled in)
+        self.order_list: list[int] = []
+        self.fills: list[np.ndarray] = []  # every report as the strategy got it, in that order
+        self.tick_to_venue: list[int] = []
+        # accounting, per symbol
+        self.position = np.zeros(n_symbols, np.int64)
+        self.cash = np.zeros(n_symbols)
+        self.fees = np.zeros(n_symbols)
+        self.trades = np.zeros(n_symbols, np.int64)
+        self.mid = np.zeros(n_symbols, np.int64)
+        self.interval = equity_interval_ns
+        self.next_sample = None
+        self.equity: list[tuple] = []
+        self.records = 0
+        self.last_t = 0
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        w = self.w
+        sp = vp = 0
+        lat = self.lat
+        resp = lat.min_response_ns
+        while True:
+            if sp >= len(w) or vp >= len(w):
+                shift = w.refill(min(sp, vp))
+                if shift > 0:
+                    sp -= shift
+                    vp -= shift
+            n = len(w)
+            l_next = INF if sp >= n else w.local_list[sp]
+            # the venue: md records and arrivals, up to the earliest time a new order could
+            # arrive (one triggered by the next record, or by an answer on its way)
+            venue_list = w.venue_list
+            while True:
+                first = min(l_next, self.answers[0][0] if self.answers else INF)
+                bound = INF if first == INF else lat.entry(lat.compute(first))
+                v_next = INF if vp >= n else venue_list[vp]
+                a_next = self.arrivals[0][0] if self.arrivals else INF
+                if v_next != INF and v_next <= a_next and v_next <= bound:
+                    self._venue_md(vp, v_next)
+                    vp += 1
+                elif a_next != INF and a_next < v_next and a_next <= bound:
+                    _, _, order = heapq.heappop(self.arrivals)
+                    self._arrive(order, a_next)
+                else:
+                    break
+            if vp >= n and not w.exhausted:
+                continue  # refill, then carry on
+            # the strategy: answers first, then md records below the horizon
+            r_min = self.answers[0][0] if self.answers else INF
+            if r_min != INF and r_min <= l_next:
+                self._deliver(r_min)
+                continue
+            if l_next == INF:
+                if not self.arrivals and not self.answers and vp >= n:
+                    break
+                if not self.arrivals and not self.answers:
+                    continue
+                raise RuntimeError(f"backtest loop stalled after the last record (venue at {w.base + vp})")
+            v_next = INF if vp >= n else venue_list[vp]
+            venue_next = v_next if self.venue.open_orders() else INF
+            if self.arrivals:
+                venue_next = min(venue_next, self.arrivals[0][0])
+            horizon = min(r_min, INF if venue_next == INF else venue_next + resp)
+            if l_next < horizon:
+                own = lat.compute(l_next) + lat.min_entry_ns + resp
+                sp = self._strategy(sp, min(horizon, max(own, l_next + 1)))
+                continue
+            raise RuntimeError(f"backtest loop stalled at record {w.base + sp} (venue at {w.base + vp})")
+        self._sample(self.last_t, final=True)
+
+    # --- venue side ----------------------------------------------------------------------------
+    def _venue_md(self, i: int, venue_ns: int) -> None:
+        c = self.w.cols
+        out: list = []
+        self.venue.on_md(c[0][i], c[1][i], c[2][i], c[3][i], c[4][i], c[5][i], c[6][i], c[7][i], venue_ns, out)
+        if out:
+            self._answer(out, venue_ns)
+
+    def _arrive(self, order: np.ndarray, venue_ns: int) -> None:
+        self._answer(self.venue.on_order(order[0], venue_ns), venue_ns)
+
+    def _answer(self, reports: list, venue_ns: int) -> None:
+        t = self.lat.response(venue_ns)
+        for rec in reports:
+            rec[0]["recv_ns"] = t
+            self._seq += 1
+            heapq.heappush(self.answers, (t, self._seq, rec))
+
+    # --- strategy side -------------------------------------------------------------------------
+    def _deliver(self, t: int) -> None:
+        """Every answer due at ``t``: to the accounts, the risk state, then the strategy."""
+        while self.answers and self.answers[0][0] == t:
+            _, _, rec = heapq.heappop(self.answers)
+            self._sample(t)
+            r = rec[0]
+            self._account(r)
+            self.fills.append(rec)
+            runner = self.runners.get(int(r["strategy_id"]))
+            if runner is None:
+                continue
+            runner.now = self.lat.compute(t)
+            runner.engine.on_fill(r)
+            self._intents(runner, None)
+
+    def _account(self, r) -> None:
+        s = int(r["symbol_id"])
+        oid = int(r["order_id"])
+        order = self.orders.get(oid)
+        et = int(r["exec_type"])
+        side, qty = int(r["side"]), int(r["last_qty_e8"])
+        if et == F.EX_TRADE and s < self.n:
+            px, fee = int(r["last_px_e8"]), int(r["fee_e8"])
+            signed = qty if side == O.BUY else -qty
+            self.position[s] += signed
+            self.cash[s] -= signed * px / E8 / E8 + fee / E8
+            self.fees[s] += fee / E8
+            self.trades[s] += 1
+            risk_on_fill(self.risk.symbols, self.risk.account, s, side, px, qty, fee, int(r["recv_ns"]))
+            on_done(self.risk.symbols, self.risk.account, s, side, qty)
+        if order is None:
+            return
+        o = order[0]
+        if et == F.EX_NEW:
+            o["ack_ns"] = r["recv_ns"]
+            o["venue_order_id"] = r["venue_order_id"]
+        if et == F.EX_TRADE:
+            o["filled_qty_e8"] += qty
+        if et != F.EX_CANCEL_REJECTED:
+            o["state"] = r["state"]
+        if int(r["state"]) in F.TERMINAL_STATES and et != F.EX_CANCEL_REJECTED and int(o["verdict"]) == O.APPROVED:
+            leaves = int(o["qty_e8"]) - int(o["filled_qty_e8"])
+            if leaves > 0 and s < self.n:
+                on_done(self.risk.symbols, self.risk.account, s, int(o["side"]), leaves)
+
+    def _strategy(self, sp: int, horizon: int) -> int:
+        """Feed md records from ``sp`` (at least that one) while their local time is below
+        ``horizon``; returns the new position."""
+        w = self.w
+        end = int(np.searchsorted(w.local, horizon, side="left"))
+        end = max(end, sp + 1)
+        if end - sp > KERNEL_CHUNK:
+            end = sp + KERNEL_CHUNK
+        self._sample(w.local_list[sp])
+        batch = w.records[sp:end]
+        self.records += end - sp
+        for runner in self.runners.values():
+            if runner.kernel is not None:
+                eng = runner.engine
+                n = runner.kernel(batch, eng.state, eng.out)
+                outs = [eng.out[j: j + 1].copy() for j in range(n)]
+                eng.out[:n] = 0
+                for rec in outs:
+                    k = sp + int(np.searchsorted(batch["seq"], rec[0]["trigger_seq"], side="left"))
+                    k = min(k, end - 1)
+                    self._marks(sp, k + 1)
+                    runner.now = self.lat.compute(w.local_list[k])
+                    eng._emit(rec)
+                    self._intents(runner, k)
+            else:
+                eng = runner.engine
+                mine = eng.mine
+                for i in range(sp, end):
+                    r = batch[i - sp]
+                    s = int(r["symbol_id"])
+                    if s >= mine.shape[0] or not mine[s]:
+                        continue
+                    self._marks(i, i + 1)
+                    runner.now = self.lat.compute(w.local_list[i])
+                    eng.on_md(r)
+                    if runner.emitted:
+                        self._intents(runner, i)
+        self._marks(sp, end)
+        return end
+
+    def _marks(self, lo: int, hi: int) -> None:
+        """The mids of QUOTE records ``lo:hi`` (the last per symbol) into the risk state."""
+        recs = self.w.records[lo:hi]
+        q = recs[(recs["kind"] == M.QUOTE) & (recs["price_e8"] > 0) & (recs["price2_e8"] >= recs["price_e8"])]
+        if not len(q):
+            return
+        sym = q["symbol_id"].astype(np.int64)
+        for s in np.unique(sym):
+            if s >= self.n:
+                continue
+            last = q[np.flatnonzero(sym == s)[-1]]
+            mid = int(last["price_e8"]) + (int(last["price2_e8"]) - int(last["price_e8"])) // 2
+            self.mid[s] = mid
+            on_mid(self.risk.symbols, self.risk.account, int(s), mid, int(last["recv_ns"]))
+
+    def _intents(self, runner: Runner, trigger_index) -> None:
+        """The intents a strategy just emitted: risk check now, then off to the venue."""
+        emitted, runner.emitted = runner.emitted, []
+        for rec in emitted:
+            o = rec[0]
+            t = int(o["intent_ns"])
+            reason = self.gate.admit(rec, R.TS_ACTIVE, t)
+            o["verdict_ns"] = t
+            oid = int(o["order_id"])
+            self.orders[oid] = rec
+            self.order_list.append(oid)
+            if reason:
+                o["verdict"] = O.REJECTED
+                o["reason"] = reason
+                o["state"] = F.ST_REJECTED
+                ghost = Resting(o, 0)
+                out: list = []
+                self.venue._report(out, ghost, F.EX_REJECTED, F.ST_REJECTED, 0, reason)
+                out[0][0]["recv_ns"] = t
+                self._seq += 1
+                heapq.heappush(self.answers, (t, self._seq, out[0]))
+                continue
+            o["verdict"] = O.APPROVED
+            o["sent_ns"] = t
+            o["state"] = F.ST_NEW
+            arrive = self.lat.entry(t)
+            if int(o["action"]) == O.NEW:
+                self.tick_to_venue.append(arrive - int(o["trigger_recv_ns"]))
+            self._seq += 1
+            heapq.heappush(self.arrivals, (arrive, self._seq, rec))
+
+    # --- equity --------------------------------------------------------------------------------
+    def _sample(self, now: int, final: bool = False) -> None:
+        """Equity rows for every interval boundary up to ``now`` (local clock), with the state
+        before the event at ``now``; ``final``: one more row, at ``now``, the state at the end."""
+        if self.next_sample is None:
+            self.next_sample = now // self.interval * self.interval + self.interval
+        while self.next_sample <= now:
+            self._row(self.next_sample)
+            self.next_sample += self.interval
+        self.last_t = max(self.last_t, now)
+        if final:
+            self._row(now)
+
+    def _row(self, t: int) -> None:
+        for s in range(self.n):
+            self.equity.append((t, s, int(self.mid[s]), int(self.position[s]), float(self.cash[s]),
+                                float(self.fees[s]), int(self.trades[s])))
