@@ -11,8 +11,9 @@ Rules (each a guarantee, tested in tests/backtest):
 4. Every venue answer and fill reaches the strategy at its venue time plus the response latency;
    on a tie with an md record, the answer comes first.
 5. A strategy batch never runs past the time of an answer that is pending, or that could still
-   come: the venue's next event plus the response latency, and the batch's first record plus
-   compute, entry and response latency (its own intents' earliest answer).
+   come (the venue's next event plus the response latency), and it ends with the first record
+   that makes a strategy act: that order's answer (a risk reject: at once) may come before the
+   next record. Records with the same local time as an answer come after it.
 
 Two pointers walk one ``Window`` of the md stream; the loop always advances the side whose next
 event is earliest within what the rules allow, so no side ever acts on the other's future.
@@ -33,11 +34,13 @@ from ..risk.gate import PreTradeGate
 from ..risk.marks import on_mid
 from ..risk.orders import on_done
 from ..risk.state import RiskState
-from ..trading.strategy import KERNEL_CHUNK, StrategyEngine
+from ..ring.fast import entry_point
+from ..trading.strategy import StrategyEngine
 from .venue import Resting, Venue
 from .window import Window
 
 INF = np.iinfo(np.int64).max
+BATCH = 4096  # md records per strategy batch at most (the kernels' ``out`` holds one intent each)
 E8 = M.E8
 
 
@@ -48,7 +51,13 @@ class Runner:
         self.bt = bt
         self.now = 0
         self.engine = StrategyEngine(strategy, strategy_id, self._sink, clock=self._clock)
-        self.kernel = self.engine.kernel
+        self.kernel = None
+        self.n = 0  # intents in ``out`` from the last kernel call
+        if self.engine.kernel is not None:
+            self.out = np.zeros(BATCH, O.DTYPE)  # a batch is at most BATCH records: never overflows
+            self.saved = self.engine.state.copy()
+            # the compiled overload for md batches: no per-call type resolution
+            self.kernel = entry_point(self.engine.kernel, np.zeros(1, M.DTYPE), self.engine.state, self.out)
         self.emitted: list[np.ndarray] = []
 
     def _clock(self) -> int:
@@ -69,6 +78,8 @@ class Backtest:
         self.risk = RiskState(n_symbols)
         self.gate = PreTradeGate(self.risk, limits)
         self.runners = {sid: Runner(self, s, sid) for s, sid in strategies}
+        self.kernels = [r for r in self.runners.values() if r.kernel is not None]
+        self.hooks = [r for r in self.runners.values() if r.kernel is None]
         self.arrivals: list = []  # heap of (venue time, seq, order record)
         self.answers: list = []  # heap of (local time, seq, fill record)
         self._seq = 0
@@ -83,10 +94,12 @@ class Backtest:
         self.trades = np.zeros(n_symbols, np.int64)
         self.mid = np.zeros(n_symbols, np.int64)
         self.interval = equity_interval_ns
-        self.next_sample = None
+        self.next_sample = -1  # set by the first event
         self.equity: list[tuple] = []
         self.records = 0
         self.last_t = 0
+        self.sp = 0
+        self.marked = 0  # global index: md records before it are in the marks
 
     # --- the loop ------------------------------------------------------------------------------
     def run(self) -> None:
@@ -96,6 +109,7 @@ class Backtest:
         resp = lat.min_response_ns
         while True:
             if sp >= len(w) or vp >= len(w):
+                self._marks(sp)
                 shift = w.refill(min(sp, vp))
                 if shift > 0:
                     sp -= shift
@@ -123,6 +137,7 @@ class Backtest:
             # the strategy: answers first, then md records below the horizon
             r_min = self.answers[0][0] if self.answers else INF
             if r_min != INF and r_min <= l_next:
+                self.sp = sp
                 self._deliver(r_min)
                 continue
             if l_next == INF:
@@ -137,10 +152,10 @@ class Backtest:
                 venue_next = min(venue_next, self.arrivals[0][0])
             horizon = min(r_min, INF if venue_next == INF else venue_next + resp)
             if l_next < horizon:
-                own = lat.compute(l_next) + lat.min_entry_ns + resp
-                sp = self._strategy(sp, min(horizon, max(own, l_next + 1)))
+                sp = self._strategy(sp, horizon)
                 continue
             raise RuntimeError(f"backtest loop stalled at record {w.base + sp} (venue at {w.base + vp})")
+        self._marks(len(w))
         self._sample(self.last_t, final=True)
 
     # --- venue side ----------------------------------------------------------------------------
@@ -166,7 +181,9 @@ class Backtest:
         """Every answer due at ``t``: to the accounts, the risk state, then the strategy."""
         while self.answers and self.answers[0][0] == t:
             _, _, rec = heapq.heappop(self.answers)
-            self._sample(t)
+            if t >= self.next_sample:
+                self._marks(self.sp)
+                self._sample(t)
             r = rec[0]
             self._account(r)
             self.fills.append(rec)
@@ -209,47 +226,87 @@ class Backtest:
 
     def _strategy(self, sp: int, horizon: int) -> int:
         """Feed md records from ``sp`` (at least that one) while their local time is below
-        ``horizon``; returns the new position."""
+        ``horizon``, and stop after the first record that makes any strategy act (its answers
+        may come before the next record); returns the new position.
+
+        Kernels run first on the whole span, speculatively (their ``state`` is saved): if one
+        acts at record k, every kernel's state is put back and the span is cut after k. Python
+        hooks then run record by record up to the cut, which they may cut shorter; kernels then
+        run for real on the final span."""
         w = self.w
         end = int(np.searchsorted(w.local, horizon, side="left"))
-        end = max(end, sp + 1)
-        if end - sp > KERNEL_CHUNK:
-            end = sp + KERNEL_CHUNK
-        self._sample(w.local_list[sp])
-        batch = w.records[sp:end]
-        self.records += end - sp
-        for runner in self.runners.values():
-            if runner.kernel is not None:
-                eng = runner.engine
-                n = runner.kernel(batch, eng.state, eng.out)
-                outs = [eng.out[j: j + 1].copy() for j in range(n)]
-                eng.out[:n] = 0
-                for rec in outs:
-                    k = sp + int(np.searchsorted(batch["seq"], rec[0]["trigger_seq"], side="left"))
-                    k = min(k, end - 1)
-                    self._marks(sp, k + 1)
-                    runner.now = self.lat.compute(w.local_list[k])
-                    eng._emit(rec)
-                    self._intents(runner, k)
+        end = min(max(end, sp + 1), sp + BATCH)
+        if w.local_list[sp] >= self.next_sample:
+            self._marks(sp)
+            self._sample(w.local_list[sp])
+        kernels, hooks = self.kernels, self.hooks
+        ran = 0  # kernels already run on [sp, end) for real
+        if kernels:
+            batch = w.records[sp:end]
+            cut = end
+            for runner in kernels:
+                runner.saved[:] = runner.engine.state
+                runner.n = runner.kernel(batch, runner.engine.state, runner.out)
+                if runner.n:
+                    k = sp + int(np.searchsorted(batch["seq"], runner.out[0]["trigger_seq"], side="left"))
+                    cut = min(cut, k + 1)
+            if cut < end or hooks:
+                for runner in kernels:
+                    if runner.n:
+                        runner.out[: runner.n] = 0
+                    runner.engine.state[:] = runner.saved
+                end = cut
             else:
-                eng = runner.engine
-                mine = eng.mine
-                for i in range(sp, end):
-                    r = batch[i - sp]
-                    s = int(r["symbol_id"])
+                ran = end
+        if hooks:
+            for i in range(sp, end):
+                r = w.records[i]
+                s = int(r["symbol_id"])
+                acted = False
+                for runner in hooks:
+                    mine = runner.engine.mine
                     if s >= mine.shape[0] or not mine[s]:
                         continue
-                    self._marks(i, i + 1)
+                    self._marks(i + 1)
                     runner.now = self.lat.compute(w.local_list[i])
-                    eng.on_md(r)
+                    runner.engine.on_md(r)
                     if runner.emitted:
+                        acted = True
                         self._intents(runner, i)
-        self._marks(sp, end)
+                if acted:
+                    end = i + 1
+                    break
+        if kernels and not ran:
+            batch = w.records[sp:end]
+            for runner in kernels:
+                runner.n = runner.kernel(batch, runner.engine.state, runner.out)
+        for runner in kernels:
+            n = runner.n
+            if not n:
+                continue
+            outs = [runner.out[j: j + 1].copy() for j in range(n)]
+            runner.out[:n] = 0
+            runner.n = 0
+            eng = runner.engine
+            for rec in outs:
+                k = sp + int(np.searchsorted(w.records["seq"][sp:end], rec[0]["trigger_seq"], side="left"))
+                k = min(k, end - 1)
+                self._marks(k + 1)
+                runner.now = self.lat.compute(w.local_list[k])
+                eng._emit(rec)
+                self._intents(runner, k)
+        self.records += end - sp
         return end
 
-    def _marks(self, lo: int, hi: int) -> None:
-        """The mids of QUOTE records ``lo:hi`` (the last per symbol) into the risk state."""
-        recs = self.w.records[lo:hi]
+    def _marks(self, hi: int) -> None:
+        """The mids of the QUOTE records the strategy has seen, up to window position ``hi``
+        (the last per symbol), into the risk state and the equity marks. Lazy: called before a
+        risk check, an equity row and a window refill."""
+        lo = self.marked - self.w.base
+        if hi <= lo:
+            return
+        self.marked = self.w.base + hi
+        recs = self.w.records[max(lo, 0):hi]
         q = recs[(recs["kind"] == M.QUOTE) & (recs["price_e8"] > 0) & (recs["price2_e8"] >= recs["price_e8"])]
         if not len(q):
             return
@@ -297,7 +354,7 @@ class Backtest:
     def _sample(self, now: int, final: bool = False) -> None:
         """Equity rows for every interval boundary up to ``now`` (local clock), with the state
         before the event at ``now``; ``final``: one more row, at ``now``, the state at the end."""
-        if self.next_sample is None:
+        if self.next_sample < 0:
             self.next_sample = now // self.interval * self.interval + self.interval
         while self.next_sample <= now:
             self._row(self.next_sample)

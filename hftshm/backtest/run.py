@@ -19,7 +19,7 @@ from .errors import BacktestError
 from .queue import QueueModel
 from .source import MdSource
 from .venue import Venue
-from .window import Window
+from .window import Window, concat
 
 
 def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
@@ -45,8 +45,8 @@ def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
 
 def results(bt: Backtest) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(orders, fills, equity curve) arrays of a finished run."""
-    orders = np.concatenate([bt.orders[i] for i in bt.order_list]) if bt.order_list else np.zeros(0, O.DTYPE)
-    fills = np.concatenate(bt.fills) if bt.fills else np.zeros(0, F.DTYPE)
+    orders = concat([bt.orders[i] for i in bt.order_list], O.DTYPE)
+    fills = concat(bt.fills, F.DTYPE)
     curve = np.array(bt.equity, stats.EQUITY_DTYPE)
     return orders, fills, curve
 

@@ -12,6 +12,17 @@ from .source import Chunk
 VENUE_FIELDS = ("kind", "symbol_id", "side", "flags", "price_e8", "qty_e8", "price2_e8", "qty2_e8")
 
 
+def concat(parts, dtype: np.dtype) -> np.ndarray:
+    """``np.concatenate`` that keeps ``dtype`` exactly (numpy's promotion packs structured dtypes:
+    the offsets and padding of a live layout would be lost)."""
+    out = np.zeros(sum(len(p) for p in parts), dtype)  # zeros: padding bytes too (deterministic files)
+    i = 0
+    for p in parts:
+        out[i: i + len(p)] = p
+        i += len(p)
+    return out
+
+
 class Window:
     def __init__(self, chunks: Iterator[Chunk]):
         self._chunks = chunks
@@ -43,7 +54,7 @@ class Window:
             self.cols = [recs[f].tolist() for f in VENUE_FIELDS]
             self.venue_list, self.local_list = nxt.venue.tolist(), nxt.local.tolist()
         else:
-            self.records = np.concatenate([self.records[k:], recs])
+            self.records = concat([self.records[k:], recs], recs.dtype)
             self.local = np.concatenate([self.local[k:], nxt.local])
             self.venue = np.concatenate([self.venue[k:], nxt.venue])
             self.cols = [c[k:] + recs[f].tolist() for c, f in zip(self.cols, VENUE_FIELDS)]
