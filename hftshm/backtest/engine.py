@@ -35,7 +35,7 @@ from ..risk.marks import on_mid
 from ..risk.orders import on_done
 from ..risk.state import RiskState
 from ..ring.fast import entry_point
-from ..trading.strategy import StrategyEngine
+from ..trading.strategy import Strategy, StrategyEngine
 from .venue import Resting, Venue
 from .window import Window
 
@@ -59,6 +59,18 @@ class Runner:
             # the compiled overload for md batches: no per-call type resolution
             self.kernel = entry_point(self.engine.kernel, np.zeros(1, M.DTYPE), self.engine.state, self.out)
         self.emitted: list[np.ndarray] = []
+        # the md records its hooks handle: a kind whose hook the class leaves as the base's
+        # no-op is not dispatched (the same outcome, without the Python call)
+        cls = type(strategy)
+        self.wants = np.zeros(256, np.bool_)
+        for kinds, hook in (((M.QUOTE,), "on_quote"), ((M.TRADE, M.AGG_TRADE), "on_trade"),
+                            ((M.LEVEL, M.BOOK_RESET), "on_book")):
+            if getattr(cls, hook) is not getattr(Strategy, hook):
+                self.wants[list(kinds)] = True
+        # symbols it trades; the last slot (past every symbol id) stays False for unknown ids
+        self.mine = np.zeros(len(strategy.symbols) + 1, np.bool_)
+        self.mine[strategy.trading] = True
+        self.last_id = len(strategy.symbols)
 
     def _clock(self) -> int:
         return self.now
@@ -259,19 +271,24 @@ class Backtest:
             else:
                 ran = end
         if hooks:
-            for i in range(sp, end):
-                r = w.records[i]
-                s = int(r["symbol_id"])
+            batch = w.records[sp:end]
+            kinds, syms = batch["kind"], batch["symbol_id"]
+            take = np.zeros(end - sp, np.bool_)
+            for runner in hooks:
+                take |= runner.wants[kinds] & runner.mine[np.minimum(syms, runner.mine.shape[0] - 1)]
+            local = w.local_list
+            for j in np.flatnonzero(take).tolist():
+                i = sp + j
+                r = batch[j]
                 acted = False
                 for runner in hooks:
-                    mine = runner.engine.mine
-                    if s >= mine.shape[0] or not mine[s]:
+                    if not (runner.wants[r["kind"]] and runner.mine[min(int(r["symbol_id"]), runner.last_id)]):
                         continue
-                    self._marks(i + 1)
-                    runner.now = self.lat.compute(w.local_list[i])
+                    runner.now = self.lat.compute(local[i])
                     runner.engine.on_md(r)
                     if runner.emitted:
                         acted = True
+                        self._marks(i + 1)  # the risk check sees the mids up to the trigger
                         self._intents(runner, i)
                 if acted:
                     end = i + 1

@@ -57,8 +57,10 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
     t0 = time.perf_counter()
     bt, src, cfg = build(journal, cfg_path, overrides, cfg)
     t1 = time.perf_counter()
+    c1 = time.process_time()
     bt.run()
     t2 = time.perf_counter()
+    cpu = time.process_time() - c1
     orders, fills, curve = results(bt)
     summary = stats.summary(curve, orders, fills, bt.tick_to_venue, bt.venue.maker_trades)
     result = {
@@ -68,8 +70,9 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
         "summary": summary,
         "per_symbol": {s: {"position": int(bt.position[i]) / 1e8, "fees": float(bt.fees[i]),
                            "trades": int(bt.trades[i])} for i, s in enumerate(src.symbols)},
-        "timing": {"setup_s": t1 - t0, "loop_s": t2 - t1,
-                   "records_per_s": src.total / (t2 - t1) if t2 > t1 else None},
+        "timing": {"setup_s": t1 - t0, "loop_s": t2 - t1, "loop_cpu_s": cpu,
+                   "records_per_s": src.total / (t2 - t1) if t2 > t1 else None,
+                   "records_per_cpu_s": src.total / cpu if cpu > 0 else None},
     }
     if run_dir is not None:
         outputs.write_all(Path(run_dir), orders, fills, curve, [s.lower() for s in src.symbols], result)

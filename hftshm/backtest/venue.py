@@ -97,6 +97,8 @@ class Venue:
         self.maker_bps = float(maker_fee_bps)
         self.taker_bps = float(taker_fee_bps)
         self.resting: list[dict[int, Resting]] = [{} for _ in filters]  # per symbol: order_id -> order
+        # per symbol and side: price -> its resting orders (a LEVEL record touches only those)
+        self.at_price: list[dict[int, dict[int, list]]] = [{O.BUY: {}, O.SELL: {}} for _ in filters]
         self.n_resting = 0
         self.ended: dict[int, int] = {}  # order_id -> final state (for cancel rejects)
         self._venue_ids = 0
@@ -142,6 +144,11 @@ class Venue:
         self.ended[o.order_id] = o.state
         if self.resting[o.symbol_id].pop(o.order_id, None) is not None:
             self.n_resting -= 1
+            level = self.at_price[o.symbol_id][o.side]
+            same = level[o.price]
+            same.remove(o)
+            if not same:
+                del level[o.price]
 
     # --- orders --------------------------------------------------------------------------------
     def on_order(self, order, venue_ns: int) -> list:
@@ -197,6 +204,7 @@ class Venue:
         if level is not None:
             o.ahead = o.level = level
         self.resting[s][o.order_id] = o
+        self.at_price[s][o.side].setdefault(o.price, []).append(o)
         self.n_resting += 1
         return out
 
@@ -221,9 +229,7 @@ class Venue:
         if s >= len(self.books):
             return
         book = self.books[s]
-        if kind == M.QUOTE:
-            book.bid, book.bid_qty, book.ask, book.ask_qty = px, qty, px2, qty2
-        elif kind == M.LEVEL:
+        if kind == M.LEVEL:
             book.has_depth = True
             levels = book.bids if side == M.BID else book.asks
             if qty > 0:
@@ -235,11 +241,23 @@ class Venue:
             book.asks.clear()
         orders = self.resting[s]
         if not orders:
+            if kind == M.QUOTE:
+                book.bid, book.bid_qty, book.ask, book.ask_qty = px, qty, px2, qty2
             return
         if kind == M.TRADE or kind == M.AGG_TRADE:
             self._on_trade(orders, side, px, qty, venue_ns, out)
-        elif kind == M.QUOTE or kind == M.LEVEL:
-            self._on_book(book, orders, kind, side, px, venue_ns, out)
+        elif kind == M.QUOTE:
+            # only orders at or inside the old or the new touch can see a change
+            low_bid = min(book.bid, px) if book.bid > 0 else 0
+            high_ask = max(book.ask, px2)
+            book.bid, book.bid_qty, book.ask, book.ask_qty = px, qty, px2, qty2
+            near = [o for o in orders.values() if (o.price >= low_bid if o.side == O.BUY else o.price <= high_ask)]
+            if near:
+                self._on_book(book, near, kind, side, px, venue_ns, out)
+        elif kind == M.LEVEL:
+            near = self.at_price[s][O.BUY if side == M.BID else O.SELL].get(px)
+            if near:
+                self._on_book(book, list(near), kind, side, px, venue_ns, out)
 
     def _on_trade(self, orders, aggressor: int, px: int, qty: int, venue_ns: int, out: list) -> None:
         for o in list(orders.values()):
@@ -262,8 +280,8 @@ class Venue:
             if o.state == F.ST_FILLED:
                 self._end(o)
 
-    def _on_book(self, book: Book, orders, kind: int, side: int, px: int, venue_ns: int, out: list) -> None:
-        for o in list(orders.values()):
+    def _on_book(self, book: Book, orders: list, kind: int, side: int, px: int, venue_ns: int, out: list) -> None:
+        for o in orders:
             buy = o.side == O.BUY
             if kind == M.QUOTE:
                 opposite = book.ask if buy else book.bid

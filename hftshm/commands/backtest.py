@@ -46,7 +46,8 @@ def backtest(
     table.add_column("value", justify="right")
     for key, value in s.items():
         table.add_row(key, _fmt(value))
-    table.add_row("loop records/s", _fmt(result["timing"]["records_per_s"]))
+    table.add_row("loop records/s (wall)", _fmt(result["timing"]["records_per_s"]))
+    table.add_row("loop records/s (cpu)", _fmt(result["timing"]["records_per_cpu_s"]))
     console.print(table)
     if out is not None:
         console.print(f"run directory: {out} (journal/orders, journal/fills, equity.npy/.csv, summary.json); "

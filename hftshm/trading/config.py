@@ -4,7 +4,7 @@
 
     [[strategies]]                 # one process each; they share the orders ring
     name = "mom"                   # worker "strategy-mom"
-    kind = "momentum"              # "momentum" | "imbalance" | "file"
+    kind = "momentum"              # "momentum" | "imbalance" | "grid" | "file"
     symbols = ["btcusdt"]          # default: every venue symbol
     qty = "0.001"                  # kind-specific keys: see docs/strategy.md
     # kind = "file", path = "my.py", class = "MyStrategy"
@@ -28,7 +28,7 @@ import re
 
 from ..risk.limits import PER_SYMBOL, Limits, LimitsError
 
-KINDS = ("momentum", "imbalance", "file")
+KINDS = ("momentum", "imbalance", "grid", "file")
 NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,23}$")
 MAX_STRATEGY_ID = 63  # area_layout.STRATEGIES - 1
 
