@@ -94,17 +94,27 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
                         n = _put(buf, n, recs, flush)
                 continue
             exch_ns = 0
-            if venue != "spot" and (b'"e":"bookTicker"' in head or b'"pu":' in frame[:400]):
-                usdm = True
-                msg = loads(frame)
-                data = msg.get("data", msg)
-                if data.get("e") == "bookTicker":
-                    exch_ns = int(data.get("E", 0)) * 1_000_000
-                    del data["e"]
-                elif data.get("e") == "depthUpdate" and "pu" in data:
-                    data["U"] = int(data["pu"]) + 1
-                frame = dumps(msg)
-                adapted += 1
+            if venue != "spot":
+                if b'"e":"bookTicker",' in head:
+                    # drop "e" (Spot reads a book ticker by its absence); keep E as the exchange time
+                    usdm = True
+                    at = frame.find(b'"E":')
+                    if at < 0:
+                        raise ValueError(f"{capture}:{lines}: a futures bookTicker without \"E\"")
+                    stop = at + 4
+                    while frame[stop:stop + 1].isdigit():
+                        stop += 1
+                    exch_ns = int(frame[at + 4:stop]) * 1_000_000
+                    frame = frame.replace(b'"e":"bookTicker",', b"", 1)
+                    adapted += 1
+                elif b'"pu":' in frame[:400]:
+                    usdm = True
+                    msg = loads(frame)
+                    data = msg.get("data", msg)
+                    if data.get("e") == "depthUpdate" and "pu" in data:
+                        data["U"] = int(data["pu"]) + 1
+                        frame = dumps(msg)
+                        adapted += 1
             recs = normalize(frame, recv_ns)
             if len(recs):
                 if exch_ns and len(recs) == 1:
