@@ -6,10 +6,13 @@
     equity_interval_ms = 1000     # equity-curve sampling interval (local clock)
 
     [backtest.latency]
-    model = "constant"            # the only model so far
-    entry_us = 0                  # intent -> the venue model has the order
-    response_us = 0               # venue event -> the strategy sees the answer or fill
+    model = "constant"            # "constant" | "feed"
+    entry_us = 0                  # constant: intent -> the venue model has the order
+    response_us = 0               # constant: venue event -> the strategy sees the answer or fill
     compute_us = 0                # trigger record seen -> intent (the strategy's own compute time)
+    entry_mult = 1.0              # feed: entry = entry_mult x feed latency + offset_us
+    response_mult = 1.0           # feed: response = response_mult x feed latency + offset_us
+    offset_us = 0
 
     [backtest.fill]
     queue = "conservative"        # "conservative" | "probabilistic"
@@ -38,11 +41,12 @@ from ..feed.e8 import parse_e8
 from .errors import BacktestError
 
 DEFAULT_BACKTEST = {"equity_interval_ms": 1000}
-DEFAULT_LATENCY = {"model": "constant", "entry_us": 0, "response_us": 0, "compute_us": 0}
+DEFAULT_LATENCY = {"model": "constant", "entry_us": 0, "response_us": 0, "compute_us": 0, "entry_mult": 1.0,
+                   "response_mult": 1.0, "offset_us": 0}
 DEFAULT_FILL = {"queue": "conservative", "queue_power": 2.0, "taker": "touch", "maker_fee_bps": 10.0,
                 "taker_fee_bps": 10.0}
 SYMBOL_KEYS = ("tick", "step", "min_notional")
-LATENCY_MODELS = ("constant",)
+LATENCY_MODELS = ("constant", "feed")
 QUEUES = ("conservative", "probabilistic")
 TAKERS = ("touch", "unlimited")
 
@@ -124,7 +128,7 @@ def from_dict(data: dict, symbols: list[str]) -> BacktestConfig:
     lat = _table("[backtest.latency]", bt.get("latency"), DEFAULT_LATENCY)
     if lat["model"] not in LATENCY_MODELS:
         raise BacktestError(f"[backtest.latency] model must be one of {', '.join(LATENCY_MODELS)}, got {lat['model']!r}")
-    for key in ("entry_us", "response_us", "compute_us"):
+    for key in ("entry_us", "response_us", "compute_us", "entry_mult", "response_mult", "offset_us"):
         _number(f"[backtest.latency] {key}", lat[key], 0)
     fill = _table("[backtest.fill]", bt.get("fill"), DEFAULT_FILL)
     if fill["queue"] not in QUEUES:

@@ -86,6 +86,7 @@ class Backtest:
         self.w = window
         self.venue = venue
         self.lat = latency
+        self.observe = getattr(latency, "observe", None)  # a model that follows the feed
         self.n = n_symbols
         self.risk = RiskState(n_symbols)
         self.gate = PreTradeGate(self.risk, limits)
@@ -133,7 +134,8 @@ class Backtest:
             venue_list = w.venue_list
             while True:
                 first = min(l_next, self.answers[0][0] if self.answers else INF)
-                bound = INF if first == INF else lat.entry(lat.compute(first))
+                # (the least entry latency: a model's latency can change as the venue moves on)
+                bound = INF if first == INF else lat.compute(first) + lat.min_entry_ns
                 v_next = INF if vp >= n else venue_list[vp]
                 a_next = self.arrivals[0][0] if self.arrivals else INF
                 if v_next != INF and v_next <= a_next and v_next <= bound:
@@ -173,6 +175,8 @@ class Backtest:
     # --- venue side ----------------------------------------------------------------------------
     def _venue_md(self, i: int, venue_ns: int) -> None:
         c = self.w.cols
+        if self.observe is not None:
+            self.observe(c[8][i], c[9][i])
         out: list = []
         self.venue.on_md(c[0][i], c[1][i], c[2][i], c[3][i], c[4][i], c[5][i], c[6][i], c[7][i], venue_ns, out)
         if out:

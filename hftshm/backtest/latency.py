@@ -4,6 +4,12 @@
 ``response_us`` from the venue event to the strategy, and every intent ``compute_us`` after the
 local time of the record that triggered it.
 
+``feed``: the latency follows the market data's own feed latency (local receive minus exchange
+time, of the last record with an exchange time the venue model has applied): an order takes
+``entry_mult x feed + offset_us`` to the venue, an answer ``response_mult x feed + offset_us``
+back, an intent ``compute_us`` after its trigger. A slow feed (a congested link, a busy venue)
+then slows orders too.
+
 A model also states its minimum entry and response latency: the engine's batch limits use them
 (a strategy batch never runs past the earliest time an answer could arrive).
 """
@@ -39,8 +45,35 @@ class ConstantLatency:
         return trigger_local_ns + self.compute_ns
 
 
+class FeedLatency:
+    def __init__(self, entry_mult: float, response_mult: float, offset_us: float, compute_us: float = 0):
+        self.entry_mult = float(entry_mult)
+        self.response_mult = float(response_mult)
+        self.offset_ns = int(round(offset_us * US))
+        self.compute_ns = int(round(compute_us * US))
+        self.feed_ns = 0  # until a record with both times is seen
+        self.min_entry_ns = self.offset_ns  # feed latency >= 0
+        self.min_response_ns = self.offset_ns
+
+    def observe(self, recv_ns: int, exch_ns: int) -> None:
+        """A record the venue model applied; one without an exchange time says nothing."""
+        if exch_ns > 0 and recv_ns >= exch_ns:
+            self.feed_ns = recv_ns - exch_ns
+
+    def entry(self, intent_ns: int) -> int:
+        return intent_ns + int(self.entry_mult * self.feed_ns) + self.offset_ns
+
+    def response(self, venue_ns: int) -> int:
+        return venue_ns + int(self.response_mult * self.feed_ns) + self.offset_ns
+
+    def compute(self, trigger_local_ns: int) -> int:
+        return trigger_local_ns + self.compute_ns
+
+
 def make(table: dict):
     """The latency model of a validated ``[backtest.latency]`` table."""
     if table["model"] == "constant":
         return ConstantLatency(table["entry_us"], table["response_us"], table["compute_us"])
+    if table["model"] == "feed":
+        return FeedLatency(table["entry_mult"], table["response_mult"], table["offset_us"], table["compute_us"])
     raise BacktestError(f"[backtest.latency] model {table['model']!r} is not implemented")

@@ -9,7 +9,8 @@ import numpy as np
 
 from .source import Chunk
 
-VENUE_FIELDS = ("kind", "symbol_id", "side", "flags", "price_e8", "qty_e8", "price2_e8", "qty2_e8")
+VENUE_FIELDS = ("kind", "symbol_id", "side", "flags", "price_e8", "qty_e8", "price2_e8", "qty2_e8", "recv_ns",
+                "exch_ns")
 
 
 def concat(parts, dtype: np.dtype) -> np.ndarray:

@@ -278,3 +278,25 @@ def test_bad_backtest_config_is_a_clear_error(table, match):
 def test_symbol_without_filters_is_a_clear_error():
     with pytest.raises(BacktestError, match=r"\[backtest.symbols.dogeusdt\]: no filters"):
         cfg(nth(), journal_symbols=("dogeusdt",))
+
+
+def test_feed_latency_model_follows_the_recorded_feed(tmp_path):
+    """Orders take entry_mult x (recv - exch) + offset; answers response_mult x that + offset."""
+    feed = 2_000_000  # 2 ms
+    recs = []
+    t = T0
+    for i in range(200):
+        t += 1_000_000
+        recs.append(quote(t, 6_000_000_000_000, 100_000_000, 6_000_001_000_000, 100_000_000))
+        t += 1_000_000
+        recs.append(trade(t, 6_000_001_000_000, 100_000, M.BUY, exch_ns=t - feed))
+    write_md(tmp_path / "md", np.concatenate(recs))
+    c = cfg(nth(20), latency={"model": "feed", "entry_mult": 0.5, "response_mult": 1.5, "offset_us": 100})
+    bt, _, _ = build(tmp_path / "md", cfg=c)
+    bt.run()
+    orders, fills, _ = results(bt)
+    assert len(orders) == 10
+    sent = {int(o["order_id"]): int(o["intent_ns"]) for o in orders}
+    for r in fills:
+        assert r["venue_ns"] == sent[int(r["order_id"])] + feed // 2 + 100_000
+        assert r["recv_ns"] == r["venue_ns"] + feed * 3 // 2 + 100_000
