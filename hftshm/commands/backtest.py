@@ -26,6 +26,10 @@ def backtest(
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML: [[strategies]], [risk], [backtest].")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (orders, fills, equity, summary).")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the whole result here as JSON.")] = None,
+    grid: Annotated[Optional[list[str]], typer.Option("--grid", help="Sweep: SECTION.KEY=v1,v2 (e.g. "
+                                                     "strategies.mom.short=5,10); repeat for more axes.")] = None,
+    sort: Annotated[str, typer.Option(help="Sweep: the metric to sort by (best first).")] = "net_pnl",
+    processes: Annotated[int, typer.Option(help="Sweep: processes (0: one per core).")] = 0,
 ) -> None:
     """Run the configured strategies over recorded market data, at a modelled latency."""
     from ..backtest.errors import BacktestError
@@ -34,6 +38,9 @@ def backtest(
     if config is None:
         typer.echo("error: --config is required: a TOML file with at least one [[strategies]] table", err=True)
         raise typer.Exit(2)
+    if grid:
+        _sweep(journal, config, grid, sort, processes, out, json_out)
+        return
     try:
         result = run(journal, out, config)
     except BacktestError as exc:
@@ -54,6 +61,32 @@ def backtest(
                       "no picture: this version does not draw one yet")
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+        console.print(f"wrote {json_out}")
+
+
+def _sweep(journal, config, grid, sort, processes, out, json_out) -> None:
+    from ..backtest.errors import BacktestError
+    from ..backtest.sweep import sort_rows, sweep
+
+    console = Console()
+    try:
+        rows = sort_rows(sweep(journal, config, grid, out, processes or None,
+                               lambda d, n: console.print(f"  {d}/{n} done")), sort)
+    except BacktestError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    metrics = ("net_pnl", "fees", "sharpe_1min", "max_drawdown", "trades", "fill_ratio", "maker_share")
+    if sort not in metrics:
+        metrics = (sort, *metrics)
+    table = Table(title=f"sweep: {len(rows)} combinations, best {sort} first")
+    params = list(rows[0]["params"]) if rows else []
+    for col in (*(p.rsplit(".", 1)[-1] for p in params), *metrics):
+        table.add_column(col, justify="right", overflow="fold")
+    for r in rows:
+        table.add_row(*(str(r["params"][p]) for p in params), *(_fmt(r["summary"].get(m)) for m in metrics))
+    console.print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps({"sort": sort, "rows": rows}, indent=2, default=str) + "\n")
         console.print(f"wrote {json_out}")
 
 
