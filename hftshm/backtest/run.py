@@ -52,8 +52,9 @@ def results(bt: Backtest) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: dict | None = None,
-        cfg: C.BacktestConfig | None = None) -> dict:
-    """Backtest ``journal``; write the run directory (unless None); return the summary."""
+        cfg: C.BacktestConfig | None = None, picture: bool = False) -> dict:
+    """Backtest ``journal``; write the run directory (unless None; with ``picture``, its PNG
+    too, where matplotlib is installed); return the summary."""
     t0 = time.perf_counter()
     bt, src, cfg = build(journal, cfg_path, overrides, cfg)
     t1 = time.perf_counter()
@@ -77,4 +78,9 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
     if run_dir is not None:
         outputs.write_all(Path(run_dir), orders, fills, curve, [s.lower() for s in src.symbols], result)
         result["run_dir"] = str(run_dir)
+        if picture:
+            from .plot import draw
+
+            why = draw(Path(run_dir) / "backtest.png", curve, fills, [s.lower() for s in src.symbols])
+            result["picture"] = why or str(Path(run_dir) / "backtest.png")
     return result

@@ -42,7 +42,7 @@ def backtest(
         _sweep(journal, config, grid, sort, processes, out, json_out)
         return
     try:
-        result = run(journal, out, config)
+        result = run(journal, out, config, picture=True)
     except BacktestError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -57,8 +57,8 @@ def backtest(
     table.add_row("loop records/s (cpu)", _fmt(result["timing"]["records_per_cpu_s"]))
     console.print(table)
     if out is not None:
-        console.print(f"run directory: {out} (journal/orders, journal/fills, equity.npy/.csv, summary.json); "
-                      "no picture: this version does not draw one yet")
+        console.print(f"run directory: {out} (journal/orders, journal/fills, equity.npy/.csv, summary.json)")
+        console.print(f"picture: {result['picture']}", markup=False)
     if json_out is not None:
         json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
         console.print(f"wrote {json_out}")

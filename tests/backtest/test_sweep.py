@@ -64,3 +64,24 @@ def test_sweep_bad_combination_fails_before_running(tmp_path):
         sweep(tmp_path / "md", cfg, ["backtest.fill.queue=conservative,fifo"])
     with pytest.raises(BacktestError, match="no strategy named 'mom'"):
         sweep(tmp_path / "md", cfg, ["strategies.mom.short=5"])
+
+
+def test_picture_is_drawn_or_the_run_says_how_to_get_it(tmp_path, monkeypatch):
+    from hftshm.backtest import plot
+    from hftshm.backtest.run import run
+
+    from ._md import cfg
+
+    write_md(tmp_path / "md", synthetic(5, 400, 200))
+    c = lambda: cfg([{"name": "nth", "kind": "file", "path": STRAT, "class": "EveryNthTrade", "every": 5}])  # noqa: E731
+    monkeypatch.setattr(plot, "available", lambda: False)
+    res = run(tmp_path / "md", tmp_path / "a", cfg=c(), picture=True)
+    assert res["picture"] == plot.HOW and not (tmp_path / "a/backtest.png").exists()
+    assert (tmp_path / "a/summary.json").exists()  # everything else is still written
+    monkeypatch.undo()
+    res = run(tmp_path / "md", tmp_path / "b", cfg=c(), picture=True)
+    if plot.available():
+        assert res["picture"].endswith("backtest.png")
+        assert (tmp_path / "b/backtest.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    else:
+        assert res["picture"] == plot.HOW
