@@ -22,6 +22,7 @@ event is earliest within what the rules allow, so no side ever acts on the other
 from __future__ import annotations
 
 import heapq
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 
@@ -62,14 +63,15 @@ class Runner:
         # the md records its hooks handle: a kind whose hook the class leaves as the base's
         # no-op is not dispatched (the same outcome, without the Python call)
         cls = type(strategy)
-        self.wants = np.zeros(256, np.bool_)
+        self.wants = [False] * 256  # by md kind (a Python list: read per record)
         for kinds, hook in (((M.QUOTE,), "on_quote"), ((M.TRADE, M.AGG_TRADE), "on_trade"),
                             ((M.LEVEL, M.BOOK_RESET), "on_book")):
             if getattr(cls, hook) is not getattr(Strategy, hook):
-                self.wants[list(kinds)] = True
-        # symbols it trades; the last slot (past every symbol id) stays False for unknown ids
-        self.mine = np.zeros(len(strategy.symbols) + 1, np.bool_)
-        self.mine[strategy.trading] = True
+                for k in kinds:
+                    self.wants[k] = True
+        self.mine = [False] * len(strategy.symbols)  # the symbols it trades, by id
+        for s in strategy.trading:
+            self.mine[s] = True
         self.last_id = len(strategy.symbols)
 
     def _clock(self) -> int:
@@ -139,8 +141,13 @@ class Backtest:
                 v_next = INF if vp >= n else venue_list[vp]
                 a_next = self.arrivals[0][0] if self.arrivals else INF
                 if v_next != INF and v_next <= a_next and v_next <= bound:
-                    self._venue_md(vp, v_next)
-                    vp += 1
+                    # every md record up to the next arrival and the bound, in one call; it
+                    # stops after a record that made reports (their answers tighten the bound)
+                    hi = bisect_right(venue_list, min(a_next, bound), vp, n)
+                    out: list = []
+                    vp = self.venue.run_md(w.cols, vp, hi, venue_list, out, self.observe)
+                    if out:
+                        self._answer(out, venue_list[vp - 1])
                 elif a_next != INF and a_next < v_next and a_next <= bound:
                     _, _, order = heapq.heappop(self.arrivals)
                     self._arrive(order, a_next)
@@ -250,8 +257,8 @@ class Backtest:
         hooks then run record by record up to the cut, which they may cut shorter; kernels then
         run for real on the final span."""
         w = self.w
-        end = int(np.searchsorted(w.local, horizon, side="left"))
-        end = min(max(end, sp + 1), sp + BATCH)
+        end = bisect_left(w.local_list, horizon, sp, min(len(w), sp + BATCH))
+        end = max(end, sp + 1)
         if w.local_list[sp] >= self.next_sample:
             self._marks(sp)
             self._sample(w.local_list[sp])
@@ -275,21 +282,15 @@ class Backtest:
             else:
                 ran = end
         if hooks:
-            batch = w.records[sp:end]
-            kinds, syms = batch["kind"], batch["symbol_id"]
-            take = np.zeros(end - sp, np.bool_)
-            for runner in hooks:
-                take |= runner.wants[kinds] & runner.mine[np.minimum(syms, runner.mine.shape[0] - 1)]
-            local = w.local_list
-            for j in np.flatnonzero(take).tolist():
-                i = sp + j
-                r = batch[j]
+            kinds, syms, local, records = w.cols[0], w.cols[1], w.local_list, w.records
+            for i in range(sp, end):
+                k, s = kinds[i], syms[i]
                 acted = False
                 for runner in hooks:
-                    if not (runner.wants[r["kind"]] and runner.mine[min(int(r["symbol_id"]), runner.last_id)]):
+                    if not runner.wants[k] or s >= runner.last_id or not runner.mine[s]:
                         continue
                     runner.now = self.lat.compute(local[i])
-                    runner.engine.on_md(r)
+                    runner.engine.on_md(records[i])
                     if runner.emitted:
                         acted = True
                         self._marks(i + 1)  # the risk check sees the mids up to the trigger

@@ -259,6 +259,31 @@ class Venue:
             if near:
                 self._on_book(book, list(near), kind, side, px, venue_ns, out)
 
+    def run_md(self, cols: list, lo: int, hi: int, venue_list: list, out: list, observe=None) -> int:
+        """Apply md records ``lo:hi`` (``cols``: the Window's per-field lists) at their venue
+        times; stops after the first record that made reports (into ``out``); returns the
+        position after the last record applied. Symbols without resting orders take a fast
+        path: the book is updated, nothing else can happen."""
+        kinds, syms, sides, flags, pxs, qtys, px2s, qty2s, recvs, exchs = cols
+        books, resting = self.books, self.resting
+        n_books = len(books)
+        for i in range(lo, hi):
+            if observe is not None:
+                observe(recvs[i], exchs[i])
+            s = syms[i]
+            kind = kinds[i]
+            if s < n_books and not resting[s]:
+                book = books[s]
+                if kind == M.QUOTE:
+                    book.bid, book.bid_qty, book.ask, book.ask_qty = pxs[i], qtys[i], px2s[i], qty2s[i]
+                    continue
+                if kind == M.TRADE or kind == M.AGG_TRADE:
+                    continue
+            self.on_md(kind, s, sides[i], flags[i], pxs[i], qtys[i], px2s[i], qty2s[i], venue_list[i], out)
+            if out:
+                return i + 1
+        return hi
+
     def _on_trade(self, orders, aggressor: int, px: int, qty: int, venue_ns: int, out: list) -> None:
         for o in list(orders.values()):
             # a SELL aggressor trades against bids: our buys; a BUY aggressor against our sells
