@@ -131,12 +131,18 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
             "counters": counters, "files": [str(p) for p in files.ring_files(out_dir)]}
 
 
+_RS = M.DTYPE.itemsize
+
+
 def _put(buf, n, recs, flush) -> int:
+    """Append ``recs`` (a view of the normalizer's scratch) to ``buf`` as raw bytes: a
+    structured assignment copies field by field, ten times slower."""
     k = len(recs)
     if n + k > len(buf):
         flush()
         n = 0
     if k > len(buf):
         raise ValueError(f"one frame gave {k} records, more than the import batch of {len(buf)}")
-    buf[n: n + k] = recs
+    raw = buf.view(np.uint8)
+    raw[n * _RS: (n + k) * _RS] = recs.view(np.uint8)
     return n + k
