@@ -3,13 +3,17 @@
 The grid: 10 post-only levels a side, 10 ticks apart, the first 10 ticks from the mid, 0.002 BTC
 each, |position| up to 0.02; the probabilistic queue model (power 3); a constant 500 us entry
 and response latency. Filters are USD-M BTCUSDT's (tick 0.1, step 0.001, min notional 100 USDT)
-when the capture is USD-M, Spot's otherwise. Figures only: nothing here asserts a time. Each time is given as wall time and as this process's
+when the capture is USD-M, Spot's otherwise. With ``--peer-python``, hftbacktest runs the same capture in that interpreter
+(``hbt_peer.py``: its own converter, an equivalent grid); it is optional, never required.
+Figures only: nothing here asserts a time. Each time is given as wall time and as this process's
 CPU time: on a shared machine the wall time mostly measures the other processes.
 """
 
 from __future__ import annotations
 
+import json
 import statistics
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +39,25 @@ def grid_config(venue: str) -> dict:
     return {"strategies": [grid], "risk": dict(RISK), "backtest": bt}
 
 
-def run(capture, runs: int = 3) -> dict:
+PEER = Path(__file__).with_name("hbt_peer.py")
+
+
+def peer(python: str, capture: Path, runs: int, timeout_s: float = 900) -> dict:
+    """hftbacktest in its own interpreter (its virtualenv): its figures, or why there are none."""
+    try:
+        done = subprocess.run([python, str(PEER), str(capture), str(runs)], capture_output=True, text=True,
+                              timeout=timeout_s)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"error": f"{python}: {exc}"}
+    if done.returncode != 0:
+        return {"error": f"{python} exited {done.returncode}: {done.stderr.strip()[-400:]}"}
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": f"{python}: no JSON result in its output: {done.stdout[-200:]!r}"}
+
+
+def run(capture, runs: int = 3, peer_python: str | None = None) -> dict:
     capture = Path(capture)
     with tempfile.TemporaryDirectory(prefix="hftshm-bench-backtest-") as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -58,5 +80,21 @@ def run(capture, runs: int = 3) -> dict:
         "trades": first["summary"]["trades"], "orders": first["summary"]["orders"],
         "net_pnl": first["summary"]["net_pnl"],
     }
-    return {"machine": machine(), "capture": str(capture), "config": data, "figures": figures, "warm_runs": warm,
-            "peer": "hftbacktest is not run by this version (no peer runner yet)"}
+    result = {"machine": machine(), "capture": str(capture), "config": data, "figures": figures, "warm_runs": warm}
+    if peer_python:
+        p = result["peer"] = peer(peer_python, capture, runs)
+        if "error" not in p:
+            figures["hftbacktest_events"] = p["events"]
+            figures["hftbacktest_convert_s"] = p["convert_s"]
+            figures["hftbacktest_capture_to_result_s"] = p["capture_to_result_s"]
+            figures["hftbacktest_capture_to_result_cpu_s"] = p["capture_to_result_cpu_s"]
+            figures["hftbacktest_warm_events_per_s"] = p["warm_events_per_s"]
+            figures["hftbacktest_warm_events_per_cpu_s"] = p["warm_events_per_cpu_s"]
+            # >1: hftshm ahead (throughput: records/s over its events/s; time: its over ours)
+            figures["ratio_warm_throughput_cpu"] = figures["warm_records_per_cpu_s"] / p["warm_events_per_cpu_s"]
+            figures["ratio_capture_to_result_cpu"] = p["capture_to_result_cpu_s"] / figures["capture_to_result_cpu_s"]
+        else:
+            figures["hftbacktest"] = p["error"]
+    else:
+        result["peer"] = "not run: give --peer-python (a Python with hftbacktest installed)"
+    return result

@@ -116,6 +116,8 @@ def bench_backtest(
     capture: Annotated[Path, typer.Argument(help="The capture to run over (e.g. ../shared/data/binance-usdm/"
                                                  "btcusdt_usdm_20240808.capture.gz).")],
     runs: Annotated[int, typer.Option(help="Warm runs (the median is reported).")] = 3,
+    peer_python: Annotated[Optional[str], typer.Option(help="A Python with hftbacktest installed (its own "
+                                                       "virtualenv): run it as the peer.")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures here as JSON.")] = None,
 ) -> None:
     """Capture-to-result time and warm records/s of the built-in grid market maker."""
@@ -123,7 +125,7 @@ def bench_backtest(
 
     if runs < 1:
         raise typer.BadParameter("--runs must be >= 1")
-    result = bench.run(capture, runs)
+    result = bench.run(capture, runs, peer_python)
     table = Table(title="backtest: grid market maker")
     table.add_column("figure")
     table.add_column("value", justify="right")
