@@ -51,6 +51,7 @@ class Runner:
     def __init__(self, bt: "Backtest", strategy, strategy_id: int):
         self.bt = bt
         self.now = 0
+        self.strategy = strategy
         self.engine = StrategyEngine(strategy, strategy_id, self._sink, clock=self._clock)
         self.kernel = None
         self.n = 0  # intents in ``out`` from the last kernel call
@@ -283,6 +284,7 @@ class Backtest:
                 ran = end
         if hooks:
             kinds, syms, local, records = w.cols[0], w.cols[1], w.local_list, w.records
+            recvs, seqs = w.cols[8], w.cols[10]
             for i in range(sp, end):
                 k, s = kinds[i], syms[i]
                 acted = False
@@ -290,7 +292,15 @@ class Backtest:
                     if not runner.wants[k] or s >= runner.last_id or not runner.mine[s]:
                         continue
                     runner.now = self.lat.compute(local[i])
-                    runner.engine.on_md(records[i])
+                    # what StrategyEngine.on_md does, from the window's lists: the trigger, then
+                    # the hook of the record's kind
+                    runner.engine.trigger = (seqs[i], recvs[i])
+                    if k == M.QUOTE:
+                        runner.strategy.on_quote(records[i])
+                    elif k == M.TRADE or k == M.AGG_TRADE:
+                        runner.strategy.on_trade(records[i])
+                    else:
+                        runner.strategy.on_book(records[i])
                     if runner.emitted:
                         acted = True
                         self._marks(i + 1)  # the risk check sees the mids up to the trigger

@@ -264,20 +264,40 @@ class Venue:
         times; stops after the first record that made reports (into ``out``); returns the
         position after the last record applied. Symbols without resting orders take a fast
         path: the book is updated, nothing else can happen."""
-        kinds, syms, sides, flags, pxs, qtys, px2s, qty2s, recvs, exchs = cols
-        books, resting = self.books, self.resting
+        kinds, syms, sides, flags, pxs, qtys, px2s, qty2s, recvs, exchs = cols[:10]
+        books, resting, at_price = self.books, self.resting, self.at_price
         n_books = len(books)
+        QUOTE, LEVEL, TRADE, AGG_TRADE, BID = M.QUOTE, M.LEVEL, M.TRADE, M.AGG_TRADE, M.BID
         for i in range(lo, hi):
             if observe is not None:
                 observe(recvs[i], exchs[i])
             s = syms[i]
+            if s >= n_books:
+                continue
             kind = kinds[i]
-            if s < n_books and not resting[s]:
+            if kind == LEVEL:  # inline: the most frequent kind where the journal has depth
                 book = books[s]
-                if kind == M.QUOTE:
+                book.has_depth = True
+                side, px, qty = sides[i], pxs[i], qtys[i]
+                levels = book.bids if side == BID else book.asks
+                if qty > 0:
+                    levels[px] = qty
+                else:
+                    levels.pop(px, None)
+                if not resting[s]:
+                    continue
+                near = at_price[s][O.BUY if side == BID else O.SELL].get(px)
+                if near:
+                    self._on_book(book, list(near), kind, side, px, venue_list[i], out)
+                    if out:
+                        return i + 1
+                continue
+            if not resting[s]:
+                if kind == QUOTE:
+                    book = books[s]
                     book.bid, book.bid_qty, book.ask, book.ask_qty = pxs[i], qtys[i], px2s[i], qty2s[i]
                     continue
-                if kind == M.TRADE or kind == M.AGG_TRADE:
+                if kind == TRADE or kind == AGG_TRADE:
                     continue
             self.on_md(kind, s, sides[i], flags[i], pxs[i], qtys[i], px2s[i], qty2s[i], venue_list[i], out)
             if out:

@@ -10,7 +10,7 @@ import numpy as np
 from .source import Chunk
 
 VENUE_FIELDS = ("kind", "symbol_id", "side", "flags", "price_e8", "qty_e8", "price2_e8", "qty2_e8", "recv_ns",
-                "exch_ns")
+                "exch_ns", "seq")
 
 
 def concat(parts, dtype: np.dtype) -> np.ndarray:

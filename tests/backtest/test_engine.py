@@ -142,7 +142,7 @@ def test_strategy_sees_records_and_answers_in_time_order(tmp_path):
     bt, _, _ = build(tmp_path / "md", cfg=c)
     runner = bt.runners[1]
     strat = Logged(c.strategies[0], ["BTCUSDT"])
-    runner.engine.s = strat
+    runner.engine.s = runner.strategy = strat
     strat._engine = runner.engine
     strat.on_start()
     bt.run()
