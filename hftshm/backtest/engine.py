@@ -95,6 +95,10 @@ class Backtest:
         self.gate = PreTradeGate(self.risk, limits)
         self.runners = {sid: Runner(self, s, sid) for s, sid in strategies}
         self.kernels = [r for r in self.runners.values() if r.kernel is not None]
+        # strategies with a timer (``timer_s`` > 0): on_timer on the local clock
+        self.timers = [(r, int(r.strategy.timer_s * 1e9)) for r in self.runners.values()
+                       if r.strategy.timer_s and r.strategy.timer_s > 0]
+        self.timer_at: list[int] | None = None
         self.hooks = [r for r in self.runners.values() if r.kernel is None]
         self.arrivals: list = []  # heap of (venue time, seq, order record)
         self.answers: list = []  # heap of (local time, seq, fill record)
@@ -136,7 +140,7 @@ class Backtest:
             # arrive (one triggered by the next record, or by an answer on its way)
             venue_list = w.venue_list
             while True:
-                first = min(l_next, self.answers[0][0] if self.answers else INF)
+                first = min(l_next, self.answers[0][0] if self.answers else INF, self._next_timer(l_next))
                 # (the least entry latency: a model's latency can change as the venue moves on)
                 bound = INF if first == INF else lat.compute(first) + lat.min_entry_ns
                 v_next = INF if vp >= n else venue_list[vp]
@@ -156,11 +160,16 @@ class Backtest:
                     break
             if vp >= n and not w.exhausted:
                 continue  # refill, then carry on
-            # the strategy: answers first, then md records below the horizon
+            # the strategy: answers first, then timers, then md records below the horizon
             r_min = self.answers[0][0] if self.answers else INF
             if r_min != INF and r_min <= l_next:
                 self.sp = sp
                 self._deliver(r_min)
+                continue
+            t_timer = self._next_timer(l_next)
+            if t_timer <= l_next and l_next != INF:
+                self.sp = sp
+                self._timer(t_timer, sp)
                 continue
             if l_next == INF:
                 if not self.arrivals and not self.answers and vp >= n:
@@ -172,13 +181,37 @@ class Backtest:
             venue_next = v_next if self.venue.open_orders() else INF
             if self.arrivals:
                 venue_next = min(venue_next, self.arrivals[0][0])
-            horizon = min(r_min, INF if venue_next == INF else venue_next + resp)
+            horizon = min(r_min, t_timer, INF if venue_next == INF else venue_next + resp)
             if l_next < horizon:
                 sp = self._strategy(sp, horizon)
                 continue
             raise RuntimeError(f"backtest loop stalled at record {w.base + sp} (venue at {w.base + vp})")
         self._marks(len(w))
         self._sample(self.last_t, final=True)
+
+    # --- timers --------------------------------------------------------------------------------
+    def _next_timer(self, l_next: int) -> int:
+        """When the next ``on_timer`` is due on the local clock (INF: none). Timers start one
+        interval after the first record, as live they start one interval after the worker."""
+        if not self.timers:
+            return INF
+        if self.timer_at is None:
+            if l_next == INF:
+                return INF
+            self.timer_at = [l_next + iv for _, iv in self.timers]
+        return min(self.timer_at)
+
+    def _timer(self, t: int, sp: int) -> None:
+        """Every timer due at ``t``: ``on_timer(t)`` (its intents have no trigger record)."""
+        for j, (runner, interval) in enumerate(self.timers):
+            if self.timer_at[j] != t:
+                continue
+            self.timer_at[j] = t + interval
+            runner.now = self.lat.compute(t)
+            self._marks(sp)
+            runner.engine.on_timer(t)
+            if runner.emitted:
+                self._intents(runner, None)
 
     # --- venue side ----------------------------------------------------------------------------
     def _venue_md(self, i: int, venue_ns: int) -> None:

@@ -53,3 +53,21 @@ class RestingBid(Strategy):
         if self.n == self.at:
             self.buy(int(r["symbol_id"]), int(self.params.get("qty_e8", 100_000)),
                      int(r["price_e8"]) - self.ticks * TICK, self.kind, O.GTC)
+
+
+class Timed(Strategy):
+    """Every 0.5 s of the local clock: one IOC buy through the last ask it saw."""
+
+    timer_s = 0.5
+
+    def on_start(self):
+        self.ask = 0
+        self.ticks = []  # (now given to on_timer, clock when it ran)
+
+    def on_quote(self, r):
+        self.ask = int(r["price2_e8"])
+
+    def on_timer(self, now_ns):
+        self.ticks.append((now_ns, self._engine.clock()))
+        if self.ask:
+            self.buy(0, 100_000, self.ask + 10 * TICK, O.LIMIT, O.IOC)

@@ -300,3 +300,21 @@ def test_feed_latency_model_follows_the_recorded_feed(tmp_path):
     for r in fills:
         assert r["venue_ns"] == sent[int(r["order_id"])] + feed // 2 + 100_000
         assert r["recv_ns"] == r["venue_ns"] + feed * 3 // 2 + 100_000
+
+
+def test_on_timer_runs_on_the_local_clock(tmp_path):
+    write_md(tmp_path / "md", synthetic(11, 800, 300))
+    strategies = [{"name": "timed", "kind": "file", "path": STRAT, "class": "Timed"}]
+    bt, _, _ = build(tmp_path / "md", cfg=cfg(strategies, latency={"entry_us": 100, "response_us": 100,
+                                                                    "compute_us": 7}))
+    bt.run()
+    orders, fills, _ = results(bt)
+    strat = bt.runners[1].strategy
+    journal = files.load_ring(tmp_path / "md")[1]
+    first, last = int(journal["recv_ns"][0]), int(journal["recv_ns"][-1])
+    expected = list(range(first + 500_000_000, last + 1, 500_000_000))
+    assert [t for t, _ in strat.ticks] == expected
+    assert all(clock == t + 7_000 for t, clock in strat.ticks)
+    assert len(orders) == len(expected) and (orders["intent_ns"] == np.array(expected) + 7_000).all()
+    assert (orders["trigger_seq"] == 0).all()
+    assert (fills["exec_type"] == F.EX_TRADE).sum() > 0
