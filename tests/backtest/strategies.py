@@ -1,7 +1,6 @@
 """Fixed test strategies (kind = "file"): their orders depend on market data only, never on fills,
 so runs at different latencies send the same orders."""
 
-from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.trading.strategy import Strategy
 
