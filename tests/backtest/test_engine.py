@@ -318,3 +318,31 @@ def test_on_timer_runs_on_the_local_clock(tmp_path):
     assert len(orders) == len(expected) and (orders["intent_ns"] == np.array(expected) + 7_000).all()
     assert (orders["trigger_seq"] == 0).all()
     assert (fills["exec_type"] == F.EX_TRADE).sum() > 0
+
+
+@pytest.mark.parametrize("chunk", [7, 64, 1000])
+def test_streaming_in_small_chunks_gives_the_same_run(tmp_path, monkeypatch, chunk):
+    """The window refills a chunk at a time and holds only what lies between the two clocks;
+    chunk boundaries change nothing."""
+    from hftshm.backtest import source, window
+
+    write_md(tmp_path / "md", synthetic(21, 1500, 800))
+    passive = {**nth(4, gtc=True, slip_bps=-1)[0], "name": "passive"}
+    strategies = nth(3) + [passive, {"name": "imb", "kind": "imbalance", "threshold": 0.3, "max_spread_bps": 50.0}]
+    lat = {"entry_us": 700, "response_us": 1500}
+    whole = backtest(tmp_path / "md", strategies, tmp_path / "whole", latency=lat)
+    most = []
+    real = window.Window.refill
+
+    def refill(self, keep_from):
+        shift = real(self, keep_from)
+        most.append(len(self))
+        return shift
+
+    monkeypatch.setattr(source, "CHUNK", chunk)
+    monkeypatch.setattr(window.Window, "refill", refill)
+    small = backtest(tmp_path / "md", strategies, tmp_path / "small", latency=lat)
+    assert whole["summary"]["trades"] > 20
+    assert body(tmp_path / "whole/journal/fills") == body(tmp_path / "small/journal/fills")
+    assert body(tmp_path / "whole/journal/orders") == body(tmp_path / "small/journal/orders")
+    assert max(most) <= 3 * chunk + 64  # a few chunks in memory, never the journal
