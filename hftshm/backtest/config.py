@@ -6,13 +6,14 @@
     equity_interval_ms = 1000     # equity-curve sampling interval (local clock)
 
     [backtest.latency]
-    model = "constant"            # "constant" | "feed"
+    model = "constant"            # "constant" | "feed" | "recorded"
     entry_us = 0                  # constant: intent -> the venue model has the order
     response_us = 0               # constant: venue event -> the strategy sees the answer or fill
     compute_us = 0                # trigger record seen -> intent (the strategy's own compute time)
     entry_mult = 1.0              # feed: entry = entry_mult x feed latency + offset_us
     response_mult = 1.0           # feed: response = response_mult x feed latency + offset_us
     offset_us = 0
+    run = ""                      # recorded: a live run's directory (its journal/orders, journal/fills)
 
     [backtest.fill]
     queue = "conservative"        # "conservative" | "probabilistic"
@@ -42,11 +43,11 @@ from .errors import BacktestError
 
 DEFAULT_BACKTEST = {"equity_interval_ms": 1000}
 DEFAULT_LATENCY = {"model": "constant", "entry_us": 0, "response_us": 0, "compute_us": 0, "entry_mult": 1.0,
-                   "response_mult": 1.0, "offset_us": 0}
+                   "response_mult": 1.0, "offset_us": 0, "run": ""}
 DEFAULT_FILL = {"queue": "conservative", "queue_power": 2.0, "taker": "touch", "maker_fee_bps": 10.0,
                 "taker_fee_bps": 10.0}
 SYMBOL_KEYS = ("tick", "step", "min_notional")
-LATENCY_MODELS = ("constant", "feed")
+LATENCY_MODELS = ("constant", "feed", "recorded")
 QUEUES = ("conservative", "probabilistic")
 TAKERS = ("touch", "unlimited")
 
@@ -130,6 +131,8 @@ def from_dict(data: dict, symbols: list[str]) -> BacktestConfig:
         raise BacktestError(f"[backtest.latency] model must be one of {', '.join(LATENCY_MODELS)}, got {lat['model']!r}")
     for key in ("entry_us", "response_us", "compute_us", "entry_mult", "response_mult", "offset_us"):
         _number(f"[backtest.latency] {key}", lat[key], 0)
+    if not isinstance(lat["run"], str):
+        raise BacktestError(f"[backtest.latency] run must be a path (a live run's directory), got {lat['run']!r}")
     fill = _table("[backtest.fill]", bt.get("fill"), DEFAULT_FILL)
     if fill["queue"] not in QUEUES:
         raise BacktestError(f"[backtest.fill] queue must be one of {', '.join(QUEUES)}, got {fill['queue']!r}")

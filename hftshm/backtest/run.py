@@ -38,7 +38,7 @@ def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
     fill = cfg.fill
     venue = Venue([cfg.filters(s) for s in lower], QueueModel(fill["queue"], fill["queue_power"]), fill["taker"],
                   fill["maker_fee_bps"], fill["taker_fee_bps"])
-    bt = Backtest(Window(src.chunks()), strategies, venue, LAT.make(cfg.latency), T.limits(cfg.risk, lower),
+    bt = Backtest(Window(src.chunks()), strategies, venue, LAT.make(cfg.latency, lower), T.limits(cfg.risk, lower),
                   len(lower), cfg.equity_interval_ms * 1_000_000)
     return bt, src, cfg
 

@@ -267,7 +267,7 @@ def test_unknown_strategy_is_a_clear_error(spot):
     ({"fill": {"queue": "optimistic"}}, r"\[backtest.fill\] queue must be one of"),
     ({"fill": {"slippage": 1}}, r"\[backtest.fill\]: unknown key 'slippage'"),
     ({"latency": {"entry_us": -1}}, r"\[backtest.latency\] entry_us must be a number >= 0"),
-    ({"latency": {"model": "recorded"}}, r"model must be one of constant"),
+    ({"latency": {"model": "interpolated"}}, r"model must be one of constant, feed, recorded"),
     ({"symbols": {"ethusdt": {"tick": "0.01", "step": "0.001", "min_notional": "5"}}}, "not a symbol of the journal"),
 ])
 def test_bad_backtest_config_is_a_clear_error(table, match):
@@ -346,3 +346,25 @@ def test_streaming_in_small_chunks_gives_the_same_run(tmp_path, monkeypatch, chu
     assert body(tmp_path / "whole/journal/fills") == body(tmp_path / "small/journal/fills")
     assert body(tmp_path / "whole/journal/orders") == body(tmp_path / "small/journal/orders")
     assert max(most) <= 3 * chunk + 64  # a few chunks in memory, never the journal
+
+
+def test_recorded_latency_from_a_run_reproduces_that_run(spot, tmp_path):
+    """A run directory has the live journal layout; a backtest whose latency is taken from it
+    (entry = answer venue time - sent, response = receive - venue time) makes the same fills."""
+    strategies = nth(25)
+    first = backtest(spot, strategies, tmp_path / "live", latency={"entry_us": 300, "response_us": 700})
+    again = backtest(spot, strategies, tmp_path / "again", latency={"model": "recorded", "run": str(tmp_path / "live")})
+    assert first["summary"]["trades"] > 50
+    assert body(tmp_path / "live/journal/fills") == body(tmp_path / "again/journal/fills")
+
+
+def test_recorded_latency_bad_input_is_a_clear_error(spot, tmp_path):
+    with pytest.raises(BacktestError, match="model 'recorded' needs run"):
+        backtest(spot, nth(), latency={"model": "recorded"})
+    with pytest.raises(BacktestError, match="no journal files"):
+        backtest(spot, nth(), latency={"model": "recorded", "run": str(tmp_path / "nothing")})
+    # a latency run of another symbol set
+    write_md(tmp_path / "eth", synthetic(1, 300, 100), symbols=("ethusdt",))
+    backtest(tmp_path / "eth", nth(3), tmp_path / "ethrun", journal_symbols=("ethusdt",))
+    with pytest.raises(BacktestError, match=r"symbols \['ethusdt'\], the md journal of \['btcusdt'\]"):
+        backtest(spot, nth(), latency={"model": "recorded", "run": str(tmp_path / "ethrun")})
