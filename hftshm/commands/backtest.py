@@ -30,6 +30,9 @@ def backtest(
                                                      "strategies.mom.short=5,10); repeat for more axes.")] = None,
     sort: Annotated[str, typer.Option(help="Sweep: the metric to sort by (best first).")] = "net_pnl",
     processes: Annotated[int, typer.Option(help="Sweep: processes (0: one per core).")] = 0,
+    compare_live: Annotated[Optional[Path], typer.Option("--compare-live", help="A live run directory: backtest "
+                            "its md journal at its recorded latency and compare with its orders and fills "
+                            "(JOURNAL is then ignored).")] = None,
 ) -> None:
     """Run the configured strategies over recorded market data, at a modelled latency."""
     from ..backtest.errors import BacktestError
@@ -40,6 +43,23 @@ def backtest(
         raise typer.Exit(2)
     if grid:
         _sweep(journal, config, grid, sort, processes, out, json_out)
+        return
+    if compare_live is not None:
+        from ..backtest.compare import compare
+
+        try:
+            res = compare(compare_live, config, out)
+        except BacktestError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(2) from None
+        table = Table(title=f"backtest against the live run {compare_live}")
+        table.add_column("figure")
+        table.add_column("value", justify="right")
+        for k, v in res.items():
+            table.add_row(k, _fmt(v) if not isinstance(v, dict) else json.dumps(v))
+        Console().print(table)
+        if json_out is not None:
+            json_out.write_text(json.dumps(res, indent=2, default=str) + "\n")
         return
     try:
         result = run(journal, out, config, picture=True)

@@ -16,7 +16,7 @@ from hftshm.layouts import fill as F
 from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 
-from ._md import CAPTURE, HERE, T0, backtest, cfg, quote, trade, write_md
+from ._md import CAPTURE, HERE, T0, WIDE_RISK, backtest, cfg, quote, trade, write_md
 
 STRAT = str(HERE / "strategies.py")
 
@@ -368,3 +368,28 @@ def test_recorded_latency_bad_input_is_a_clear_error(spot, tmp_path):
     backtest(tmp_path / "eth", nth(3), tmp_path / "ethrun", journal_symbols=("ethusdt",))
     with pytest.raises(BacktestError, match=r"symbols \['ethusdt'\], the md journal of \['btcusdt'\]"):
         backtest(spot, nth(), latency={"model": "recorded", "run": str(tmp_path / "ethrun")})
+
+
+def test_compare_live_reproduces_a_run_of_the_same_layout(spot, tmp_path):
+    """A backtest run directory plus its md journal has a live run's layout: comparing against
+    it at its recorded latency reproduces every fill; another strategy diverges, and says where."""
+    import shutil
+
+    from hftshm.backtest.compare import compare
+
+    live = tmp_path / "live"
+    backtest(spot, nth(25), live, latency={"entry_us": 300, "response_us": 700})
+    shutil.copytree(spot, live / "journal" / "md")
+    risk = "\n".join(f"{k} = {v}" for k, v in WIDE_RISK.items())
+    cfg_path = tmp_path / "bt.toml"
+    cfg_path.write_text(f'[[strategies]]\nname = "nth"\nkind = "file"\npath = "{STRAT}"\nclass = "EveryNthTrade"\n'
+                        f'every = 25\n\n[risk]\n{risk}\n')
+    res = compare(live, cfg_path)
+    assert res["live_fills"] > 50 and res["fill_match_rate"] == 1.0
+    assert res["first_divergence"] is None and abs(res["pnl_difference"]) < 1e-9
+    cfg_path.write_text(cfg_path.read_text().replace("every = 25", "every = 25\nslip_bps = 80"))
+    res = compare(live, cfg_path)
+    # every limit price differs, so no order matches; the fills, at the touch, are the same
+    assert res["orders_matched"] == 0 and res["fill_match_rate"] == 1.0
+    d = res["first_divergence"]
+    assert d["order_index"] == 0 and d["cause"].startswith("price_e8 live ")
