@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from hftshm.commands import bench, bridge, ingest, instances, runtime, trading, ui
+from hftshm.commands import backtest, bench, bridge, ingest, instances, runtime, trading, ui
 from hftshm.commands.exchange import exchange
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="hftshm: a shared-memory trading pipeline.")
@@ -20,6 +20,7 @@ bench_app.command("wake")(bench.wake)
 # trading (halt, resume), ingest (bench ingest), bridge (bench bridge)
 for module in (runtime, ui, trading, ingest, bridge):
     module.register(app, bench_app)
+backtest.register(app, bench_app)  # after runtime: it adds `journal import` to runtime's journal group
 
 if __name__ == "__main__":
     app()

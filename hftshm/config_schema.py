@@ -434,7 +434,7 @@ EXECUTION = Section(
     Int("max_order_age_ms", 1000, lo=1, hi=600_000),  # older at send time: dropped as STALE
 )
 
-KINDS = ("momentum", "imbalance", "file")
+KINDS = ("momentum", "imbalance", "grid", "file")
 MAX_STRATEGY_ID = 63  # area_layout.STRATEGIES - 1
 STRATEGY = Section(  # the keys of every kind; "id" and "symbols" default per strategy
     "[[strategies]]",
@@ -470,11 +470,21 @@ IMBALANCE = Section(
     Float("max_spread_bps", 5.0, lo=0.0, hi=10_000.0, lo_open=True),
     Int("cooldown_ms", 500, lo=0, hi=86_400_000),
 )
-KIND_KEYS = {"momentum": MOMENTUM, "imbalance": IMBALANCE}
+GRID = Section(  # a post-only grid market maker (hftshm.trading.builtins.Grid)
+    "[[strategies]] kind = \"grid\"",
+    Int("levels", 10, lo=1, hi=1000),
+    Int("spacing_ticks", 10, lo=1, hi=1000),
+    Int("step_ticks", 10, lo=1, hi=1000),
+    Amount("qty", "0.001", plain=True),
+    Amount("max_position", "0.01", plain=True),
+    Text("tick", "", pattern=r"(?=.*[1-9])[0-9]+(\.[0-9]{1,8})?", what='a positive decimal such as "0.1", or "" (the venue table\'s)'),
+    Int("cooldown_ms", 100, lo=0, hi=86_400_000),
+)
+KIND_KEYS = {"momentum": MOMENTUM, "imbalance": IMBALANCE, "grid": GRID}
 
 # Every documented table, by the name docs/operations.md marks it with (<!-- config NAME -->).
 SECTIONS = {
     "top": TOP, "rings": RING, "venue": VENUE, "sim": SIM, "feed": FEED, "journal": JOURNAL,
     "bridge": BRIDGE, "workers": WORKER, "risk": RISK, "execution": EXECUTION, "strategies": STRATEGY,
-    "strategies.momentum": MOMENTUM, "strategies.imbalance": IMBALANCE,
+    "strategies.momentum": MOMENTUM, "strategies.imbalance": IMBALANCE, "strategies.grid": GRID,
 }

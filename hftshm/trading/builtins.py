@@ -1,4 +1,4 @@
-"""The built-in strategies, configurable per symbol: ``momentum`` and ``imbalance``.
+"""The built-in strategies, configurable per symbol: ``momentum``, ``imbalance`` and ``grid``.
 
 * ``momentum``: exponential moving averages of trade prices over ``short`` and ``long`` trades;
   when the short one crosses the long one upwards it buys ``qty``, downwards it sells ``qty``
@@ -9,6 +9,8 @@
   while the spread is at most ``max_spread_bps``, the worst-case position stays within
   ``max_position`` and ``cooldown_ms`` has passed. A numba kernel too (the Python hook
   ``on_quote`` is kept as its readable reference).
+
+* ``grid``: a grid market maker of post-only orders (see ``Grid``), a Python hook.
 
 Prices are rounded to the symbol's tick and quantities checked against its step (the
 simulator's rules for btcusdt/ethusdt are Binance's). Every decision uses the records' own
@@ -23,6 +25,7 @@ from numba import njit
 from ..config_schema import KIND_KEYS
 from ..exchange.config import symbol_spec
 from ..feed.e8 import parse_e8
+from ..layouts import fill as F
 from ..layouts import md as M
 from ..layouts import order as O
 from .strategy import Strategy
@@ -30,7 +33,8 @@ from .strategy import Strategy
 # defaults of the kinds' keys (types and ranges beside them: hftshm.config_schema.KIND_KEYS)
 MOMENTUM = KIND_KEYS["momentum"].defaults()
 IMBALANCE = KIND_KEYS["imbalance"].defaults()
-PARAMS = {"momentum": MOMENTUM, "imbalance": IMBALANCE}
+GRID = KIND_KEYS["grid"].defaults()
+PARAMS = {"momentum": MOMENTUM, "imbalance": IMBALANCE, "grid": GRID}
 COMMON = {"name", "kind", "id", "symbols", "path", "class"}
 
 
@@ -250,4 +254,99 @@ class Imbalance(Strategy):
         self.next_ns[s] = now + self.cooldown
 
 
-BUILTINS = {"momentum": Momentum, "imbalance": Imbalance}
+class Grid(Strategy):
+    """A grid market maker, a Python hook: on each quote of a traded symbol, ``levels`` post-only
+    (LIMIT_MAKER) bids and asks at multiples of ``step_ticks`` ticks, the first at least
+    ``spacing_ticks`` ticks from the mid (bids rounded down, asks up, onto the step grid); orders
+    that fall off the grid are cancelled, missing levels placed. A side stops quoting where its
+    fill would take |position| (with that side's open orders) past ``max_position``. After a
+    reject the symbol waits ``cooldown_ms`` before placing again. ``tick`` overrides the
+    symbol's known tick size (e.g. "0.1" for USD-M BTCUSDT); "" uses hftshm's table.
+
+    The grid is recomputed only when its first levels move or a report arrives, so a quote that
+    changes nothing costs a few integer operations."""
+
+    def on_start(self) -> None:
+        p = {**GRID, **self.params}
+        ticks, _ = rules(self.symbols)
+        if p["tick"] != "":
+            ticks[:] = _e8(p["tick"], "tick")
+        self.tick = ticks.tolist()
+        self.levels = int(p["levels"])
+        self.spacing = int(p["spacing_ticks"])
+        self.step = int(p["step_ticks"])
+        self.qty = _e8(p["qty"], "qty")
+        self.max_pos = _e8(p["max_position"], "max_position")
+        self.cooldown = int(p["cooldown_ms"]) * 1_000_000
+        n = len(self.symbols)
+        self.last = [(0, 0)] * n  # (first bid, first ask) last placed
+        self.dirty = [True] * n
+        self.next_ns = [0] * n
+        self.bids: list[dict] = [{} for _ in range(n)]  # price -> order id
+        self.asks: list[dict] = [{} for _ in range(n)]
+        self.where: dict[int, tuple] = {}  # order id -> (symbol, side, price)
+        self.cancelling: set[int] = set()
+
+    def on_quote(self, r) -> None:
+        s = int(r["symbol_id"])
+        bid, ask = int(r["price_e8"]), int(r["price2_e8"])
+        if bid <= 0 or ask < bid:
+            return
+        unit = self.tick[s] * self.step
+        gap = self.tick[s] * self.spacing
+        mid2 = bid + ask  # twice the mid: exact
+        first_bid = (mid2 - 2 * gap) // (2 * unit) * unit
+        first_ask = -((-(mid2 + 2 * gap)) // (2 * unit)) * unit
+        key = (first_bid, first_ask)
+        if key == self.last[s] and not self.dirty[s]:
+            return
+        self.last[s] = key
+        self.dirty[s] = False
+        want_bids = {first_bid - i * unit for i in range(self.levels) if first_bid - i * unit > 0}
+        want_asks = {first_ask + i * unit for i in range(self.levels)}
+        for book, want in ((self.bids[s], want_bids), (self.asks[s], want_asks)):
+            for px, oid in list(book.items()):
+                if px not in want and oid not in self.cancelling:
+                    if self.cancel(oid):
+                        self.cancelling.add(oid)
+        if int(r["recv_ns"]) < self.next_ns[s]:
+            self.dirty[s] = True  # try again after the cool-down
+            return
+        pos = int(self.position[s])
+        open_buy = sum(self.qty for px in self.bids[s])
+        open_sell = sum(self.qty for px in self.asks[s])
+        for px in sorted(want_bids, reverse=True):
+            if px in self.bids[s] or pos + open_buy + self.qty > self.max_pos:
+                continue
+            oid = self.buy(s, self.qty, px, O.LIMIT_MAKER, O.GTC)
+            if oid:
+                self.bids[s][px] = oid
+                self.where[oid] = (s, O.BUY, px)
+                open_buy += self.qty
+        for px in sorted(want_asks):
+            if px in self.asks[s] or -(pos - open_sell - self.qty) > self.max_pos:
+                continue
+            oid = self.sell(s, self.qty, px, O.LIMIT_MAKER, O.GTC)
+            if oid:
+                self.asks[s][px] = oid
+                self.where[oid] = (s, O.SELL, px)
+                open_sell += self.qty
+
+    def on_fill(self, r) -> None:
+        oid = int(r["order_id"])
+        place = self.where.get(oid)
+        if place is None:
+            return
+        s, side, px = place
+        self.dirty[s] = True
+        if int(r["state"]) in F.TERMINAL_STATES:
+            book = self.bids[s] if side == O.BUY else self.asks[s]
+            if book.get(px) == oid:
+                del book[px]
+            del self.where[oid]
+            self.cancelling.discard(oid)
+            if int(r["state"]) == F.ST_REJECTED:
+                self.next_ns[s] = int(r["recv_ns"]) + self.cooldown
+
+
+BUILTINS = {"momentum": Momentum, "imbalance": Imbalance, "grid": Grid}

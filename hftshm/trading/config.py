@@ -4,7 +4,7 @@
 
     [[strategies]]                 # one process each; they share the orders ring
     name = "mom"                   # worker "strategy-mom"
-    kind = "momentum"              # "momentum" | "imbalance" | "file"
+    kind = "momentum"              # "momentum" | "imbalance" | "grid" | "file"
     symbols = ["btcusdt"]          # default: every venue symbol
     qty = "0.001"                  # kind-specific keys: see docs/strategy.md
     # kind = "file", path = "my.py", class = "MyStrategy"

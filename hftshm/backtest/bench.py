@@ -1,0 +1,100 @@
+"""``hftshm bench backtest``: capture-to-result time and warm records/s of the grid market maker.
+
+The grid: 10 post-only levels a side, 10 ticks apart, the first 10 ticks from the mid, 0.002 BTC
+each, |position| up to 0.02; the probabilistic queue model (power 3); a constant 500 us entry
+and response latency. Filters are USD-M BTCUSDT's (tick 0.1, step 0.001, min notional 100 USDT)
+when the capture is USD-M, Spot's otherwise. With ``--peer-python``, hftbacktest runs the same capture in that interpreter
+(``hbt_peer.py``: its own converter, an equivalent grid); it is optional, never required.
+Figures only: nothing here asserts a time. Each time is given as wall time and as this process's
+CPU time: on a shared machine the wall time mostly measures the other processes.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from ..bench.stats import machine
+from ..journal.capture_import import import_capture
+from . import config as C
+from .run import run as run_backtest
+
+GRID = {"name": "grid", "kind": "grid", "levels": 10, "spacing_ticks": 10, "step_ticks": 10, "qty": "0.002",
+        "max_position": "0.02"}
+RISK = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000, "max_position": 10}
+USDM = {"tick": "0.1", "step": "0.001", "min_notional": "100"}
+
+
+def grid_config(venue: str) -> dict:
+    bt = {"latency": {"entry_us": 500, "response_us": 500},
+          "fill": {"queue": "probabilistic", "queue_power": 3.0, "maker_fee_bps": 2.0, "taker_fee_bps": 5.0}}
+    grid = dict(GRID)
+    if venue == "usdm":
+        bt["symbols"] = {"btcusdt": dict(USDM)}
+        grid["tick"] = USDM["tick"]
+    return {"strategies": [grid], "risk": dict(RISK), "backtest": bt}
+
+
+PEER = Path(__file__).with_name("hbt_peer.py")
+
+
+def peer(python: str, capture: Path, runs: int, timeout_s: float = 900) -> dict:
+    """hftbacktest in its own interpreter (its virtualenv): its figures, or why there are none."""
+    try:
+        done = subprocess.run([python, str(PEER), str(capture), str(runs)], capture_output=True, text=True,
+                              timeout=timeout_s)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return {"error": f"{python}: {exc}"}
+    if done.returncode != 0:
+        return {"error": f"{python} exited {done.returncode}: {done.stderr.strip()[-400:]}"}
+    try:
+        return json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        return {"error": f"{python}: no JSON result in its output: {done.stdout[-200:]!r}"}
+
+
+def run(capture, runs: int = 3, peer_python: str | None = None) -> dict:
+    capture = Path(capture)
+    with tempfile.TemporaryDirectory(prefix="hftshm-bench-backtest-") as tmp:
+        t0, c0 = time.perf_counter(), time.process_time()
+        info = import_capture(capture, Path(tmp) / "md", ["btcusdt"])
+        t1, c1 = time.perf_counter(), time.process_time()
+        data = grid_config(info["venue"])
+        first = run_backtest(Path(tmp) / "md", None, cfg=C.from_dict(data, ["btcusdt"]))
+        t2, c2 = time.perf_counter(), time.process_time()
+        warm = []
+        for _ in range(runs):
+            r = run_backtest(Path(tmp) / "md", None, cfg=C.from_dict(data, ["btcusdt"]))
+            warm.append(r["timing"])
+    figures = {
+        "capture_lines": info["lines"], "md_records": info["records"], "venue": info["venue"],
+        "import_s": t1 - t0, "import_lines_per_s": info["lines"] / (t1 - t0),
+        "import_cpu_s": c1 - c0, "first_backtest_s": t2 - t1, "capture_to_result_s": t2 - t0,
+        "capture_to_result_cpu_s": c2 - c0,
+        "warm_records_per_s": statistics.median(w["records_per_s"] for w in warm),
+        "warm_records_per_cpu_s": statistics.median(w["records_per_cpu_s"] for w in warm),
+        "trades": first["summary"]["trades"], "orders": first["summary"]["orders"],
+        "net_pnl": first["summary"]["net_pnl"],
+    }
+    result = {"machine": machine(), "capture": str(capture), "config": data, "figures": figures, "warm_runs": warm}
+    if peer_python:
+        p = result["peer"] = peer(peer_python, capture, runs)
+        if "error" not in p:
+            figures["hftbacktest_events"] = p["events"]
+            figures["hftbacktest_convert_s"] = p["convert_s"]
+            figures["hftbacktest_capture_to_result_s"] = p["capture_to_result_s"]
+            figures["hftbacktest_capture_to_result_cpu_s"] = p["capture_to_result_cpu_s"]
+            figures["hftbacktest_warm_events_per_s"] = p["warm_events_per_s"]
+            figures["hftbacktest_warm_events_per_cpu_s"] = p["warm_events_per_cpu_s"]
+            # >1: hftshm ahead (throughput: records/s over its events/s; time: its over ours)
+            figures["ratio_warm_throughput_cpu"] = figures["warm_records_per_cpu_s"] / p["warm_events_per_cpu_s"]
+            figures["ratio_capture_to_result_cpu"] = p["capture_to_result_cpu_s"] / figures["capture_to_result_cpu_s"]
+        else:
+            figures["hftbacktest"] = p["error"]
+    else:
+        result["peer"] = "not run: give --peer-python (a Python with hftbacktest installed)"
+    return result

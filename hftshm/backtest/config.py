@@ -1,0 +1,185 @@
+"""The ``[backtest]`` tables: schema, defaults and validation.
+
+::
+
+    [backtest]
+    equity_interval_ms = 1000     # equity-curve sampling interval (local clock)
+
+    [backtest.latency]
+    model = "constant"            # "constant" | "feed" | "recorded"
+    entry_us = 0                  # constant: intent -> the venue model has the order
+    response_us = 0               # constant: venue event -> the strategy sees the answer or fill
+    compute_us = 0                # trigger record seen -> intent (the strategy's own compute time)
+    entry_mult = 1.0              # feed: entry = entry_mult x feed latency + offset_us
+    response_mult = 1.0           # feed: response = response_mult x feed latency + offset_us
+    offset_us = 0
+    run = ""                      # recorded: a live run's directory (its journal/orders, journal/fills)
+
+    [backtest.fill]
+    queue = "conservative"        # "conservative" | "probabilistic"
+    queue_power = 2.0             # probabilistic: f(x) = x ** queue_power
+    taker = "touch"               # "touch": capped at the displayed quantity; "unlimited"
+    maker_fee_bps = 10.0          # Binance Spot VIP 0 (negative: a rebate)
+    taker_fee_bps = 10.0
+
+    [backtest.symbols.btcusdt]    # venue filters; default: hftshm's table of known symbols
+    tick = "0.01"
+    step = "0.00001"
+    min_notional = "5"
+
+The other tables of the file (``[[strategies]]``, ``[risk]``) are the live ones, validated by
+``hftshm.trading.config``; ``[venue]`` and the rest are ignored, so a live config can be reused.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+from ..feed.e8 import parse_e8
+from .errors import BacktestError
+
+DEFAULT_BACKTEST = {"equity_interval_ms": 1000}
+DEFAULT_LATENCY = {"model": "constant", "entry_us": 0, "response_us": 0, "compute_us": 0, "entry_mult": 1.0,
+                   "response_mult": 1.0, "offset_us": 0, "run": ""}
+DEFAULT_FILL = {"queue": "conservative", "queue_power": 2.0, "taker": "touch", "maker_fee_bps": 10.0,
+                "taker_fee_bps": 10.0}
+SYMBOL_KEYS = ("tick", "step", "min_notional")
+LATENCY_MODELS = ("constant", "feed", "recorded")
+QUEUES = ("conservative", "probabilistic")
+TAKERS = ("touch", "unlimited")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A symbol's venue filters, 1e-8 units."""
+
+    tick_e8: int
+    step_e8: int
+    min_notional_e8: int
+
+
+@dataclass
+class BacktestConfig:
+    equity_interval_ms: int = 1000
+    latency: dict = field(default_factory=lambda: dict(DEFAULT_LATENCY))
+    fill: dict = field(default_factory=lambda: dict(DEFAULT_FILL))
+    symbols: dict = field(default_factory=dict)  # lower-case symbol -> {tick, step, min_notional}
+    strategies: list = field(default_factory=list)
+    risk: dict = field(default_factory=dict)
+
+    def filters(self, symbol: str) -> Filters:
+        """The venue filters of ``symbol``: its ``[backtest.symbols.X]`` table, else the known table."""
+        table = self.symbols.get(symbol.lower())
+        if table is None:
+            from ..exchange.config import KNOWN_SYMBOLS
+
+            spec = KNOWN_SYMBOLS.get(symbol.lower())
+            if spec is None:
+                raise BacktestError(f"[backtest.symbols.{symbol.lower()}]: no filters for {symbol}; set tick, step "
+                                    f"and min_notional (known symbols: {', '.join(KNOWN_SYMBOLS)})")
+            return Filters(spec.tick_e8, spec.step_e8, spec.min_notional_e8)
+        return Filters(*(parse_e8(str(table[k])) for k in SYMBOL_KEYS))
+
+
+def load(path: Path | None, symbols: list[str], overrides: dict | None = None) -> BacktestConfig:
+    """The backtest config of a TOML file (None: defaults) for a journal of ``symbols``."""
+    data: dict = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError:
+            raise BacktestError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise BacktestError(f"{path}: not valid TOML: {exc}") from None
+    for key, value in (overrides or {}).items():
+        data[key] = value
+    return from_dict(data, symbols)
+
+
+def _number(where: str, value, low: float, integer: bool = False):
+    ok = not isinstance(value, bool) and isinstance(value, int if integer else (int, float))
+    if not ok or value < low:
+        kind = "an integer" if integer else "a number"
+        raise BacktestError(f"{where} must be {kind} >= {low}, got {value!r}")
+    return value
+
+
+def _table(where: str, value, defaults: dict) -> dict:
+    if value is None:
+        value = {}
+    if not isinstance(value, dict):
+        raise BacktestError(f"{where}: expected a table")
+    unknown = sorted(set(value) - set(defaults))
+    if unknown:
+        raise BacktestError(f"{where}: unknown key {unknown[0]!r}; known: {', '.join(defaults)}")
+    return {**defaults, **value}
+
+
+def from_dict(data: dict, symbols: list[str]) -> BacktestConfig:
+    """Validate a parsed config (defaults filled in); BacktestError naming the key on bad input."""
+    bt = data.get("backtest") or {}
+    if not isinstance(bt, dict):
+        raise BacktestError("[backtest]: expected a table")
+    top = _table("[backtest]", {k: v for k, v in bt.items() if k not in ("latency", "fill", "symbols")},
+                 DEFAULT_BACKTEST)
+    _number("[backtest] equity_interval_ms", top["equity_interval_ms"], 1, integer=True)
+    lat = _table("[backtest.latency]", bt.get("latency"), DEFAULT_LATENCY)
+    if lat["model"] not in LATENCY_MODELS:
+        raise BacktestError(f"[backtest.latency] model must be one of {', '.join(LATENCY_MODELS)}, got {lat['model']!r}")
+    for key in ("entry_us", "response_us", "compute_us", "entry_mult", "response_mult", "offset_us"):
+        _number(f"[backtest.latency] {key}", lat[key], 0)
+    if not isinstance(lat["run"], str):
+        raise BacktestError(f"[backtest.latency] run must be a path (a live run's directory), got {lat['run']!r}")
+    fill = _table("[backtest.fill]", bt.get("fill"), DEFAULT_FILL)
+    if fill["queue"] not in QUEUES:
+        raise BacktestError(f"[backtest.fill] queue must be one of {', '.join(QUEUES)}, got {fill['queue']!r}")
+    if fill["taker"] not in TAKERS:
+        raise BacktestError(f"[backtest.fill] taker must be one of {', '.join(TAKERS)}, got {fill['taker']!r}")
+    _number("[backtest.fill] queue_power", fill["queue_power"], 0)
+    for key in ("maker_fee_bps", "taker_fee_bps"):
+        _number(f"[backtest.fill] {key}", fill[key], -10_000)
+    syms = bt.get("symbols") or {}
+    if not isinstance(syms, dict):
+        raise BacktestError("[backtest.symbols]: expected a table of symbol tables")
+    lower = [s.lower() for s in symbols]
+    checked = {}
+    for sym, table in syms.items():
+        where = f"[backtest.symbols.{sym}]"
+        if sym.lower() not in lower:
+            raise BacktestError(f"{where}: {sym!r} is not a symbol of the journal ({', '.join(lower)})")
+        if not isinstance(table, dict) or set(table) != set(SYMBOL_KEYS):
+            raise BacktestError(f"{where}: needs exactly the keys {', '.join(SYMBOL_KEYS)}")
+        for key in SYMBOL_KEYS:
+            try:
+                if parse_e8(str(table[key])) <= 0:
+                    raise ValueError("must be > 0")
+            except ValueError as exc:
+                raise BacktestError(f"{where} {key}: {exc}") from None
+        checked[sym.lower()] = dict(table)
+    cfg = BacktestConfig(equity_interval_ms=top["equity_interval_ms"], latency=lat, fill=fill, symbols=checked)
+    _trading(cfg, data, lower)
+    for s in lower:
+        cfg.filters(s)  # every symbol needs filters: fail here, not mid-run
+    return cfg
+
+
+def _trading(cfg: BacktestConfig, data: dict, symbols: list[str]) -> None:
+    """``[[strategies]]`` and ``[risk]`` through the live validation."""
+    from ..runtime.config import ConfigError
+    from ..trading import config as T
+
+    ns = SimpleNamespace(strategies=data.get("strategies"), risk=data.get("risk") or {}, execution={},
+                         venue=SimpleNamespace(kind="backtest", symbols=symbols, api_url=""))
+    if ns.strategies is None:
+        raise BacktestError("the config has no [[strategies]]: a backtest needs at least one")
+    try:
+        T.validate(ns)
+    except ConfigError as exc:
+        raise BacktestError(str(exc)) from None
+    if not ns.strategies:
+        raise BacktestError("the config has no [[strategies]]: a backtest needs at least one")
+    cfg.strategies = ns.strategies
+    cfg.risk = ns.risk

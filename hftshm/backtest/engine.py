@@ -1,0 +1,434 @@
+"""The event loop: the strategies on the local clock, the venue model on the venue clock.
+
+Rules (each a guarantee, tested in tests/backtest):
+
+1. A strategy sees an md record at its local time ``L`` (see ``source``), never earlier.
+2. An intent is stamped at the local time of the record (or answer) that triggered it plus the
+   model's compute time; it passes the live pre-trade check (``risk.gate``) at that time; a
+   rejected order is answered at once, with its reason code, as the live execution worker does.
+3. An accepted order reaches the venue model at its intent time plus the entry latency; the
+   venue applies every md record with a venue time at or before that first.
+4. Every venue answer and fill reaches the strategy at its venue time plus the response latency;
+   on a tie with an md record, the answer comes first.
+5. A strategy batch never runs past the time of an answer that is pending, or that could still
+   come (the venue's next event plus the response latency), and it ends with the first record
+   that makes a strategy act: that order's answer (a risk reject: at once) may come before the
+   next record. Records with the same local time as an answer come after it.
+
+Two pointers walk one ``Window`` of the md stream; the loop always advances the side whose next
+event is earliest within what the rules allow, so no side ever acts on the other's future.
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_left, bisect_right
+
+import numpy as np
+
+from ..layouts import fill as F
+from ..layouts import md as M
+from ..layouts import order as O
+from ..risk import reasons as R
+from ..risk.fills import on_fill as risk_on_fill
+from ..risk.gate import PreTradeGate
+from ..risk.marks import on_mid
+from ..risk.orders import on_done
+from ..risk.state import RiskState
+from ..ring.fast import entry_point
+from ..trading.strategy import Strategy, StrategyEngine
+from .venue import Resting, Venue
+from .window import Window
+
+INF = np.iinfo(np.int64).max
+BATCH = 4096  # md records per strategy batch at most (the kernels' ``out`` holds one intent each)
+E8 = M.E8
+
+
+class Runner:
+    """One strategy inside the backtest: the live ``StrategyEngine`` around it, driven here."""
+
+    def __init__(self, bt: "Backtest", strategy, strategy_id: int):
+        self.bt = bt
+        self.now = 0
+        self.strategy = strategy
+        self.engine = StrategyEngine(strategy, strategy_id, self._sink, clock=self._clock)
+        self.kernel = None
+        self.n = 0  # intents in ``out`` from the last kernel call
+        if self.engine.kernel is not None:
+            self.out = np.zeros(BATCH, O.DTYPE)  # a batch is at most BATCH records: never overflows
+            self.saved = self.engine.state.copy()
+            # the compiled overload for md batches: no per-call type resolution
+            self.kernel = entry_point(self.engine.kernel, np.zeros(1, M.DTYPE), self.engine.state, self.out)
+        self.emitted: list[np.ndarray] = []
+        # the md records its hooks handle: a kind whose hook the class leaves as the base's
+        # no-op is not dispatched (the same outcome, without the Python call)
+        cls = type(strategy)
+        self.wants = [False] * 256  # by md kind (a Python list: read per record)
+        for kinds, hook in (((M.QUOTE,), "on_quote"), ((M.TRADE, M.AGG_TRADE), "on_trade"),
+                            ((M.LEVEL, M.BOOK_RESET), "on_book")):
+            if getattr(cls, hook) is not getattr(Strategy, hook):
+                for k in kinds:
+                    self.wants[k] = True
+        self.mine = [False] * len(strategy.symbols)  # the symbols it trades, by id
+        for s in strategy.trading:
+            self.mine[s] = True
+        self.last_id = len(strategy.symbols)
+
+    def _clock(self) -> int:
+        return self.now
+
+    def _sink(self, rec: np.ndarray) -> bool:
+        self.emitted.append(rec.copy())
+        return True
+
+
+class Backtest:
+    def __init__(self, window: Window, strategies: list, venue: Venue, latency, limits, n_symbols: int,
+                 equity_interval_ns: int):
+        self.w = window
+        self.venue = venue
+        self.lat = latency
+        self.observe = getattr(latency, "observe", None)  # a model that follows the feed
+        self.n = n_symbols
+        self.risk = RiskState(n_symbols)
+        self.gate = PreTradeGate(self.risk, limits)
+        self.runners = {sid: Runner(self, s, sid) for s, sid in strategies}
+        self.kernels = [r for r in self.runners.values() if r.kernel is not None]
+        # strategies with a timer (``timer_s`` > 0): on_timer on the local clock
+        self.timers = [(r, int(r.strategy.timer_s * 1e9)) for r in self.runners.values()
+                       if r.strategy.timer_s and r.strategy.timer_s > 0]
+        self.timer_at: list[int] | None = None
+        self.hooks = [r for r in self.runners.values() if r.kernel is None]
+        self.arrivals: list = []  # heap of (venue time, seq, order record)
+        self.answers: list = []  # heap of (local time, seq, fill record)
+        self._seq = 0
+        self.orders: dict[int, np.ndarray] = {}  # order_id -> its record (final fields filled in)
+        self.order_list: list[int] = []
+        self.fills: list[np.ndarray] = []  # every report as the strategy got it, in that order
+        self.tick_to_venue: list[int] = []
+        # accounting, per symbol
+        self.position = np.zeros(n_symbols, np.int64)
+        self.cash = np.zeros(n_symbols)
+        self.fees = np.zeros(n_symbols)
+        self.trades = np.zeros(n_symbols, np.int64)
+        self.mid = np.zeros(n_symbols, np.int64)
+        self.interval = equity_interval_ns
+        self.next_sample = -1  # set by the first event
+        self.equity: list[tuple] = []
+        self.records = 0
+        self.last_t = 0
+        self.sp = 0
+        self.marked = 0  # global index: md records before it are in the marks
+
+    # --- the loop ------------------------------------------------------------------------------
+    def run(self) -> None:
+        w = self.w
+        sp = vp = 0
+        lat = self.lat
+        resp = lat.min_response_ns
+        while True:
+            if sp >= len(w) or vp >= len(w):
+                self._marks(sp)
+                shift = w.refill(min(sp, vp))
+                if shift > 0:
+                    sp -= shift
+                    vp -= shift
+            n = len(w)
+            l_next = INF if sp >= n else w.local_list[sp]
+            # the venue: md records and arrivals, up to the earliest time a new order could
+            # arrive (one triggered by the next record, or by an answer on its way)
+            venue_list = w.venue_list
+            while True:
+                first = min(l_next, self.answers[0][0] if self.answers else INF, self._next_timer(l_next))
+                # (the least entry latency: a model's latency can change as the venue moves on)
+                bound = INF if first == INF else lat.compute(first) + lat.min_entry_ns
+                v_next = INF if vp >= n else venue_list[vp]
+                a_next = self.arrivals[0][0] if self.arrivals else INF
+                if v_next != INF and v_next <= a_next and v_next <= bound:
+                    # every md record up to the next arrival and the bound, in one call; it
+                    # stops after a record that made reports (their answers tighten the bound)
+                    hi = bisect_right(venue_list, min(a_next, bound), vp, n)
+                    out: list = []
+                    vp = self.venue.run_md(w.cols, vp, hi, venue_list, out, self.observe)
+                    if out:
+                        self._answer(out, venue_list[vp - 1])
+                elif a_next != INF and a_next < v_next and a_next <= bound:
+                    _, _, order = heapq.heappop(self.arrivals)
+                    self._arrive(order, a_next)
+                else:
+                    break
+            if vp >= n and not w.exhausted:
+                continue  # refill, then carry on
+            # the strategy: answers first, then timers, then md records below the horizon
+            r_min = self.answers[0][0] if self.answers else INF
+            if r_min != INF and r_min <= l_next:
+                self.sp = sp
+                self._deliver(r_min)
+                continue
+            t_timer = self._next_timer(l_next)
+            if t_timer <= l_next and l_next != INF:
+                self.sp = sp
+                self._timer(t_timer, sp)
+                continue
+            if l_next == INF:
+                if not self.arrivals and not self.answers and vp >= n:
+                    break
+                if not self.arrivals and not self.answers:
+                    continue
+                raise RuntimeError(f"backtest loop stalled after the last record (venue at {w.base + vp})")
+            v_next = INF if vp >= n else venue_list[vp]
+            venue_next = v_next if self.venue.open_orders() else INF
+            if self.arrivals:
+                venue_next = min(venue_next, self.arrivals[0][0])
+            horizon = min(r_min, t_timer, INF if venue_next == INF else venue_next + resp)
+            if l_next < horizon:
+                sp = self._strategy(sp, horizon)
+                continue
+            raise RuntimeError(f"backtest loop stalled at record {w.base + sp} (venue at {w.base + vp})")
+        self._marks(len(w))
+        self._sample(self.last_t, final=True)
+
+    # --- timers --------------------------------------------------------------------------------
+    def _next_timer(self, l_next: int) -> int:
+        """When the next ``on_timer`` is due on the local clock (INF: none). Timers start one
+        interval after the first record, as live they start one interval after the worker."""
+        if not self.timers:
+            return INF
+        if self.timer_at is None:
+            if l_next == INF:
+                return INF
+            self.timer_at = [l_next + iv for _, iv in self.timers]
+        return min(self.timer_at)
+
+    def _timer(self, t: int, sp: int) -> None:
+        """Every timer due at ``t``: ``on_timer(t)`` (its intents have no trigger record)."""
+        for j, (runner, interval) in enumerate(self.timers):
+            if self.timer_at[j] != t:
+                continue
+            self.timer_at[j] = t + interval
+            runner.now = self.lat.compute(t)
+            self._marks(sp)
+            runner.engine.on_timer(t)
+            if runner.emitted:
+                self._intents(runner, None)
+
+    # --- venue side ----------------------------------------------------------------------------
+    def _venue_md(self, i: int, venue_ns: int) -> None:
+        c = self.w.cols
+        if self.observe is not None:
+            self.observe(c[8][i], c[9][i])
+        out: list = []
+        self.venue.on_md(c[0][i], c[1][i], c[2][i], c[3][i], c[4][i], c[5][i], c[6][i], c[7][i], venue_ns, out)
+        if out:
+            self._answer(out, venue_ns)
+
+    def _arrive(self, order: np.ndarray, venue_ns: int) -> None:
+        self._answer(self.venue.on_order(order[0], venue_ns), venue_ns)
+
+    def _answer(self, reports: list, venue_ns: int) -> None:
+        t = self.lat.response(venue_ns)
+        for rec in reports:
+            rec[0]["recv_ns"] = t
+            self._seq += 1
+            heapq.heappush(self.answers, (t, self._seq, rec))
+
+    # --- strategy side -------------------------------------------------------------------------
+    def _deliver(self, t: int) -> None:
+        """Every answer due at ``t``: to the accounts, the risk state, then the strategy."""
+        while self.answers and self.answers[0][0] == t:
+            _, _, rec = heapq.heappop(self.answers)
+            if t >= self.next_sample:
+                self._marks(self.sp)
+                self._sample(t)
+            r = rec[0]
+            self._account(r)
+            self.fills.append(rec)
+            runner = self.runners.get(int(r["strategy_id"]))
+            if runner is None:
+                continue
+            runner.now = self.lat.compute(t)
+            runner.engine.on_fill(r)
+            self._intents(runner, None)
+
+    def _account(self, r) -> None:
+        s = int(r["symbol_id"])
+        oid = int(r["order_id"])
+        order = self.orders.get(oid)
+        et = int(r["exec_type"])
+        side, qty = int(r["side"]), int(r["last_qty_e8"])
+        if et == F.EX_TRADE and s < self.n:
+            px, fee = int(r["last_px_e8"]), int(r["fee_e8"])
+            signed = qty if side == O.BUY else -qty
+            self.position[s] += signed
+            self.cash[s] -= signed * px / E8 / E8 + fee / E8
+            self.fees[s] += fee / E8
+            self.trades[s] += 1
+            risk_on_fill(self.risk.symbols, self.risk.account, s, side, px, qty, fee, int(r["recv_ns"]))
+            on_done(self.risk.symbols, self.risk.account, s, side, qty)
+        if order is None:
+            return
+        o = order[0]
+        if et == F.EX_NEW:
+            o["ack_ns"] = r["recv_ns"]
+            o["venue_order_id"] = r["venue_order_id"]
+        if et == F.EX_TRADE:
+            o["filled_qty_e8"] += qty
+        if et != F.EX_CANCEL_REJECTED:
+            o["state"] = r["state"]
+        if int(r["state"]) in F.TERMINAL_STATES and et != F.EX_CANCEL_REJECTED and int(o["verdict"]) == O.APPROVED:
+            leaves = int(o["qty_e8"]) - int(o["filled_qty_e8"])
+            if leaves > 0 and s < self.n:
+                on_done(self.risk.symbols, self.risk.account, s, int(o["side"]), leaves)
+
+    def _strategy(self, sp: int, horizon: int) -> int:
+        """Feed md records from ``sp`` (at least that one) while their local time is below
+        ``horizon``, and stop after the first record that makes any strategy act (its answers
+        may come before the next record); returns the new position.
+
+        Kernels run first on the whole span, speculatively (their ``state`` is saved): if one
+        acts at record k, every kernel's state is put back and the span is cut after k. Python
+        hooks then run record by record up to the cut, which they may cut shorter; kernels then
+        run for real on the final span."""
+        w = self.w
+        end = bisect_left(w.local_list, horizon, sp, min(len(w), sp + BATCH))
+        end = max(end, sp + 1)
+        if w.local_list[sp] >= self.next_sample:
+            self._marks(sp)
+            self._sample(w.local_list[sp])
+        kernels, hooks = self.kernels, self.hooks
+        ran = 0  # kernels already run on [sp, end) for real
+        if kernels:
+            batch = w.records[sp:end]
+            cut = end
+            for runner in kernels:
+                runner.saved[:] = runner.engine.state
+                runner.n = runner.kernel(batch, runner.engine.state, runner.out)
+                if runner.n:
+                    k = sp + int(np.searchsorted(batch["seq"], runner.out[0]["trigger_seq"], side="left"))
+                    cut = min(cut, k + 1)
+            if cut < end or hooks:
+                for runner in kernels:
+                    if runner.n:
+                        runner.out[: runner.n] = 0
+                    runner.engine.state[:] = runner.saved
+                end = cut
+            else:
+                ran = end
+        if hooks:
+            kinds, syms, local, records = w.cols[0], w.cols[1], w.local_list, w.records
+            recvs, seqs = w.cols[8], w.cols[10]
+            for i in range(sp, end):
+                k, s = kinds[i], syms[i]
+                acted = False
+                for runner in hooks:
+                    if not runner.wants[k] or s >= runner.last_id or not runner.mine[s]:
+                        continue
+                    runner.now = self.lat.compute(local[i])
+                    # what StrategyEngine.on_md does, from the window's lists: the trigger, then
+                    # the hook of the record's kind
+                    runner.engine.trigger = (seqs[i], recvs[i])
+                    if k == M.QUOTE:
+                        runner.strategy.on_quote(records[i])
+                    elif k == M.TRADE or k == M.AGG_TRADE:
+                        runner.strategy.on_trade(records[i])
+                    else:
+                        runner.strategy.on_book(records[i])
+                    if runner.emitted:
+                        acted = True
+                        self._marks(i + 1)  # the risk check sees the mids up to the trigger
+                        self._intents(runner, i)
+                if acted:
+                    end = i + 1
+                    break
+        if kernels and not ran:
+            batch = w.records[sp:end]
+            for runner in kernels:
+                runner.n = runner.kernel(batch, runner.engine.state, runner.out)
+        for runner in kernels:
+            n = runner.n
+            if not n:
+                continue
+            outs = [runner.out[j: j + 1].copy() for j in range(n)]
+            runner.out[:n] = 0
+            runner.n = 0
+            eng = runner.engine
+            for rec in outs:
+                k = sp + int(np.searchsorted(w.records["seq"][sp:end], rec[0]["trigger_seq"], side="left"))
+                k = min(k, end - 1)
+                self._marks(k + 1)
+                runner.now = self.lat.compute(w.local_list[k])
+                eng._emit(rec)
+                self._intents(runner, k)
+        self.records += end - sp
+        return end
+
+    def _marks(self, hi: int) -> None:
+        """The mids of the QUOTE records the strategy has seen, up to window position ``hi``
+        (the last per symbol), into the risk state and the equity marks. Lazy: called before a
+        risk check, an equity row and a window refill."""
+        lo = self.marked - self.w.base
+        if hi <= lo:
+            return
+        self.marked = self.w.base + hi
+        recs = self.w.records[max(lo, 0):hi]
+        q = recs[(recs["kind"] == M.QUOTE) & (recs["price_e8"] > 0) & (recs["price2_e8"] >= recs["price_e8"])]
+        if not len(q):
+            return
+        sym = q["symbol_id"].astype(np.int64)
+        for s in np.unique(sym):
+            if s >= self.n:
+                continue
+            last = q[np.flatnonzero(sym == s)[-1]]
+            mid = int(last["price_e8"]) + (int(last["price2_e8"]) - int(last["price_e8"])) // 2
+            self.mid[s] = mid
+            on_mid(self.risk.symbols, self.risk.account, int(s), mid, int(last["recv_ns"]))
+
+    def _intents(self, runner: Runner, trigger_index) -> None:
+        """The intents a strategy just emitted: risk check now, then off to the venue."""
+        emitted, runner.emitted = runner.emitted, []
+        for rec in emitted:
+            o = rec[0]
+            t = int(o["intent_ns"])
+            reason = self.gate.admit(rec, R.TS_ACTIVE, t)
+            o["verdict_ns"] = t
+            oid = int(o["order_id"])
+            self.orders[oid] = rec
+            self.order_list.append(oid)
+            if reason:
+                o["verdict"] = O.REJECTED
+                o["reason"] = reason
+                o["state"] = F.ST_REJECTED
+                ghost = Resting(o, 0)
+                out: list = []
+                self.venue._report(out, ghost, F.EX_REJECTED, F.ST_REJECTED, 0, reason)
+                out[0][0]["recv_ns"] = t
+                self._seq += 1
+                heapq.heappush(self.answers, (t, self._seq, out[0]))
+                continue
+            o["verdict"] = O.APPROVED
+            o["sent_ns"] = t
+            o["state"] = F.ST_NEW
+            arrive = self.lat.entry(t)
+            if int(o["action"]) == O.NEW:
+                self.tick_to_venue.append(arrive - int(o["trigger_recv_ns"]))
+            self._seq += 1
+            heapq.heappush(self.arrivals, (arrive, self._seq, rec))
+
+    # --- equity --------------------------------------------------------------------------------
+    def _sample(self, now: int, final: bool = False) -> None:
+        """Equity rows for every interval boundary up to ``now`` (local clock), with the state
+        before the event at ``now``; ``final``: one more row, at ``now``, the state at the end."""
+        if self.next_sample < 0:
+            self.next_sample = now // self.interval * self.interval + self.interval
+        while self.next_sample <= now:
+            self._row(self.next_sample)
+            self.next_sample += self.interval
+        self.last_t = max(self.last_t, now)
+        if final:
+            self._row(now)
+
+    def _row(self, t: int) -> None:
+        for s in range(self.n):
+            self.equity.append((t, s, int(self.mid[s]), int(self.position[s]), float(self.cash[s]),
+                                float(self.fees[s]), int(self.trades[s])))

@@ -1,0 +1,127 @@
+"""The md journal a backtest reads, streamed in chunks, and its two timelines.
+
+Every md record has two times:
+
+* local time ``L``: when the strategy may see it: its ``recv_ns``, made non-decreasing in
+  journal order (a record is never seen before one the journal holds ahead of it);
+* venue time ``V``: when the venue model applies it to its book: its exchange time ``exch_ns``
+  where the venue sent one, else ``recv_ns`` minus the median feed latency (recv - exch) of the
+  journal's first records that have both (Spot bookTicker has no exchange time), never later
+  than ``L``, and non-decreasing too.
+
+Files are memory-mapped and read a chunk at a time (``CHUNK`` records): a day of records is
+never in memory at once. Reading goes through ``hftshm.journal.files``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..journal import files
+from ..journal import format as JF
+from ..layouts import md as M
+from .errors import BacktestError
+
+CHUNK = 1 << 16
+CALIBRATION = 100_000  # records scanned for the median feed latency
+
+
+@dataclass
+class Chunk:
+    records: np.ndarray  # md records (a read-only memmap slice)
+    local: np.ndarray  # int64 L per record
+    venue: np.ndarray  # int64 V per record
+
+
+class MdSource:
+    """An md journal (a .hftj file or a ring's journal directory), checked on open."""
+
+    def __init__(self, path):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise BacktestError(f"md journal {path} does not exist")
+        try:
+            self.files = files.ring_files(self.path)
+        except ValueError as exc:
+            raise BacktestError(str(exc)) from None
+        if not self.files:
+            raise BacktestError(f"{path}: no journal files ({JF.SUFFIX}) here")
+        self.meta = None
+        self.total = 0
+        for p in self.files:
+            if p.stat().st_size < JF.HEADER_LENGTH:
+                raise BacktestError(f"{p}: truncated journal: {p.stat().st_size} B, shorter than its "
+                                    f"{JF.HEADER_LENGTH} B header")
+            try:
+                jf = files.JournalFile(p)
+            except JF.JournalError as exc:  # names the file and the byte offset
+                raise BacktestError(f"not an md journal: {exc}") from None
+            meta = jf.meta
+            if meta["layout"] != M.LAYOUT.name or meta["fingerprint"] != M.LAYOUT.fingerprint & (2**64 - 1):
+                raise BacktestError(f"{p}: a journal of layout {meta['layout']!r} (ring {meta.get('ring')!r}); a "
+                                    f"backtest reads md journals ({M.LAYOUT.name})")
+            if self.meta is not None and meta["symbols"] != self.meta["symbols"]:
+                raise BacktestError(f"{p}: symbols {meta['symbols']} differ from {self.files[0]}'s {self.meta['symbols']}")
+            self.meta = self.meta or meta
+            # walks the batch headers only (checksums are checked as the records are read)
+            self.total += sum(len(recs) for _, recs in _batches(jf, verify=False))
+        if self.total == 0:
+            raise BacktestError(f"{path}: the md journal holds no records")
+        self.symbols = [s.upper() for s in self.meta["symbols"]]
+        self.feed_offset_ns = self._feed_offset()
+
+    def _feed_offset(self) -> int:
+        seen = []
+        n = 0
+        for chunk in self._raw():
+            both = chunk[(chunk["exch_ns"] > 0) & (chunk["recv_ns"] > 0)]
+            seen.append((both["recv_ns"] - both["exch_ns"]).astype(np.int64))
+            n += len(chunk)
+            if n >= CALIBRATION:
+                break
+        lat = np.concatenate(seen) if seen else np.zeros(0, np.int64)
+        return int(np.median(lat)) if len(lat) else 0
+
+    def _raw(self) -> Iterator[np.ndarray]:
+        """Checked records in chunks of about CHUNK: the journal's batches (views of the map), a
+        chunk's worth joined, so memory holds a chunk, never the journal."""
+        parts, n = [], 0
+        for p in self.files:
+            for _, recs in _batches(files.JournalFile(p), verify=True):
+                lo = 0
+                while lo < len(recs):
+                    take = min(CHUNK - n, len(recs) - lo)
+                    parts.append(recs[lo: lo + take])
+                    n += take
+                    lo += take
+                    if n >= CHUNK:
+                        yield parts[0] if len(parts) == 1 else np.concatenate(parts)
+                        parts, n = [], 0
+        if parts:
+            yield parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def chunks(self) -> Iterator[Chunk]:
+        """The records in journal order with their local and venue times."""
+        last_l = last_v = np.iinfo(np.int64).min
+        for recs in self._raw():
+            recv = recs["recv_ns"].astype(np.int64)
+            local = np.maximum.accumulate(np.maximum(recv, last_l))
+            exch = recs["exch_ns"].astype(np.int64)
+            venue = np.minimum(np.where(exch > 0, exch, recv - self.feed_offset_ns), local)
+            venue = np.maximum.accumulate(np.maximum(venue, last_v))  # each <= its L: so is the max
+            last_l, last_v = int(local[-1]), int(venue[-1])
+            yield Chunk(recs, local, venue)
+
+
+def _batches(jf, verify: bool):
+    """The file's batches; a damaged or cut journal is a BacktestError naming file and offset."""
+    try:
+        yield from jf.batches(verify)
+    except JF.CutTail as exc:
+        raise BacktestError(f"truncated journal: {exc}") from None
+    except JF.JournalError as exc:
+        raise BacktestError(f"damaged journal: {exc}") from None
