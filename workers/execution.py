@@ -144,6 +144,7 @@ class ExecutionAgent(Agent):
                 self.ws = None
             if stop.is_set():
                 break
+            self._protect(time.time_ns())  # no orders go out while disconnected; keep the verdict current
             self.count("reconnects")
             try:
                 await asyncio.wait_for(stop.wait(), delay)

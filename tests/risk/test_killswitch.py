@@ -225,3 +225,14 @@ def test_protection_watch_over_a_control_block(control):
     assert K.ProtectionWatch(control, T, journal=False).check(now + T + 1) == (R.OK, False)
     with pytest.raises(ValueError):
         K.ProtectionWatch(control, 0, journal=False)
+
+
+def test_production_changes_the_trading_state_only_through_this_module():
+    """Manual commands, risk triggers, execution's watch, setup: all call killswitch, none
+    stores the trading word itself."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writers = sorted(str(p.relative_to(root)) for d in ("hftshm", "workers", "layouts") for p in (root / d).rglob("*.py")
+                     if "set_trading(" in p.read_text() or "TRADING_STATE)" in p.read_text())
+    assert writers == ["hftshm/risk/killswitch.py", "hftshm/risk/measure.py", "hftshm/runtime/control.py"], writers
