@@ -151,6 +151,16 @@ def test_resume_refused_while_a_cause_holds(control, where):
     assert K.command(control, K.RESUME).written and control.trading_state == ACTIVE
 
 
+def test_a_held_cause_halts_and_refuses_resume_until_cleared(control):
+    """The journal's own halt: it cannot write (JOURNAL_DOWN) until it can again."""
+    change = K.hold(control, R.JOURNAL_DOWN)
+    assert change.written and (control.trading_state, control.trading_reason) == (HALTED, R.JOURNAL_DOWN)
+    assert K.holding(control) == R.JOURNAL_DOWN
+    assert not K.command(control, K.RESUME).written
+    assert not K.hold(control, R.OK).written and control.trading_state == HALTED  # never resumes by itself
+    assert K.holding(control) == R.OK and K.command(control, K.RESUME).written
+
+
 def test_a_trip_from_an_unset_word_halts(control):
     control.words[control.trading_word_index()] = 0
     assert K.trip(control, R.RISK_DOWN).written and control.trading_state == HALTED
