@@ -15,7 +15,9 @@ from hftshm.trading.harness import Harness
 
 from ._checks import wait_for
 
-TIMEOUT_MS = 600  # under the supervisor; the hand-built instance runs with the default (1000)
+# under the supervisor (the hand-built instance runs with the default, 1000): generous, so that a
+# heavily loaded test machine's scheduling pauses are not taken for a dead worker
+TIMEOUT_MS = 2000
 
 
 def test_risk_worker_silent_or_gone_halts_trading(instance):
@@ -97,7 +99,7 @@ restart = false
         assert {"journal", "risk", "execution"} <= set(pids)
         control = ControlBlock.attach(name)
         try:
-            time.sleep(2 * TIMEOUT_MS / 1000)
+            time.sleep(1.5 * TIMEOUT_MS / 1000)
             assert (control.trading_state, control.trading_reason) == (R.TS_ACTIVE, R.OK), "tripped at startup"
             assert control.protection_cause == R.OK
 
