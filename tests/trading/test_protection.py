@@ -95,8 +95,7 @@ restart = false
         return subprocess.run(CLI + ["resume", "--instance", name], capture_output=True, text=True, timeout=60)
 
     with supervisor("start", "--headless", "--config", cfg, "--summary", tmp_path / "s.json") as sup:
-        pids = wait_running(name)
-        assert {"journal", "risk", "execution"} <= set(pids)
+        pids = wait_running(name, ["journal", "risk", "execution", "strategy-momentum", "ingest"])
         control = ControlBlock.attach(name)
         try:
             time.sleep(1.5 * TIMEOUT_MS / 1000)
