@@ -108,7 +108,7 @@ def arm(control) -> Change:
 
 
 def trip(control, cause: int) -> Change:
-    """An automatic halt (a risk trigger, execution's protection watch, the journal): HALTED with
+    """An automatic halt (a risk trigger, execution's protection watch, a held cause): HALTED with
     ``cause`` and a request to cancel every open order, unless trading is already HALTED (the
     first cause stays). Level-based callers call it on every evaluation while the cause holds, so
     a resume that races with a trigger is undone at the next one."""
@@ -134,8 +134,8 @@ def command(control, command: str, trigger: int | None = None, cancel_open: bool
 
 
 def hold(control, cause: int) -> Change:
-    """A cause a worker holds until it clears it: the journal calls ``hold(control,
-    JOURNAL_DOWN)`` when it cannot write (trading halts, and resume is refused) and
+    """A cause a worker holds until it clears it, meant for the journal: ``hold(control,
+    JOURNAL_DOWN)`` when it cannot write (trading halts, and resume is refused until cleared),
     ``hold(control, OK)`` once it writes again (nothing resumes by itself)."""
     control.set_held_cause(cause)
     return trip(control, cause) if cause else Change(control.trading_state, control.trading_reason)
