@@ -144,6 +144,7 @@ class ExecutionAgent(Agent):
                 self.ws = None
             if stop.is_set():
                 break
+            self._protect(time.time_ns())  # no orders go out while disconnected; keep the verdict current
             self.count("reconnects")
             try:
                 await asyncio.wait_for(stop.wait(), delay)
@@ -223,7 +224,7 @@ class ExecutionAgent(Agent):
             if cause:
                 log.error("protection lost: %s (%s)", R.name(cause), R.message(cause))
             else:
-                log.info("protection in place: risk%s worker beating", "" if len(self.watch.watched) == 1 else " and journal")
+                log.info("protection: no protecting worker down (%s)", ", ".join(r for r, _ in self.watch.watched))
         if cause and killswitch.trip(control, cause).written:
             self.count("prot_trips")
             log.error("kill switch: trading halted (%s)", R.name(cause))

@@ -12,7 +12,7 @@ Rules:
 An unknown current state (0, or a newer writer's value) is treated as HALTED, as check_order does.
 
 ``evaluate``, ``auto``, ``manual`` and ``watch_verdict`` are pure functions. Every change of the
-trading state in production goes through ``arm``, ``trip`` and ``command`` below, which apply
+trading state in production goes through ``arm``, ``trip``, ``hold`` and ``command`` below, which apply
 those rules to a ``runtime.control.ControlBlock`` and return when the change became visible.
 ``ProtectionWatch`` is execution's watch of the workers the kill switch depends on.
 """
@@ -108,7 +108,7 @@ def arm(control) -> Change:
 
 
 def trip(control, cause: int) -> Change:
-    """An automatic halt (a risk trigger, execution's protection watch, the journal): HALTED with
+    """An automatic halt (a risk trigger, execution's protection watch, a held cause): HALTED with
     ``cause`` and a request to cancel every open order, unless trading is already HALTED (the
     first cause stays). Level-based callers call it on every evaluation while the cause holds, so
     a resume that races with a trigger is undone at the next one."""
@@ -133,16 +133,25 @@ def command(control, command: str, trigger: int | None = None, cancel_open: bool
     return Change(state, reason, control.set_trading(state, reason, cancel_open=cancel_open and state == R.TS_HALTED))
 
 
+def hold(control, cause: int) -> Change:
+    """A cause a worker holds until it clears it, meant for the journal: ``hold(control,
+    JOURNAL_DOWN)`` when it cannot write (trading halts, and resume is refused until cleared),
+    ``hold(control, OK)`` once it writes again (nothing resumes by itself)."""
+    control.set_held_cause(cause)
+    return trip(control, cause) if cause else Change(control.trading_state, control.trading_reason)
+
+
 def holding(control) -> int:
     """The automatic cause that holds now: the risk worker's trigger (trading area), else the
-    verdict of execution's protection watch (control block); OK when neither holds."""
+    verdict of execution's protection watch, else a cause a worker holds (control block); OK
+    when none holds."""
     from ..trading.area import TradingArea  # late: trading builds on risk
 
     try:
         trigger = TradingArea(control.risk_buffer()).trigger
     except Exception:  # trading not prepared: no risk worker, nothing it could see
         trigger = R.OK
-    return trigger or control.protection_cause
+    return trigger or control.protection_cause or control.held_cause
 
 
 # --- protection: no risk worker, no journal, no trading --------------------------------------------

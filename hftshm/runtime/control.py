@@ -159,6 +159,14 @@ class ControlBlock:
         self._store(C.PROTECTION_NS, now_ns)
         self._store(C.PROTECTION_CAUSE, cause)
 
+    @property
+    def held_cause(self) -> int:
+        """A cause a worker holds until it clears it (the journal while it cannot write), or 0."""
+        return self._load(C.HELD_CAUSE)
+
+    def set_held_cause(self, cause: int) -> None:
+        self._store(C.HELD_CAUSE, cause)
+
     def trading_word_index(self) -> int:
         """Index of the kill-switch word in ``words`` (for numba code that checks it)."""
         return C.word(C.TRADING_STATE)

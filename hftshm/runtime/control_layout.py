@@ -11,7 +11,7 @@ supervisor and its workers, read by ``hftshm status``, ``top`` and ``halt``.
            | name [32] | venue [32]                                       |  64 B
     192    +--------------------------------------------------------------+
            | trading: state | reason | changed ns | cancel open | changes  |  64 B  (the kill switch)
-           |          | protection cause | protection ns                    |
+           |          | protection cause | protection ns | held cause       |
     256    +--------------------------------------------------------------+
            | (zero)                                                       |
     1024   +--------------------------------------------------------------+
@@ -37,7 +37,8 @@ ACTIVE and REDUCE_ONLY (a zeroed block stops trading). Every write goes through
 ``hftshm.risk.killswitch``; the state is stored last (release), then ``changes`` is
 fetch-added, so whoever sees the new count sees the new state, reason and time.
 ``protection cause`` is the verdict of execution's protection watch (RISK_DOWN, JOURNAL_DOWN or
-0), written by execution only; ``hftshm resume`` refuses while it is set.
+0), written by execution only; ``held cause`` is a cause another worker holds until it clears it
+(the journal's JOURNAL_DOWN while it cannot write). ``hftshm resume`` refuses while either is set.
 """
 
 from __future__ import annotations
@@ -69,6 +70,7 @@ CANCEL_OPEN = TRADING_OFFSET + 24
 TRADING_CHANGES = TRADING_OFFSET + 32
 PROTECTION_CAUSE = TRADING_OFFSET + 40
 PROTECTION_NS = TRADING_OFFSET + 48
+HELD_CAUSE = TRADING_OFFSET + 56
 TRADING_STATE_NAMES = {TS_ACTIVE: "active", TS_REDUCE_ONLY: "reduce-only", TS_HALTED: "halted"}
 
 # worker table

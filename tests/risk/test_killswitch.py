@@ -151,6 +151,16 @@ def test_resume_refused_while_a_cause_holds(control, where):
     assert K.command(control, K.RESUME).written and control.trading_state == ACTIVE
 
 
+def test_a_held_cause_halts_and_refuses_resume_until_cleared(control):
+    """The journal's own halt: it cannot write (JOURNAL_DOWN) until it can again."""
+    change = K.hold(control, R.JOURNAL_DOWN)
+    assert change.written and (control.trading_state, control.trading_reason) == (HALTED, R.JOURNAL_DOWN)
+    assert K.holding(control) == R.JOURNAL_DOWN
+    assert not K.command(control, K.RESUME).written
+    assert not K.hold(control, R.OK).written and control.trading_state == HALTED  # never resumes by itself
+    assert K.holding(control) == R.OK and K.command(control, K.RESUME).written
+
+
 def test_a_trip_from_an_unset_word_halts(control):
     control.words[control.trading_word_index()] = 0
     assert K.trip(control, R.RISK_DOWN).written and control.trading_state == HALTED
@@ -225,3 +235,14 @@ def test_protection_watch_over_a_control_block(control):
     assert K.ProtectionWatch(control, T, journal=False).check(now + T + 1) == (R.OK, False)
     with pytest.raises(ValueError):
         K.ProtectionWatch(control, 0, journal=False)
+
+
+def test_production_changes_the_trading_state_only_through_this_module():
+    """Manual commands, risk triggers, execution's watch, setup: all call killswitch, none
+    stores the trading word itself."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    writers = sorted(str(p.relative_to(root)) for d in ("hftshm", "workers", "layouts") for p in (root / d).rglob("*.py")
+                     if "set_trading(" in p.read_text() or "TRADING_STATE)" in p.read_text())
+    assert writers == ["hftshm/risk/killswitch.py", "hftshm/risk/measure.py", "hftshm/runtime/control.py"], writers

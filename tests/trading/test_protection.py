@@ -15,7 +15,9 @@ from hftshm.trading.harness import Harness
 
 from ._checks import wait_for
 
-TIMEOUT_MS = 300
+# under the supervisor (the hand-built instance runs with the default, 1000): generous, so that a
+# heavily loaded test machine's scheduling pauses are not taken for a dead worker
+TIMEOUT_MS = 2000
 
 
 def test_risk_worker_silent_or_gone_halts_trading(instance):
@@ -23,8 +25,7 @@ def test_risk_worker_silent_or_gone_halts_trading(instance):
                    "max_spread_bps": 50, "cooldown_ms": 150, "max_position": "0.004"}]
     # max_feed_age_s: the risk worker's own FEED_STALE must not halt first on a loaded machine
     h = Harness(instance, strategies, symbols=("btcusdt",), sim_rate=1500,
-                risk={"max_orders_per_s": 4, "max_orders_per_s_total": 4, "max_feed_age_s": 60.0,
-                      "protection_timeout_ms": TIMEOUT_MS})
+                risk={"max_orders_per_s": 4, "max_orders_per_s_total": 4, "max_feed_age_s": 60.0})
     try:
         h.start()  # every worker at once: execution may come up before risk has beaten
         h.wait_running(list(h.roles), timeout=120)
@@ -94,11 +95,10 @@ restart = false
         return subprocess.run(CLI + ["resume", "--instance", name], capture_output=True, text=True, timeout=60)
 
     with supervisor("start", "--headless", "--config", cfg, "--summary", tmp_path / "s.json") as sup:
-        pids = wait_running(name)
-        assert {"journal", "risk", "execution"} <= set(pids)
+        pids = wait_running(name, ["journal", "risk", "execution", "strategy-momentum", "ingest"])
         control = ControlBlock.attach(name)
         try:
-            time.sleep(2 * TIMEOUT_MS / 1000)
+            time.sleep(1.5 * TIMEOUT_MS / 1000)
             assert (control.trading_state, control.trading_reason) == (R.TS_ACTIVE, R.OK), "tripped at startup"
             assert control.protection_cause == R.OK
 

@@ -53,11 +53,13 @@ def main(instance: str, n: int, rate: float, capacity: int = 1 << 12) -> None:
     from hftshm.layouts import md
     from hftshm.ring import BroadcastRing
     from hftshm.runtime import control_layout as C
+    from hftshm.risk import killswitch
     from hftshm.runtime.control import ControlBlock
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     control = ControlBlock.create(instance, venue="sim")
+    killswitch.arm(control)  # as trading.setup does: a fresh block's trading word is unset (halted)
     book = LatencyBook.create(instance, STAGES, period_s=0.25)
     ring = BroadcastRing.create(instance, "md", md.LAYOUT, capacity, policy="overwrite", symbols=SYMBOLS)
     slot = control.claim_worker("ingest", "ingest")

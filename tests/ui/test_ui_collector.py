@@ -14,6 +14,7 @@ from hftshm.latency import LatencyBook
 from hftshm.layouts import md, order
 from hftshm.ring import BroadcastRing, ManyToOneRing
 from hftshm.runtime import control_layout as C
+from hftshm.risk import killswitch
 from hftshm.runtime.control import HALTED, ControlBlock
 from hftshm.ui.collector import Collector
 from hftshm.ui.live import LiveDashboard
@@ -26,6 +27,7 @@ from .support_procs import dead_pid
 def built(instance):
     """Control block with two workers (one dead), latency book, md and orders rings, readers."""
     control = ControlBlock.create(instance, venue="sim")
+    killswitch.arm(control)  # as trading.setup does: a fresh block's trading word is unset (halted)
     book = LatencyBook.create(instance, ["exch_to_recv", "recv_to_publish"])
     md_ring = BroadcastRing.create(instance, "md", md.LAYOUT, 1024, policy="overwrite", symbols=["BTCUSDT"])
     orders = ManyToOneRing.create(instance, "orders", order.LAYOUT, 256)
@@ -111,6 +113,8 @@ def test_kill_switch_and_dead_supervisor(built, instance):
     built["control"].set_trading(HALTED, 51)
     with Collector(instance) as col:
         assert col.collect().kill_switch == "halted"
+        built["control"].words[built["control"].trading_word_index()] = 0  # a zeroed word: halted
+        assert col.collect().kill_switch == "unset (halted)"
         supervisor = C.word(C.SUPERVISOR_PID)
         built["control"].words[supervisor] = dead_pid()
         assert col.collect().state == "dead"
