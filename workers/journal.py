@@ -39,8 +39,14 @@ RETRY_S = 1.0  # a journal that cannot write tries again this often
 
 
 def halt_trading(control) -> None:
-    """The one place the journal stops trading (through the kill switch's one writer)."""
-    killswitch.trip(control, R.JOURNAL_DOWN)
+    """The one place the journal stops trading: it holds JOURNAL_DOWN (``hftshm resume`` is
+    refused) until ``release_trading`` once it writes again; nothing resumes by itself."""
+    killswitch.hold(control, R.JOURNAL_DOWN)
+
+
+def release_trading(control) -> None:
+    if control.held_cause == R.JOURNAL_DOWN:
+        killswitch.hold(control, R.OK)
 
 
 def _errno_name(exc: OSError) -> str:
@@ -70,6 +76,7 @@ class JournalAgent(Agent):
             self._alarmed.append(False)
         self._alarm_at = [int(cfg.journal.lag_alarm * r.capacity) for r in self._rings]
         self._halts = [r.name != "md" or bool(getattr(cfg.journal, "halt_on_md_failure", True)) for r in self._rings]
+        self._release_at_start = self.ctx.control.held_cause == R.JOURNAL_DOWN
         n = len(self._rings)
         self._held = [None] * n  # per ring: the batch a failed write left (not released)
         self._down_since = [0] * n  # per ring: monotonic ns of the first failure, 0 = up
@@ -142,6 +149,10 @@ class JournalAgent(Agent):
         self.count("bytes", journal.bytes - before[3])
         if self._held[i] is not None:
             self._recovered(i)
+        elif self._release_at_start:  # a predecessor held JOURNAL_DOWN; this one writes
+            self._release_at_start = False
+            if not any(self._down_since):
+                release_trading(self.ctx.control)
         return True
 
     def _failed(self, i: int, batch, exc: OSError) -> None:
@@ -169,6 +180,8 @@ class JournalAgent(Agent):
         self._down_since[i] = 0
         self._down_ms_done += took // 1_000_000
         self.set("down", sum(1 for d in self._down_since if d))
+        if not any(d for j, d in enumerate(self._down_since) if self._halts[j]):
+            release_trading(self.ctx.control)
         log.warning("journal of %s writes again after %.1f s down%s (records the ring overwrote meanwhile are "
                     "counted in lost)", self._rings[i].name, took / 1e9,
                     "; trading stays halted until resumed by hand" if self._halts[i] else "")
