@@ -332,6 +332,10 @@ class ExecutionAgent(Agent):
         o, r, before = self._pending
         self._pending = None
         wire = time.time_ns()
+        if wire - int(r["intent_ns"]) > self.max_age_ns:  # it waited for the socket until it went stale
+            self.proto.forget(o)
+            self._undo(o)
+            return self._reject(r, R.STALE, "stale")
         state = self.gate.trading_state()
         if state != R.TS_ACTIVE and not (state == R.TS_REDUCE_ONLY and before == R.TS_REDUCE_ONLY):
             self.proto.forget(o)

@@ -18,6 +18,7 @@ import logging
 import math
 import time
 
+import numpy as np
 from numba import njit
 
 from hftshm.layouts import fill as F
@@ -78,6 +79,11 @@ class RiskAgent(Agent):
         self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest", wait=wait)
         self.last_md_ns = time.time_ns()  # a feed that never starts is stale too
         self.next_eval = 0
+        # compile (or load) the kernels now, before the runner reports RUNNING: a first compile in
+        # do_work stops the heartbeat for about a second, which execution's protection watch
+        # would take for a dead risk worker
+        apply_mids(np.zeros(0, M.DTYPE), self.risk.symbols)
+        mark_to_market(self.risk.symbols)
 
     def do_work(self) -> int:
         work = 0

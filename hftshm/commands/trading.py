@@ -36,9 +36,15 @@ def halt(instance: Annotated[Optional[str], INSTANCE] = None,
 
     control = _attach(instance)
     try:
+        from ..risk import reasons as R
+
         change = killswitch.command(control, killswitch.HALT, cancel_open=cancel_open)
-        typer.echo(f"{control.instance}: trading halted at {change.visible_ns}"
-                   + (" (cancelling open orders)" if cancel_open else ""))
+        if change.reason != R.MANUAL:  # it was halted already: the first cause stays
+            typer.echo(f"{control.instance}: trading already halted ({R.name(change.reason)}) since "
+                       f"{control.trading_changed_ns}" + (" (cancelling open orders)" if cancel_open else ""))
+        else:
+            typer.echo(f"{control.instance}: trading halted at {change.visible_ns}"
+                       + (" (cancelling open orders)" if cancel_open else ""))
     finally:
         control.close()
 

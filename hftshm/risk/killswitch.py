@@ -127,7 +127,15 @@ def command(control, command: str, trigger: int | None = None, cancel_open: bool
     state in force with the trigger as its reason."""
     if trigger is None:
         trigger = holding(control)
-    state, reason = manual(control.trading_state, command, trigger)
+    current = control.trading_state
+    if command == HALT and current == R.TS_HALTED:
+        # already halted: keep the first cause (LOSS_LIMIT, RISK_DOWN, ...) and never withdraw a
+        # cancel request execution has not acted on yet; only add one
+        reason = control.trading_reason
+        if cancel_open and not control.cancel_open:
+            return Change(R.TS_HALTED, reason, control.set_trading(R.TS_HALTED, reason, cancel_open=True))
+        return Change(R.TS_HALTED, reason)
+    state, reason = manual(current, command, trigger)
     if reason != R.MANUAL:
         return Change(state, reason)
     return Change(state, reason, control.set_trading(state, reason, cancel_open=cancel_open and state == R.TS_HALTED))

@@ -228,6 +228,14 @@ def preflight(cfg: Config) -> None:
     can be created and written, each ``cpu`` is a core this process may run on, and every input
     file (a capture, a replayed journal, a key file, a strategy file) exists and is readable."""
     _check_dir(cfg.data_dir, "data_dir")
+    if cfg.venue.kind == "sim" or cfg.strategies:  # the simulator serves them; execution needs their assets
+        from ..exchange.config import symbol_spec
+
+        for s in cfg.venue.symbols:
+            try:
+                symbol_spec(s)
+            except ValueError as exc:
+                raise ConfigError(f"[venue] symbols: {exc}") from None
     cores = os.sched_getaffinity(0)
     for name, w in cfg.workers.items():
         if w.cpu is not None and w.cpu not in cores:

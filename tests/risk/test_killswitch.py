@@ -131,6 +131,16 @@ def test_arm_trip_and_commands_write_through_one_place(control):
         K.trip(control, R.OK)
 
 
+def test_a_halt_by_hand_on_an_automatic_halt_keeps_its_cause_and_cancel_request(control):
+    K.trip(control, R.RISK_DOWN)  # asks execution to cancel open orders
+    again = K.command(control, K.HALT)
+    assert not again.written and (again.state, again.reason) == (HALTED, R.RISK_DOWN)
+    assert (control.trading_reason, control.cancel_open) == (R.RISK_DOWN, True)
+    control.set_trading(HALTED, R.LOSS_LIMIT, cancel_open=False)
+    added = K.command(control, K.HALT, cancel_open=True)  # only ever adds a cancel request
+    assert added.written and (control.trading_reason, control.cancel_open) == (R.LOSS_LIMIT, True)
+
+
 @pytest.mark.parametrize("where", ["risk trigger", "protection watch"])
 def test_resume_refused_while_a_cause_holds(control, where):
     K.command(control, K.HALT)

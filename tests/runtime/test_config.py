@@ -317,6 +317,14 @@ def test_start_with_a_bad_config_says_one_line_and_starts_nothing(tmp_path, inst
     assert leftovers(instance) == []
 
 
+def test_a_symbol_the_venue_cannot_serve_is_refused_before_anything_starts(tmp_path, instance):
+    """Before: the simulator exited with 2 ("see exchange.log") after the run had begun."""
+    cfg = C.load(None, {"instance": instance, "data_dir": str(tmp_path), "venue": {"symbols": ["abc"]}})
+    with pytest.raises(ConfigError, match=r"\[venue\] symbols: symbol 'abc' does not end in a known quote asset"):
+        C.preflight(cfg)
+    assert leftovers(instance) == []
+
+
 def test_start_with_an_unusable_data_dir(tmp_path, instance):
     (tmp_path / "f").write_text("")
     path = run_config(tmp_path, instance)
