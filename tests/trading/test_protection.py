@@ -41,7 +41,8 @@ def test_risk_worker_silent_or_gone_halts_trading(instance):
             wait_for(lambda: control.trading_state == R.TS_HALTED, 30, "a halt after the risk worker stopped")
             assert control.trading_reason == R.RISK_DOWN and control.cancel_open
             assert control.protection_cause == R.RISK_DOWN
-            assert h.counters("execution")["prot_trips"] == 1
+            # counted just after the write that made it visible
+            wait_for(lambda: h.counters("execution")["prot_trips"] == 1, 5, "the trip counted")
             refused = killswitch.command(control, killswitch.RESUME)
             assert not refused.written and refused.reason == R.RISK_DOWN and control.trading_state == R.TS_HALTED
             sent = h.counters("execution")["sent"]
@@ -59,7 +60,8 @@ def test_risk_worker_silent_or_gone_halts_trading(instance):
         # the risk worker is gone (nobody restarts it here)
         h.kill("risk", signal.SIGKILL)
         wait_for(lambda: control.trading_state == R.TS_HALTED, 30, "a halt after the risk worker died")
-        assert control.trading_reason == R.RISK_DOWN and h.counters("execution")["prot_trips"] == 2
+        assert control.trading_reason == R.RISK_DOWN
+        wait_for(lambda: h.counters("execution")["prot_trips"] == 2, 5, "the second trip counted")
         sent = h.counters("execution")["sent"]
         time.sleep(0.5)
         assert h.counters("execution")["sent"] == sent
