@@ -335,5 +335,6 @@ def test_replay_command_names_a_bad_journal(tmp_path, inputs):
 
 def test_exchange_names_a_capture_it_cannot_play(tmp_path):
     out = subprocess.run(CLI + ["exchange", "--port", "0", "--replay", str(tmp_path)],
-                         capture_output=True, text=True, timeout=60)
-    assert out.returncode == 2 and "is not a file" in out.stdout + out.stderr, out.stdout + out.stderr
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "400"})
+    text = " ".join((out.stdout + out.stderr).replace("\u2502", " ").split())  # the error box, unwrapped
+    assert out.returncode == 2 and f"replay file {str(tmp_path)!r} is not a file" in text, text
