@@ -48,14 +48,14 @@ def validate(cfg) -> None:
         # notional only for BTC-priced ones (0.001 ETH is under 5 USDT)
         first = cfg.venue.symbols[:1]
         cfg.strategies = [dict(DEFAULT_STRATEGY, symbols=first)] if cfg.venue.kind == "sim" and first else []
+    if not isinstance(cfg.strategies, list):
+        raise ConfigError(f"[[strategies]]: expected an array of tables, got {cfg.strategies!r}")
     if cfg.strategies and cfg.venue.kind == "replay" and not cfg.venue.api_url:
         raise ConfigError("[venue] kind 'replay' has no venue for the strategies' orders: set [venue] api_url "
                      "(a running `hftshm exchange`, say) or configure no [[strategies]]")
     symbols = [s.lower() for s in cfg.venue.symbols]
     cfg.risk = _risk(cfg.risk, symbols)
     cfg.execution = _execution(cfg.execution)
-    if not isinstance(cfg.strategies, list):
-        raise ConfigError(f"[[strategies]]: expected an array of tables, got {cfg.strategies!r}")
     seen_names, seen_ids = set(), set()
     for i, table in enumerate(cfg.strategies):
         where = f"[[strategies]] #{i + 1}"

@@ -147,6 +147,8 @@ LITERAL = [
     ('[venue]\nsymbols = "btcusdt"', "symbols = 'btcusdt'", "TOML array"),
     ("[rings.foo]\ncapacity = 1024", "[rings.foo]", "md, orders, fills"),
     ("[rings]\nmd = 5", "[rings]", "expected tables"),
+    ('strategies = "mom"', "[[strategies]]", "an array of tables"),
+    ("risk = 5", "[risk]", "expected a table"),
     ("[workers.ingset]\nwait = \"backoff\"", "[workers.ingset]", "no such worker"),
     ("[execution]\nmax_order_age_ms = 0", "max_order_age_ms = 0", "[1, 600000]"),
     ("[risk]\nprotection_timeout_ms = 10", "protection_timeout_ms = 10", "[50, 60000]"),
