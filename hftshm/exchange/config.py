@@ -176,7 +176,7 @@ class SimConfig:
 
     def __post_init__(self):
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
-            raise ValueError(f"port must be an integer 0..65535, got {self.port!r}")
+            raise ValueError(f"port must be 0..65535 (an integer), got {self.port!r}")
         if not self.symbols:
             raise ValueError("symbols: give at least one symbol")
         specs = [symbol_spec(s) for s in self.symbols]  # raises on a bad name

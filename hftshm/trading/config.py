@@ -10,7 +10,7 @@
     # kind = "file", path = "my.py", class = "MyStrategy"
 
     [risk]                         # natural units (BTC, USDT); every limit > 0
-    max_order_qty = 1              # ... and the other keys of DEFAULT_RISK
+    max_order_qty = 1              # ... and the other keys of config_schema.RISK
     [risk.symbols.btcusdt]         # per-symbol overrides of the per-symbol limits
     max_order_qty = 0.01
 
@@ -39,10 +39,6 @@ TRIGGERS = ("loss_limit", "max_feed_age_s", "max_ring_lag")
 DEFAULT_EXECUTION = S.EXECUTION.defaults()
 
 
-def _error(msg: str):
-    return ConfigError(msg)
-
-
 def validate(cfg) -> None:
     """Check ``cfg.strategies``, ``cfg.risk`` and ``cfg.execution`` in place, filling defaults;
     raise ``hftshm.errors.ConfigError`` naming the key on bad input."""
@@ -52,65 +48,65 @@ def validate(cfg) -> None:
         # notional only for BTC-priced ones (0.001 ETH is under 5 USDT)
         first = cfg.venue.symbols[:1]
         cfg.strategies = [dict(DEFAULT_STRATEGY, symbols=first)] if cfg.venue.kind == "sim" and first else []
+    if not isinstance(cfg.strategies, list):
+        raise ConfigError(f"[[strategies]]: expected an array of tables, got {cfg.strategies!r}")
     if cfg.strategies and cfg.venue.kind == "replay" and not cfg.venue.api_url:
-        raise _error("[venue] kind 'replay' has no venue for the strategies' orders: set [venue] api_url "
+        raise ConfigError("[venue] kind 'replay' has no venue for the strategies' orders: set [venue] api_url "
                      "(a running `hftshm exchange`, say) or configure no [[strategies]]")
     symbols = [s.lower() for s in cfg.venue.symbols]
     cfg.risk = _risk(cfg.risk, symbols)
     cfg.execution = _execution(cfg.execution)
-    if not isinstance(cfg.strategies, list):
-        raise _error(f"[[strategies]]: expected an array of tables, got {cfg.strategies!r}")
     seen_names, seen_ids = set(), set()
     for i, table in enumerate(cfg.strategies):
         where = f"[[strategies]] #{i + 1}"
         if not isinstance(table, dict):
-            raise _error(f"{where}: expected a table, got {table!r}")
+            raise ConfigError(f"{where}: expected a table, got {table!r}")
         table = cfg.strategies[i] = dict(table)
         table["name"] = S.STRATEGY["name"].check(where, table.get("name"))
         name = table["name"]
         if name in seen_names:
-            raise _error(f"{where}: duplicate strategy name {name!r}")
+            raise ConfigError(f"{where}: duplicate strategy name {name!r}")
         seen_names.add(name)
         where = f"{where} ({name})"
         kind = table["kind"] = S.STRATEGY["kind"].check(where, table.get("kind", "momentum"))
         sid = table["id"] = S.STRATEGY["id"].check(where, table.get("id", i + 1))
         if sid in seen_ids:
-            raise _error(f"{where} id = {sid!r}: expected a unique id (another strategy has it)")
+            raise ConfigError(f"{where} id = {sid!r}: expected a unique id (another strategy has it)")
         seen_ids.add(sid)
         syms = S.STRATEGY["symbols"].check(where, table.get("symbols", list(symbols)))
         if any(s.lower() not in symbols for s in syms):
-            raise _error(f"{where} symbols = {syms!r}: expected a subset of the venue symbols {symbols}")
+            raise ConfigError(f"{where} symbols = {syms!r}: expected a subset of the venue symbols {symbols}")
         table["symbols"] = [s.lower() for s in syms]
         if kind == "file":
             for key in ("path", "class"):
                 if key not in table:
-                    raise _error(f"{where}: kind 'file' needs {key} = \"...\"")
+                    raise ConfigError(f"{where}: kind 'file' needs {key} = \"...\"")
                 S.STRATEGY[key].check(where, table[key])
         from . import builtins  # late: numba compiles nothing at import, but keep config light
 
         try:
             builtins.check_params(kind, table)
         except ValueError as exc:
-            raise _error(f"{where}: {exc}") from None
+            raise ConfigError(f"{where}: {exc}") from None
 
 
 def _risk(values, symbols: list[str]) -> dict:
     out = S.RISK.check(values, also=("symbols",))
     over = out.get("symbols") or {}
     if not isinstance(over, dict):
-        raise _error(f"[risk.symbols]: expected a table of symbol tables, got {over!r}")
+        raise ConfigError(f"[risk.symbols]: expected a table of symbol tables, got {over!r}")
     for sym, table in over.items():
         if sym.lower() not in symbols:
-            raise _error(f"[risk.symbols.{sym}]: not a venue symbol ({', '.join(symbols)})")
+            raise ConfigError(f"[risk.symbols.{sym}]: not a venue symbol ({', '.join(symbols)})")
         if not isinstance(table, dict) or set(table) - set(PER_SYMBOL):
-            raise _error(f"[risk.symbols.{sym}]: keys must be among {', '.join(PER_SYMBOL)}")
+            raise ConfigError(f"[risk.symbols.{sym}]: keys must be among {', '.join(PER_SYMBOL)}")
         for key, value in table.items():
             S.RISK[key].check(f"[risk.symbols.{sym}]", value)
     out["symbols"] = {k.lower(): dict(v) for k, v in over.items()}
     try:
         limits(out, symbols)
     except LimitsError as exc:
-        raise _error(f"[risk] {exc}") from None
+        raise ConfigError(f"[risk] {exc}") from None
     return out
 
 

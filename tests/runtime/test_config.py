@@ -150,6 +150,8 @@ LITERAL = [
     ('[venue]\nsymbols = "btcusdt"', "symbols = 'btcusdt'", "TOML array"),
     ("[rings.foo]\ncapacity = 1024", "[rings.foo]", "md, orders, fills"),
     ("[rings]\nmd = 5", "[rings]", "expected tables"),
+    ('strategies = "mom"', "[[strategies]]", "an array of tables"),
+    ("risk = 5", "[risk]", "expected a table"),
     ("[workers.ingset]\nwait = \"backoff\"", "[workers.ingset]", "no such worker"),
     ("[execution]\nmax_order_age_ms = 0", "max_order_age_ms = 0", "[1, 600000]"),
     ("[risk]\nprotection_timeout_ms = 10", "protection_timeout_ms = 10", "[50, 60000]"),
@@ -346,5 +348,6 @@ def test_replay_command_names_a_bad_journal(tmp_path, inputs):
 
 def test_exchange_names_a_capture_it_cannot_play(tmp_path):
     out = subprocess.run(CLI + ["exchange", "--port", "0", "--replay", str(tmp_path)],
-                         capture_output=True, text=True, env=WIDE, timeout=60)
-    assert out.returncode == 2 and "is not a file" in out.stdout + out.stderr, out.stdout + out.stderr
+                         capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "400"})
+    text = " ".join((out.stdout + out.stderr).replace("\u2502", " ").split())  # the error box, unwrapped
+    assert out.returncode == 2 and f"replay file {str(tmp_path)!r} is not a file" in text, text
