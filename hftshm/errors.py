@@ -39,3 +39,7 @@ class InstanceError(HftshmError):
 
 class ShmFull(HftshmError):
     """/dev/shm has no room for a segment; the message gives the sizes and the fix."""
+
+
+class AccessDenied(InstanceError, PermissionError):
+    """Another OS user's instance, segment or directory: the message names the object and its owner."""
