@@ -22,6 +22,7 @@ import os
 import shutil
 import socket
 import stat
+import struct
 import subprocess
 import sys
 import sysconfig
@@ -32,10 +33,11 @@ from pathlib import Path
 import posix_ipc
 import pytest
 
-from hftshm import instances, naming
+from hftshm import instances, naming, procinfo
 from hftshm.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from hftshm.layouts import bench
 from hftshm.ring import BroadcastRing
+from hftshm.ring import header as H
 from hftshm.runtime import control_layout as C
 from hftshm.runtime.control import ControlBlock
 from hftshm.trading import credentials
@@ -446,24 +448,25 @@ report = "{report}"
 
 @contextlib.contextmanager
 def roots_instances(instance):
-    """A live instance of root's (this process: control block and md ring) and a dead one (a
-    leftover control block whose owner pid is 0)."""
+    """Two live instances of root's: a real one (this process's control block and md ring) and a
+    bare control segment naming this process as its owner (to a user who cannot read it, both
+    looked dead before: its `clean` and `start` tried to unlink them). A dead one would not stay:
+    any other root process on the machine may clean it."""
     ctl = ControlBlock.create(instance)
     ring = BroadcastRing.create(instance, "md", bench.LAYOUT, 64)
-    dead = instance + "d"
-    leftover = Path(shm_path := f"/dev/shm/{naming.control_segment(dead)}")
-    fd = os.open(shm_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    os.write(fd, bytes(4096))
+    other = instance + "b"
+    leftover = Path(f"/dev/shm/{naming.control_segment(other)}")
+    pre = bytearray(4096)
+    struct.pack_into("<qq", pre, H.OWNER_PID_OFFSET, *procinfo.me())
+    fd = os.open(leftover, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.write(fd, bytes(pre))
     os.close(fd)
     try:
-        yield dead
+        yield other
     finally:
         ring.close()
         ctl.close()
         leftover.unlink(missing_ok=True)
-        gone = instances.scan().get(dead)
-        if gone is not None:
-            instances.remove(gone)
 
 
 def _row(listing: str, name: str) -> str:
@@ -474,24 +477,20 @@ def _row(listing: str, name: str) -> str:
 
 def test_a_second_user_gets_named_errors_and_never_calls_anothers_live_instance_dead(instance, nobody):
     nobody.env["COLUMNS"] = "200"
-    with roots_instances(instance) as dead:
-        mine = instances.scan()
-        assert mine[instance].state == "live" and mine[dead].state == "dead"
-        assert mine[instance].owner == mine[dead].owner == "root"
-
+    with roots_instances(instance) as other:
         ls = nobody.run(["-m", "hftshm.cli", "ls"])
         assert ls.returncode == 0, ls.stdout + ls.stderr
-        for name in (instance, dead):  # neither can be read by nobody: neither is called dead
+        for name in (instance, other):  # neither can be read by nobody: neither is called dead
             row = _row(ls.stdout, name)
             assert "unknown" in row and "root" in row and "dead" not in row, row
 
         clean = nobody.run(["-m", "hftshm.cli", "clean"])
         assert clean.returncode == 0 and "Traceback" not in clean.stderr, clean.stdout + clean.stderr
-        assert f"kept {instance}: user root's" in clean.stdout and f"kept {dead}: user root's" in clean.stdout
-        named = nobody.run(["-m", "hftshm.cli", "clean", dead])
-        assert named.returncode == 0 and f"kept {dead}: user root's" in named.stdout, named.stdout + named.stderr
+        assert f"kept {instance}: user root's" in clean.stdout and f"kept {other}: user root's" in clean.stdout
+        named = nobody.run(["-m", "hftshm.cli", "clean", other])
+        assert named.returncode == 0 and f"kept {other}: user root's" in named.stdout, named.stdout + named.stderr
         assert set(leftovers(instance)) == {naming.control_segment(instance), naming.ring_segment(instance, "md")}
-        assert leftovers(dead) == [naming.control_segment(dead)]
+        assert leftovers(other) == [naming.control_segment(other)]
 
         for args in (["status", "--instance", instance], ["tail", "md", "--instance", instance, "--count", "1"],
                      ["top", "--instance", instance, "--duration", "1"]):
@@ -513,7 +512,9 @@ def test_a_second_user_gets_named_errors_and_never_calls_anothers_live_instance_
         named, unnamed = out.stdout.splitlines()
         assert named.startswith("AccessDenied |") and "belongs to user root" in named, named
         assert unnamed.startswith("InstanceError |") and f"{instance} (user root)" in unnamed, unnamed
-        assert instances.scan()[instance].state == "live"  # nothing the second user did touched it
+        mine = instances.scan()  # root reads both: it knows they run
+        assert mine[instance].state == mine[other].state == "live"
+        assert mine[instance].owner == mine[other].owner == "root" and mine[instance].mine
 
 
 def test_a_second_user_runs_their_own_instance_beside_roots(instance, nobody):
@@ -521,18 +522,21 @@ def test_a_second_user_runs_their_own_instance_beside_roots(instance, nobody):
     cfg = nobody.home / "own.toml"
     cfg.write_text(f'data_dir = "{data}"\n[venue]\nsymbols = ["btcusdt"]\n[sim]\nrate = 200\n')
     os.chown(cfg, NOBODY, NOBODY)
-    with roots_instances(instance) as dead:
+    with roots_instances(instance) as other:
         sup = nobody.popen(["-m", "hftshm.cli", "start", "--headless", "--duration", "6", "--summary",
                             str(nobody.home / "s.json"), "--config", str(cfg)],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         try:
-            theirs, state = None, None
+            theirs = seen = None
             deadline = time.monotonic() + 400
-            while theirs is None and sup.poll() is None:  # root sees it live, and whose it is
+            while seen is None and sup.poll() is None:  # root sees it live, and whose it is
                 assert time.monotonic() < deadline, "the second user's instance did not start"
-                theirs = next((i for i in instances.scan().values() if i.uids == {NOBODY} and i.alive
-                               and naming.control_segment(i.name) in i.segments), None)
-                state = theirs and theirs.state
+                for name, inst in instances.scan().items():
+                    ctl = f"/dev/shm/{naming.control_segment(name)}"
+                    if name not in (instance, other) and os.path.exists(ctl) and os.stat(ctl).st_uid == NOBODY:
+                        theirs = inst
+                        if inst.alive:
+                            seen = (inst.state, inst.owner)
                 time.sleep(0.2)
             out = sup.communicate(timeout=400)[0]
         finally:
@@ -540,13 +544,12 @@ def test_a_second_user_runs_their_own_instance_beside_roots(instance, nobody):
                 sup.kill()
                 sup.communicate()
         assert sup.returncode == 0 and "Traceback" not in out, out
-        assert theirs is not None and theirs.owner == "nobody" and state == "live"
-        assert theirs.name not in (instance, dead)
+        assert seen == ("live", "nobody")
         summary = json.loads((nobody.home / "s.json").read_text())
         assert summary["rings"]["md"]["published"] > 0
         assert leftovers(theirs.name) == []  # it removed its own on the way out...
         assert set(leftovers(instance)) == {naming.control_segment(instance), naming.ring_segment(instance, "md")}
-        assert leftovers(dead) == [naming.control_segment(dead)]  # ...and none of root's
+        assert leftovers(other) == [naming.control_segment(other)]  # ...and none of root's
         assert _mode(data) == 0o700 and _mode(data / theirs.name) == 0o700
 
 
