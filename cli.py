@@ -11,6 +11,15 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help="hftshm: a sh
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that measure and report figures.")
 app.add_typer(bench_app, name="bench")
 
+
+@app.callback()
+def _owner_only() -> None:
+    """Every file and directory an hftshm command creates is owner-only (see hftshm.private)."""
+    from hftshm import private
+
+    private.restrict_umask()
+
+
 app.command()(exchange)
 app.command()(instances.ls)
 app.command()(instances.clean)

@@ -44,3 +44,5 @@ class ShmFull(HftshmError):
 class ConfigError(HftshmError, ValueError):
     """A config value, file or input that cannot be used; the message names the key (or the
     file), the value and what is allowed. Raised before anything starts."""
+class AccessDenied(InstanceError, PermissionError):
+    """Another OS user's instance, segment or directory: the message names the object and its owner."""

@@ -4,6 +4,11 @@
     hftshm.<instance>.lat            latency histograms
     hftshm.<instance>.r.<ring>       a ring
     sem.hftshm.<instance>.s.<wake>   a blocking wait strategy's wake-up semaphore (posix_ipc)
+    \\0hftshm.<instance>.f.<token>   an fd wait's wake-up socket (abstract: not in /dev/shm)
+
+Wake-up names (``<wake>``, ``<token>``) are random (``wake_token``): any local user can create
+a semaphore or bind an abstract socket of any name, so a name anyone could predict could be
+taken first. The random name is kept only in the reader slot, in owner-only shared memory.
 
 Two instances never collide because their names differ; ``hftshm start`` refuses a name that a
 live instance holds. Names are restricted so that the dots above stay unambiguous.
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 
 from .errors import RingConfigError
 
@@ -39,13 +45,21 @@ def latency_segment(instance: str) -> str:
 
 
 def semaphore(instance: str, wake: str) -> str:
-    """``wake`` is short (it is stored in a reader slot): ``w<pid>.<n>``."""
+    """``wake`` is short (it is stored in a reader slot): ``w<token>``."""
     return f"/{PREFIX}.{instance}.s.{wake}"
 
 
+def wake_token() -> str:
+    """An unguessable wake-up name part: 96 random bits as 24 hex digits (fits a reader slot's
+    32-byte wake field with its one-letter prefix)."""
+    return secrets.token_hex(12)
+
+
 def default_instance() -> str:
-    """A fresh name per process: two `hftshm start` runs never share segments by accident."""
-    return f"i{os.getpid()}"
+    """A fresh name per run, ``i<pid>-<6 random hex digits>``: two `hftshm start` runs never share
+    segments by accident, and no other user can take the name first (a name anyone can predict,
+    another user could hold with a leftover object of theirs that only they can remove)."""
+    return f"i{os.getpid()}-{secrets.token_hex(3)}"
 
 
 def parse(filename: str):

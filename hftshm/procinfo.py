@@ -30,3 +30,21 @@ def alive(pid: int, ticks: int) -> bool:
 def me() -> tuple[int, int]:
     pid = os.getpid()
     return pid, start_ticks(pid)
+
+
+def user_name(uid: int) -> str:
+    """The login name of ``uid`` (its number if it has none)."""
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except (KeyError, OverflowError):
+        return str(uid)
+
+
+def file_owner(path) -> str:
+    """The login name of the user owning ``path``, or '?' if it cannot be seen."""
+    try:
+        return user_name(os.stat(path).st_uid)
+    except OSError:
+        return "?"

@@ -18,7 +18,8 @@ from multiprocessing import resource_tracker, shared_memory
 
 import _posixshmem
 
-from .errors import RingNotFound, ShmFull
+from . import procinfo
+from .errors import AccessDenied, RingNotFound, ShmFull
 
 SHM_DIR = "/dev/shm"
 _tracker_lock = threading.Lock()
@@ -85,6 +86,8 @@ class Segment:
             shm = _open(name, False, 0)
         except FileNotFoundError:
             raise RingNotFound(f"no shared-memory segment named {name!r} in {SHM_DIR}") from None
+        except PermissionError:
+            raise denied(name) from None
         return cls(shm, False)
 
     def close(self) -> bool:
@@ -95,6 +98,15 @@ class Segment:
         except BufferError:
             return False
         return True
+
+
+def denied(name: str) -> AccessDenied:
+    """The error for a segment another OS user owns (segments are 0600: only its owner and root
+    may map it)."""
+    name = name.lstrip("/")
+    owner = procinfo.file_owner(os.path.join(SHM_DIR, name))
+    return AccessDenied(f"{SHM_DIR}/{name} belongs to user {owner} (mode 0600): only that user or root "
+                        f"can attach to it; run as {owner}")
 
 
 def unlink(name: str) -> bool:

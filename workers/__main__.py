@@ -2,7 +2,9 @@
 
 The resolved config comes as JSON in ``HFTSHM_CONFIG``, the worker's own settings (a strategy's
 table) in ``HFTSHM_WORKER_PARAMS``, and the supervisor's pid in ``HFTSHM_SUPERVISOR_PID``: the
-worker dies with it (PR_SET_PDEATHSIG), so none outlives a kill -9'd supervisor.
+worker dies with it (PR_SET_PDEATHSIG), so none outlives a kill -9'd supervisor. No worker's
+environment holds the API key pair; execution alone gets it through the pipe whose number is in
+``HFTSHM_CREDENTIALS_FD`` (``hftshm.trading.credentials``).
 """
 
 from __future__ import annotations

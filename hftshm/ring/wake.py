@@ -1,8 +1,9 @@
 """Waking parked blocking readers (the producer side of a blocking wait).
 
-A reader slot's wake name says how: ``w<pid>.<n>`` is a posix_ipc semaphore (``wait.Blocking``,
-woken with ``sem_post``), ``@<pid>.<n>`` an abstract Unix datagram socket (``wait.FdWake``,
-woken with a 1-byte ``sendto``, so an event loop can sleep on it in its own epoll).
+A reader slot's wake name says how: ``w<token>`` is a posix_ipc semaphore (``wait.Blocking``,
+woken with ``sem_post``), ``@<token>`` an abstract Unix datagram socket (``wait.FdWake``,
+woken with a 1-byte ``sendto``, so an event loop can sleep on it in its own epoll). The token is
+random (``naming.wake_token``) and only the reader slot, in owner-only shared memory, holds it.
 """
 
 from __future__ import annotations

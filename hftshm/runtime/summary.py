@@ -127,6 +127,7 @@ def collect(cfg, control, latency, started_ns: int, final_readers: dict | None =
 
 
 def write(path, data: dict) -> None:
-    with open(path, "w") as f:
-        json.dump(data, f, indent=2, default=str)
-        f.write("\n")
+    """The summary as JSON, owner-only (0600): it holds positions, PnL and limits."""
+    from ..private import write_text
+
+    write_text(path, json.dumps(data, indent=2, default=str) + "\n")

@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import instances, naming
+from .. import instances, naming, private
 from ..errors import ConfigError, HftshmError
 from ..latency import LatencyBook
 from . import config as config_mod
@@ -79,6 +79,7 @@ class Supervisor:
         self.started_ns = 0
         self.summary: dict | None = None
         self.final_readers: dict = {}  # ring -> reader name -> figures just before its worker stopped
+        self.credentials = None  # trading.credentials.Handover: execution's key pair, for it alone
 
     def say(self, text: str) -> None:
         # resolved per call: the dashboard redirects sys.stderr while it draws
@@ -92,8 +93,10 @@ class Supervisor:
 
     def run(self) -> int:
         old = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        old_umask = private.restrict_umask()  # every file and directory of the run is owner-only
         dash = None
         try:
+            self._take_credentials()
             self._setup()
             self._start_workers()
             self.control.set_state(C.RUNNING)
@@ -111,8 +114,22 @@ class Supervisor:
             if dash is not None:
                 dash.stop()
             self._shutdown()
+            os.umask(old_umask)
             for s, h in old.items():
                 signal.signal(s, h)
+
+    def _take_credentials(self) -> None:
+        """Take the API key pair out of this process's environment (so neither the simulator nor
+        any worker inherits it) and check it is there if execution will need it."""
+        from ..trading import config as trading_config
+        from ..trading.credentials import CredentialsError, Handover
+
+        ex = self.cfg.execution or trading_config.DEFAULT_EXECUTION
+        try:
+            self.credentials = Handover.take(self.cfg.venue.kind, ex.get("key_file", ""),
+                                             required=bool(self.cfg.strategies))
+        except CredentialsError as exc:
+            raise StartError(f"[execution] credentials: {exc}") from None
 
     def _setup(self) -> None:
         cfg = self.cfg
@@ -122,12 +139,17 @@ class Supervisor:
         config_mod.preflight(cfg)
         for name, removed in instances.clean().items():
             self.say(f"removed the leftovers of dead instance {name}: {len(removed)} objects")
-        if cfg.instance in instances.scan():
+        taken = instances.scan().get(cfg.instance)
+        if taken is not None and not taken.mine:
+            raise StartError(f"instance name {cfg.instance!r} is held by user {taken.owner} ({taken.state}); "
+                             "pick another name")
+        if taken is not None:
             raise StartError(f"instance {cfg.instance!r} is live; pick another name or stop it")
         self.run_dir = cfg.run_dir()
         try:
-            (self.run_dir / "logs").mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
+            private.make_dir(self.run_dir)
+            private.make_dir(self.run_dir / "logs")
+        except OSError as exc:  # AccessDenied (another user's directory) is a PermissionError too
             raise ConfigError(f"data_dir = {cfg.data_dir!r}: cannot create {self.run_dir / 'logs'}: "
                               f"{exc.strerror or exc}") from None
         if cfg.venue.kind == "sim":
@@ -140,7 +162,7 @@ class Supervisor:
         from ..trading import setup as trading_setup  # late: trading builds on the runtime
 
         trading_setup.prepare(cfg, self.control)
-        (self.run_dir / "config.json").write_text(cfg.to_json())
+        private.write_text(self.run_dir / "config.json", cfg.to_json())
 
     def _start_sim(self) -> None:
         cfg, sim = self.cfg, self.cfg.sim
@@ -152,7 +174,7 @@ class Supervisor:
         if sim.replay:
             cmd += ["--replay", sim.replay, "--speed", sim.speed]
         log_path = self.run_dir / "logs" / "exchange.log"
-        with open(log_path, "ab") as logf:
+        with private.open_file(log_path) as logf:
             self.sim = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                         start_new_session=True, preexec_fn=_die_with_parent)
         deadline = time.monotonic() + 60
@@ -179,15 +201,22 @@ class Supervisor:
             self._await_running(w)
 
     def _spawn(self, w: Worker) -> None:
-        env = dict(os.environ)
-        env["HFTSHM_CONFIG"] = self.cfg.to_json()
-        env["HFTSHM_WORKER_PARAMS"] = json.dumps(w.spec.params)
-        env["HFTSHM_SUPERVISOR_PID"] = str(os.getpid())
+        from ..trading.credentials import worker_env
+
+        # no worker inherits the API key pair; execution alone gets it, through a pipe
+        env = worker_env(os.environ, HFTSHM_CONFIG=self.cfg.to_json(),
+                         HFTSHM_WORKER_PARAMS=json.dumps(w.spec.params),
+                         HFTSHM_SUPERVISOR_PID=str(os.getpid()))
+        fds = (self.credentials.pass_to(env),) if w.spec.role == "execution" else ()
         self.control.set_worker_field(w.slot, C.W_STATE, C.W_STARTING)
-        with open(w.log_path, "ab") as logf:
-            w.proc = subprocess.Popen([sys.executable, "-m", "hftshm.workers", w.spec.role, w.spec.name],
-                                      env=env, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                      start_new_session=True)
+        try:
+            with private.open_file(w.log_path) as logf:
+                w.proc = subprocess.Popen([sys.executable, "-m", "hftshm.workers", w.spec.role, w.spec.name],
+                                          env=env, stdout=logf, stderr=subprocess.STDOUT,
+                                          stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
         self.control.set_worker_field(w.slot, C.W_PID, w.proc.pid)
 
     def _await_running(self, w: Worker) -> None:

@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .. import instances
+from .. import instances, private
 from ..exchange.config import Limits as SimLimits
 from ..exchange.config import SimConfig
 from ..exchange.thread import SimThread
@@ -24,7 +24,7 @@ from ..latency import LatencyBook
 from ..runtime import config as config_mod
 from ..runtime import rings
 from ..runtime.control import ControlBlock
-from . import setup
+from . import credentials, setup
 
 
 class Harness:
@@ -44,7 +44,7 @@ class Harness:
         self.streams = list(streams)
         self.workers = workers or {}  # per-worker overrides of [workers.NAME] (wait, max_nap_us)
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="hftshm-trading-"))
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        private.make_dir(self.log_dir)
         self.procs: dict[str, subprocess.Popen] = {}
         self.roles: dict[str, tuple[str, dict]] = {}
         self.sim = None
@@ -54,6 +54,8 @@ class Harness:
 
     # --- lifecycle -------------------------------------------------------------------------------
     def start(self, workers=True) -> "Harness":
+        # the key pair in this process's environment goes to execution alone (see spawn)
+        self.credentials = credentials.Handover.take("sim", self.execution.get("key_file", ""), pop=False)
         port = self._start_sim()
         url = f"ws://127.0.0.1:{port}"
         names = {f"strategy-{s['name']}" for s in self.strategies} | {"risk", "execution", "ingest"}
@@ -88,8 +90,9 @@ class Harness:
         cmd = [sys.executable, "-m", "hftshm.exchange", "--port", "0", "--port-file", str(port_file),
                "--symbols", ",".join(self.symbols), "--rate", str(self.sim_cfg.rate),
                "--orders-per-10s", str(self.sim_cfg.limits.orders_per_10s)]
-        self.sim_proc = subprocess.Popen(cmd, stdout=open(self.log_dir / "exchange.log", "ab"),
-                                         stderr=subprocess.STDOUT)
+        with private.open_file(self.log_dir / "exchange.log") as logf:
+            self.sim_proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
+                                             env=credentials.worker_env(os.environ))
         deadline = time.monotonic() + 60
         while not port_file.exists():
             if self.sim_proc.poll() is not None or time.monotonic() > deadline:
@@ -100,11 +103,17 @@ class Harness:
     def spawn(self, name: str) -> subprocess.Popen:
         role, params = self.roles[name]
         self.control.claim_worker(name, role)
-        env = dict(os.environ, HFTSHM_CONFIG=self.cfg.to_json(), HFTSHM_WORKER_PARAMS=json.dumps(params),
-                   HFTSHM_SUPERVISOR_PID=str(os.getpid()))
-        log = open(self.log_dir / f"{name}.log", "ab")
-        p = subprocess.Popen([sys.executable, "-m", "hftshm.workers", role, name], env=env, stdout=log,
-                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        env = credentials.worker_env(os.environ, HFTSHM_CONFIG=self.cfg.to_json(),
+                                     HFTSHM_WORKER_PARAMS=json.dumps(params),
+                                     HFTSHM_SUPERVISOR_PID=str(os.getpid()))
+        fds = (self.credentials.pass_to(env),) if role == "execution" else ()
+        try:
+            with private.open_file(self.log_dir / f"{name}.log") as log:
+                p = subprocess.Popen([sys.executable, "-m", "hftshm.workers", role, name], env=env, stdout=log,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, pass_fds=fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
         self.procs[name] = p
         return p
 

@@ -32,6 +32,8 @@ def ring_kind(instance: str, name: str) -> int:
             pre = f.read(H.PREAMBLE_LENGTH)
     except FileNotFoundError:
         raise RingNotFound(f"instance {instance!r} has no ring {name!r} ({seg_name} is not in {shm.SHM_DIR})") from None
+    except PermissionError:
+        raise shm.denied(seg_name) from None
     if len(pre) < H.PREAMBLE_LENGTH:
         raise SegmentCorrupt(f"{seg_name}: {len(pre)} B, too short for a segment preamble")
     return struct.unpack_from("<I", pre, H.KIND_OFFSET)[0]

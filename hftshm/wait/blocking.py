@@ -11,15 +11,12 @@ with the producer for the cores while a parked reader does not.
 
 from __future__ import annotations
 
-import itertools
-import os
-
 import posix_ipc
 
 from .. import naming
 from .parking import Parking
 
-_ids = itertools.count()
+CREATE_TRIES = 8  # fresh random names tried before giving up
 
 
 class Blocking(Parking):
@@ -31,10 +28,18 @@ class Blocking(Parking):
         self._sem_name = None
 
     def _open(self, reader) -> str:
-        wake = f"w{os.getpid()}.{next(_ids)}"
-        self._sem_name = naming.semaphore(reader.ring.instance, wake)
-        self._sem = posix_ipc.Semaphore(self._sem_name, posix_ipc.O_CREAT, mode=0o600, initial_value=0)
-        return wake
+        # A random name (naming.wake_token), created exclusively: nobody can create it first (a
+        # squatted name is drawn again) and nobody else's semaphore is ever opened by mistake.
+        for _ in range(CREATE_TRIES):
+            wake = "w" + naming.wake_token()
+            name = naming.semaphore(reader.ring.instance, wake)
+            try:
+                self._sem = posix_ipc.Semaphore(name, posix_ipc.O_CREX, mode=0o600, initial_value=0)
+            except posix_ipc.ExistentialError:
+                continue
+            self._sem_name = name
+            return wake
+        raise posix_ipc.ExistentialError(f"no free wake-up semaphore name in {CREATE_TRIES} random tries")
 
     def _sleep(self) -> bool:
         try:

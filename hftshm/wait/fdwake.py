@@ -10,27 +10,30 @@ No lost wake-up: the park protocol of ``parking.py``; a datagram stays queued in
 another reason is a harmless spurious wake-up; so is one sent by a stranger (abstract sockets
 have no file permissions): the reader only ever re-checks the ring.
 
-The reader slot's wake name is ``@<pid>.<n>``; the socket address is
-``\\0hftshm.<instance>.f.<pid>.<n>``. Abstract names vanish with the socket: nothing is left
-in /dev/shm or on disk after a crash.
+The reader slot's wake name is ``@<random>`` (``naming.wake_token``: 96 random bits, drawn anew
+for every socket); the socket address is ``\\0hftshm.<instance>.f.<random>``. Any local user may
+bind any abstract name, so a predictable one (a pid and a counter) could be taken first and make
+the reader fail to start; a random one cannot be guessed, and the only place it is written is the
+reader slot, in owner-only shared memory. A name already bound (by chance) is drawn again.
+Abstract names vanish with the socket: nothing is left in /dev/shm or on disk after a crash.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
-import os
+import errno
 import select
 import socket
 
+from .. import naming
 from .parking import Parking
 
 PREFIX = "@"  # wake names starting with this are sockets; others are semaphores (Blocking)
-_ids = itertools.count()
+BIND_TRIES = 8  # fresh random names tried before giving up (one collision is ~2**-96 by chance)
 
 
 def address(instance: str, wake: str) -> bytes:
-    """The abstract socket address of wake name ``wake`` (``@<pid>.<n>``) in ``instance``."""
+    """The abstract socket address of wake name ``wake`` (``@<random>``) in ``instance``."""
     return f"\0hftshm.{instance}.f.{wake[len(PREFIX):]}".encode()
 
 
@@ -55,9 +58,19 @@ class FdWake(Parking):
         self.wakeups = 0  # datagrams drained
 
     def _open(self, reader) -> str:
-        wake = f"{PREFIX}{os.getpid()}.{next(_ids)}"
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
-        sock.bind(address(reader.ring.instance, wake))
+        for _ in range(BIND_TRIES):
+            wake = PREFIX + naming.wake_token()
+            try:
+                sock.bind(address(reader.ring.instance, wake))
+                break
+            except OSError as exc:
+                if exc.errno != errno.EADDRINUSE:
+                    sock.close()
+                    raise
+        else:
+            sock.close()
+            raise OSError(errno.EADDRINUSE, f"no free wake-up socket name in {BIND_TRIES} random tries")
         self._sock = sock
         self._poll = select.poll()
         self._poll.register(sock.fileno(), select.POLLIN)
