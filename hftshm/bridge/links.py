@@ -11,7 +11,12 @@ Its position is the local ring (``next_src = base + published``) and the stream 
 used (a counter in the control block, so a restarted worker resumes there); records it already
 published are trimmed, never published twice. A message past the next source sequence (a hole,
 e.g. a server that lost its unflushed tail while later messages got through) waits in a reorder
-buffer until the source's resend fills the hole, or the hole is counted lost.
+buffer until the source's resend fills the hole, or the hole is counted lost. With a counter
+prefix (``fills_``) the same loop is fills in on a remote strategy host.
+
+``OrdersOutLink`` (a remote strategy host) and ``OrdersInLink`` (the trading host): orders over a
+work-queue stream, each acknowledged only after it is in the trading host's orders ring; a
+redelivery is dropped by execution's per-strategy high-water mark (docs/bridge.md).
 """
 
 from __future__ import annotations
@@ -449,6 +454,7 @@ class OrdersInLink:
         self.allowed = frozenset(allowed)
         self.producer = ring.producer("bridge-orders-in")
         self.refused_logged = 0
+        self.epoch = 0  # the remote orders ring's epoch last seen
 
     def _refuse(self, key: str, why: str) -> None:
         self.agent.count(key)
@@ -487,7 +493,7 @@ class OrdersInLink:
                 if msg.metadata.num_delivered > 1:
                     self.agent.count("orders_resent")
                 try:
-                    kind, _, first, count, fp, size = wire.decode_header(msg.data)
+                    kind, epoch, first, count, fp, size = wire.decode_header(msg.data)
                 except wire.WireError as exc:
                     self._refuse("refused_bad", str(exc))
                     await msg.term()
@@ -496,6 +502,12 @@ class OrdersInLink:
                     self._refuse("refused_layout", f"layout fingerprint {fp & (2**64 - 1):#018x}, not the order layout's")
                     await msg.term()
                     continue
+                if epoch != self.epoch:
+                    if self.epoch:  # its strategies' counters began again: execution drops them
+                        log.warning("orders in from %s: the remote instance restarted (epoch %d -> %d); its "
+                                    "orders are dropped as duplicates until this instance restarts too, or "
+                                    "its strategies get new ids (docs/bridge.md)", self.remote, self.epoch, epoch)
+                    self.epoch = epoch
                 if kind == wire.RECORDS:
                     recs = np.frombuffer(msg.data, lay.dtype, count, wire.HEADER_LENGTH)
                     for i in range(count):
