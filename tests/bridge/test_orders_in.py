@@ -1,7 +1,7 @@
 """Orders in: a remote strategy host's orders reach the venue (the simulator) through the bridge
 exactly once, across a bridge that crashed after offering an order and before acknowledging it
-(the redelivery is dropped by execution as a duplicate) and a kill -9 of the trading host's bridge
-mid-stream. Forbidden: an order at the venue twice; an order that never reached it (every one here
+(the redelivery is dropped by execution as a duplicate), a kill -9 of the trading host's bridge
+mid-stream and one of the remote host's bridge. Forbidden: an order at the venue twice; an order that never reached it (every one here
 is fresh and admissible); an order of a strategy id the trading host did not allow, offered."""
 
 import asyncio
@@ -135,9 +135,15 @@ def test_remote_orders_reach_the_venue_once_across_bridge_crashes(instance, make
         _offer(remote.name, recs[10:20], pause=0.05)
         wait_for(lambda: h.counters("bridge")["orders_in"] >= 13, 60, "orders flowing")
         h.kill("bridge", signal.SIGKILL)
-        _offer(remote.name, recs[20:], pause=0.02)
+        _offer(remote.name, recs[20:25], pause=0.02)
         h.spawn("bridge")
         h.wait_running(["bridge"], timeout=60)
+        # and kill -9 of the remote host's bridge: orders 26..30 wait in its ring, then go out once
+        remote.wait_counter("orders_out", 25)
+        remote.stop(sig=signal.SIGKILL)
+        _offer(remote.name, recs[25:], pause=0.02)
+        remote.spawn()
+        remote.wait_running()
         want = {clientid.order_cid(clientid.tag(TradingArea(h.control.risk_buffer()).run_tag), int(o))
                 for o in recs["order_id"]}
         wait_for(lambda: want <= set(_venue_cids(h)), 60, "every order at the venue")
