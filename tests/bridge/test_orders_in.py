@@ -160,5 +160,22 @@ def test_remote_orders_reach_the_venue_once_across_bridge_crashes(instance, make
         _offer(remote.name, _orders(1, 1, price, sid=SID + 1))
         wait_for(lambda: h.counters("bridge")["orders_refused"] >= 1, 30, "foreign strategy id refused")
         assert h.counters("execution")["orders_in"] == ex["orders_in"]
+
+        # a message that is not a bridge message, and one of another layout: refused, never offered
+        async def junk():
+            nc = await nats.connect(nats_server.url)
+            js = nc.jetstream()
+            subj = wire.subject(remote.name, "orders")
+            await js.publish(subj, b"not a bridge message")
+            await js.publish(subj, wire.encode(wire.RECORDS, 1, 0, 1, M.LAYOUT.fingerprint, M.LAYOUT.size,
+                                               np.zeros(1, M.DTYPE).tobytes()))
+            await nc.close()
+
+        asyncio.run(junk())
+        wait_for(lambda: h.counters("bridge")["refused_bad"] >= 1 and h.counters("bridge")["refused_layout"] >= 1,
+                 30, "bad messages refused")
+        time.sleep(0.3)
+        assert h.counters("execution")["orders_in"] == ex["orders_in"]
+        assert "refused" in h.log("bridge")
     finally:
         h.stop()
