@@ -390,6 +390,11 @@ BRIDGE = Section(  # hftshm.bridge, docs/bridge.md
     Choice("start", "first", choices=("first", "last")),
     Float("connect_timeout_s", 2.0, lo=0.0, hi=HOUR, lo_open=True),
     Int("max_pending", 1024, lo=1, hi=65536),
+    # orders in (docs/bridge.md, "A remote strategy host")
+    Bool("orders_out", False),
+    Text("orders_in", "", pattern=INSTANCE_NAME, what="an instance name (1 to 24 of A-Z a-z 0-9 _ -), or \"\""),
+    Text("orders_in_strategies", "", pattern=r"([0-9]{1,2}(,[0-9]{1,2})*)?",
+         what="strategy ids 1..63, comma-separated (\"8,9\"), or \"\""),
 )
 
 WORKER = Section(

@@ -5,7 +5,10 @@ I/O loops, ``jetstream`` the server calls. What it runs follows ``[bridge]`` and
 
 * ``md_out`` / ``fills_out``: a non-gating reader of the ring publishes it to the stream
   ``HFTSHM_<instance>_<ring>`` (subject ``hftshm.<instance>.<ring>``);
-* ``[venue] kind = "bridge"``: md in, from ``[bridge] source``'s md stream into this md ring.
+* ``[venue] kind = "bridge"``: md in, from ``[bridge] source``'s md stream into this md ring;
+  with ``orders_out`` (a remote strategy host) also orders out, to the work-queue stream
+  ``HFTSHM_<instance>_orders``, and fills in, from the source's fills stream;
+* ``orders_in`` (the trading host): that remote instance's orders into this orders ring.
 
 An unreachable server at start is a clear error (the supervisor shows it and restarts the
 worker); once connected, the client reconnects by itself and the links resynchronise.
@@ -17,8 +20,8 @@ import asyncio
 import logging
 
 from hftshm.bridge import jetstream
-from hftshm.bridge.links import InLink, OutLink
-from hftshm.bridge.placeholders import md_gap
+from hftshm.bridge.links import InLink, OrdersInLink, OrdersOutLink, OutLink
+from hftshm.bridge.placeholders import fill_gap, md_gap
 from hftshm.ring import BroadcastRing
 from hftshm.runtime import rings
 from hftshm.runtime.agent import Agent
@@ -46,6 +49,16 @@ COUNTERS = (
     "epoch",  # md in: the source ring epoch followed (a gauge; kept across restarts)
     "src_base",  # md in: source sequence of local position 0 (a gauge)
     "stream_seq",  # md in: the last stream sequence used (a gauge; where a restart resumes)
+    # orders (docs/bridge.md, "A remote strategy host")
+    "orders_out",  # remote host: orders stored in the work-queue stream (acknowledged, not duplicates)
+    "orders_in",  # trading host: orders offered into the local orders ring
+    "orders_msgs_in",  # ... the messages acknowledged after that
+    "orders_resent",  # ... messages delivered again (a crash before the acknowledgement)
+    "orders_refused",  # ... orders of a strategy id not in orders_in_strategies: never offered
+    # fills in (a remote strategy host: its strategies' positions), as md in's for the fills ring;
+    # a worker has 32 counters: fills in's refusals and duplicates are logged, not counted
+    "fills_records_in", "fills_lag_in", "fills_gaps_lost", "fills_src_lost",
+    "fills_epoch", "fills_src_base", "fills_stream_seq",
 )
 
 
@@ -69,9 +82,18 @@ class BridgeAgent(Agent):
                     raise ValueError(f"[bridge] {name}_out: ring {name!r} is not a broadcast ring")
                 self.links_out.append(OutLink(self, ring, ctx.instance, self.bcfg))
         self.link_in = None
+        self.links_in = []
         if cfg.venue.kind == "bridge":
             self.md_ring = rings.attach(ctx.instance, "md")
             self.link_in = InLink(self, self.md_ring, self.bcfg.source, self.bcfg, md_gap)
+            self.links_in.append(self.link_in)
+        if self.bcfg.orders_out:  # a remote strategy host: orders out, fills in
+            self.links_out.append(OrdersOutLink(self, rings.attach(ctx.instance, "orders"), ctx.instance, self.bcfg))
+            self.links_in.append(InLink(self, rings.attach(ctx.instance, "fills"), self.bcfg.source, self.bcfg,
+                                        fill_gap, prefix="fills_"))
+        if self.bcfg.orders_in:
+            self.links_in.append(OrdersInLink(self, rings.attach(ctx.instance, "orders"), ctx.instance,
+                                              self.bcfg.orders_in, self.bcfg.remote_strategy_ids(), self.bcfg))
         self.nc = None
 
     def _on_event(self, what: str) -> None:
@@ -88,8 +110,7 @@ class BridgeAgent(Agent):
         js = self.nc.jetstream(timeout=5.0)
         log.info("bridge %s: connected to %s", self.ctx.name, self.bcfg.url)
         tasks = [asyncio.create_task(link.run(js, stop)) for link in self.links_out]
-        if self.link_in is not None:
-            tasks.append(asyncio.create_task(self.link_in.run(js, stop)))
+        tasks += [asyncio.create_task(link.run(js, stop)) for link in self.links_in]
         stopper = asyncio.create_task(stop.wait())
         try:
             done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
@@ -100,8 +121,8 @@ class BridgeAgent(Agent):
             for t in [*tasks, stopper]:
                 t.cancel()
             await asyncio.gather(*tasks, stopper, return_exceptions=True)
-            if self.link_in is not None:
-                await self.link_in.close()
+            for link in self.links_in:
+                await link.close()
             try:
                 await self.nc.drain()
             except Exception:

@@ -11,7 +11,12 @@ Its position is the local ring (``next_src = base + published``) and the stream 
 used (a counter in the control block, so a restarted worker resumes there); records it already
 published are trimmed, never published twice. A message past the next source sequence (a hole,
 e.g. a server that lost its unflushed tail while later messages got through) waits in a reorder
-buffer until the source's resend fills the hole, or the hole is counted lost.
+buffer until the source's resend fills the hole, or the hole is counted lost. With a counter
+prefix (``fills_``) the same loop is fills in on a remote strategy host.
+
+``OrdersOutLink`` (a remote strategy host) and ``OrdersInLink`` (the trading host): orders over a
+work-queue stream, each acknowledged only after it is in the trading host's orders ring; a
+redelivery is dropped by execution's per-strategy high-water mark (docs/bridge.md).
 """
 
 from __future__ import annotations
@@ -161,13 +166,14 @@ class OutLink:
 
 
 class InLink:
-    """md in: the source instance's md stream -> this instance's md ring."""
+    """md in (fills in): the source instance's md (fills) stream -> this instance's ring."""
 
-    def __init__(self, agent, ring, source: str, cfg, placeholder):
-        self.agent, self.ring, self.cfg = agent, ring, cfg
+    def __init__(self, agent, ring, source: str, cfg, placeholder, prefix: str = ""):
+        """``prefix`` names this link's counters (``""`` md in, ``"fills_"`` fills in)."""
+        self.agent, self.ring, self.cfg = _Prefixed(agent, prefix) if prefix else agent, ring, cfg
         self.subject = wire.subject(source, ring.name)
         self.stream = wire.stream_name(source, ring.name)
-        a = agent
+        a = self.agent
         epoch = a.get("epoch")
         lay = ring.layout
         if epoch:  # a restarted bridge: the ring is the position
@@ -350,3 +356,172 @@ class InLink:
             except Exception:
                 pass
         self.publisher.close()
+
+
+class _Prefixed:
+    """An agent's counters seen through a name prefix (``fills_`` for fills in); a name the
+    agent has no prefixed counter for is not kept (a worker has 32 counters)."""
+
+    def __init__(self, agent, prefix: str):
+        self.agent, self.prefix = agent, prefix
+        self.names = set(agent.counter_names)
+
+    def get(self, name):
+        key = self.prefix + name
+        return self.agent.get(key) if key in self.names else 0
+
+    def set(self, name, value):
+        key = self.prefix + name
+        if key in self.names:
+            self.agent.set(key, value)
+
+    def count(self, name, n=1):
+        key = self.prefix + name
+        if key in self.names:
+            self.agent.count(key, n)
+
+
+ORDERS_ACK_WAIT_S = 2.0  # an order offered but not acknowledged (a crash) is delivered again after this
+
+
+class OrdersOutLink:
+    """Orders out (a remote strategy host): a gating reader of the orders ring -> one message per
+    order on the work-queue stream ``HFTSHM_<instance>_orders``. The batch read stays unreleased
+    until every message of it is acknowledged (``read_batch`` releases the previous batch), so a
+    crash resumes at the first order not known stored; its message id (``<epoch>.<seq>.1``, the
+    same on a resend) lets JetStream drop a second publish within ``duplicate_window_s``."""
+
+    def __init__(self, agent, ring, instance: str, cfg):
+        self.agent, self.ring, self.cfg = agent, ring, cfg
+        self.subject = wire.subject(instance, ring.name)
+        self.stream = wire.stream_name(instance, ring.name)
+        self.epoch = ring_epoch(ring)
+        self.wake = FdWake()
+        self.reader = ring.reader("bridge-orders", gating=True, start="oldest", wait=self.wake)
+        self.out = None
+
+    async def run(self, js, stop: asyncio.Event) -> None:
+        await jetstream.ensure_stream(js, self.stream, [self.subject], self.cfg, work_queue=True)
+        self.wake.attach(asyncio.get_running_loop())
+        lay = self.ring.layout
+        batch = np.zeros(0, lay.dtype)
+        while not stop.is_set():
+            if not len(batch):
+                batch = self.reader.read_batch(self.cfg.batch, copy=True)  # releases the previous one
+                if not len(batch):
+                    await self.wake.wait_async(IDLE_S)
+                    continue
+            if self.out is None:
+                self.out = Outbound(self.epoch, lay.fingerprint, lay.size, int(batch[0]["seq"]), 1)
+            msgs = self.out.take(batch)
+            try:
+                futs = [await js.publish_async(self.subject, m.payload, wait_stall=ACK_TIMEOUT_S,
+                                               headers={wire.MSG_ID: m.msg_id}) for m in msgs]
+                acks = await asyncio.wait_for(asyncio.gather(*futs), ACK_TIMEOUT_S)
+            except Exception as exc:  # not stored (server gone): the same messages again
+                log.warning("orders out: publish failed (%s); sending the batch again", type(exc).__name__)
+                self.agent.count("resyncs")
+                self.out = None
+                await asyncio.sleep(0.2)
+                continue
+            for m, ack in zip(msgs, acks):
+                if m.kind == wire.RECORDS and not ack.duplicate:
+                    self.agent.count("orders_out", m.count)
+            batch = np.zeros(0, lay.dtype)
+
+    def close(self) -> None:
+        self.reader.close()
+        self.wake.close()
+
+
+class OrdersInLink:
+    """Orders in (the trading host): the remote instance's orders stream -> this instance's orders
+    ring, where execution takes them like its own strategies' orders. A durable pull consumer with
+    one unacknowledged message at most (so a redelivery never comes after a later order: execution's
+    per-strategy high-water mark would drop it), acknowledged only after every order in it was
+    offered into the ring. A redelivered order that was offered before a crash is dropped by
+    execution (its ``duplicates``), never sent twice."""
+
+    def __init__(self, agent, ring, instance: str, remote: str, allowed, cfg):
+        from ..layouts import order as O
+
+        self.O = O
+        self.agent, self.ring, self.cfg = agent, ring, cfg
+        self.remote = remote
+        self.subject = wire.subject(remote, "orders")
+        self.stream = wire.stream_name(remote, "orders")
+        self.durable = f"hftshm_{instance}_orders_in".replace("-", "_")
+        self.allowed = frozenset(allowed)
+        self.producer = ring.producer("bridge-orders-in")
+        self.refused_logged = 0
+        self.epoch = 0  # the remote orders ring's epoch last seen
+
+    def _refuse(self, key: str, why: str) -> None:
+        self.agent.count(key)
+        self.refused_logged += 1
+        if self.refused_logged <= 10 or self.refused_logged % 1000 == 0:
+            log.warning("orders in from %s: refused (%s) [%d refused]", self.remote, why, self.refused_logged)
+
+    async def _offer(self, rec, stop) -> bool:
+        while not self.producer.offer(rec):  # ring full: execution drains it
+            if stop.is_set():
+                return False
+            await asyncio.sleep(0.001)
+        return True
+
+    async def run(self, js, stop: asyncio.Event) -> None:
+        try:
+            await jetstream.ensure_stream(js, self.stream, [self.subject], self.cfg, work_queue=True)
+        except Exception:  # the remote host made it at the same moment: use it
+            await js.stream_info(self.stream)
+        cc = api.ConsumerConfig(durable_name=self.durable, ack_policy=api.AckPolicy.EXPLICIT,
+                                ack_wait=ORDERS_ACK_WAIT_S, max_ack_pending=1,
+                                deliver_policy=api.DeliverPolicy.ALL)
+        sub = await js.pull_subscribe(self.subject, durable=self.durable, stream=self.stream, config=cc)
+        log.info("orders in: from stream %s (strategy ids %s)", self.stream, sorted(self.allowed))
+        lay = self.O.LAYOUT
+        while not stop.is_set():
+            try:
+                msgs = await sub.fetch(1, timeout=0.2)
+            except asyncio.TimeoutError:  # nothing waiting
+                continue
+            except Exception as exc:  # the server is away: ask again (the client reconnects)
+                log.debug("orders in: fetch failed (%s)", type(exc).__name__)
+                await asyncio.sleep(0.2)
+                continue
+            for msg in msgs:
+                if msg.metadata.num_delivered > 1:
+                    self.agent.count("orders_resent")
+                try:
+                    kind, epoch, first, count, fp, size = wire.decode_header(msg.data)
+                except wire.WireError as exc:
+                    self._refuse("refused_bad", str(exc))
+                    await msg.term()
+                    continue
+                if fp != lay.fingerprint or size != lay.size:
+                    self._refuse("refused_layout", f"layout fingerprint {fp & (2**64 - 1):#018x}, not the order layout's")
+                    await msg.term()
+                    continue
+                if epoch != self.epoch:
+                    if self.epoch:  # its strategies' counters began again: execution drops them
+                        log.warning("orders in from %s: the remote instance restarted (epoch %d -> %d); its "
+                                    "orders are dropped as duplicates until this instance restarts too, or "
+                                    "its strategies get new ids (docs/bridge.md)", self.remote, self.epoch, epoch)
+                    self.epoch = epoch
+                if kind == wire.RECORDS:
+                    recs = np.frombuffer(msg.data, lay.dtype, count, wire.HEADER_LENGTH)
+                    for i in range(count):
+                        rec = recs[i:i + 1].copy()
+                        sid, oid = int(rec[0]["strategy_id"]), int(rec[0]["order_id"])
+                        if sid not in self.allowed or oid >> self.O.STRATEGY_SHIFT != sid:
+                            self._refuse("orders_refused", f"order {oid:#x} of strategy id {sid}; "
+                                         f"orders_in_strategies = {sorted(self.allowed)}")
+                            continue
+                        if not await self._offer(rec, stop):
+                            return  # stopping: not acknowledged, so delivered again
+                        self.agent.count("orders_in")
+                self.agent.count("orders_msgs_in")
+                await msg.ack()  # only now: every order of it is in the ring
+
+    async def close(self) -> None:
+        self.producer.close()

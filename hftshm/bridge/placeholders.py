@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layouts import md
+from ..layouts import fill, md
 
 
 def md_gap(first_src: int, n: int) -> np.ndarray:
@@ -13,4 +13,15 @@ def md_gap(first_src: int, n: int) -> np.ndarray:
     recs["kind"] = md.GAP
     recs["venue_id"] = first_src
     recs["venue_id2"] = n
+    return recs
+
+
+NO_STRATEGY = 0xFFFF  # no strategy has this id (0..63): every strategy ignores the stand-in
+
+
+def fill_gap(first_src: int, n: int) -> np.ndarray:
+    """``n`` fill stand-ins: zero records of no strategy (``exec_type`` 0 is no report). A lost
+    fill leaves a remote strategy's position unknown: it is counted (``fills_gaps_lost``)."""
+    recs = np.zeros(n, fill.DTYPE)
+    recs["strategy_id"] = NO_STRATEGY
     return recs

@@ -100,6 +100,12 @@ class BridgeConfig:
     start: str = S.BRIDGE["start"].field()  # md in, fresh receiver: "first" message the stream holds or "last"
     connect_timeout_s: float = S.BRIDGE["connect_timeout_s"].field()  # the server must answer at start within this
     max_pending: int = S.BRIDGE["max_pending"].field()  # publishes awaiting their acknowledgement at most
+    orders_out: bool = S.BRIDGE["orders_out"].field()  # [venue] kind "bridge": strategies' orders go to the trading host
+    orders_in: str = S.BRIDGE["orders_in"].field()  # the remote instance whose orders this one executes
+    orders_in_strategies: str = S.BRIDGE["orders_in_strategies"].field()  # the strategy ids it may use: "8,9"
+
+    def remote_strategy_ids(self) -> list[int]:
+        return [int(x) for x in self.orders_in_strategies.split(",") if x]
 
 
 # --- end [bridge] ---------------------------------------------------------------------------------
@@ -217,6 +223,7 @@ def validate(cfg: Config) -> None:
     from ..trading import config as trading_config  # late: trading imports the runtime
 
     trading_config.validate(cfg)
+    validate_bridge_ids(cfg)
     known = [*FIXED_WORKERS, *(f"strategy-{s['name']}" for s in cfg.strategies)]
     for name in cfg.workers:
         if name not in known:
@@ -329,11 +336,47 @@ def validate_bridge(cfg: Config) -> None:
         if b.md_out:
             raise ConfigError('[bridge] md_out with [venue] kind "bridge": this instance relays, it does not '
                               "re-publish; take the source's stream directly")
-        if cfg.strategies != []:  # fail closed: no venue here, and orders are not bridged back yet
-            raise ConfigError('[venue] kind "bridge" has no venue to trade on: set strategies = [] '
-                              "(orders of remote strategies are not bridged yet, docs/bridge.md)")
+        if cfg.strategies != [] and not b.orders_out:  # fail closed: no venue here
+            raise ConfigError('[venue] kind "bridge" has no venue to trade on: set strategies = [], or '
+                              "[bridge] orders_out = true to send their orders to the trading host "
+                              "(docs/bridge.md)")
+        if b.orders_in:
+            raise ConfigError('[bridge] orders_in with [venue] kind "bridge": only the trading host (the '
+                              "instance with a venue) takes orders in")
     elif b.source:
         raise ConfigError('[bridge] source is only for [venue] kind = "bridge"')
+    elif b.orders_out:
+        raise ConfigError('[bridge] orders_out is only for [venue] kind = "bridge" (a remote strategy '
+                          "host); an instance with a venue sends its own orders")
+    ids = b.remote_strategy_ids()
+    if b.orders_in:
+        if cfg.venue.kind == "replay":
+            raise ConfigError('[bridge] orders_in: [venue] kind "replay" has no venue to trade on')
+        if not ids:
+            raise ConfigError('[bridge] orders_in needs orders_in_strategies = the strategy ids the remote '
+                              'host\'s strategies use ("8,9"): orders of any other id are refused')
+        if b.orders_in == cfg.instance:
+            raise ConfigError("[bridge] orders_in names this instance itself")
+        bad = [i for i in ids if not 1 <= i <= S.MAX_STRATEGY_ID]
+        if bad:
+            raise ConfigError(f"[bridge] orders_in_strategies: id {bad[0]} is out of range 1..{S.MAX_STRATEGY_ID} "
+                              "(a strategy's id)")
+        if len(set(ids)) != len(ids):
+            raise ConfigError("[bridge] orders_in_strategies: an id is listed twice")
+    elif ids:
+        raise ConfigError("[bridge] orders_in_strategies is only for orders_in")
+
+
+def validate_bridge_ids(cfg: Config) -> None:
+    """After the strategies got their ids: a remote host's strategy ids are not this host's.
+    One order id space per instance (strategy id << 40 | counter): a shared id would let
+    execution's per-strategy high-water mark drop one host's orders as the other's duplicates."""
+    ids = cfg.bridge.remote_strategy_ids()
+    own = {int(s["id"]): s.get("name", "?") for s in (cfg.strategies or []) if isinstance(s, dict) and "id" in s}
+    clash = [i for i in ids if i in own]
+    if clash:
+        raise ConfigError(f"[bridge] orders_in_strategies: strategy id {clash[0]} is also this instance's "
+                          f"strategy {own[clash[0]]!r}; the remote host's strategies need ids of their own")
 
 
 def parse_speed(text, where: str = "speed") -> float:

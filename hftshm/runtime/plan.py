@@ -22,9 +22,14 @@ def workers(cfg) -> list[WorkerSpec]:
     out = []
     if cfg.journal.enabled:
         out.append(WorkerSpec("journal", "journal"))
-    if cfg.strategies:
+    bridge = getattr(cfg, "bridge", None)
+    # a remote strategy host ([venue] kind "bridge") has no venue: its bridge takes the orders
+    # ring to the trading host, whose execution runs them; the trading host runs risk and
+    # execution for remote strategies' orders (orders_in) even with none of its own
+    if (cfg.strategies or (bridge is not None and bridge.orders_in)) and cfg.venue.kind != "bridge":
         out.append(WorkerSpec("risk", "risk"))
         out.append(WorkerSpec("execution", "execution"))
+    if cfg.strategies:
         for s in cfg.strategies:
             out.append(WorkerSpec(f"strategy-{s['name']}", "strategy", dict(s)))
     if cfg.venue.kind == "replay":
@@ -33,7 +38,6 @@ def workers(cfg) -> list[WorkerSpec]:
         out.append(WorkerSpec("ingest", "ingest"))
     # the bridge (docs/bridge.md): md's producer for [venue] kind "bridge", else a reader of md and
     # fills; started last, after every reader and execution
-    bridge = getattr(cfg, "bridge", None)
-    if cfg.venue.kind == "bridge" or (bridge is not None and (bridge.md_out or bridge.fills_out)):
+    if cfg.venue.kind == "bridge" or (bridge is not None and (bridge.md_out or bridge.fills_out or bridge.orders_in)):
         out.append(WorkerSpec("bridge", "bridge"))
     return out

@@ -46,3 +46,45 @@ def test_the_plan_runs_the_bridge_only_when_something_is_bridged():
 def test_a_bad_source_name_is_a_config_error():
     with pytest.raises(C.ConfigError, match="source"):
         C.from_dict({**RECEIVER, "bridge": {"source": "no.dots"}})
+
+
+REMOTE = {"venue": {"kind": "bridge"}, "bridge": {"source": "box", "orders_out": True},
+          "strategies": [{"name": "far", "kind": "momentum", "id": 9}]}
+TRADING = {"venue": {"kind": "sim"}, "bridge": {"orders_in": "far", "orders_in_strategies": "9,10"},
+           "strategies": [{"name": "near", "kind": "momentum", "id": 1}]}
+
+
+def test_a_remote_strategy_host_sends_orders_and_runs_no_execution():
+    cfg = C.from_dict(REMOTE)
+    roles = [w.role for w in plan.workers(cfg)]
+    assert "execution" not in roles and "risk" not in roles
+    assert roles.count("strategy") == 1 and roles[-1] == "bridge"
+    with pytest.raises(C.ConfigError, match="orders_out = true"):
+        C.from_dict({**REMOTE, "bridge": {"source": "box"}})
+    with pytest.raises(C.ConfigError, match="orders_out is only for"):
+        C.from_dict({"bridge": {"orders_out": True}})
+    with pytest.raises(C.ConfigError, match="only the trading host"):
+        C.from_dict({**REMOTE, "bridge": {"source": "box", "orders_out": True, "orders_in": "x",
+                                          "orders_in_strategies": "3"}})
+
+
+def test_the_trading_host_takes_orders_of_declared_distinct_strategy_ids():
+    cfg = C.from_dict(TRADING)
+    assert cfg.bridge.remote_strategy_ids() == [9, 10]
+    roles = [w.role for w in plan.workers(cfg)]
+    assert roles.count("execution") == 1 and roles[-1] == "bridge"
+    # no strategies of its own: still risk and execution for the remote ones
+    roles = [w.role for w in plan.workers(C.from_dict({**TRADING, "strategies": []}))]
+    assert "execution" in roles and "risk" in roles and "bridge" in roles
+    with pytest.raises(C.ConfigError, match="strategy id 1 is also this instance's strategy 'near'"):
+        C.from_dict({**TRADING, "bridge": {"orders_in": "far", "orders_in_strategies": "9,1"}})
+    with pytest.raises(C.ConfigError, match="needs orders_in_strategies"):
+        C.from_dict({**TRADING, "bridge": {"orders_in": "far"}})
+    with pytest.raises(C.ConfigError, match="out of range 1..63"):
+        C.from_dict({**TRADING, "bridge": {"orders_in": "far", "orders_in_strategies": "64"}})
+    with pytest.raises(C.ConfigError, match="listed twice"):
+        C.from_dict({**TRADING, "bridge": {"orders_in": "far", "orders_in_strategies": "9,9"}})
+    with pytest.raises(C.ConfigError, match="orders_in_strategies = '9;10': expected strategy ids"):
+        C.from_dict({**TRADING, "bridge": {"orders_in": "far", "orders_in_strategies": "9;10"}})
+    with pytest.raises(C.ConfigError, match="only for orders_in"):
+        C.from_dict({"bridge": {"orders_in_strategies": "9"}})
