@@ -23,3 +23,13 @@ def instance():
     inst = instances.scan().get(name)
     if inst is not None:
         instances.remove(inst)
+
+
+@pytest.fixture(autouse=True)
+def _umask_restored():
+    """``hftshm`` commands set umask 077 for their process; one invoked in this process (typer's
+    CliRunner) must not change what later tests create."""
+    before = os.umask(0o022)
+    os.umask(before)
+    yield
+    os.umask(before)

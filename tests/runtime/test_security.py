@@ -106,8 +106,9 @@ class Nobody:
             self.python = shutil.which(version, path="/usr/local/bin:/usr/bin:/bin")
             if self.python is None:
                 pytest.fail(f"uid {NOBODY} can run neither {sys.executable} nor a system {version}")
-            (self.home / "sitecustomize.py").write_text(
-                f"import site\nsite.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+            custom = self.home / "sitecustomize.py"
+            custom.write_text(f"import site\nsite.addsitedir({sysconfig.get_paths()['purelib']!r})\n")
+            os.chmod(custom, 0o644)  # readable by that user whatever this process's umask is
             paths.insert(0, str(self.home))
         self.env["PYTHONPATH"] = os.pathsep.join(paths)
 

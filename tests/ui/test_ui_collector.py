@@ -159,11 +159,12 @@ def test_live_dashboard_draws_and_survives_errors(built, instance):
 
     out = io.StringIO()
     console = Console(file=out, width=80, height=24, force_terminal=True)
-    dash = LiveDashboard(instance, hz=50, console=console)
+    # a period long enough that drawing the first frame cannot use it up on a slow machine
+    dash = LiveDashboard(instance, hz=2, console=console)
     dash.start()
     try:
         assert dash.frames == 1 and not dash.update()  # not due yet
-        time.sleep(0.03)
+        time.sleep(0.55)
         assert dash.update()
         dash.collector.collect = lambda: 1 / 0  # a bug while collecting does not escape update()
         assert dash.update(force=True) and dash.errors == 1
