@@ -126,8 +126,10 @@ class Supervisor:
 
         ex = self.cfg.execution or trading_config.DEFAULT_EXECUTION
         try:
-            self.credentials = Handover.take(self.cfg.venue.kind, ex.get("key_file", ""),
-                                             required=bool(self.cfg.strategies))
+            # only an instance that runs execution needs them (a remote strategy host of the
+            # bridge sends its orders to another instance's execution)
+            needed = any(w.role == "execution" for w in plan.workers(self.cfg))
+            self.credentials = Handover.take(self.cfg.venue.kind, ex.get("key_file", ""), required=needed)
         except CredentialsError as exc:
             raise StartError(f"[execution] credentials: {exc}") from None
 
