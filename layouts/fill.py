@@ -19,6 +19,8 @@ quantities are 1e-8 fixed point (see ``layouts.md``).
 
 from __future__ import annotations
 
+import numpy as np
+
 from .base import Layout, make_dtype
 
 # exec_type (Binance executionReport "x", plus TIMEOUT and UNKNOWN for our own resolution steps)
@@ -76,3 +78,33 @@ DTYPE = make_dtype(
 )
 
 LAYOUT = Layout("exec_report.v1", DTYPE, __doc__)
+
+
+def record(order_id: int, venue_order_id: int, symbol_id: int, strategy_id: int, side: int, exec_type: int,
+           state: int, *, reason: int = 0, venue_code: int = 0, last_px_e8: int = 0, last_qty_e8: int = 0,
+           cum_qty_e8: int = 0, price_e8: int = 0, fee_e8: int = 0, venue_ns: int = 0, recv_ns: int = 0,
+           sent_ns: int = 0, trigger_recv_ns: int = 0, trade_id: int = 0) -> np.ndarray:
+    """One report as a 1-record array (``seq`` and ``publish_ns`` are the ring's to stamp): the one
+    builder live execution and the backtest's venue share."""
+    rec = np.zeros(1, DTYPE)
+    r = rec[0]
+    r["order_id"] = order_id
+    r["venue_order_id"] = venue_order_id
+    r["trade_id"] = trade_id
+    r["symbol_id"] = symbol_id
+    r["strategy_id"] = strategy_id
+    r["side"] = side
+    r["exec_type"] = exec_type
+    r["state"] = state
+    r["reason"] = reason
+    r["venue_code"] = venue_code
+    r["last_px_e8"] = last_px_e8
+    r["last_qty_e8"] = last_qty_e8
+    r["cum_qty_e8"] = cum_qty_e8
+    r["price_e8"] = price_e8
+    r["fee_e8"] = fee_e8
+    r["venue_ns"] = venue_ns
+    r["recv_ns"] = recv_ns
+    r["sent_ns"] = sent_ns
+    r["trigger_recv_ns"] = trigger_recv_ns
+    return rec

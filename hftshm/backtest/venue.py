@@ -26,7 +26,6 @@ Fees: ``maker_fee_bps`` / ``taker_fee_bps`` of the fill's notional, in the quote
 
 from __future__ import annotations
 
-import numpy as np
 
 from ..layouts import fill as F
 from ..layouts import md as M
@@ -108,27 +107,10 @@ class Venue:
     # --- reports -----------------------------------------------------------------------------
     def _report(self, out: list, o: Resting, exec_type: int, state: int, venue_ns: int, reason: int = 0,
                 venue_code: int = 0, px: int = 0, qty: int = 0, fee: int = 0, trade_id: int = 0) -> None:
-        rec = np.zeros(1, F.DTYPE)
-        r = rec[0]
-        r["order_id"] = o.order_id
-        r["venue_order_id"] = o.venue_order_id
-        r["trade_id"] = trade_id
-        r["symbol_id"] = o.symbol_id
-        r["strategy_id"] = o.strategy_id
-        r["side"] = o.side
-        r["exec_type"] = exec_type
-        r["state"] = state
-        r["reason"] = reason
-        r["venue_code"] = venue_code
-        r["last_px_e8"] = px
-        r["last_qty_e8"] = qty
-        r["cum_qty_e8"] = o.filled
-        r["price_e8"] = o.price
-        r["fee_e8"] = fee
-        r["venue_ns"] = venue_ns
-        r["sent_ns"] = o.sent_ns
-        r["trigger_recv_ns"] = o.trigger_recv_ns
-        out.append(rec)
+        out.append(F.record(o.order_id, o.venue_order_id, o.symbol_id, o.strategy_id, o.side, exec_type, state,
+                            reason=reason, venue_code=venue_code, last_px_e8=px, last_qty_e8=qty,
+                            cum_qty_e8=o.filled, price_e8=o.price, fee_e8=fee, venue_ns=venue_ns,
+                            sent_ns=o.sent_ns, trigger_recv_ns=o.trigger_recv_ns, trade_id=trade_id))
 
     def _fill(self, out: list, o: Resting, px: int, qty: int, maker: bool, venue_ns: int) -> None:
         o.filled += qty

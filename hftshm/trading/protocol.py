@@ -76,28 +76,10 @@ class LiveOrder:
 
 def report(o: LiveOrder, exec_type: int, state: int, reason: int = 0, venue_code: int = 0, px: int = 0,
            qty: int = 0, fee: int = 0, venue_ns: int = 0, recv_ns: int = 0, trade_id: int = 0) -> np.ndarray:
-    rec = np.zeros(1, F.DTYPE)
-    r = rec[0]
-    r["order_id"] = o.order_id
-    r["venue_order_id"] = o.venue_order_id
-    r["trade_id"] = trade_id
-    r["symbol_id"] = o.symbol_id
-    r["strategy_id"] = o.strategy_id
-    r["side"] = o.side
-    r["exec_type"] = exec_type
-    r["state"] = state
-    r["reason"] = reason
-    r["venue_code"] = venue_code
-    r["last_px_e8"] = px
-    r["last_qty_e8"] = qty
-    r["cum_qty_e8"] = o.filled_e8
-    r["price_e8"] = o.price_e8
-    r["fee_e8"] = fee
-    r["venue_ns"] = venue_ns
-    r["recv_ns"] = recv_ns
-    r["sent_ns"] = o.sent_ns
-    r["trigger_recv_ns"] = o.trigger_recv_ns
-    return rec
+    return F.record(o.order_id, o.venue_order_id, o.symbol_id, o.strategy_id, o.side, exec_type, state,
+                    reason=reason, venue_code=venue_code, last_px_e8=px, last_qty_e8=qty, cum_qty_e8=o.filled_e8,
+                    price_e8=o.price_e8, fee_e8=fee, venue_ns=venue_ns, recv_ns=recv_ns, sent_ns=o.sent_ns,
+                    trigger_recv_ns=o.trigger_recv_ns, trade_id=trade_id)
 
 
 class Protocol:
