@@ -26,7 +26,6 @@ Fees: ``maker_fee_bps`` / ``taker_fee_bps`` of the fill's notional, in the quote
 
 from __future__ import annotations
 
-
 from ..layouts import fill as F
 from ..layouts import md as M
 from ..layouts import order as O
