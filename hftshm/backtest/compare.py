@@ -7,6 +7,9 @@ reproduced when the backtest has a fill of the same k-th order with the same sid
 price (each backtest fill matches at most one live fill). The first divergence is the first k
 where the orders differ (side, type, quantity or price) or one side has no k-th order, with the
 time and what differs. PnL, for both, is cash plus position at the journal's last mid, fees paid.
+
+The latency is the run's own (``model = "recorded"``), and so is the compute time unless the
+config sets ``compute``; without a config the run's ``config.json`` gives the strategies and risk.
 """
 
 from __future__ import annotations
@@ -75,6 +78,22 @@ def _fills_by_index(fills: np.ndarray, seqs: dict[int, list]) -> Counter:
     return out
 
 
+def run_config(run_dir: Path) -> dict:
+    """The ``[[strategies]]`` and ``[risk]`` of a run directory's own ``config.json`` (written by
+    ``hftshm start``): the backtest then runs what live ran."""
+    import json
+
+    path = Path(run_dir) / "config.json"
+    try:
+        live = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BacktestError(f"--compare-live {run_dir}: no config.json there (a run directory of `hftshm start`); "
+                            "give --config") from None
+    except ValueError as exc:
+        raise BacktestError(f"{path}: not JSON: {exc}") from None
+    return {"strategies": live.get("strategies") or [], "risk": live.get("risk") or {}}
+
+
 def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict:
     run_dir = Path(run_dir)
     md_dir = files.ring_dir(run_dir, "md")
@@ -86,9 +105,12 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
             data = tomllib.loads(Path(cfg_path).read_text())
         except FileNotFoundError:
             raise BacktestError(f"config file {cfg_path} does not exist") from None
+    else:
+        data = run_config(run_dir)
     data = copy.deepcopy(data)
     bt_table = data.setdefault("backtest", {})
     lat = dict(bt_table.get("latency") or {})
+    lat.setdefault("compute", "recorded")  # the run's own tick_to_intent, unless the config says otherwise
     lat.update({"model": "recorded", "run": str(run_dir)})
     bt_table["latency"] = lat
     live_orders, live_fills = _load(run_dir, "orders"), _load(run_dir, "fills")
@@ -133,5 +155,5 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
         "live_fills": total, "backtest_fills": int(sum(bt_f.values())), "fills_reproduced": reproduced,
         "fill_match_rate": reproduced / total if total else None,
         "first_divergence": divergence, "live_pnl": live_pnl, "backtest_pnl": bt_pnl,
-        "pnl_difference": bt_pnl - live_pnl,
+        "pnl_difference": bt_pnl - live_pnl, "replayed_rejects": int(getattr(bt.lat, "failures", 0)),
     }

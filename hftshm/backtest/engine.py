@@ -325,7 +325,7 @@ class Backtest:
                 for runner in hooks:
                     if not runner.wants[k] or s >= runner.last_id or not runner.mine[s]:
                         continue
-                    runner.now = self.lat.compute(local[i])
+                    runner.now = self.lat.compute(local[i], seqs[i], runner.engine.strategy_id)
                     # what StrategyEngine.on_md does, from the window's lists: the trigger, then
                     # the hook of the record's kind
                     runner.engine.trigger = (seqs[i], recvs[i])
@@ -358,7 +358,7 @@ class Backtest:
                 k = sp + int(np.searchsorted(w.records["seq"][sp:end], rec[0]["trigger_seq"], side="left"))
                 k = min(k, end - 1)
                 self._marks(k + 1)
-                runner.now = self.lat.compute(w.local_list[k])
+                runner.now = self.lat.compute(w.local_list[k], w.cols[10][k], runner.engine.strategy_id)
                 eng._emit(rec)
                 self._intents(runner, k)
         self.records += end - sp

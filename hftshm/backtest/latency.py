@@ -50,8 +50,9 @@ class ConstantLatency:
         """When the strategy sees an answer the venue gave at ``venue_ns``."""
         return venue_ns + self.response_ns
 
-    def compute(self, trigger_local_ns: int) -> int:
-        """The intent time of an order triggered by a record seen at ``trigger_local_ns``."""
+    def compute(self, trigger_local_ns: int, seq: int = -1, strategy: int = -1) -> int:
+        """The intent time of an order triggered by a record seen at ``trigger_local_ns`` (its
+        ``seq``, by ``strategy``; -1: any, e.g. the earliest intent for the engine's bounds)."""
         return trigger_local_ns + self.compute_ns
 
 
@@ -76,7 +77,7 @@ class FeedLatency:
     def response(self, venue_ns: int) -> int:
         return venue_ns + int(self.response_mult * self.feed_ns) + self.offset_ns
 
-    def compute(self, trigger_local_ns: int) -> int:
+    def compute(self, trigger_local_ns: int, seq: int = -1, strategy: int = -1) -> int:
         return trigger_local_ns + self.compute_ns
 
 
@@ -167,13 +168,13 @@ class RecordedLatency:
         self.live: dict[tuple, tuple | None] = {}
         self.windows: list[tuple[int, int, int, int]] = []  # (intent, answer, reason, venue code)
         for o in new:
-            oid, seq = int(o["order_id"]), int(o["trigger_seq"])
+            oid = int(o["order_id"])
             failed = None
             rep = rejected.get(oid)
             if rep is not None and int(rep["reason"]) not in MODELLED_REJECTS:
                 failed = (max(int(rep["recv_ns"]) - int(o["intent_ns"]), 0), int(rep["reason"]), int(rep["venue_code"]))
                 self.windows.append((int(o["intent_ns"]), int(o["intent_ns"]) + failed[0], failed[1], failed[2]))
-            if seq > 0:
+            if int(o["trigger_recv_ns"]) > 0:  # (an md ring's first record has seq 0)
                 self.live.setdefault(_key(o), failed)
         self.windows.sort()
         self.failures = len(self.windows)
@@ -184,7 +185,7 @@ class RecordedLatency:
     def response(self, venue_ns: int) -> int:
         return venue_ns + int(np.interp(venue_ns, self.t, self.response_s))
 
-    def compute(self, trigger_local_ns: int) -> int:
+    def compute(self, trigger_local_ns: int, seq: int = -1, strategy: int = -1) -> int:
         return trigger_local_ns + self.compute_ns
 
     def failure(self, o) -> tuple[int, int, int] | None:
@@ -194,7 +195,7 @@ class RecordedLatency:
             return None
         intent = int(o["intent_ns"])
         key = _key(o)
-        if key[1] > 0 and key in self.live:
+        if int(o["trigger_recv_ns"]) > 0 and key in self.live:
             failed = self.live[key]
             return None if failed is None else (intent + failed[0], failed[1], failed[2])
         for lo, hi, reason, code in self.windows:
@@ -207,11 +208,17 @@ class RecordedLatency:
 
 class RecordedCompute:
     """The strategy's compute time from a live run's ``tick_to_intent`` samples: per live order
-    with a trigger record, ``intent_ns - trigger_recv_ns`` at ``trigger_recv_ns`` (the strategy
-    worker records the same difference in the latency book), the least per trigger time,
-    interpolated linearly between samples and held outside them. Samples are raised where needed
-    so that trigger + compute never decreases: intents keep their triggers' order, which the
-    engine's batch bounds rely on."""
+    with a trigger record, ``intent_ns - trigger_recv_ns`` (the strategy worker records the same
+    difference in the latency book), per strategy.
+
+    * An order of strategy s triggered by the record the live run's orders name (same ``seq`` and
+      receive time: the same md journal) takes the live value: its first intent's.
+    * Otherwise, s's samples at their trigger times (the least per time) interpolated linearly,
+      held outside them. Samples are raised where needed so that trigger + compute never
+      decreases: a strategy's intents keep their triggers' order, as live, which the engine's
+      batch bounds rely on; an exact value is never below this curve.
+    * Without a strategy (the engine's bounds, answers): the least over the strategies.
+    A strategy the run does not have takes the least over the run's strategies."""
 
     def __init__(self, run_dir, symbols: list[str]):
         (orders,) = _run_journals(run_dir, symbols, ("orders",))
@@ -219,21 +226,36 @@ class RecordedCompute:
         if not len(o):
             raise BacktestError(f"[backtest.latency] compute = \"recorded\": run = {str(run_dir)!r} has no order "
                                 "with a trigger record: no tick_to_intent samples")
-        t = o["trigger_recv_ns"].astype(np.int64)
-        c = np.maximum(o["intent_ns"].astype(np.int64) - t, 0)
-        order = np.lexsort((c, t))
-        t, c = t[order], c[order]
-        first = np.ones(len(t), bool)
-        first[1:] = t[1:] != t[:-1]
-        t, c = t[first], c[first]
-        done = t + c
-        np.maximum.accumulate(done, out=done)
-        self.t = t.astype(np.float64)
-        self.c = (done - t).astype(np.float64)
-        self.samples = len(t)
+        self.curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.exact: dict[tuple[int, int, int], int] = {}  # (strategy, seq, recv) -> compute ns
+        for o_ in sorted(o, key=lambda r: int(r["intent_ns"])):
+            key = (int(o_["strategy_id"]), int(o_["trigger_seq"]), int(o_["trigger_recv_ns"]))
+            self.exact.setdefault(key, max(int(o_["intent_ns"]) - key[2], 0))
+        for sid in np.unique(o["strategy_id"]):
+            mine = o[o["strategy_id"] == sid]
+            t = mine["trigger_recv_ns"].astype(np.int64)
+            c = np.maximum(mine["intent_ns"].astype(np.int64) - t, 0)
+            order = np.lexsort((c, t))
+            t, c = t[order], c[order]
+            first = np.ones(len(t), bool)
+            first[1:] = t[1:] != t[:-1]
+            t, c = t[first], c[first]
+            done = t + c
+            np.maximum.accumulate(done, out=done)
+            self.curves[int(sid)] = (t.astype(np.float64), (done - t).astype(np.float64))
+        self.samples = len(o)
 
-    def __call__(self, trigger_local_ns: int) -> int:
-        return trigger_local_ns + int(np.interp(trigger_local_ns, self.t, self.c))
+    def _curve(self, sid: int, t: int) -> int:
+        ts, cs = self.curves[sid]
+        return t + int(np.interp(t, ts, cs))
+
+    def __call__(self, trigger_local_ns: int, seq: int = -1, strategy: int = -1) -> int:
+        t = trigger_local_ns
+        if strategy not in self.curves:
+            return min(self._curve(s, t) for s in self.curves)
+        at = self._curve(strategy, t)
+        c = self.exact.get((strategy, seq, t))
+        return at if c is None else max(t + c, at)
 
 
 def make(table: dict, symbols: list[str] | None = None):
@@ -241,7 +263,8 @@ def make(table: dict, symbols: list[str] | None = None):
     if table["model"] == "recorded" or table["compute"] == "recorded":
         if not table["run"]:
             which = "model" if table["model"] == "recorded" else "compute"
-            raise BacktestError(f"[backtest.latency] {which} 'recorded' needs run = \"RUN_DIR\" (a live run's directory)")
+            raise BacktestError(f"[backtest.latency] {which} 'recorded' needs run = \"RUN_DIR\" "
+                                "(a live run's directory)")
     if table["model"] == "constant":
         model = ConstantLatency(table["entry_us"], table["response_us"], table["compute_us"])
     elif table["model"] == "recorded":

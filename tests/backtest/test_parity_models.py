@@ -175,7 +175,8 @@ def test_replayed_reject_reaches_the_strategy_at_the_recorded_moment(tmp_path):
     px = 60_000 * E8
     recs = [quote(T0, px - TICK, E8, px, E8)] + [trade(T0 + k * 1_000_000, px, 1000, M.BUY) for k in range(1, 5)]
     write_md(tmp_path / "md", np.concatenate(recs))
-    first = backtest(tmp_path / "md", nth(1, slip_bps=10), tmp_path / "bt1", latency={"entry_us": 100, "response_us": 100})
+    first = backtest(tmp_path / "md", nth(1, slip_bps=10), tmp_path / "bt1",
+                     latency={"entry_us": 100, "response_us": 100})
     assert first["summary"]["trades"] == 4
     from hftshm.journal import files
 
@@ -203,25 +204,37 @@ def test_replayed_reject_reaches_the_strategy_at_the_recorded_moment(tmp_path):
 
 # --- recorded compute time ---------------------------------------------------------------------------
 
-def test_recorded_compute_interpolates_tick_to_intent_and_keeps_intents_in_order(tmp_path):
+def test_recorded_compute_takes_each_triggers_live_value_and_keeps_intents_in_order(tmp_path):
     us = 1000
-    orders = [new_order(1, T0 + 300 * us, 1, T0), new_order(2, T0 + 1100 * us, 2, T0 + 1000 * us),
+    orders = [new_order(1, T0 + 300 * us, 1, T0),
+              new_order(2, T0 + 1100 * us, 2, T0 + 1000 * us),
               new_order(3, T0 + 1150 * us, 2, T0 + 1000 * us),  # a second intent of the same trigger
-              # 900 us of compute 10 us after a 100 us one: raised to keep intents in trigger order
-              new_order(4, T0 + 1200 * us, 3, T0 + 1010 * us), new_order(5, T0 + 2000 * us, 4, T0 + 1020 * us),
-              new_order(6, 0, 0, 0)]  # a timer intent: no trigger, no sample
+              # another record received in the same read (the same recv_ns), handled 2 ms later
+              new_order(4, T0 + 3000 * us, 3, T0 + 1000 * us),
+              # 50 us for a trigger 10 us later: on the curve, raised to keep intents in order
+              new_order(5, T0 + 1060 * us, 4, T0 + 1010 * us),
+              new_order(6, T0 + 1020 * us, 2, T0 + 1000 * us, sid=2),  # another strategy, faster
+              new_order(7, 0, 0, 0)]  # a timer intent: no trigger, no sample
     run = live_run(tmp_path, orders, [report(1, F.EX_NEW, F.ST_ACKED, T0 + 400 * us, T0 + 500 * us)])
     c = RecordedCompute(run, ["btcusdt"])
-    assert c.samples == 4
-    assert c(T0) == T0 + 300 * us
-    assert c(T0 + 500 * us) == T0 + 500 * us + 200 * us  # halfway from 300 us to 100 us
-    assert c(T0 + 1000 * us) == T0 + 1100 * us  # the least of the trigger's intents
-    assert c(T0 + 1010 * us) == T0 + 1200 * us  # as recorded (already after the previous one)
-    assert c(T0 + 1020 * us) == T0 + 2000 * us
-    assert c(T0 + 5000 * us) == T0 + 5000 * us + 980 * us  # held after the last sample
-    ts = np.arange(T0 - 100 * us, T0 + 3000 * us, 7 * us)
-    done = [c(int(t)) for t in ts]
-    assert all(b >= a for a, b in zip(done, done[1:]))
+    assert c.samples == 6
+    # exact: the live value of the trigger (its first intent), per strategy
+    assert c(T0, 1, 1) == T0 + 300 * us
+    assert c(T0 + 1000 * us, 2, 1) == T0 + 1100 * us
+    assert c(T0 + 1000 * us, 3, 1) == T0 + 3000 * us  # same time, another record: its own value
+    assert c(T0 + 1000 * us, 2, 2) == T0 + 1020 * us
+    # the curve: per strategy, least per time, interpolated, raised where it would go back
+    assert c(T0 + 500 * us, 9, 1) == T0 + 500 * us + 200 * us  # halfway from 300 us to 100 us
+    assert c(T0 + 1010 * us, 4, 1) == T0 + 1100 * us  # 1060 would come before 2's 1100: raised
+    assert c(T0 + 5000 * us, 9, 1) == T0 + 5000 * us + 90 * us  # held after the last (raised) sample
+    # no strategy (the engine's bounds): the least over the strategies; an unknown one too
+    assert c(T0 + 1000 * us) == T0 + 1020 * us
+    assert c(T0 + 1000 * us, 2, 77) == T0 + 1020 * us
+    for sid in (1, 2, -1):
+        ts = np.arange(T0 - 100 * us, T0 + 3000 * us, 7 * us)
+        done = [c(int(t), -1, sid) for t in ts]
+        assert all(b >= a for a, b in zip(done, done[1:]))
+        assert all(c(int(t)) <= d for t, d in zip(ts, done))  # a bound below every strategy's intent
 
 
 def test_recorded_compute_in_a_backtest_and_its_bad_input(tmp_path):
