@@ -4,7 +4,9 @@ recorded in that run, and compare the backtest's orders and fills with the live 
 Orders are matched per strategy by sequence: the k-th new order of a strategy live against its
 k-th in the backtest (order ids differ: a live counter survives restarts). A live fill is
 reproduced when the backtest has a fill of the same k-th order with the same side, quantity and
-price (each backtest fill matches at most one live fill). The first divergence is the first k
+price (each backtest fill matches at most one live fill). A second measure, ``fill_match_rate_by_trigger``,
+matches orders by identity instead (strategy, trigger record, side, price, quantity): after one
+order more or less, the sequence measure compares unrelated orders; this one does not. The first divergence is the first k
 where the orders differ (side, type, quantity or price) or one side has no k-th order, with the
 time and what differs. PnL, for both, is cash plus position at the journal's last mid, fees paid.
 
@@ -94,6 +96,21 @@ def run_config(run_dir: Path) -> dict:
     return {"strategies": live.get("strategies") or [], "risk": live.get("risk") or {}}
 
 
+def _fills_by_trigger(fills: np.ndarray, orders: np.ndarray) -> Counter:
+    """Fills keyed by their order's identity across runs (strategy, trigger record, side, price,
+    quantity) and the fill's side, quantity and price: one order more or less early on does not
+    shift every later order, as it does in the sequence measure."""
+    new = orders[orders["action"] == O.NEW]
+    ident = {int(o["order_id"]): (int(o["strategy_id"]), int(o["trigger_seq"]), int(o["trigger_recv_ns"]),
+                                  int(o["side"]), int(o["price_e8"]), int(o["qty_e8"])) for o in new}
+    out: Counter = Counter()
+    for r in fills[fills["exec_type"] == F.EX_TRADE]:
+        key = ident.get(int(r["order_id"]))
+        if key is not None:
+            out[(*key, int(r["side"]), int(r["last_qty_e8"]), int(r["last_px_e8"]))] += 1
+    return out
+
+
 def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict:
     run_dir = Path(run_dir)
     md_dir = files.ring_dir(run_dir, "md")
@@ -146,6 +163,8 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
     live_f, bt_f = _fills_by_index(live_fills, live_seq), _fills_by_index(fills, bt_seq)
     reproduced = sum(min(n, bt_f[key]) for key, n in live_f.items())
     total = sum(live_f.values())
+    live_t, bt_t = _fills_by_trigger(live_fills, live_orders), _fills_by_trigger(fills, orders)
+    by_trigger = sum(min(n, bt_t[key]) for key, n in live_t.items())
     mids = _last_mids(md_dir, len(src.symbols))
     live_pnl, bt_pnl = pnl(live_fills, mids), pnl(fills, mids)
     return {
@@ -154,6 +173,8 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
         "backtest_orders": int(sum(len(v) for v in bt_seq.values())), "orders_matched": matched_orders,
         "live_fills": total, "backtest_fills": int(sum(bt_f.values())), "fills_reproduced": reproduced,
         "fill_match_rate": reproduced / total if total else None,
+        "fills_reproduced_by_trigger": by_trigger,
+        "fill_match_rate_by_trigger": by_trigger / total if total else None,
         "first_divergence": divergence, "live_pnl": live_pnl, "backtest_pnl": bt_pnl,
         "pnl_difference": bt_pnl - live_pnl, "replayed_rejects": int(getattr(bt.lat, "failures", 0)),
     }

@@ -6,9 +6,10 @@
 2. ``compare`` (``hftshm backtest --compare-live RUN_DIR``) backtests that run's own md journal at
    the latency recorded in it (entry and response per order, compute time per trigger, recorded
    rejects) with the run's own strategies and risk;
-3. the figures: live fills reproduced (%), the first divergence (time and cause), the PnL
-   difference and whether it is within the target (5% of the live PnL, or one tick per live
-   fill, whichever is looser).
+3. the figures: live fills reproduced (%, by order sequence as ``--compare-live`` defines it,
+   and by order identity: strategy, trigger record, side, price, quantity), the first divergence
+   (time and cause), the PnL difference and whether it is within the target (5% of the live PnL,
+   or one tick per live fill, whichever is looser).
 
 A benchmark: it reports, it never asserts. Figures depend on the machine (a loaded machine makes
 live latencies jumpy, which the recorded model follows).
@@ -99,10 +100,14 @@ def figures(res: dict, run_dir: Path) -> dict:
         "orders_matched": res["orders_matched"], "live_fills": res["live_fills"],
         "backtest_fills": res["backtest_fills"], "fills_reproduced": res["fills_reproduced"],
         "fill_match_pct": None if res["fill_match_rate"] is None else 100.0 * res["fill_match_rate"],
+        "fill_match_pct_by_trigger": None if res["fill_match_rate_by_trigger"] is None
+        else 100.0 * res["fill_match_rate_by_trigger"],
         "first_divergence": res["first_divergence"], "live_pnl": live, "backtest_pnl": res["backtest_pnl"],
         "pnl_difference": diff, "pnl_difference_pct": 100.0 * diff / abs(live) if live else None,
         "pnl_tolerance": tol, "pnl_within_target": abs(diff) <= tol,
         "fills_within_target": res["fill_match_rate"] is not None and res["fill_match_rate"] >= 0.95,
+        "fills_within_target_by_trigger": res["fill_match_rate_by_trigger"] is not None
+        and res["fill_match_rate_by_trigger"] >= 0.95,
         "latency_samples": res["latency_samples"], "replayed_rejects": res.get("replayed_rejects", 0),
     }
 

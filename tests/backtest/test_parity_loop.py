@@ -131,5 +131,7 @@ def test_parity_loop_reproduces_live_fills(tmp_path):
 
     res = parity.run(CAPTURE, seconds=30, keep=tmp_path / "parity")
     assert res["live_fills"] >= 20, res
-    assert res["fill_match_pct"] >= 95.0, res
+    # by order identity: the sequence measure (also reported) compares unrelated orders after a
+    # single divergence, which a loaded machine's latency spikes can cause
+    assert res["fill_match_pct_by_trigger"] >= 95.0, res
     assert res["pnl_within_target"], res
