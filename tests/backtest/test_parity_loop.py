@@ -135,3 +135,25 @@ def test_parity_loop_reproduces_live_fills(tmp_path):
     # single divergence, which a loaded machine's latency spikes can cause
     assert res["fill_match_pct_by_trigger"] >= 95.0, res
     assert res["pnl_within_target"], res
+
+
+def test_bench_parity_and_compare_live_bad_input_exit_2(tmp_path):
+    from typer.testing import CliRunner
+
+    from hftshm.cli import app
+
+    runner = CliRunner()
+    res = runner.invoke(app, ["bench", "parity", str(tmp_path / "nothing.capture")])
+    assert res.exit_code == 2 and "does not exist" in res.output
+    res = runner.invoke(app, ["bench", "parity", str(tmp_path), "--seconds", "0"])
+    assert res.exit_code == 2
+    (tmp_path / "run" / "journal" / "md").mkdir(parents=True)
+    res = runner.invoke(app, ["backtest", "-", "--compare-live", str(tmp_path / "run")])
+    assert res.exit_code == 2 and "no config.json there" in res.output
+
+
+def test_unknown_parity_strategy_is_a_clear_error(tmp_path):
+    from hftshm.backtest import parity
+
+    with pytest.raises(ValueError, match="unknown strategy momentum; choose from imbalance, grid"):
+        parity.live_config(tmp_path / "c", tmp_path, "x", 10, 1.0, ["momentum"])
