@@ -343,6 +343,7 @@ SIM = Section(
     Text("replay", "", what="a path (a capture file)"),
     Speed("speed", "1"),
     Int("port", 0, lo=0, hi=65535),
+    Bool("replay_orders", False),  # replay: orders match against the recorded book
 )
 
 

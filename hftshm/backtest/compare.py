@@ -4,9 +4,14 @@ recorded in that run, and compare the backtest's orders and fills with the live 
 Orders are matched per strategy by sequence: the k-th new order of a strategy live against its
 k-th in the backtest (order ids differ: a live counter survives restarts). A live fill is
 reproduced when the backtest has a fill of the same k-th order with the same side, quantity and
-price (each backtest fill matches at most one live fill). The first divergence is the first k
+price (each backtest fill matches at most one live fill). A second measure, ``fill_match_rate_by_trigger``,
+matches orders by identity instead (strategy, trigger record, side, price, quantity): after one
+order more or less, the sequence measure compares unrelated orders; this one does not. The first divergence is the first k
 where the orders differ (side, type, quantity or price) or one side has no k-th order, with the
 time and what differs. PnL, for both, is cash plus position at the journal's last mid, fees paid.
+
+The latency is the run's own (``model = "recorded"``), and so is the compute time unless the
+config sets ``compute``; without a config the run's ``config.json`` gives the strategies and risk.
 """
 
 from __future__ import annotations
@@ -75,6 +80,37 @@ def _fills_by_index(fills: np.ndarray, seqs: dict[int, list]) -> Counter:
     return out
 
 
+def run_config(run_dir: Path) -> dict:
+    """The ``[[strategies]]`` and ``[risk]`` of a run directory's own ``config.json`` (written by
+    ``hftshm start``): the backtest then runs what live ran."""
+    import json
+
+    path = Path(run_dir) / "config.json"
+    try:
+        live = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise BacktestError(f"--compare-live {run_dir}: no config.json there (a run directory of `hftshm start`); "
+                            "give --config") from None
+    except ValueError as exc:
+        raise BacktestError(f"{path}: not JSON: {exc}") from None
+    return {"strategies": live.get("strategies") or [], "risk": live.get("risk") or {}}
+
+
+def _fills_by_trigger(fills: np.ndarray, orders: np.ndarray) -> Counter:
+    """Fills keyed by their order's identity across runs (strategy, trigger record, side, price,
+    quantity) and the fill's side, quantity and price: one order more or less early on does not
+    shift every later order, as it does in the sequence measure."""
+    new = orders[orders["action"] == O.NEW]
+    ident = {int(o["order_id"]): (int(o["strategy_id"]), int(o["trigger_seq"]), int(o["trigger_recv_ns"]),
+                                  int(o["side"]), int(o["price_e8"]), int(o["qty_e8"])) for o in new}
+    out: Counter = Counter()
+    for r in fills[fills["exec_type"] == F.EX_TRADE]:
+        key = ident.get(int(r["order_id"]))
+        if key is not None:
+            out[(*key, int(r["side"]), int(r["last_qty_e8"]), int(r["last_px_e8"]))] += 1
+    return out
+
+
 def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict:
     run_dir = Path(run_dir)
     md_dir = files.ring_dir(run_dir, "md")
@@ -86,9 +122,12 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
             data = tomllib.loads(Path(cfg_path).read_text())
         except FileNotFoundError:
             raise BacktestError(f"config file {cfg_path} does not exist") from None
+    else:
+        data = run_config(run_dir)
     data = copy.deepcopy(data)
     bt_table = data.setdefault("backtest", {})
     lat = dict(bt_table.get("latency") or {})
+    lat.setdefault("compute", "recorded")  # the run's own tick_to_intent, unless the config says otherwise
     lat.update({"model": "recorded", "run": str(run_dir)})
     bt_table["latency"] = lat
     live_orders, live_fills = _load(run_dir, "orders"), _load(run_dir, "fills")
@@ -124,6 +163,8 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
     live_f, bt_f = _fills_by_index(live_fills, live_seq), _fills_by_index(fills, bt_seq)
     reproduced = sum(min(n, bt_f[key]) for key, n in live_f.items())
     total = sum(live_f.values())
+    live_t, bt_t = _fills_by_trigger(live_fills, live_orders), _fills_by_trigger(fills, orders)
+    by_trigger = sum(min(n, bt_t[key]) for key, n in live_t.items())
     mids = _last_mids(md_dir, len(src.symbols))
     live_pnl, bt_pnl = pnl(live_fills, mids), pnl(fills, mids)
     return {
@@ -132,6 +173,8 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
         "backtest_orders": int(sum(len(v) for v in bt_seq.values())), "orders_matched": matched_orders,
         "live_fills": total, "backtest_fills": int(sum(bt_f.values())), "fills_reproduced": reproduced,
         "fill_match_rate": reproduced / total if total else None,
+        "fills_reproduced_by_trigger": by_trigger,
+        "fill_match_rate_by_trigger": by_trigger / total if total else None,
         "first_divergence": divergence, "live_pnl": live_pnl, "backtest_pnl": bt_pnl,
-        "pnl_difference": bt_pnl - live_pnl,
+        "pnl_difference": bt_pnl - live_pnl, "replayed_rejects": int(getattr(bt.lat, "failures", 0)),
     }

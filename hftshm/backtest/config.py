@@ -14,11 +14,12 @@
     response_mult = 1.0           # feed: response = response_mult x feed latency + offset_us
     offset_us = 0
     run = ""                      # recorded: a live run's directory (its journal/orders, journal/fills)
+    compute = "constant"          # "constant": compute_us; "recorded": run's tick_to_intent samples
 
     [backtest.fill]
     queue = "conservative"        # "conservative" | "probabilistic"
     queue_power = 2.0             # probabilistic: f(x) = x ** queue_power
-    taker = "touch"               # "touch": capped at the displayed quantity; "unlimited"
+    taker = "touch"               # "touch": capped at the displayed quantity; "unlimited"; "depth": walk the levels
     maker_fee_bps = 10.0          # Binance Spot VIP 0 (negative: a rebate)
     taker_fee_bps = 10.0
 
@@ -43,13 +44,14 @@ from .errors import BacktestError
 
 DEFAULT_BACKTEST = {"equity_interval_ms": 1000}
 DEFAULT_LATENCY = {"model": "constant", "entry_us": 0, "response_us": 0, "compute_us": 0, "entry_mult": 1.0,
-                   "response_mult": 1.0, "offset_us": 0, "run": ""}
+                   "response_mult": 1.0, "offset_us": 0, "run": "", "compute": "constant"}
 DEFAULT_FILL = {"queue": "conservative", "queue_power": 2.0, "taker": "touch", "maker_fee_bps": 10.0,
                 "taker_fee_bps": 10.0}
 SYMBOL_KEYS = ("tick", "step", "min_notional")
 LATENCY_MODELS = ("constant", "feed", "recorded")
 QUEUES = ("conservative", "probabilistic")
-TAKERS = ("touch", "unlimited")
+TAKERS = ("touch", "unlimited", "depth")
+COMPUTES = ("constant", "recorded")
 
 
 @dataclass(frozen=True)
@@ -133,6 +135,8 @@ def from_dict(data: dict, symbols: list[str]) -> BacktestConfig:
         _number(f"[backtest.latency] {key}", lat[key], 0)
     if not isinstance(lat["run"], str):
         raise BacktestError(f"[backtest.latency] run must be a path (a live run's directory), got {lat['run']!r}")
+    if lat["compute"] not in COMPUTES:
+        raise BacktestError(f"[backtest.latency] compute must be one of {', '.join(COMPUTES)}, got {lat['compute']!r}")
     fill = _table("[backtest.fill]", bt.get("fill"), DEFAULT_FILL)
     if fill["queue"] not in QUEUES:
         raise BacktestError(f"[backtest.fill] queue must be one of {', '.join(QUEUES)}, got {fill['queue']!r}")

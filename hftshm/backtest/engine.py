@@ -90,6 +90,7 @@ class Backtest:
         self.venue = venue
         self.lat = latency
         self.observe = getattr(latency, "observe", None)  # a model that follows the feed
+        self.failure = getattr(latency, "failure", None)  # a model that replays recorded rejects
         self.n = n_symbols
         self.risk = RiskState(n_symbols)
         self.gate = PreTradeGate(self.risk, limits)
@@ -324,7 +325,7 @@ class Backtest:
                 for runner in hooks:
                     if not runner.wants[k] or s >= runner.last_id or not runner.mine[s]:
                         continue
-                    runner.now = self.lat.compute(local[i])
+                    runner.now = self.lat.compute(local[i], seqs[i], runner.engine.strategy_id)
                     # what StrategyEngine.on_md does, from the window's lists: the trigger, then
                     # the hook of the record's kind
                     runner.engine.trigger = (seqs[i], recvs[i])
@@ -357,7 +358,7 @@ class Backtest:
                 k = sp + int(np.searchsorted(w.records["seq"][sp:end], rec[0]["trigger_seq"], side="left"))
                 k = min(k, end - 1)
                 self._marks(k + 1)
-                runner.now = self.lat.compute(w.local_list[k])
+                runner.now = self.lat.compute(w.local_list[k], w.cols[10][k], runner.engine.strategy_id)
                 eng._emit(rec)
                 self._intents(runner, k)
         self.records += end - sp
@@ -409,11 +410,26 @@ class Backtest:
             o["verdict"] = O.APPROVED
             o["sent_ns"] = t
             o["state"] = F.ST_NEW
+            if self.failure is not None and int(o["action"]) == O.NEW:
+                failed = self.failure(o)  # (answer time, reason, venue code): the recording's reject
+                if failed is not None:
+                    self._replayed_reject(o, *failed)
+                    continue
             arrive = self.lat.entry(t)
             if int(o["action"]) == O.NEW:
                 self.tick_to_venue.append(arrive - int(o["trigger_recv_ns"]))
             self._seq += 1
             heapq.heappush(self.arrivals, (arrive, self._seq, rec))
+
+    def _replayed_reject(self, o, at: int, reason: int, venue_code: int) -> None:
+        """An approved order the recorded run saw rejected (a timeout, a rate limit, ...): the
+        venue never has it; the strategy gets the reject at ``at``."""
+        o["state"] = F.ST_REJECTED
+        out: list = []
+        self.venue._report(out, Resting(o, 0), F.EX_REJECTED, F.ST_REJECTED, 0, reason, venue_code)
+        out[0][0]["recv_ns"] = at
+        self._seq += 1
+        heapq.heappush(self.answers, (at, self._seq, out[0]))
 
     # --- equity --------------------------------------------------------------------------------
     def _sample(self, now: int, final: bool = False) -> None:

@@ -6,8 +6,10 @@ Every md record has two times:
   journal order (a record is never seen before one the journal holds ahead of it);
 * venue time ``V``: when the venue model applies it to its book: its exchange time ``exch_ns``
   where the venue sent one, else ``recv_ns`` minus the median feed latency (recv - exch) of the
-  journal's first records that have both (Spot bookTicker has no exchange time), never later
-  than ``L``, and non-decreasing too.
+  journal's first records that have both (Spot bookTicker has no exchange time), but never
+  later than the exchange time of the next record in the journal that has one (the venue sent
+  it before that one: a late read must not delay it), never later than ``L``, and
+  non-decreasing too.
 
 Files are memory-mapped and read a chunk at a time (``CHUNK`` records): a day of records is
 never in memory at once. Reading goes through ``hftshm.journal.files``.
@@ -28,6 +30,7 @@ from .errors import BacktestError
 
 CHUNK = 1 << 16
 CALIBRATION = 100_000  # records scanned for the median feed latency
+INF = np.iinfo(np.int64).max
 
 
 @dataclass
@@ -105,16 +108,35 @@ class MdSource:
             yield parts[0] if len(parts) == 1 else np.concatenate(parts)
 
     def chunks(self) -> Iterator[Chunk]:
-        """The records in journal order with their local and venue times."""
+        """The records in journal order with their local and venue times. A chunk is held until
+        the next is read: its last records' venue times may depend on the next chunk's first
+        exchange time."""
         last_l = last_v = np.iinfo(np.int64).min
+        held = None
         for recs in self._raw():
-            recv = recs["recv_ns"].astype(np.int64)
-            local = np.maximum.accumulate(np.maximum(recv, last_l))
-            exch = recs["exch_ns"].astype(np.int64)
-            venue = np.minimum(np.where(exch > 0, exch, recv - self.feed_offset_ns), local)
-            venue = np.maximum.accumulate(np.maximum(venue, last_v))  # each <= its L: so is the max
-            last_l, last_v = int(local[-1]), int(venue[-1])
-            yield Chunk(recs, local, venue)
+            if held is not None:
+                exch = recs["exch_ns"]
+                has = np.flatnonzero(exch > 0)
+                chunk, last_l, last_v = self._times(held, int(exch[has[0]]) if len(has) else INF, last_l, last_v)
+                yield chunk
+            held = recs
+        if held is not None:
+            yield self._times(held, INF, last_l, last_v)[0]
+
+    def _times(self, recs: np.ndarray, after: int, last_l: int, last_v: int):
+        """L and V of a chunk (see the module doc); ``after``: the first exchange time after it."""
+        recv = recs["recv_ns"].astype(np.int64)
+        local = np.maximum.accumulate(np.maximum(recv, last_l))
+        exch = recs["exch_ns"].astype(np.int64)
+        # the exchange time of the next record that has one (the stream is in the venue's order:
+        # a record was sent no later than the records behind it)
+        n = len(exch)
+        idx = np.where(exch > 0, np.arange(n), n)
+        nxt = np.minimum.accumulate(idx[::-1])[::-1]
+        nxt_exch = np.append(exch, after)[nxt]
+        venue = np.minimum(np.where(exch > 0, exch, np.minimum(recv - self.feed_offset_ns, nxt_exch)), local)
+        venue = np.maximum.accumulate(np.maximum(venue, last_v))  # each <= its L: so is the max
+        return Chunk(recs, local, venue), int(local[-1]), int(venue[-1])
 
 
 def _batches(jf, verify: bool):

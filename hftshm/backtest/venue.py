@@ -13,7 +13,8 @@ New orders, at the time they reach the venue:
 * LIMIT_MAKER (post-only) that would cross the opposite touch: REJECTED, VENUE_WOULD_TAKE, -2010;
 * marketable (MARKET, or a LIMIT at or through the opposite touch): one taker fill at the touch
   price, of at most the displayed quantity there (``taker = "touch"``) or of all of it
-  (``"unlimited"``); the rest expires (a crossing GTC limit's rest too: it is not left resting
+  (``"unlimited"``), or, with ``taker = "depth"``, one fill a level from the touch outwards
+  through the recorded depth up to the limit price (see ``_levels``); the rest expires (a crossing GTC limit's rest too: it is not left resting
   through the touch). FOK that cannot fill whole expires unfilled. IOC that does not cross
   expires unfilled;
 * otherwise (GTC LIMIT, LIMIT_MAKER) it rests at its price, behind the quantity displayed there
@@ -92,6 +93,7 @@ class Venue:
         self.books = [Book() for _ in filters]
         self.queue = queue
         self.unlimited = taker == "unlimited"
+        self.walk = taker == "depth"
         self.maker_bps = float(maker_fee_bps)
         self.taker_bps = float(taker_fee_bps)
         self.resting: list[dict[int, Resting]] = [{} for _ in filters]  # per symbol: order_id -> order
@@ -166,11 +168,16 @@ class Venue:
             return out
         self._report(out, o, F.EX_NEW, F.ST_ACKED, venue_ns)
         if crosses:
-            avail = o.qty if self.unlimited else min(o.qty, touch_qty)
-            if tif == O.FOK and avail < o.qty:
-                avail = 0
-            if avail > 0:
-                self._fill(out, o, touch, avail, False, venue_ns)
+            if self.walk:
+                levels = self._levels(book, buy, touch, touch_qty, 0 if kind == O.MARKET else o.price)
+            else:
+                levels = [(touch, o.qty if self.unlimited else touch_qty)]
+            if tif == O.FOK and sum(q for _, q in levels) < o.qty:
+                levels = []
+            for px, q in levels:
+                take = min(q, o.qty - o.filled)
+                if take > 0:
+                    self._fill(out, o, px, take, False, venue_ns)
             if o.filled < o.qty:
                 o.state = F.ST_EXPIRED
                 self._report(out, o, F.EX_EXPIRED, F.ST_EXPIRED, venue_ns)
@@ -188,6 +195,21 @@ class Venue:
         self.at_price[s][o.side].setdefault(o.price, []).append(o)
         self.n_resting += 1
         return out
+
+    @staticmethod
+    def _levels(book: Book, buy: bool, touch: int, touch_qty: int, limit: int) -> list[tuple[int, int]]:
+        """``taker = "depth"``: the levels a marketable order takes, best first: the touch (price
+        and quantity of the last quote), then the recorded depth beyond it up to ``limit`` (0:
+        none, a MARKET order). Depth levels at or inside the touch are stale and skipped; with no
+        depth in the journal, only the touch."""
+        out = [(touch, touch_qty)]
+        if not book.has_depth:
+            return out
+        if buy:
+            deeper = sorted(p for p in book.asks if p > touch and (limit == 0 or p <= limit))
+            return out + [(p, book.asks[p]) for p in deeper]
+        deeper = sorted((p for p in book.bids if p < touch and (limit == 0 or p >= limit)), reverse=True)
+        return out + [(p, book.bids[p]) for p in deeper]
 
     def _cancel(self, order, venue_ns: int, out: list) -> None:
         target = int(order["cancel_id"])

@@ -32,13 +32,13 @@ def backtest(
     processes: Annotated[int, typer.Option(help="Sweep: processes (0: one per core).")] = 0,
     compare_live: Annotated[Optional[Path], typer.Option("--compare-live", help="A live run directory: backtest "
                             "its md journal at its recorded latency and compare with its orders and fills "
-                            "(JOURNAL is then ignored).")] = None,
+                            "(JOURNAL is then ignored; without --config, the run's own strategies and risk).")] = None,
 ) -> None:
     """Run the configured strategies over recorded market data, at a modelled latency."""
     from ..backtest.errors import BacktestError
     from ..backtest.run import run
 
-    if config is None:
+    if config is None and compare_live is None:
         typer.echo("error: --config is required: a TOML file with at least one [[strategies]] table", err=True)
         raise typer.Exit(2)
     if grid:
@@ -156,11 +156,48 @@ def bench_backtest(
         json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
 
 
+def bench_parity(
+    capture: Annotated[Path, typer.Argument(help="The capture the simulator replays (e.g. ../shared/data/binance/"
+                                                 "btcusdt_spot_20240808.capture).")],
+    seconds: Annotated[float, typer.Option(help="Length of the live run, seconds.")] = 60.0,
+    speed: Annotated[float, typer.Option(help="Replay pace of the live run (finite).")] = 1.0,
+    strategy: Annotated[str, typer.Option(help="Strategies, comma-separated: imbalance, grid.")] = "imbalance",
+    keep: Annotated[Optional[Path], typer.Option(help="Keep the live run and its config in this directory.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures here as JSON.")] = None,
+) -> None:
+    """Live/backtest parity: a live run on the simulator replaying CAPTURE, then the backtest of
+    that run at its recorded latency; fills reproduced, first divergence, PnL difference."""
+    from ..backtest import parity
+
+    if seconds <= 0 or not speed > 0 or speed == float("inf"):
+        raise typer.BadParameter("--seconds and --speed must be positive and finite")
+    if not capture.is_file():
+        typer.echo(f"error: capture {capture} does not exist", err=True)
+        raise typer.Exit(2)
+    try:
+        result = parity.run(capture, seconds, speed, [s.strip() for s in strategy.split(",") if s.strip()], keep)
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    table = Table(title=f"parity: {seconds:g} s live on the replayed capture, then its backtest")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for k, v in result.items():
+        table.add_row(k, _fmt(v) if not isinstance(v, dict) else json.dumps(v))
+    Console().print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+
+
 def register(app, bench_app) -> None:
     """``backtest``, ``bench backtest``, and ``journal import`` into the ``journal`` group that
     the runtime module registers (so this needs no edit of the journal commands' module)."""
     app.command("backtest")(backtest)
     bench_app.command("backtest")(bench_backtest)
+    bench_app.command("parity")(bench_parity)
     for group in app.registered_groups:
         if group.name == "journal":
             group.typer_instance.command("import")(journal_import)

@@ -62,6 +62,7 @@ def exchange(
     seed: Annotated[int, _opt("Seed of the synthetic market.")] = 1,
     replay: Annotated[Optional[Path], _opt("Play this capture instead of the synthetic market.")] = None,
     speed: Annotated[str, _opt("Replay pace: 1 as recorded, 10 ten times faster, max at once.")] = "1",
+    replay_orders: Annotated[bool, _opt("Replay: accept orders, matched against the recorded book.")] = False,
     ping_interval: Annotated[float, _opt("Seconds between server pings.")] = 20.0,
     api_key: Annotated[str, _opt("The API key clients sign with.")] = "hftshm-demo-key",
     api_secret_file: Annotated[Optional[Path], _opt(
@@ -87,7 +88,8 @@ def exchange(
     try:
         cfg = SimConfig(
             host=host, port=port, port_file=port_file, symbols=names, rate=rate, count=count,
-            levels=levels, seed=seed, replay=replay, speed=_speed(speed), ping_interval=ping_interval,
+            levels=levels, seed=seed, replay=replay, speed=_speed(speed), replay_orders=replay_orders,
+            ping_interval=ping_interval,
             api_key=api_key, api_secret=secret, maker_fee=maker_fee, taker_fee=taker_fee,
             faults=Faults(drop_every_s=drop_every, stall_every_s=stall_every, stall_for_s=stall_for,
                           malformed_every=malformed_every, gap_every=gap_every,

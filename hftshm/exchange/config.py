@@ -162,6 +162,7 @@ class SimConfig:
     seed: int = 1
     replay: Path | None = None
     speed: float = 1.0  # replay pace; math.inf plays as fast as possible
+    replay_orders: bool = False  # replay: orders match against the recorded book (replay_trading.py)
     ping_interval: float = 20.0
     ping_timeout: float = 60.0  # Binance disconnects when no pong arrives within a minute
     api_key: str = DEFAULT_API_KEY
@@ -196,6 +197,8 @@ class SimConfig:
             raise ValueError(f"speed must be > 0 (or inf for as fast as possible), got {self.speed!r}")
         if self.replay is not None:
             _check_readable(Path(self.replay))
+        if self.replay_orders and (self.replay is None or not math.isfinite(self.speed)):
+            raise ValueError("replay_orders needs a replay capture and a finite speed (the orders' clock)")
         for name in ("ping_interval", "ping_timeout", "tick_s"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v > 0):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
+import time
 from collections import defaultdict
 
 from websockets.exceptions import ConnectionClosed
@@ -22,10 +23,11 @@ BATCH = 2048
 
 
 async def play(peer: MarketPeer, cap: Capture, speed: float, count: int | None, gap: int,
-               stats: Stats) -> None:
+               stats: Stats, wall: bool = False) -> None:
     """Play ``cap`` to one connection from its start, at ``speed`` (inf: as fast as it takes
     them), filtered by the connection's current streams, at most ``count`` frames; with
-    ``gap`` every Nth trade and depth frame is skipped."""
+    ``gap`` every Nth trade and depth frame is skipped. ``wall``: the frames' ``recv_ns`` are
+    the wall-clock times they are due (replay with orders: one schedule for every connection)."""
     frames = cap.frames
     stamps = [f.recv_ns for f in frames]
     t0 = stamps[0]
@@ -36,7 +38,12 @@ async def play(peer: MarketPeer, cap: Capture, speed: float, count: int | None, 
     i, n = 0, len(frames)
     try:
         while i < n and left > 0:
-            if math.isinf(speed):
+            if wall:
+                j = bisect.bisect_right(stamps, time.time_ns(), lo=i)
+                if j == i:
+                    await asyncio.sleep(max(stamps[i] - time.time_ns(), 0) / 1e9)
+                    continue
+            elif math.isinf(speed):
                 j = min(n, i + BATCH)
             else:
                 due = t0 + (loop.time() - start) * speed * 1e9

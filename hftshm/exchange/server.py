@@ -59,6 +59,16 @@ class ExchangeSimulator:
             cfg = dataclasses.replace(cfg, symbols=tuple(self.capture.symbols))
         self.cfg = cfg
         self.venue = Venue(cfg, self.capture.snapshots if self.capture else None)
+        self.replaying = None  # replay with orders: the retimed capture every connection plays
+        if cfg.replay_orders:
+            from .config import fee_e8
+            from .replay_trading import ReplayEngine
+            from .venue import UserEvents
+
+            v = self.venue
+            v.engine = ReplayEngine(v.markets, v.account, fee_e8(cfg.maker_fee), fee_e8(cfg.taker_fee), cfg.specs,
+                                    self.capture)
+            v.engine.sink = lambda events: v.outbox.append(UserEvents(events))
         self.limits = RateLimits(cfg.limits)
         self.api = WsApi(self.venue, cfg, self.limits)
         self.renderers = {s: Renderer(spec) for s, spec in cfg.specs.items()}
@@ -286,8 +296,40 @@ class ExchangeSimulator:
     def _maybe_play(self, peer: MarketPeer) -> None:
         if self.capture is not None and not peer.playing and peer.session.streams:
             peer.playing = True
+            if self.cfg.replay_orders:
+                self._start_replay()
+                peer.tasks.append(asyncio.create_task(play(
+                    peer, self.replaying, self.cfg.speed, self.cfg.count, self.cfg.faults.gap_every, self.stats,
+                    wall=True)))
+                return
             peer.tasks.append(asyncio.create_task(play(
                 peer, self.capture, self.cfg.speed, self.cfg.count, self.cfg.faults.gap_every, self.stats)))
+
+    def _start_replay(self) -> None:
+        """Replay with orders: the one schedule starts with the first playing connection."""
+        if self.replaying is not None:
+            return
+        from .replay_trading import retimed, schedule
+
+        due = schedule(self.capture, time.time_ns() + 100_000_000, self.cfg.speed)  # frames built first
+        self.replaying = retimed(self.capture, due)
+        self.venue.engine.start(due)
+        self._pump_task = asyncio.create_task(self._replay_pump())
+
+    async def _replay_pump(self) -> None:
+        """Apply each frame to the recorded book at its due time, and send the fills of resting
+        orders it causes (orders arriving in between catch the book up themselves)."""
+        engine = self.venue.engine
+        try:
+            while not engine.done:
+                engine.advance(time.time_ns())
+                self.publish(self.venue.drain())
+                nxt = engine.next_due()
+                if nxt is not None:
+                    await asyncio.sleep(max(nxt - time.time_ns(), 0) / 1e9)
+        except Exception:
+            log.exception("the replay pump failed")
+            self.failed.set()
 
     # ----- WebSocket API
 

@@ -62,6 +62,7 @@ class SimConfig:
     replay: str = S.SIM["replay"].field()  # a capture to play instead of the synthetic market
     speed: str = S.SIM["speed"].field()  # replay pace: 1, 10, ..., or max
     port: int = S.SIM["port"].field()  # 0: a free port
+    replay_orders: bool = S.SIM["replay_orders"].field()  # replay: orders match against the recorded book
 
 
 @dataclass
@@ -214,6 +215,9 @@ def validate(cfg: Config) -> None:
     validate_bridge(cfg)
     if cfg.venue.kind == "replay" and not cfg.venue.replay:
         raise ConfigError("[venue] kind 'replay' needs replay = the md journal (a file or directory)")
+    if cfg.sim.replay_orders and not (cfg.venue.kind == "sim" and cfg.sim.replay and cfg.sim.speed != "max"):
+        raise ConfigError('[sim] replay_orders needs [venue] kind = "sim", [sim] replay = a capture, and a '
+                          'finite [sim] speed (the orders\' clock)')
     if cfg.venue.kind == "binance" and not cfg.venue.stream_url:
         cfg.venue.stream_url = BINANCE_STREAM_URL
     if cfg.venue.kind == "binance" and not cfg.venue.api_url:

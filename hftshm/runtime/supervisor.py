@@ -175,6 +175,8 @@ class Supervisor:
                "--seed", str(sim.seed)]
         if sim.replay:
             cmd += ["--replay", sim.replay, "--speed", sim.speed]
+            if sim.replay_orders:
+                cmd += ["--replay-orders"]
         log_path = self.run_dir / "logs" / "exchange.log"
         with private.open_file(log_path) as logf:
             self.sim = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,

@@ -1,0 +1,134 @@
+"""``hftshm bench parity``: the whole loop, live then backtest, on the simulator replaying a capture.
+
+1. ``hftshm start`` runs the pipeline (ingest, strategy, risk, execution, journal) against the
+   simulator replaying the capture with orders matched on the recorded book (``[sim] replay_orders``,
+   ``hftshm/exchange/replay_trading.py``), for ``seconds``;
+2. ``compare`` (``hftshm backtest --compare-live RUN_DIR``) backtests that run's own md journal at
+   the latency recorded in it (entry and response per order, compute time per trigger, recorded
+   rejects) with the run's own strategies and risk;
+3. the figures: live fills reproduced (%, by order sequence as ``--compare-live`` defines it,
+   and by order identity: strategy, trigger record, side, price, quantity), the first divergence
+   (time and cause), the PnL difference and whether it is within the target (5% of the live PnL,
+   or one tick per live fill, whichever is looser).
+
+A benchmark: it reports, it never asserts. Figures depend on the machine (a loaded machine makes
+live latencies jumpy, which the recorded model follows).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STRATEGIES = {
+    # IOC at the touch on a book imbalance: takes often, both sides (its position limit turns it)
+    "imbalance": '[[strategies]]\nname = "imb"\nkind = "imbalance"\nthreshold = 0.6\nqty = "0.001"\n'
+                 'max_position = "0.005"\ncooldown_ms = 300\n',
+    # a post-only grid: maker fills through the queue model
+    "grid": '[[strategies]]\nname = "grid"\nkind = "grid"\nlevels = 1\nspacing_ticks = 5\nstep_ticks = 5\n'
+            'qty = "0.001"\nmax_position = "0.01"\ncooldown_ms = 500\n',
+}
+
+LIVE = """instance = "{instance}"
+data_dir = "{data_dir}"
+
+[venue]
+kind = "sim"
+symbols = ["{symbol}"]
+streams = ["trade", "bookTicker", "depth@100ms"]
+
+[sim]
+replay = "{capture}"
+speed = "{speed}"
+replay_orders = true
+
+{strategies}
+[risk]
+max_orders_per_s = 4
+max_orders_per_s_total = 4
+# the workers start one after another (slowly on a loaded machine): the feed-age kill switch must
+# not halt trading before the ingest's first record (a halt stays until `hftshm resume`)
+max_feed_age_s = 600.0
+"""
+
+
+def live_config(capture: Path, data_dir: Path, instance: str, seconds: float, speed: float,
+                strategies: list[str], symbol: str = "btcusdt") -> str:
+    unknown = [s for s in strategies if s not in STRATEGIES]
+    if unknown or not strategies:
+        raise ValueError(f"unknown strategy {', '.join(unknown) or '(none)'}; choose from {', '.join(STRATEGIES)}")
+    return LIVE.format(instance=instance, data_dir=data_dir, symbol=symbol, capture=capture, speed=f"{speed:g}",
+                       strategies="\n".join(STRATEGIES[s] for s in strategies))
+
+
+def live_run(capture: Path, work: Path, seconds: float, speed: float, strategies: list[str],
+             timeout_s: float = 900.0) -> Path:
+    """Run the pipeline live for ``seconds``; its run directory."""
+    instance = f"parity{os.getpid()}"
+    cfg = work / "live.toml"
+    cfg.write_text(live_config(capture.resolve(), work / "data", instance, seconds, speed, strategies))
+    cmd = [sys.executable, "-c", "from hftshm.cli import app; app()", "start", "--config", str(cfg),
+           "--headless", "--duration", f"{seconds:g}", "--summary", str(work / "live-summary.json")]
+    with open(work / "start.log", "wb") as log:
+        rc = subprocess.run(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            timeout=timeout_s).returncode
+    run_dir = work / "data" / instance
+    if rc != 0:
+        raise RuntimeError(f"hftshm start exited with {rc}; see {work / 'start.log'} and {run_dir / 'logs'}")
+    return run_dir
+
+
+def figures(res: dict, run_dir: Path) -> dict:
+    """The parity figures of a ``compare`` result."""
+    from ..journal import files
+    from ..layouts import fill as F
+    from ..exchange.config import symbol_spec
+
+    _, fills = files.load_ring(files.ring_dir(run_dir, "fills"))
+    meta = files.read_meta(files.ring_files(files.ring_dir(run_dir, "md"))[0])
+    ticks = [symbol_spec(s).tick_e8 for s in meta["symbols"]]
+    t = fills[fills["exec_type"] == F.EX_TRADE]
+    tick_tol = float(sum(ticks[int(r["symbol_id"])] * int(r["last_qty_e8"]) for r in t)) / 1e16
+    live, diff = res["live_pnl"], res["pnl_difference"]
+    tol = max(0.05 * abs(live), tick_tol)
+    return {
+        "live_orders": res["live_orders"], "backtest_orders": res["backtest_orders"],
+        "orders_matched": res["orders_matched"], "live_fills": res["live_fills"],
+        "backtest_fills": res["backtest_fills"], "fills_reproduced": res["fills_reproduced"],
+        "fill_match_pct": None if res["fill_match_rate"] is None else 100.0 * res["fill_match_rate"],
+        "fill_match_pct_by_trigger": None if res["fill_match_rate_by_trigger"] is None
+        else 100.0 * res["fill_match_rate_by_trigger"],
+        "first_divergence": res["first_divergence"], "live_pnl": live, "backtest_pnl": res["backtest_pnl"],
+        "pnl_difference": diff, "pnl_difference_pct": 100.0 * diff / abs(live) if live else None,
+        "pnl_tolerance": tol, "pnl_within_target": abs(diff) <= tol,
+        "fills_within_target": res["fill_match_rate"] is not None and res["fill_match_rate"] >= 0.95,
+        "fills_within_target_by_trigger": res["fill_match_rate_by_trigger"] is not None
+        and res["fill_match_rate_by_trigger"] >= 0.95,
+        "latency_samples": res["latency_samples"], "replayed_rejects": res.get("replayed_rejects", 0),
+    }
+
+
+def run(capture, seconds: float = 60.0, speed: float = 1.0, strategies=("imbalance",), keep: Path | None = None,
+        timeout_s: float = 900.0) -> dict:
+    from .compare import compare
+
+    work = Path(keep) if keep is not None else Path(tempfile.mkdtemp(prefix="hftshm-parity-"))
+    work.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    run_dir = live_run(Path(capture), work, seconds, speed, list(strategies), timeout_s)
+    t1 = time.perf_counter()
+    res = compare(run_dir, None)
+    t2 = time.perf_counter()
+    out = figures(res, run_dir)
+    out.update({"capture": str(capture), "seconds": seconds, "speed": speed, "strategies": list(strategies),
+                "run_dir": str(run_dir), "live_wall_s": t1 - t0, "backtest_wall_s": t2 - t1})
+    if keep is None:
+        import shutil
+
+        shutil.rmtree(work, ignore_errors=True)
+        out["run_dir"] = None
+    return out
