@@ -7,7 +7,7 @@ busy-spin      lowest: one poll (~0.2 us from Python)        100% of a core, alw
 yielding       low; ``sched_yield`` gives the core away      100% of a core when the core is free,
                only if another process wants it             shares it fairly when it is not
 backoff        spins, then yields, then sleeps with          little on a quiet stream; but a nap
-(default)      growing naps (1 us -> 50 us by default)       is a syscall (~20 us of kernel CPU on
+               growing naps (1 us -> 50 us by default)       is a syscall (~20 us of kernel CPU on
                                                              the dev VM), so at 10k msgs/s it can
                                                              use most of a core
 blocking       a futex wake-up (semaphore) per publish       ~0 while idle (8% of a core at 10k
