@@ -400,7 +400,7 @@ BRIDGE = Section(  # hftshm.bridge, docs/bridge.md
 
 WORKER = Section(
     "[workers.NAME]",
-    Choice("wait", "backoff", choices=tuple(WAITS)),
+    Choice("wait", "auto", choices=("auto",) + tuple(WAITS)),  # auto: the role's (runtime/roles.py)
     Int("cpu", None, lo=0, hi=4095, optional=True),  # and a core this process may run on: preflight
     Bool("restart", True),
     Float("max_nap_us", 0.0, lo=0.0, hi=100_000.0),

@@ -6,7 +6,8 @@ fetches depth snapshots over the WebSocket API). See docs/ingest.md.
 
 Config: ``[venue]`` stream_url, api_url, symbols, streams; ``[feed]`` ping, staleness, backoff,
 connection age, outgoing rate. Worker params (``HFTSHM_WORKER_PARAMS``, all optional):
-``depth_limit`` (snapshot levels, default 1000), ``frames`` ("fast" or "websockets").
+``depth_limit`` (snapshot levels, default 1000), ``frames`` ("fast" or "websockets"),
+``hold_wakes`` (default true: one wake-up per parked reader per socket read; false: at once).
 """
 
 from __future__ import annotations
@@ -95,8 +96,10 @@ class IngestAgent(Agent):
         lat = ctx.latency
         e2r = lat.recorder("exch_to_recv", add=True) if lat is not None else None
         r2p = lat.recorder("recv_to_publish", add=True) if lat is not None else None
+        # hold_wakes (default on): wake parked md readers once per socket read, after its last
+        # message (FeedPipeline); off wakes them at the first publish that finds them parked
         self.pipeline = FeedPipeline(normalizer, self.publisher, self.counters,
-                                     self.counter, e2r, r2p)
+                                     self.counter, e2r, r2p, hold_wakes=bool(params.get("hold_wakes", True)))
         if len(resets):
             self.publisher.publish_batch(resets)
             self.pipeline.records += len(resets)

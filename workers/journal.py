@@ -68,7 +68,8 @@ class JournalAgent(Agent):
         self._read_stage = self.ctx.latency.recorder(f"publish_to_read.{self.ctx.name}", add=True)
         for name in cfg.rings:
             ring = rings.attach(self.ctx.instance, name)
-            reader = ring.reader(self.ctx.name, gating=True, start="oldest", wait=cfg.worker(self.ctx.name).wait)
+            # no wait strategy of its own: the runner idles this worker (by default on a timer)
+            reader = ring.reader(self.ctx.name, gating=True, start="oldest")
             self._rings.append(ring)
             self._readers.append(reader)
             self._journals.append(None)  # opened below; a disk that fails already is a fault like any write's

@@ -72,11 +72,12 @@ class RiskAgent(Agent):
         self.loss_limit = float(risk["loss_limit"])
         self.max_feed_age = int(float(risk["max_feed_age_s"]) * 1e9)
         self.max_lag = int(risk["max_ring_lag"])
-        wait = cfg.worker(ctx.name).wait
         self.md = BroadcastRing.attach(ctx.instance, "md", M.LAYOUT)
         self.fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
-        self.md_reader = self.md.reader(ctx.name, gating=False, start="newest", wait=wait)
-        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest", wait=wait)
+        # no wait strategy of their own: the runner idles this worker (by default on a timer,
+        # wait/periodic.py: one wake-up per period, a batch of whatever came)
+        self.md_reader = self.md.reader(ctx.name, gating=False, start="newest")
+        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest")
         self.last_md_ns = time.time_ns()  # a feed that never starts is stale too
         self.next_eval = 0
         # compile (or load) the kernels now, before the runner reports RUNNING: a first compile in

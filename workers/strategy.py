@@ -32,9 +32,9 @@ class StrategyAgent(Agent):
         self.md = BroadcastRing.attach(ctx.instance, "md", M.LAYOUT)
         self.orders = ManyToOneRing.attach(ctx.instance, "orders", O.LAYOUT)
         self.fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
-        wait = ctx.config.worker(ctx.name).wait
-        self.md_reader = self.md.reader(None, gating=False, start="newest", wait=wait)
-        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest", wait=wait)
+        # no wait strategy of their own: the runner idles this worker and watches both
+        self.md_reader = self.md.reader(None, gating=False, start="newest")
+        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest")
         self.producer = self.orders.producer(ctx.name)
         strategy = loader.load(params, list(self.md.symbols))
         ctr = self.counter["order_ctr"]
@@ -57,6 +57,7 @@ class StrategyAgent(Agent):
 
         self.engine = StrategyEngine(strategy, int(params.get("id", 1)), sink, self.counters[ctr: ctr + 1])
         self.timer_ns = int(strategy.timer_s * 1e9)
+        self.max_idle_s = strategy.timer_s or None  # a parked runner wakes for on_timer too
         self.next_timer = time.time_ns() + self.timer_ns if self.timer_ns else 1 << 62
 
     def do_work(self) -> int:

@@ -63,7 +63,7 @@ class FeedPipeline:
     position; both may be None for a bare pipeline)."""
 
     def __init__(self, normalizer, publisher, counters=None, index=None, exch_to_recv=None,
-                 recv_to_publish=None):
+                 recv_to_publish=None, hold_wakes: bool = True):
         self.normalizer = normalizer
         self.publisher = publisher
         self.counters = counters
@@ -77,6 +77,7 @@ class FeedPipeline:
         self.on_wants_snapshot = None  # called after a read that left a book waiting for one
         self._msgs_at = self.index.get("msgs")
         self._recs_at = self.index.get("records")
+        self._hold = getattr(publisher, "hold_wakes", None) if hold_wakes else None
 
     def on_messages(self, messages: list, recv_ns: int) -> None:
         normalize = self.normalizer.normalize
@@ -84,18 +85,27 @@ class FeedPipeline:
         since = self._r2p.since
         n = 0
         last = None
-        for m in messages:
-            recs = normalize(m, recv_ns)
-            k = len(recs)
-            if k == 1:
-                publish(recs)
-            elif k:
-                self.publisher.publish_batch(recs)
-            else:
-                continue
-            since(recv_ns)
-            n += k
-            last = recs
+        # one wake-up per parked reader per socket read, after its last message: the reader
+        # gets them all at once, and the one it would wake cannot preempt this loop halfway
+        hold = self._hold
+        if hold is not None:
+            hold()
+        try:
+            for m in messages:
+                recs = normalize(m, recv_ns)
+                k = len(recs)
+                if k == 1:
+                    publish(recs)
+                elif k:
+                    self.publisher.publish_batch(recs)
+                else:
+                    continue
+                since(recv_ns)
+                n += k
+                last = recs
+        finally:
+            if hold is not None:
+                self.publisher.release_wakes()
         self.messages += len(messages)
         self.records += n
         if self.on_wants_snapshot is not None and self.normalizer.wants_snapshot():

@@ -93,11 +93,13 @@ class Publisher:
         A.store_relaxed(hdr, H.W_PRODUCER_LIMIT, A.load_acquire(hdr, H.W_CURSOR))
         self.wait_strategy = make_wait(wait)
         self._waker = Waker(ring)
+        self._held = 0  # parked bits taken while holding wake-ups (hold_wakes)
+        self._holding = False
         self._stage = np.zeros(1, self.dtype)
         self._out = np.zeros(1, np.int64)
         self._addrs = (address(hdr), address(ring.slots))
         self._one = entry_point(K.bc_publish_one_at, *self._addrs, self._stage)
-        self.publish = _fast_publish(self._one, *self._addrs, self.dtype, self._waker.wake, self._publish_slow)
+        self.publish = _fast_publish(self._one, *self._addrs, self.dtype, self._wake, self._publish_slow)
         self._closed = False
 
     def _publish_slow(self, record) -> None:
@@ -110,7 +112,7 @@ class Publisher:
             if r == 0:
                 return
             if r > 0:
-                self._waker.wake(r)
+                self._wake(r)
                 return
             if r == K.BAD_SHAPE:
                 raise RecordTypeError(f"publish takes exactly one record; got an array of {len(record)}")
@@ -124,7 +126,7 @@ class Publisher:
             A.fetch_add(self.hdr, H.W_WAITS, 1)
             return False
         if r > 0:
-            self._waker.wake(r)
+            self._wake(r)
         return True
 
     def publish_batch(self, records: np.ndarray) -> int:
@@ -137,7 +139,7 @@ class Publisher:
         while done < n:
             k = K.bc_publish(self.hdr, self.slots, records, done, n - done, self._out)
             if self._out[0]:
-                self._waker.wake(int(self._out[0]))
+                self._wake(int(self._out[0]))
             done += k
             if done < n:
                 self.wait_for_room(n - done)
@@ -161,7 +163,28 @@ class Publisher:
 
     def wake(self, bits: int) -> None:
         """Post the blocking readers in ``bits`` (what a numba publish kernel returned)."""
-        self._waker.wake(bits)
+        self._wake(bits)
+
+    def _wake(self, bits: int) -> None:
+        if self._holding:
+            self._held |= bits
+        else:
+            self._waker.wake(bits)
+
+    def hold_wakes(self) -> None:
+        """Until ``release_wakes``, keep the wake-ups publishes owe instead of sending them: a
+        producer that publishes several records in one go (ingest, the messages of one socket
+        read) wakes each parked reader once, after the last, and is not preempted by a reader it
+        woke halfway. No wake-up is lost: a parked bit a publish took stays in ``_held`` until
+        ``release_wakes`` (call it in a ``finally``)."""
+        self._holding = True
+
+    def release_wakes(self) -> None:
+        """Send the wake-ups held since ``hold_wakes`` (one per parked reader) and stop holding."""
+        self._holding = False
+        bits, self._held = self._held, 0
+        if bits:
+            self._waker.wake(bits)
 
     def wait_for_room(self, want: int = 1) -> None:
         """Full ring (``wait`` policy): idle until the slowest gating reader frees room.
@@ -199,7 +222,7 @@ class Publisher:
         seq, n = self._claimed
         bits = K.bc_commit(self.hdr, self.slots, seq, n)
         if bits:
-            self._waker.wake(bits)
+            self._wake(bits)
 
     def handle(self):
         """``(hdr, slots)`` for numba code: pass to ``kernels.bc_publish`` and friends. Hand a

@@ -24,6 +24,7 @@ import numpy as np
 from .. import atomics as A
 from .. import procinfo
 from ..errors import HftshmError, ReaderTableFull, RecordTypeError, RingConfigError
+from ..wait import DEFAULT as WAIT_DEFAULT
 from ..wait import make as make_wait
 from . import header as H
 from . import kernels as K
@@ -61,7 +62,10 @@ class Reader:
         self._window = window or max(1, cap // 4)
         self.rst = rst
         self.resumed = False
-        self.wait_strategy = make_wait(wait)
+        # Who idles: in a worker, the runner (it watches the agent's readers), so a worker's
+        # readers take no wait strategy (``wait=None``); ``wait_strategy`` (``wait()``,
+        # iteration) then builds a default one on first use (a notebook, ``hftshm tail``).
+        self._wait = make_wait(wait) if wait is not None else None
         slot, resumed, cursor = self._claim_slot()
         self.slot = slot
         rst[K.R_SLOT] = slot
@@ -83,7 +87,8 @@ class Reader:
         self._unpark = entry_point(K.rd_unpark_at, *self._addrs)
         self._rd_copy = entry_point(K.rd_copy, hdr, ring.slots, rst, self._copy_buf)
         self._closed = False
-        self.wait_strategy.watch(self)
+        if self._wait is not None:
+            self._wait.watch(self)
 
     # --- attach ---------------------------------------------------------------------------------
 
@@ -131,7 +136,8 @@ class Reader:
         hdr[RT.word(slot, RT.FLAGS)] = 0
         hdr[RT.word(slot, RT.HEARTBEAT_NS)] = now
         hdr[RT.word(slot, RT.ATTACHED_NS)] = now
-        hdr[RT.word(slot, RT.WAIT_CODE)] = RT.WAIT_CODES.get(self.wait_strategy.name, -1)
+        # no strategy yet: the default one it would build (a runner that watches it says its own)
+        hdr[RT.word(slot, RT.WAIT_CODE)] = RT.WAIT_CODES.get(getattr(self._wait, "name", WAIT_DEFAULT), -1)
         A.fetch_add(hdr, RT.word(slot, RT.GENERATION), 1)
         if resumed:
             A.fetch_add(hdr, RT.word(slot, RT.RESUMES), 1)
@@ -282,6 +288,26 @@ class Reader:
         if self.slot >= 0:
             self._unpark(*self._addrs)
 
+    @property
+    def wait_strategy(self):
+        """This reader's own wait strategy, built (the default one) on first use if none was
+        given; a worker's readers never use it (the runner idles for them)."""
+        if self._wait is None:
+            self._wait = make_wait(None)
+            self._wait.watch(self)
+        return self._wait
+
+    @property
+    def owns_wait(self) -> bool:
+        """Whether this reader has a wait strategy of its own (given, or built by ``wait()``)."""
+        return self._wait is not None
+
+    def set_wait_code(self, name: str) -> None:
+        """Show ``name`` as this reader's wait in the reader table (``hftshm status``): the
+        strategy that watches it says so, whoever built it."""
+        if self.slot >= 0:
+            self.hdr[RT.word(self.slot, RT.WAIT_CODE)] = RT.WAIT_CODES.get(name, -1)
+
     def set_wake(self, wake: str) -> None:
         if self.slot < 0:
             raise HftshmError("an anonymous reader cannot block: the reader table is full")
@@ -343,7 +369,8 @@ class Reader:
         if self._closed:
             return
         self._closed = True
-        self.wait_strategy.close()
+        if self._wait is not None:
+            self._wait.close()
         if self.slot >= 0:
             hdr = self.hdr
             A.store_release(hdr, RT.word(self.slot, RT.FLAGS), 0)

@@ -63,7 +63,7 @@ FLAG_GATING = 1  # holds the producer back (or, on an overwrite ring, has its ov
 FLAG_EVICTED = 2  # the producer ungated this reader; the reader must validate and rejoin
 
 # Wait strategy codes, as shown by `hftshm status` (hftshm.wait names them).
-WAIT_CODES = {"busy-spin": 0, "yielding": 1, "backoff": 2, "blocking": 3}
+WAIT_CODES = {"busy-spin": 0, "yielding": 1, "backoff": 2, "blocking": 3, "periodic": 4}
 WAIT_NAMES = {v: k for k, v in WAIT_CODES.items()}
 
 

@@ -117,8 +117,8 @@ class WorkerConfig:
     wait: str = S.WORKER["wait"].field()
     cpu: int | None = S.WORKER["cpu"].field()
     restart: bool = S.WORKER["restart"].field()
-    # backoff's longest nap, us: the worst extra latency when idle vs the CPU its wake-ups cost;
-    # 0 = the role's default (50 for latency-critical workers, 1000 for the journal)
+    # backoff's longest nap (periodic's period), us: the worst extra latency when idle vs the CPU
+    # its wake-ups cost; 0 = the role's default (runtime/roles.py)
     max_nap_us: float = S.WORKER["max_nap_us"].field()
 
 

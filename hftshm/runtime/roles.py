@@ -14,6 +14,15 @@ ROLES = {
     "bridge": "hftshm.workers.bridge:BridgeAgent",  # docs/bridge.md
 }
 
+# The wait a role gets when its [workers.NAME] wait is "auto" (the default). The journal and
+# risk need no record at once: they batch on a timer (wait/periodic.py) and cost one wake-up per
+# period at any rate, none to the producers. The rest back off.
+DEFAULT_WAIT = {"journal": "periodic", "risk": "periodic", "strategy": "blocking"}
+# periodic's period per role (us); [workers.NAME] max_nap_us overrides it. Risk: 2 ms, the
+# longest nap its backoff had (a mid for the pre-trade check is at most that old); the journal: 5 ms.
+PERIOD_US = {"journal": 5000.0, "risk": 2000.0}
+DEFAULT_PERIOD_US = 1000.0
+
 # backoff's longest nap per role (us), where latency matters less than the CPU of waking up
 MAX_NAP_US = {"journal": 1000.0, "risk": 2000.0, "replay": 100.0}
 DEFAULT_MAX_NAP_US = 50.0
@@ -24,7 +33,17 @@ RELAXED = {"journal": {"spins": 0, "yields": 0, "min_sleep_us": 100.0},
            "risk": {"spins": 0, "yields": 0, "min_sleep_us": 200.0}}
 
 
+def resolve_wait(role: str, wait: str) -> str:
+    """The wait strategy a worker of ``role`` runs: its configured one, or the role's default."""
+    if wait in ("auto", "", None):
+        return DEFAULT_WAIT.get(role, "backoff")
+    return wait
+
+
 def wait_options(role: str, wait: str, max_nap_us: float) -> dict:
+    wait = resolve_wait(role, wait)
+    if wait == "periodic":
+        return {"period_us": max_nap_us or PERIOD_US.get(role, DEFAULT_PERIOD_US)}
     if wait != "backoff":
         return {}
     out = dict(RELAXED.get(role, {}))

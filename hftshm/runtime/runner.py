@@ -10,6 +10,7 @@ import time
 
 from ..wait import make as make_wait
 from . import control_layout as C
+from .roles import resolve_wait
 
 log = logging.getLogger("hftshm.worker")
 
@@ -25,10 +26,14 @@ def settle_heap() -> None:
 
 
 class Runner:
-    def __init__(self, agent, wait: str = "backoff", **wait_options):
+    """The only idler of a worker: the agent's readers take no wait strategy of their own; the
+    runner's strategy watches them all (``agent.readers()``), so a parking strategy is woken by a
+    publish on any of them. ``wait`` "auto" is the role's default (``roles.DEFAULT_WAIT``)."""
+
+    def __init__(self, agent, wait: str = "auto", **wait_options):
         self.agent = agent
         self.ctx = agent.ctx
-        self.wait = make_wait(wait, **wait_options)
+        self.wait = make_wait(resolve_wait(agent.role, wait), **wait_options)
         self.stop_requested = False
 
     def request_stop(self, *_):
@@ -48,17 +53,24 @@ class Runner:
         settle_heap()
         for reader in agent.readers():
             self.wait.watch(reader)
+        # a parked worker with a timer of its own (a strategy's on_timer) must wake for it too
+        limit = getattr(agent, "max_idle_s", None)
+        if limit and hasattr(self.wait, "timeout_s"):
+            self.wait.timeout_s = min(self.wait.timeout_s, limit)
         self._beat(time.time_ns())  # before RUNNING: the slot may hold a dead predecessor's beat
         ctx.control.set_worker_field(ctx.slot, C.W_STATE, C.W_RUNNING)
         log.info("%s %s running", agent.role, ctx.name)
         do_work, idle, reset = agent.do_work, self.wait.idle, self.wait.reset
+        after_work = self.wait.after_work  # a batching strategy idles after a busy cycle too
         next_beat = 0
         idled = False
         try:
             while not self.stop_requested:
                 work = do_work()
                 if work:
-                    if idled:
+                    if after_work:
+                        idle(work)
+                    elif idled:
                         reset()
                         idled = False
                 else:

@@ -31,7 +31,9 @@ class Harness:
     def __init__(self, instance: str, strategies: list[dict], *, risk: dict | None = None,
                  execution: dict | None = None, symbols=("btcusdt", "ethusdt"), sim_rate: float = 1000.0,
                  orders_per_10s: int = 50, wait: str = "backoff", sim_in_thread: bool = True,
-                 streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None):
+                 streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None,
+                 journal: bool = False, replay: str | None = None, speed: float = 1.0,
+                 params: dict | None = None):
         self.instance = instance
         self.strategies = strategies
         self.risk = risk or {}
@@ -39,7 +41,11 @@ class Harness:
         self.symbols = list(symbols)
         self.sim_cfg = SimConfig(port=0, symbols=tuple(symbols), rate=sim_rate,
                                  limits=SimLimits(orders_per_10s=orders_per_10s))
-        self.wait = wait
+        self.wait = wait  # None: each worker's default wait ([workers.NAME] wait unset)
+        self.journal = journal  # run the journal worker too (off by default: tests rarely need it)
+        self.replay = replay  # a capture the simulator plays (child process only) instead of its market
+        self.speed = speed
+        self.params = params or {}  # per-worker additions to HFTSHM_WORKER_PARAMS (ingest's hold_wakes)
         self.sim_in_thread = sim_in_thread
         self.streams = list(streams)
         self.workers = workers or {}  # per-worker overrides of [workers.NAME] (wait, max_nap_us)
@@ -59,20 +65,24 @@ class Harness:
         port = self._start_sim()
         url = f"ws://127.0.0.1:{port}"
         names = {f"strategy-{s['name']}" for s in self.strategies} | {"risk", "execution", "ingest"}
+        if self.journal:
+            names.add("journal")
+        waits = {} if self.wait is None else {"wait": self.wait}
         self.cfg = config_mod.from_dict({
             "instance": self.instance, "data_dir": str(self.log_dir),
             "venue": {"kind": "sim", "symbols": self.symbols, "streams": self.streams,
                       "stream_url": url, "api_url": f"{url}/ws-api/v3"},
-            "journal": {"enabled": False},
+            "journal": {"enabled": self.journal},
             "strategies": self.strategies, "risk": self.risk, "execution": self.execution,
-            "workers": {n: {"wait": self.wait, **self.workers.get(n, {})} for n in names},
+            "workers": {n: {**waits, **self.workers.get(n, {})} for n in names},
         })
         self.control = ControlBlock.create(self.instance, "sim")
         self.latency = LatencyBook.create(self.instance)
         for ring in rings.create_all(self.cfg):
             ring.close()
         setup.prepare(self.cfg, self.control)
-        self.roles = {"risk": ("risk", {}), "execution": ("execution", {})}
+        self.roles = {"journal": ("journal", {})} if self.journal else {}
+        self.roles.update({"risk": ("risk", {}), "execution": ("execution", {})})
         for s in self.cfg.strategies:
             self.roles[f"strategy-{s['name']}"] = ("strategy", s)
         self.roles["ingest"] = ("ingest", {})
@@ -90,6 +100,8 @@ class Harness:
         cmd = [sys.executable, "-m", "hftshm.exchange", "--port", "0", "--port-file", str(port_file),
                "--symbols", ",".join(self.symbols), "--rate", str(self.sim_cfg.rate),
                "--orders-per-10s", str(self.sim_cfg.limits.orders_per_10s)]
+        if self.replay is not None:
+            cmd += ["--replay", str(self.replay), "--speed", str(self.speed)]
         with private.open_file(self.log_dir / "exchange.log") as logf:
             self.sim_proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT,
                                              env=credentials.worker_env(os.environ))
@@ -102,6 +114,7 @@ class Harness:
 
     def spawn(self, name: str) -> subprocess.Popen:
         role, params = self.roles[name]
+        params = {**params, **self.params.get(name, {})}
         self.control.claim_worker(name, role)
         env = credentials.worker_env(os.environ, HFTSHM_CONFIG=self.cfg.to_json(),
                                      HFTSHM_WORKER_PARAMS=json.dumps(params),

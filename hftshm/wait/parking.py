@@ -29,6 +29,7 @@ class Parking(WaitStrategy):
         self.timed_out = False  # whether the last sleep ended by timeout rather than a signal
 
     def watch(self, reader) -> None:
+        super().watch(reader)
         if reader.slot < 0:
             return  # anonymous readers cannot be woken: they just poll with timeouts
         if not self.wake:

@@ -1,0 +1,46 @@
+"""``hftshm bench trading``'s pieces that need no pipeline: the scheduler figures it reads per
+process, the variant syntax, and the refusals of bad options (the whole run is a benchmark and
+asserts nothing)."""
+
+import os
+
+import pytest
+from typer.testing import CliRunner
+
+from cli import app
+from hftshm.trading import bench
+
+
+def test_sched_reads_this_process():
+    x = 0
+    for i in range(200_000):  # some CPU to count
+        x += i
+    s = bench.sched(os.getpid())
+    assert s.cpu_s > 0 and s.run_ns > 0 and s.slices > 0
+    assert s.voluntary >= 0 and s.involuntary >= 0 and s.wait_ns >= 0
+    d = bench.sched(os.getpid()) - s
+    assert d.run_ns >= 0 and d.slices >= 0
+
+
+def test_sched_of_a_gone_process_is_zero():
+    assert bench.sched(2**22 + 12345) == bench.Sched()
+
+
+def test_variants_split_worker_keys_and_params():
+    got = bench.parse_overrides("journal.wait=backoff, strategies.wait=blocking,ingest.hold_wakes=0,risk.max_nap_us=500")
+    assert got == {"journal": {"wait": "backoff"}, "strategy-mom": {"wait": "blocking"},
+                   "strategy-imb": {"wait": "blocking"}, "ingest": {"hold_wakes": 0.0},
+                   "risk": {"max_nap_us": 500.0}}
+    with pytest.raises(ValueError, match="WORKER.KEY=VALUE"):
+        bench.parse_overrides("journal=backoff")
+
+
+@pytest.mark.parametrize("args,message", [
+    (["--replay", "/nonexistent/capture"], "is not a readable file"),
+    (["--variant", "nokey"], "WORKER.KEY=VALUE"),
+    (["--speed", "0"], "--speed must be > 0"),
+])
+def test_bad_options_are_refused_before_anything_starts(args, message):
+    res = CliRunner().invoke(app, ["bench", "trading", *args])
+    assert res.exit_code == 2
+    assert message in res.output
