@@ -15,8 +15,8 @@ import asyncio
 import logging
 import time
 
-from hftshm.feed.binance import BinanceSpotNormalizer
-from hftshm.feed.binance.urls import stream_names
+from hftshm.venues.binance_spot import BinanceSpotNormalizer
+from hftshm.venues.binance_spot.urls import stream_names
 from hftshm.feed.pipeline import FeedPipeline
 from hftshm.feed.resume import read_resume_point
 from hftshm.feed.session import FeedSession

@@ -32,7 +32,7 @@ from pathlib import Path
 import orjson
 import websockets
 
-from ..feed.binance import BinanceSpotNormalizer
+from ..venues.binance_spot import BinanceSpotNormalizer
 from ..feed.pipeline import FeedPipeline
 from ..feed.wsconn import factory
 from ..layouts import md

@@ -15,7 +15,7 @@ session's tick, 20 ms), so a kill -9 loses at most that tick's normalizer counts
 
 from __future__ import annotations
 
-from .binance.counters import COUNTER_NAMES as NORMALIZER_COUNTERS
+from hftshm.venues.binance_spot.counters import COUNTER_NAMES as NORMALIZER_COUNTERS
 
 # Shared counter name (<= 15 chars, the control block's limit) -> the normalizer counters it sums
 # (the control block holds 32 counters a worker, so rarer kinds share one).

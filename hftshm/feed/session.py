@@ -24,7 +24,7 @@ import time
 import websockets
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
-from .binance.urls import combined_url, subscribe_messages
+from hftshm.venues.binance_spot.urls import combined_url, subscribe_messages
 from .pacing import Backoff, OutgoingBudget
 from .wsconn import factory
 
