@@ -34,12 +34,11 @@ FROM_NORMALIZER = {
     "bad_values": ("zero_values", "crossed_quotes"),
     "depth_gaps": ("depth_gaps",),
     "straddle_miss": ("straddle_misses",),
-    "stale_depth": ("stale_depth_events",),
+    "stale_depth": ("stale_depth_events", "unwanted_snapshots"),  # both: late, dropped
     "crossed": ("crossed_books",),
     "buf_overflows": ("buffer_overflows",),
     "snapshots": ("snapshots_applied",),
     "bad_snapshots": ("bad_snapshots",),
-    "unwanted_snaps": ("unwanted_snapshots",),
     "book_resets": ("book_resets",),
 }
 assert {a for attrs in FROM_NORMALIZER.values() for a in attrs} <= set(NORMALIZER_COUNTERS)
