@@ -7,7 +7,8 @@ Envelopes are kept byte for byte (combined connections get them unchanged) toget
 served as the WebSocket API ``depth`` answer for the symbol of the next depth update in the file.
 
 A Binance USD-M capture (``venue == "binance_usdm"``: a stream kind only USD-M has, such as
-``depth@0ms`` or ``markPrice@1s``, or a depth update carrying ``pu``) is served on USD-M's routed
+``depth@0ms`` or ``markPrice@1s``, a depth update carrying ``pu``, a bookTicker with ``"e"`` or a
+trade with ``"X"``) is served on USD-M's routed
 paths (``server.py``) and its snapshot keeps the futures fields ``E`` and ``T``.
 """
 
@@ -100,6 +101,8 @@ def _venue_of(frames: list[Frame]) -> str:
         kind = f.stream.partition("@")[2]
         if kind in usdm_only or (kind.startswith("depth") and b'"pu":' in f.data):
             return "binance_usdm"
+        if (kind == "bookTicker" and b'"e":"bookTicker"' in f.data) or (kind == "trade" and b'"X":' in f.data):
+            return "binance_usdm"  # futures bookTicker carries "e" (Spot's does not), trades "X"
     return "binance_spot"
 
 
