@@ -19,8 +19,6 @@ from pathlib import Path
 from .. import config_schema as S
 from ..errors import ConfigError, HftshmError  # ConfigError: also hftshm.runtime.config.ConfigError
 
-BINANCE_STREAM_URL = "wss://stream.binance.com:9443"
-BINANCE_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
 
 # Defaults, types and ranges of every key: hftshm/config_schema.py (the dataclasses take their
 # defaults from there; ``validate`` checks every field against it).
@@ -44,8 +42,9 @@ def _default_rings():
 
 @dataclass
 class VenueConfig:
-    kind: str = S.VENUE["kind"].field()  # "sim": start the built-in simulator; "binance": real URLs
-    # below; "replay": publish the md journal ``replay`` into the md ring instead of ingesting
+    kind: str = S.VENUE["kind"].field()  # "sim": start the built-in simulator; "binance" (=
+    # "binance_spot") or "binance_usdm": that venue (hftshm.venues), real URLs below; "replay":
+    # publish the md journal ``replay`` into the md ring instead of ingesting
     replay: str = S.VENUE["replay"].field()
     speed: str = S.VENUE["speed"].field()  # replay pace: 1 as recorded, 10 ten times faster, max at once
     stream_url: str = S.VENUE["stream_url"].field()  # e.g. wss://stream.binance.com:9443 (empty: the simulator's)
