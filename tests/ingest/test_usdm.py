@@ -184,3 +184,46 @@ def test_config_fills_the_venue_urls_and_keeps_binance_as_spot():
     with pytest.raises(ConfigError, match=r"\[sim\] venue = \"binance_usdm\": .*set \[sim\] replay"):
         config_mod.from_dict({"sim": {"venue": "binance_usdm"}, "venue": {"streams": ["trade"]},
                               "strategies": []})
+
+
+MARK = ('{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":%d,"s":"BTCUSDT",'
+        '"p":"61800.10000000","i":"61790.20000000","P":"61795.00000000","r":"-0.00010000","T":1723190400000}}')
+LIQ = ('{"stream":"btcusdt@forceOrder","data":{"e":"forceOrder","E":%d,"o":{"s":"BTCUSDT","S":"BUY",'
+       '"o":"LIMIT","f":"IOC","q":"0.014","p":"61900.0","ap":"61910.5","X":"FILLED","l":"0.014","z":"0.014",'
+       '"T":%d}}}')
+TICK = ('{"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":%d,"s":"BTCUSDT","b":"61800.20",'
+        '"B":"2.507","a":"61800.30","A":"2.510","T":%d,"E":%d}}')
+
+
+def test_worker_reads_both_routed_paths(ingest_instance, tmp_path):
+    """bookTicker on /public and markPrice + forceOrder on /market: two connections, every
+    frame's record arrives once, MARK and LIQUIDATION field by field."""
+    E = 1723161256000
+    lines = []
+    for i in range(50):
+        lines.append((1000 + 3 * i, TICK % (100 + i, E + i, E + i)))
+        lines.append((1001 + 3 * i, MARK % (E + i)))
+    lines.append((2000, LIQ % (E + 99, E + 98)))
+    cap = tmp_path / "usdm.capture"
+    cap.write_text("".join(f"{ns} {frame}\n" for ns, frame in lines))
+    sim = SimThread(SimConfig(port=0, replay=cap, speed=float("inf")))
+    try:
+        inst = ingest_instance
+        inst.start(_config(inst, sim.port, streams=["bookTicker", "markPrice@1s", "forceOrder"]))
+        recs = inst.read_until(lambda r: len(r) >= 101, timeout=60)
+        c = inst.wait_counters(lambda c: c["msgs"] == 101 and c["connected"] == 2, timeout=30)
+        assert c["connects"] == 2 and c["silent"] == 0 and c["bad_fields"] == 0 and c["records"] == 101
+        kinds = [int(r["kind"]) for r in recs]
+        assert kinds.count(md.QUOTE) == 50 and kinds.count(md.MARK) == 50 and kinds.count(md.LIQUIDATION) == 1
+        marks = [r for r in recs if int(r["kind"]) == md.MARK]
+        assert [int(r["exch_ns"]) for r in marks] == [(E + i) * 1_000_000 for i in range(50)]
+        m = marks[0]
+        assert (int(m["price_e8"]), int(m["qty_e8"]), int(m["price2_e8"]), int(m["qty2_e8"]), int(m["txn_ns"])) == (
+            6_180_010_000_000, -10_000, 6_179_020_000_000, 6_179_500_000_000, 1723190400000 * 1_000_000)
+        (liq,) = [r for r in recs if int(r["kind"]) == md.LIQUIDATION]
+        assert (int(liq["side"]), int(liq["price_e8"]), int(liq["qty_e8"]), int(liq["price2_e8"]), int(liq["qty2_e8"]),
+                int(liq["exch_ns"]), int(liq["txn_ns"])) == (md.BUY, 6_190_000_000_000, 1_400_000, 6_191_050_000_000,
+                                                            1_400_000, (E + 99) * 1_000_000, (E + 98) * 1_000_000)
+        assert inst.stop() == 0
+    finally:
+        sim.close()
