@@ -299,7 +299,10 @@ RING_NAMES = ("md", "orders", "fills")  # hftshm.runtime.rings.SPECS
 INSTANCE_NAME = r"[A-Za-z0-9_-]{1,24}"  # hftshm.naming
 URL = r"wss?://\S+"
 SYMBOL = r"[A-Za-z0-9]{1,32}"
-STREAMS = ("trade", "aggTrade", "bookTicker", "depth@100ms", "depth")
+STREAMS = ("trade", "aggTrade", "bookTicker", "depth@100ms", "depth",
+           # USD-M (hftshm.venues.binance_usdm.urls); which venue serves which: runtime.config
+           "depth@0ms", "markPrice@1s", "markPrice", "forceOrder")
+MARKET_VENUES = ("binance_spot", "binance_usdm")  # hftshm.venues; "binance" is binance_spot
 HOUR = 3600.0
 
 TOP = Section(
@@ -325,7 +328,7 @@ def _venue_extra(where: str, v: dict) -> None:
 
 VENUE = Section(
     "[venue]",
-    Choice("kind", "sim", choices=("sim", "binance", "replay", "bridge")),
+    Choice("kind", "sim", choices=("sim", "binance", "replay", "bridge", *MARKET_VENUES)),
     Text("replay", "", what="a path (an md journal file or directory)"),
     Speed("speed", "1"),
     Text("stream_url", "", pattern=URL, what="a ws:// or wss:// URL, or \"\""),
@@ -344,6 +347,7 @@ SIM = Section(
     Speed("speed", "1"),
     Int("port", 0, lo=0, hi=65535),
     Bool("replay_orders", False),  # replay: orders match against the recorded book
+    Choice("venue", "binance_spot", choices=MARKET_VENUES),  # the venue the simulator speaks
 )
 
 

@@ -20,26 +20,40 @@ in strategies. Text comes back exactly with ``format_e8``.
 
 Per kind (fields not listed are zero):
 
-=========  ===========================  ===================  ==============================
-kind       price/qty (and price2/qty2)  venue_id, venue_id2  side
-=========  ===========================  ===================  ==============================
-TRADE      trade price and quantity     trade id ``t``, -     aggressor: BUY if the buyer
-                                                              was the taker (``m`` false)
-AGG_TRADE  price and quantity           agg id ``a``, first   as TRADE
-                                        trade id ``f``
-QUOTE      best bid, bid qty (ask,      update id ``u``, -    -
-           ask qty)
-LEVEL      level price, new qty (0      final update id       BID or ASK
-           removes the level)           ``u``, first ``U``
-BOOK_RESET the book was discarded (gap  -, -                  -
-           or resync): rebuild from the
-           LEVEL records with SNAPSHOT
-           that follow
-GAP        a bridged ring's stand-in    first lost source     -
-           for a source sequence that   sequence of the
-           never arrived (treat as      run, run length
-           BOOK_RESET)
-=========  ===========================  ===================  ==============================
+===========  ===========================  ===================  ==============================
+kind         price/qty (and price2/qty2)  venue_id, venue_id2  side
+===========  ===========================  ===================  ==============================
+TRADE        trade price and quantity     trade id ``t``, -     aggressor: BUY if the buyer
+                                                                was the taker (``m`` false)
+AGG_TRADE    price and quantity           agg id ``a``, first   as TRADE
+                                          trade id ``f``
+QUOTE        best bid, bid qty (ask,      update id ``u``, -    -
+             ask qty)
+LEVEL        level price, new qty (0      final update id       BID or ASK
+             removes the level)           ``u``, first ``U``
+BOOK_RESET   the book was discarded (gap  -, -                  -
+             or resync): rebuild from the
+             LEVEL records with SNAPSHOT
+             that follow
+GAP          a bridged ring's stand-in    first lost source     -
+             for a source sequence that   sequence of the
+             never arrived (treat as      run, run length
+             BOOK_RESET)
+MARK         mark price, funding rate     -, -                  -
+             (index price, estimated
+             settle price); txn_ns =
+             next funding time
+LIQUIDATION  order price, original qty    -, -                  the liquidation order's side:
+             (average price, filled                             SELL closes a long, BUY a short
+             qty); txn_ns = order time
+===========  ===========================  ===================  ==============================
+
+MARK and LIQUIDATION come from perpetual futures venues (Binance USD-M ``markPrice`` and
+``forceOrder`` streams, docs/venues.md). MARK's funding rate is a signed fraction per funding
+interval in 1e-8 units (``"-0.00010000"`` is ``-10000``): the only ``*_e8`` field that can be
+negative. A venue that sends no index or estimated settle price leaves that field 0.
+A TRADE whose venue marks it other than a regular market trade (USD-M ``X`` = ``INSURANCE_FUND``,
+``ADL``, ``NA``) carries F_NOT_MARKET.
 
 Bridged rings (``[venue] kind = "bridge"``, docs/bridge.md): the record has no spare bytes, so
 the source sequence is not a new field: it is ``seq`` itself. The receiving bridge gives every
@@ -49,7 +63,8 @@ counter; 0 when the receiver follows the source from its start). Every other fie
 receive times included, is the source's byte for byte; ``publish_ns`` is the local publish.
 
 Timestamps (ns since the epoch): ``exch_ns`` the exchange event time ``E``; ``txn_ns`` the
-trade time ``T`` (trades) or 0; ``recv_ns`` local receive; ``publish_ns`` ring publish.
+trade time ``T`` (trades), the transaction time ``T`` (futures QUOTE from bookTicker), the next
+funding time (MARK), the order time (LIQUIDATION), or 0; ``recv_ns`` local receive; ``publish_ns`` ring publish.
 """
 
 from __future__ import annotations
@@ -65,8 +80,10 @@ QUOTE = 3
 LEVEL = 4
 BOOK_RESET = 5
 GAP = 6  # a bridged ring's placeholder for a lost source sequence (hftshm.bridge)
+MARK = 7  # futures mark price and funding (hftshm.venues.binance_usdm)
+LIQUIDATION = 8  # a futures liquidation order
 KIND_NAMES = {TRADE: "trade", AGG_TRADE: "aggTrade", QUOTE: "quote", LEVEL: "level", BOOK_RESET: "reset",
-              GAP: "gap"}
+              GAP: "gap", MARK: "mark", LIQUIDATION: "liquidation"}
 KIND_CODES = {v: k for k, v in KIND_NAMES.items()}
 
 # side
@@ -80,6 +97,7 @@ F_SNAPSHOT = 1  # LEVEL from a depth snapshot
 F_LAST_IN_EVENT = 2  # last LEVEL (or QUOTE) of one depth event: the book is consistent after it
 F_BEST_MATCH = 4  # trade "M"
 F_FROM_BOOK = 8  # QUOTE derived from the local order book (not a bookTicker)
+F_NOT_MARKET = 16  # TRADE the venue reports as other than a market trade (futures insurance fund, ADL)
 
 E8 = 100_000_000
 

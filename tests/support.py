@@ -11,6 +11,7 @@ import numpy as np
 from hftshm.layouts import bench
 
 CAPTURE = Path(__file__).resolve().parent / "data" / "btcusdt_spot_20240808.capture.gz"  # real Binance frames
+USDM_CAPTURE = Path(__file__).resolve().parent / "data" / "btcusdt_usdm_20240808.capture.gz"  # real Binance USD-M frames
 FORK = mp.get_context("fork")
 SPAWN = mp.get_context("spawn")
 

@@ -1,8 +1,10 @@
-"""The ingest worker: Binance market streams -> normalizer -> the ``md`` ring.
+"""The ingest worker: a venue's market streams -> normalizer -> the ``md`` ring.
 
-Wiring only: the feed's pieces live in ``hftshm.feed`` (``session`` keeps the connection alive,
-``wsconn`` stamps reads and splits frames, ``pipeline`` normalizes and publishes, ``snapshots``
-fetches depth snapshots over the WebSocket API). See docs/ingest.md.
+Wiring only: the venue (``hftshm.venues``, by ``[venue] kind``) gives the connections (one per
+routed path: USD-M has two), the normalizer and the book rules; the feed's pieces live in
+``hftshm.feed`` (``session`` keeps each connection alive, ``wsconn`` stamps reads and splits
+frames, ``pipeline`` normalizes and publishes, ``snapshots`` fetches depth snapshots over the
+WebSocket API). See docs/ingest.md and docs/venues.md.
 
 Config: ``[venue]`` stream_url, api_url, symbols, streams; ``[feed]`` ping, staleness, backoff,
 connection age, outgoing rate. Worker params (``HFTSHM_WORKER_PARAMS``, all optional):
@@ -16,8 +18,7 @@ import asyncio
 import logging
 import time
 
-from hftshm.feed.binance import BinanceSpotNormalizer
-from hftshm.feed.binance.urls import stream_names
+from hftshm import venues
 from hftshm.feed.pipeline import FeedPipeline
 from hftshm.feed.resume import read_resume_point
 from hftshm.feed.session import FeedSession
@@ -51,16 +52,16 @@ COUNTERS = (
     "bad_values",  # refused: zero price/qty, zero-price level, crossed bookTicker
     "depth_gaps",  # diff U not previous u + 1 (book reset, resync)
     "straddle_miss",  # first diff after a snapshot did not straddle it
-    "stale_depth",  # diffs older than the snapshot, dropped
+    "stale_depth",  # diffs older than the snapshot, and snapshots no longer wanted: dropped
     "crossed",  # crossed book caught: reset, resync
     "buf_overflows",  # too many diffs buffered waiting for a snapshot
     "snap_requests",  # depth snapshots requested
     "snapshots",  # snapshots applied
     "bad_snapshots",  # snapshot replies that did not parse
-    "unwanted_snaps",  # snapshots that came when no longer wanted
     "snap_errors",  # API connection failures and error replies
     "book_resets",  # BOOK_RESET records published
-    "connected",  # 1 while a market connection is open (a gauge, for the dashboard)
+    "connected",  # market connections open now (a gauge, for the dashboard)
+    "silent",  # connections that opened and delivered nothing (wrong URL path?); reconnected
 )
 
 
@@ -80,11 +81,13 @@ class IngestAgent(Agent):
                 raise ValueError(f"[venue] symbol {s!r} is not in the md ring's symbol table {table}")
             ids[s.upper()] = table.index(s.upper())
         self.publisher = self.ring.publisher()  # refuses while a predecessor still publishes
-        normalizer = BinanceSpotNormalizer(ids)
+        market = venues.market_venue_of(ctx.config)
+        market.check_streams(venue.streams)
+        normalizer = market.normalizer(ids)
         # A restart: go on from the predecessor's last records (its counters go on by themselves,
         # the control block keeps them; FeedPipeline adds to them).
         mine = set(ids.values())
-        depth = any(k.startswith("depth") for k in venue.streams)
+        depth = any(k in market.depth_streams for k in venue.streams)
         point = read_resume_point(self.ring, mine, trades="trade" in venue.streams,
                                   aggs="aggTrade" in venue.streams, books=depth)
         resets = normalizer.resume({k: v for k, v in point.last_trade.items() if k in mine},
@@ -104,7 +107,9 @@ class IngestAgent(Agent):
             self.publisher.publish_batch(resets)
             self.pipeline.records += len(resets)
         self.pipeline.sync_counters()  # the resets count even if this process dies before a tick
-        streams = stream_names(venue.symbols, venue.streams)
+        if not venue.stream_url:
+            raise ValueError("[venue] stream_url is empty (the supervisor sets it for the simulator)")
+        connections = market.connections(venue.stream_url, venue.symbols, venue.streams)
         snapshots = None
         if depth:
             if not venue.api_url:
@@ -113,18 +118,22 @@ class IngestAgent(Agent):
                                         limit=int(params.get("depth_limit", 1000)),
                                         on_error=lambda what: self.count("snap_errors"),
                                         on_request=lambda symbol: self.count("snap_requests"))
-        if not venue.stream_url:
-            raise ValueError("[venue] stream_url is empty (the supervisor sets it for the simulator)")
         self.snapshots = snapshots
-        self.session = FeedSession(venue.stream_url, streams, self.pipeline, ctx.config.feed, self.count,
-                                   snapshots, fast_frames=params.get("frames", "fast") == "fast")
-        log.info("ingest %s: %d streams from %s", ctx.name, len(streams), self.session.url)
+        fast = params.get("frames", "fast") == "fast"
+        # The connection with the depth streams asks for the snapshots; the others only read.
+        self.sessions = [FeedSession(venue.stream_url, c.streams, self.pipeline, ctx.config.feed, self.count,
+                                     snapshots if any("@depth" in n for n in c.streams) else None,
+                                     fast_frames=fast, connection=c, silent_hint=market.silent_hint)
+                         for c in connections]
+        self.session = self.sessions[0]
+        for c in connections:
+            log.info("ingest %s: %s, %d streams from %s", ctx.name, market.title, len(c.streams), c.url)
 
     def _on_snapshot(self, symbol: str, raw: bytes, recv_ns: int) -> None:
         self.pipeline.apply_snapshot(symbol, raw, recv_ns)
 
     async def run_async(self, stop: asyncio.Event) -> None:
-        await self.session.run(stop)
+        await asyncio.gather(*(s.run(stop) for s in self.sessions))
 
     def on_close(self) -> None:
         pipeline = getattr(self, "pipeline", None)

@@ -15,6 +15,13 @@ Latency: decode (orjson) + normalize + publish per message, each timed alone wit
 ``perf_counter_ns`` pair (the pair's own cost, ``timer_ns``, is included in every sample), over
 the capture's frames of the kind, in a loop of ``latency_passes`` passes (e8 memo warm after the
 first, as in a long run).
+
+``venue``: ``binance_spot`` (the Spot capture) or ``binance_usdm`` (the USD-M capture, its
+frames on the routed ``/public`` path, the USD-M normalizer). USD-M adds the kind ``capture``:
+the whole real recording once, as recorded (trade, bookTicker and ``depth@0ms`` diffs, the
+recorded snapshot handed in when the book first asks), with ``lost`` = the records the
+normalizer makes of the file directly minus those published; its latency is one pass over the
+file in order (a book cannot take the same diffs twice).
 """
 
 from __future__ import annotations
@@ -32,12 +39,13 @@ from pathlib import Path
 import orjson
 import websockets
 
-from ..feed.binance import BinanceSpotNormalizer
+from .. import venues
+from ..feed.capture import iter_capture
 from ..feed.pipeline import FeedPipeline
 from ..feed.wsconn import factory
 from ..layouts import md
 from ..ring import BroadcastRing
-from .ingest_capture import KINDS, templates, write_capture
+from .ingest_capture import CAPTURE, KINDS, USDM_CAPTURE, templates, write_capture
 from .stats import latency_summary, machine
 
 MODES = ("pipeline", "pipeline-ws", "frames-only", "websockets-recv")
@@ -51,6 +59,12 @@ class Options:
     kinds: tuple = ("bookTicker", "trade")
     modes: tuple = MODES
     latency_passes: int = 5
+    venue: str = "binance_spot"  # or "binance_usdm"
+
+
+VENUE_KINDS = {"binance_spot": ("bookTicker", "trade"), "binance_usdm": ("bookTicker", "trade", "capture")}
+_CAPTURES = {"binance_spot": CAPTURE, "binance_usdm": USDM_CAPTURE}
+_USDM_CAPTURE_STREAMS = "btcusdt@trade/btcusdt@bookTicker/btcusdt@depth@0ms"
 
 
 class _Counter:
@@ -115,11 +129,38 @@ async def _receive(url: str, mode: str, sink_obj, expected: int) -> None:
                 break
 
 
-def throughput(port: int, kind: str, mode: str, expected: int, ring) -> dict:
-    url = f"ws://127.0.0.1:{port}/stream?streams=btcusdt@{kind}"
+def _recorded_snapshot(capture: Path) -> bytes:
+    return next(f for _, f in iter_capture(capture) if f.startswith(b'{"lastUpdateId"'))
+
+
+def _direct_records(venue: str, capture: Path) -> int:
+    """What the normalizer makes of the file itself: the records a lossless run publishes."""
+    norm = venues.get(venue).normalizer({"BTCUSDT": 0})
+    n = 0
+    for recv, frame in iter_capture(capture):
+        if frame.startswith(b'{"lastUpdateId"'):
+            n += len(norm.apply_snapshot("BTCUSDT", frame, recv))
+        else:
+            n += len(norm.normalize(frame, recv))
+    return n
+
+
+def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str = "binance_spot") -> dict:
+    usdm = venue == "binance_usdm"
+    root = "/public" if usdm else ""
+    streams = _USDM_CAPTURE_STREAMS if kind == "capture" else f"btcusdt@{kind}"
+    url = f"ws://127.0.0.1:{port}{root}/stream?streams={streams}"
     if mode.startswith("pipeline"):
         pub = ring.publisher()
-        sink_obj = _TimedPipeline(FeedPipeline(BinanceSpotNormalizer({"BTCUSDT": 0}), pub))
+        pipeline = FeedPipeline(venues.get(venue).normalizer({"BTCUSDT": 0}), pub)
+        if kind == "capture":  # the recorded snapshot, handed in when the book asks (no API here)
+            snap = _recorded_snapshot(_CAPTURES[venue])
+
+            def hand_in():
+                pipeline.apply_snapshot("BTCUSDT", snap, time.time_ns())
+
+            pipeline.on_wants_snapshot = hand_in
+        sink_obj = _TimedPipeline(pipeline)
     else:
         pub = None
         sink_obj = _Counter()
@@ -134,7 +175,7 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring) -> dict:
             pub.close()
     wall = sink_obj.last - sink_obj.first
     cpu = sink_obj.cpu_last - sink_obj.cpu_first
-    row = {"kind": kind, "mode": mode, "messages": sink_obj.messages,
+    row = {"venue": venue, "kind": kind, "mode": mode, "messages": sink_obj.messages,
            "msgs_per_s": round(sink_obj.messages / wall) if wall > 0 else None,
            "cpu_pct": round(100 * cpu / wall, 1) if wall > 0 else None}
     if mode.startswith("pipeline"):
@@ -142,23 +183,35 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring) -> dict:
         c = p.normalizer.counters
         row["records"] = p.records
         row["skipped"] = c.malformed_json + c.bad_fields + c.unknown_events + c.unknown_symbols
-        row["gaps"] = c.trade_id_gaps
+        row["gaps"] = c.trade_id_gaps + c.depth_gaps
     return row
 
 
-def decode_latency(kind: str, ring, passes: int) -> dict:
-    frames = [orjson.dumps(env) for env in templates(kind)]
-    norm = BinanceSpotNormalizer({"BTCUSDT": 0})
+def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot") -> dict:
+    capture = _CAPTURES[venue]
+    norm = venues.get(venue).normalizer({"BTCUSDT": 0})
+    if kind == "capture":
+        frames = [f for _, f in iter_capture(capture)]
+        passes = 1
+    else:
+        frames = [orjson.dumps(env) for env in templates(kind, capture)]
     pub = ring.publisher()
-    normalize, publish, now = norm.normalize, pub.publish, time.perf_counter_ns
+    normalize, publish, publish_batch, now = norm.normalize, pub.publish, pub.publish_batch, time.perf_counter_ns
     samples = []
     append = samples.append
     gc.disable()
     try:
         for _ in range(passes):
             for f in frames:
+                if f.startswith(b'{"lastUpdateId"'):  # the snapshot: not a stream message
+                    publish_batch(norm.apply_snapshot("BTCUSDT", f, 1))
+                    continue
                 t0 = now()
-                publish(normalize(f, 1))
+                recs = normalize(f, 1)
+                if len(recs) == 1:
+                    publish(recs)
+                elif len(recs):
+                    publish_batch(recs)
                 append(now() - t0)
         timer = []
         for _ in range(20000):
@@ -167,7 +220,7 @@ def decode_latency(kind: str, ring, passes: int) -> dict:
     finally:
         gc.enable()
         pub.close()
-    row = {"kind": kind, "mode": "decode+normalize+publish", "messages": len(samples)}
+    row = {"venue": venue, "kind": kind, "mode": "decode+normalize+publish", "messages": len(samples)}
     row.update(latency_summary(samples))
     row["timer_ns"] = int(sorted(timer)[len(timer) // 2])
     return row
@@ -175,28 +228,50 @@ def decode_latency(kind: str, ring, passes: int) -> dict:
 
 def run(opts: Options, report=None) -> dict:
     rows = []
+    venue = opts.venue
+    venues.get(venue)  # KeyError naming the known ones
+    bad = [k for k in opts.kinds if k not in VENUE_KINDS[venue]]
+    if bad:
+        raise ValueError(f"kind {bad[0]!r} is not measured for {venue}: {', '.join(VENUE_KINDS[venue])}")
+    capture_src = _CAPTURES[venue]
     instance = f"benchingest{int(time.time() * 1000) % 10**9}"
     ring = BroadcastRing.create(instance, "md", md.LAYOUT, 1 << 16, policy="overwrite", symbols=["BTCUSDT"])
+
+    def measured(row):
+        rows.append(row)
+        if report:
+            report(row)
+
     try:
         with tempfile.TemporaryDirectory(prefix="hftshm-bench-ingest-") as tmp:
             tmp = Path(tmp)
-            capture = write_capture(tmp / "long.capture", opts.kinds, opts.messages)
-            proc, port = _start_simulator(capture, tmp)
-            try:
-                for kind in opts.kinds:
+            synthetic = [k for k in opts.kinds if k != "capture"]
+            if synthetic:
+                capture = write_capture(tmp / "long.capture", synthetic, opts.messages, capture_src)
+                proc, port = _start_simulator(capture, tmp)
+                try:
+                    for kind in synthetic:
+                        for mode in opts.modes:
+                            measured(throughput(port, kind, mode, opts.messages, ring, venue))
+                finally:
+                    proc.terminate()
+                    proc.wait(30)
+            if "capture" in opts.kinds:
+                lines = sum(1 for _, f in iter_capture(capture_src) if not f.startswith(b'{"lastUpdateId"'))
+                direct = _direct_records(venue, capture_src)
+                (tmp / "port").unlink(missing_ok=True)
+                proc, port = _start_simulator(capture_src, tmp)
+                try:
                     for mode in opts.modes:
-                        row = throughput(port, kind, mode, opts.messages, ring)
-                        rows.append(row)
-                        if report:
-                            report(row)
-            finally:
-                proc.terminate()
-                proc.wait(30)
+                        row = throughput(port, "capture", mode, lines, ring, venue)
+                        if "records" in row:
+                            row["lost"] = direct - row["records"]
+                        measured(row)
+                finally:
+                    proc.terminate()
+                    proc.wait(30)
         for kind in opts.kinds:
-            row = decode_latency(kind, ring, opts.latency_passes)
-            rows.append(row)
-            if report:
-                report(row)
+            measured(decode_latency(kind, ring, opts.latency_passes, venue))
     finally:
         ring.close()
         ring.unlink()
@@ -210,4 +285,4 @@ def write_json(result: dict, path) -> None:
         f.write("\n")
 
 
-__all__ = ["FIELDS", "KINDS", "MODES", "Options", "run", "write_json"]
+__all__ = ["FIELDS", "KINDS", "MODES", "VENUE_KINDS", "Options", "run", "write_json"]

@@ -16,6 +16,7 @@ from hftshm.feed.capture import iter_capture
 
 KINDS = {"trade": (b"@trade", "t"), "bookTicker": (b"@bookTicker", "u")}
 CAPTURE = Path(__file__).resolve().parents[2] / "tests" / "data" / "btcusdt_spot_20240808.capture.gz"
+USDM_CAPTURE = CAPTURE.with_name("btcusdt_usdm_20240808.capture.gz")  # Binance USD-M (bench --venue)
 
 
 def templates(kind: str, capture: Path = CAPTURE) -> list[dict]:

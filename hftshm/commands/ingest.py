@@ -12,17 +12,22 @@ from rich.table import Table
 
 from .bench import _fmt, _split
 
-COLUMNS = ("kind", "mode", "messages", "msgs/s", "cpu %", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us")
-KEYS = ("kind", "mode", "messages", "msgs_per_s", "cpu_pct", "p50_us", "p90_us", "p99_us", "p999_us", "max_us")
+COLUMNS = ("kind", "mode", "messages", "msgs/s", "cpu %", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "lost")
+KEYS = ("kind", "mode", "messages", "msgs_per_s", "cpu_pct", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
+        "lost")
 
 
 def bench_ingest(
     messages: Annotated[int, typer.Option(help="Messages per kind and mode.")] = 300_000,
-    kind: Annotated[str, typer.Option(help="Message kinds: bookTicker,trade.")] = "bookTicker,trade",
+    kind: Annotated[Optional[str], typer.Option(
+        help="Message kinds: bookTicker,trade (USD-M also capture: the whole recording). "
+             "Default: all of the venue's.")] = None,
     mode: Annotated[str, typer.Option(help="pipeline,pipeline-ws,frames-only,websockets-recv.")] =
         "pipeline,pipeline-ws,frames-only,websockets-recv",
     latency_passes: Annotated[int, typer.Option(help="Passes over the capture for latency.")] = 5,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here as JSON.")] = None,
+    venue: Annotated[str, typer.Option(help="binance_spot or binance_usdm: whose capture and normalizer.")] =
+        "binance_spot",
 ) -> None:
     """Simulator -> websocket -> orjson -> normalizer -> md ring on one core: msgs/s and
     decode+normalize+publish latency."""
@@ -30,10 +35,15 @@ def bench_ingest(
 
     if messages < 1 or latency_passes < 1:
         raise typer.BadParameter("--messages and --latency-passes must be >= 1")
-    opts = ingest_bench.Options(messages=messages, kinds=_split(kind, tuple(ingest_bench.KINDS), "kind"),
-                                modes=_split(mode, ingest_bench.MODES, "mode"), latency_passes=latency_passes)
+    venue = {"binance": "binance_spot"}.get(venue, venue)
+    if venue not in ingest_bench.VENUE_KINDS:
+        raise typer.BadParameter(f"--venue {venue!r}: expected one of {', '.join(ingest_bench.VENUE_KINDS)}")
+    kinds = ingest_bench.VENUE_KINDS[venue]
+    opts = ingest_bench.Options(messages=messages, kinds=_split(kind or ",".join(kinds), kinds, "kind"),
+                                modes=_split(mode, ingest_bench.MODES, "mode"), latency_passes=latency_passes,
+                                venue=venue)
     console = Console(width=max(Console().width, 120))
-    table = Table(title="ingest: simulator replay at --speed max, one core")
+    table = Table(title=f"ingest ({venue}): simulator replay at --speed max, one core")
     for col in COLUMNS:
         table.add_column(col, justify="left" if col in ("kind", "mode") else "right")
 

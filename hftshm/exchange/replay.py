@@ -5,6 +5,11 @@ One message a line, ``<local_receive_ns> <raw frame>``: a combined-stream envelo
 Envelopes are kept byte for byte (combined connections get them unchanged) together with their
 ``data`` part (raw ``/ws/<stream>`` connections get that). A snapshot is not streamed: it is
 served as the WebSocket API ``depth`` answer for the symbol of the next depth update in the file.
+
+A Binance USD-M capture (``venue == "binance_usdm"``: a stream kind only USD-M has, such as
+``depth@0ms`` or ``markPrice@1s``, a depth update carrying ``pu``, a bookTicker with ``"e"`` or a
+trade with ``"X"``) is served on USD-M's routed
+paths (``server.py``) and its snapshot keeps the futures fields ``E`` and ``T``.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import orjson
 
 from ..feed.capture import iter_capture
 
-from .streams import parse_stream
+from .streams import KINDS, USDM_KINDS, parse_stream
 from .wsframe import text_frame
 
 _PREFIX = b'{"stream":"'
@@ -35,6 +40,7 @@ class Frame:
 class Capture:
     frames: list[Frame]
     snapshots: dict[str, dict]  # stream symbol -> {"lastUpdateId", "bids", "asks"}
+    venue: str = "binance_spot"  # or "binance_usdm" (hftshm.venues kinds)
     _encoded: dict[bool, list[bytes]] = field(default_factory=dict, repr=False)
 
     @property
@@ -86,7 +92,18 @@ class Capture:
             snapshots[depth[-1].stream.partition("@")[0]] = pending[-1]
         if not frames:
             raise ValueError(f"{path}: no stream frames")
-        return cls(frames, snapshots)
+        return cls(frames, snapshots, _venue_of(frames))
+
+
+def _venue_of(frames: list[Frame]) -> str:
+    usdm_only = set(USDM_KINDS) - set(KINDS)
+    for f in frames:
+        kind = f.stream.partition("@")[2]
+        if kind in usdm_only or (kind.startswith("depth") and b'"pu":' in f.data):
+            return "binance_usdm"
+        if (kind == "bookTicker" and b'"e":"bookTicker"' in f.data) or (kind == "trade" and b'"X":' in f.data):
+            return "binance_usdm"  # futures bookTicker carries "e" (Spot's does not), trades "X"
+    return "binance_spot"
 
 
 def _split_envelope(raw: bytes, where: str) -> tuple[str, bytes]:
@@ -97,7 +114,7 @@ def _split_envelope(raw: bytes, where: str) -> tuple[str, bytes]:
                          f"got {raw[:60]!r}")
     stream = raw[len(_PREFIX):end].decode("ascii", "replace")
     try:
-        parse_stream(stream)
+        parse_stream(stream, USDM_KINDS if stream.partition("@")[2] in USDM_KINDS else KINDS)
     except ValueError as exc:
         raise ValueError(f"{where}: {exc}") from None
     return stream, raw[end + len(_DATA):-1]

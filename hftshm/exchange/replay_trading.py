@@ -51,7 +51,7 @@ _TIFS = {"GTC": O.GTC, "IOC": O.IOC, "FOK": O.FOK}
 def normalized(cap: Capture) -> list[np.ndarray]:
     """Each frame's md records, through the live Binance normalizer; a recorded depth snapshot is
     applied when the normalizer first asks for one (as the live ingest fetches it)."""
-    from hftshm.feed.binance import BinanceSpotNormalizer
+    from hftshm.venues.binance_spot import BinanceSpotNormalizer
 
     upper = [s.upper() for s in cap.symbols]
     norm = BinanceSpotNormalizer({s: i for i, s in enumerate(upper)})

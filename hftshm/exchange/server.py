@@ -6,6 +6,13 @@ Paths (web-socket-streams.md "General WSS information", web-socket-api.md):
 * ``/stream?streams=<a>/<b>`` and ``/stream``: combined streams, ``{"stream", "data"}``
 * ``/ws-api/v3[?returnRateLimits=false]``: the WebSocket API
 
+Replaying a Binance USD-M capture, the paths are USD-M's (Binance derivatives docs, USDⓈ-M
+Futures, "Websocket Market Streams"): ``/public/ws..``, ``/public/stream..`` for bookTicker, depth
+and trade, ``/market/ws..``, ``/market/stream..`` for aggTrade, markPrice and forceOrder, and
+``/ws-fapi/v1`` for the WebSocket API (``depth`` answers the recorded futures snapshot). As on
+the venue, a connection with no routed path (``/ws``, ``/stream``) gets the /public streams only,
+and a stream asked for on the wrong path is accepted and never delivered: no error, silence.
+
 Market data is written as ready frames straight to each connection's transport (``wsframe.py``),
 one ``write`` per connection per flush; everything else here is plumbing between the sans-I/O
 parts: ``Venue`` (books, orders), ``control`` (SUBSCRIBE..), ``wsapi`` (requests), ``streams``
@@ -32,6 +39,7 @@ from urllib.parse import parse_qs, urlsplit
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
+from ..venues.binance_usdm.urls import PATH_OF
 from . import control
 from .config import SimConfig
 from .depth import DepthDiff
@@ -39,13 +47,14 @@ from .peers import ApiPeer, Connection, MarketPeer, Peer, Stats
 from .playback import play
 from .ratelimit import RateLimits
 from .replay import Capture
-from .streams import Renderer, parse_stream
+from .streams import KINDS, USDM_KINDS, Renderer, parse_stream
 from .venue import MarketRows, UserEvents, Venue, warm_up
 from .wsapi import ApiSession, WsApi, event_frame_payloads
 from .wsframe import envelope_prefix, text_frame
 
 log = logging.getLogger("hftshm.exchange")
 API_PATH = "/ws-api/v3"
+USDM_API_PATH = "/ws-fapi/v1"
 WRITE_LIMIT = 1 << 20  # transport high-water mark; past it frames wait in the peer's backlog
 
 
@@ -79,6 +88,7 @@ class ExchangeSimulator:
         self._server = None
         self._pump_task: asyncio.Task | None = None
         self._valid = self.capture.streams if self.capture else None
+        self.usdm = self.capture is not None and self.capture.venue == "binance_usdm"
         self.failed = asyncio.Event()
 
     # ----- lifecycle
@@ -126,7 +136,7 @@ class ExchangeSimulator:
 
     def check_stream(self, name: str) -> None:
         """ValueError naming the problem unless this server serves stream ``name``."""
-        symbol, _ = parse_stream(name)
+        symbol, _ = parse_stream(name, USDM_KINDS if self.usdm else KINDS)
         if self._valid is not None:
             if name not in self._valid:
                 raise ValueError(f"stream {name!r} is not in the replayed capture")
@@ -138,7 +148,10 @@ class ExchangeSimulator:
         url = urlsplit(request.path)
         path = url.path.rstrip("/") or "/"
         query = parse_qs(url.query)
-        if path == API_PATH:
+        route = None
+        if self.usdm:
+            route, path = _usdm_route(path)
+        if path == (USDM_API_PATH if self.usdm else API_PATH):
             flag = query.get("returnRateLimits", ["true"])[-1].lower()
             conn.route = ("api", flag != "false")
             return None
@@ -149,9 +162,10 @@ class ExchangeSimulator:
             combined = False
             names = [n for n in path[len("/ws/"):].split("/") if n]
         else:
+            api = USDM_API_PATH if self.usdm else API_PATH
             return conn.respond(http.HTTPStatus.NOT_FOUND,
                                 f"unknown path {url.path!r}: use /ws/<stream>, /stream?streams=<a>/<b> "
-                                f"or {API_PATH}\n")
+                                f"or {api}\n")
         if len(set(names)) > self.cfg.limits.streams_per_connection:
             return conn.respond(http.HTTPStatus.BAD_REQUEST,
                                 f"{len(set(names))} streams: a connection can listen to at most "
@@ -161,6 +175,8 @@ class ExchangeSimulator:
                 self.check_stream(name)
             except ValueError as exc:
                 return conn.respond(http.HTTPStatus.BAD_REQUEST, f"{exc}\n")
+        if self.usdm:  # the venue accepts streams of another path on this one and sends nothing
+            names = [n for n in names if PATH_OF.get(n.partition("@")[2]) == route]
         conn.route = ("market", combined, names)
         conn.incoming_limit = self.cfg.limits.incoming_per_s
         return None
@@ -350,3 +366,12 @@ class ExchangeSimulator:
         finally:
             peer.stop()
             self._apis.discard(peer)
+
+
+def _usdm_route(path: str) -> tuple[str, str]:
+    """(routed path, the rest): ``/market/stream`` -> ("/market", "/stream"); no routed path is
+    /public's, as on the venue."""
+    for route in ("/public", "/market"):
+        if path == route or path.startswith(route + "/"):
+            return route, path[len(route):] or "/"
+    return "/public", path

@@ -26,10 +26,14 @@ from .depth import DepthDiff
 from .wsframe import envelope_prefix
 
 KINDS = ("trade", "aggTrade", "bookTicker", "depth", "depth@100ms")
+# What a replayed USD-M capture may hold (hftshm.venues.binance_usdm.urls); the synthetic market
+# renders Spot's kinds only.
+USDM_KINDS = ("trade", "aggTrade", "bookTicker", "depth@0ms", "depth@100ms", "markPrice@1s", "markPrice",
+              "forceOrder")
 _CACHE_LIMIT = 1 << 16
 
 
-def parse_stream(name: str) -> tuple[str, str]:
+def parse_stream(name: str, kinds: tuple[str, ...] = KINDS) -> tuple[str, str]:
     """``"btcusdt@depth@100ms"`` -> ``("btcusdt", "depth@100ms")``; ValueError naming the
     problem otherwise. Symbols must be lower case (web-socket-streams.md)."""
     if not isinstance(name, str):
@@ -39,8 +43,8 @@ def parse_stream(name: str) -> tuple[str, str]:
         raise ValueError(f"stream {name!r} is not '<symbol>@<kind>'")
     if not (symbol.isascii() and symbol.isalnum() and symbol == symbol.lower()):
         raise ValueError(f"stream {name!r}: the symbol must be lower-case letters and digits")
-    if kind not in KINDS:
-        raise ValueError(f"stream {name!r}: unknown kind {kind!r}, expected one of {', '.join(KINDS)}")
+    if kind not in kinds:
+        raise ValueError(f"stream {name!r}: unknown kind {kind!r}, expected one of {', '.join(kinds)}")
     return symbol, kind
 
 

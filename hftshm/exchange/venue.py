@@ -242,8 +242,12 @@ class Venue:
             snap = self.snapshots.get(s)
             if snap is None:
                 raise errors.error(errors.BAD_SYMBOL)
-            return {"lastUpdateId": snap["lastUpdateId"], "bids": snap["bids"][:limit],
-                    "asks": snap["asks"][:limit]}
+            answer = {"lastUpdateId": snap["lastUpdateId"]}
+            for key in ("E", "T"):  # a futures snapshot's message and transaction times
+                if key in snap:
+                    answer[key] = snap[key]
+            answer["bids"], answer["asks"] = snap["bids"][:limit], snap["asks"][:limit]
+            return answer
         self.advance(now_ns)
         m = self.markets[s]
         bids, asks = snapshot(m.px, m.qty, limit)

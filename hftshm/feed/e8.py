@@ -99,7 +99,19 @@ class E8Memo:
             else:
                 value = _parse_general(text)
         else:
-            value = _parse_general(text)
+            # Fewer decimals (futures: "61800.20", "2.507"): the same checks, scaled; no call.
+            dot = text.find(".") if type(text) is str else -1
+            decimals = len(text) - dot - 1
+            if 0 < dot and 0 < decimals < 8 and text.isascii():
+                digits = text[:dot] + text[dot + 1:]
+                if digits.isdigit():
+                    value = int(digits) * _SCALE[decimals]
+                    if value > INT64_MAX:
+                        value = _parse_general(text)  # raises
+                else:
+                    value = _parse_general(text)
+            else:
+                value = _parse_general(text)
         known = self._map
         if text not in known:
             if len(known) >= self.limit:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .binance.normalize import BinanceSpotNormalizer
+from hftshm.venues.binance_spot.normalize import BinanceSpotNormalizer
 from .capture import iter_capture
 
 _KINDS = (b"@trade", b"@bookTicker", b"@depth")

@@ -15,7 +15,7 @@ session's tick, 20 ms), so a kill -9 loses at most that tick's normalizer counts
 
 from __future__ import annotations
 
-from .binance.counters import COUNTER_NAMES as NORMALIZER_COUNTERS
+from hftshm.venues.binance_spot.counters import COUNTER_NAMES as NORMALIZER_COUNTERS
 
 # Shared counter name (<= 15 chars, the control block's limit) -> the normalizer counters it sums
 # (the control block holds 32 counters a worker, so rarer kinds share one).
@@ -34,12 +34,11 @@ FROM_NORMALIZER = {
     "bad_values": ("zero_values", "crossed_quotes"),
     "depth_gaps": ("depth_gaps",),
     "straddle_miss": ("straddle_misses",),
-    "stale_depth": ("stale_depth_events",),
+    "stale_depth": ("stale_depth_events", "unwanted_snapshots"),  # both: late, dropped
     "crossed": ("crossed_books",),
     "buf_overflows": ("buffer_overflows",),
     "snapshots": ("snapshots_applied",),
     "bad_snapshots": ("bad_snapshots",),
-    "unwanted_snaps": ("unwanted_snapshots",),
     "book_resets": ("book_resets",),
 }
 assert {a for attrs in FROM_NORMALIZER.values() for a in attrs} <= set(NORMALIZER_COUNTERS)

@@ -5,7 +5,10 @@ Per connection: the combined-stream URL (streams that do not fit go in paced SUB
 messages), our own keepalive pings (``ping_interval_s``; no pong within ``ping_timeout_s``:
 ping_timeouts, reconnect), a staleness watchdog (no message for ``stale_after_s``: stale,
 reconnect) and a planned reconnect after ``max_connection_age_s`` (Binance closes connections
-at 24 h: rotations). A connection that ends any other way counts in reconnects; a failed
+at 24 h: rotations). A connection that opens and delivers nothing at all for ``stale_after_s``
+is "connected but silent" (silent, reconnect; a warning names the URL and the venue's hint): the
+sign of a URL path that does not serve the streams, which Binance USD-M answers with silence,
+not an error. A connection that ends any other way counts in reconnects; a failed
 attempt in conn_errors. Between attempts: exponential backoff with jitter
 (``reconnect_min_s`` .. ``reconnect_max_s``), reset once a connection delivered messages.
 Everything sent on the market connection (pings, SUBSCRIBE) spends ``OutgoingBudget`` tokens,
@@ -24,7 +27,7 @@ import time
 import websockets
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
-from .binance.urls import combined_url, subscribe_messages
+from hftshm.venues.binance_spot.urls import combined_url, subscribe_messages
 from .pacing import Backoff, OutgoingBudget
 from .wsconn import factory
 
@@ -34,10 +37,19 @@ TICK_S = 0.02  # watchdog, pings, counters and snapshot requests are looked afte
 
 class FeedSession:
     def __init__(self, stream_url: str, streams: list[str], pipeline, feed, count, snapshots=None,
-                 fast_frames: bool = True, max_message: int = 1 << 20):
+                 fast_frames: bool = True, max_message: int = 1 << 20, connection=None,
+                 silent_hint: str = ""):
         """``feed``: the ``[feed]`` config (runtime.config.FeedConfig). ``count(name, n=1)``
-        bumps a shared counter. ``snapshots``: a SnapshotFetcher, or None (no depth streams)."""
-        self.url, self.subscribe = combined_url(stream_url, streams)
+        bumps a shared counter. ``snapshots``: a SnapshotFetcher, or None (no depth streams).
+        ``connection``: a venue's ``hftshm.venues.Connection`` (its URL and streams left to
+        SUBSCRIBE); without one, ``stream_url`` and ``streams`` make a Spot combined URL.
+        ``silent_hint``: what the warning about a silent connection suggests checking."""
+        if connection is not None:
+            self.url, self.subscribe = connection.url, list(connection.subscribe)
+        else:
+            self.url, self.subscribe = combined_url(stream_url, streams)
+        self.silent_hint = silent_hint
+        self.silent = 0  # connections that opened and delivered nothing
         self.pipeline = pipeline
         self.feed = feed
         self.count = count
@@ -106,11 +118,10 @@ class FeedSession:
         ping_waiter = None
         ping_sent = 0.0
         stale_ns = int(feed.stale_after_s * 1e9)
-        conn.last_message_ns = time.time_ns()  # the watchdog's clock starts at the open
+        opened_ns = conn.last_message_ns = time.time_ns()  # the watchdog's clock starts at the open
         closed = asyncio.ensure_future(conn.wait_closed())
         self.count("connected", 1)
         delivered = False
-        msgs_at_open = self.pipeline.messages
         reason = "closed"
         try:
             while True:
@@ -125,14 +136,22 @@ class FeedSession:
                 self.pipeline.sync_counters()
                 if self.snapshots is not None:
                     self._poll_snapshots()
-                if not delivered and self.pipeline.messages > msgs_at_open:
+                if not delivered and conn.last_message_ns != opened_ns:  # this connection's own
                     delivered = True
                     self.backoff.reset()
                 while pending_subs and budget.try_take(now):
                     await conn.send(pending_subs.pop(0).decode())
                 if time.time_ns() - conn.last_message_ns > stale_ns:
-                    self.count("stale")
-                    reason = "stale"
+                    if conn.last_message_ns == opened_ns:  # nothing at all since the open
+                        self.silent += 1
+                        self.count("silent")
+                        reason = "silent"
+                        log.warning("connected but silent: %s delivered nothing in %.1f s; wrong URL "
+                                    "path or streams it does not serve? %s", self.url,
+                                    feed.stale_after_s, self.silent_hint)
+                    else:
+                        self.count("stale")
+                        reason = "stale"
                     break
                 if ping_waiter is not None:
                     if ping_waiter.done():
@@ -164,7 +183,7 @@ class FeedSession:
         reads its close frame), by abort when it is not answering."""
         conn.sink = _discard
         transport = conn.transport
-        if reason in ("stale", "ping"):
+        if reason in ("stale", "silent", "ping"):
             transport.abort()
             return
         try:

@@ -1,5 +1,5 @@
 """``hftshm journal import``: a raw capture (``<recv_ns> <frame>`` lines, .gz too) -> an md journal,
-through the live normalizer (``hftshm.feed.binance.BinanceSpotNormalizer``), so a backtest reads
+through the live normalizer (``hftshm.venues.binance_spot.BinanceSpotNormalizer``), so a backtest reads
 the very records the live pipeline would have published.
 
 A REST depth snapshot line (``{"lastUpdateId":..,"bids":..,"asks":..}``) is handed to the
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import orjson
 
-from ..feed.binance import BinanceSpotNormalizer
+from ..venues.binance_spot import BinanceSpotNormalizer
 from ..feed.capture import iter_capture
 from ..layouts import md as M
 from . import files

@@ -19,8 +19,6 @@ from pathlib import Path
 from .. import config_schema as S
 from ..errors import ConfigError, HftshmError  # ConfigError: also hftshm.runtime.config.ConfigError
 
-BINANCE_STREAM_URL = "wss://stream.binance.com:9443"
-BINANCE_API_URL = "wss://ws-api.binance.com:443/ws-api/v3"
 
 # Defaults, types and ranges of every key: hftshm/config_schema.py (the dataclasses take their
 # defaults from there; ``validate`` checks every field against it).
@@ -44,8 +42,9 @@ def _default_rings():
 
 @dataclass
 class VenueConfig:
-    kind: str = S.VENUE["kind"].field()  # "sim": start the built-in simulator; "binance": real URLs
-    # below; "replay": publish the md journal ``replay`` into the md ring instead of ingesting
+    kind: str = S.VENUE["kind"].field()  # "sim": start the built-in simulator; "binance" (=
+    # "binance_spot") or "binance_usdm": that venue (hftshm.venues), real URLs below; "replay":
+    # publish the md journal ``replay`` into the md ring instead of ingesting
     replay: str = S.VENUE["replay"].field()
     speed: str = S.VENUE["speed"].field()  # replay pace: 1 as recorded, 10 ten times faster, max at once
     stream_url: str = S.VENUE["stream_url"].field()  # e.g. wss://stream.binance.com:9443 (empty: the simulator's)
@@ -63,6 +62,7 @@ class SimConfig:
     speed: str = S.SIM["speed"].field()  # replay pace: 1, 10, ..., or max
     port: int = S.SIM["port"].field()  # 0: a free port
     replay_orders: bool = S.SIM["replay_orders"].field()  # replay: orders match against the recorded book
+    venue: str = S.SIM["venue"].field()  # the market venue it speaks: "binance_spot" or "binance_usdm"
 
 
 @dataclass
@@ -218,20 +218,60 @@ def validate(cfg: Config) -> None:
     if cfg.sim.replay_orders and not (cfg.venue.kind == "sim" and cfg.sim.replay and cfg.sim.speed != "max"):
         raise ConfigError('[sim] replay_orders needs [venue] kind = "sim", [sim] replay = a capture, and a '
                           'finite [sim] speed (the orders\' clock)')
-    if cfg.venue.kind == "binance" and not cfg.venue.stream_url:
-        cfg.venue.stream_url = BINANCE_STREAM_URL
-    if cfg.venue.kind == "binance" and not cfg.venue.api_url:
-        cfg.venue.api_url = BINANCE_API_URL
+    validate_market_venue(cfg)
     for name, w in cfg.workers.items():
         S.WORKER.check_object(w, f"[workers.{name}]")
     from ..trading import config as trading_config  # late: trading imports the runtime
 
     trading_config.validate(cfg)
+    refuse_usdm_orders(cfg)
     validate_bridge_ids(cfg)
     known = [*FIXED_WORKERS, *(f"strategy-{s['name']}" for s in cfg.strategies)]
     for name in cfg.workers:
         if name not in known:
             raise ConfigError(f"[workers.{name}]: no such worker; the workers are {', '.join(known)}")
+
+
+def validate_market_venue(cfg: Config) -> None:
+    """The venue that ingest reads (``[venue] kind``, or ``[sim] venue`` with the simulator)
+    serves every stream asked for; live venues get their URLs when left empty. USD-M has no
+    order entry yet: strategies with it are refused rather than sent to a Spot API."""
+    from .. import venues
+
+    if cfg.venue.kind in ("replay", "bridge"):
+        return
+    venue = venues.market_venue_of(cfg)
+    try:
+        venue.check_streams(cfg.venue.streams)
+    except ValueError as exc:
+        raise ConfigError(f"[venue] streams: {exc}") from None
+    per_connection = len(cfg.venue.symbols) * len(cfg.venue.streams)
+    if per_connection > venue.max_streams and venue.kind == "binance_usdm":
+        try:
+            venue.connections("wss://x", cfg.venue.symbols, cfg.venue.streams)
+        except ValueError as exc:
+            raise ConfigError(f"[venue] symbols x streams: {exc}") from None
+    if cfg.venue.kind == "sim" and venue.kind == "binance_usdm" and not cfg.sim.replay:
+        raise ConfigError('[sim] venue = "binance_usdm": the simulator speaks USD-M by replaying a USD-M '
+                          "capture; set [sim] replay")
+    if cfg.venue.kind != "sim":
+        if not cfg.venue.stream_url:
+            cfg.venue.stream_url = venue.live_stream_url
+        if not cfg.venue.api_url:
+            cfg.venue.api_url = venue.live_api_url
+
+
+def refuse_usdm_orders(cfg: Config) -> None:
+    """USD-M has no order entry yet: strategies with it are refused rather than sent to a Spot
+    API (after the trading tables, which give the simulator a default strategy)."""
+    if cfg.venue.kind in ("replay", "bridge") or not cfg.strategies:
+        return
+    from .. import venues
+
+    if venues.market_venue_of(cfg).kind == "binance_usdm":
+        where = "[venue] kind" if cfg.venue.kind != "sim" else "[sim] venue"
+        raise ConfigError(f'{where} = "binance_usdm": USD-M order entry is not built yet, market data '
+                          "only: set strategies = []")
 
 
 def preflight(cfg: Config) -> None:

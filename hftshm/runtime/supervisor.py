@@ -190,7 +190,8 @@ class Supervisor:
             time.sleep(0.05)
         port = int(port_file.read_text().strip())
         cfg.venue.stream_url = f"ws://127.0.0.1:{port}"
-        cfg.venue.api_url = f"ws://127.0.0.1:{port}/ws-api/v3"
+        api = "/ws-fapi/v1" if sim.venue == "binance_usdm" else "/ws-api/v3"  # USD-M: a replayed capture
+        cfg.venue.api_url = f"ws://127.0.0.1:{port}{api}"
         self.say(f"simulated exchange on ws://127.0.0.1:{port} ({', '.join(cfg.venue.symbols)}, "
                  f"{sim.rate:g} msgs/s)")
 

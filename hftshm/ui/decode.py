@@ -16,7 +16,14 @@ from ..layouts.md import format_e8
 
 MD, ORDER, FILL = md.LAYOUT.name, order.LAYOUT.name, fill.LAYOUT.name
 MD_SIDES = {md.TRADE: {md.BUY: "buy", md.SELL: "sell"}, md.AGG_TRADE: {md.BUY: "buy", md.SELL: "sell"},
-            md.LEVEL: {md.BID: "bid", md.ASK: "ask"}}
+            md.LEVEL: {md.BID: "bid", md.ASK: "ask"}, md.LIQUIDATION: {md.BUY: "buy", md.SELL: "sell"}}
+# Futures kinds also get their fields by meaning (layouts/md.py), beside the generic ones.
+_NAMED = {
+    md.MARK: (("mark_price", "price_e8"), ("funding_rate", "qty_e8"), ("index_price", "price2_e8"),
+              ("settle_price", "qty2_e8"), ("next_funding_ns", "txn_ns")),
+    md.LIQUIDATION: (("order_price", "price_e8"), ("order_qty", "qty_e8"), ("avg_price", "price2_e8"),
+                     ("filled_qty", "qty2_e8"), ("order_ns", "txn_ns")),
+}
 
 # the field that ``--kind`` filters on, and its names, per layout
 KIND_FIELD = {MD: ("kind", md.KIND_NAMES), ORDER: ("action", order.ACTION_NAMES), FILL: ("exec_type", fill.EXEC_NAMES)}
@@ -34,7 +41,7 @@ def _reason(code: int) -> str:
 
 def _md(r, symbols) -> dict:
     kind = int(r["kind"])
-    return {
+    d = {
         "seq": int(r["seq"]), "kind": md.KIND_NAMES.get(kind, str(kind)),
         "symbol": symbol_name(symbols, int(r["symbol_id"])),
         "side": MD_SIDES.get(kind, {}).get(int(r["side"]), ""), "flags": int(r["flags"]),
@@ -44,6 +51,9 @@ def _md(r, symbols) -> dict:
         "exch_ns": int(r["exch_ns"]), "txn_ns": int(r["txn_ns"]), "recv_ns": int(r["recv_ns"]),
         "publish_ns": int(r["publish_ns"]),
     }
+    for name, field in _NAMED.get(kind, ()):
+        d[name] = int(r[field]) if field.endswith("_ns") else format_e8(r[field])
+    return d
 
 
 def _order(r, symbols) -> dict:
@@ -112,7 +122,7 @@ def _num(text: str) -> str:
 # (header, width, right-aligned, how to get it from the dict)
 _COLUMNS = {
     MD: [("seq", 10, True, lambda d: d["seq"]), ("time", 15, False, lambda d: _clock(d["recv_ns"])),
-         ("symbol", 10, False, lambda d: d["symbol"]), ("kind", 8, False, lambda d: d["kind"]),
+         ("symbol", 10, False, lambda d: d["symbol"]), ("kind", 11, False, lambda d: d["kind"]),
          ("side", 4, False, lambda d: d["side"]), ("price", 16, True, lambda d: _num(d["price"])),
          ("qty", 14, True, lambda d: _num(d["qty"])), ("price2", 16, True, lambda d: _num(d["price2"])),
          ("qty2", 14, True, lambda d: _num(d["qty2"])), ("id", 12, True, lambda d: d["venue_id"])],

@@ -9,7 +9,7 @@ import json
 import pytest
 from binance_reference import as_dicts, record
 
-from hftshm.feed.binance import BinanceSpotNormalizer
+from hftshm.venues.binance_spot import BinanceSpotNormalizer
 from hftshm.layouts import md
 
 SID = 9

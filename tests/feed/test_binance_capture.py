@@ -13,7 +13,7 @@ from binance_reference import (
     expected_snapshot_levels, expected_trade, payload, read_capture, record,
 )
 
-from hftshm.feed.binance import BinanceSpotNormalizer
+from hftshm.venues.binance_spot import BinanceSpotNormalizer
 from hftshm.layouts import md
 
 SID = 7

@@ -37,7 +37,7 @@ import orjson
 import pytest
 from binance_reference import read_capture
 
-from hftshm.feed.binance import BinanceSpotNormalizer
+from hftshm.venues.binance_spot import BinanceSpotNormalizer
 from hftshm.layouts import md
 
 SID = 7

@@ -11,7 +11,7 @@ from binance_reference import (
     as_dicts, expected_agg_trade, expected_book_ticker, expected_trade, read_capture, record,
 )
 
-from hftshm.feed.binance import COUNTER_NAMES, BinanceSpotNormalizer
+from hftshm.venues.binance_spot import COUNTER_NAMES, BinanceSpotNormalizer
 from hftshm.layouts import md
 
 SID = 3

@@ -80,3 +80,27 @@ def test_memo_remembers_and_forgets_the_oldest_first():
     with pytest.raises(ValueError):
         memo.parse("1e5")
     assert memo.get("1e5") is None
+
+
+@pytest.mark.parametrize("text", ["2.507", "61800.2", "0.001", "00.10", "92233720368.5477580", "1.0000000",
+                                  "92233720368.5477581", "99999999999.9", "1.", ".5", "-1.5", "1.5e3", "1_0.5",
+                                  " 1.5", "1.5 ", "\u0663.5", "12.123456789", "1..5", "1.5.5", "+1.5"])
+def test_memo_short_decimal_path_agrees_with_parse_e8(text):
+    """E8Memo.parse takes futures' shorter decimals without the general path: same value, same
+    refusals (overflow included) as parse_e8."""
+    try:
+        expected = parse_e8(text)
+    except ValueError:
+        with pytest.raises(ValueError):
+            E8Memo(4).parse(text)
+        return
+    assert E8Memo(4).parse(text) == expected == int(Decimal(text) * 100_000_000)
+
+
+def test_memo_short_decimals_exhaustively_against_decimal():
+    memo = E8Memo(64)
+    for whole in ("0", "7", "61800", "92233720367"):
+        for decimals in range(1, 8):
+            for frac in ("0" * decimals, "9" * decimals, "1".zfill(decimals), "5" + "0" * (decimals - 1)):
+                text = f"{whole}.{frac}"
+                assert memo.parse(text) == int(Decimal(text) * 100_000_000), text

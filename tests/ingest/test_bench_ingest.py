@@ -24,3 +24,27 @@ def test_bench_ingest_json_shape(tmp_path):
     assert run["msgs_per_s"] > 0
     lat = rows[("trade", "decode+normalize+publish")]
     assert all(lat[k] > 0 for k in ("p50_us", "p90_us", "p99_us", "p999_us", "max_us"))
+
+
+def test_bench_ingest_usdm_capture_loses_nothing(tmp_path):
+    """--venue binance_usdm: the whole USD-M capture through the simulator's /public path and the
+    USD-M pipeline; every record the normalizer makes of the file directly is published."""
+    out = tmp_path / "usdm.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from hftshm.cli import app; app()", "bench", "ingest", "--venue", "binance_usdm",
+         "--kind", "capture,trade", "--messages", "2000", "--mode", "pipeline", "--latency-passes", "1",
+         "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rows = {(r["kind"], r["mode"]): r for r in json.loads(out.read_text())["results"]}
+    run = rows[("capture", "pipeline")]
+    assert run["venue"] == "binance_usdm" and run["messages"] == 93_953
+    assert run["lost"] == 0 and run["records"] > run["messages"] and run["gaps"] == run["skipped"] == 0
+    assert rows[("trade", "pipeline")]["records"] == 2000
+    assert rows[("capture", "decode+normalize+publish")]["messages"] == 93_953
+
+
+def test_bench_ingest_refuses_a_kind_the_venue_has_not():
+    proc = subprocess.run(
+        [sys.executable, "-c", "from hftshm.cli import app; app()", "bench", "ingest", "--kind", "capture"],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0 and "unknown kind capture" in proc.stdout + proc.stderr

@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from hftshm.feed.binance.urls import combined_url, stream_names, subscribe_messages
+from hftshm.venues.binance_spot.urls import combined_url, stream_names, subscribe_messages
 from hftshm.feed.pacing import Backoff, OutgoingBudget
 from hftshm.feed.wsframes import FrameSplitter
 

@@ -15,7 +15,7 @@ from hftshm.exchange.thread import SimThread
 from support import CAPTURE
 
 from hftshm.exchange import Faults, SimConfig
-from hftshm.feed.binance import BinanceSpotNormalizer
+from hftshm.venues.binance_spot import BinanceSpotNormalizer
 from hftshm.feed.capture import iter_capture
 from hftshm.layouts import md
 from hftshm.runtime import control_layout as C

@@ -12,7 +12,7 @@ import pytest
 
 from hftshm import instances
 
-from hftshm.feed.binance import BinanceSpotNormalizer
+from hftshm.venues.binance_spot import BinanceSpotNormalizer
 from hftshm.feed.capture import iter_capture
 from hftshm.latency import LatencyBook
 from hftshm.runtime import config as config_mod

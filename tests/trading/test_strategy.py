@@ -6,7 +6,7 @@ import textwrap
 import numpy as np
 import pytest
 
-from hftshm.feed.binance import BinanceSpotNormalizer
+from hftshm.venues.binance_spot import BinanceSpotNormalizer
 from hftshm.feed.capture import iter_capture
 from hftshm.layouts import fill as F
 from hftshm.layouts import md as M

@@ -50,3 +50,23 @@ def test_other_layouts_decode_field_by_field():
     (d,) = decode.to_dicts(recs, bench.LAYOUT.name)
     assert d["seq"] == 5 and d["value"] == 42
     assert decode.header_line(bench.LAYOUT.name, bench.DTYPE).startswith("seq publish_ns")
+
+
+def test_md_mark_and_liquidation_decode_by_meaning():
+    recs = md.records(2)
+    recs[0]["kind"], recs[0]["symbol_id"], recs[0]["txn_ns"] = md.MARK, 0, 1_562_306_400_000_000_000
+    recs[0]["price_e8"], recs[0]["qty_e8"], recs[0]["price2_e8"], recs[0]["qty2_e8"] = \
+        1_179_415_000_000, -38_167, 1_178_462_659_091, 0
+    recs[1]["kind"], recs[1]["side"], recs[1]["symbol_id"], recs[1]["txn_ns"] = md.LIQUIDATION, md.SELL, 1, 7
+    recs[1]["price_e8"], recs[1]["qty_e8"], recs[1]["price2_e8"], recs[1]["qty2_e8"] = \
+        991_000_000_000, 1_400_000, 991_050_000_000, 1_200_000
+    mark, liq = decode.to_dicts(recs, decode.MD, SYMBOLS)
+    assert (mark["kind"], mark["symbol"], mark["mark_price"], mark["funding_rate"], mark["index_price"],
+            mark["settle_price"], mark["next_funding_ns"]) == (
+        "mark", "BTCUSDT", "11794.15000000", "-0.00038167", "11784.62659091", "0.00000000", 1_562_306_400_000_000_000)
+    assert mark["qty"] == "-0.00038167"  # the generic fields stay as well
+    assert (liq["kind"], liq["side"], liq["symbol"], liq["order_price"], liq["order_qty"], liq["avg_price"],
+            liq["filled_qty"], liq["order_ns"]) == ("liquidation", "sell", "ETHUSDT", "9910.00000000", "0.01400000",
+                                                    "9910.50000000", "0.01200000", 7)
+    line = decode.text_line(liq, decode.MD)
+    assert "liquidation" in line.split() and "9910.5" in line and "-0.00038167" in decode.text_line(mark, decode.MD)

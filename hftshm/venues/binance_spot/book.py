@@ -44,7 +44,7 @@ from typing import NamedTuple
 
 from hftshm.layouts import md
 
-from ..scratch import MdScratch
+from hftshm.feed.scratch import MdScratch
 from .counters import FeedCounters
 from .levels import BookSide
 
@@ -61,6 +61,7 @@ class DepthEvent(NamedTuple):
     recv_ns: int
     bids: list[tuple[int, int]]  # (price_e8, qty_e8)
     asks: list[tuple[int, int]]
+    prev_id: int = -1  # pu: the previous event's u (futures only; Spot sends none)
 
 
 class LocalBook:
@@ -104,15 +105,15 @@ class LocalBook:
             return
         c = self._counters
         if self._bridged:
-            if ev.first_id != self.last_update_id + 1:  # rule 6
+            if not self._follows(ev):  # rule 6
                 c.depth_gaps += 1
                 self._resync(ev, out)
                 return
         else:
-            if ev.final_id <= self.last_update_id:  # rule 4
+            if self._stale(ev, self.last_update_id):  # rule 4
                 c.stale_depth_events += 1
                 return
-            if ev.first_id > self.last_update_id + 1:  # rule 5 (u >= lastUpdateId + 1 holds here)
+            if self._misses(ev, self.last_update_id):  # rule 5 (the other half holds: not stale)
                 c.straddle_misses += 1
                 self._resync(ev, out)
                 return
@@ -134,10 +135,11 @@ class LocalBook:
         if not self.wants_snapshot:
             c.unwanted_snapshots += 1
             return
-        pending = [ev for ev in self._buffer if ev.final_id > last_update_id]  # rule 4
+        stale = self._stale
+        pending = [ev for ev in self._buffer if not stale(ev, last_update_id)]  # rule 4
         c.stale_depth_events += len(self._buffer) - len(pending)
         self._buffer = pending
-        if pending and pending[0].first_id > last_update_id + 1:  # rule 5: snapshot too old
+        if pending and self._misses(pending[0], last_update_id):  # rule 5: snapshot too old
             c.straddle_misses += 1
             return
         for price, qty in bids:
@@ -167,6 +169,23 @@ class LocalBook:
         self._publish_top(out, 0, recv_ns, last_update_id)
         for ev in pending:  # after a gap or cross mid-way, on_diff buffers the rest again
             self.on_diff(ev, out)
+
+    # -- the venue's sync rules (Spot's here; a futures book overrides them) -----------------
+
+    def _follows(self, ev: DepthEvent) -> bool:
+        """Rule 6: the event continues the applied ones (``U == previous u + 1``)."""
+        return ev.first_id == self.last_update_id + 1
+
+    @staticmethod
+    def _stale(ev: DepthEvent, last_id: int) -> bool:
+        """Rule 4: the event is older than the snapshot (``u <= lastUpdateId``)."""
+        return ev.final_id <= last_id
+
+    @staticmethod
+    def _misses(ev: DepthEvent, last_id: int) -> bool:
+        """Rule 5, for an event that is not stale: it starts after the snapshot's next update
+        (``U > lastUpdateId + 1``), so updates in between were never seen."""
+        return ev.first_id > last_id + 1
 
     # -- internals ---------------------------------------------------------------------------
 

@@ -53,8 +53,8 @@ import orjson
 
 from hftshm.layouts import md
 
-from ..e8 import INT64_MAX, E8Memo
-from ..scratch import MdScratch, sparse_record
+from hftshm.feed.e8 import INT64_MAX, E8Memo
+from hftshm.feed.scratch import MdScratch, sparse_record
 from .book import DEFAULT_MAX_BUFFERED, DepthEvent, LocalBook
 from .counters import FeedCounters
 from .symbols import check_symbols
@@ -120,6 +120,8 @@ class BinanceSpotNormalizer:
     until the next call of either; copy it (or publish it) before calling again.
     """
 
+    book_class = LocalBook  # the venue's book-sync rules (binance_usdm: FuturesBook)
+
     def __init__(self, symbols: Mapping[str, int], *, max_buffered: int = DEFAULT_MAX_BUFFERED,
                  memo_limit: int = 4096):
         """``symbols``: Binance symbol -> symbol_id. ``max_buffered``: diff events each book holds
@@ -131,7 +133,7 @@ class BinanceSpotNormalizer:
         self._e8 = self._memo.get  # bound dict.get: the hot paths' e8 lookup
         self._e8_parse = self._memo.parse  # and its fallback on a miss
         self._sym = self._ids.get
-        self._books = {name: LocalBook(name, sid, self.counters, max_buffered)
+        self._books = {name: self.book_class(name, sid, self.counters, max_buffered)
                        for name, sid in self._ids.items()}
         self._wanted: set[str] = set()  # symbols whose book asks for a snapshot
         self._last_trade: dict[int, int] = {}  # symbol_id -> last "t"

@@ -1,0 +1,86 @@
+"""Venues, one folder each, and the registry by ``[venue] kind`` that ingest uses.
+
+A venue folder (``binance_spot/``, ``binance_usdm/``) holds the venue's URLs and stream names,
+its sans-I/O normalizer (frames -> ``layouts.md`` records) and its book-sync rules. It describes
+itself with one ``MarketVenue``; ingest needs nothing else to connect, route streams, normalize
+and keep books (docs/venues.md says how to add one). Order entry is not here yet: Spot's lives in
+``hftshm.trading``.
+
+``kind`` names: ``binance_spot`` (also ``binance``, for configs written before USD-M) and
+``binance_usdm``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One market-data WebSocket: its URL (carrying as many streams as fit) and the streams
+    left to SUBSCRIBE once it is open."""
+
+    url: str
+    subscribe: list[str]
+    streams: list[str]  # every stream this connection carries (for messages naming them)
+
+
+@dataclass(frozen=True)
+class MarketVenue:
+    """What ingest needs to know about a venue's market data."""
+
+    kind: str  # the [venue] kind: "binance_spot"
+    title: str  # for messages: "Binance Spot"
+    streams: tuple[str, ...]  # stream kinds it serves ("trade", "depth@100ms", ...)
+    depth_streams: tuple[str, ...]  # those that are diff depth (need a book and snapshots)
+    live_stream_url: str
+    live_api_url: str  # WebSocket API: depth snapshots
+    testnet_stream_url: str
+    testnet_api_url: str
+    max_streams: int  # per connection
+    normalizer: Callable  # (symbols: {"BTCUSDT": id}) -> a normalizer (normalize, apply_snapshot, ...)
+    connections: Callable  # (stream_url, symbols, stream kinds) -> [Connection]
+    silent_hint: str  # what to check when a connection opens and nothing arrives
+
+    def check_streams(self, kinds) -> None:
+        """ValueError naming a stream kind this venue does not serve, and what it does."""
+        bad = [k for k in kinds if k not in self.streams]
+        if bad:
+            raise ValueError(f"{self.title} does not serve stream {bad[0]!r}; it serves "
+                             f"{', '.join(self.streams)}")
+
+
+ALIASES = {"binance": "binance_spot"}
+
+
+def _registry() -> dict[str, MarketVenue]:
+    from .binance_spot.venue import VENUE as SPOT  # late: the venue modules import hftshm.feed
+    from .binance_usdm.venue import VENUE as USDM
+
+    return {v.kind: v for v in (SPOT, USDM)}
+
+
+def kinds() -> tuple[str, ...]:
+    return tuple(_registry())
+
+
+def get(kind: str) -> MarketVenue:
+    """The venue of a ``[venue] kind`` (aliases resolved); KeyError naming the known ones."""
+    registry = _registry()
+    venue = registry.get(ALIASES.get(kind, kind))
+    if venue is None:
+        raise KeyError(f"no market venue {kind!r}; known: {', '.join([*registry, *ALIASES])}")
+    return venue
+
+
+def market_venue_of(cfg) -> MarketVenue:
+    """The market venue a runtime config ingests from: ``[venue] kind``, or with the simulator
+    (``kind = "sim"``) the one ``[sim] venue`` says it speaks."""
+    kind = cfg.venue.kind
+    if kind == "sim":
+        kind = getattr(cfg.sim, "venue", "binance_spot")
+    return get(kind)
+
+
+__all__ = ["ALIASES", "Connection", "MarketVenue", "get", "kinds", "market_venue_of"]
