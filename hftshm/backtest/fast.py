@@ -831,6 +831,20 @@ def eligible(bt) -> str | None:
     return None
 
 
+_DEPTH_DICT = types.DictType(types.int64, types.int64)
+
+
+@njit(cache=True)
+def _containers(n):
+    """The depth dicts beyond the direct arrays, and the ended orders' states: made in compiled
+    code, which is cached (made from Python, a typed container compiles its helpers in every
+    process, about a second)."""
+    depth = List.empty_list(_DEPTH_DICT)
+    for _ in range(n):
+        depth.append(Dict.empty(types.int64, types.int64))
+    return depth, Dict.empty(types.int64, types.int64)
+
+
 def _grow(a: np.ndarray, n: int) -> np.ndarray:
     b = np.zeros((n,) + a.shape[1:], a.dtype)
     b[: len(a)] = a
@@ -894,16 +908,13 @@ def run(bt, chunks) -> dict:
     cancelling = np.zeros(cap, np.int8)
     rest = np.zeros((256, N_REST), np.int64)
     books = np.zeros((n, 5), np.int64)
-    depth = List()
-    for _ in range(2 * n):
-        depth.append(Dict.empty(types.int64, types.int64))
+    depth, ended = _containers(2 * n)
     # the depth by price: a direct array of DEPTH_SLOTS ticks around the first level seen, a dict
     # beyond (the same contents as ``venue.Book``'s dicts, faster where the levels are)
     dq = np.zeros((2 * n, DEPTH_SLOTS), np.int64)
     dmeta = np.zeros((2 * n, 4), np.int64)  # base price, set, tick, slots
     dmeta[:, 2] = np.repeat(filt[:, 0], 2)
     dmeta[:, 3] = DEPTH_SLOTS
-    ended = Dict.empty(types.int64, types.int64)
     spos = np.zeros(n, np.int64)
     iacc = np.zeros((n, 2), np.int64)
     facc = np.zeros((n, 2), np.float64)
