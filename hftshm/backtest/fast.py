@@ -43,6 +43,7 @@ from ..risk.fills import on_fill as risk_on_fill
 from ..risk.marks import on_mid
 from ..risk.orders import on_accepted, on_done, on_sent
 from ..trading.builtins import grid_firsts, may_buy, may_sell
+from .errors import BacktestError
 
 INF = np.iinfo(np.int64).max
 E8 = M.E8
@@ -62,7 +63,6 @@ G_FB, G_FA, G_DIRTY, G_NEXT = range(4)
 # return codes
 DONE, NEED_MORE, GROW = 0, 1, 2
 DEPTH_SLOTS = 1 << 17
-TERMINAL = (F.ST_FILLED, F.ST_CANCELED, F.ST_REJECTED, F.ST_EXPIRED)
 
 
 # --- exact products -----------------------------------------------------------------------
@@ -282,8 +282,8 @@ def _compact(ctr, rest):
 
 
 @njit(cache=True)
-def _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, kind, side, px, venue_ns, resp, fees, maker_flag,
-             prob, power, low_bid, high_ask):
+def _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, kind, side, px, venue_ns, resp, fees,
+             maker_flag, prob, power, low_bid, high_ask):
     """``Venue._on_book`` over the live orders of ``s`` that the record can touch, in arrival
     order (a QUOTE: those at or inside the old or the new touch; a LEVEL: those at its price)."""
     for j in range(ctr[C_REST]):
@@ -348,7 +348,8 @@ def _on_trade(ctr, ans, pend, ord_, rest, ended, s, aggressor, px, qty, venue_ns
 
 
 @njit(cache=True)
-def _venue_md(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, rec, venue_ns, resp, fees, maker_flag, prob, power):
+def _venue_md(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, rec, venue_ns, resp, fees, maker_flag,
+              prob, power):
     """``Venue.on_md`` / ``run_md`` for one record."""
     s = rec.symbol_id
     if s >= books.shape[0]:
@@ -363,8 +364,8 @@ def _venue_md(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, rec, v
         books[s, B_DEPTH] = 1
         _depth_set(dq, dmeta, depth, 2 * s if rec.side == M.BID else 2 * s + 1, rec.price_e8, rec.qty_e8)
         if live:
-            _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, kind, rec.side, rec.price_e8, venue_ns,
-                     resp, fees, maker_flag, prob, power, 0, 0)
+            _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, kind, rec.side, rec.price_e8,
+                     venue_ns, resp, fees, maker_flag, prob, power, 0, 0)
     elif kind == M.BOOK_RESET:
         for k in (2 * s, 2 * s + 1):
             depth[k].clear()
@@ -378,8 +379,8 @@ def _venue_md(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, rec, v
         books[s, B_BID], books[s, B_BIDQ] = rec.price_e8, rec.qty_e8
         books[s, B_ASK], books[s, B_ASKQ] = rec.price2_e8, rec.qty2_e8
         if live:
-            _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, kind, rec.side, rec.price_e8, venue_ns,
-                     resp, fees, maker_flag, prob, power, low_bid, high_ask)
+            _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, kind, rec.side, rec.price_e8,
+                     venue_ns, resp, fees, maker_flag, prob, power, low_bid, high_ask)
     elif (kind == M.TRADE or kind == M.AGG_TRADE) and live:
         _on_trade(ctr, ans, pend, ord_, rest, ended, s, rec.side, rec.price_e8, rec.qty_e8, venue_ns, resp, fees,
                   maker_flag)
@@ -388,7 +389,8 @@ def _venue_md(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, rec, v
 
 
 @njit(cache=True)
-def _on_order(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, oi, venue_ns, resp, fees, maker_flag, filt, unlimited):
+def _on_order(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, oi, venue_ns, resp, fees, maker_flag, filt,
+              unlimited):
     """``Venue.on_order``: order ``oi`` reaches the venue at ``venue_ns``."""
     o = ord_[oi]
     t = venue_ns + resp
@@ -715,9 +717,9 @@ def _row(ctr, eq, t, iacc, facc, mids):
 
 @njit(cache=True)
 def run_window(recs, local, venue, exhausted, ctr, lat, fees, filt, qmodel, interval, arr, ans, pend, maker_flag,
-               ord_, rest, books, dq, dmeta, depth, ended, gp, gs, gb, gn, where, cancelling, mine, spos, iacc, facc, mids,
-               marks_due, pend_mid, pend_ts, risk_sym, risk_acct, sym_lim, acct_lim, out_fills, out_maker, eq, t2v,
-               sid):
+               ord_, rest, books, dq, dmeta, depth, ended, gp, gs, gb, gn, where, cancelling, mine, spos, iacc, facc,
+               mids, marks_due, pend_mid, pend_ts, risk_sym, risk_acct, sym_lim, acct_lim, out_fills, out_maker, eq,
+               t2v, sid):
     """The loop over one window (``recs[sp:]`` for the strategy, ``recs[vp:]`` for the venue);
     returns NEED_MORE (refill: keep from min(sp, vp)), GROW (a buffer is near full) or DONE."""
     n = recs.shape[0]
@@ -933,10 +935,15 @@ def run(bt, chunks) -> dict:
     exhausted = False
     it = iter(chunks)
     while True:
-        code = run_window(recs, local, vtimes, exhausted, ctr, lat, fees, filt, qmodel, interval, arr, ans, pend,
-                          maker_flag, ord_, rest, books, dq, dmeta, depth, ended, gp, gs, gb, gn, where, cancelling, mine, spos,
-                          iacc, facc, mids, marks_due, pend_mid, pend_ts, bt.risk.symbols, bt.risk.account,
-                          bt.gate.sym_limits, bt.gate.acct_limits, out_fills, out_maker, eq, t2v, sid)
+        try:
+            code = run_window(recs, local, vtimes, exhausted, ctr, lat, fees, filt, qmodel, interval, arr, ans,
+                              pend, maker_flag, ord_, rest, books, dq, dmeta, depth, ended, gp, gs, gb, gn, where,
+                              cancelling, mine, spos, iacc, facc, mids, marks_due, pend_mid, pend_ts, bt.risk.symbols,
+                              bt.risk.account, bt.gate.sym_limits, bt.gate.acct_limits, out_fills, out_maker, eq,
+                              t2v, sid)
+        except ValueError as exc:  # fail closed, named: the only raise in the loop is div_e8's
+            raise BacktestError(f"compiled loop, near md record {int(ctr[C_RECORDS])}: {exc}; "
+                                "--engine python computes it with exact integers") from None
         if code == DONE:
             break
         if code == NEED_MORE:
