@@ -185,3 +185,22 @@ def test_equity_rows_alike(spot):
     assert py["summary"]["trades"] == co["summary"]["trades"] and py["per_symbol"] == co["per_symbol"]
     for key in ("net_pnl", "gross_pnl", "fees"):
         assert co["summary"][key] == pytest.approx(py["summary"][key], abs=1e-9)
+
+
+def test_engine_option_on_the_command_line(spot, tmp_path):
+    from typer.testing import CliRunner
+
+    from hftshm.cli import app
+
+    cfg_file = tmp_path / "bt.toml"
+    risk = "\n".join(f"{k} = {v}" for k, v in WIDE_RISK.items())
+    cfg_file.write_text(f'[[strategies]]\nname = "g"\nkind = "grid"\nlevels = 2\nspacing_ticks = 20\n'
+                        f'step_ticks = 10\n\n[risk]\n{risk}\n')
+    runner = CliRunner()
+    for engine in ("compiled", "python"):
+        res = runner.invoke(app, ["backtest", str(spot), "--config", str(cfg_file), "--engine", engine,
+                                  "--json", str(tmp_path / f"{engine}.json")])
+        assert res.exit_code == 0, res.output
+        assert __import__("json").loads((tmp_path / f"{engine}.json").read_text())["engine"] == engine
+    res = runner.invoke(app, ["backtest", str(spot), "--config", str(cfg_file), "--engine", "gpu"])
+    assert res.exit_code == 2 and "engine must be one of auto, compiled, python" in res.output
