@@ -63,6 +63,7 @@ G_FB, G_FA, G_DIRTY, G_NEXT = range(4)
 # return codes
 DONE, NEED_MORE, GROW = 0, 1, 2
 DEPTH_SLOTS = 1 << 17
+INITIAL = 1 << 12  # rows of the growable buffers at the start (they grow as needed: GROW)
 
 
 # --- exact products -----------------------------------------------------------------------
@@ -893,8 +894,8 @@ def run(bt, chunks) -> dict:
                   np.int64)
     gs = np.zeros((n, 4), np.int64)
     gs[:, G_DIRTY] = 1
-    cap = 1 << 12
-    gb = np.zeros((n, 2, max(64, 4 * g.levels + 16), 2), np.int64)
+    cap = INITIAL
+    gb = np.zeros((n, 2, min(INITIAL, max(64, 4 * g.levels + 16)), 2), np.int64)
     gn = np.zeros((n, 2), np.int64)
     mine = np.zeros(n, np.bool_)
     mine[g.trading] = True
@@ -908,7 +909,7 @@ def run(bt, chunks) -> dict:
     ord_ = np.zeros(cap, O.DTYPE)
     where = np.zeros(cap, np.int8)
     cancelling = np.zeros(cap, np.int8)
-    rest = np.zeros((256, N_REST), np.int64)
+    rest = np.zeros((min(INITIAL, 256), N_REST), np.int64)
     books = np.zeros((n, 5), np.int64)
     depth, ended = _containers(2 * n)
     # the depth by price: a direct array of DEPTH_SLOTS ticks around the first level seen, a dict

@@ -204,3 +204,13 @@ def test_engine_option_on_the_command_line(spot, tmp_path):
         assert __import__("json").loads((tmp_path / f"{engine}.json").read_text())["engine"] == engine
     res = runner.invoke(app, ["backtest", str(spot), "--config", str(cfg_file), "--engine", "gpu"])
     assert res.exit_code == 2 and "engine must be one of auto, compiled, python" in res.output
+
+
+def test_buffers_grow_mid_run_without_changing_a_fill(spot, monkeypatch):
+    """Tiny starting buffers: every one of them grows (GROW) during the run, and the orders and
+    fills are still the Python engine's."""
+    monkeypatch.setattr(fast, "INITIAL", 4)
+    params, bt = CAPTURE_CASES[0]
+    py, co = both(spot, cfg(grid(**params), **bt))
+    assert len(co[1]) > 64 and len(co[0]) > 64
+    assert_same(py, co)
