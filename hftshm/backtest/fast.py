@@ -765,8 +765,26 @@ def run_window(recs, local, venue, exhausted, ctr, lat, fees, filt, qmodel, inte
             hi = min(a_t, bound)
             n_ans = ctr[C_ANS]
             while vp < n and venue[vp] <= hi:
-                _venue_md(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, recs[vp], venue[vp], resp, fees,
-                          maker_flag, prob, power)
+                rec = recs[vp]
+                s = rec.symbol_id
+                if rec.kind == M.LEVEL and s < books.shape[0]:
+                    # inline, the most frequent record where the journal has depth: the book, then
+                    # the orders at its price only if there are any (``_venue_md``'s LEVEL path)
+                    books[s, B_DEPTH] = 1
+                    px = rec.price_e8
+                    _depth_set(dq, dmeta, depth, 2 * s if rec.side == M.BID else 2 * s + 1, px, rec.qty_e8)
+                    oside = O.BUY if rec.side == M.BID else O.SELL
+                    for j in range(ctr[C_REST]):
+                        if rest[j, R_PRICE] == px and rest[j, R_LIVE] and rest[j, R_SYM] == s and \
+                                rest[j, R_SIDE] == oside:
+                            _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, M.LEVEL,
+                                     rec.side, px, venue[vp], resp, fees, maker_flag, prob, power, 0, 0)
+                            if ctr[C_DEAD]:
+                                _compact(ctr, rest)
+                            break
+                else:
+                    _venue_md(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, rec, venue[vp], resp,
+                              fees, maker_flag, prob, power)
                 vp += 1
                 if ctr[C_ANS] != n_ans or ctr[C_REST] >= lim_rest:
                     break
