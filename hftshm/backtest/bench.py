@@ -7,6 +7,11 @@ when the capture is USD-M, Spot's otherwise. With ``--peer-python``, hftbacktest
 (``hbt_peer.py``: its own converter, an equivalent grid); it is optional, never required.
 Figures only: nothing here asserts a time. Each time is given as wall time and as this process's
 CPU time: on a shared machine the wall time mostly measures the other processes.
+
+The grid runs in the compiled loop (``fast``; its kernels are compiled once and cached, so a run
+after the first process's loads them). Beside it, the same grid through the Python engine (the
+reference) and a Python hook strategy called on every md record (``HOOK``: the per-record cost
+of the hook path), one warm run each.
 """
 
 from __future__ import annotations
@@ -41,6 +46,42 @@ def grid_config(venue: str) -> dict:
 
 PEER = Path(__file__).with_name("hbt_peer.py")
 
+# a Python hook on every md record: keeps the last mid and counts trades and levels; never trades
+HOOK = """
+from hftshm.trading.strategy import Strategy
+
+
+class EveryRecord(Strategy):
+    def on_start(self):
+        self.mid = 0
+        self.trades = 0
+        self.levels = 0
+
+    def on_quote(self, r):
+        self.mid = (int(r["price_e8"]) + int(r["price2_e8"])) // 2
+
+    def on_trade(self, r):
+        self.trades += 1
+
+    def on_book(self, r):
+        self.levels += 1
+"""
+
+
+def _python_paths(journal: Path, data: dict, tmp: Path) -> dict:
+    """One warm run each: the grid through the Python engine; the hook on every record."""
+    out = {}
+    r = run_backtest(journal, None, cfg=C.from_dict(data, ["btcusdt"]), engine="python")
+    out["python_engine_grid_records_per_s"] = r["timing"]["records_per_s"]
+    out["python_engine_grid_records_per_cpu_s"] = r["timing"]["records_per_cpu_s"]
+    (tmp / "hook.py").write_text(HOOK)
+    hook = dict(data, strategies=[{"name": "hook", "kind": "file", "path": str(tmp / "hook.py"),
+                                   "class": "EveryRecord"}])
+    r = run_backtest(journal, None, cfg=C.from_dict(hook, ["btcusdt"]))
+    out["python_hook_records_per_s"] = r["timing"]["records_per_s"]
+    out["python_hook_records_per_cpu_s"] = r["timing"]["records_per_cpu_s"]
+    return out
+
 
 def peer(python: str, capture: Path, runs: int, timeout_s: float = 900) -> dict:
     """hftbacktest in its own interpreter (its virtualenv): its figures, or why there are none."""
@@ -70,6 +111,8 @@ def run(capture, runs: int = 3, peer_python: str | None = None) -> dict:
         for _ in range(runs):
             r = run_backtest(Path(tmp) / "md", None, cfg=C.from_dict(data, ["btcusdt"]))
             warm.append(r["timing"])
+        engine = r["engine"]
+        paths = _python_paths(Path(tmp) / "md", data, Path(tmp))
     figures = {
         "capture_lines": info["lines"], "md_records": info["records"], "venue": info["venue"],
         "import_s": t1 - t0, "import_lines_per_s": info["lines"] / (t1 - t0),
@@ -77,8 +120,9 @@ def run(capture, runs: int = 3, peer_python: str | None = None) -> dict:
         "capture_to_result_cpu_s": c2 - c0,
         "warm_records_per_s": statistics.median(w["records_per_s"] for w in warm),
         "warm_records_per_cpu_s": statistics.median(w["records_per_cpu_s"] for w in warm),
+        "engine": engine, "first_backtest_setup_s": first["timing"]["setup_s"],
         "trades": first["summary"]["trades"], "orders": first["summary"]["orders"],
-        "net_pnl": first["summary"]["net_pnl"],
+        "net_pnl": first["summary"]["net_pnl"], **paths,
     }
     result = {"machine": machine(), "capture": str(capture), "config": data, "figures": figures, "warm_runs": warm}
     if peer_python:

@@ -13,7 +13,7 @@ from ..trading import config as T
 from ..trading.loader import load as load_strategy
 from . import config as C
 from . import latency as LAT
-from . import outputs, stats
+from . import fast, outputs, stats
 from .engine import Backtest
 from .errors import BacktestError
 from .queue import QueueModel
@@ -51,26 +51,49 @@ def results(bt: Backtest) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return orders, fills, curve
 
 
+ENGINES = ("auto", "compiled", "python")
+
+
 def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: dict | None = None,
-        cfg: C.BacktestConfig | None = None, picture: bool = False) -> dict:
+        cfg: C.BacktestConfig | None = None, picture: bool = False, engine: str = "auto") -> dict:
     """Backtest ``journal``; write the run directory (unless None; with ``picture``, its PNG
-    too, where matplotlib is installed); return the summary."""
+    too, where matplotlib is installed); return the summary.
+
+    ``engine``: "auto" runs the compiled loop (``fast``) where it applies and the Python engine
+    elsewhere; "compiled" refuses a backtest the compiled loop cannot run; "python" always runs
+    the Python engine (the reference)."""
+    if engine not in ENGINES:
+        raise BacktestError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     t0 = time.perf_counter()
     bt, src, cfg = build(journal, cfg_path, overrides, cfg)
+    why = fast.eligible(bt) if engine != "python" else "the Python engine was asked for"
+    if engine == "compiled" and why:
+        raise BacktestError(f"the compiled loop cannot run this backtest: {why}; use engine auto or python")
     t1 = time.perf_counter()
     c1 = time.process_time()
-    bt.run()
-    t2 = time.perf_counter()
-    cpu = time.process_time() - c1
-    orders, fills, curve = results(bt)
-    summary = stats.summary(curve, orders, fills, bt.tick_to_venue, bt.venue.maker_trades)
+    if why:
+        bt.run()
+        t2 = time.perf_counter()
+        cpu = time.process_time() - c1
+        orders, fills, curve = results(bt)
+        tick_to_venue, maker_trades = bt.tick_to_venue, bt.venue.maker_trades
+        position, fees, trades = bt.position, bt.fees, bt.trades
+    else:
+        r = fast.run(bt, src.chunks())
+        t2 = time.perf_counter()
+        cpu = time.process_time() - c1
+        orders, fills, curve = r["orders"], r["fills"], r["curve"]
+        tick_to_venue, maker_trades = r["tick_to_venue"], r["maker_trades"]
+        position, fees, trades = r["position"], r["fees"], r["trades"]
+    summary = stats.summary(curve, orders, fills, tick_to_venue, maker_trades)
     result = {
         "journal": str(journal), "records": int(src.total), "symbols": src.symbols,
         "strategies": [{k: v for k, v in t.items()} for t in cfg.strategies],
         "latency": cfg.latency, "fill": cfg.fill, "feed_offset_ns": src.feed_offset_ns,
         "summary": summary,
-        "per_symbol": {s: {"position": int(bt.position[i]) / 1e8, "fees": float(bt.fees[i]),
-                           "trades": int(bt.trades[i])} for i, s in enumerate(src.symbols)},
+        "per_symbol": {s: {"position": int(position[i]) / 1e8, "fees": float(fees[i]),
+                           "trades": int(trades[i])} for i, s in enumerate(src.symbols)},
+        "engine": "python" if why else "compiled",
         "timing": {"setup_s": t1 - t0, "loop_s": t2 - t1, "loop_cpu_s": cpu,
                    "records_per_s": src.total / (t2 - t1) if t2 > t1 else None,
                    "records_per_cpu_s": src.total / cpu if cpu > 0 else None},

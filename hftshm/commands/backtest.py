@@ -33,6 +33,8 @@ def backtest(
     compare_live: Annotated[Optional[Path], typer.Option("--compare-live", help="A live run directory: backtest "
                             "its md journal at its recorded latency and compare with its orders and fills "
                             "(JOURNAL is then ignored; without --config, the run's own strategies and risk).")] = None,
+    engine: Annotated[str, typer.Option(help="auto: the compiled loop where it applies (the built-in grid, "
+                                             "constant latency), else the Python engine; compiled; python.")] = "auto",
 ) -> None:
     """Run the configured strategies over recorded market data, at a modelled latency."""
     from ..backtest.errors import BacktestError
@@ -62,7 +64,7 @@ def backtest(
             json_out.write_text(json.dumps(res, indent=2, default=str) + "\n")
         return
     try:
-        result = run(journal, out, config, picture=True)
+        result = run(journal, out, config, picture=True, engine=engine)
     except BacktestError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -73,6 +75,7 @@ def backtest(
     table.add_column("value", justify="right")
     for key, value in s.items():
         table.add_row(key, _fmt(value))
+    table.add_row("engine", result["engine"])
     table.add_row("loop records/s (wall)", _fmt(result["timing"]["records_per_s"]))
     table.add_row("loop records/s (cpu)", _fmt(result["timing"]["records_per_cpu_s"]))
     console.print(table)

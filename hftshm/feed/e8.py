@@ -38,6 +38,20 @@ def parse_e8(text: str) -> int:
             value = int(digits)
             if value <= INT64_MAX:
                 return value
+    return _parse_short(text)
+
+
+def _parse_short(text) -> int:
+    """1 to 7 decimals (USD-M futures write "58123.40", "0.002"): the digits without the dot,
+    scaled; anything else goes to ``_parse_general``, which decides and names the fault. The same
+    checks as there (ASCII digits, a whole part, 1..8 decimals, int64) in fewer steps."""
+    if type(text) is str and text.isascii():
+        whole, _, frac = text.partition(".")
+        n = len(frac)
+        if whole and 0 < n <= 8 and whole.isdigit() and frac.isdigit():
+            value = int(whole + frac) * _SCALE[n]
+            if value <= INT64_MAX:
+                return value
     return _parse_general(text)
 
 
@@ -99,19 +113,7 @@ class E8Memo:
             else:
                 value = _parse_general(text)
         else:
-            # Fewer decimals (futures: "61800.20", "2.507"): the same checks, scaled; no call.
-            dot = text.find(".") if type(text) is str else -1
-            decimals = len(text) - dot - 1
-            if 0 < dot and 0 < decimals < 8 and text.isascii():
-                digits = text[:dot] + text[dot + 1:]
-                if digits.isdigit():
-                    value = int(digits) * _SCALE[decimals]
-                    if value > INT64_MAX:
-                        value = _parse_general(text)  # raises
-                else:
-                    value = _parse_general(text)
-            else:
-                value = _parse_general(text)
+            value = _parse_short(text)
         known = self._map
         if text not in known:
             if len(known) >= self.limit:

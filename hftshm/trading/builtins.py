@@ -10,7 +10,8 @@
   ``max_position`` and ``cooldown_ms`` has passed. A numba kernel too (the Python hook
   ``on_quote`` is kept as its readable reference).
 
-* ``grid``: a grid market maker of post-only orders (see ``Grid``), a Python hook.
+* ``grid``: a grid market maker of post-only orders (see ``Grid``), a Python hook; the backtest
+  runs it in its compiled loop too (``hftshm.backtest.fast``), with the arithmetic defined here.
 
 Prices are rounded to the symbol's tick and quantities checked against its step (the
 simulator's rules for btcusdt/ethusdt are Binance's). Every decision uses the records' own
@@ -254,6 +255,33 @@ class Imbalance(Strategy):
         self.next_ns[s] = now + self.cooldown
 
 
+@njit(cache=True)
+def grid_firsts(bid, ask, tick, spacing, step):
+    """(first bid, first ask) of the grid around a quote: multiples of ``step`` ticks, at least
+    ``spacing`` ticks from the mid, bids rounded down, asks up (twice the mid: exact). One
+    definition: the Python ``Grid`` runs it as Python (``py_func``), the backtest's compiled loop
+    (``hftshm.backtest.fast``) compiled."""
+    unit = tick * step
+    gap = tick * spacing
+    mid2 = bid + ask
+    return (mid2 - 2 * gap) // (2 * unit) * unit, -((-(mid2 + 2 * gap)) // (2 * unit)) * unit
+
+
+@njit(cache=True)
+def may_buy(pos, open_buy, qty, max_pos):
+    """A bid may be placed while its fill keeps position + open bids within ``max_pos``."""
+    return pos + open_buy + qty <= max_pos
+
+
+@njit(cache=True)
+def may_sell(pos, open_sell, qty, max_pos):
+    """An ask may be placed while its fill keeps -(position - open asks) within ``max_pos``."""
+    return -(pos - open_sell - qty) <= max_pos
+
+
+_firsts, _may_buy, _may_sell = grid_firsts.py_func, may_buy.py_func, may_sell.py_func
+
+
 class Grid(Strategy):
     """A grid market maker, a Python hook: on each quote of a traded symbol, ``levels`` post-only
     (LIMIT_MAKER) bids and asks at multiples of ``step_ticks`` ticks, the first at least
@@ -293,11 +321,7 @@ class Grid(Strategy):
         if bid <= 0 or ask < bid:
             return
         unit = self.tick[s] * self.step
-        gap = self.tick[s] * self.spacing
-        mid2 = bid + ask  # twice the mid: exact
-        first_bid = (mid2 - 2 * gap) // (2 * unit) * unit
-        first_ask = -((-(mid2 + 2 * gap)) // (2 * unit)) * unit
-        key = (first_bid, first_ask)
+        key = first_bid, first_ask = _firsts(bid, ask, self.tick[s], self.spacing, self.step)
         if key == self.last[s] and not self.dirty[s]:
             return
         self.last[s] = key
@@ -316,7 +340,7 @@ class Grid(Strategy):
         open_buy = sum(self.qty for px in self.bids[s])
         open_sell = sum(self.qty for px in self.asks[s])
         for px in sorted(want_bids, reverse=True):
-            if px in self.bids[s] or pos + open_buy + self.qty > self.max_pos:
+            if px in self.bids[s] or not _may_buy(pos, open_buy, self.qty, self.max_pos):
                 continue
             oid = self.buy(s, self.qty, px, O.LIMIT_MAKER, O.GTC)
             if oid:
@@ -324,7 +348,7 @@ class Grid(Strategy):
                 self.where[oid] = (s, O.BUY, px)
                 open_buy += self.qty
         for px in sorted(want_asks):
-            if px in self.asks[s] or -(pos - open_sell - self.qty) > self.max_pos:
+            if px in self.asks[s] or not _may_sell(pos, open_sell, self.qty, self.max_pos):
                 continue
             oid = self.sell(s, self.qty, px, O.LIMIT_MAKER, O.GTC)
             if oid:

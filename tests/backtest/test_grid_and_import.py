@@ -119,6 +119,34 @@ def test_usdm_frames_are_adapted_for_the_live_normalizer(tmp_path):
     assert len(trades) == 1 and trades[0]["side"] == M.BUY
 
 
+def test_usdm_import_with_the_short_decimal_path_equals_the_general_parser(tmp_path, monkeypatch):
+    """The import's short path for USD-M's shorter decimals (shared with live) gives the journal
+    the general parser gives, record for record."""
+    from hftshm.feed import e8
+
+    frames = [b'100 {"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":1000,"T":999,"s":"BTCUSDT",'
+              b'"U":50,"u":60,"pu":45,"b":[["58123.4","1.002"],["58123.3","0.5"]],"a":[["58123.5","2.1"]]}}',
+              b'110 {"lastUpdateId":55,"E":1001,"T":1000,"bids":[["58123.4","3.000"],["58120.10","0.007"]],'
+              b'"asks":[["58123.5","4.25"]]}']
+    for i in range(40):
+        frames.append(b'%d {"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":%d,"T":1,"s":"BTCUSDT",'
+                      b'"U":%d,"u":%d,"pu":%d,"b":[["58123.%d","0.%03d"]],"a":[["5813%d.5","%d.1"]]}}'
+                      % (120 + i, 1002 + i, 61 + i, 61 + i, 60 + i, i % 10, i, i % 10, i))
+        frames.append(b'%d {"stream":"btcusdt@bookTicker","data":{"e":"bookTicker","u":%d,"s":"BTCUSDT",'
+                      b'"b":"58123.%d","B":"1.5","a":"58124.%d0","A":"0.00%d","T":1,"E":%d}}'
+                      % (121 + i, 61 + i, i % 10, i % 10, i % 9 + 1, 1003 + i))
+    cap = tmp_path / "f.capture.gz"
+    with gzip.open(cap, "wb") as f:
+        f.write(b"\n".join(frames) + b"\n")
+    import_capture(cap, tmp_path / "short", ["btcusdt"])
+    monkeypatch.setattr(e8, "_parse_short", e8._parse_general)
+    import_capture(cap, tmp_path / "general", ["btcusdt"])
+    _, a = files.load_ring(tmp_path / "short")
+    _, b = files.load_ring(tmp_path / "general")
+    assert (a["kind"] == M.LEVEL).sum() > 10 and (a["kind"] == M.QUOTE).sum() > 10
+    assert a.tobytes() == b.tobytes()
+
+
 def test_import_of_a_bad_capture_names_the_line(tmp_path):
     cap = tmp_path / "bad.capture"
     cap.write_bytes(b"123 {}\nnot-a-line\n")

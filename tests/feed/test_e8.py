@@ -104,3 +104,25 @@ def test_memo_short_decimals_exhaustively_against_decimal():
             for frac in ("0" * decimals, "9" * decimals, "1".zfill(decimals), "5" + "0" * (decimals - 1)):
                 text = f"{whole}.{frac}"
                 assert memo.parse(text) == int(Decimal(text) * 100_000_000), text
+SHORT_FORMS = ["58123.4", "58123.40", "0.002", "0.0020000", "1.5", "00012.345", "92233720368.5477580",
+               "92233720368.5477581", "92233720369.0", "99999999999.9", "1.", ".5", "1.2.3", "1.+5", "1._5",
+               "١.5", "1.5 ", " 1.5", "-1.5", "1e5", "1.123456789", "0.0", "", "."]
+
+
+@pytest.mark.parametrize("text", SHORT_FORMS)
+def test_short_decimals_parse_as_the_general_rule_says(text):
+    """The fast path for 1-7 decimals (USD-M's form) gives what the general parser gives: the same
+    value, or a ValueError; parse_e8 and the memo alike."""
+    from hftshm.feed.e8 import _parse_general
+
+    try:
+        want = _parse_general(text)
+    except ValueError:
+        want = None
+    for parse in (parse_e8, E8Memo().parse):
+        if want is None:
+            with pytest.raises(ValueError):
+                parse(text)
+        else:
+            assert parse(text) == want
+            assert want == int(Decimal(text) * 10**8)
