@@ -1,18 +1,14 @@
 import itertools
 import os
-import sys
 
 import pytest
 
 from hftshm import instances
 
+# Tests import the installed names (hftshm.cli, hftshm.layouts, hftshm.workers), never the
+# checkout's top-level cli.py, layouts/ or workers/; tests/support.py is importable as `support`
+# through pyproject.toml's `pythonpath = ["tests"]`.
 _ids = itertools.count()
-TESTS = os.path.dirname(__file__)
-if TESTS not in sys.path:
-    sys.path.insert(0, TESTS)  # tests/support.py, importable by spawned children too
-ROOT = os.path.dirname(TESTS)
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)  # cli.py, the typer app
 
 
 @pytest.fixture
