@@ -290,7 +290,7 @@ def validate(cfg: Config) -> None:
             raise ConfigError(f"[workers.{name}]: no such worker; the workers are {', '.join(known)}")
 
 
-DEFAULT_STRATEGY = {"name": "momentum", "kind": "momentum"}
+DEFAULT_STRATEGY = {"name": "momentum", "kind": S.STRATEGY["kind"].default}  # with no [[strategies]], on the simulator
 STRATEGY_COMMON = ("name", "kind", "id", "symbols", "path", "class")  # the keys of every kind
 
 
@@ -324,7 +324,7 @@ def validate_trading(cfg) -> None:
             raise ConfigError(f"{where}: duplicate strategy name {name!r}")
         seen_names.add(name)
         where = f"{where} ({name})"
-        kind = table["kind"] = S.STRATEGY["kind"].check(where, table.get("kind", "momentum"))
+        kind = table["kind"] = S.STRATEGY["kind"].check(where, table.get("kind", S.STRATEGY["kind"].default))
         sid = table["id"] = S.STRATEGY["id"].check(where, table.get("id", i + 1))
         if sid in seen_ids:
             raise ConfigError(f"{where} id = {sid!r}: expected a unique id (another strategy has it)")
