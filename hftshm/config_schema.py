@@ -1,9 +1,9 @@
 """Every config key in one place: its type, its range or choices, and its default.
 
-The loaders (``hftshm.runtime.config`` for the runtime sections, ``hftshm.trading.config`` for
-``[risk]``, ``[execution]`` and ``[[strategies]]``, ``hftshm.trading.builtins`` for the strategy
-kinds' keys) check every value against its ``Key`` before anything starts; the dataclasses take
-their defaults from here, and the docs test compares docs/operations.md with these tables.
+The loader (``hftshm.runtime.config``, the trading tables ``[risk]``, ``[execution]`` and
+``[[strategies]]`` with their kinds' keys included) checks every value against its ``Key``
+before anything starts; the dataclasses take their defaults from here, and the docs test
+compares docs/operations.md with these tables.
 
 A check is strict, so that a value never means something other than what it says: a bool is not
 an int (``restart = "false"`` is refused, not taken as true), ``"5"`` is not a number, ``inf``
@@ -12,7 +12,8 @@ and ``nan`` are refused where a finite number is meant, and a list is never a st
 
     [journal] rotate_mb = -1: expected a finite number in [0.1, 1048576]
 
-Imports nothing else of hftshm but ``errors``, so both config halves can build on it.
+Imports nothing of hftshm but ``errors`` and two constants (the risk state's rate slots, the
+wait strategies' names), so every package can build on it.
 """
 
 from __future__ import annotations

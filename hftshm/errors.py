@@ -1,4 +1,5 @@
-"""Exceptions for misuse and bad input. Hot paths return result codes instead (see ring.codes)."""
+"""Exceptions for misuse and bad input. Hot paths return result codes instead (``ring.kernels``:
+``FULL``, ``STUCK``, ``BAD_SHAPE``)."""
 
 
 class HftshmError(Exception):

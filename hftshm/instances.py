@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import posix_ipc
 
 from . import naming, procinfo, shm
-from .ring import header as H
+from . import preamble as P
 
 
 LIVE, DEAD, UNKNOWN = "live", "dead", "unknown"
@@ -63,10 +63,10 @@ class Instance:
 def _owner(filename: str):
     """(pid, ticks) from the segment's preamble; None if unreadable or not a segment."""
     with open(os.path.join(shm.SHM_DIR, filename), "rb") as f:
-        pre = f.read(H.PREAMBLE_LENGTH)
-    if len(pre) < H.PREAMBLE_LENGTH:
+        pre = f.read(P.PREAMBLE_LENGTH)
+    if len(pre) < P.PREAMBLE_LENGTH:
         return None
-    pid, ticks = struct.unpack_from("<qq", pre, H.OWNER_PID_OFFSET)
+    pid, ticks = struct.unpack_from("<qq", pre, P.OWNER_PID_OFFSET)
     return pid, ticks
 
 

@@ -1,6 +1,11 @@
 """Order: one 128-byte record that gathers the order's stages as it moves from ring to ring.
 
-The strategy fills the intent, risk adds its verdict, execution adds the venue state.
+The strategy fills the intent and publishes it; a published record is never written again.
+Live, ``verdict``, ``reason``, ``state``, ``verdict_ns`` to ``ack_ns``, ``venue_order_id`` and
+``filled_qty_e8`` stay zero on the orders ring and in its journal: risk's check runs inside
+execution and is timed in the latency book (``intent_to_verdict``), and execution keeps an
+order's venue state in its trading-area slot and reports it on the fills ring. The backtest
+fills these fields in the order records it journals.
 
 ::
 

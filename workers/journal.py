@@ -188,7 +188,7 @@ class JournalAgent(Agent):
                     "; trading stays halted until resumed by hand" if self._halts[i] else "")
 
     def _check_lag(self, i: int, reader) -> None:
-        lag = reader.pending()
+        lag = reader.lag  # claimed and not yet read (pending() is 0 or 1 on the orders ring)
         if lag > self.counters[self.counter["max_lag"]]:
             self.set("max_lag", lag)
         if lag >= self._alarm_at[i] and not self._alarmed[i]:

@@ -29,7 +29,6 @@ from hftshm.risk import reasons as R
 from hftshm.risk.marks import mark_to_market
 from hftshm.risk.state import RiskState
 from hftshm.runtime.agent import Agent
-from hftshm.trading import config as trading_config
 from hftshm.trading.area import TradingArea
 
 log = logging.getLogger("hftshm.risk")
@@ -68,10 +67,10 @@ class RiskAgent(Agent):
         control = ctx.control
         self.risk = RiskState.attach(control.risk_buffer())
         self.area = TradingArea(control.risk_buffer())
-        risk = cfg.risk or trading_config.DEFAULT_RISK
-        self.loss_limit = float(risk["loss_limit"])
-        self.max_feed_age = int(float(risk["max_feed_age_s"]) * 1e9)
-        self.max_lag = int(risk["max_ring_lag"])
+        risk = cfg.risk  # a RiskConfig: the supervisor's config was validated, defaults filled
+        self.loss_limit = risk.loss_limit
+        self.max_feed_age = int(risk.max_feed_age_s * 1e9)
+        self.max_lag = risk.max_ring_lag
         self.md = BroadcastRing.attach(ctx.instance, "md", M.LAYOUT)
         self.fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
         # no wait strategy of their own: the runner idles this worker (by default on a timer,

@@ -4,7 +4,7 @@ Segment (offsets in bytes; ``S`` = max stages, ``N`` = snapshot slots, both set 
 
     0      +------------------------------------------------------------------+
            | preamble   magic | version | kind=LATENCY | owner | created | size|  64 B
-    64     +------------------------------------------------------------------+   (ring/header.py)
+    64     +------------------------------------------------------------------+   (preamble.py)
            | geometry   max stages | buckets | sub bits | slots | period ns    |  64 B
            |            stage length | snapshots offset | slot length          |
     128    +------------------------------------------------------------------+
@@ -50,7 +50,7 @@ One snapshot slot::
            | over and the buckets are written                                 |
            +------------------------------------------------------------------+
 
-Commit protocols. The creator release-stores ``magic`` last. A snapshot slot is a seqlock: the
+Commit protocols. The creator release-stores ``magic`` last (``hftshm.preamble.publish``). A snapshot slot is a seqlock: the
 ticker takes it by compare-and-swap of ``seq`` from even to odd, copies, writes ``stamp`` (ns,
 0 = never taken) and release-stores ``seq + 2``; a reader's copy is intact iff ``seq`` was the
 same even value before and after it. Slot ``p % N`` holds the snapshot of tick period ``p``.
@@ -60,6 +60,7 @@ All words are little-endian int64; ``W_*`` are word indices into the int64 view 
 
 from __future__ import annotations
 
+from .. import preamble as P
 from ..ring import header as H
 from . import buckets as B
 
@@ -68,10 +69,10 @@ PAGE = H.PAGE
 WORD = H.WORD
 
 # --- preamble (line 0): the common hftshm preamble, kind KIND_LATENCY -------------------------
-KIND = H.KIND_LATENCY
+KIND = P.KIND_LATENCY
 
 # --- geometry (line 1): written once by the creator, before the magic ------------------------
-GEOMETRY_OFFSET = H.PREAMBLE_LENGTH
+GEOMETRY_OFFSET = P.PREAMBLE_LENGTH
 MAX_STAGES_OFFSET = GEOMETRY_OFFSET + 0
 BUCKETS_OFFSET = GEOMETRY_OFFSET + 8  # buckets.BUCKETS when created, checked on attach
 SUB_BITS_OFFSET = GEOMETRY_OFFSET + 16  # buckets.SUB_BITS when created, checked on attach
@@ -147,11 +148,11 @@ def stage_offset(stage: int) -> int:
 
 
 # Word indices for the int64 view of the segment.
-W_MAGIC = H.W_MAGIC
-W_OWNER_PID = H.W_OWNER_PID
-W_OWNER_TICKS = H.W_OWNER_TICKS
-W_CREATED_NS = H.W_CREATED_NS
-W_SEGMENT_SIZE = H.W_SEGMENT_SIZE
+W_MAGIC = P.W_MAGIC
+W_OWNER_PID = P.W_OWNER_PID
+W_OWNER_TICKS = P.W_OWNER_TICKS
+W_CREATED_NS = P.W_CREATED_NS
+W_SEGMENT_SIZE = P.W_SEGMENT_SIZE
 W_MAX_STAGES = MAX_STAGES_OFFSET // WORD
 W_BUCKETS = BUCKETS_OFFSET // WORD
 W_SUB_BITS = SUB_BITS_OFFSET // WORD

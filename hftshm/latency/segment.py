@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from .. import atomics as A
-from .. import naming, procinfo, shm
+from .. import naming, preamble, shm
 from ..errors import RingConfigError, RingExists, SegmentCorrupt
-from ..ring import header as H
-from ..ring import preamble
 from . import buckets as B
 from . import layout as L
 from .stages import StageTable, check_name
@@ -57,13 +52,7 @@ def create(instance: str, stages, max_stages: int, slots: int, period_s: float) 
         # Touch the live stages' pages now so no record takes a page fault in tmpfs; snapshot
         # pages are touched by the ticker's first copy into them.
         np.frombuffer(buf, np.uint8)[L.STAGES_OFFSET : L.snapshots_offset(max_stages) : L.PAGE] = 0
-        pid, ticks = procinfo.me()
-        np.frombuffer(buf, np.uint32, 1, H.VERSION_OFFSET)[0] = H.VERSION
-        np.frombuffer(buf, np.uint32, 1, H.KIND_OFFSET)[0] = L.KIND
-        words[L.W_OWNER_PID] = pid
-        words[L.W_OWNER_TICKS] = ticks
-        words[L.W_CREATED_NS] = time.time_ns()
-        words[L.W_SEGMENT_SIZE] = size
+        pid, _ = preamble.stamp(buf, L.KIND, size)
         words[L.W_MAX_STAGES] = max_stages
         words[L.W_BUCKETS] = B.BUCKETS
         words[L.W_SUB_BITS] = B.SUB_BITS
@@ -80,8 +69,7 @@ def create(instance: str, stages, max_stages: int, slots: int, period_s: float) 
         for i, raw in enumerate(raws):
             table.fill(i, raw)
             words[L.stage_offset(i) // L.WORD + L.S_STATE] = L.state_word(L.ACTIVE, pid)
-        # Valid from here on: the magic goes last, with release ordering (layout.py).
-        A.store_release(words, L.W_MAGIC, H.MAGIC)
+        preamble.publish(words)  # valid from here on: the magic goes last
         del words, table
     except BaseException:
         seg.close()

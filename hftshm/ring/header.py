@@ -24,16 +24,9 @@ A ring segment, one per ring, in /dev/shm (all offsets in bytes)::
            | records        capacity x record_size                            |
            +------------------------------------------------------------------+
 
-Preamble (shared by every hftshm segment, see ``PREAMBLE_*``)::
-
-    0        8        12       16          24           32          40          48       64
-    +--------+--------+--------+-----------+------------+-----------+-----------+--------+
-    | magic  |version | kind   | owner pid | owner ticks| created ns| seg. size | (zero) |
-    +--------+--------+--------+-----------+------------+-----------+-----------+--------+
-
-Commit protocol: a segment is valid only once ``magic`` holds ``MAGIC``, which its creator
-release-stores last, after every other header byte. Readers acquire-load it first and refuse any
-other value with an error naming what they found.
+Line 0 is the segment preamble every hftshm segment starts with, and the commit protocol is
+theirs: ``magic`` is release-stored last (``hftshm.preamble``, whose names this module re-exports
+so ring code reads every offset from one descriptor).
 
 Hot words each sit alone on a 64-byte cache line because different processes write them: if two
 shared a line, every write by one process would invalidate the other's cached copy (false sharing),
@@ -46,40 +39,23 @@ before the records, so a many-to-one ring's commit words are ``W_COMMITS + (seq 
 
 from __future__ import annotations
 
+from ..preamble import (  # noqa: F401 (line 0 of a ring segment: the segment preamble)
+    CREATED_NS_OFFSET, KIND_BROADCAST, KIND_CONTROL, KIND_LATENCY, KIND_MANY_TO_ONE, KIND_NAMES,
+    KIND_OFFSET, MAGIC, MAGIC_OFFSET, OWNER_PID_OFFSET, OWNER_TICKS_OFFSET, PREAMBLE_LENGTH,
+    PREAMBLE_OFFSET, SEGMENT_SIZE_OFFSET, VERSION, VERSION_OFFSET, W_CREATED_NS, W_MAGIC,
+    W_OWNER_PID, W_OWNER_TICKS, W_SEGMENT_SIZE, W_VERSION_KIND,
+)
+
 CACHE_LINE = 64
 PAGE = 4096
 WORD = 8
-
-MAGIC = int.from_bytes(b"HFTSHM\x00\x01", "little")
-VERSION = 1
-
-# Segment kinds (preamble). The ring topologies are different types, told apart here.
-KIND_BROADCAST = 1
-KIND_MANY_TO_ONE = 2
-KIND_CONTROL = 3
-KIND_LATENCY = 4
-KIND_NAMES = {
-    KIND_BROADCAST: "broadcast ring",
-    KIND_MANY_TO_ONE: "many-to-one ring",
-    KIND_CONTROL: "instance control block",
-    KIND_LATENCY: "latency book",
-}
 
 # Overflow policies of a broadcast ring (a many-to-one ring always waits: orders are never lost).
 POLICY_WAIT = 0  # the producer waits for the slowest gating reader
 POLICY_OVERWRITE = 1  # the producer never waits; records a gating reader had not read are counted
 POLICY_NAMES = {POLICY_WAIT: "wait", POLICY_OVERWRITE: "overwrite"}
 
-# --- preamble: line 0 ---------------------------------------------------------------------------
-PREAMBLE_OFFSET = 0
-MAGIC_OFFSET = PREAMBLE_OFFSET + 0
-VERSION_OFFSET = PREAMBLE_OFFSET + 8  # u32
-KIND_OFFSET = PREAMBLE_OFFSET + 12  # u32
-OWNER_PID_OFFSET = PREAMBLE_OFFSET + 16
-OWNER_TICKS_OFFSET = PREAMBLE_OFFSET + 24
-CREATED_NS_OFFSET = PREAMBLE_OFFSET + 32
-SEGMENT_SIZE_OFFSET = PREAMBLE_OFFSET + 40
-PREAMBLE_LENGTH = CACHE_LINE
+# --- preamble: line 0 (hftshm.preamble) ------------------------------------------------------
 
 # --- geometry: line 1 (written once by the creator, before the magic) -------------------------
 GEOMETRY_OFFSET = PREAMBLE_OFFSET + PREAMBLE_LENGTH
@@ -169,12 +145,6 @@ def segment_size(kind: int, capacity: int, record_size: int) -> int:
 
 
 # Word indices for the int64 view of the header.
-W_MAGIC = MAGIC_OFFSET // WORD
-W_VERSION_KIND = VERSION_OFFSET // WORD  # version in the low 32 bits, kind in the high 32
-W_OWNER_PID = OWNER_PID_OFFSET // WORD
-W_OWNER_TICKS = OWNER_TICKS_OFFSET // WORD
-W_CREATED_NS = CREATED_NS_OFFSET // WORD
-W_SEGMENT_SIZE = SEGMENT_SIZE_OFFSET // WORD
 W_FINGERPRINT = FINGERPRINT_OFFSET // WORD
 W_CAPACITY = CAPACITY_OFFSET // WORD
 W_RECORD_SIZE = RECORD_SIZE_OFFSET // WORD

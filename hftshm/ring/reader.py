@@ -258,7 +258,9 @@ class Reader:
             strategy.idle(0)
 
     def pending(self) -> int:
-        """How many records are readable now (0 if none), without consuming any."""
+        """Whether records are readable now, without consuming any: how many on a broadcast ring;
+        on a many-to-one ring 0 or 1 (counting would read a commit word per record; ``lag``
+        says how far behind the reader is)."""
         if self._i < self._n:
             return self._n - self._i
         seq = int(self.rst[K.R_NEXT])

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
 from .. import atomics as A
-from .. import naming, procinfo, shm
+from .. import naming, preamble, shm
 from ..errors import LayoutMismatch, RingConfigError, RingExists, SegmentCorrupt
 from ..layouts import BY_NAME
 from ..layouts.base import Layout
 from . import header as H
-from . import preamble
 from . import kernels as K
 from . import reader_table as RT
 
@@ -82,13 +79,7 @@ class RingSegment:
             hdr = np.frombuffer(buf, dtype=np.int64, count=H.HEADER_LENGTH // H.WORD)
             # Touch every page now so no publish ever takes a page fault.
             np.frombuffer(buf, np.uint8)[H.HEADER_LENGTH :: H.PAGE] = 0
-            pid, ticks = procinfo.me()
-            np.frombuffer(buf, np.uint32, 1, H.VERSION_OFFSET)[0] = H.VERSION
-            np.frombuffer(buf, np.uint32, 1, H.KIND_OFFSET)[0] = cls.KIND
-            hdr[H.W_OWNER_PID] = pid
-            hdr[H.W_OWNER_TICKS] = ticks
-            hdr[H.W_CREATED_NS] = time.time_ns()
-            hdr[H.W_SEGMENT_SIZE] = size
+            preamble.stamp(buf, cls.KIND, size)
             hdr[H.W_FINGERPRINT] = layout.fingerprint
             hdr[H.W_CAPACITY] = capacity
             hdr[H.W_RECORD_SIZE] = layout.size
@@ -105,8 +96,7 @@ class RingSegment:
             if cls.KIND == H.KIND_MANY_TO_ONE:
                 words = H.data_offset(cls.KIND, capacity) // H.WORD
                 K.m2o_init_commits(np.frombuffer(buf, dtype=np.int64, count=words))
-            # Valid from here on: the magic goes last, with release ordering (header.py).
-            A.store_release(hdr, H.W_MAGIC, H.MAGIC)
+            preamble.publish(hdr)  # valid from here on: the magic goes last
             del hdr
         except BaseException:
             seg.close()

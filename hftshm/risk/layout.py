@@ -57,8 +57,9 @@ Rate rings: ``rate_count`` is the number of orders ever accepted; order ``k`` (f
 ``rate[k & (slots - 1)]``. The ``limit``-th most recent is therefore ``rate[(count - limit) & mask]``
 (see rate.py).
 
-Commit protocol: a block is valid once ``magic`` holds ``MAGIC``, release-stored last by its
-creator; ``RiskState.attach`` acquire-loads it first and refuses anything else.
+Commit protocol (``hftshm.preamble``): a block is valid once ``magic`` holds ``MAGIC``,
+release-stored last by its creator (``publish``); ``RiskState.attach`` acquire-loads it first
+(``check_magic``) and refuses anything else.
 Writers: the update functions do read-modify-writes across several words, so a block has one
 writing thread; other processes may read it (for display) and see values mid-update.
 """

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import atomics as A
+from .. import preamble
 from ..errors import SegmentCorrupt
 from . import layout as L
 
@@ -31,7 +31,7 @@ class RiskState:
         header[L.W_BLOCK_SIZE] = size
         header[L.W_SYMBOL_SIZE] = L.SYMBOL_LENGTH
         header[L.W_ACCOUNT_SIZE] = L.ACCOUNT_LENGTH
-        A.store_release(header, L.W_MAGIC, L.MAGIC)  # orders every byte above before the magic
+        preamble.publish(header, L.W_MAGIC, L.MAGIC)  # the magic goes last
         self._bind(raw)
 
     @classmethod
@@ -39,10 +39,8 @@ class RiskState:
         """Open a block formatted elsewhere; refuses anything but a complete block of this version."""
         raw = _bytes_of(buffer, L.HEADER_LENGTH)
         header = raw[: L.HEADER_LENGTH].view(np.int64)
-        magic = int(A.load_acquire(header, L.W_MAGIC))  # orders the header reads below after it
-        if magic != L.MAGIC:
-            raise SegmentCorrupt(f"risk state: bad magic {magic:#018x}, expected {L.MAGIC:#018x} "
-                                 "(not a risk block, or its creator has not finished)")
+        preamble.check_magic(header, L.W_MAGIC, L.MAGIC, "risk state",
+                             "not a risk block, or its creator has not finished")
         found = {name: int(header[w]) for name, w in (("version", L.W_VERSION), ("symbol size", L.W_SYMBOL_SIZE),
                                                        ("account size", L.W_ACCOUNT_SIZE))}
         expected = {"version": L.VERSION, "symbol size": L.SYMBOL_LENGTH, "account size": L.ACCOUNT_LENGTH}

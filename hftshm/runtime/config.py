@@ -13,11 +13,14 @@ import json
 import os
 import struct
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 from .. import config_schema as S
 from ..errors import ConfigError, HftshmError  # ConfigError: also hftshm.runtime.config.ConfigError
+from ..risk.limits import Limits, LimitsError
 
 
 # Defaults, types and ranges of every key: hftshm/config_schema.py (the dataclasses take their
@@ -122,6 +125,65 @@ class WorkerConfig:
     max_nap_us: float = S.WORKER["max_nap_us"].field()
 
 
+# --- trading tables: [risk], [execution], [[strategies]] ---------------------------------------
+# Typed like the sections above, defaults from config_schema. They also read as the dicts they
+# replaced (``risk["max_order_qty"]``, ``execution.get("timeout_ms")``, ``dict(risk)``): callers
+# not yet moved to attributes keep working.
+
+
+class Table(Mapping):
+    """A typed table whose fields are its config keys, readable as a read-only mapping too."""
+
+    KEYS: ClassVar[tuple] = ()
+
+    def __getitem__(self, key: str):
+        if key not in self.KEYS:
+            raise KeyError(key)
+        return getattr(self, key)
+
+    def __iter__(self):
+        return iter(self.KEYS)
+
+    def __len__(self) -> int:
+        return len(self.KEYS)
+
+
+@dataclass(eq=False)
+class RiskConfig(Table):
+    """[risk]: the pre-trade limits (natural units), the kill-switch triggers, the protection timeout."""
+
+    KEYS: ClassVar[tuple] = (*S.RISK.keys, "symbols")
+    max_order_qty: int | float | str = S.RISK["max_order_qty"].field()
+    max_order_notional: int | float | str = S.RISK["max_order_notional"].field()
+    max_position: int | float | str = S.RISK["max_position"].field()
+    max_gross_exposure: int | float | str = S.RISK["max_gross_exposure"].field()
+    price_band_bps: int = S.RISK["price_band_bps"].field()
+    max_orders_per_s: int = S.RISK["max_orders_per_s"].field()
+    max_orders_per_s_total: int = S.RISK["max_orders_per_s_total"].field()
+    loss_limit: float = S.RISK["loss_limit"].field()  # quote units: halt when PnL <= -this
+    max_feed_age_s: float = S.RISK["max_feed_age_s"].field()  # halt when the newest md is older
+    max_ring_lag: int = S.RISK["max_ring_lag"].field()  # halt when risk is this many md records behind
+    protection_timeout_ms: int = S.RISK["protection_timeout_ms"].field()  # execution's watch of risk/journal
+    symbols: dict = field(default_factory=dict)  # [risk.symbols.SYMBOL]: per-symbol limit overrides
+
+
+@dataclass(eq=False)
+class ExecutionConfig(Table):
+    """[execution]: the venue session's timeouts and the key file."""
+
+    KEYS: ClassVar[tuple] = tuple(S.EXECUTION.keys)
+    key_file: str = S.EXECUTION["key_file"].field()  # 0600 file "KEY\nSECRET"; else the environment
+    timeout_ms: int = S.EXECUTION["timeout_ms"].field()  # no answer by then: ask the venue (order.status)
+    recv_window_ms: int = S.EXECUTION["recv_window_ms"].field()
+    spins: int = S.EXECUTION["spins"].field()
+    slice_us: int = S.EXECUTION["slice_us"].field()
+    max_order_age_ms: int = S.EXECUTION["max_order_age_ms"].field()  # older at send time: dropped as STALE
+
+
+assert set(RiskConfig.KEYS) == {f.name for f in dataclasses.fields(RiskConfig)}
+assert set(ExecutionConfig.KEYS) == {f.name for f in dataclasses.fields(ExecutionConfig)}
+
+
 @dataclass
 class Config:
     instance: str = S.TOP["instance"].field()  # default: i<supervisor pid>
@@ -134,10 +196,10 @@ class Config:
     workers: dict = field(default_factory=dict)  # name -> WorkerConfig
     dashboard_hz: float = S.TOP["dashboard_hz"].field()
     latency_window_s: float = S.TOP["latency_window_s"].field()  # the dashboard's "last few seconds"
-    # trading tables, validated (and defaulted) by hftshm.trading.config
-    strategies: list | None = None  # [[strategies]] tables; None: the built-in default
-    risk: dict = field(default_factory=dict)  # [risk] limits and kill-switch triggers
-    execution: dict = field(default_factory=dict)  # [execution] timeouts, key file
+    # trading tables, as read; ``validate`` checks them and fills their defaults (validate_trading)
+    strategies: list | None = None  # [[strategies]] tables (dicts: keys vary by kind); None: the built-in default
+    risk: RiskConfig | dict = field(default_factory=dict)  # [risk] limits and kill-switch triggers
+    execution: ExecutionConfig | dict = field(default_factory=dict)  # [execution] timeouts, key file
     bridge: BridgeConfig = field(default_factory=BridgeConfig)  # [bridge] (docs/bridge.md)
 
     def worker(self, name: str) -> WorkerConfig:
@@ -221,9 +283,7 @@ def validate(cfg: Config) -> None:
     validate_market_venue(cfg)
     for name, w in cfg.workers.items():
         S.WORKER.check_object(w, f"[workers.{name}]")
-    from ..trading import config as trading_config  # late: trading imports the runtime
-
-    trading_config.validate(cfg)
+    validate_trading(cfg)
     refuse_usdm_orders(cfg)
     validate_bridge_ids(cfg)
     known = [*FIXED_WORKERS, *(f"strategy-{s['name']}" for s in cfg.strategies)]
@@ -272,6 +332,92 @@ def refuse_usdm_orders(cfg: Config) -> None:
         where = "[venue] kind" if cfg.venue.kind != "sim" else "[sim] venue"
         raise ConfigError(f'{where} = "binance_usdm": USD-M order entry is not built yet, market data '
                           "only: set strategies = []")
+DEFAULT_STRATEGY = {"name": "momentum", "kind": S.STRATEGY["kind"].default}  # with no [[strategies]], on the simulator
+STRATEGY_COMMON = ("name", "kind", "id", "symbols", "path", "class")  # the keys of every kind
+
+
+def validate_trading(cfg) -> None:
+    """Check ``cfg.strategies``, ``cfg.risk`` and ``cfg.execution`` in place: risk and execution
+    become ``RiskConfig`` and ``ExecutionConfig``, each strategy a dict with its defaults filled
+    in. ConfigError names the key. ``cfg`` needs ``venue.kind`` and ``venue.symbols`` besides."""
+    if cfg.strategies is None:
+        # the simulator trades out of the box; a real venue, or a replay, only when configured
+        # on the first symbol only: its default qty is above every simulated symbol's minimum
+        # notional only for BTC-priced ones (0.001 ETH is under 5 USDT)
+        first = cfg.venue.symbols[:1]
+        cfg.strategies = [dict(DEFAULT_STRATEGY, symbols=first)] if cfg.venue.kind == "sim" and first else []
+    if not isinstance(cfg.strategies, list):
+        raise ConfigError(f"[[strategies]]: expected an array of tables, got {cfg.strategies!r}")
+    if cfg.strategies and cfg.venue.kind == "replay" and not cfg.venue.api_url:
+        raise ConfigError("[venue] kind 'replay' has no venue for the strategies' orders: set [venue] api_url "
+                          "(a running `hftshm exchange`, say) or configure no [[strategies]]")
+    symbols = [s.lower() for s in cfg.venue.symbols]
+    cfg.risk = _risk(cfg.risk, symbols)
+    cfg.execution = ExecutionConfig(**S.EXECUTION.check(_plain(cfg.execution)))
+    seen_names, seen_ids = set(), set()
+    for i, table in enumerate(cfg.strategies):
+        where = f"[[strategies]] #{i + 1}"
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: expected a table, got {table!r}")
+        table = cfg.strategies[i] = dict(table)
+        table["name"] = S.STRATEGY["name"].check(where, table.get("name"))
+        name = table["name"]
+        if name in seen_names:
+            raise ConfigError(f"{where}: duplicate strategy name {name!r}")
+        seen_names.add(name)
+        where = f"{where} ({name})"
+        kind = table["kind"] = S.STRATEGY["kind"].check(where, table.get("kind", S.STRATEGY["kind"].default))
+        sid = table["id"] = S.STRATEGY["id"].check(where, table.get("id", i + 1))
+        if sid in seen_ids:
+            raise ConfigError(f"{where} id = {sid!r}: expected a unique id (another strategy has it)")
+        seen_ids.add(sid)
+        syms = S.STRATEGY["symbols"].check(where, table.get("symbols", list(symbols)))
+        if any(s.lower() not in symbols for s in syms):
+            raise ConfigError(f"{where} symbols = {syms!r}: expected a subset of the venue symbols {symbols}")
+        table["symbols"] = [s.lower() for s in syms]
+        if kind == "file":  # a file strategy reads its own keys
+            for key in ("path", "class"):
+                if key not in table:
+                    raise ConfigError(f"{where}: kind 'file' needs {key} = \"...\"")
+                S.STRATEGY[key].check(where, table[key])
+        else:
+            params = {k: v for k, v in table.items() if k not in STRATEGY_COMMON}
+            try:
+                table.update(S.KIND_KEYS[kind].check(params, where=""))
+            except ConfigError as exc:
+                raise ConfigError(f"{where}: {exc}") from None
+
+
+def _plain(values):
+    """A table as a dict again (a validated config is validated again the same way)."""
+    return dict(values) if isinstance(values, Table) else values
+
+
+def _risk(values, symbols: list[str]) -> RiskConfig:
+    out = S.RISK.check(_plain(values), also=("symbols",))
+    over = out.get("symbols") or {}
+    if not isinstance(over, dict):
+        raise ConfigError(f"[risk.symbols]: expected a table of symbol tables, got {over!r}")
+    for sym, table in over.items():
+        if sym.lower() not in symbols:
+            raise ConfigError(f"[risk.symbols.{sym}]: not a venue symbol ({', '.join(symbols)})")
+        if not isinstance(table, dict) or set(table) - set(S.RISK_SYMBOL.keys):
+            raise ConfigError(f"[risk.symbols.{sym}]: keys must be among {', '.join(S.RISK_SYMBOL.keys)}")
+        for key, value in table.items():
+            S.RISK[key].check(f"[risk.symbols.{sym}]", value)
+    out["symbols"] = {k.lower(): dict(v) for k, v in over.items()}
+    risk = RiskConfig(**out)
+    try:
+        risk_limits(risk, symbols)
+    except LimitsError as exc:
+        raise ConfigError(f"[risk] {exc}") from None
+    return risk
+
+
+def risk_limits(risk, symbols: list[str]) -> Limits:
+    """The risk library's Limits from a validated [risk] table; symbol ids are venue order."""
+    overrides = {symbols.index(s): t for s, t in (risk["symbols"] or {}).items()}
+    return Limits(n_symbols=len(symbols), overrides=overrides, **{k: risk[k] for k in S.RISK_LIMITS})
 
 
 def preflight(cfg: Config) -> None:
@@ -296,8 +442,8 @@ def preflight(cfg: Config) -> None:
         check_capture(cfg.sim.replay, "[sim] replay")
     if cfg.venue.kind == "replay":
         check_md_journal(cfg.venue.replay, "[venue] replay")
-    if cfg.execution.get("key_file"):
-        _check_file(cfg.execution["key_file"], "[execution] key_file")
+    if cfg.execution.key_file:
+        _check_file(cfg.execution.key_file, "[execution] key_file")
     for i, s in enumerate(cfg.strategies or []):
         if s.get("kind") == "file":
             _check_file(s["path"], f"[[strategies]] #{i + 1} ({s['name']}) path")

@@ -7,10 +7,8 @@ import time
 import numpy as np
 
 from .. import atomics as A
-from .. import naming, procinfo, shm
+from .. import naming, preamble, procinfo, shm
 from ..errors import InstanceError, SegmentCorrupt
-from ..ring import header as H
-from ..ring import preamble
 from . import control_layout as C
 
 # Trading states (the kill switch): the values the trading word stores, reasons.TS_* (see
@@ -53,27 +51,21 @@ class ControlBlock:
                                 "`hftshm ls` lists instances, `hftshm clean` removes dead ones") from None
         block = cls(seg, instance)
         w = block.words
-        np.frombuffer(seg.buf, np.uint32, 1, H.VERSION_OFFSET)[0] = H.VERSION
-        np.frombuffer(seg.buf, np.uint32, 1, H.KIND_OFFSET)[0] = H.KIND_CONTROL
-        pid, ticks = procinfo.me()
-        w[C.word(H.OWNER_PID_OFFSET)] = pid
-        w[C.word(H.OWNER_TICKS_OFFSET)] = ticks
-        w[C.word(H.CREATED_NS_OFFSET)] = time.time_ns()
-        w[C.word(H.SEGMENT_SIZE_OFFSET)] = C.SEGMENT_SIZE
+        pid, ticks = preamble.stamp(seg.buf, preamble.KIND_CONTROL, C.SEGMENT_SIZE)
         w[C.word(C.SUPERVISOR_PID)] = pid
         w[C.word(C.SUPERVISOR_TICKS)] = ticks
         w[C.word(C.STARTED_NS)] = time.time_ns()
         w[C.word(C.INSTANCE_STATE)] = C.STARTING
         _put(seg.buf, C.NAME, instance, C.NAME_LENGTH)
         _put(seg.buf, C.VENUE, venue, C.NAME_LENGTH)
-        A.store_release(w, H.W_MAGIC, H.MAGIC)  # valid from here on
+        preamble.publish(w)  # valid from here on: the magic goes last
         return block
 
     @classmethod
     def attach(cls, instance: str) -> "ControlBlock":
         seg = shm.Segment.attach(naming.control_segment(instance))
         try:
-            preamble.check(seg.buf, naming.control_segment(instance), H.KIND_CONTROL, "a control block")
+            preamble.check(seg.buf, naming.control_segment(instance), preamble.KIND_CONTROL, "a control block")
             if seg.size < C.SEGMENT_SIZE:
                 raise SegmentCorrupt(f"control block of {instance!r} is {seg.size} B, expected {C.SEGMENT_SIZE}")
         except SegmentCorrupt:

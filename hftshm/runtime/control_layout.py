@@ -4,7 +4,7 @@ supervisor and its workers, read by ``hftshm status``, ``top`` and ``halt``.
 ::
 
     0      +--------------------------------------------------------------+
-           | preamble (ring/header.py): magic ... kind CONTROL ... owner   |  64 B
+           | preamble (hftshm/preamble.py): magic ... kind CONTROL ... own.|  64 B
     64     +--------------------------------------------------------------+
            | instance: state | supervisor pid | ticks | started ns | ...   |  64 B
     128    +--------------------------------------------------------------+

@@ -7,6 +7,7 @@ import time
 import numpy as np
 
 from .. import atomics as A
+from .. import preamble
 from ..errors import SegmentCorrupt
 from ..risk import layout as RL
 from . import area_layout as L
@@ -22,11 +23,9 @@ class TradingArea:
         self.hwm = self.words[L.HWM_OFFSET // 8: L.HWM_OFFSET // 8 + L.STRATEGIES]
         self.slots = raw[L.SLOTS_OFFSET:].view(L.SLOT_DTYPE)
         if not fresh:
-            magic = int(A.load_acquire(self.words, L.W_MAGIC))
-            if magic != L.MAGIC or int(self.words[L.W_VERSION]) != L.VERSION:
-                raise SegmentCorrupt(f"trading area: bad magic {magic:#x} or version "
-                                     f"{int(self.words[L.W_VERSION])}, expected {L.MAGIC:#x} v{L.VERSION} "
-                                     "(not prepared by trading.setup)")
+            preamble.check_magic(self.words, L.W_MAGIC, L.MAGIC, "trading area", "not prepared by trading.setup")
+            if int(self.words[L.W_VERSION]) != L.VERSION:
+                raise SegmentCorrupt(f"trading area: version {int(self.words[L.W_VERSION])}, expected {L.VERSION}")
 
     @classmethod
     def format(cls, risk_buffer, n_symbols: int) -> "TradingArea":
@@ -39,7 +38,7 @@ class TradingArea:
         area.words[L.W_VERSION] = L.VERSION
         area.words[L.W_SLOTS] = L.SLOTS
         area.words[L.W_RUN_TAG] = time.time_ns() // 1_000_000
-        A.store_release(area.words, L.W_MAGIC, L.MAGIC)
+        preamble.publish(area.words, L.W_MAGIC, L.MAGIC)  # the magic goes last
         return area
 
     @property

@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from cli import app
+from hftshm.cli import app
 
 
 def test_cli_writes_every_case(tmp_path):

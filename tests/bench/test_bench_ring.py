@@ -4,7 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
-from cli import app
+from hftshm.cli import app
 from hftshm.bench import ring as ring_bench
 
 

@@ -21,7 +21,7 @@ from hftshm.runtime.config import BridgeConfig
 from hftshm.trading import clientid
 from hftshm.trading.area import TradingArea
 from hftshm.trading.harness import Harness
-from tests.trading._checks import wait_for
+from trading._checks import wait_for
 
 SID = 9  # the remote host's strategy id (the trading host runs none of its own)
 N = 30

@@ -11,7 +11,7 @@ import pytest
 
 from hftshm.journal import files
 from hftshm.layouts import fill as F
-from tests.runtime.helpers import CLI, leftovers
+from runtime.helpers import CLI, leftovers
 
 HERE = Path(__file__).resolve().parents[1] / "trading"
 SID = 9

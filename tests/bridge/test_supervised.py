@@ -9,7 +9,7 @@ import numpy as np
 
 from hftshm.journal import files
 from hftshm.layouts import md
-from tests.runtime.helpers import CLI, leftovers
+from runtime.helpers import CLI, leftovers
 
 FIELDS = [f for f in md.DTYPE.names if f != "publish_ns"]
 

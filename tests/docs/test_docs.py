@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
+import os
 import re
 import shlex
 import struct
+import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -221,52 +224,80 @@ def test_example_config_loads():
 # --- README and docs: every hftshm command quoted exists ---------------------------------------
 
 
+def _pages():
+    """README.md and every page in docs/: (name, text)."""
+    return [("README.md", (ROOT / "README.md").read_text())] + [(p.name, p.read_text()) for p in sorted(DOCS.glob("*.md"))]
+
+
 def _command_lines():
-    """(file, line) of every shell line in a code block that runs the hftshm CLI."""
+    """(file, line) of every shell line in a code block of the README or a docs page; a line
+    ending in a backslash is joined to the next."""
     readme = (ROOT / "README.md").read_text()
     out = [("README.md", ln.strip()) for ln in readme.splitlines() if ln.startswith("    ")]
-    out += [("README.md", ln) for ln in _fenced_lines(readme)]
-    for doc in ("quickstart.md", "operations.md", "troubleshooting.md"):
-        path = DOCS / doc
-        if not path.exists():
-            continue
-        out += [(doc, ln) for ln in _fenced_lines(path.read_text())]
+    for page, text in _pages():
+        out += [(page, ln) for ln in _fenced_lines(text)]
     return out
 
 
 def _fenced_lines(text: str):
-    """Lines of the untagged or shell code blocks (not text, python, toml, ...)."""
-    lang = None
+    """Lines of the untagged or shell code blocks (not text, python, toml, ...), fences indented
+    in a list item included."""
+    lang, held = None, ""
     for line in text.splitlines():
-        if line.startswith("```"):
-            lang = None if lang is not None else (line[3:].strip() or "sh")
+        if line.strip().startswith("```"):
+            lang = None if lang is not None else (line.strip()[3:].strip() or "sh")
+            held = ""
         elif lang in ("sh", "bash", "console", "shell"):
-            yield line.strip()
+            line = line.strip()
+            if line.endswith("\\"):
+                held += line[:-1] + " "
+                continue
+            yield held + line
+            held = ""
 
 
-def _invocations(line: str):
+def _split(line: str):
+    """The words of each command of a shell line (comments, pipes and && dropped)."""
     for part in re.split(r"&&|\|\||;|\|", line.split("#", 1)[0]):
         try:
             words = shlex.split(part)
         except ValueError:
             continue
-        if words and words[0].rsplit("/", 1)[-1] == "hftshm":
+        if words:
+            yield words
+
+
+def _invocations(line: str):
+    for words in _split(line):
+        if words[0].rsplit("/", 1)[-1] == "hftshm":
             yield words[1:]
 
 
+def _module_runs(line: str):
+    """``python -m hftshm.X ...``: the module name."""
+    for words in _split(line):
+        if words[0].rsplit("/", 1)[-1].startswith("python") and words[1:2] == ["-m"] and len(words) > 2:
+            if words[2].startswith("hftshm"):
+                yield words[2]
+
+
 def _walk(group, args, where):
+    """The command ``args`` name (asserting it and every ``--option`` it uses exist): its path."""
     cmd = group
     rest = list(args)
+    path = []
     is_group = lambda c: hasattr(c, "commands")  # noqa: E731 (typer bundles its own click)
     while is_group(cmd) and rest and not rest[0].startswith("-"):
         sub = rest.pop(0)
         assert sub in cmd.commands, f"{where}: `hftshm ... {sub}` is not a command (have {sorted(cmd.commands)})"
         cmd = cmd.commands[sub]
+        path.append(sub)
     assert not is_group(cmd) or not rest, f"{where}: incomplete command"
     options = {o for p in cmd.params for o in (*p.opts, *p.secondary_opts)} | {"--help"}
     for word in rest:
         if word.startswith("--"):
             assert word.split("=", 1)[0] in options, f"{where}: {word} is not an option of {cmd.name}"
+    return tuple(path)
 
 
 def test_readme_and_docs_commands_exist():
@@ -275,12 +306,45 @@ def test_readme_and_docs_commands_exist():
     from hftshm.cli import app
 
     group = typer.main.get_command(app)
-    seen = 0
+    seen = set()
     for doc, line in _command_lines():
         for args in _invocations(line):
-            _walk(group, args, f"{doc}: {line}")
-            seen += 1
-    assert seen >= 1, "found no hftshm commands in README.md"
+            seen.add(_walk(group, args, f"{doc}: {line}"))
+    assert ("start",) in seen and ("bench", "ring") in seen, f"the walk missed commands: {sorted(seen)}"
+
+
+def test_every_command_the_docs_show_answers_help():
+    """Each command a page shows runs, as far as ``--help`` (its arguments and imports resolve)."""
+    import typer
+    from typer.testing import CliRunner
+
+    from hftshm.cli import app
+
+    group = typer.main.get_command(app)
+    paths = {_walk(group, args, f"{doc}: {line}") for doc, line in _command_lines() for args in _invocations(line)}
+    runner = CliRunner()
+    for path in sorted(paths):
+        result = runner.invoke(app, [*path, "--help"])
+        assert result.exit_code == 0 and "Usage" in result.output, \
+            f"`hftshm {' '.join(path)} --help` exits {result.exit_code}: {result.output[-400:]}{result.exception!r}"
+    modules = {m for _, line in _command_lines() for m in _module_runs(line)}
+    assert "hftshm.exchange" in modules
+    for module in sorted(modules):
+        run = subprocess.run([sys.executable, "-m", module, "--help"], capture_output=True, text=True, timeout=120)
+        assert run.returncode == 0 and "usage" in run.stdout.lower(), \
+            f"`python -m {module} --help` exits {run.returncode}: {run.stderr[-400:]}"
+
+
+# A path into the repository as the pages write it: hftshm/..., layouts/..., workers/..., tests/...,
+# docs/..., cli.py, pyproject.toml; not part of a longer path or a URL.
+REPO_PATH = re.compile(r"(?<![\w./~$-])((?:hftshm|layouts|workers|tests|docs)/[\w./@-]*[\w/]|cli\.py|pyproject\.toml)")
+
+
+def test_every_file_the_docs_name_exists():
+    named = {(page, m.group(1)) for page, text in _pages() for m in REPO_PATH.finditer(text)}
+    assert ("README.md", "pyproject.toml") in named or len(named) > 20, "the pattern found no paths"
+    missing = sorted(f"{page}: {path}" for page, path in named if not (ROOT / path).exists())
+    assert not missing, "the docs name files the repository does not have:\n" + "\n".join(missing)
 
 
 # --- links between the pages ------------------------------------------------------------------
@@ -302,3 +366,33 @@ def test_links_to_sections_resolve():
                 continue  # a page another part of the project has yet to write
             if anchor:
                 assert anchor in anchors[target], f"{page}: no section #{anchor} in {target}"
+
+
+def test_nap_defaults_in_the_workers_table_are_the_code_s():
+    from hftshm.runtime import roles
+
+    row = next(r for r in tables(OPS, "config")["workers"] if name(r[0]) == "max_nap_us")
+    for role, nap in roles.MAX_NAP_US.items():
+        assert f"{nap:g} for `{role}`" in row[2], f"operations.md max_nap_us: {role}'s default is {nap:g} us"
+    assert f"{roles.DEFAULT_MAX_NAP_US:g} for the rest" in row[2]
+
+
+def test_the_map_of_the_tree_matches_the_install():
+    """architecture.md's map: every folder it names exists, installs under the name it gives, and
+    the three top-level entries are mapped as pyproject.toml maps them."""
+    import importlib.util
+
+    rows = tables(ARCH, "tree")[""]
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    package_dir = project["tool"]["setuptools"]["package-dir"]
+    packages = set(project["tool"]["setuptools"]["packages"])
+    for row in rows:
+        path, installed = name(row[0]), name(row[1])
+        assert (ROOT / path).exists(), f"architecture.md map: {path} does not exist"
+        assert importlib.util.find_spec(installed) is not None, f"architecture.md map: {installed} is not importable"
+        if path.endswith("/"):
+            assert installed in packages, f"architecture.md map: {installed} is not a package in pyproject.toml"
+        if path in ("layouts/", "workers/"):
+            assert package_dir[installed] == path.rstrip("/")
+    assert {name(r[0]) for r in rows} >= {"layouts/", "workers/", "cli.py"}
+    assert os.path.realpath(ROOT / "hftshm" / "cli.py") == os.path.realpath(ROOT / "cli.py")

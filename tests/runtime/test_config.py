@@ -20,8 +20,8 @@ from hftshm.journal import format as F
 from hftshm.layouts import fill, md
 from hftshm.runtime import config as C
 from hftshm.runtime.supervisor import Supervisor
-from tests.docs.test_docs import CONFIG_TABLES, name
-from tests.runtime.helpers import CLI, leftovers, run_config
+from docs.test_docs import CONFIG_TABLES, name
+from .helpers import CLI, leftovers, run_config
 
 # typer draws errors in a box as wide as the terminal: a long tmp path must not wrap mid-word
 WIDE = dict(os.environ, COLUMNS="1000")

@@ -10,8 +10,8 @@ import numpy as np
 from hftshm.journal import files
 from hftshm.layouts import md
 from hftshm.runtime import rings
-from tests.runtime.conftest import capture_records
-from tests.runtime.helpers import DATA_FIELDS, journal_records, publish, wait_journaled
+from .conftest import capture_records
+from .helpers import DATA_FIELDS, journal_records, publish, wait_journaled
 
 def _check_journal(h, records):
     meta, got = files.load_ring(files.ring_dir(h.cfg.run_dir(), "md"))

@@ -23,8 +23,8 @@ from hftshm.runtime import control_layout as C
 from hftshm.runtime import rings
 from hftshm.runtime.control import ACTIVE, HALTED
 from hftshm.runtime.summary import journal_figures, ring_figures
-from tests.runtime.conftest import capture_records
-from tests.runtime.helpers import DATA_FIELDS, publish
+from .conftest import capture_records
+from .helpers import DATA_FIELDS, publish
 
 
 def spawn_limited(h, name, fsize):

@@ -11,8 +11,8 @@ import pytest
 from hftshm.journal.replay import Replay
 from hftshm.layouts import md
 from hftshm.runtime import rings
-from tests.runtime.conftest import capture_records
-from tests.runtime.helpers import DATA_FIELDS, journal_records
+from .conftest import capture_records
+from .helpers import DATA_FIELDS, journal_records
 
 
 @pytest.fixture

@@ -46,7 +46,7 @@ from hftshm.wait import fdwake
 from hftshm.wait.blocking import Blocking
 from hftshm.wait.fdwake import FdWake
 from support import bench_records
-from tests.runtime.helpers import CLI, leftovers, run_config, wait_running
+from .helpers import CLI, leftovers, run_config, wait_running
 
 NOBODY = 65534
 ROOT_DIR = Path(__file__).resolve().parents[2]

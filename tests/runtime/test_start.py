@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from hftshm.journal import files
-from tests.runtime.helpers import CLI, leftovers, run_config, stop, supervisor, wait_running
+from .helpers import CLI, leftovers, run_config, stop, supervisor, wait_running
 
 
 def _config(tmp_path, name, rate=2000):

@@ -14,8 +14,8 @@ from hftshm import instances
 from hftshm.journal import files
 from hftshm.runtime import rings
 from hftshm.runtime.control import ControlBlock
-from tests.runtime.conftest import capture_records
-from tests.runtime.helpers import CLI, DATA_FIELDS, journal_records, leftovers, run_config, stop, supervisor, wait_running
+from .conftest import capture_records
+from .helpers import CLI, DATA_FIELDS, journal_records, leftovers, run_config, stop, supervisor, wait_running
 
 
 

@@ -4,7 +4,7 @@ import time
 
 from typer.testing import CliRunner
 
-from cli import app
+from hftshm.cli import app
 from hftshm.risk import reasons as R
 from hftshm.runtime.config import from_dict
 from hftshm.runtime.control import ACTIVE, HALTED, REDUCE_ONLY, ControlBlock
@@ -45,7 +45,7 @@ def test_halt_resume(instance):
 def test_bench_risk_reports_every_path():
     from typer.testing import CliRunner
 
-    from cli import app
+    from hftshm.cli import app
 
     res = CliRunner().invoke(app, ["bench", "risk", "--orders", "2000", "--calls", "2000"])
     assert res.exit_code == 0, res.output

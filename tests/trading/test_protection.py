@@ -80,7 +80,7 @@ def test_under_the_supervisor_no_journal_or_no_risk_worker_means_no_trading(tmp_
     import subprocess
 
     from hftshm.runtime.control import ControlBlock
-    from tests.runtime.helpers import CLI, leftovers, run_config, stop, supervisor, wait_running
+    from runtime.helpers import CLI, leftovers, run_config, stop, supervisor, wait_running
 
     name = instance + "p"
     cfg = run_config(tmp_path, name, f"""
