@@ -97,6 +97,7 @@ class Supervisor:
         self._md_ring = None
         self.first_data_s: float | None = None
         self._terminal_gone = False
+        self.exporter = None  # hftshm.metrics: [metrics] port
 
     def say(self, text: str) -> None:
         if self._terminal_gone:
@@ -143,6 +144,7 @@ class Supervisor:
         try:
             self._take_credentials()
             self._setup()
+            self._start_exporter()
             self._start_dashboard()
             self._start_workers()
             self.control.set_state(C.RUNNING)
@@ -174,6 +176,16 @@ class Supervisor:
         for why in self.exit_why:
             self.say(f"hftshm {self.cfg.instance}: {why}")
         return self.exit_code
+
+    def _start_exporter(self) -> None:
+        """Serve /metrics from the start (``[metrics] port``): a scrape reads shared memory only."""
+        m = getattr(self.cfg, "metrics", None)
+        if m is None or not m.port:
+            return
+        from ..metrics.exporter import Exporter
+
+        self.exporter = Exporter(self.cfg.instance, m.port, m.addr, self.cfg.latency_window_s).start()
+        self.say(f"metrics for Prometheus on {self.exporter.url}")
 
     def _start_dashboard(self) -> None:
         if self.dashboard_factory is None:
@@ -407,6 +419,9 @@ class Supervisor:
         if self._md_ring is not None:
             self._md_ring.close()
             self._md_ring = None
+        if self.exporter is not None:
+            self.exporter.stop()
+            self.exporter = None
         if self.latency is not None:
             self.latency.close()
         if self.control is not None:
