@@ -67,6 +67,11 @@ def _trading(inst, snap) -> list:
                ["instance", "reason"])
     h.add_metric([inst, t.get("trading_reason", "") or ""], 1 if current == "halted" else 0)
     out.append(h)
+    trig = _gauge("trading_trigger", "1 while an automatic cause holds (a risk trigger, RISK_DOWN, "
+                  "JOURNAL_DOWN): resume is refused until it clears.", ["instance", "reason"])
+    if t.get("trigger"):
+        trig.add_metric([inst, t["trigger"]], 1)
+    out.append(trig)
     if not t.get("positions") and not t.get("orders_by_state") and "fills" not in t:
         return out
     pos = _gauge("position", "Position per symbol, in base units.", ["instance", "venue", "symbol"])
