@@ -21,7 +21,7 @@ N = 400
 
 def scrape(url: str) -> dict:
     """{(sample name, frozenset(labels)): value}, and every family's type, from one scrape."""
-    text = urllib.request.urlopen(url, timeout=30).read().decode()
+    text = urllib.request.urlopen(url, timeout=120).read().decode()
     out, types, names = {}, {}, {}
     for fam in text_string_to_metric_families(text):
         types[fam.name] = fam.type
@@ -129,3 +129,66 @@ def test_hftshm_metrics_equals_status_json(instance):
             proc.terminate()
             assert proc.wait(30) == 0
         live.close()
+
+
+def test_trading_figures_equal_status_json(instance, tmp_path):
+    """Positions, PnL, orders by state and rejects by reason, set by hand in a prepared trading
+    area (execution's writes, without execution), so they hold still while both read them."""
+    from hftshm.layouts import fill as F
+    from hftshm.latency import LatencyBook
+    from hftshm.risk import reasons as R
+    from hftshm.risk.state import RiskState
+    from hftshm.runtime import config as config_mod
+    from hftshm.runtime import control_layout as C
+    from hftshm.runtime import rings
+    from hftshm.runtime.control import ControlBlock
+    from hftshm.trading import setup as trading_setup
+    from hftshm.trading.area import TradingArea
+
+    cfg = config_mod.from_dict({"instance": instance, "data_dir": str(tmp_path),
+                                "venue": {"symbols": ["btcusdt", "ethusdt"]}})
+    control = ControlBlock.create(instance, "sim")
+    book = LatencyBook.create(instance, ("tick_to_trade",))
+    for ring in rings.create_all(cfg):
+        ring.close()
+    proc = None
+    try:
+        trading_setup.prepare(cfg, control)
+        control.set_state(C.RUNNING)
+        syms = RiskState.attach(control.risk_buffer()).symbols
+        syms[0]["position_e8"], syms[0]["fills"], syms[0]["realized_pnl"], syms[0]["fees"] = 2_500_000, 3, 1.5, 0.25
+        syms[1]["position_e8"], syms[1]["fills"] = -100_000_000, 1
+        area = TradingArea(control.risk_buffer())
+        area.rejects[R.MAX_POSITION], area.rejects[R.VENUE_RATE_LIMIT] = 7, 2
+        area.ended[F.ST_FILLED], area.ended[F.ST_CANCELED] = 4, 9
+        proc, url = serve(instance)
+        got = scrape(url)
+        t = _status(instance)["trading"]
+        i = {"instance": instance}
+        assert t["positions"] == {"BTCUSDT": 0.025, "ETHUSDT": -1.0}
+        for sym, qty in t["positions"].items():
+            assert value(got, "hftshm_position", **i, symbol=sym, venue="sim") == qty
+        assert t["rejects_by_reason"] == {"MAX_POSITION": 7, "VENUE_RATE_LIMIT": 2}
+        for reason, n in t["rejects_by_reason"].items():
+            assert value(got, "hftshm_rejects_total", **i, reason=reason) == n
+        assert t["orders_by_state"] and all(n for n in t["orders_by_state"].values())
+        for state, n in t["orders_by_state"].items():
+            assert value(got, "hftshm_orders", **i, state=state) == n
+        assert value(got, "hftshm_fills_total", **i) == t["fills"] == 4
+        for kind in ("realized", "unrealized", "fees", "total"):
+            assert value(got, "hftshm_pnl", **i, kind=kind) == t["pnl"][kind]
+        assert value(got, "hftshm_trading_state", **i, state=t["trading_state"]) == 1
+        assert value(got, "hftshm_trading_halted", **i) == 0
+        assert value(got, "hftshm_latency_seconds_count", **i, stage="tick_to_trade") == 0
+    finally:
+        if proc is not None:
+            proc.terminate()
+            proc.wait(30)
+        book.unlink()
+        book.close()
+        for name in cfg.rings:
+            r = rings.attach(instance, name)
+            r.unlink()
+            r.close()
+        control.unlink()
+        control.close()
