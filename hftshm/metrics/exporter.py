@@ -83,6 +83,9 @@ class Exporter:
         self._thread = None
 
     def start(self) -> "Exporter":
+        # one collection now: a first run compiles the readers' kernels here, at start, rather
+        # than in the first scrape (which would time out, holding the GIL a while)
+        self.collector.collect()
         try:
             self._server, self._thread = start_http_server(self.port, addr=self.addr, registry=self.registry)
         except OSError as exc:

@@ -64,7 +64,7 @@ class StartProgress:
 
     def line(self, now: float, kernels: int | None = None) -> str:
         text = f"[{now - self.started:5.1f} s] {self.detail}"
-        if self.phase == "worker" and kernels is not None and kernels > self.kernels_at_start:
+        if kernels is not None and kernels > self.kernels_at_start:
             text += f" (first run: compiling kernels, {kernels - self.kernels_at_start} compiled and cached so far)"
         elif now - self.since >= 5:
             text += f" ({now - self.since:.0f} s)"

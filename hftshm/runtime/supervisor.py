@@ -154,7 +154,7 @@ class Supervisor:
             return self.exit_code_now()
         except (StartError, HftshmError) as exc:
             self.say(f"hftshm start failed: {exc}")
-            self.exit_code = verdict_mod.START_FAILED
+            self.exit_code, self.exit_why = verdict_mod.START_FAILED, [f"start failed: {exc}"]
             return verdict_mod.START_FAILED
         finally:
             if self.dash is not None:
@@ -184,6 +184,7 @@ class Supervisor:
             return
         from ..metrics.exporter import Exporter
 
+        self._step("metrics", f"starting the metrics exporter on {m.addr}:{m.port}", kernels=True)
         self.exporter = Exporter(self.cfg.instance, m.port, m.addr, self.cfg.latency_window_s).start()
         self.say(f"metrics for Prometheus on {self.exporter.url}")
 
