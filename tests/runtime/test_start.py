@@ -13,6 +13,7 @@ import time
 import numpy as np
 
 from hftshm.journal import files
+from hftshm.risk import reasons as R
 from tests.runtime.helpers import CLI, leftovers, run_config, stop, supervisor, wait_running
 
 
@@ -72,8 +73,11 @@ def test_every_worker_killed_once_is_restarted_and_the_journal_is_gapless(tmp_pa
             pids = wait_running(instance)
         time.sleep(1.5)
         output = stop(sup)
-    assert sup.returncode == 0, output
+    # the journal killed: execution halted trading (JOURNAL_DOWN), which nothing resumes; a run
+    # that ends halted exits 3 and says why (docs/operations.md, "Stopping")
+    assert sup.returncode == 3, output
     summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["exit"]["why"] == [f"trading ended HALTED (JOURNAL_DOWN: {R.message(R.JOURNAL_DOWN)})"], output
     for name in names:
         assert summary["workers"][name]["restarts"] == 1, (name, output)
     got = _check_journals(tmp_path, instance, summary)
