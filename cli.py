@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from hftshm.commands import backtest, bench, bridge, ingest, instances, runtime, trading, ui
+from hftshm.commands import metrics as metrics_cmd
 from hftshm.commands.exchange import exchange
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="hftshm: a shared-memory trading pipeline.")
@@ -29,6 +30,7 @@ bench_app.command("wake")(bench.wake)
 # trading (halt, resume), ingest (bench ingest), bridge (bench bridge)
 for module in (runtime, ui, trading, ingest, bridge):
     module.register(app, bench_app)
+metrics_cmd.register(app, bench_app)  # hftshm metrics (Prometheus)
 backtest.register(app, bench_app)  # after runtime: it adds `journal import` to runtime's journal group
 
 if __name__ == "__main__":

@@ -403,6 +403,14 @@ BRIDGE = Section(  # hftshm.bridge, docs/bridge.md
          what="strategy ids 1..63, comma-separated (\"8,9\"), or \"\""),
 )
 
+# --- [metrics] (ops: the Prometheus exporter, hftshm.metrics) ---------------------------------
+METRICS = Section(
+    "[metrics]",
+    Int("port", 0, lo=0, hi=65535),  # 0: no exporter; else the supervisor serves /metrics here
+    Text("addr", "127.0.0.1", empty=False, what="an address to listen on (\"127.0.0.1\", \"0.0.0.0\", ...)"),
+)
+# --- end [metrics] ---------------------------------------------------------------------------
+
 WORKER = Section(
     "[workers.NAME]",
     Choice("wait", "auto", choices=("auto",) + tuple(WAITS)),  # auto: the role's (runtime/roles.py)
@@ -498,4 +506,5 @@ SECTIONS = {
     "top": TOP, "rings": RING, "venue": VENUE, "sim": SIM, "feed": FEED, "journal": JOURNAL,
     "bridge": BRIDGE, "workers": WORKER, "risk": RISK, "execution": EXECUTION, "strategies": STRATEGY,
     "strategies.momentum": MOMENTUM, "strategies.imbalance": IMBALANCE, "strategies.grid": GRID,
+    "metrics": METRICS,
 }

@@ -5,8 +5,10 @@ Execution runs the pre-trade check inline on the risk state block and is the blo
 positions, open quantities and rates (hftshm/risk/live.py); this worker writes only each
 symbol's mid (from QUOTE records) into it. Every ``EVAL_NS`` it evaluates the triggers
 (``risk.killswitch``): total PnL at or below ``-[risk] loss_limit``, the newest market data
-older than ``max_feed_age_s`` (counted from this worker's start until the first record), or
-this worker more than ``max_ring_lag`` md records behind. A trigger halts trading through
+older than ``max_feed_age_s``, or this worker more than ``max_ring_lag`` md records behind; the
+feed triggers arm only once the feed has delivered its first record (``risk.feed_clock``), so a
+feed still connecting, or a first run still compiling, never trips the kill switch (a restarted
+risk worker finds the feed armed if md has records already). A trigger halts trading through
 ``killswitch.trip`` (and asks execution to cancel open orders); it never resumes by itself
 (``hftshm resume``). Execution in turn halts trading (RISK_DOWN) when this worker's heartbeat
 goes stale: a dead risk worker cannot leave trading unprotected.
@@ -25,6 +27,7 @@ from hftshm.layouts import fill as F
 from hftshm.layouts import md as M
 from hftshm.ring import BroadcastRing
 from hftshm.risk import killswitch
+from hftshm.risk.feed_clock import FeedClock
 from hftshm.risk import reasons as R
 from hftshm.risk.marks import mark_to_market
 from hftshm.risk.state import RiskState
@@ -59,7 +62,8 @@ def apply_mids(records, symbols):
 
 class RiskAgent(Agent):
     role = "risk"
-    counter_names = ("md_in", "fills_in", "halts", "trigger", "md_lag", "md_lost", "pnl_milli", "gross")
+    counter_names = ("md_in", "fills_in", "halts", "trigger", "md_lag", "md_lost", "pnl_milli", "gross",
+                     "feed")  # feed: risk.feed_clock state (0 waiting, 1 live, 2 stale)
 
     def on_start(self) -> None:
         ctx = self.ctx
@@ -77,7 +81,9 @@ class RiskAgent(Agent):
         # wait/periodic.py: one wake-up per period, a batch of whatever came)
         self.md_reader = self.md.reader(ctx.name, gating=False, start="newest")
         self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest")
-        self.last_md_ns = time.time_ns()  # a feed that never starts is stale too
+        self.feed = FeedClock()  # the feed triggers arm at its first record
+        if self.md.published():  # a restart: the feed delivered before, so it is judged from now
+            self.feed.delivered(0, time.time_ns(), resumed=True)
         self.next_eval = 0
         # compile (or load) the kernels now, before the runner reports RUNNING: a first compile in
         # do_work stops the heartbeat for about a second, which execution's protection watch
@@ -89,9 +95,8 @@ class RiskAgent(Agent):
         work = 0
         batch = self.md_reader.read_batch(BATCH, copy=True)
         if batch.shape[0]:
-            newest = apply_mids(batch, self.risk.symbols)
-            if newest > self.last_md_ns:
-                self.last_md_ns = newest
+            apply_mids(batch, self.risk.symbols)
+            self.feed.delivered(batch.shape[0], time.time_ns())
             self.count("md_in", batch.shape[0])
             work += batch.shape[0]
         fills = self.fills_reader.read_batch(BATCH)
@@ -107,14 +112,15 @@ class RiskAgent(Agent):
     def evaluate(self, now: int) -> int:
         unrealized, total, gross = mark_to_market(self.risk.symbols)
         lag = self.md_reader.lag
-        demanded, cause = killswitch.evaluate(total, self.loss_limit, now - self.last_md_ns, self.max_feed_age,
-                                              lag, self.max_lag)
+        demanded, cause = killswitch.evaluate(total, self.loss_limit, self.feed.age_ns(now), self.max_feed_age,
+                                              self.feed.lag(lag), self.max_lag)
         self.area.set_trigger(cause, now)
         self.set("trigger", cause)
         self.set("md_lag", lag)
         self.set("md_lost", self.md_reader.lost)
         self.set("pnl_milli", int(total * 1000) if math.isfinite(total) else 0)
         self.set("gross", int(gross))
+        self.set("feed", self.feed.state(now, self.max_feed_age))
         if demanded == R.TS_HALTED and killswitch.trip(self.ctx.control, cause).written:
             self.count("halts")
             log.warning("kill switch: trading halted (%s: %s)", R.name(cause), R.message(cause))

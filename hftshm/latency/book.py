@@ -137,6 +137,13 @@ class LatencyBook:
         return summarize(hist, int(f[K.F_COUNT]), int(f[K.F_SUM]), vmin, vmax, int(f[K.F_NEGATIVE]),
                          int(f[K.F_OVER]), span_s)
 
+    def cumulative(self, stage) -> tuple[np.ndarray, int, int]:
+        """The whole run's raw figures of ``stage``: a copy of its ``buckets.BUCKETS`` counts, the
+        sample count and the sum of samples in ns (relaxed loads, for an exporter)."""
+        hist, f = np.zeros(B.BUCKETS, np.int64), np.zeros(K.F_WORDS, np.int64)
+        K.read_stage(self.words, self._stage(stage), hist, f)
+        return hist, int(f[K.F_COUNT]), int(f[K.F_SUM])
+
     def summaries(self, window_s: float | None = None, *, now_ns: int | None = None) -> dict[str, dict]:
         """``summary`` of every stage, by name, in stage order."""
         now = time.time_ns() if now_ns is None else now_ns

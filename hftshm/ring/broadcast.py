@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 import numpy as np
+from numba import typeof
 
 from .. import atomics as A
 from .. import procinfo
@@ -99,6 +100,11 @@ class Publisher:
         self._out = np.zeros(1, np.int64)
         self._addrs = (address(hdr), address(ring.slots))
         self._one = entry_point(K.bc_publish_one_at, *self._addrs, self._stage)
+        # compile (or load) the batch and room kernels now: compiled at a first run's first
+        # publish_batch, they would stall the producer for seconds after it reported RUNNING,
+        # which the kill switch reads as a stale feed
+        K.bc_publish.compile(tuple(typeof(a) for a in (hdr, self.slots, self._stage, 0, 0, self._out)))
+        K.bc_room.compile(tuple(typeof(a) for a in (hdr, 0, 1)))
         self.publish = _fast_publish(self._one, *self._addrs, self.dtype, self._wake, self._publish_slow)
         self._closed = False
 

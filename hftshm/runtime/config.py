@@ -115,6 +115,16 @@ class BridgeConfig:
 # --- end [bridge] ---------------------------------------------------------------------------------
 
 
+# --- [metrics] (hftshm.metrics, docs/operations.md "Metrics") ----------------------------------
+@dataclass
+class MetricsConfig:
+    port: int = S.METRICS["port"].field()  # 0: no exporter; else the supervisor serves /metrics on it
+    addr: str = S.METRICS["addr"].field()  # where it listens (loopback by default: it shows positions)
+
+
+# --- end [metrics] -------------------------------------------------------------------------------
+
+
 @dataclass
 class WorkerConfig:
     wait: str = S.WORKER["wait"].field()
@@ -201,6 +211,7 @@ class Config:
     risk: RiskConfig | dict = field(default_factory=dict)  # [risk] limits and kill-switch triggers
     execution: ExecutionConfig | dict = field(default_factory=dict)  # [execution] timeouts, key file
     bridge: BridgeConfig = field(default_factory=BridgeConfig)  # [bridge] (docs/bridge.md)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)  # [metrics] (the Prometheus exporter)
 
     def worker(self, name: str) -> WorkerConfig:
         return self.workers.get(name) or WorkerConfig()
@@ -213,9 +224,9 @@ class Config:
 
 
 _SECTIONS = {"venue": VenueConfig, "sim": SimConfig, "feed": FeedConfig, "journal": JournalConfig,
-             "bridge": BridgeConfig}
+             "bridge": BridgeConfig, "metrics": MetricsConfig}
 _SCHEMA = {VenueConfig: S.VENUE, SimConfig: S.SIM, FeedConfig: S.FEED, JournalConfig: S.JOURNAL,
-           BridgeConfig: S.BRIDGE, RingConfig: S.RING, WorkerConfig: S.WORKER}
+           BridgeConfig: S.BRIDGE, RingConfig: S.RING, WorkerConfig: S.WORKER, MetricsConfig: S.METRICS}
 _TRADING = ("strategies", "risk", "execution")
 FIXED_WORKERS = ("journal", "ingest", "replay", "risk", "execution", "bridge")  # and strategy-<name>: plan.py
 

@@ -11,8 +11,12 @@ Lifecycle:
 5. watch: a worker that exits is restarted (a gating reader resumes from its cursor), one whose
    heartbeat stops for ``HUNG_S`` is killed and restarted; tick the latency book; draw the
    dashboard;
-6. on Ctrl-C, SIGTERM or ``--duration``: stop workers in reverse plan order (the producer first,
-   the journal last, each drains), stop the simulator, write the summary, unlink everything.
+6. on Ctrl-C, SIGTERM, SIGHUP (the terminal closed) or ``--duration``: stop workers in reverse
+   plan order (the producer first, the journal last, each drains), stop the simulator, write the
+   summary, unlink everything. The exit code says whether the run was clean (``verdict.py``).
+
+From the first second it says what it does (``progress.py``): a line per step when headless, the
+dashboard's top line otherwise, including the kernels a first run compiles.
 """
 
 from __future__ import annotations
@@ -34,7 +38,8 @@ from ..errors import ConfigError, HftshmError
 from ..latency import LatencyBook
 from . import config as config_mod
 from . import control_layout as C
-from . import plan, rings, summary
+from . import plan, progress, rings, summary
+from . import verdict as verdict_mod
 from .control import ControlBlock
 
 log = logging.getLogger("hftshm.supervisor")
@@ -43,6 +48,8 @@ STAGES = ("exch_to_recv", "recv_to_publish")
 START_TIMEOUT_S = 120.0  # a cold numba cache compiles for a while on the first run
 STOP_TIMEOUT_S = 20.0
 HUNG_S = 10.0
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal was closed
+PROGRESS_EVERY_S = 5.0  # headless: a line at least this often while a step lasts
 LOOP_S = 0.02
 CRASH_WINDOW_S = 60.0
 MAX_CRASHES = 5  # in CRASH_WINDOW_S; then the worker stays down (and the operator is told)
@@ -80,10 +87,49 @@ class Supervisor:
         self.summary: dict | None = None
         self.final_readers: dict = {}  # ring -> reader name -> figures just before its worker stopped
         self.credentials = None  # trading.credentials.Handover: execution's key pair, for it alone
+        self.dash = None
+        self.progress: progress.StartProgress | None = None
+        self._progress_said = 0.0
+        self.start_trading = (0, 0)  # (state, reason) once armed
+        self.end_trading = None  # (state, reason) when the stop began
+        self.exit_code = 0
+        self.exit_why: list[str] = []
+        self._md_ring = None
+        self.first_data_s: float | None = None
+        self._terminal_gone = False
+        self.exporter = None  # hftshm.metrics: [metrics] port
 
     def say(self, text: str) -> None:
-        # resolved per call: the dashboard redirects sys.stderr while it draws
-        print(text, file=self.out or sys.stderr, flush=True)
+        if self._terminal_gone:
+            return
+        try:  # resolved per call: the dashboard redirects sys.stderr while it draws
+            print(text, file=self.out or sys.stderr, flush=True)
+        except (OSError, ValueError):  # the terminal is gone (SIGHUP): stop in order, silently
+            self._terminal_gone = True
+
+    def _step(self, phase: str, detail: str, *, kernels: bool = False) -> None:
+        """Say what the instance is doing now: on a change at once, then every few seconds."""
+        p, now = self.progress, time.monotonic()
+        if p is None:
+            return
+        changed = p.set(phase, detail, now)
+        if not changed and now - self._progress_said < (1.0 if self.dash is not None else PROGRESS_EVERY_S):
+            return
+        self._progress_said = now
+        line = p.line(now, progress.kernels_cached() if kernels else None)
+        if self.dash is not None:
+            self.dash.note = line
+            self._draw()
+        else:
+            self.say(line)
+
+    def _draw(self) -> None:
+        if self.dash is None:
+            return
+        try:
+            self.dash.update()
+        except Exception:  # never let a closed terminal stop the run or its orderly stop
+            pass
 
     # --- setup ------------------------------------------------------------------------------------
 
@@ -92,31 +138,62 @@ class Supervisor:
         self.stop_reason = signal.Signals(signum).name
 
     def run(self) -> int:
-        old = {s: signal.signal(s, self._request_stop) for s in (signal.SIGINT, signal.SIGTERM)}
+        old = {s: signal.signal(s, self._request_stop) for s in STOP_SIGNALS}
         old_umask = private.restrict_umask()  # every file and directory of the run is owner-only
-        dash = None
+        self.progress = progress.StartProgress(time.monotonic(), progress.kernels_cached())
         try:
             self._take_credentials()
             self._setup()
+            self._start_exporter()
+            self._start_dashboard()
             self._start_workers()
             self.control.set_state(C.RUNNING)
             self.say(f"hftshm {self.cfg.instance}: running {len(self.workers)} workers "
                      f"({', '.join(w.spec.name for w in self.workers)}); logs in {self.run_dir / 'logs'}")
-            if self.dashboard_factory is not None:
-                dash = self.dashboard_factory(self.cfg.instance, self.cfg.dashboard_hz)
-                dash.start()
-            self._watch(dash)
-            return 0
+            self._watch(self.dash)
+            return self.exit_code_now()
         except (StartError, HftshmError) as exc:
             self.say(f"hftshm start failed: {exc}")
-            return 1
+            self.exit_code, self.exit_why = verdict_mod.START_FAILED, [f"start failed: {exc}"]
+            return verdict_mod.START_FAILED
         finally:
-            if dash is not None:
-                dash.stop()
+            if self.dash is not None:
+                try:
+                    self.dash.stop()
+                except Exception:  # a closed terminal: the stop must go on
+                    pass
             self._shutdown()
             os.umask(old_umask)
             for s, h in old.items():
                 signal.signal(s, h)
+
+    def exit_code_now(self) -> int:
+        """The verdict on the run (verdict.py), from the trading state when the stop began and the
+        workers given up; the summary gets it too."""
+        end = self.end_trading or (self.control.trading_state, self.control.trading_reason)
+        gave_up = [w.spec.name for w in self.workers if w.gave_up]
+        self.exit_code, self.exit_why = verdict_mod.verdict(gave_up, self.start_trading[0], *end)
+        for why in self.exit_why:
+            self.say(f"hftshm {self.cfg.instance}: {why}")
+        return self.exit_code
+
+    def _start_exporter(self) -> None:
+        """Serve /metrics from the start (``[metrics] port``): a scrape reads shared memory only."""
+        m = getattr(self.cfg, "metrics", None)
+        if m is None or not m.port:
+            return
+        from ..metrics.exporter import Exporter
+
+        self._step("metrics", f"starting the metrics exporter on {m.addr}:{m.port}", kernels=True)
+        self.exporter = Exporter(self.cfg.instance, m.port, m.addr, self.cfg.latency_window_s).start()
+        self.say(f"metrics for Prometheus on {self.exporter.url}")
+
+    def _start_dashboard(self) -> None:
+        if self.dashboard_factory is None:
+            return
+        self.dash = self.dashboard_factory(self.cfg.instance, self.cfg.dashboard_hz)
+        self.dash.note = self.progress.line(time.monotonic()) if self.progress else None
+        self.dash.start()
 
     def _take_credentials(self) -> None:
         """Take the API key pair out of this process's environment (so neither the simulator nor
@@ -155,7 +232,9 @@ class Supervisor:
             raise ConfigError(f"data_dir = {cfg.data_dir!r}: cannot create {self.run_dir / 'logs'}: "
                               f"{exc.strerror or exc}") from None
         if cfg.venue.kind == "sim":
+            self._step("simulator", "starting the simulated exchange")
             self._start_sim()
+        self._step("instance", f"creating instance {cfg.instance}: control block, latency book, rings")
         self.started_ns = time.time_ns()
         self.control = ControlBlock.create(cfg.instance, cfg.venue.kind)
         self.latency = LatencyBook.create(cfg.instance, STAGES)
@@ -165,6 +244,7 @@ class Supervisor:
 
         trading_setup.prepare(cfg, self.control)
         private.write_text(self.run_dir / "config.json", cfg.to_json())
+        self.start_trading = (self.control.trading_state, self.control.trading_reason)
 
     def _start_sim(self) -> None:
         cfg, sim = self.cfg, self.cfg.sim
@@ -198,12 +278,13 @@ class Supervisor:
     # --- workers ----------------------------------------------------------------------------------
 
     def _start_workers(self) -> None:
-        for spec in plan.workers(self.cfg):
+        specs = plan.workers(self.cfg)
+        for i, spec in enumerate(specs, 1):
             slot = self.control.claim_worker(spec.name, spec.role)
             w = Worker(spec, slot, self.run_dir / "logs" / f"{spec.name}.log")
             self.workers.append(w)
             self._spawn(w)
-            self._await_running(w)
+            self._await_running(w, f"starting worker {i}/{len(specs)}: {spec.name}")
 
     def _spawn(self, w: Worker) -> None:
         from ..trading.credentials import worker_env
@@ -224,9 +305,10 @@ class Supervisor:
                 os.close(fd)
         self.control.set_worker_field(w.slot, C.W_PID, w.proc.pid)
 
-    def _await_running(self, w: Worker) -> None:
+    def _await_running(self, w: Worker, step: str = "") -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
         while self.control.worker_field(w.slot, C.W_STATE) != C.W_RUNNING:
+            self._step("worker", step or f"starting worker {w.spec.name}", kernels=True)
             if w.proc.poll() is not None:
                 raise StartError(f"worker {w.spec.name} exited with {w.proc.returncode} while starting; "
                                  f"see {w.log_path}:\n{_tail(w.log_path)}")
@@ -234,7 +316,7 @@ class Supervisor:
                 raise StartError(f"worker {w.spec.name} did not start within {START_TIMEOUT_S:g} s; see {w.log_path}")
             if self.stop_requested:
                 raise StartError(f"interrupted ({self.stop_reason}) while {w.spec.name} was starting")
-            time.sleep(0.01)
+            time.sleep(0.02)
 
     def _watch(self, dash) -> None:
         end = time.monotonic() + self.duration if self.duration else None
@@ -249,10 +331,43 @@ class Supervisor:
                 self.say(f"the simulator exited with {self.sim.returncode}; see {self.run_dir / 'logs/exchange.log'}")
                 self.sim = None
             self.latency.tick(now)
+            if self.first_data_s is None:
+                self._await_first_data()
             if dash is not None:
-                dash.update()
+                self._draw()
             time.sleep(LOOP_S)
+        # the verdict's trading state: before any worker stops, so the stop itself never counts
+        self.end_trading = (self.control.trading_state, self.control.trading_reason)
         self.say(f"hftshm {self.cfg.instance}: stopping ({self.stop_reason or 'requested'})")
+
+    def _await_first_data(self) -> None:
+        """Until md has its first record: say so (connecting, or waiting for the first data)."""
+        try:
+            if self._md_ring is None:
+                self._md_ring = rings.attach(self.cfg.instance, "md")
+            published = self._md_ring.published()
+        except Exception:  # no md ring (a config without one): nothing to wait for
+            published = 1
+        now = time.monotonic()
+        if published:
+            self.first_data_s = now - self.progress.started if self.progress else 0.0
+            if self.progress is not None:
+                self.progress.set("running", "", now)
+            if self.dash is not None:
+                self.dash.note = None
+            self.say(f"hftshm {self.cfg.instance}: first market data after {self.first_data_s:.1f} s")
+            if self._md_ring is not None:
+                self._md_ring.close()
+                self._md_ring = None
+            return
+        feed = next((w for w in self.workers if w.spec.role in ("ingest", "replay", "bridge")), None)
+        connected = None
+        if feed is not None and feed.spec.role == "ingest":
+            connected = self.control.counter_values(feed.slot).get("connected")
+        what = ("waiting for the first market data (connected)" if connected else
+                "connecting to the market-data feed" if connected is not None else
+                "waiting for the first market data")
+        self._step("data", what)
 
     def _check(self, w: Worker, now: int) -> None:
         if w.gave_up:
@@ -298,11 +413,19 @@ class Supervisor:
             try:
                 self.summary = summary.collect(self.cfg, self.control, self.latency, self.started_ns,
                                               self.final_readers)
+                self.summary["exit"] = {"code": self.exit_code, "why": self.exit_why,
+                                        "stop_reason": self.stop_reason}
                 if self.summary_path:
                     summary.write(self.summary_path, self.summary)
                     self.say(f"summary written to {self.summary_path}")
             except Exception as exc:  # the shared memory must still go
                 self.say(f"could not write the summary: {type(exc).__name__}: {exc}")
+        if self._md_ring is not None:
+            self._md_ring.close()
+            self._md_ring = None
+        if self.exporter is not None:
+            self.exporter.stop()
+            self.exporter = None
         if self.latency is not None:
             self.latency.close()
         if self.control is not None:

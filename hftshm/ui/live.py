@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from rich.console import Console
+from rich.console import Console, Group
 from rich.live import Live
 from rich.text import Text
 
@@ -33,6 +33,7 @@ class LiveDashboard:
         self.frames = 0
         self.errors = 0
         self._due = 0.0
+        self.note: str | None = None  # what a starting instance is doing (the supervisor's progress line)
 
     def start(self) -> None:
         self.collector = Collector(self.instance, self.latency_window_s)
@@ -54,7 +55,10 @@ class LiveDashboard:
         try:
             self.snapshot = self.collector.collect()
             width, height = self.console.size
-            view = render(self.snapshot, width, max(8, height - (0 if self.screen else 1)))
+            note = self.note
+            view = render(self.snapshot, width, max(8, height - (0 if self.screen else 1) - (1 if note else 0)))
+            if note:
+                view = Group(Text(note, style="bold yellow", no_wrap=True, overflow="ellipsis"), view)
         except Exception as exc:  # the supervisor's loop must not die of a dashboard bug
             self.errors += 1
             view = Text(f"hftshm {self.instance}: dashboard error: {type(exc).__name__}: {exc}", style="red")

@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import fmt
+from .alerts import CRITICAL, WARNING, alerts
 from .snapshot import RingSnap, Snapshot
 
 WIDE = 110
@@ -242,6 +243,23 @@ def _problems(s: Snapshot, room: int) -> list[Text]:
     return lines
 
 
+def _alerts(s: Snapshot, room: int) -> list[Text]:
+    """One line of every alert that holds (alerts.py: the example Prometheus rules' conditions),
+    most severe first; they take the room of the rows below them."""
+    found = alerts(s)
+    if not found:
+        return []
+    style = {CRITICAL: BAD, WARNING: WARN}
+    shown = list(found[:room])
+    line = _line(("alerts ", "bold"))
+    for i, a in enumerate(shown):
+        line.append("  " if i else "")
+        line.append(f"{a.name}: {a.text}", style.get(a.severity, ""))
+    if len(found) > len(shown):
+        line.append(f"  +{len(found) - len(shown)} more", WARN)
+    return [line]
+
+
 # --- layout ------------------------------------------------------------------------------------
 
 
@@ -249,7 +267,7 @@ def render(s: Snapshot, width: int = 80, height: int = 24) -> Group:
     """The dashboard for ``s``, at most ``height`` lines of at most ``width`` columns."""
     wide = width >= WIDE
     footer = [_feed(s), _risk(s), _trading(s)]
-    problems = _problems(s, 2)
+    problems = _problems(s, 2) + _alerts(s, 4)
     n_workers = max(1, len(s.workers)) + (1 if s.workers else 0)
     n_stages = len(s.stages) + 1 if s.stages else 1
     n_rings = len(s.rings) + 1 if s.rings else 1

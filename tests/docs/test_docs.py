@@ -141,6 +141,7 @@ def _section_keys():
         keys["strategies"][name] = None  # per strategy, or required by kind "file"
     sections = {"rings", "venue", "sim", "feed", "journal", "bridge", "workers", "strategies", "risk",
                 "execution"}
+    sections |= {"metrics"}  # [metrics]: the Prometheus exporter
     top = {f.name for f in dataclasses.fields(C.Config)} - sections
     assert set(keys["top"]) == top, "Config gained a key or a section: add it to hftshm/config_schema.py"
     assert set(S.KIND_KEYS) | {"file"} == set(T.KINDS)

@@ -13,11 +13,15 @@ import time
 import numpy as np
 
 from hftshm.journal import files
+from hftshm.risk import reasons as R
 from .helpers import CLI, leftovers, run_config, stop, supervisor, wait_running
 
 
-def _config(tmp_path, name, rate=2000):
-    return run_config(tmp_path, name, f"[sim]\nrate = {rate}\n")
+STALE_OFF = "[risk]\nmax_feed_age_s = 120\n"  # this test is about restarts, not FEED_STALE
+
+
+def _config(tmp_path, name, rate=2000, extra=""):
+    return run_config(tmp_path, name, f"[sim]\nrate = {rate}\n{extra}")
 
 
 def _check_journals(tmp_path, name, summary):
@@ -58,7 +62,8 @@ def test_start_headless_duration_summary(tmp_path, instance):
 
 def test_every_worker_killed_once_is_restarted_and_the_journal_is_gapless(tmp_path, instance):
     with supervisor("start", "--headless", "--summary", tmp_path / "s.json",
-                    "--config", _config(tmp_path, instance)) as sup:
+                    # ingest killed: a restart slower than the feed age would halt it (exit 3)
+                    "--config", _config(tmp_path, instance, extra=STALE_OFF)) as sup:
         pids = wait_running(instance)
         names = sorted(pids)
         for name in names:
@@ -68,8 +73,11 @@ def test_every_worker_killed_once_is_restarted_and_the_journal_is_gapless(tmp_pa
             pids = wait_running(instance)
         time.sleep(1.5)
         output = stop(sup)
-    assert sup.returncode == 0, output
+    # the journal killed: execution halted trading (JOURNAL_DOWN), which nothing resumes; a run
+    # that ends halted exits 3 and says why (docs/operations.md, "Stopping")
+    assert sup.returncode == 3, output
     summary = json.loads((tmp_path / "s.json").read_text())
+    assert summary["exit"]["why"] == [f"trading ended HALTED (JOURNAL_DOWN: {R.message(R.JOURNAL_DOWN)})"], output
     for name in names:
         assert summary["workers"][name]["restarts"] == 1, (name, output)
     got = _check_journals(tmp_path, instance, summary)

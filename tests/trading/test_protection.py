@@ -125,9 +125,12 @@ restart = false
         finally:
             control.close()
         output = stop(sup)
-    assert sup.returncode == 0, output
+    # a worker given up and a run that ended halted: exit 3, and the summary says why (issue 15)
+    assert sup.returncode == 3, output
     assert "not restarting" in output
     summary = json.loads((tmp_path / "s.json").read_text())
     assert summary["trading"]["trading_state"] == "halted" and summary["trading"]["trading_reason"] == "RISK_DOWN"
     assert summary["workers"]["execution"]["counters"]["prot_trips"] == 2
+    assert summary["exit"]["why"][0].startswith("worker risk was given up")
+    assert summary["exit"]["why"][1].startswith("trading ended HALTED (RISK_DOWN")
     assert leftovers(name) == []
