@@ -45,7 +45,10 @@ def run_supervisor(cfg, duration, headless, summary) -> None:
 
         def dashboard(name, hz):
             return LiveDashboard(name, hz=hz, latency_window_s=cfg.latency_window_s)
-    raise typer.Exit(Supervisor(cfg, duration=duration, dashboard=dashboard, summary_path=summary).run())
+    from ..metrics.exporter import Exporter
+
+    raise typer.Exit(Supervisor(cfg, duration=duration, dashboard=dashboard, exporter=Exporter,
+                                summary_path=summary).run())
 
 
 def latency(

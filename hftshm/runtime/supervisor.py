@@ -70,11 +70,14 @@ class Worker:
 
 
 class Supervisor:
-    def __init__(self, cfg, *, duration: float | None = None, dashboard=None, summary_path=None,
-                 out=None):
+    def __init__(self, cfg, *, duration: float | None = None, dashboard=None, exporter=None,
+                 summary_path=None, out=None):
         self.cfg = cfg
         self.duration = duration
         self.dashboard_factory = dashboard  # callable(instance, hz) -> object with start/update/stop
+        # callable(instance, port, addr, window_s) -> object with start() -> it, url, stop(); handed in
+        # by the command (hftshm.metrics.exporter.Exporter) so the runtime never imports the readers
+        self.exporter_factory = exporter
         self.summary_path = summary_path
         self.out = out
         self.stop_requested = False
@@ -182,10 +185,11 @@ class Supervisor:
         m = getattr(self.cfg, "metrics", None)
         if m is None or not m.port:
             return
-        from ..metrics.exporter import Exporter
-
+        if self.exporter_factory is None:
+            raise StartError("[metrics] port is set but this supervisor was given no exporter "
+                             "(hftshm start gives it one)")
         self._step("metrics", f"starting the metrics exporter on {m.addr}:{m.port}", kernels=True)
-        self.exporter = Exporter(self.cfg.instance, m.port, m.addr, self.cfg.latency_window_s).start()
+        self.exporter = self.exporter_factory(self.cfg.instance, m.port, m.addr, self.cfg.latency_window_s).start()
         self.say(f"metrics for Prometheus on {self.exporter.url}")
 
     def _start_dashboard(self) -> None:

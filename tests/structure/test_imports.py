@@ -175,3 +175,20 @@ def test_every_module_imports_in_a_fresh_interpreter():
     run = subprocess.run([sys.executable, "-c", script, *names], capture_output=True, text=True,
                          cwd="/", env=env, timeout=300)
     assert run.returncode == 0, f"modules that do not import:\n{run.stdout}{run.stderr[-2000:]}"
+
+
+def test_every_package_folder_is_installed():
+    """pyproject.toml lists packages by hand: a folder of modules missing there installs nothing,
+    and a listed folder that is gone breaks `pip install` on a clean checkout."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    listed = set(tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = set()
+    for dirpath, dirnames, filenames in os.walk(root / "hftshm"):
+        dirnames[:] = [d for d in dirnames if d != "__pycache__"]
+        if any(f.endswith(".py") for f in filenames):
+            found.add(".".join(Path(dirpath).relative_to(root).parts))
+    missing = sorted(found - listed)
+    gone = sorted(p for p in listed - found if p not in ("hftshm.layouts", "hftshm.workers"))
+    assert not missing and not gone, f"pyproject.toml packages: missing {missing}, not in the tree {gone}"
