@@ -52,7 +52,7 @@ _REC_FIELDS = itemgetter(*(O.DTYPE.names.index(n) for n in ("order_id", "symbol_
 class LiveOrder:
     __slots__ = ("order_id", "symbol_id", "strategy_id", "side", "type", "tif", "qty_e8", "price_e8",
                  "trigger_recv_ns", "sent_ns", "ack_ns", "cid", "state", "filled_e8", "final", "venue_cum",
-                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries")
+                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries", "applied_e8")
 
     def __init__(self, rec=None):
         self.order_id = self.symbol_id = self.strategy_id = self.side = self.type = self.tif = 0
@@ -72,6 +72,7 @@ class LiveOrder:
         self.slot = -1
         self.done = False
         self.retries = 0
+        self.applied_e8 = 0  # filled quantity already applied to the risk state (execution's router)
 
 
 def report(o: LiveOrder, exec_type: int, state: int, reason: int = 0, venue_code: int = 0, px: int = 0,
@@ -100,6 +101,9 @@ class Protocol:
         self._next = 0
         self.timeouts = 0
         self.unknown_events = 0
+        # (status, error code, retryAfter ms, rateLimits) of the last answer that was refused or
+        # carried rateLimits, for the caller's backoff (trading/backoff.py) to read and clear
+        self.rate_answer = None
 
     # --- requests ------------------------------------------------------------------------------
     def _request(self, kind: str, o: LiveOrder | None, method: str, params: dict, now_ns: int, signed=True) -> bytes:
@@ -176,11 +180,18 @@ class Protocol:
             return self._on_event(msg["event"], now_ns), []
         rid = msg.get("id")
         entry = self.requests.pop(rid, None) if isinstance(rid, str) else None
+        status = int(msg.get("status", 0))
+        limits = msg.get("rateLimits")
+        if status != 200 or limits:
+            err = msg.get("error") if status != 200 else None
+            data = err.get("data") if isinstance(err, dict) else None
+            retry = data.get("retryAfter", 0) if isinstance(data, dict) else 0
+            self.rate_answer = (status, int(err.get("code", 0)) if isinstance(err, dict) else 0,
+                                int(retry) if isinstance(retry, (int, float)) else 0, limits)
         if entry is None:
             return [], []
         kind, o = entry
         o.deadline_ns = 0
-        status = int(msg.get("status", 0))
         if status == 200:
             result = msg.get("result")
             if kind == "p":
