@@ -9,7 +9,8 @@ Waiting for orders: after work, the pump polls the ring ``[execution] spins`` ti
 event-loop iterations (``await asyncio.sleep(0)``), then parks the reader (``wait.FdWake``) and
 sleeps in the event loop's epoll next to the venue socket until a strategy's publish wakes it
 (``wait = "busy-spin"``: it never parks). Every housekeeping tick (5 ms) runs the protection
-watch (``trading.protection``) and asks about overdue answers. On a normal stop, with
+watch (``trading.protection``) and asks about overdue answers. The first session reconciles the
+venue's open orders with ours before any new order goes out. On a normal stop, with
 ``[execution] cancel_on_stop`` (the default), open orders are cancelled first; ``stop_canceled``
 and ``stop_left`` count what was cancelled and what stayed open, for the summary.
 """
@@ -25,6 +26,7 @@ from websockets.exceptions import ConnectionClosed
 
 from hftshm.risk import reasons as R
 from hftshm.runtime.agent import Agent
+from hftshm.trading.router import COUNTERS
 from hftshm.trading.wiring import execution_router
 from hftshm.wait.fdwake import FdWake
 from hftshm.wait.slice import request_slice
@@ -33,20 +35,18 @@ log = logging.getLogger("hftshm.execution")
 HOUSEKEEPING_S = 0.005
 PARK_TIMEOUT_S = 0.05  # a parked pump re-polls at least this often (a safety net, not the wake-up)
 STOP_CANCEL_S = 3.0  # at most this long waiting for the venue to confirm the cancels at stop
+RECONCILE_S = 10.0  # the venue's open orders must be matched within this (else RECONCILE_FAILED)
 
 
 class ExecutionAgent(Agent):
     role = "execution"
-    counter_names = ("orders_in", "sent", "acked", "fills", "filled", "canceled", "expired", "rejected",
-                     "risk_rejects", "venue_rejects", "cancels_sent", "cancel_rejects", "timeouts",
-                     "resolved", "duplicates", "reconnects", "open", "parks", "stale", "prot_trips",
-                     "protection", "rate_limited", "backoffs", "backoff_rejects", "rate_halts",
-                     "stop_canceled", "stop_left")
+    counter_names = COUNTERS
 
     def on_start(self) -> None:
         self.wake = FdWake()
         self.w = execution_router(self.ctx, self.count, self.set, self.wake)  # rings, gate, protocol, router
         self.router, self.protection, self.trading_changes = self.w.router, self.w.protection, -1
+        self.reconciled = False
         if self.w.slice_us:
             request_slice(self.w.slice_us)  # an order's wake-up preempts a busy core (wait/slice.py)
         if self.router.adopt(self.w.published):
@@ -78,8 +78,11 @@ class ExecutionAgent(Agent):
     async def _session(self, ws, stop: asyncio.Event) -> None:
         now = time.time_ns()
         self.protection.check(now)  # before the pump starts: it must not send on an old verdict
-        for frame in [self.router.proto.subscribe(now), *self.router.proto.resync(now)]:
-            await ws.send(frame, text=True)
+        frames = [self.router.proto.subscribe(now), *self.router.proto.resync(now)]
+        if not self.reconciled:  # the first session: match the venue's open orders before trading
+            self.reconciled = True
+            frames += self.router.reconcile_start(now, RECONCILE_S * 1_000_000_000)
+        await self._send(ws, frames)
         receive = asyncio.create_task(self._receive(ws))
         tasks = [receive, asyncio.create_task(self._pump(ws, stop)), asyncio.create_task(self._housekeeping(ws, stop))]
         stopper = asyncio.create_task(stop.wait())
@@ -113,7 +116,7 @@ class ExecutionAgent(Agent):
         busy, spins, idle = self.w.wait_name == "busy-spin", self.w.spins, 0
         lat_sent, lat_t2t = router.lat["verdict_to_sent"].record, router.lat["tick_to_trade"].record
         while not stop.is_set():
-            if self.protection.holding:  # a protecting worker is still starting: its orders wait
+            if self.protection.holding or router.reconciling:  # a protecting worker starting, or reconciling
                 await asyncio.sleep(HOUSEKEEPING_S)
                 continue
             batch = reader.read_batch(64)
@@ -144,6 +147,7 @@ class ExecutionAgent(Agent):
             await asyncio.sleep(HOUSEKEEPING_S)
             now = time.time_ns()
             self.protection.check(now)
+            self.router.reconcile_check(now)
             frames = self.router.expired(now)
             if control.trading_changes != self.trading_changes:
                 self.trading_changes = control.trading_changes

@@ -76,7 +76,7 @@ class RiskAgent(Agent):
         self.md = BroadcastRing.attach(ctx.instance, "md", M.LAYOUT)
         self.fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
         self.md_reader = self.md.reader(ctx.name, gating=False, start="newest", wait=wait)
-        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest", wait=wait)
+        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="resume", wait=wait)  # a restart goes on, never recounts
         self.last_md_ns = time.time_ns()  # a feed that never starts is stale too
         self.next_eval = 0
         # compile (or load) the kernels now, before the runner reports RUNNING: a first compile in

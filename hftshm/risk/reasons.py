@@ -52,6 +52,7 @@ JOURNAL_DOWN = 53  # the journal worker is down (execution's watch) or cannot wr
 # --- execution: the venue pushes back (trading/backoff.py) ---
 VENUE_RATE_HALT = 54  # kill-switch cause: rate-limit answers kept coming although execution backed off
 BACKOFF = 55  # an order refused by execution (not sent) while it backs off after a rate-limit answer
+RECONCILE_FAILED = 56  # kill-switch cause: execution could not match its open orders with the venue's at start
 
 _TABLE = {
     OK: ("OK", "passed every check"),
@@ -87,6 +88,8 @@ _TABLE = {
     VENUE_RATE_HALT: ("VENUE_RATE_HALT", "the venue kept answering 'rate limit' (-1003/-1015, 429) or banned "
                                          "the IP (418) although execution backed off"),
     BACKOFF: ("BACKOFF", "not sent: execution is backing off after a venue rate-limit answer"),
+    RECONCILE_FAILED: ("RECONCILE_FAILED", "at start, execution could not reconcile its open orders with the "
+                                           "venue's (no answer, or an error): trading stays halted"),
 }
 
 NAMES = {code: name for code, (name, _) in _TABLE.items()}

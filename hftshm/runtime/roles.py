@@ -12,16 +12,18 @@ ROLES = {
     "risk": "hftshm.workers.risk:RiskAgent",
     "execution": "hftshm.workers.execution:ExecutionAgent",
     "bridge": "hftshm.workers.bridge:BridgeAgent",  # docs/bridge.md
+    "state": "hftshm.workers.state:StateAgent",  # orders and fills to SQLite (hftshm.state)
 }
 
 # backoff's longest nap per role (us), where latency matters less than the CPU of waking up
-MAX_NAP_US = {"journal": 1000.0, "risk": 2000.0, "replay": 100.0}
+MAX_NAP_US = {"journal": 1000.0, "risk": 2000.0, "replay": 100.0, "state": 5000.0}
 DEFAULT_MAX_NAP_US = 50.0
 # Roles off the latency path skip the spins and the shortest naps: on a VM every nap costs
 # ~20 us of kernel CPU however short (hftshm bench wake), and a ladder of 1, 2, 4 ... us naps
 # between records spent a quarter of a core on the journal.
 RELAXED = {"journal": {"spins": 0, "yields": 0, "min_sleep_us": 100.0},
-           "risk": {"spins": 0, "yields": 0, "min_sleep_us": 200.0}}
+           "risk": {"spins": 0, "yields": 0, "min_sleep_us": 200.0},
+           "state": {"spins": 0, "yields": 0, "min_sleep_us": 1000.0}}
 
 
 def wait_options(role: str, wait: str, max_nap_us: float) -> dict:

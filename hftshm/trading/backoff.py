@@ -15,8 +15,11 @@ always go out, they only reduce risk or resolve an unknown):
 * an answer whose ``rateLimits`` shows an ORDERS or REQUEST_WEIGHT window already at its limit
   pauses new orders until that window ends (windows are aligned to the clock, as Binance counts
   them), before the venue has to refuse anything; this pause is not a rate-limit answer;
-* ``halt_after`` rate-limit answers within ``WINDOW_NS``, or one 418, return the halt cause
-  ``VENUE_RATE_HALT``: backing off did not help, trading stops until someone looks.
+* a rate-limit answer that arrives while a pause holds answers a request sent before it
+  (orders are pipelined): it may lengthen the pause but does not count as a new push;
+* ``halt_after`` rate-limit answers that each came after the previous pause had ended, within
+  ``WINDOW_NS``, or one 418, return the halt cause ``VENUE_RATE_HALT``: backing off did not
+  help, trading stops until someone looks.
 """
 
 from __future__ import annotations
@@ -62,6 +65,12 @@ class RateBackoff:
             return R.OK
         self.hits += 1
         self.last_code = code or status
+        if now_ns < self.until_ns and status != 418:
+            # already backing off: the answer to a request sent before we knew (orders are
+            # pipelined), not a new push: it may lengthen the pause, it does not escalate
+            if retry_after_ms > 0:
+                self._pause(min(retry_after_ms * 1_000_000, now_ns + self.max_ns))
+            return R.OK
         recent = self.recent
         recent.append(now_ns)
         while recent and now_ns - recent[0] > WINDOW_NS:

@@ -31,7 +31,8 @@ class Harness:
     def __init__(self, instance: str, strategies: list[dict], *, risk: dict | None = None,
                  execution: dict | None = None, symbols=("btcusdt", "ethusdt"), sim_rate: float = 1000.0,
                  orders_per_10s: int = 50, wait: str = "backoff", sim_in_thread: bool = True,
-                 streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None):
+                 streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None,
+                 state: bool = True):
         self.instance = instance
         self.strategies = strategies
         self.risk = risk or {}
@@ -43,6 +44,7 @@ class Harness:
         self.sim_in_thread = sim_in_thread
         self.streams = list(streams)
         self.workers = workers or {}  # per-worker overrides of [workers.NAME] (wait, max_nap_us)
+        self.state = state  # run the state worker (orders and fills to SQLite), as the supervisor does
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="hftshm-trading-"))
         private.make_dir(self.log_dir)
         self.procs: dict[str, subprocess.Popen] = {}
@@ -58,7 +60,7 @@ class Harness:
         self.credentials = credentials.Handover.take("sim", self.execution.get("key_file", ""), pop=False)
         port = self._start_sim()
         url = f"ws://127.0.0.1:{port}"
-        names = {f"strategy-{s['name']}" for s in self.strategies} | {"risk", "execution", "ingest"}
+        names = {f"strategy-{s['name']}" for s in self.strategies} | {"risk", "execution", "ingest", "state"}
         self.cfg = config_mod.from_dict({
             "instance": self.instance, "data_dir": str(self.log_dir),
             "venue": {"kind": "sim", "symbols": self.symbols, "streams": self.streams,
@@ -72,7 +74,8 @@ class Harness:
         for ring in rings.create_all(self.cfg):
             ring.close()
         setup.prepare(self.cfg, self.control)
-        self.roles = {"risk": ("risk", {}), "execution": ("execution", {})}
+        self.roles = {"state": ("state", {})} if self.state else {}
+        self.roles.update({"risk": ("risk", {}), "execution": ("execution", {})})
         for s in self.cfg.strategies:
             self.roles[f"strategy-{s['name']}"] = ("strategy", s)
         self.roles["ingest"] = ("ingest", {})

@@ -104,6 +104,9 @@ class Protocol:
         # (status, error code, retryAfter ms, rateLimits) of the last answer that was refused or
         # carried rateLimits, for the caller's backoff (trading/backoff.py) to read and clear
         self.rate_answer = None
+        # start-up reconciliation: None (not asked or no answer yet), (known, cancelled,
+        # foreign) once the venue's open orders were matched, ("failed", code, msg) on an error
+        self.reconcile = None
 
     # --- requests ------------------------------------------------------------------------------
     def _request(self, kind: str, o: LiveOrder | None, method: str, params: dict, now_ns: int, signed=True) -> bytes:
@@ -153,6 +156,36 @@ class Protocol:
         p = {"symbol": self.symbols[o.symbol_id], "orderId": str(o.venue_order_id)}
         return self._request("t", o, "myTrades", p, now_ns)
 
+    def open_orders(self, now_ns: int) -> bytes:
+        """``openOrders.status`` for every symbol (weight 80): start-up reconciliation."""
+        self.reconcile = None
+        frame = self._request("o", None, "openOrders.status", {}, now_ns)
+        self.requests[orjson.loads(frame)["id"]] = ("o", None)
+        return frame
+
+    def _reconcile(self, result, now_ns: int) -> list[bytes]:
+        """The venue's open orders, against ours (policy in docs/operations.md "Restarts and
+        reconciliation"): one of this run that we know is left to the normal resolution; one
+        with a client id of ours from an earlier run (``h<tag>-<id>``, another tag) nobody
+        tracks any more: cancelled; any other (placed by someone else on the account): left
+        alone, counted. ``reconcile`` becomes (known, cancelled, foreign)."""
+        known = cancelled = foreign = 0
+        frames = []
+        for v in result or ():
+            cid = str(v.get("clientOrderId", ""))
+            if clientid.parse(self.prefix, cid) in self.orders:
+                known += 1
+            elif clientid.looks_ours(cid):
+                cancelled += 1
+                frame = self._request("x", None, "order.cancel",
+                                      {"symbol": str(v.get("symbol", "")), "orderId": str(v.get("orderId", ""))}, now_ns)
+                self.requests[orjson.loads(frame)["id"]] = ("x", None)
+                frames.append(frame)
+            else:
+                foreign += 1
+        self.reconcile = (known, cancelled, foreign)
+        return frames
+
     def subscribe(self, now_ns: int) -> bytes:
         return self._request("u", None, "userDataStream.subscribe.signature", {}, now_ns)
 
@@ -191,6 +224,17 @@ class Protocol:
         if entry is None:
             return [], []
         kind, o = entry
+        if o is None:  # start-up reconciliation
+            if kind == "o":
+                if status == 200 and isinstance(msg.get("result"), list):
+                    return [], self._reconcile(msg["result"], now_ns)
+                err = msg.get("error") or {}
+                self.reconcile = ("failed", int(err.get("code", 0)), str(err.get("msg", ""))[:200])
+            elif kind == "x" and status != 200:
+                err = msg.get("error") or {}
+                if int(err.get("code", 0)) not in (-2011, -2013):  # already gone is fine
+                    self.reconcile = ("failed", int(err.get("code", 0)), str(err.get("msg", ""))[:200])
+            return [], []
         o.deadline_ns = 0
         if status == 200:
             result = msg.get("result")

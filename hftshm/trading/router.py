@@ -42,6 +42,11 @@ COUNTER_MASK = (1 << O.STRATEGY_SHIFT) - 1
 # handle fills a trading-area slot with one tuple, in this field order
 assert area_layout.SLOT_DTYPE.names == ("order_id", "symbol_id", "strategy_id", "side", "state", "qty_e8", "price_e8",
                                         "filled_e8", "sent_ns", "trigger_recv_ns", "venue_order_id")
+# execution's counters (the worker's ``counter_names``): the router counts most of them
+COUNTERS = ("orders_in", "sent", "acked", "fills", "filled", "canceled", "expired", "rejected", "risk_rejects",
+            "venue_rejects", "cancels_sent", "cancel_rejects", "timeouts", "resolved", "duplicates", "reconnects",
+            "open", "parks", "stale", "prot_trips", "protection", "rate_limited", "backoffs", "backoff_rejects",
+            "rate_halts", "stop_canceled", "stop_left", "reconciled")
 ENDED_COUNTER = {F.ST_FILLED: "filled", F.ST_CANCELED: "canceled", F.ST_EXPIRED: "expired",
                  F.ST_REJECTED: "rejected"}
 
@@ -64,7 +69,9 @@ class OrderRouter:
         self.pending = None  # (order, record, trading state before the gate): signed, awaiting release
         self.stamps = (0, 0)  # (verdict ns, trigger recv ns) of the last new order; (0, 0) for a cancel
         self.wire_ns = 0  # sent_ns of the last released order
-        self.stop_cancels: set[int] = set()  # order ids cancelled by cancel_open_orders
+        self.stop_cancels: set[int] = set()  # order ids cancelled by cancel_open_orders at stop
+        self.reconciling = False  # new orders wait while the venue's open orders are matched
+        self.reconcile_deadline = 0
 
     # --- restart ----------------------------------------------------------------------------------
     def adopt(self, published: dict | None = None) -> int:
@@ -212,6 +219,33 @@ class OrderRouter:
         self.publish(rec)
         return None
 
+    # --- start-up reconciliation ------------------------------------------------------------------
+    def reconcile_start(self, now_ns: int, timeout_ns: int) -> list[bytes]:
+        """Ask the venue for its open orders before any new order goes out (``reconciling``)."""
+        self.reconciling = True
+        self.reconcile_deadline = now_ns + timeout_ns
+        return [self.proto.open_orders(now_ns)]
+
+    def reconcile_check(self, now_ns: int) -> None:
+        """Done once the venue answered and the cancels it called for were answered; an error or
+        no answer by the deadline halts trading (RECONCILE_FAILED)."""
+        if not self.reconciling:
+            return
+        got = self.proto.reconcile
+        waiting = any(o is None and k in ("o", "x") for k, o in self.proto.requests.values())
+        failed = got is not None and got[0] == "failed"
+        if not failed and got is not None and not waiting:
+            self.reconciling = False
+            known, cancelled, foreign = got
+            self.count("reconciled", cancelled)
+            log.info("reconciled with the venue: %d open orders of ours known, %d of an earlier run cancelled, "
+                     "%d not ours left alone", known, cancelled, foreign)
+        elif failed or now_ns > self.reconcile_deadline:
+            self.reconciling = False
+            why = f"error {got[1]}: {got[2]}" if failed else "no answer in time"
+            log.error("reconciliation with the venue failed (%s): trading halted (RECONCILE_FAILED)", why)
+            self.halt(R.RECONCILE_FAILED)
+
     # --- the venue --------------------------------------------------------------------------------
     def on_frame(self, text, now_ns: int) -> list[bytes]:
         """One text frame from the venue: its reports applied, the frames to send back."""
@@ -245,6 +279,9 @@ class OrderRouter:
         frames = self.proto.expired(now_ns)
         if frames:
             self.count("timeouts", len(frames))
+            log.info("no answer in time for %d requests: asking the venue (%s)", len(frames),
+                     ", ".join(f"{o.order_id:#x}" for o in self.proto.orders.values()
+                               if o.deadline_ns and o.deadline_ns > now_ns)[:200])
         return frames
 
     def apply(self, reports) -> None:

@@ -375,3 +375,51 @@ def test_a_fill_applied_but_not_published_before_a_kill_counts_once():
     assert r3.on_frame(orjson.dumps(ok(s["id"], {"orderId": 7, "executedQty": "0.01000000",
                                                   "status": "PARTIALLY_FILLED"})), b.clock.now) == []
     assert len([r for r in b.published if int(r[0]["exec_type"]) == F.EX_TRADE]) == 1
+
+
+def test_a_burst_of_refusals_for_orders_already_on_the_wire_counts_once():
+    """Orders are pipelined: four sent before the first refusal comes back are refused
+    together. That is one push (one pause), not four: no halt."""
+    b = Bench(RateBackoff(base_ms=1000, max_ms=10_000, halt_after=3))
+    frames = [b.send(b.order(k + 1)) for k in range(4)]
+    for f in frames:
+        b.venue(err(f["id"], -1015, "Too many new orders.", 429))
+    assert b.counts["rate_limited"] == 4 and b.counts["backoffs"] == 1 and b.halts == []
+    assert b.router.backoff.until_ns == T0 + 1000 * MS
+
+
+def test_reconciliation_cancels_our_orphans_and_leaves_others():
+    """At start the venue's open orders are matched with ours: one of this run we track is left
+    to its normal resolution, one of ours from an earlier run (another run tag) is cancelled,
+    one someone else placed on the account is left alone."""
+    b = Bench()
+    f = b.send(b.order(1))
+    b.venue(ok(f["id"], {"orderId": 7, "executedQty": "0", "status": "NEW"}))
+    frames = [orjson.loads(x) for x in b.router.reconcile_start(b.clock.now, 1000 * MS)]
+    assert [x["method"] for x in frames] == ["openOrders.status"] and b.router.reconciling
+    open_orders = [{"symbol": "BTCUSDT", "orderId": 7, "clientOrderId": "htag-10000000001", "status": "NEW"},
+                   {"symbol": "BTCUSDT", "orderId": 3, "clientOrderId": "hold9-10000000042", "status": "NEW"},
+                   {"symbol": "BTCUSDT", "orderId": 4, "clientOrderId": "web_manual_1", "status": "NEW"}]
+    cancels = b.venue(ok(frames[0]["id"], open_orders))
+    assert [(x["method"], x["params"]["orderId"]) for x in cancels] == [("order.cancel", "3")]
+    b.router.reconcile_check(b.clock.now)
+    assert b.router.reconciling, "done before the cancel was answered"
+    b.venue(ok(cancels[0]["id"], {"orderId": 3, "status": "CANCELED", "executedQty": "0"}))
+    b.router.reconcile_check(b.clock.now)
+    assert not b.router.reconciling and b.halts == [] and b.counts["reconciled"] == 1
+    assert b.router.open == 1  # ours, untouched
+
+
+@pytest.mark.parametrize("answer", ["error", "silence"])
+def test_reconciliation_that_fails_halts(answer):
+    b = Bench()
+    frame = orjson.loads(b.router.reconcile_start(b.clock.now, 1000 * MS)[0])
+    if answer == "error":
+        b.venue(err(frame["id"], -1003, "Too much request weight used.", 429))
+    else:
+        b.clock.now += 999 * MS
+        b.router.reconcile_check(b.clock.now)
+        assert b.router.reconciling and b.halts == []
+        b.clock.now += 2 * MS
+    b.router.reconcile_check(b.clock.now)
+    assert b.halts == [R.RECONCILE_FAILED] and not b.router.reconciling
