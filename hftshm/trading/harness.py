@@ -32,7 +32,7 @@ class Harness:
                  execution: dict | None = None, symbols=("btcusdt", "ethusdt"), sim_rate: float = 1000.0,
                  orders_per_10s: int = 50, wait: str = "backoff", sim_in_thread: bool = True,
                  streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None,
-                 state: bool = True):
+                 state: bool = True, sim: SimThread | None = None):
         self.instance = instance
         self.strategies = strategies
         self.risk = risk or {}
@@ -49,7 +49,8 @@ class Harness:
         private.make_dir(self.log_dir)
         self.procs: dict[str, subprocess.Popen] = {}
         self.roles: dict[str, tuple[str, dict]] = {}
-        self.sim = None
+        self.sim = sim  # a simulator still running from an earlier instance (see crash): its account goes on
+        self.reused_sim = sim is not None
         self.sim_proc = None
         self.control = None
         self.latency = None
@@ -73,7 +74,7 @@ class Harness:
         self.latency = LatencyBook.create(self.instance)
         for ring in rings.create_all(self.cfg):
             ring.close()
-        setup.prepare(self.cfg, self.control)
+        setup.prepare(self.cfg, self.control, fresh_state=not self.reused_sim)
         self.roles = {"state": ("state", {})} if self.state else {}
         self.roles.update({"risk": ("risk", {}), "execution": ("execution", {})})
         for s in self.cfg.strategies:
@@ -85,6 +86,8 @@ class Harness:
         return self
 
     def _start_sim(self) -> int:
+        if self.reused_sim:
+            return self.sim.port
         if self.sim_in_thread:
             self.sim = SimThread(self.sim_cfg)
             return self.sim.port
@@ -151,6 +154,20 @@ class Harness:
             return (self.log_dir / f"{name}.log").read_text()
         except FileNotFoundError:
             return ""
+
+    def crash(self) -> SimThread:
+        """The whole instance dies at once (``kill -9`` of every worker; its shared memory is then
+        removed, as ``hftshm clean`` would): the simulator keeps running and is returned, for a
+        new Harness of the same instance and ``log_dir`` (its data dir) to restart against."""
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.kill()
+        for p in self.procs.values():
+            p.wait(20)
+        self.procs.clear()
+        sim, self.sim = self.sim, None
+        self.stop()
+        return sim
 
     def stop(self) -> None:
         for name in reversed(list(self.procs)):

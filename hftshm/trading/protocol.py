@@ -261,6 +261,10 @@ class Protocol:
                                recv_ns=now_ns))], []
         if kind == "c":
             o.cancel_pending = False
+            if o.state == F.ST_NEW and not o.done:
+                # the place is still unanswered (its answer lost, or superseded): this answer
+                # cleared the deadline, so ask about the order itself when it passes again
+                o.deadline_ns = now_ns + self.timeout_ns
             return [(o, report(o, F.EX_CANCEL_REJECTED, o.state, venue_codes.reason(code, text_msg), code,
                                recv_ns=now_ns))], []
         if kind == "s" and code == -2013:

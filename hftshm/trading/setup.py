@@ -12,25 +12,27 @@ from . import config as trading_config
 from .area import TradingArea
 
 
-def prepare(cfg, control) -> None:
+def prepare(cfg, control, fresh_state: bool | None = None) -> None:
     """Called by the supervisor after creating ``control`` (a ControlBlock) and the rings.
 
     Formats the risk state block at the start of ``control.risk_buffer()`` (one symbol record
     per venue symbol, id = index) and the trading area at its end, loads the positions and PnL
     of the persisted state into it (``restore_books``), and arms the kill switch (ACTIVE; until
-    then the control block's zeroed trading word reads as halted)."""
+    then the control block's zeroed trading word reads as halted). ``fresh_state`` (default: for
+    ``[venue] kind = "sim"``, whose simulator starts with the instance) moves an earlier state
+    file aside instead."""
     symbols = [s.lower() for s in cfg.venue.symbols]
     trading_config.limits(cfg.risk or trading_config.DEFAULT_RISK, symbols)  # raises on a bad table
     buf = control.risk_buffer()
     TradingArea.format(buf, len(symbols))  # checks that the block fits before it
     risk = RiskState(len(symbols), buf)
-    if cfg.venue.kind == "sim":
-        fresh_state(path_for(cfg))  # a simulator started with the instance has a fresh account too
+    if fresh_state if fresh_state is not None else cfg.venue.kind == "sim":
+        move_aside(path_for(cfg))  # a simulator started with the instance has a fresh account too
     restore_books(risk, [s.upper() for s in symbols], restore(path_for(cfg)))
     killswitch.arm(control)
 
 
-def fresh_state(path) -> None:
+def move_aside(path) -> None:
     """Move an earlier run's state file aside (``state.sqlite.<ms>.old``, never deleted)."""
     import time
     from pathlib import Path
