@@ -22,6 +22,7 @@ from ..exchange.config import SimConfig
 from ..exchange.thread import SimThread
 from ..latency import LatencyBook
 from ..runtime import config as config_mod
+from ..runtime import control_layout as C
 from ..runtime import rings
 from ..runtime.control import ControlBlock
 from . import credentials, setup
@@ -108,7 +109,10 @@ class Harness:
 
     def spawn(self, name: str) -> subprocess.Popen:
         role, params = self.roles[name]
-        self.control.claim_worker(name, role)
+        slot = self.control.claim_worker(name, role)
+        # a slot taken over from a killed process still reads RUNNING: wait_running must wait for
+        # this one (the supervisor marks it RESTARTING the same way)
+        self.control.set_worker_field(slot, C.W_STATE, C.W_STARTING)
         env = credentials.worker_env(os.environ, HFTSHM_CONFIG=self.cfg.to_json(),
                                      HFTSHM_WORKER_PARAMS=json.dumps(params),
                                      HFTSHM_SUPERVISOR_PID=str(os.getpid()))
@@ -129,8 +133,6 @@ class Harness:
         p.wait(20)
 
     def worker_running(self, name: str) -> bool:
-        from ..runtime import control_layout as C
-
         slot = self.control.find_worker(name)
         return self.control.worker_field(slot, C.W_STATE) == C.W_RUNNING
 

@@ -116,7 +116,12 @@ def run_kills(instance, kills: int, seed: int) -> None:
             h.wait_running([victim], timeout=60)
             resume(h)
             fills = h.counters("execution")["fills"]
-            wait_for(lambda: h.counters("execution")["fills"] > fills, 60, f"fills after restarting {victim}")
+            try:
+                wait_for(lambda: h.counters("execution")["fills"] > fills, 60, f"fills after restarting {victim}")
+            except TimeoutError:
+                raise AssertionError(f"no fills after restarting {victim} (kill {k + 1}, seed {seed}): trading "
+                                     f"{R.state_name(h.control.trading_state)} ({R.name(h.control.trading_reason)}), "
+                                     f"execution {h.counters('execution')}") from None
             settle(h)
             check(h, f"kill {k + 1} ({victim}, seed {seed})")
             resume(h)
