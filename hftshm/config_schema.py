@@ -451,6 +451,10 @@ EXECUTION = Section(
     Int("spins", 200, lo=0, hi=1_000_000),
     Int("slice_us", 0, lo=0, hi=100_000),
     Int("max_order_age_ms", 1000, lo=1, hi=600_000),  # older at send time: dropped as STALE
+    Bool("cancel_on_stop", True),  # a normal stop cancels the orders still open at the venue
+    Int("backoff_ms", 1000, lo=1, hi=600_000),  # first pause after a venue rate-limit answer (doubles)
+    Int("backoff_max_ms", 60_000, lo=1, hi=3_600_000),  # longest pause
+    Int("rate_limit_halt_after", 3, lo=1, hi=1000),  # this many rate-limit answers in 60 s halt trading
 )
 
 KINDS = ("momentum", "imbalance", "grid", "file")

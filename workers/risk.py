@@ -80,7 +80,7 @@ class RiskAgent(Agent):
         # no wait strategy of their own: the runner idles this worker (by default on a timer,
         # wait/periodic.py: one wake-up per period, a batch of whatever came)
         self.md_reader = self.md.reader(ctx.name, gating=False, start="newest")
-        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest")
+        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="resume")  # a restart goes on, never recounts
         self.feed = FeedClock()  # the feed triggers arm at its first record
         if self.md.published():  # a restart: the feed delivered before, so it is judged from now
             self.feed.delivered(0, time.time_ns(), resumed=True)

@@ -2,12 +2,15 @@
 
 Market data is read ad hoc (never holding ingest back; a lapped read is counted, never torn);
 fills through a gating reader named after the worker, so none is missed: the strategy's
-position comes from fills only. The last order counter used lives in this worker's shared
+position comes from fills only. A (re)started strategy gets its position back from the persisted
+state (``hftshm.state``: the unique fills committed so far) and reads the fills ring from just
+after that state's cut, so a fill counts once, whether the ring has wrapped or not. The last order counter used lives in this worker's shared
 counters (``order_ctr``), so a restarted strategy never reuses an order id.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 
@@ -16,10 +19,13 @@ from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.ring import BroadcastRing, ManyToOneRing
 from hftshm.runtime.agent import Agent
+from hftshm.state.store import path_for, restore
 from hftshm.trading import loader
+from hftshm.trading.area import TradingArea
 from hftshm.trading.strategy import StrategyEngine
 
 BATCH = 256
+log = logging.getLogger("hftshm.strategy")
 
 
 class StrategyAgent(Agent):
@@ -32,12 +38,23 @@ class StrategyAgent(Agent):
         self.md = BroadcastRing.attach(ctx.instance, "md", M.LAYOUT)
         self.orders = ManyToOneRing.attach(ctx.instance, "orders", O.LAYOUT)
         self.fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
-        # no wait strategy of their own: the runner idles this worker and watches both
-        self.md_reader = self.md.reader(None, gating=False, start="newest")
-        self.fills_reader = self.fills.reader(ctx.name, gating=True, start="oldest")
+        sid = int(params.get("id", 1))
+        # position back from the persisted state (hftshm.state), then the fills after its cut
+        symbols = list(self.md.symbols)
+        back = restore(path_for(ctx.config), TradingArea(ctx.control.risk_buffer()).run_tag)
+        positions = {symbols.index(s): q for s, q in back.by_strategy.get(sid, {}).items() if s in symbols}
+        seen = {(symbols.index(s), t, o) for s, t, o in back.keys if s in symbols and o >> O.STRATEGY_SHIFT == sid}
+        start = back.fills_seq + 1 if back.fills_seq >= 0 else "oldest"
+        self.md_reader = self.md.reader(None, gating=False, start="newest")  # no wait of their own: the runner idles this worker
+        self.fills_reader = self.fills.reader(ctx.name, gating=True, start=start)
         self.producer = self.orders.producer(ctx.name)
-        strategy = loader.load(params, list(self.md.symbols))
+        strategy = loader.load(params, symbols)
         ctr = self.counter["order_ctr"]
+        # the order counter goes on after the highest one stored (a whole-instance restart)
+        self.counters[ctr] = max(int(self.counters[ctr]), back.counters.get(sid, 0))
+        if back.n_fills or back.counters:
+            log.info("%s: restored positions %s from %d stored fills; fills ring from %s; order counter %d",
+                     ctx.name, back.by_strategy.get(sid, {}), back.n_fills, start, int(self.counters[ctr]))
         offer = self.producer.offer
         tick_to_intent = ctx.latency.recorder("tick_to_intent", add=True).record
         self.read_lat = ctx.latency.recorder(f"publish_to_read.{ctx.name}", add=True).record
@@ -55,7 +72,7 @@ class StrategyAgent(Agent):
             os.sched_yield()
             return True
 
-        self.engine = StrategyEngine(strategy, int(params.get("id", 1)), sink, self.counters[ctr: ctr + 1])
+        self.engine = StrategyEngine(strategy, sid, sink, self.counters[ctr: ctr + 1], positions=positions, seen=seen)
         self.timer_ns = int(strategy.timer_s * 1e9)
         self.max_idle_s = strategy.timer_s or None  # a parked runner wakes for on_timer too
         self.next_timer = time.time_ns() + self.timer_ns if self.timer_ns else 1 << 62

@@ -5,7 +5,8 @@ A reason is a uint8 (``order.reason``, ``fill.reason``); 0 means OK. The ranges 
 ========  ==========================================================
 1..31     pre-trade rejects, returned by ``checks.check_order``
 32..47    venue and execution outcomes, mapped later by execution
-48..63    kill-switch causes: why the trading state changed
+48..63    kill-switch causes: why the trading state changed (and 55, execution's BACKOFF
+          refusal, next to its halt cause 54)
 ========  ==========================================================
 
 Codes are part of the record format: never renumber one, only add.
@@ -48,6 +49,10 @@ RING_LAG = 50
 MANUAL = 51
 RISK_DOWN = 52  # execution's protection watch: the risk worker's heartbeat is stale or it is gone
 JOURNAL_DOWN = 53  # the journal worker is down (execution's watch) or cannot write (the journal)
+# --- execution: the venue pushes back (trading/backoff.py) ---
+VENUE_RATE_HALT = 54  # kill-switch cause: rate-limit answers kept coming although execution backed off
+BACKOFF = 55  # an order refused by execution (not sent) while it backs off after a rate-limit answer
+RECONCILE_FAILED = 56  # kill-switch cause: execution could not match its open orders with the venue's at start
 
 _TABLE = {
     OK: ("OK", "passed every check"),
@@ -80,6 +85,11 @@ _TABLE = {
     MANUAL: ("MANUAL", "changed by hand"),
     RISK_DOWN: ("RISK_DOWN", "the risk worker is gone or its heartbeat is older than [risk] protection_timeout_ms"),
     JOURNAL_DOWN: ("JOURNAL_DOWN", "the journal worker is gone, silent or cannot write: no journal, no trading"),
+    VENUE_RATE_HALT: ("VENUE_RATE_HALT", "the venue kept answering 'rate limit' (-1003/-1015, 429) or banned "
+                                         "the IP (418) although execution backed off"),
+    BACKOFF: ("BACKOFF", "not sent: execution is backing off after a venue rate-limit answer"),
+    RECONCILE_FAILED: ("RECONCILE_FAILED", "at start, execution could not reconcile its open orders with the "
+                                           "venue's (no answer, or an error): trading stays halted"),
 }
 
 NAMES = {code: name for code, (name, _) in _TABLE.items()}

@@ -228,7 +228,7 @@ _SECTIONS = {"venue": VenueConfig, "sim": SimConfig, "feed": FeedConfig, "journa
 _SCHEMA = {VenueConfig: S.VENUE, SimConfig: S.SIM, FeedConfig: S.FEED, JournalConfig: S.JOURNAL,
            BridgeConfig: S.BRIDGE, RingConfig: S.RING, WorkerConfig: S.WORKER, MetricsConfig: S.METRICS}
 _TRADING = ("strategies", "risk", "execution")
-FIXED_WORKERS = ("journal", "ingest", "replay", "risk", "execution", "bridge")  # and strategy-<name>: plan.py
+FIXED_WORKERS = ("journal", "ingest", "replay", "risk", "execution", "bridge", "state")  # and strategy-<name>: plan.py
 
 
 def _build(cls, values, where: str):

@@ -1,6 +1,7 @@
 """Which workers an instance runs, in start order (dependencies first).
 
-Start: journal (it must be a gating reader before anything is published), risk, execution,
+Start: journal (it must be a gating reader before anything is published), state (the same, for
+the orders and fills rings; strategies read it when they start), risk, execution,
 the strategies, then the market-data producer (ingest, or replay), then the bridge (md's producer
 for ``[venue] kind = "bridge"``). Stop runs the list backwards:
 the producer first, so every reader can drain, and the journal last.
@@ -27,6 +28,7 @@ def workers(cfg) -> list[WorkerSpec]:
     # ring to the trading host, whose execution runs them; the trading host runs risk and
     # execution for remote strategies' orders (orders_in) even with none of its own
     if (cfg.strategies or (bridge is not None and bridge.orders_in)) and cfg.venue.kind != "bridge":
+        out.append(WorkerSpec("state", "state"))  # orders and fills to SQLite (hftshm.state); before any order
         out.append(WorkerSpec("risk", "risk"))
         out.append(WorkerSpec("execution", "execution"))
     if cfg.strategies:

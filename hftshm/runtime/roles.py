@@ -12,25 +12,28 @@ ROLES = {
     "risk": "hftshm.workers.risk:RiskAgent",
     "execution": "hftshm.workers.execution:ExecutionAgent",
     "bridge": "hftshm.workers.bridge:BridgeAgent",  # docs/bridge.md
+    "state": "hftshm.workers.state:StateAgent",  # orders and fills to SQLite (hftshm.state)
 }
 
 # The wait a role gets when its [workers.NAME] wait is "auto" (the default). The journal and
 # risk need no record at once: they batch on a timer (wait/periodic.py) and cost one wake-up per
 # period at any rate, none to the producers. The rest back off.
-DEFAULT_WAIT = {"journal": "periodic", "risk": "periodic", "strategy": "blocking"}
+DEFAULT_WAIT = {"journal": "periodic", "risk": "periodic", "state": "periodic", "strategy": "blocking"}
 # periodic's period per role (us); [workers.NAME] max_nap_us overrides it. Risk: 2 ms, the
-# longest nap its backoff had (a mid for the pre-trade check is at most that old); the journal: 5 ms.
-PERIOD_US = {"journal": 5000.0, "risk": 2000.0}
+# longest nap its backoff had (a mid for the pre-trade check is at most that old); the journal and
+# the state writer: 5 ms.
+PERIOD_US = {"journal": 5000.0, "risk": 2000.0, "state": 5000.0}
 DEFAULT_PERIOD_US = 1000.0
 
 # backoff's longest nap per role (us), where latency matters less than the CPU of waking up
-MAX_NAP_US = {"journal": 1000.0, "risk": 2000.0, "replay": 100.0}
+MAX_NAP_US = {"journal": 1000.0, "risk": 2000.0, "replay": 100.0, "state": 5000.0}
 DEFAULT_MAX_NAP_US = 50.0
 # Roles off the latency path skip the spins and the shortest naps: on a VM every nap costs
 # ~20 us of kernel CPU however short (hftshm bench wake), and a ladder of 1, 2, 4 ... us naps
 # between records spent a quarter of a core on the journal.
 RELAXED = {"journal": {"spins": 0, "yields": 0, "min_sleep_us": 100.0},
-           "risk": {"spins": 0, "yields": 0, "min_sleep_us": 200.0}}
+           "risk": {"spins": 0, "yields": 0, "min_sleep_us": 200.0},
+           "state": {"spins": 0, "yields": 0, "min_sleep_us": 1000.0}}
 
 
 def resolve_wait(role: str, wait: str) -> str:

@@ -93,6 +93,30 @@ def journal_figures(cfg, control, ring_out: dict) -> dict:
     }
 
 
+def resting_at_stop(cfg, control) -> dict | None:
+    """Orders open at the venue when execution stopped: how many ``[execution] cancel_on_stop``
+    cancelled and how many were left open (execution's ``stop_canceled`` and ``stop_left``).
+    None when the instance runs no execution worker."""
+    for slot in control.worker_slots():
+        if control.worker_role(slot) == "execution":
+            counters = control.counter_values(slot)
+            ex = getattr(cfg, "execution", None) or {}
+            return {"cancel_on_stop": bool(ex.get("cancel_on_stop", True)),
+                    "canceled": int(counters.get("stop_canceled", 0)), "left": int(counters.get("stop_left", 0))}
+    return None
+
+
+def resting_line(figs: dict | None) -> str | None:
+    """The line the supervisor prints at stop about resting orders (None: nothing to say)."""
+    if not figs or not (figs["canceled"] or figs["left"]):
+        return None
+    if figs["left"]:
+        why = "" if figs["cancel_on_stop"] else " ([execution] cancel_on_stop = false)"
+        return (f"resting orders at stop: {figs['canceled']} cancelled, {figs['left']} LEFT OPEN at the venue{why}; "
+                "see the execution log for their ids")
+    return f"resting orders at stop: {figs['canceled']} cancelled, none left open"
+
+
 def collect(cfg, control, latency, started_ns: int, final_readers: dict | None = None) -> dict:
     """``final_readers`` (ring -> name -> figures) stands in for readers that have closed since."""
     ring_out = {}
@@ -123,6 +147,7 @@ def collect(cfg, control, latency, started_ns: int, final_readers: dict | None =
         "trading": trading_snapshot.figures(control),
         "journal_dir": str(cfg.run_dir() / "journal") if cfg.journal.enabled else None,
         "journal": journal_figures(cfg, control, ring_out),
+        "resting_at_stop": resting_at_stop(cfg, control),
     }
 
 

@@ -410,6 +410,10 @@ class Supervisor:
             self.control.set_state(C.STOPPING)
         for w in reversed(self.workers):  # producer first, journal last
             self._stop_worker(w)
+        if self.control is not None:  # what [execution] cancel_on_stop did with resting orders
+            line = summary.resting_line(summary.resting_at_stop(self.cfg, self.control))
+            if line:
+                self.say(line)
         if self.sim is not None:
             _terminate(self.sim, 10)
         if self.control is not None:

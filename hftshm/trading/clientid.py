@@ -38,3 +38,11 @@ def parse(prefix: str, cid: str) -> int:
         return int(cid[len(prefix) + 1:], 16)
     except ValueError:
         return 0
+
+
+def looks_ours(cid: str) -> bool:
+    """Whether ``cid`` has the shape of an order id of ours from any run (``h<tag>-<hex>``)."""
+    head, sep, tail = cid.partition("-")
+    if not sep or len(head) < 2 or head[0] != "h" or not tail:
+        return False
+    return all(c in _DIGITS for c in head[1:]) and all(c in "0123456789abcdef" for c in tail)

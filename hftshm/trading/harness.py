@@ -22,6 +22,7 @@ from ..exchange.config import SimConfig
 from ..exchange.thread import SimThread
 from ..latency import LatencyBook
 from ..runtime import config as config_mod
+from ..runtime import control_layout as C
 from ..runtime import rings
 from ..runtime.control import ControlBlock
 from . import credentials, setup
@@ -33,7 +34,7 @@ class Harness:
                  orders_per_10s: int = 50, wait: str = "backoff", sim_in_thread: bool = True,
                  streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None,
                  journal: bool = False, replay: str | None = None, speed: float = 1.0,
-                 params: dict | None = None):
+                 params: dict | None = None, state: bool = True, sim: SimThread | None = None):
         self.instance = instance
         self.strategies = strategies
         self.risk = risk or {}
@@ -49,11 +50,13 @@ class Harness:
         self.sim_in_thread = sim_in_thread
         self.streams = list(streams)
         self.workers = workers or {}  # per-worker overrides of [workers.NAME] (wait, max_nap_us)
+        self.state = state  # run the state worker (orders and fills to SQLite), as the supervisor does
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="hftshm-trading-"))
         private.make_dir(self.log_dir)
         self.procs: dict[str, subprocess.Popen] = {}
         self.roles: dict[str, tuple[str, dict]] = {}
-        self.sim = None
+        self.sim = sim  # a simulator still running from an earlier instance (see crash): its account goes on
+        self.reused_sim = sim is not None
         self.sim_proc = None
         self.control = None
         self.latency = None
@@ -64,7 +67,7 @@ class Harness:
         self.credentials = credentials.Handover.take("sim", self.execution.get("key_file", ""), pop=False)
         port = self._start_sim()
         url = f"ws://127.0.0.1:{port}"
-        names = {f"strategy-{s['name']}" for s in self.strategies} | {"risk", "execution", "ingest"}
+        names = {f"strategy-{s['name']}" for s in self.strategies} | {"risk", "execution", "ingest", "state"}
         if self.journal:
             names.add("journal")
         waits = {} if self.wait is None else {"wait": self.wait}
@@ -80,8 +83,10 @@ class Harness:
         self.latency = LatencyBook.create(self.instance)
         for ring in rings.create_all(self.cfg):
             ring.close()
-        setup.prepare(self.cfg, self.control)
+        setup.prepare(self.cfg, self.control, fresh_state=not self.reused_sim)
         self.roles = {"journal": ("journal", {})} if self.journal else {}
+        if self.state:
+            self.roles["state"] = ("state", {})
         self.roles.update({"risk": ("risk", {}), "execution": ("execution", {})})
         for s in self.cfg.strategies:
             self.roles[f"strategy-{s['name']}"] = ("strategy", s)
@@ -92,6 +97,8 @@ class Harness:
         return self
 
     def _start_sim(self) -> int:
+        if self.reused_sim:
+            return self.sim.port
         if self.sim_in_thread:
             self.sim = SimThread(self.sim_cfg)
             return self.sim.port
@@ -115,7 +122,10 @@ class Harness:
     def spawn(self, name: str) -> subprocess.Popen:
         role, params = self.roles[name]
         params = {**params, **self.params.get(name, {})}
-        self.control.claim_worker(name, role)
+        slot = self.control.claim_worker(name, role)
+        # a slot taken over from a killed process still reads RUNNING: wait_running must wait for
+        # this one (the supervisor marks it RESTARTING the same way)
+        self.control.set_worker_field(slot, C.W_STATE, C.W_STARTING)
         env = credentials.worker_env(os.environ, HFTSHM_CONFIG=self.cfg.to_json(),
                                      HFTSHM_WORKER_PARAMS=json.dumps(params),
                                      HFTSHM_SUPERVISOR_PID=str(os.getpid()))
@@ -136,8 +146,6 @@ class Harness:
         p.wait(20)
 
     def worker_running(self, name: str) -> bool:
-        from ..runtime import control_layout as C
-
         slot = self.control.find_worker(name)
         return self.control.worker_field(slot, C.W_STATE) == C.W_RUNNING
 
@@ -161,6 +169,20 @@ class Harness:
             return (self.log_dir / f"{name}.log").read_text()
         except FileNotFoundError:
             return ""
+
+    def crash(self) -> SimThread:
+        """The whole instance dies at once (``kill -9`` of every worker; its shared memory is then
+        removed, as ``hftshm clean`` would): the simulator keeps running and is returned, for a
+        new Harness of the same instance and ``log_dir`` (its data dir) to restart against."""
+        for p in self.procs.values():
+            if p.poll() is None:
+                p.kill()
+        for p in self.procs.values():
+            p.wait(20)
+        self.procs.clear()
+        sim, self.sim = self.sim, None
+        self.stop()
+        return sim
 
     def stop(self) -> None:
         for name in reversed(list(self.procs)):

@@ -52,7 +52,7 @@ _REC_FIELDS = itemgetter(*(O.DTYPE.names.index(n) for n in ("order_id", "symbol_
 class LiveOrder:
     __slots__ = ("order_id", "symbol_id", "strategy_id", "side", "type", "tif", "qty_e8", "price_e8",
                  "trigger_recv_ns", "sent_ns", "ack_ns", "cid", "state", "filled_e8", "final", "venue_cum",
-                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries")
+                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries", "applied_e8")
 
     def __init__(self, rec=None):
         self.order_id = self.symbol_id = self.strategy_id = self.side = self.type = self.tif = 0
@@ -72,6 +72,7 @@ class LiveOrder:
         self.slot = -1
         self.done = False
         self.retries = 0
+        self.applied_e8 = 0  # filled quantity already applied to the risk state (execution's router)
 
 
 def report(o: LiveOrder, exec_type: int, state: int, reason: int = 0, venue_code: int = 0, px: int = 0,
@@ -100,6 +101,12 @@ class Protocol:
         self._next = 0
         self.timeouts = 0
         self.unknown_events = 0
+        # (status, error code, retryAfter ms, rateLimits) of the last answer that was refused or
+        # carried rateLimits, for the caller's backoff (trading/backoff.py) to read and clear
+        self.rate_answer = None
+        # start-up reconciliation: None (not asked or no answer yet), (known, cancelled,
+        # foreign) once the venue's open orders were matched, ("failed", code, msg) on an error
+        self.reconcile = None
 
     # --- requests ------------------------------------------------------------------------------
     def _request(self, kind: str, o: LiveOrder | None, method: str, params: dict, now_ns: int, signed=True) -> bytes:
@@ -149,6 +156,36 @@ class Protocol:
         p = {"symbol": self.symbols[o.symbol_id], "orderId": str(o.venue_order_id)}
         return self._request("t", o, "myTrades", p, now_ns)
 
+    def open_orders(self, now_ns: int) -> bytes:
+        """``openOrders.status`` for every symbol (weight 80): start-up reconciliation."""
+        self.reconcile = None
+        frame = self._request("o", None, "openOrders.status", {}, now_ns)
+        self.requests[orjson.loads(frame)["id"]] = ("o", None)
+        return frame
+
+    def _reconcile(self, result, now_ns: int) -> list[bytes]:
+        """The venue's open orders, against ours (policy in docs/operations.md "Restarts and
+        reconciliation"): one of this run that we know is left to the normal resolution; one
+        with a client id of ours from an earlier run (``h<tag>-<id>``, another tag) nobody
+        tracks any more: cancelled; any other (placed by someone else on the account): left
+        alone, counted. ``reconcile`` becomes (known, cancelled, foreign)."""
+        known = cancelled = foreign = 0
+        frames = []
+        for v in result or ():
+            cid = str(v.get("clientOrderId", ""))
+            if clientid.parse(self.prefix, cid) in self.orders:
+                known += 1
+            elif clientid.looks_ours(cid):
+                cancelled += 1
+                frame = self._request("x", None, "order.cancel",
+                                      {"symbol": str(v.get("symbol", "")), "orderId": str(v.get("orderId", ""))}, now_ns)
+                self.requests[orjson.loads(frame)["id"]] = ("x", None)
+                frames.append(frame)
+            else:
+                foreign += 1
+        self.reconcile = (known, cancelled, foreign)
+        return frames
+
     def subscribe(self, now_ns: int) -> bytes:
         return self._request("u", None, "userDataStream.subscribe.signature", {}, now_ns)
 
@@ -176,11 +213,29 @@ class Protocol:
             return self._on_event(msg["event"], now_ns), []
         rid = msg.get("id")
         entry = self.requests.pop(rid, None) if isinstance(rid, str) else None
+        status = int(msg.get("status", 0))
+        limits = msg.get("rateLimits")
+        if status != 200 or limits:
+            err = msg.get("error") if status != 200 else None
+            data = err.get("data") if isinstance(err, dict) else None
+            retry = data.get("retryAfter", 0) if isinstance(data, dict) else 0
+            self.rate_answer = (status, int(err.get("code", 0)) if isinstance(err, dict) else 0,
+                                int(retry) if isinstance(retry, (int, float)) else 0, limits)
         if entry is None:
             return [], []
         kind, o = entry
+        if o is None:  # start-up reconciliation
+            if kind == "o":
+                if status == 200 and isinstance(msg.get("result"), list):
+                    return [], self._reconcile(msg["result"], now_ns)
+                err = msg.get("error") or {}
+                self.reconcile = ("failed", int(err.get("code", 0)), str(err.get("msg", ""))[:200])
+            elif kind == "x" and status != 200:
+                err = msg.get("error") or {}
+                if int(err.get("code", 0)) not in (-2011, -2013):  # already gone is fine
+                    self.reconcile = ("failed", int(err.get("code", 0)), str(err.get("msg", ""))[:200])
+            return [], []
         o.deadline_ns = 0
-        status = int(msg.get("status", 0))
         if status == 200:
             result = msg.get("result")
             if kind == "p":
@@ -206,6 +261,10 @@ class Protocol:
                                recv_ns=now_ns))], []
         if kind == "c":
             o.cancel_pending = False
+            if o.state == F.ST_NEW and not o.done:
+                # the place is still unanswered (its answer lost, or superseded): this answer
+                # cleared the deadline, so ask about the order itself when it passes again
+                o.deadline_ns = now_ns + self.timeout_ns
             return [(o, report(o, F.EX_CANCEL_REJECTED, o.state, venue_codes.reason(code, text_msg), code,
                                recv_ns=now_ns))], []
         if kind == "s" and code == -2013:

@@ -4,7 +4,8 @@
 
     {"trading_state": "active"|"reduce-only"|"halted", "trading_reason": str,
      "orders_by_state": {state: n}, "rejects_by_reason": {reason: n}, "fills": n,
-     "positions": {symbol: qty (float)}, "pnl": {"realized": f, "unrealized": f, "total": f}}
+     "positions": {symbol: qty (float)}, "pnl": {"realized": f, "unrealized": f, "total": f},
+     "venue_pushback": {"rate_limited": n, "backoffs": n, ...}}  # only when the venue pushed back
 
 ``orders_by_state``: orders that ended, by final state, plus those live now by current state.
 ``trading_reason`` is the kill switch's reason name ("" when trading was never changed by hand
@@ -58,7 +59,21 @@ def figures(control) -> dict:
     realized = float(syms["realized_pnl"].sum())
     out["pnl"] = {"realized": realized, "unrealized": float(unrealized), "fees": float(syms["fees"].sum()),
                   "total": float(total)}
+    pushback = venue_pushback(control)
+    if pushback:
+        out["venue_pushback"] = pushback
     return out
+
+
+def venue_pushback(control) -> dict:
+    """Execution's rate-limit counters (trading/backoff.py), the ones that are not zero:
+    ``rate_limited`` venue answers, ``backoffs`` pauses, ``backoff_rejects`` orders refused
+    meanwhile, ``rate_halts`` halts."""
+    for slot in control.worker_slots():
+        if control.worker_role(slot) == "execution":
+            c = control.counter_values(slot)
+            return {k: c[k] for k in ("rate_limited", "backoffs", "backoff_rejects", "rate_halts") if c.get(k)}
+    return {}
 
 
 def _symbols(control, n: int) -> list[str]:

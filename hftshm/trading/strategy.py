@@ -28,6 +28,7 @@ still add (signed), so ``position + open_e8`` is the worst case after they fill.
 from __future__ import annotations
 
 import time
+from collections import deque
 
 import numpy as np
 
@@ -36,6 +37,7 @@ from ..layouts import md as M
 from ..layouts import order as O
 
 KERNEL_CHUNK = 256  # records per kernel call: ``out`` can never overflow
+SEEN_MAX = 1 << 16  # trade keys remembered for deduplication (far more than one fills ring holds)
 
 
 class Strategy:
@@ -87,7 +89,9 @@ class StrategyEngine:
     a word of its shared counters so that a restarted strategy never reuses an order id."""
 
     def __init__(self, strategy: Strategy, strategy_id: int, sink, counter: np.ndarray | None = None,
-                 clock=time.time_ns):
+                 clock=time.time_ns, positions: dict | None = None, seen: set | None = None):
+        """``positions`` (symbol id -> e8) and ``seen`` ((symbol id, trade id, order id) of fills
+        already in them): what a restart got back from the persisted state (hftshm.state)."""
         self.s = strategy
         strategy._engine = self
         self.strategy_id = strategy_id
@@ -104,6 +108,14 @@ class StrategyEngine:
         self.out = np.zeros(KERNEL_CHUNK, O.DTYPE)
         self.intents = 0
         self.dropped = 0  # intents the full orders ring refused
+        for sym, qty in (positions or {}).items():
+            if 0 <= sym < strategy.position.shape[0]:
+                strategy.position[sym] = qty
+        # fills already counted, by venue trade id: a report published twice (a restarted
+        # execution resolving an order again) moves the position once
+        self.seen: set = set(seen or ())
+        self.seen_order: deque = deque(self.seen)
+        self.duplicates = 0
         strategy.on_start()
 
     # --- market data -----------------------------------------------------------------------
@@ -142,6 +154,15 @@ class StrategyEngine:
         oid = int(r["order_id"])
         s = int(r["symbol_id"])
         entry = self.live.get(oid)
+        if r["exec_type"] == F.EX_TRADE and int(r["trade_id"]):
+            key = (s, int(r["trade_id"]), oid)
+            if key in self.seen:
+                self.duplicates += 1
+                return
+            self.seen.add(key)
+            self.seen_order.append(key)
+            if len(self.seen_order) > SEEN_MAX:
+                self.seen.discard(self.seen_order.popleft())
         if r["exec_type"] == F.EX_TRADE and s < self.s.position.shape[0]:
             signed = int(r["last_qty_e8"]) if r["side"] == O.BUY else -int(r["last_qty_e8"])
             self.s.position[s] += signed

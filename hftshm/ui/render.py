@@ -221,7 +221,8 @@ def _risk(s: Snapshot) -> Text:
     state = t.get("trading_state") or s.kill_switch or fmt.DASH
     reason = t.get("trading_reason")
     return _line(("risk ", "bold"), "kill switch ", (state.upper(), _style(state)),
-                 f" ({reason})" if reason else "", "  rejects: ", _pairs(t.get("rejects_by_reason")))
+                 f" ({reason})" if reason else "", "  rejects: ", _pairs(t.get("rejects_by_reason")),
+                 *(("  venue rate limit: ", (_pairs(t["venue_pushback"]), WARN)) if t.get("venue_pushback") else ()))
 
 
 def _trading(s: Snapshot) -> Text:

@@ -36,6 +36,7 @@ import pytest
 from hftshm import instances, naming, procinfo
 from hftshm.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from hftshm.layouts import bench
+from hftshm.risk import reasons as R
 from hftshm.ring import BroadcastRing
 from hftshm.ring import header as H
 from hftshm.runtime import control_layout as C
@@ -413,8 +414,10 @@ report = "{report}"
             ctl = ControlBlock.attach(instance)
             slot = ctl.find_worker("execution")
             deadline = time.monotonic() + 60
-            while ctl.counter_values(slot)["sent"] < 1:
-                assert time.monotonic() < deadline, ctl.counter_values(slot)
+            # execution's first signed request, start-up reconciliation, is refused by the venue
+            # (an unknown key): trading halts with RECONCILE_FAILED before any order is sent
+            while ctl.trading_reason != R.RECONCILE_FAILED:
+                assert time.monotonic() < deadline, (ctl.trading_reason, ctl.counter_values(slot))
                 time.sleep(0.1)
             ctl.close()
             out = sup.communicate(timeout=300)[0]
@@ -426,9 +429,12 @@ report = "{report}"
     assert secret_text not in out
     summary = json.loads(summary_path.read_text())
     counters = summary["workers"]["execution"]["counters"]
-    # the simulator knows only its demo pair: it refuses every order, so execution signed with the
-    # operator's pair handed over (the harness test shows a venue accepting it)
-    assert counters["sent"] >= 1 and counters["venue_rejects"] == counters["sent"] and counters["acked"] == 0
+    # the simulator knows only its demo pair: it refused execution's signed reconciliation request
+    # (-2015), so execution signed with the operator's pair handed over (the harness test shows a
+    # venue accepting it); halted, nothing was sent
+    assert counters["sent"] == 0 and counters["acked"] == 0
+    assert summary["trading"]["trading_reason"] == "RECONCILE_FAILED"
+    assert "reconciliation with the venue failed (error -2015" in (run_dir / "logs" / "execution.log").read_text()
     assert summary["workers"]["execution"]["restarts"] == 0  # its wake-up socket bound first time
     seen = json.dumps(json.loads(report.read_text()))
     assert secret_text not in seen and "HFTSHM_API" not in seen

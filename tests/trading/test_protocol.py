@@ -166,3 +166,16 @@ def test_duplicate_answer_resolves_instead_of_rejecting():
     reports, frames = p.on_frame(answer(frame["id"], error={"code": -2010, "msg": "Duplicate order sent."},
                                         status=400), T0)
     assert reports == [] and [orjson.loads(f)["method"] for f in frames] == ["order.status"]
+
+
+def test_a_rejected_cancel_of_an_unanswered_order_still_gets_it_resolved():
+    """The place went unanswered, a cancel was sent and refused (-2011): the order must not be
+    left without a question outstanding (it would stay open forever)."""
+    p, o, frame = make(timeout_ms=100)
+    cframe, _ = p.cancel((1 << 40) | 6, o.order_id, T0 + 10 * MS)
+    c = orjson.loads(cframe)
+    reports, _ = p.on_frame(answer(c["id"], error={"code": -2011, "msg": "Unknown order sent."}, status=400),
+                            T0 + 20 * MS)
+    assert kinds(reports) == [(F.EX_CANCEL_REJECTED, F.ST_NEW)] and not o.done
+    frames = [orjson.loads(f) for f in p.expired(T0 + 200 * MS)]
+    assert [f["method"] for f in frames] == ["order.status"]

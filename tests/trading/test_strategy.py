@@ -121,3 +121,31 @@ def test_imbalance_kernel_matches_its_python_hook(records):
         outs.append(np.concatenate(out))
     assert len(outs[0]) > 3
     assert outs[0].tobytes() == outs[1].tobytes()
+
+
+def test_restored_position_and_a_fill_reported_twice_counts_once():
+    """A restarted strategy starts from the position the persisted state gave it (before its
+    on_start runs), and a trade report seen twice (already stored, or published again by a
+    restarted execution) moves the position once."""
+    seen_at_start = []
+
+    class Probe(Strategy):
+        def on_start(self):
+            seen_at_start.append(int(self.position[0]))
+
+    oid = O.make_order_id(3, 7)
+    engine = StrategyEngine(Probe({}, SYMBOLS), 3, lambda rec: True, clock=lambda: 0,
+                            positions={0: 150_000}, seen={(0, 41, oid)})
+    assert seen_at_start == [150_000]
+
+    def trade(trade_id, qty=50_000):
+        r = np.zeros(1, F.DTYPE)
+        r["order_id"], r["strategy_id"], r["symbol_id"], r["side"] = oid, 3, 0, O.BUY
+        r["exec_type"], r["state"], r["last_qty_e8"], r["trade_id"] = F.EX_TRADE, F.ST_PARTIAL, qty, trade_id
+        return r[0]
+
+    engine.on_fill(trade(41))  # stored already: in the restored position
+    assert engine.s.position[0] == 150_000
+    engine.on_fill(trade(42))
+    engine.on_fill(trade(42))  # published twice
+    assert engine.s.position[0] == 200_000 and engine.duplicates == 2

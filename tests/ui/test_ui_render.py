@@ -152,3 +152,13 @@ def test_formats():
     assert [fmt.seconds(s) for s in (None, 0.012, 7.5, 42, 312.4, 7322)] == ["-", "0.01s", "7.5s", "42s", "5m12s",
                                                                               "2h02m"]
     assert fmt.percent(0.5) == "50.0%" and fmt.percent(1.0) == "100%"
+
+
+def test_venue_pushback_is_on_the_risk_line():
+    """Execution's rate-limit counters (trading.snapshot venue_pushback) show next to the rejects."""
+    base = samples.full()
+    trading = dict(base.trading, venue_pushback={"rate_limited": 4, "backoffs": 1, "backoff_rejects": 12})
+    text, _ = draw(samples.full(trading=trading), width=160)
+    line = next(ln for ln in lines_of(text) if ln.startswith("risk ") and "kill switch" in ln)
+    assert "venue rate limit: rate_limited 4, backoffs 1, backoff_rejects 12" in line
+    assert "venue rate limit" not in draw(base, width=160)[0]

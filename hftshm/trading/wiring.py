@@ -1,0 +1,85 @@
+"""Build what the execution worker wires together, from its worker context: the rings, the
+pre-trade gate over the shared risk state, the protocol with the venue's credentials, the
+order router, the protection watch. One builder, so the worker file stays wiring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..exchange.config import symbol_spec
+from ..layouts import fill as F
+from ..layouts import order as O
+from ..risk import killswitch
+from ..risk.live import LiveGate
+from ..risk.state import RiskState
+from ..ring import BroadcastRing, ManyToOneRing
+from . import clientid, credentials
+from . import config as trading_config
+from .area import TradingArea
+from .backoff import RateBackoff
+from .protection import Protection
+from .protocol import Protocol
+from .router import OrderRouter
+
+STAGES = ("intent_to_verdict", "verdict_to_sent", "sent_to_ack", "tick_to_trade", "risk_check")
+
+
+@dataclass
+class Execution:
+    router: OrderRouter
+    published: dict  # published_fills() at start, for router.adopt
+    reader: object  # the orders ring's gating reader
+    publisher: object  # the fills ring's publisher
+    protection: Protection
+    wait_name: str
+    spins: int
+    slice_us: int
+    cancel_on_stop: bool
+
+
+def published_fills(fills: BroadcastRing) -> dict:
+    """Order id -> the highest cumulative filled quantity of its trade reports still in the
+    fills ring (what a dead execution process published)."""
+    reader = fills.reader(None, start="oldest")
+    try:
+        recs = reader.read_batch(1 << 30, copy=True)
+    finally:
+        reader.close()
+    out: dict = {}
+    for r in recs[recs["exec_type"] == F.EX_TRADE]:
+        oid = int(r["order_id"])
+        out[oid] = max(out.get(oid, 0), int(r["cum_qty_e8"]))
+    return out
+
+
+def setting(ex: dict, key: str):
+    return ex.get(key, trading_config.DEFAULT_EXECUTION[key])
+
+
+def execution_router(ctx, count, gauge, wake) -> Execution:
+    cfg, control = ctx.config, ctx.control
+    symbols = [s.upper() for s in cfg.venue.symbols]
+    buf = control.risk_buffer()
+    risk, area = RiskState.attach(buf), TradingArea(buf)
+    gate = LiveGate(risk, trading_config.limits(cfg.risk, [s.lower() for s in symbols]), control.words,
+                    control.trading_word_index())
+    orders = ManyToOneRing.attach(ctx.instance, "orders", O.LAYOUT)
+    fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
+    reader = orders.reader("execution", gating=True, start="oldest", wait=wake)
+    publisher = fills.publisher()
+    ex = cfg.execution or trading_config.DEFAULT_EXECUTION
+    risk_cfg = cfg.risk or trading_config.DEFAULT_RISK
+    timeout_ms = int(risk_cfg.get("protection_timeout_ms", trading_config.DEFAULT_RISK["protection_timeout_ms"]))
+    watch = killswitch.ProtectionWatch(control, timeout_ms * 1_000_000, bool(cfg.journal.enabled))
+    signer = credentials.load(cfg.venue.kind, ex.get("key_file", ""))
+    assets = [(symbol_spec(s.lower()).base, symbol_spec(s.lower()).quote) for s in symbols]
+    proto = Protocol(signer, symbols, assets, clientid.tag(area.run_tag), int(setting(ex, "recv_window_ms")),
+                     int(setting(ex, "timeout_ms")))
+    lat = {name: ctx.latency.recorder(name, add=True) for name in STAGES}
+    backoff = RateBackoff(int(setting(ex, "backoff_ms")), int(setting(ex, "backoff_max_ms")),
+                          int(setting(ex, "rate_limit_halt_after")))
+    router = OrderRouter(risk, area, gate, proto, publisher.publish, count, lat,
+                         lambda cause: killswitch.trip(control, cause).written,
+                         int(setting(ex, "max_order_age_ms")) * 1_000_000, backoff)
+    return Execution(router, published_fills(fills), reader, publisher, Protection(control, watch, count, gauge),
+                     cfg.worker(ctx.name).wait, int(setting(ex, "spins")), int(ex.get("slice_us", 0)), bool(setting(ex, "cancel_on_stop")))
