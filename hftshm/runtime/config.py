@@ -179,7 +179,7 @@ class RiskConfig(Table):
 
 @dataclass(eq=False)
 class ExecutionConfig(Table):
-    """[execution]: the venue session's timeouts and the key file."""
+    """[execution]: the venue session's timeouts, the key file, the stop and rate-limit policies."""
 
     KEYS: ClassVar[tuple] = tuple(S.EXECUTION.keys)
     key_file: str = S.EXECUTION["key_file"].field()  # 0600 file "KEY\nSECRET"; else the environment
@@ -188,6 +188,10 @@ class ExecutionConfig(Table):
     spins: int = S.EXECUTION["spins"].field()
     slice_us: int = S.EXECUTION["slice_us"].field()
     max_order_age_ms: int = S.EXECUTION["max_order_age_ms"].field()  # older at send time: dropped as STALE
+    cancel_on_stop: bool = S.EXECUTION["cancel_on_stop"].field()  # a normal stop cancels our open orders
+    backoff_ms: int = S.EXECUTION["backoff_ms"].field()  # first pause after a rate-limit answer (doubles)
+    backoff_max_ms: int = S.EXECUTION["backoff_max_ms"].field()
+    rate_limit_halt_after: int = S.EXECUTION["rate_limit_halt_after"].field()  # answers in 60 s that halt
 
 
 assert set(RiskConfig.KEYS) == {f.name for f in dataclasses.fields(RiskConfig)}

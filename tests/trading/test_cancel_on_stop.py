@@ -42,7 +42,7 @@ def test_stop_cancels_resting_orders_or_reports_them_left(instance):
         assert figs == {"cancel_on_stop": False, "canceled": 0, "left": len(resting)}
         assert "LEFT OPEN" in summary.resting_line(figs)
         # the default: a new execution adopts them (write-ahead slots), and its stop cancels them
-        h.cfg.execution["cancel_on_stop"] = True
+        h.cfg.execution.cancel_on_stop = True
         h.spawn("execution")
         h.wait_running(["execution"], timeout=60)
         wait_for(lambda: h.counters("execution")["open"] == len(resting), 30, "the left orders adopted")
