@@ -47,6 +47,10 @@ class Blocking(Parking):
             return True
         except posix_ipc.BusyError:
             return False  # the caller polls again
+        except posix_ipc.SignalError:
+            # a signal (the supervisor's SIGTERM at stop) interrupted the wait: its handler has run,
+            # so return and let the runner see the stop request instead of dying with the error
+            return False
 
     def close(self) -> None:
         if self._sem is not None:

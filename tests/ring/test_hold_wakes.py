@@ -89,3 +89,26 @@ def test_held_wakes_lose_no_wakeup_or_record(instance):
         pub.close()
     assert got == N and bad == 0 and lost_wakeups == 0
     assert sleeps > 0  # it really parked
+
+
+def test_a_signal_during_a_blocking_sleep_returns_instead_of_raising(instance):
+    """The supervisor stops a parked strategy with SIGTERM: the semaphore wait is interrupted
+    (EINTR). The wait must return to the runner, which then sees the stop request; it used to
+    raise posix_ipc.SignalError and the worker exited 1."""
+    import signal
+
+    ring = BroadcastRing.create(instance, "md", bench.LAYOUT, 64)
+    wait = Blocking(timeout_s=5.0)
+    reader = ring.reader("r", gating=False, start=0, wait=wait)
+    seen = []
+    old = signal.signal(signal.SIGALRM, lambda *a: seen.append(1))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.2)
+        wait.idle(0)  # parks: nothing to read, nobody posts; the alarm interrupts the sleep
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+    assert seen == [1]  # the handler ran, and idle() came back without an exception
+    assert wait.timed_out  # woken by nothing: the runner polls again
+    reader.close()
+    ring.close()

@@ -425,7 +425,9 @@ report = "{report}"
             if sup.poll() is None:
                 sup.kill()
                 sup.communicate()
-    assert sup.returncode == 0, out
+    # exit 3: trading ended halted (RECONCILE_FAILED, below), which it did not start with
+    assert sup.returncode == 3, out
+    assert "trading ended HALTED (RECONCILE_FAILED" in out and "stopped with exit code" not in out, out
     assert secret_text not in out
     summary = json.loads(summary_path.read_text())
     counters = summary["workers"]["execution"]["counters"]
