@@ -210,9 +210,19 @@ class MatchingEngine:
         if order.open and order.left_lots > 0 and req.type != "MARKET" and req.tif == "GTC":
             order.resting = True
             self._resting[req.symbol].append(order)
-        elif order.status != "FILLED":
+        else:
+            self._expire_rest(order, now_ms, out)
+        return self._placed(order, req, now_ms, out)
+
+    def _expire_rest(self, order: Order, now_ms: int, out: Outcome) -> None:
+        """What did not fill and does not rest expires (IOC, FOK, MARKET)."""
+        if order.status != "FILLED":
             order.status = "EXPIRED"
             out.events.append(self._report(order, "EXPIRED", now_ms))
+
+    def _placed(self, order: Order, req, now_ms: int, out: Outcome) -> Outcome:
+        """The end of every placement: a finished order leaves the book, the account report,
+        and the answer in the type the request asked for."""
         if not order.open:
             self._finish(order)
         out.events.append(self._position(now_ms))

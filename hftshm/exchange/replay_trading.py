@@ -211,15 +211,9 @@ class ReplayEngine(MatchingEngine):
             order.resting = True
             self._resting[sym].append(order)
             self.by_model_id[mid_] = order
-        elif order.status != "FILLED":
-            order.status = "EXPIRED"
-            out.events.append(self._report(order, "EXPIRED", now_ms))
-        if not order.open:
-            self._finish(order)
-        out.events.append(self._position(now_ms))
-        resp_type = req.resp_type or ("FULL" if req.type in ("MARKET", "LIMIT") else "ACK")
-        out.result = order.place_view(resp_type, now_ms)
-        return out
+        else:
+            self._expire_rest(order, now_ms, out)
+        return self._placed(order, req, now_ms, out)
 
     def cancel(self, symbol: str, order_id, client_id, new_client_id, now_ns: int) -> Outcome:
         self.advance(now_ns)
