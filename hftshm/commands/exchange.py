@@ -99,3 +99,7 @@ def exchange(
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     raise typer.Exit(run(cfg))
+
+
+def register(app) -> None:
+    app.command()(exchange)

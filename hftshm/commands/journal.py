@@ -1,4 +1,5 @@
-"""``hftshm replay`` and ``hftshm journal inspect``: thin; the work is in ``hftshm.journal``."""
+"""The ``hftshm journal`` group: ``journal inspect`` and ``journal import``; thin, the work is in
+``hftshm.journal``."""
 
 from __future__ import annotations
 
@@ -11,65 +12,6 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 from rich.table import Table
-
-
-def replay(
-    journal: Annotated[Path, typer.Argument(help="An md journal: a .hftj file or a ring's journal directory.")],
-    speed: Annotated[str, typer.Option(help="1 as recorded, 10 ten times faster, max as fast as possible.")] = "1",
-    into: Annotated[Optional[str], typer.Option(help="Publish into this running instance's ring and exit.")] = None,
-    config: Annotated[Optional[Path], typer.Option("--config", help="TOML config for the pipeline.")] = None,
-    duration: Annotated[Optional[float], typer.Option(help="Stop after this many seconds.")] = None,
-    headless: Annotated[bool, typer.Option("--headless", help="No dashboard.")] = False,
-    summary: Annotated[Optional[Path], typer.Option(help="Write a JSON summary here at the end.")] = None,
-) -> None:
-    """Publish a journal back into a ring: the whole pipeline on recorded data, or --into a live
-    instance's ring (one without a live producer)."""
-    from ..journal import files
-    from ..runtime import config as config_mod
-
-    try:
-        factor = config_mod.parse_speed(speed, "--speed")
-        if into:
-            meta, records = files.load_ring(journal)
-        else:  # check it all now (streaming); the replay worker loads it
-            report = files.verify(journal)
-            if not report.files:
-                raise FileNotFoundError(f"no journal files in {journal}")
-            for problem in report.problems[:-1]:
-                typer.echo(f"error: {problem}", err=True)
-            if report.problems:
-                raise report.problems[-1]
-            meta = report.meta
-    except (config_mod.ConfigError, OSError, ValueError) as exc:  # JournalError names file and offset
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    if into:
-        from ..journal.replay import run
-        from ..runtime import rings
-
-        try:
-            ring = rings.attach(into, meta["ring"])
-            pub = ring.publisher()
-        except Exception as exc:
-            typer.echo(f"error: cannot publish into {into}/{meta['ring']}: {exc}", err=True)
-            raise typer.Exit(2) from None
-        n = run(pub, records, factor)
-        pub.close()
-        ring.close()
-        typer.echo(f"replayed {n} records into {into}/{meta['ring']}")
-        return
-    if meta["ring"] != "md":
-        typer.echo(f"error: {journal} is the {meta['ring']!r} journal; the pipeline replays md", err=True)
-        raise typer.Exit(2)
-    from . import runtime
-
-    try:
-        cfg = config_mod.load(config, {"venue": {"kind": "replay", "replay": str(journal), "speed": speed,
-                                                 "symbols": [s.lower() for s in meta["symbols"]]}})
-    except config_mod.ConfigError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(2) from None
-    runtime.run_supervisor(cfg, duration, headless, summary)
 
 
 def _time(ns: int) -> str:
@@ -122,3 +64,32 @@ def inspect(
     if info["problems"]:
         console.print(f"[bold red]{len(info['problems'])} problem(s)[/]: the journal is damaged (each on stderr with its file and byte offset)")
     raise typer.Exit(code)
+
+
+def journal_import(
+    capture: Annotated[Path, typer.Argument(help="A capture: `<local_receive_ns> <raw frame>` lines, plain or .gz.")],
+    out: Annotated[Path, typer.Option("--out", help="Directory for the md journal (new or empty).")],
+    symbols: Annotated[str, typer.Option(help="The capture's symbols, comma-separated.")] = "btcusdt",
+    venue: Annotated[str, typer.Option(help="auto, spot or usdm (USD-M futures frames).")] = "auto",
+) -> None:
+    """Convert a raw capture into an md journal through the live normalizer (once; reuse it)."""
+    import time
+
+    from ..journal.capture_import import import_capture
+
+    t0 = time.perf_counter()
+    try:
+        info = import_capture(capture, out, [s.strip() for s in symbols.split(",") if s.strip()], venue)
+    except (FileNotFoundError, FileExistsError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    dt = time.perf_counter() - t0
+    typer.echo(f"imported {info['lines']:,} lines -> {info['records']:,} md records ({info['venue']}) into "
+               f"{out} in {dt:.2f} s; normalizer counters: {info['counters']}")
+
+
+def register(app) -> None:
+    group = typer.Typer(no_args_is_help=True, help="Journal files: inspect what a run recorded.")
+    group.command("inspect")(inspect)
+    group.command("import")(journal_import)
+    app.add_typer(group, name="journal")

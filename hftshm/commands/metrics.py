@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .ui import INSTANCE, _instance
+from .common import INSTANCE, pick_instance
 
 
 def metrics(
@@ -22,7 +22,7 @@ def metrics(
     from ..errors import HftshmError
     from ..metrics.exporter import Exporter
 
-    name = _instance(instance)
+    name = pick_instance(instance)
     try:
         exporter = Exporter(name, port, addr, window).start()
     except HftshmError as exc:
@@ -39,5 +39,5 @@ def metrics(
         exporter.stop()
 
 
-def register(app, bench_app) -> None:
+def register(app) -> None:
     app.command()(metrics)

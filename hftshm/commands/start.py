@@ -1,4 +1,5 @@
-"""``hftshm start``, ``hftshm replay`` and ``hftshm journal inspect`` (registered by cli.py)."""
+"""``hftshm start``: load and check the config, then run the supervisor (``run_supervisor`` is
+shared with ``hftshm replay``)."""
 
 from __future__ import annotations
 
@@ -51,33 +52,5 @@ def run_supervisor(cfg, duration, headless, summary) -> None:
                                 summary_path=summary).run())
 
 
-def latency(
-    samples: Annotated[int, typer.Option(help="Samples per measurement.")] = 1_000_000,
-    rounds: Annotated[int, typer.Option(help="Best of this many runs.")] = 5,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures here as JSON.")] = None,
-) -> None:
-    """What recording one latency sample costs (ns), from numba and from Python."""
-    import json
-
-    from ..bench.stats import machine
-    from ..latency.measure import measure
-
-    if samples < 1000 or rounds < 1:
-        raise typer.BadParameter("--samples must be >= 1000 and --rounds >= 1")
-    figures = measure(samples, rounds)
-    for name, ns in figures.items():
-        typer.echo(f"{name:40s} {ns:8.1f} ns/sample")
-    if json_out:
-        rows = [{"case": k, "ns_per_sample": round(v, 1)} for k, v in figures.items()]
-        json_out.write_text(json.dumps({"machine": machine(), "results": rows}, indent=2) + "\n")
-
-
-def register(app, bench_app) -> None:
+def register(app) -> None:
     app.command()(start)
-    bench_app.command("latency")(latency)
-    from . import journal as journal_cmd
-
-    app.command()(journal_cmd.replay)
-    journal_app = typer.Typer(no_args_is_help=True, help="Journal files: inspect what a run recorded.")
-    journal_app.command("inspect")(journal_cmd.inspect)
-    app.add_typer(journal_app, name="journal")

@@ -30,8 +30,8 @@ def bench_bridge(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here as JSON.")] = None,
 ) -> None:
     """Raw JetStream baselines and the bridge against them, in the same run (docs/bridge.md)."""
-    from ..bridge import bench
-    from ..bridge.server import LocalServer
+    from ...bridge import bench
+    from ...bridge.server import LocalServer
 
     if not 1 <= records <= 1 << 20 or raw_msgs < 1 or min(latency_rate, latency_seconds, bridge_rate, bridge_seconds) <= 0:
         raise typer.BadParameter("--records must be in [1, 1048576]; counts, rates and seconds positive")
@@ -65,5 +65,5 @@ def bench_bridge(
         console.print(f"wrote {json_out}")
 
 
-def register(app: typer.Typer, bench_app: typer.Typer) -> None:
-    bench_app.command("bridge")(bench_bridge)
+def register(group) -> None:
+    group.command("bridge")(bench_bridge)

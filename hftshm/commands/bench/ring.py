@@ -9,24 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from ..bench import ring as ring_bench
-from ..wait import STRATEGIES
-
-
-def _split(value: str, allowed, what: str) -> tuple:
-    items = tuple(v.strip() for v in value.split(",") if v.strip())
-    bad = [v for v in items if v not in allowed]
-    if bad or not items:
-        raise typer.BadParameter(f"unknown {what} {', '.join(bad) or '(none)'}; choose from {', '.join(allowed)}")
-    return items
-
-
-def _fmt(value, digits=2):
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return f"{value:,}" if isinstance(value, int) else str(value)
+from ...bench import ring as ring_bench
+from ...wait import STRATEGIES
+from ..common import fmt as _fmt
+from ..common import split_choices as _split
 
 
 def ring(
@@ -70,24 +56,5 @@ def ring(
         console.print(f"wrote {json_out}")
 
 
-def wake(
-    count: Annotated[int, typer.Option(help="Samples per case.")] = 500,
-    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here as JSON.")] = None,
-) -> None:
-    """The machine's floor under backoff and blocking waits: real nap lengths, semaphore wake-up."""
-    import json
-
-    from ..bench import wake as wake_bench
-    from ..bench.stats import machine
-
-    if count < 10:
-        raise typer.BadParameter("--count must be >= 10")
-    rows = wake_bench.run(count)
-    table = Table(title="sleep and wake-up costs on this machine")
-    for col in ("case", "p50 us", "p90 us", "p99 us", "max us"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["case"], *(_fmt(r[k]) for k in ("p50_us", "p90_us", "p99_us", "max_us")))
-    Console().print(table)
-    if json_out:
-        json_out.write_text(json.dumps({"machine": machine(), "results": rows}, indent=2) + "\n")
+def register(group) -> None:
+    group.command("ring")(ring)

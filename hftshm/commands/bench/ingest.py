@@ -1,4 +1,4 @@
-"""The ingest commands (registered by cli.py): ``hftshm bench ingest``. Thin: options in,
+"""``hftshm bench ingest``: thin: options in,
 figures printed (and written as JSON)."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .bench import _fmt, _split
+from ..common import fmt as _fmt
+from ..common import split_choices as _split
 
 COLUMNS = ("kind", "mode", "messages", "msgs/s", "cpu %", "p50 us", "p90 us", "p99 us", "p99.9 us", "max us", "lost")
 KEYS = ("kind", "mode", "messages", "msgs_per_s", "cpu_pct", "p50_us", "p90_us", "p99_us", "p999_us", "max_us",
@@ -31,7 +32,7 @@ def bench_ingest(
 ) -> None:
     """Simulator -> websocket -> orjson -> normalizer -> md ring on one core: msgs/s and
     decode+normalize+publish latency."""
-    from ..bench import ingest as ingest_bench
+    from ...bench import ingest as ingest_bench
 
     if messages < 1 or latency_passes < 1:
         raise typer.BadParameter("--messages and --latency-passes must be >= 1")
@@ -58,6 +59,5 @@ def bench_ingest(
         console.print(f"wrote {json_out}")
 
 
-def register(app, bench_app) -> None:
-    """Add this module's commands to the typer apps."""
-    bench_app.command("ingest")(bench_ingest)
+def register(group) -> None:
+    group.command("ingest")(bench_ingest)

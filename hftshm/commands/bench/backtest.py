@@ -1,0 +1,42 @@
+"""``hftshm bench backtest``: capture-to-result time of the backtester (the work is in
+``hftshm.backtest.bench``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ..common import fmt_figure
+
+
+def bench_backtest(
+    capture: Annotated[Path, typer.Argument(help="The capture to run over (e.g. ../shared/data/binance-usdm/"
+                                                 "btcusdt_usdm_20240808.capture.gz).")],
+    runs: Annotated[int, typer.Option(help="Warm runs (the median is reported).")] = 3,
+    peer_python: Annotated[Optional[str], typer.Option(help="A Python with hftbacktest installed (its own "
+                                                       "virtualenv): run it as the peer.")] = None,
+    json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures here as JSON.")] = None,
+) -> None:
+    """Capture-to-result time and warm records/s of the built-in grid market maker."""
+    from ...backtest import bench
+
+    if runs < 1:
+        raise typer.BadParameter("--runs must be >= 1")
+    result = bench.run(capture, runs, peer_python)
+    table = Table(title="backtest: grid market maker")
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+    for k, v in result["figures"].items():
+        table.add_row(k, fmt_figure(v))
+    Console().print(table)
+    if json_out is not None:
+        json_out.write_text(json.dumps(result, indent=2, default=str) + "\n")
+
+
+def register(group) -> None:
+    group.command("backtest")(bench_backtest)

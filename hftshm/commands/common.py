@@ -1,0 +1,88 @@
+"""What several command modules share: option types, the instance pickers and figure formats.
+Not a command itself (``cli.py`` lists the command modules)."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+
+from .. import instances
+
+# `status`, `tail`, `top`, `metrics`: --instance or -i; an unknown or ambiguous name exits 2
+INSTANCE = typer.Option("--instance", "-i", help="Instance name (default: the only live one).")
+# `halt`, `resume`, `reduce-only`: --instance; an unknown or ambiguous name is a bad parameter
+CONTROL_INSTANCE = typer.Option("--instance", help="Instance name (default: the only live one).")
+
+
+def pick_instance(name: Optional[str]) -> str:
+    """The instance to watch: ``name``, else the only live one; exits 2 with the reason otherwise."""
+    from ..errors import InstanceError
+    from ..ui.pick import pick_instance as pick
+
+    try:
+        return pick(name)
+    except (InstanceError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+
+
+def attach_control(instance: Optional[str]):
+    """The control block of ``instance`` (else of the only live instance), to command its kill switch."""
+    from ..runtime.control import ControlBlock
+
+    if instance is None:
+        live = sorted(n for n, i in instances.scan().items() if i.alive)
+        if len(live) != 1:
+            raise typer.BadParameter(f"{len(live)} live instances ({', '.join(live) or 'none'}): name one",
+                                     param_hint="--instance")
+        instance = live[0]
+    try:
+        return ControlBlock.attach(instance)
+    except Exception as exc:
+        raise typer.BadParameter(f"instance {instance!r}: {exc}", param_hint="--instance") from None
+
+
+def manual_change(instance: Optional[str], command: str, done: str) -> None:
+    """``resume`` and ``reduce-only``: a manual kill-switch command, refused (exit 1) while an
+    automatic cause holds."""
+    from ..risk import killswitch
+    from ..risk import reasons as R
+
+    control = attach_control(instance)
+    try:
+        change = killswitch.command(control, command)
+        if not change.written:
+            typer.echo(f"{control.instance}: refused: {R.name(change.reason)} holds ({R.message(change.reason)}); "
+                       f"trading stays {R.state_name(change.state)}", err=True)
+            raise typer.Exit(1)
+        typer.echo(f"{control.instance}: trading {done} at {change.visible_ns}")
+    finally:
+        control.close()
+
+
+def split_choices(value: str, allowed, what: str) -> tuple:
+    """A comma-separated option value, each item one of ``allowed``."""
+    items = tuple(v.strip() for v in value.split(",") if v.strip())
+    bad = [v for v in items if v not in allowed]
+    if bad or not items:
+        raise typer.BadParameter(f"unknown {what} {', '.join(bad) or '(none)'}; choose from {', '.join(allowed)}")
+    return items
+
+
+def fmt(value, digits=2):
+    """A benchmark table cell: floats to ``digits`` places, ints with thousands separators."""
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def fmt_figure(v) -> str:
+    """A backtest figure: small floats to 4 places, large ones to 2, ints with separators."""
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.4f}" if abs(v) < 1000 else f"{v:,.2f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)

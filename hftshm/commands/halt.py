@@ -1,0 +1,35 @@
+"""``hftshm halt``: the kill switch, through ``risk.killswitch``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .common import CONTROL_INSTANCE, attach_control
+
+
+def halt(instance: Annotated[Optional[str], CONTROL_INSTANCE] = None,
+         cancel_open: Annotated[bool, typer.Option("--cancel-open", help="Also cancel every open order.")] = False) -> None:
+    """Kill switch: stop every new order now (execution checks before each send).
+
+    The time printed is read after the halt is visible: no order goes out later than 1 ms after it."""
+    from ..risk import killswitch
+
+    control = attach_control(instance)
+    try:
+        from ..risk import reasons as R
+
+        change = killswitch.command(control, killswitch.HALT, cancel_open=cancel_open)
+        if change.reason != R.MANUAL:  # it was halted already: the first cause stays
+            typer.echo(f"{control.instance}: trading already halted ({R.name(change.reason)}) since "
+                       f"{control.trading_changed_ns}" + (" (cancelling open orders)" if cancel_open else ""))
+        else:
+            typer.echo(f"{control.instance}: trading halted at {change.visible_ns}"
+                       + (" (cancelling open orders)" if cancel_open else ""))
+    finally:
+        control.close()
+
+
+def register(app) -> None:
+    app.command()(halt)

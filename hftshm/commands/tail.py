@@ -1,0 +1,38 @@
+"""``hftshm tail``: thin; it checks options and runs the tail loop of ``hftshm.ui.tail``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from .common import INSTANCE, pick_instance
+
+
+def tail(
+    ring: Annotated[str, typer.Argument(help="Ring name: md, orders, fills, ...")],
+    symbol: Annotated[Optional[str], typer.Option(help="Only this symbol (e.g. BTCUSDT).")] = None,
+    kind: Annotated[Optional[str], typer.Option(help="Only this kind: md trade/aggTrade/quote/level/reset, "
+                                                     "orders new/cancel, fills NEW/TRADE/CANCELED/...")] = None,
+    count: Annotated[Optional[int], typer.Option(help="Stop after this many records.", min=1)] = None,
+    from_seq: Annotated[Optional[int], typer.Option(help="Start at this sequence (default: the newest).",
+                                                    min=0)] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    instance: Annotated[Optional[str], INSTANCE] = None,
+) -> None:
+    """Print a ring's records live, decoded (a non-gating reader: it never slows the system)."""
+    from ..errors import HftshmError
+    from ..ui.tail import TailOptions, run
+
+    opts = TailOptions(ring=ring, instance=pick_instance(instance), symbol=symbol, kind=kind, count=count,
+                       from_seq=from_seq, json=json_out)
+    try:
+        code = run(opts)
+    except HftshmError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2)
+    raise typer.Exit(code)
+
+
+def register(app) -> None:
+    app.command()(tail)
