@@ -87,7 +87,7 @@ class E8Memo:
     stall one frame for ~1.5 ms freeing 65k strings, and true LRU would cost every hit a move.
     Keep ``limit`` small all the same: under churn a dict rebuilds its table every few thousand
     inserts, O(limit) at once (~0.1 ms at 4096 entries, ~1-3 ms at 65536, measured on the capture
-    with ``hftshm.feed.measure --memo-limit``). Prices repeat (95% hits on the capture) and fit;
+    with ``hftshm.bench.normalize_frame --memo-limit``). Prices repeat (95% hits on the capture) and fit;
     quantities mostly do not, whatever the size.
     """
 

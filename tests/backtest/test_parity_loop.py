@@ -125,7 +125,7 @@ def test_parity_loop_reproduces_live_fills(tmp_path):
     """``hftshm bench parity``'s loop: 30 s live on the simulator replaying the vendored capture
     (the imbalance strategy), then the backtest of that run at its recorded latency. Most of the
     time is the workers' start; the assertion is on the match, never on a time."""
-    from hftshm.backtest import parity
+    from hftshm.bench import parity
 
     from ._md import CAPTURE
 
@@ -153,7 +153,7 @@ def test_bench_parity_and_compare_live_bad_input_exit_2(tmp_path):
 
 
 def test_unknown_parity_strategy_is_a_clear_error(tmp_path):
-    from hftshm.backtest import parity
+    from hftshm.bench import parity
 
     with pytest.raises(ValueError, match="unknown strategy momentum; choose from imbalance, grid"):
         parity.live_config(tmp_path / "c", tmp_path, "x", 10, 1.0, ["momentum"])

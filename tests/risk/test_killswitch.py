@@ -255,4 +255,4 @@ def test_production_changes_the_trading_state_only_through_this_module():
     root = Path(__file__).resolve().parents[2]
     writers = sorted(str(p.relative_to(root)) for d in ("hftshm", "workers", "layouts") for p in (root / d).rglob("*.py")
                      if "set_trading(" in p.read_text() or "TRADING_STATE)" in p.read_text())
-    assert writers == ["hftshm/risk/killswitch.py", "hftshm/risk/measure.py", "hftshm/runtime/control.py"], writers
+    assert writers == ["hftshm/bench/risk_check.py", "hftshm/risk/killswitch.py", "hftshm/runtime/control.py"], writers

@@ -21,7 +21,7 @@ SOURCES = {"hftshm": ROOT / "hftshm", "hftshm.layouts": ROOT / "layouts", "hftsh
 
 # Modules that need an optional peer package to import (pyproject.toml extras): without that
 # package their import must fail on exactly that package, never on something of hftshm.
-OPTIONAL = {"hftshm.backtest.hbt_peer": "hftbacktest", "hftshm.bench.iceoryx2_peer": "iceoryx2"}
+OPTIONAL = {"hftshm.bench.hbt_peer": "hftbacktest", "hftshm.bench.iceoryx2_peer": "iceoryx2"}
 
 # Imports between packages that still close a loop, each to go. The layering they break:
 # runtime (the control block, the config) builds on risk, and trading builds on both; what
@@ -36,11 +36,9 @@ KNOWN = {
     ("hftshm.runtime.supervisor", "hftshm.trading"): "(the same imports)",
     ("hftshm.risk.killswitch", "hftshm.trading.area"): "holding() reads the risk worker's trigger in the trading area",
     ("hftshm.risk.killswitch", "hftshm.runtime.control_layout"): "worker states and fields of the control block",
-    ("hftshm.risk.measure", "hftshm.runtime.control_layout"): "the benchmark builds a control block's words",
     # left by this wave's merges, to undo next: feed's generic session/pipeline still name Spot's
     # modules (the venue registry should hand them in), and the simulator's replay-orders mode
     # matches with the backtest's venue model (the model should move below both)
-    ("hftshm.feed.measure", "hftshm.venues.binance_spot.normalize"): "the ingest bench parses Spot frames",
     ("hftshm.feed.pipeline", "hftshm.venues.binance_spot.counters"): "the pipeline counts with Spot's counter set",
     ("hftshm.feed.session", "hftshm.venues.binance_spot.urls"): "the session builds Spot's stream URLs",
     ("hftshm.exchange.replay_trading", "hftshm.backtest.config"): "replay orders: the backtest's filters",

@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli import app
-from hftshm.trading import bench
+from hftshm.bench import tick_to_trade as bench
 
 
 def test_sched_reads_this_process():

@@ -1,5 +1,5 @@
 """``hftshm bench backtest``: capture-to-result time of the backtester (the work is in
-``hftshm.backtest.bench``)."""
+``hftshm.bench.backtest_speed``)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def bench_backtest(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures here as JSON.")] = None,
 ) -> None:
     """Capture-to-result time and warm records/s of the built-in grid market maker."""
-    from ...backtest import bench
+    from ...bench import backtest_speed as bench
 
     if runs < 1:
         raise typer.BadParameter("--runs must be >= 1")

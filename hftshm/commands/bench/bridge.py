@@ -30,7 +30,7 @@ def bench_bridge(
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here as JSON.")] = None,
 ) -> None:
     """Raw JetStream baselines and the bridge against them, in the same run (docs/bridge.md)."""
-    from ...bridge import bench
+    from ...bench import jetstream_bridge as bench
     from ...bridge.server import LocalServer
 
     if not 1 <= records <= 1 << 20 or raw_msgs < 1 or min(latency_rate, latency_seconds, bridge_rate, bridge_seconds) <= 0:

@@ -1,5 +1,5 @@
 """``hftshm bench latency``: what recording one latency sample costs (the work is in
-``hftshm.latency.measure``)."""
+``hftshm.bench.latency_record``)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def latency(
     import json
 
     from ...bench.stats import machine
-    from ...latency.measure import measure
+    from ...bench.latency_record import measure
 
     if samples < 1000 or rounds < 1:
         raise typer.BadParameter("--samples must be >= 1000 and --rounds >= 1")

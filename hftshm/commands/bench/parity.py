@@ -1,5 +1,5 @@
 """``hftshm bench parity``: live/backtest parity on a replayed capture (the work is in
-``hftshm.backtest.parity``)."""
+``hftshm.bench.parity``)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def bench_parity(
 ) -> None:
     """Live/backtest parity: a live run on the simulator replaying CAPTURE, then the backtest of
     that run at its recorded latency; fills reproduced, first divergence, PnL difference."""
-    from ...backtest import parity
+    from ...bench import parity
 
     if seconds <= 0 or not speed > 0 or speed == float("inf"):
         raise typer.BadParameter("--seconds and --speed must be positive and finite")

@@ -1,4 +1,4 @@
-"""``hftshm bench risk``: what one pre-trade check costs (the work is in ``hftshm.risk.measure``)."""
+"""``hftshm bench risk``: what one pre-trade check costs (the work is in ``hftshm.bench.risk_check``)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ def bench_risk(
     calls: Annotated[int, typer.Option(help="Orders checked one call at a time from Python.")] = 100_000,
 ) -> None:
     """What one pre-trade check costs (ns/order): in numba, and per call from Python."""
-    from ...risk.measure import measure
+    from ...bench.risk_check import measure
 
     if orders < 100 or calls < 100:
         raise typer.BadParameter("--orders and --calls must be >= 100")

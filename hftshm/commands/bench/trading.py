@@ -1,5 +1,5 @@
 """``hftshm bench trading``: tick-to-trade through the whole pipeline (the work is in
-``hftshm.trading.bench``)."""
+``hftshm.bench.tick_to_trade``)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def bench_trading(
 ) -> None:
     """Tick-to-trade through the whole pipeline against the simulator, with the scheduler's view of
     every process (measures, asserts nothing)."""
-    from ...trading.bench import parse_overrides, run
+    from ...bench.tick_to_trade import parse_overrides, run
 
     if replay is not None and not replay.is_file():
         raise typer.BadParameter(f"replay capture {str(replay)!r} is not a readable file")

@@ -25,8 +25,8 @@ from pathlib import Path
 
 from ..bench.stats import machine
 from ..journal.capture_import import import_capture
-from . import config as C
-from .run import run as run_backtest
+from ..backtest import config as C
+from ..backtest.run import run as run_backtest
 
 GRID = {"name": "grid", "kind": "grid", "levels": 10, "spacing_ticks": 10, "step_ticks": 10, "qty": "0.002",
         "max_position": "0.02"}

@@ -1,4 +1,4 @@
-"""What recording a sample costs: ``python -m hftshm.latency.measure [samples]``.
+"""What recording a sample costs: ``python -m hftshm.bench.latency_record [samples]``.
 
 Measures and reports, asserts nothing. Each figure is the best of ``rounds`` runs of ``n``
 samples (log-normal values around 20 us, so they spread over ~200 buckets), in ns per sample:
@@ -22,9 +22,9 @@ import numpy as np
 from numba import njit
 
 from .. import shm
-from . import buckets as B
-from . import kernels as K
-from .book import LatencyBook
+from ..latency import buckets as B
+from ..latency import kernels as K
+from ..latency.book import LatencyBook
 
 
 @njit(cache=True)

@@ -1,6 +1,6 @@
 """How long decode + normalize takes per frame, on the real capture. A measurement, not a test.
 
-    python -m hftshm.feed.measure CAPTURE [--passes N] [--memo-limit N]
+    python -m hftshm.bench.normalize_frame CAPTURE [--passes N] [--memo-limit N]
 
 Replays every frame of the capture, in its order, through one ``BinanceSpotNormalizer`` (the
 snapshot line through ``apply_snapshot``), ``passes`` times, timing each ``normalize`` call alone
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from hftshm.venues.binance_spot.normalize import BinanceSpotNormalizer
-from .capture import iter_capture
+from ..feed.capture import iter_capture
 
 _KINDS = (b"@trade", b"@bookTicker", b"@depth")
 

@@ -1,7 +1,7 @@
 """Streaming benchmark: how many messages a second the simulator delivers to one local client,
 and how much CPU it uses doing so. Measures and reports; asserts nothing.
 
-    python -m hftshm.exchange.bench --rate 200000 --seconds 10
+    python -m hftshm.bench.sim_stream --rate 200000 --seconds 10
 
 The simulator runs in a child process (``python -m hftshm.exchange``); a ``RawClient`` counts
 frames of every symbol's trade, aggTrade and bookTicker streams. Reported per run: the rate the
@@ -23,7 +23,7 @@ from pathlib import Path
 
 import orjson
 
-from .rawclient import RawClient
+from ..exchange.rawclient import RawClient
 
 
 def cpu_seconds(pid: int) -> float:

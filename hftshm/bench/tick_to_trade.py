@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .harness import Harness
+from ..trading.harness import Harness
 
 # What each stage measures, in pipeline order (printed under the table).
 STAGES = {

@@ -1,5 +1,5 @@
 """How long the pre-trade check takes: from numba, and per order from Python. Measures and
-reports, asserts nothing (``python -m hftshm.risk.measure``).
+reports, asserts nothing (``python -m hftshm.bench.risk_check``).
 
 The setup is a typical order stream: limit orders of alternating side within the price band,
 on symbols that hold a position and open orders, so every check runs and every order passes
@@ -17,14 +17,14 @@ from numba import njit
 
 from ..layouts import order as O
 from ..ring.fast import entry_point
-from . import reasons as R
-from .checks import check_one, check_order
-from .fills import on_fill
-from .gate import PreTradeGate
-from .limits import Limits
-from .marks import on_mid
-from .orders import on_sent
-from .state import RiskState
+from ..risk import reasons as R
+from ..risk.checks import check_one, check_order
+from ..risk.fills import on_fill
+from ..risk.gate import PreTradeGate
+from ..risk.limits import Limits
+from ..risk.marks import on_mid
+from ..risk.orders import on_sent
+from ..risk.state import RiskState
 
 E8 = 100_000_000
 
@@ -100,7 +100,7 @@ def measure(n_symbols: int = 64, n_orders: int = 100_000, python_calls: int = 10
 
     # execution's gate: kill switch loaded in the call, exposure refreshed, the order counted
     from ..runtime import control_layout as C
-    from .live import LiveGate
+    from ..risk.live import LiveGate
 
     words = np.zeros(C.SEGMENT_SIZE // 8, np.int64)
     words[C.word(C.TRADING_STATE)] = R.TS_ACTIVE  # armed: a zeroed word is halted (every order refused early)

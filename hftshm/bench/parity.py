@@ -114,7 +114,7 @@ def figures(res: dict, run_dir: Path) -> dict:
 
 def run(capture, seconds: float = 60.0, speed: float = 1.0, strategies=("imbalance",), keep: Path | None = None,
         timeout_s: float = 900.0) -> dict:
-    from .compare import compare
+    from ..backtest.compare import compare
 
     work = Path(keep) if keep is not None else Path(tempfile.mkdtemp(prefix="hftshm-parity-"))
     work.mkdir(parents=True, exist_ok=True)
