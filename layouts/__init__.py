@@ -1,9 +1,9 @@
 """Record layouts: each defined once as a numpy structured dtype with a byte diagram."""
 
-from . import bench, fill, md, order
+from . import bench, exec_report, md, order
 from .base import Layout
 
-BY_NAME: dict[str, Layout] = {m.LAYOUT.name: m.LAYOUT for m in (md, order, fill, bench)}
+BY_NAME: dict[str, Layout] = {m.LAYOUT.name: m.LAYOUT for m in (md, order, exec_report, bench)}
 
 
 def by_name(name: str) -> Layout:
@@ -13,4 +13,4 @@ def by_name(name: str) -> Layout:
         raise KeyError(f"unknown layout {name!r}; known: {', '.join(sorted(BY_NAME))}") from None
 
 
-__all__ = ["Layout", "BY_NAME", "by_name", "bench", "fill", "md", "order"]
+__all__ = ["Layout", "BY_NAME", "by_name", "bench", "exec_report", "md", "order"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from hftshm.journal import files
-from hftshm.journal.replay import Replay
+from hftshm.journal.republish import Replay
 from hftshm.runtime import rings
 from hftshm.runtime.agent import Agent
 from hftshm.runtime.config import parse_speed

@@ -2,7 +2,7 @@
 and the automatic kill switch.
 
 Execution runs the pre-trade check inline on the risk state block and is the block's writer for
-positions, open quantities and rates (hftshm/risk/live.py); this worker writes only each
+positions, open quantities and rates (hftshm/risk/live_gate.py); this worker writes only each
 symbol's mid (from QUOTE records) into it. Every ``EVAL_NS`` it evaluates the triggers
 (``risk.killswitch``): total PnL at or below ``-[risk] loss_limit``, the newest market data
 older than ``max_feed_age_s``, or this worker more than ``max_ring_lag`` md records behind; the
@@ -23,7 +23,7 @@ import time
 import numpy as np
 from numba import njit
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import md as M
 from hftshm.ring import BroadcastRing
 from hftshm.risk import killswitch

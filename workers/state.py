@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.ring import BroadcastRing, ManyToOneRing
 from hftshm.runtime.agent import Agent

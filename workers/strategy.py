@@ -14,7 +14,7 @@ import logging
 import os
 import time
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.ring import BroadcastRing, ManyToOneRing

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..journal import files
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import md as M
 from ..layouts import order as O
 from . import config as C

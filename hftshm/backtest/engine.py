@@ -26,7 +26,7 @@ from bisect import bisect_left, bisect_right
 
 import numpy as np
 
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import md as M
 from ..layouts import order as O
 from ..risk import reasons as R

@@ -34,7 +34,7 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict, List
 
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import md as M
 from ..layouts import order as O
 from ..risk import reasons as R

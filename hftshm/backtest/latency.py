@@ -132,7 +132,7 @@ class RecordedLatency:
     failed live order's intent and its answer (the venue was failing then)."""
 
     def __init__(self, run_dir, symbols: list[str], compute_us: float = 0):
-        from ..layouts import fill as F
+        from ..layouts import exec_report as F
         from ..layouts import order as O
 
         orders, fills = _run_journals(run_dir, symbols, ("orders", "fills"))

@@ -19,7 +19,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from ..journal.writer import RingJournal
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import order as O
 from .stats import EQUITY_DTYPE
 

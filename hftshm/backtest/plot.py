@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import order as O
 from .stats import equity_total
 

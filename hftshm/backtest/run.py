@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import order as O
 from ..trading import config as T
 from ..trading.loader import load as load_strategy

@@ -18,7 +18,7 @@ import math
 
 import numpy as np
 
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 
 YEAR_S = 365 * 86_400
 EQUITY_DTYPE = np.dtype([("time_ns", "<i8"), ("symbol_id", "<i8"), ("mid_e8", "<i8"), ("position_e8", "<i8"),

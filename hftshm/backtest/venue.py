@@ -27,7 +27,7 @@ Fees: ``maker_fee_bps`` / ``taker_fee_bps`` of the fill's notional, in the quote
 
 from __future__ import annotations
 
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import md as M
 from ..layouts import order as O
 from ..risk import reasons as R

@@ -18,8 +18,8 @@ import time
 
 import iceoryx2 as iox2
 
-from .harness import LatencyLog
-from .pacing import Pacer
+from .transport_case import LatencyLog
+from .pacer import Pacer
 
 FORK = mp.get_context("fork")
 BUFFER = 256

@@ -253,7 +253,7 @@ def bridge_throughput(url, n, tmp) -> dict:
 
 
 def bridge_latency(url, rate, seconds, tmp) -> dict:
-    from ..bench.pacing import Pacer
+    from ..bench.pacer import Pacer
     src, dst = _pair(url, "l", "memory", tmp)
     try:
         dst.spawn()

@@ -24,7 +24,7 @@ from numba import njit
 from .. import shm
 from ..latency import buckets as B
 from ..latency import kernels as K
-from ..latency.book import LatencyBook
+from ..latency.histograms import LatencyBook
 
 
 @njit(cache=True)

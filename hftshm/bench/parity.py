@@ -85,7 +85,7 @@ def live_run(capture: Path, work: Path, seconds: float, speed: float, strategies
 def figures(res: dict, run_dir: Path) -> dict:
     """The parity figures of a ``compare`` result."""
     from ..journal import files
-    from ..layouts import fill as F
+    from ..layouts import exec_report as F
     from ..exchange.config import symbol_spec
 
     _, fills = files.load_ring(files.ring_dir(run_dir, "fills"))

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 
 from ..wait import STRATEGIES
-from .harness import Phase, run_case
-from .peers import available_peers
+from .transport_case import Phase, run_case
+from .peer_transports import available_peers
 from .ring_cases import RingCase
 from .stats import machine
 

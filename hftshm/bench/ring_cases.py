@@ -14,8 +14,8 @@ from ..clock import now_ns
 from ..layouts import bench
 from ..ring import BroadcastRing
 from ..ring import kernels as K
-from .harness import LatencyLog
-from .pacing import Pacer
+from .transport_case import LatencyLog
+from .pacer import Pacer
 
 CAPACITY = 1 << 16
 BATCH = 1024

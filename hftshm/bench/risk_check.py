@@ -100,7 +100,7 @@ def measure(n_symbols: int = 64, n_orders: int = 100_000, python_calls: int = 10
 
     # execution's gate: kill switch loaded in the call, exposure refreshed, the order counted
     from ..runtime import control_layout as C
-    from ..risk.live import LiveGate
+    from ..risk.live_gate import LiveGate
 
     words = np.zeros(C.SEGMENT_SIZE // 8, np.int64)
     words[C.word(C.TRADING_STATE)] = R.TS_ACTIVE  # armed: a zeroed word is halted (every order refused early)

@@ -112,7 +112,7 @@ def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, war
     symbols = ("btcusdt", "ethusdt")
     streams = ("trade", "bookTicker")
     if replay is not None:
-        from ..exchange.replay import Capture
+        from ..exchange.loaded_capture import Capture
 
         cap = Capture.load(replay)
         symbols = tuple(cap.symbols)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layouts import fill, md
+from ..layouts import exec_report, md
 
 
 def md_gap(first_src: int, n: int) -> np.ndarray:
@@ -22,6 +22,6 @@ NO_STRATEGY = 0xFFFF  # no strategy has this id (0..63): every strategy ignores 
 def fill_gap(first_src: int, n: int) -> np.ndarray:
     """``n`` fill stand-ins: zero records of no strategy (``exec_type`` 0 is no report). A lost
     fill leaves a remote strategy's position unknown: it is counted (``fills_gaps_lost``)."""
-    recs = np.zeros(n, fill.DTYPE)
+    recs = np.zeros(n, exec_report.DTYPE)
     recs["strategy_id"] = NO_STRATEGY
     return recs

@@ -80,7 +80,7 @@ def exchange(
 ) -> None:
     """Run the local Binance-compatible exchange simulator until Ctrl-C."""
     from hftshm.exchange import Faults, SimConfig, run
-    from hftshm.exchange.config import Limits
+    from hftshm.exchange.config import SimLimits
     from hftshm.exchange.config import DEFAULT_API_SECRET
 
     secret = _secret(api_secret_file) or DEFAULT_API_SECRET
@@ -94,7 +94,7 @@ def exchange(
             faults=Faults(drop_every_s=drop_every, stall_every_s=stall_every, stall_for_s=stall_for,
                           malformed_every=malformed_every, gap_every=gap_every,
                           burst_every_s=burst_every, burst_size=burst_size),
-            limits=Limits(orders_per_10s=orders_per_10s, orders_per_day=max(160_000, orders_per_10s * 8640)),
+            limits=SimLimits(orders_per_10s=orders_per_10s, orders_per_day=max(160_000, orders_per_10s * 8640)),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -42,7 +42,7 @@ def replay(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     if into:
-        from ..journal.replay import run
+        from ..journal.republish import run
         from ..runtime import rings
 
         try:

@@ -4,8 +4,8 @@
 ``SimConfig``; see docs/exchange.md.
 """
 
-from .config import Faults, Limits, SimConfig, SymbolSpec, symbol_spec
+from .config import Faults, SimConfig, SimLimits, SymbolSpec, symbol_spec
 from .run import run
 from .server import ExchangeSimulator
 
-__all__ = ["ExchangeSimulator", "Faults", "Limits", "SimConfig", "SymbolSpec", "run", "symbol_spec"]
+__all__ = ["ExchangeSimulator", "Faults", "SimConfig", "SimLimits", "SymbolSpec", "run", "symbol_spec"]

@@ -129,7 +129,7 @@ class Faults:
 
 
 @dataclass(frozen=True)
-class Limits:
+class SimLimits:
     """Binance's connection and request limits (web-socket-streams.md "Websocket Limits",
     web-socket-api.md "Rate limits"); tests lower them to hit them quickly."""
 
@@ -171,7 +171,7 @@ class SimConfig:
     taker_fee: str = "0.001"
     balances: tuple[tuple[str, str], ...] = DEFAULT_BALANCES
     faults: Faults = Faults()
-    limits: Limits = Limits()
+    limits: SimLimits = SimLimits()
     tick_s: float = 0.001  # how often the synthetic market is advanced and flushed (asyncio sleeps are whole ms)
     max_buffer: int = 64 << 20  # a connection with more unsent bytes than this is dropped
 

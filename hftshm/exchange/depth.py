@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .book import ASK, BID, G_PX, G_QTY, G_SIDE, G_UID
+from .order_book import ASK, BID, G_PX, G_QTY, G_SIDE, G_UID
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ Model (all in one numba kernel, ``simulate``, which runs event by event and writ
   aggregate trade per level; buys are likelier when the fair price is above the mid) or a quote
   change (a new best level inside the spread on the side toward the fair price, the best level
   on the far side cancelled, or the best quantity changed). Some events also change a deeper
-  level. The book is always N levels a side (see ``book.py``).
+  level. The book is always N levels a side (see ``order_book.py``).
 * Resting user orders are not shown in the book. A synthetic taker fills one when it trades
   through the order's price: before taking a level, the taker first fills resting user orders
   priced strictly better than that level.
@@ -27,7 +27,7 @@ import numpy as np
 from numba import njit
 
 from . import rows as R
-from .book import ASK, BID, CHG_WIDTH, behind_last, drop_level, log_change, push_front
+from .order_book import ASK, BID, CHG_WIDTH, behind_last, drop_level, log_change, push_front
 from .config import SymbolSpec
 
 # int64 state

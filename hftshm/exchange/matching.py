@@ -25,7 +25,7 @@ from hftshm.layouts.md import E8
 from . import errors
 from . import rows as R
 from .account import Account
-from .book import ASK, BID, available, crosses, sweep_cost
+from .order_book import ASK, BID, available, crosses, sweep_cost
 from .filters import check_notional, check_open_orders, check_price, check_qty, notional_e8
 from .market import Market
 from .orders import Fill, Order

@@ -1,4 +1,4 @@
-"""Replay of a capture to one market-stream connection (see ``replay.py`` for the format).
+"""Replay of a capture to one market-stream connection (see ``loaded_capture.py`` for the format).
 
 Every connection gets the recording from its first frame, at the recorded pace scaled by
 ``speed``: frames whose receive time (relative to the first) has come are sent together, then it
@@ -16,8 +16,8 @@ from collections import defaultdict
 
 from websockets.exceptions import ConnectionClosed
 
-from .peers import MarketPeer, Stats
-from .replay import Capture
+from .connection import MarketPeer, Stats
+from .loaded_capture import Capture
 
 BATCH = 2048
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .config import Limits
+from .config import SimLimits
 from .errors import ApiError
 
 
@@ -38,7 +38,7 @@ class _Window:
 
 
 class RateLimits:
-    def __init__(self, limits: Limits):
+    def __init__(self, limits: SimLimits):
         self.weight = _Window("REQUEST_WEIGHT", "MINUTE", 1, limits.weight_per_minute, 60_000)
         self.orders_10s = _Window("ORDERS", "SECOND", 10, limits.orders_per_10s, 10_000)
         self.orders_day = _Window("ORDERS", "DAY", 1, limits.orders_per_day, 86_400_000)

@@ -33,7 +33,7 @@ import numpy as np
 from hftshm.backtest.config import Filters
 from hftshm.backtest.queue import QueueModel
 from hftshm.backtest.venue import Venue as ModelVenue
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 
 from . import errors
@@ -41,7 +41,7 @@ from .config import SymbolSpec
 from .filters import check_notional, check_open_orders, check_price, check_qty, notional_e8
 from .matching import MatchingEngine, Outcome
 from .orders import Order
-from .replay import Capture, Frame
+from .loaded_capture import Capture, Frame
 
 _TIME = re.compile(rb'"([ET])":\d+')
 _TYPES = {"LIMIT": O.LIMIT, "LIMIT_MAKER": O.LIMIT_MAKER, "MARKET": O.MARKET}

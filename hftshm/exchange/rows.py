@@ -2,7 +2,7 @@
 
 The kernels in ``market.py`` write rows, ``Market`` stamps trade and aggregate ids on them,
 ``Venue`` routes them and ``streams.py`` renders them as Binance payloads. Prices are in ticks,
-quantities in lots (see ``book.py``); ``t`` is nanoseconds since the epoch.
+quantities in lots (see ``order_book.py``); ``t`` is nanoseconds since the epoch.
 
 ::
 

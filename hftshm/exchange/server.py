@@ -15,7 +15,7 @@ and a stream asked for on the wrong path is accepted and never delivered: no err
 
 Market data is written as ready frames straight to each connection's transport (``wsframe.py``),
 one ``write`` per connection per flush; everything else here is plumbing between the sans-I/O
-parts: ``Venue`` (books, orders), ``control`` (SUBSCRIBE..), ``wsapi`` (requests), ``streams``
+parts: ``Venue`` (books, orders), ``stream_control`` (SUBSCRIBE..), ``wsapi`` (requests), ``streams``
 (payloads), ``replay`` (captures) and ``faults``.
 
 Limits, as web-socket-streams.md "Websocket Limits" states them: a market-stream connection that
@@ -40,13 +40,13 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from ..venues.binance_usdm.urls import PATH_OF
-from . import control
+from . import stream_control
 from .config import SimConfig
 from .depth import DepthDiff
-from .peers import ApiPeer, Connection, MarketPeer, Peer, Stats
+from .connection import ApiPeer, Connection, MarketPeer, Peer, Stats
 from .playback import play
 from .ratelimit import RateLimits
-from .replay import Capture
+from .loaded_capture import Capture
 from .streams import KINDS, USDM_KINDS, Renderer, parse_stream
 from .venue import MarketRows, UserEvents, Venue, warm_up
 from .wsapi import ApiSession, WsApi, event_frame_payloads
@@ -200,7 +200,7 @@ class ExchangeSimulator:
         try:
             async for message in conn:
                 try:
-                    resp = control.handle(message, peer.session, self.check_stream,
+                    resp = stream_control.handle(message, peer.session, self.check_stream,
                                           self.cfg.limits.streams_per_connection)
                 except Exception:  # a bug, not bad input: answer and keep serving
                     log.exception("control message failed")

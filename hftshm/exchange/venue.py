@@ -28,7 +28,7 @@ from hftshm.layouts.md import format_e8
 from . import errors
 from . import rows as R
 from .account import Account
-from .book import available, snapshot, sweep_cost
+from .order_book import available, snapshot, sweep_cost
 from .config import SimConfig, fee_e8
 from .depth import DepthWindow
 from .filters import filter_list

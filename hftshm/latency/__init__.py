@@ -2,7 +2,7 @@
 and sliding-window percentiles for any reader. ``LatencyBook`` is the API; numba code records with
 ``kernels.record(book.words, stage, ns)``; the layout is in ``layout``, the buckets in ``buckets``."""
 
-from .book import LatencyBook, unlink_book
+from .histograms import LatencyBook, unlink_book
 from .errors import StageTableFull, UnknownStage
 from .recorder import Recorder
 

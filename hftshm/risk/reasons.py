@@ -49,7 +49,7 @@ RING_LAG = 50
 MANUAL = 51
 RISK_DOWN = 52  # execution's protection watch: the risk worker's heartbeat is stale or it is gone
 JOURNAL_DOWN = 53  # the journal worker is down (execution's watch) or cannot write (the journal)
-# --- execution: the venue pushes back (trading/backoff.py) ---
+# --- execution: the venue pushes back (trading/rate_backoff.py) ---
 VENUE_RATE_HALT = 54  # kill-switch cause: rate-limit answers kept coming although execution backed off
 BACKOFF = 55  # an order refused by execution (not sent) while it backs off after a rate-limit answer
 RECONCILE_FAILED = 56  # kill-switch cause: execution could not match its open orders with the venue's at start

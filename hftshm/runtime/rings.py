@@ -11,13 +11,13 @@ fills    broadcast   fill          execution                  strategies, risk, 
 
 from __future__ import annotations
 
-from ..layouts import fill, md, order
+from ..layouts import exec_report, md, order
 from ..ring import BroadcastRing, ManyToOneRing
 
 SPECS = {
     "md": (BroadcastRing, md.LAYOUT),
     "orders": (ManyToOneRing, order.LAYOUT),
-    "fills": (BroadcastRing, fill.LAYOUT),
+    "fills": (BroadcastRing, exec_report.LAYOUT),
 }
 
 

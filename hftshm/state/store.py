@@ -106,7 +106,7 @@ class StateWriter:
     def write(self, orders, fills, now_ns: int) -> int:
         """Store a batch of order records (``order.DTYPE``) and execution reports (``fill.DTYPE``)
         in one transaction; returns the number of new fills."""
-        from ..layouts import fill as F
+        from ..layouts import exec_report as F
         from ..layouts import order as O
 
         db, tag, names = self.db, self.run_tag, self.symbols

@@ -26,7 +26,7 @@ from numba import njit
 from ..config_schema import KIND_KEYS
 from ..exchange.config import symbol_spec
 from ..feed.e8 import parse_e8
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import md as M
 from ..layouts import order as O
 from .strategy import Strategy

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from .. import instances, private
-from ..exchange.config import Limits as SimLimits
+from ..exchange.config import SimLimits
 from ..exchange.config import SimConfig
 from ..exchange.thread import SimThread
 from ..latency import LatencyBook

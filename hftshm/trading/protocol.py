@@ -1,7 +1,7 @@
 """The execution client without I/O: order state machine over Binance's WebSocket API.
 
 Text frames go in with the time (``on_frame(text, now_ns)``); request frames and execution
-reports (``layouts.fill`` records) come out. The asyncio worker only moves the frames. Tests feed
+reports (``layouts.exec_report`` records) come out. The asyncio worker only moves the frames. Tests feed
 literal venue answers (web-socket-api.md "Place new order", "Cancel order", "Query order",
 "Account trade list"; user-data-stream.md "Order Update").
 
@@ -32,7 +32,7 @@ import numpy as np
 import orjson
 
 from ..feed.e8 import parse_e8
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import order as O
 from ..layouts.md import E8, format_e8
 from ..risk import reasons as R
@@ -102,7 +102,7 @@ class Protocol:
         self.timeouts = 0
         self.unknown_events = 0
         # (status, error code, retryAfter ms, rateLimits) of the last answer that was refused or
-        # carried rateLimits, for the caller's backoff (trading/backoff.py) to read and clear
+        # carried rateLimits, for the caller's backoff (trading/rate_backoff.py) to read and clear
         self.rate_answer = None
         # start-up reconciliation: None (not asked or no answer yet), (known, cancelled,
         # foreign) once the venue's open orders were matched, ("failed", code, msg) on an error

@@ -5,8 +5,8 @@ What execution decides lives here; ``workers/execution.py`` only moves frames be
 object, the orders ring's wake-up and the venue socket. Per new order, in ``handle``: skip it
 if already handled (write-ahead high-water mark, see area_layout.py); drop it as STALE if its
 intent is older than ``max_age_ns``; refuse it (BACKOFF) while the venue's rate limit holds us
-back (``backoff.py``); run the pre-trade check inline on the risk state block, acquire-loading
-the kill switch in the same compiled call (``risk.live``); write the order into a free slot of
+back (``rate_backoff.py``); run the pre-trade check inline on the risk state block, acquire-loading
+the kill switch in the same compiled call (``risk.live_gate``); write the order into a free slot of
 the trading area; sign. Then, in ``release``, with no await until the socket write: read the
 clock (``sent_ns``), load the kill switch once more, and hand the frame back to be written. An
 order that passes that last load was checked before any halt became visible, so its ``sent_ns``
@@ -28,13 +28,13 @@ import time
 
 import numpy as np
 
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import order as O
 from ..risk import reasons as R
 from ..risk.fills import on_fill
 from ..risk.orders import on_done
 from . import area_layout
-from .backoff import RateBackoff
+from .rate_backoff import RateBackoff
 from .protocol import LiveOrder, report
 
 log = logging.getLogger("hftshm.execution")

@@ -18,7 +18,7 @@ shared memory only; numbers may be a few microseconds apart from each other.
 from __future__ import annotations
 
 from ..errors import HftshmError
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..risk import reasons as R
 from ..risk.marks import mark_to_market
 from ..risk.state import RiskState
@@ -66,7 +66,7 @@ def figures(control) -> dict:
 
 
 def venue_pushback(control) -> dict:
-    """Execution's rate-limit counters (trading/backoff.py), the ones that are not zero:
+    """Execution's rate-limit counters (trading/rate_backoff.py), the ones that are not zero:
     ``rate_limited`` venue answers, ``backoffs`` pauses, ``backoff_rejects`` orders refused
     meanwhile, ``rate_halts`` halts."""
     for slot in control.worker_slots():

@@ -2,7 +2,7 @@
 intents into order records. No rings here: the strategy worker passes records in and gives the
 engine a ``sink`` (the orders ring); a test passes a record array and a list.
 
-Hooks (each optional), called with numpy records of ``layouts.md`` / ``layouts.fill``:
+Hooks (each optional), called with numpy records of ``layouts.md`` / ``layouts.exec_report``:
 
 =================  ==================================================================
 ``on_trade(r)``    TRADE / AGG_TRADE of one of the strategy's symbols
@@ -32,7 +32,7 @@ from collections import deque
 
 import numpy as np
 
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import md as M
 from ..layouts import order as O
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..exchange.config import symbol_spec
-from ..layouts import fill as F
+from ..layouts import exec_report as F
 from ..layouts import order as O
 from ..risk import killswitch
-from ..risk.live import LiveGate
+from ..risk.live_gate import LiveGate
 from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
 from . import clientid, credentials
 from . import config as trading_config
 from .area import TradingArea
-from .backoff import RateBackoff
+from .rate_backoff import RateBackoff
 from .protection import Protection
 from .protocol import Protocol
 from .router import OrderRouter

@@ -11,10 +11,10 @@ import time
 
 import numpy as np
 
-from ..layouts import fill, md, order
+from ..layouts import exec_report, md, order
 from ..layouts.md import format_e8
 
-MD, ORDER, FILL = md.LAYOUT.name, order.LAYOUT.name, fill.LAYOUT.name
+MD, ORDER, FILL = md.LAYOUT.name, order.LAYOUT.name, exec_report.LAYOUT.name
 MD_SIDES = {md.TRADE: {md.BUY: "buy", md.SELL: "sell"}, md.AGG_TRADE: {md.BUY: "buy", md.SELL: "sell"},
             md.LEVEL: {md.BID: "bid", md.ASK: "ask"}, md.LIQUIDATION: {md.BUY: "buy", md.SELL: "sell"}}
 # Futures kinds also get their fields by meaning (layouts/md.py), beside the generic ones.
@@ -26,7 +26,7 @@ _NAMED = {
 }
 
 # the field that ``--kind`` filters on, and its names, per layout
-KIND_FIELD = {MD: ("kind", md.KIND_NAMES), ORDER: ("action", order.ACTION_NAMES), FILL: ("exec_type", fill.EXEC_NAMES)}
+KIND_FIELD = {MD: ("kind", md.KIND_NAMES), ORDER: ("action", order.ACTION_NAMES), FILL: ("exec_type", exec_report.EXEC_NAMES)}
 
 
 def symbol_name(symbols, sid: int) -> str:
@@ -65,7 +65,7 @@ def _order(r, symbols) -> dict:
         "tif": order.TIF_NAMES.get(int(r["tif"]), ""),
         "price": format_e8(r["price_e8"]), "qty": format_e8(r["qty_e8"]),
         "verdict": order.VERDICT_NAMES.get(int(r["verdict"]), str(int(r["verdict"]))),
-        "reason": _reason(int(r["reason"])), "state": fill.STATE_NAMES.get(int(r["state"]), ""),
+        "reason": _reason(int(r["reason"])), "state": exec_report.STATE_NAMES.get(int(r["state"]), ""),
         "trigger_seq": int(r["trigger_seq"]), "trigger_recv_ns": int(r["trigger_recv_ns"]),
         "intent_ns": int(r["intent_ns"]), "verdict_ns": int(r["verdict_ns"]), "sent_ns": int(r["sent_ns"]),
         "ack_ns": int(r["ack_ns"]), "venue_order_id": int(r["venue_order_id"]),
@@ -78,8 +78,8 @@ def _fill(r, symbols) -> dict:
         "seq": int(r["seq"]), "order_id": int(r["order_id"]), "venue_order_id": int(r["venue_order_id"]),
         "trade_id": int(r["trade_id"]), "symbol": symbol_name(symbols, int(r["symbol_id"])),
         "strategy_id": int(r["strategy_id"]), "side": order.SIDE_NAMES.get(int(r["side"]), ""),
-        "exec_type": fill.EXEC_NAMES.get(int(r["exec_type"]), str(int(r["exec_type"]))),
-        "state": fill.STATE_NAMES.get(int(r["state"]), ""), "reason": _reason(int(r["reason"])),
+        "exec_type": exec_report.EXEC_NAMES.get(int(r["exec_type"]), str(int(r["exec_type"]))),
+        "state": exec_report.STATE_NAMES.get(int(r["state"]), ""), "reason": _reason(int(r["reason"])),
         "venue_code": int(r["venue_code"]),
         "last_px": format_e8(r["last_px_e8"]), "last_qty": format_e8(r["last_qty_e8"]),
         "cum_qty": format_e8(r["cum_qty_e8"]), "price": format_e8(r["price_e8"]), "fee": format_e8(r["fee_e8"]),

@@ -11,7 +11,7 @@ from hftshm.backtest import fast
 from hftshm.backtest.errors import BacktestError
 from hftshm.backtest.run import build, results, run
 from hftshm.journal.capture_import import import_capture
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import md as M
 
 from ._md import CAPTURE, HERE, T0, WIDE_RISK, cfg, quote, trade, write_md

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from hftshm.backtest import config as C
 from hftshm.journal import files
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 
 from ._md import CAPTURE, HERE, WIDE_RISK

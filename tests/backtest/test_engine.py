@@ -12,7 +12,7 @@ from hftshm.backtest.run import build, results, run
 from hftshm.journal import files
 from hftshm.journal import format as JF
 from hftshm.journal.capture_import import import_capture
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 

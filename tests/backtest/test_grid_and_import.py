@@ -9,7 +9,7 @@ import pytest
 
 from hftshm.journal import files
 from hftshm.journal.capture_import import import_capture
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.trading.loader import load

@@ -11,7 +11,7 @@ import pytest
 from hftshm.exchange import errors
 from hftshm.exchange.config import SimConfig
 from hftshm.exchange.matching import OrderRequest
-from hftshm.exchange.replay import Capture
+from hftshm.exchange.loaded_capture import Capture
 from hftshm.exchange.replay_trading import ReplayEngine, retimed, schedule
 from hftshm.exchange.venue import Venue
 from hftshm.feed.e8 import parse_e8

@@ -11,7 +11,7 @@ import pytest
 from hftshm.backtest.errors import BacktestError
 from hftshm.backtest.latency import RecordedCompute, RecordedLatency
 from hftshm.journal.writer import RingJournal
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R

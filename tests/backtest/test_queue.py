@@ -6,7 +6,7 @@ import pytest
 from hftshm.backtest.config import Filters
 from hftshm.backtest.queue import QueueModel, on_trade
 from hftshm.backtest.venue import Venue
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R

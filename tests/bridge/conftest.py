@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from hftshm import instances
-from hftshm.bridge.server import LocalServer
+from hftshm.bridge.nats_server import LocalServer
 from hftshm.errors import HftshmError
 from hftshm.latency import LatencyBook
 from hftshm.runtime import config as config_mod

@@ -179,7 +179,7 @@ def test_foreign_layout_and_wrong_epoch_are_refused_counted_logged(make_instance
 
 
 def test_unreachable_server_at_start_is_a_clear_error(make_instance):
-    from hftshm.bridge.server import free_port
+    from hftshm.bridge.nats_server import free_port
     src = make_instance(bridge={"url": f"nats://127.0.0.1:{free_port()}", "md_out": True,
                                 "connect_timeout_s": 0.5})
     src.spawn()

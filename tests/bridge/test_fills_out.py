@@ -6,7 +6,7 @@ import nats
 import numpy as np
 
 from hftshm.bridge import wire
-from hftshm.layouts import fill
+from hftshm.layouts import exec_report
 from hftshm.runtime import rings
 
 
@@ -15,7 +15,7 @@ def test_fills_out_publishes_every_fill_once_in_order(make_instance, nats_server
     src.spawn()
     src.wait_running()
     n = 3000
-    recs = np.zeros(n, fill.DTYPE)
+    recs = np.zeros(n, exec_report.DTYPE)
     recs["order_id"] = np.arange(n) + 7
     ring = rings.attach(src.name, "fills")
     pub = ring.publisher()
@@ -34,9 +34,9 @@ def test_fills_out_publishes_every_fill_once_in_order(make_instance, nats_server
         while sum(len(g) for g in got) < n:
             msg = await sub.next_msg(timeout=10)
             kind, _, first, count, fp, size = wire.decode_header(msg.data)
-            assert kind == wire.RECORDS and fp == fill.LAYOUT.fingerprint and size == fill.LAYOUT.size
+            assert kind == wire.RECORDS and fp == exec_report.LAYOUT.fingerprint and size == exec_report.LAYOUT.size
             ids.append(msg.headers[wire.MSG_ID])
-            got.append(np.frombuffer(msg.data[wire.HEADER_LENGTH:], fill.DTYPE, count))
+            got.append(np.frombuffer(msg.data[wire.HEADER_LENGTH:], exec_report.DTYPE, count))
             assert got[-1]["seq"][0] == first
         await nc.close()
         return np.concatenate(got), ids

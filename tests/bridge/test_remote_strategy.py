@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from hftshm.journal import files
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from runtime.helpers import CLI, leftovers
 
 HERE = Path(__file__).resolve().parents[1] / "trading"

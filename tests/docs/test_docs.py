@@ -79,7 +79,7 @@ def test_every_descriptor_has_an_offset_table():
     assert {"hftshm.ring.header", "hftshm.ring.reader_table", "hftshm.ring.producer_table",
             "hftshm.runtime.control_layout", "hftshm.latency.layout", "hftshm.risk.layout"} <= modules
     layouts = {arg.split()[0] for arg in DTYPE_TABLES}
-    assert {"hftshm.layouts.md", "hftshm.layouts.order", "hftshm.layouts.fill", "hftshm.layouts.bench"} <= layouts
+    assert {"hftshm.layouts.md", "hftshm.layouts.order", "hftshm.layouts.exec_report", "hftshm.layouts.bench"} <= layouts
 
 
 @pytest.mark.parametrize("arg", sorted(OFFSET_TABLES))
@@ -190,7 +190,7 @@ def test_ring_defaults():
 
 def test_shared_memory_sizes():
     from hftshm.latency import layout as L
-    from hftshm.layouts import fill, md, order
+    from hftshm.layouts import exec_report, md, order
     from hftshm.ring import header as H
     from hftshm.runtime import config as C
     from hftshm.runtime import control_layout as CL
@@ -199,7 +199,7 @@ def test_shared_memory_sizes():
     expected = {
         "md": H.segment_size(H.KIND_BROADCAST, rings["md"].capacity, md.LAYOUT.size),
         "orders": H.segment_size(H.KIND_MANY_TO_ONE, rings["orders"].capacity, order.LAYOUT.size),
-        "fills": H.segment_size(H.KIND_BROADCAST, rings["fills"].capacity, fill.LAYOUT.size),
+        "fills": H.segment_size(H.KIND_BROADCAST, rings["fills"].capacity, exec_report.LAYOUT.size),
         "latency": L.segment_size(L.DEFAULT_MAX_STAGES, L.DEFAULT_SLOTS),
         "control": CL.SEGMENT_SIZE,
     }

@@ -10,7 +10,7 @@ import orjson
 import websockets
 
 from hftshm.exchange import ExchangeSimulator, SimConfig
-from hftshm.exchange.book import ASK, BID
+from hftshm.exchange.order_book import ASK, BID
 from hftshm.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from hftshm.exchange.signing import sign
 from hftshm.feed.e8 import parse_e8

@@ -11,7 +11,7 @@ import numpy as np
 
 from hftshm.exchange import SimConfig
 from hftshm.exchange import rows as R
-from hftshm.exchange.book import ASK, BID, G_PX, G_QTY, G_SIDE, G_UID
+from hftshm.exchange.order_book import ASK, BID, G_PX, G_QTY, G_SIDE, G_UID
 from hftshm.exchange.config import symbol_spec
 from hftshm.exchange.depth import DepthDiff
 from hftshm.exchange.market import Market

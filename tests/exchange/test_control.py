@@ -3,7 +3,7 @@
 
 import pytest
 
-from hftshm.exchange.control import StreamSession, handle
+from hftshm.exchange.stream_control import StreamSession, handle
 from hftshm.exchange.streams import parse_stream
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from hftshm.exchange import SimConfig
 from hftshm.exchange.rawclient import RawClient
-from hftshm.exchange.replay import Capture
+from hftshm.exchange.loaded_capture import Capture
 from hftshm.feed.capture import open_capture
 from support import CAPTURE
 

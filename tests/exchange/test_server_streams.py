@@ -7,7 +7,7 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from hftshm.exchange import Limits, SimConfig
+from hftshm.exchange import SimConfig, SimLimits
 from hftshm.exchange.rawclient import RawClient
 
 from ._helpers import connect, with_sim
@@ -82,7 +82,7 @@ def test_bad_paths_and_streams_are_refused():
             statuses[path] = (e.value.response.status_code, e.value.response.body.decode())
         return statuses
 
-    statuses = with_sim(cfg(limits=Limits(streams_per_connection=2)), body)
+    statuses = with_sim(cfg(limits=SimLimits(streams_per_connection=2)), body)
     assert statuses["/nowhere"][0] == 404
     assert statuses["/ws/btcusdt@kline_1m"] == (400, "stream 'btcusdt@kline_1m': unknown kind 'kline_1m', "
                                                      "expected one of trade, aggTrade, bookTicker, depth, depth@100ms\n")

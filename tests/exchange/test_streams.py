@@ -7,7 +7,7 @@ import pytest
 from hftshm.exchange import rows as R
 from hftshm.exchange.config import symbol_spec
 from hftshm.exchange.depth import DepthDiff
-from hftshm.exchange.replay import Capture
+from hftshm.exchange.loaded_capture import Capture
 from hftshm.exchange.streams import Renderer, parse_stream
 from hftshm.exchange.wsframe import header, text_frame
 from support import CAPTURE

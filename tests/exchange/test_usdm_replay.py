@@ -10,7 +10,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from hftshm.exchange import SimConfig
-from hftshm.exchange.replay import Capture
+from hftshm.exchange.loaded_capture import Capture
 from hftshm.feed.capture import open_capture
 from support import CAPTURE, USDM_CAPTURE
 

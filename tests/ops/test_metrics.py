@@ -134,7 +134,7 @@ def test_hftshm_metrics_equals_status_json(instance):
 def test_trading_figures_equal_status_json(instance, tmp_path):
     """Positions, PnL, orders by state and rejects by reason, set by hand in a prepared trading
     area (execution's writes, without execution), so they hold still while both read them."""
-    from hftshm.layouts import fill as F
+    from hftshm.layouts import exec_report as F
     from hftshm.latency import LatencyBook
     from hftshm.risk import reasons as R
     from hftshm.risk.state import RiskState

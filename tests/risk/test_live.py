@@ -6,7 +6,7 @@ import pytest
 
 from hftshm.risk import reasons as R
 from hftshm.risk.limits import Limits
-from hftshm.risk.live import LiveGate
+from hftshm.risk.live_gate import LiveGate
 from hftshm.risk.state import RiskState
 from hftshm.runtime import control_layout as C
 

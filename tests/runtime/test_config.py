@@ -17,7 +17,7 @@ import pytest
 from hftshm import config_schema as S
 from hftshm.errors import ConfigError
 from hftshm.journal import format as F
-from hftshm.layouts import fill, md
+from hftshm.layouts import exec_report, md
 from hftshm.runtime import config as C
 from hftshm.runtime.supervisor import Supervisor
 from docs.test_docs import CONFIG_TABLES, name
@@ -229,7 +229,7 @@ def inputs(tmp_path):
     (d / "junk.hftj").write_bytes(b"x" * 10)
     (d / "nojournal").mkdir()
     (d / "fills").mkdir()
-    _journal_file(d / "fills" / "fills-000000000000000.hftj", "fills", fill.LAYOUT)
+    _journal_file(d / "fills" / "fills-000000000000000.hftj", "fills", exec_report.LAYOUT)
     (d / "md").mkdir()
     _journal_file(d / "md" / "md-000000000000000.hftj")
     return d

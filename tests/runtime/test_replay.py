@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from hftshm.journal.replay import Replay
+from hftshm.journal.republish import Replay
 from hftshm.layouts import md
 from hftshm.runtime import rings
 from .conftest import capture_records

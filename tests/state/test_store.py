@@ -9,7 +9,7 @@ import stat
 import numpy as np
 import pytest
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.risk.state import RiskState
 from hftshm.state.store import StateWriter, connect, restore

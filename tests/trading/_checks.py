@@ -4,7 +4,7 @@ import time
 
 import numpy as np
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.ring import BroadcastRing
 from hftshm.trading import clientid
 from hftshm.trading.area import TradingArea

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.risk import killswitch
 from hftshm.risk import reasons as R

@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
 from hftshm.trading.protocol import LiveOrder, Protocol

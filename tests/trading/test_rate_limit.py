@@ -8,7 +8,7 @@ test_router.py.)"""
 
 from pathlib import Path
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.risk import reasons as R
 from hftshm.trading.harness import Harness
 

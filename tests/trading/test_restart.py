@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.risk import killswitch
 from hftshm.trading.area import TradingArea
 from hftshm.trading.harness import Harness

@@ -9,15 +9,15 @@ import numpy as np
 import orjson
 import pytest
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
 from hftshm.risk.limits import Limits
-from hftshm.risk.live import LiveGate
+from hftshm.risk.live_gate import LiveGate
 from hftshm.risk.state import RiskState
 from hftshm.runtime import control_layout as C
 from hftshm.trading.area import TradingArea
-from hftshm.trading.backoff import RateBackoff
+from hftshm.trading.rate_backoff import RateBackoff
 from hftshm.trading.protocol import Protocol
 from hftshm.trading.router import OrderRouter
 from hftshm.trading.signing import Signer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
 from hftshm.trading.harness import Harness

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.risk import killswitch
 from hftshm.risk import reasons as R
 from hftshm.risk.state import RiskState

@@ -8,7 +8,7 @@ import pytest
 
 from hftshm.venues.binance_spot import BinanceSpotNormalizer
 from hftshm.feed.capture import iter_capture
-from hftshm.layouts import fill as F
+from hftshm.layouts import exec_report as F
 from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.trading import loader

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from hftshm.layouts import bench, fill, md, order
+from hftshm.layouts import bench, exec_report, md, order
 from hftshm.ui import decode
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
@@ -35,9 +35,9 @@ def test_order_and_fill():
     assert (d["order_id"], d["symbol"], d["side"], d["type"], d["action"], d["price"], d["qty"], d["verdict"],
             d["reason"]) == ((2 << 40) | 9, "BTCUSDT", "SELL", "LIMIT", "new", "100.00000000", "0.00012345",
                              "rejected", "MAX_POSITION")
-    f = np.zeros(1, fill.DTYPE)[0]
+    f = np.zeros(1, exec_report.DTYPE)[0]
     f["seq"], f["symbol_id"], f["exec_type"], f["state"], f["last_px_e8"], f["venue_code"] = \
-        4, 1, fill.EX_TRADE, fill.ST_PARTIAL, 3_000 * md.E8, 0
+        4, 1, exec_report.EX_TRADE, exec_report.ST_PARTIAL, 3_000 * md.E8, 0
     d = decode.to_dict(f, decode.FILL, SYMBOLS)
     assert (d["exec_type"], d["state"], d["symbol"], d["last_px"]) == ("TRADE", "partially_filled", "ETHUSDT",
                                                                         "3000.00000000")

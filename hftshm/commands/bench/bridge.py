@@ -31,7 +31,7 @@ def bench_bridge(
 ) -> None:
     """Raw JetStream baselines and the bridge against them, in the same run (docs/bridge.md)."""
     from ...bench import jetstream_bridge as bench
-    from ...bridge.server import LocalServer
+    from ...bridge.nats_server import LocalServer
 
     if not 1 <= records <= 1 << 20 or raw_msgs < 1 or min(latency_rate, latency_seconds, bridge_rate, bridge_seconds) <= 0:
         raise typer.BadParameter("--records must be in [1, 1048576]; counts, rates and seconds positive")

@@ -1,4 +1,4 @@
-"""The transports hftshm is compared with, as benchmark cases (see harness.py).
+"""The transports hftshm is compared with, as benchmark cases (see transport_case.py).
 
 Every peer moves the same 64-byte message, through its ordinary blocking API (the way a user of
 it would wait): multiprocessing.Queue and Pipe always; faster-fifo, pyzmq (PUSH/PULL over ipc://)
@@ -14,8 +14,8 @@ import struct
 import tempfile
 import time
 
-from .harness import LatencyLog
-from .pacing import Pacer
+from .transport_case import LatencyLog
+from .pacer import Pacer
 
 FORK = mp.get_context("fork")
 SIZE = 64

@@ -21,7 +21,7 @@ from websockets.asyncio.server import ServerConnection
 from websockets.frames import Opcode
 from websockets.protocol import State
 
-from . import control
+from . import stream_control
 from .config import Faults, SimConfig
 from .faults import Malformer
 from .wsapi import ApiSession
@@ -162,7 +162,7 @@ class Peer:
 class MarketPeer(Peer):
     def __init__(self, conn, stats: Stats, cfg: SimConfig, combined: bool, streams: list[str]):
         super().__init__(conn, stats, cfg.max_buffer)
-        self.session = control.StreamSession(combined, dict.fromkeys(streams))
+        self.session = stream_control.StreamSession(combined, dict.fromkeys(streams))
         every = cfg.faults.malformed_every
         self.malformer = Malformer(every) if every else None
         self.playing = False
