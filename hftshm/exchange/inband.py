@@ -16,11 +16,15 @@ reason about one connection alone. What is served, and the venue behaviours it i
   ``prevSeqId``; every ``idle_every``-th update is an idle-book heartbeat (no levels,
   ``seqId`` == ``prevSeqId``); every ``reset_every`` updates the sequence restarts (``seqId``
   smaller than ``prevSeqId``). ``bbo-tbt`` and ``trades``.
-* ``faults.gap_every`` = N: every Nth book delta/update is not sent (its id is spent): the
-  client sees a gap and resyncs by subscribing again, which this server answers with a snapshot.
+* ``faults.gap_every`` = N: every Nth book delta/update (or depth-1 snapshot) is not sent (its
+  id is spent): the client sees a gap and resyncs by subscribing again, which this server
+  answers with a snapshot (depth 1: the next snapshot repairs the book).
 * replies: Bybit ``{"success":..,"op":"subscribe"}`` (an unknown topic is refused with
   ``"success":false``), pong for ``{"op":"ping"}``; OKX ``{"event":"subscribe"}``,
   ``{"event":"error","code":"60018"}`` for an unknown channel or instrument, ``pong`` for ``ping``.
+
+The URL query may set ``rate``, ``count``, ``reset_every``, ``resend_every``, ``idle_every`` and
+``gap_every`` for that connection (``/v5/public/linear?reset_every=200``).
 
 ``rate`` messages a second per connection in all (split over its topics); ``count`` > 0 stops
 after that many market messages (for benchmarks; with ``rate`` 0 they go as fast as the client
@@ -57,6 +61,27 @@ class InbandOptions:
     resend_every: int = 25  # Bybit depth 1: every Nth snapshot re-sent unchanged; 0: never
     idle_every: int = 40  # OKX books: every Nth update an idle-book heartbeat; 0: never
     gap_every: int = 0  # every Nth book delta/update not sent; 0: never
+
+
+QUERY_KEYS = ("rate", "count", "reset_every", "resend_every", "idle_every", "gap_every")
+
+
+def options_from_query(query: dict) -> dict:
+    """Per-connection overrides from the URL query (``?reset_every=200&gap_every=50``), for tests
+    that want a venue behaviour often; ValueError naming the key and what is allowed."""
+    out = {}
+    for key, values in query.items():
+        if key not in QUERY_KEYS:
+            raise ValueError(f"unknown query key {key!r}; allowed: {', '.join(QUERY_KEYS)}")
+        text = values[-1]
+        try:
+            value = float(text) if key == "rate" else int(text)
+        except ValueError:
+            raise ValueError(f"{key}={text!r}: expected a number >= 0") from None
+        if value < 0:
+            raise ValueError(f"{key}={text!r}: expected a number >= 0")
+        out[key] = value
+    return out
 
 
 def _decimals(step_e8: int) -> int:
@@ -294,7 +319,8 @@ class InbandSession:
             return self._ticker(name, m, snapshot=False)
         st = self._book_state(name)
         if kind == "bbo-tbt":
-            m.change()
+            if "books:" + name.partition(":")[2] not in self.topics:  # else books changes it (and says so)
+                m.change()
             st["id"] += 1
             (bp, bq), (ap, aq) = max(m.bids.items()), min(m.asks.items())
             return orjson.dumps({"arg": {"channel": "bbo-tbt", "instId": name.partition(":")[2]},
@@ -321,6 +347,8 @@ class InbandSession:
             if not snapshot:
                 m.change()
             st["id"] += 1
+            if not snapshot and self._gap():
+                return None  # this u is never sent: the next snapshot shows the gap
         elif not snapshot:
             st["n"] += 1
             if opts.reset_every and st["n"] % opts.reset_every == 0:

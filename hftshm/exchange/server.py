@@ -152,7 +152,11 @@ class ExchangeSimulator:
         query = parse_qs(url.query)
         route = None
         if path in inband.BYBIT_PATHS or path == inband.OKX_PATH:  # Bybit v5, OKX v5 (inband.py)
-            conn.route = ("inband", inband.BYBIT_PATHS.get(path, "okx"))
+            try:
+                tweaks = inband.options_from_query(query)
+            except ValueError as exc:
+                return conn.respond(http.HTTPStatus.BAD_REQUEST, f"{exc}\n")
+            conn.route = ("inband", inband.BYBIT_PATHS.get(path, "okx"), tweaks)
             return None
         if self.usdm:
             route, path = _usdm_route(path)
@@ -192,6 +196,7 @@ class ExchangeSimulator:
             cfg = self.cfg
             opts = inband.InbandOptions(rate=cfg.rate, levels=cfg.levels, seed=cfg.seed,
                                         gap_every=cfg.faults.gap_every, count=cfg.count or 0)
+            opts = dataclasses.replace(opts, **conn.route[2])
             await inband.serve(conn, conn.route[1], opts, [s.upper() for s in cfg.specs], self.stats)
         elif conn.route[0] == "api":
             await self._serve_api(conn, conn.route[1])

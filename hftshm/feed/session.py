@@ -122,7 +122,7 @@ class FeedSession:
         app_idle = getattr(link, "app_ping_idle", False)
         next_app_ping = opened + app_ping_s
         resync = getattr(link, "resync_messages", None)
-        asked: dict[str, float] = {}  # symbol -> when its resubscription went out
+        asked: dict[str, tuple] = {}  # symbol -> (when its resubscription went out, snapshots then)
         next_ping = opened + feed.ping_interval_s
         ping_waiter = None
         ping_sent = 0.0
@@ -198,19 +198,24 @@ class FeedSession:
     async def _resync(self, conn, resync, asked: dict, now: float, budget) -> None:
         """Venues that send their book snapshots in band (Bybit, OKX) resync a book by
         subscribing its topic again; asked again after RESYNC_AFTER_S if no snapshot came."""
-        wanted = self.pipeline.normalizer.snapshot_requests() if self.pipeline.normalizer.wants_snapshot() else ()
+        norm = self.pipeline.normalizer
+        wanted = norm.snapshot_requests() if norm.wants_snapshot() else ()
         for symbol in list(asked):
             if symbol not in wanted:
                 del asked[symbol]
+        applied = norm.counters.snapshots_applied
         for symbol in wanted:
-            if now - asked.get(symbol, -RESYNC_AFTER_S) < RESYNC_AFTER_S:
+            when, seen = asked.get(symbol, (-RESYNC_AFTER_S, -1))
+            # asked already, and no snapshot came since: wait (a snapshot since means this
+            # is a new gap, before this tick saw the book live)
+            if now - when < RESYNC_AFTER_S and seen == applied:
                 continue
             messages = resync([symbol])
             if not messages:
                 continue
             if not budget.try_take(now):
                 return
-            asked[symbol] = now
+            asked[symbol] = (now, applied)
             self.count("snap_requests")
             for m in messages:
                 await conn.send(m.decode())
