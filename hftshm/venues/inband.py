@@ -24,6 +24,7 @@ from hftshm.feed.scratch import MdScratch
 from hftshm.layouts import md
 
 from .binance_spot.counters import COUNTER_NAMES, FeedCounters
+from .binance_spot.normalize import ZeroValue
 from .binance_spot.levels import BookSide
 
 _NO_TOP = (0, 0, 0, 0)
@@ -229,8 +230,6 @@ class InbandNormalizer:
     def _levels(self, raw, width: int = 2) -> list[tuple[int, int]]:
         """``[["price","qty"], ..]`` (OKX: 4 items a level, the first two used) -> e8 pairs; a
         zero price is refused (ZeroValue), a zero quantity deletes the level."""
-        from .binance_spot.normalize import ZeroValue
-
         if type(raw) is not list:
             raise TypeError("levels")
         get, parse = self._e8, self._e8_parse

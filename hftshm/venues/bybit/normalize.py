@@ -50,12 +50,16 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
+from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
 from ..binance_spot.normalize import _BAD_INPUT, BadTime, Refused, ZeroValue, _id, _ms
 from ..inband import InbandNormalizer
 
 _MS = 1_000_000
+_E8 = md.E8
+_pack_trade = sparse_record("kind", "side", "flags", "symbol_id", "exch_ns", "txn_ns", "recv_ns", "venue_id",
+                            "venue_id2", "price_e8", "qty_e8", "price", "qty").pack_into
 _INT64_MAX = (1 << 63) - 1
 _loads = orjson.loads
 _SIDES = {"Buy": md.BUY, "Sell": md.SELL}
@@ -134,6 +138,41 @@ class BybitNormalizer(InbandNormalizer):
         rows = msg["data"]
         if type(rows) is not list:
             raise TypeError("data")
+        if len(rows) == 1:  # the usual case: one sparse pack_into, as Binance's trade path
+            t = rows[0]
+            side = _SIDES[t["S"]]
+            get = self._e8
+            text = t["p"]
+            price = get(text)
+            if price is None:
+                price = self._e8_parse(text)
+            text = t["v"]
+            qty = get(text)
+            if qty is None:
+                qty = self._e8_parse(text)
+            if not price or not qty:
+                raise ZeroValue("p/v")
+            tid = t["i"]
+            if type(tid) is not str:
+                raise TypeError("i")
+            tid = int(tid) if tid.isdigit() and len(tid) <= 19 else 0
+            if tid > _INT64_MAX:
+                tid = 0
+            seq = t.get("seq", 0)
+            if type(seq) is not int or seq < 0:
+                _id(seq)
+            block = t.get("BT", False)
+            if block is True:
+                flags = md.F_NOT_MARKET
+            elif block is False:
+                flags = 0
+            else:
+                raise TypeError("BT")
+            out = self._out
+            _pack_trade(out.mv, 0, md.TRADE, side, flags, sid, exch, _ms(t["T"]), recv_ns, tid, seq,
+                        price, qty, price / _E8, qty / _E8)  # struct.error past int64: bad_fields
+            out.n = 1
+            return out.one
         parsed = []
         get, parse = self._e8, self._e8_parse
         for t in rows:

@@ -41,6 +41,7 @@ import zlib
 import numpy as np
 import orjson
 
+from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
 from ..binance_spot.normalize import _BAD_INPUT, BadId, Refused, ZeroValue, _id, _ms
@@ -48,6 +49,9 @@ from ..inband import InbandNormalizer
 from .urls import inst_id
 
 _loads = orjson.loads
+_E8 = md.E8
+_pack_trade = sparse_record("kind", "side", "flags", "symbol_id", "exch_ns", "txn_ns", "recv_ns", "venue_id",
+                            "venue_id2", "price_e8", "qty_e8", "price", "qty").pack_into
 _SIDES = {"buy": md.BUY, "sell": md.SELL}
 CHECKSUM_LEVELS = 25
 
@@ -160,6 +164,33 @@ class OkxNormalizer(InbandNormalizer):
         return self._out.single(md.QUOTE, 0, 0, sid, exch, 0, recv_ns, seq, 0, bid, bid_qty, ask, ask_qty)
 
     def _trades(self, rows: list, sid: int, recv_ns: int) -> np.ndarray:
+        if len(rows) == 1:  # the usual case: one sparse pack_into
+            t = rows[0]
+            side = _SIDES[t["side"]]
+            get = self._e8
+            text = t["px"]
+            price = get(text)
+            if price is None:
+                price = self._e8_parse(text)
+            text = t["sz"]
+            qty = get(text)
+            if qty is None:
+                qty = self._e8_parse(text)
+            if not price or not qty:
+                raise ZeroValue("px/sz")
+            tid = t["tradeId"]
+            if type(tid) is not str or not tid.isdigit():
+                raise TypeError("tradeId")
+            tid = _id(int(tid))
+            seq = t.get("seqId", 0)
+            if type(seq) is not int or seq < 0:
+                _id(seq)
+            ts = _ts(t["ts"])
+            out = self._out
+            _pack_trade(out.mv, 0, md.TRADE, side, 0, sid, ts, ts, recv_ns, tid, seq, price, qty,
+                        price / _E8, qty / _E8)  # struct.error past int64: bad_fields
+            out.n = 1
+            return out.one
         parsed = []
         for t in rows:
             side = _SIDES[t["side"]]
