@@ -117,10 +117,35 @@ class InbandBook:
         self._publish_top(out, exch_ns, recv_ns, update_id)
 
     def apply(self, bids, asks, update_id: int, id2: int, exch_ns: int, recv_ns: int, out: MdScratch) -> None:
-        """A delta that continues the live book."""
-        if self._set(bids, asks, update_id, id2, exch_ns, recv_ns, out, out.n):
-            self.last_id = update_id
-            self._publish_top(out, exch_ns, recv_ns, update_id)
+        """A delta that continues the live book. The hot path: ``_set`` and ``_publish_top``
+        inlined (a Python call is a tenth of a delta's time)."""
+        bq, aq = self.bids.qty, self.asks.qty
+        old_b = [(p, bq.get(p, 0)) for p, _ in bids]
+        old_a = [(p, aq.get(p, 0)) for p, _ in asks]
+        set_b, set_a = self.bids.set, self.asks.set
+        for p, q in bids:
+            set_b(p, q)
+        for p, q in asks:
+            set_a(p, q)
+        bp, ap = self.bids._prices, self.asks._prices
+        if bp and ap and bp[-1] >= ap[0]:  # crossed: roll back, reset, resync
+            for p, q in reversed(old_b):
+                set_b(p, q)
+            for p, q in reversed(old_a):
+                set_a(p, q)
+            self._crossed(out, exch_ns, recv_ns)
+            return
+        sid, last = self.symbol_id, md.F_LAST_IN_EVENT
+        if bids:
+            out.put_levels(md.BID, 0, 0 if asks else last, sid, exch_ns, recv_ns, update_id, id2, bids)
+        if asks:
+            out.put_levels(md.ASK, 0, last, sid, exch_ns, recv_ns, update_id, id2, asks)
+        self.last_id = update_id
+        top = (bp[-1], bq[bp[-1]]) if bp else (0, 0)
+        top += (ap[0], aq[ap[0]]) if ap else (0, 0)
+        if top != self._top:
+            self._top = top
+            out.put(md.QUOTE, 0, md.F_FROM_BOOK, sid, exch_ns, 0, recv_ns, update_id, 0, *top)
 
     def reset(self, out: MdScratch, exch_ns: int, recv_ns: int) -> None:
         """Discard the book (a gap): BOOK_RESET if consumers hold it; wait for a snapshot."""

@@ -269,3 +269,12 @@ def test_book_after_each_message_equals_a_brute_force_rebuild():
             assert consumer.bids == {} and consumer.asks == {}, step
     c = n.counters
     assert c.depth_gaps > 10 and c.venue_resets > 5 and c.crossed_books == 0
+
+
+def test_a_crossing_delta_is_rolled_back_reset_and_resynced():
+    n = _norm()
+    n.normalize(_f(SNAPSHOT), 1)
+    recs = n.normalize(_book(18521289, b=[("16700.00", "1")]), 2)  # a bid above the best ask
+    assert list(recs["kind"]) == [md.BOOK_RESET]
+    assert n.counters.crossed_books == 1 and n.snapshot_requests() == ["BTCUSDT"]
+    assert not n.book("BTCUSDT").live and len(n.book("BTCUSDT").bids) == 0

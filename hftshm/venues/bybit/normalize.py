@@ -61,6 +61,7 @@ _E8 = md.E8
 _pack_trade = sparse_record("kind", "side", "flags", "symbol_id", "exch_ns", "txn_ns", "recv_ns", "venue_id",
                             "venue_id2", "price_e8", "qty_e8", "price", "qty").pack_into
 _INT64_MAX = (1 << 63) - 1
+_MAX_MS = _INT64_MAX // _MS
 _loads = orjson.loads
 _SIDES = {"Buy": md.BUY, "Sell": md.SELL}
 _BOOK, _TRADE, _TICKER = 1, 2, 3
@@ -207,13 +208,23 @@ class BybitNormalizer(InbandNormalizer):
     def _book(self, msg: dict, book, recv_ns: int) -> np.ndarray:
         c = self.counters
         kind = msg["type"]
-        exch = _ms(msg["ts"])
+        exch = msg["ts"]
+        if type(exch) is not int or not 0 < exch <= _MAX_MS:
+            exch = _ms(exch)  # raises
+        exch *= _MS
         d = msg["data"]
-        u = _id(d["u"])
-        seq = _id(d.get("seq", 0))
+        u, seq = d["u"], d.get("seq", 0)
+        if type(u) is not int or type(seq) is not int or u < 0 or seq < 0 or u > _INT64_MAX or seq > _INT64_MAX:
+            _id(u)
+            _id(seq)
         bids, asks = self._levels(d["b"]), self._levels(d["a"])
         out = self._out
         out.clear()
+        if kind == "delta" and book.live and u == book.last_id + 1:  # the usual case
+            book.apply(bids, asks, u, seq, exch, recv_ns, out)
+            if book.wants_snapshot:  # it crossed: reset, resync
+                self._track(book)
+            return out.view()
         if kind == "snapshot":
             if not book.live:
                 book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
