@@ -28,7 +28,8 @@ The URL query may set ``rate``, ``count``, ``reset_every``, ``resend_every``, ``
 
 ``rate`` messages a second per connection in all (split over its topics); ``count`` > 0 stops
 after that many market messages (for benchmarks; with ``rate`` 0 they go as fast as the client
-reads: websockets' send waits while its buffer is full).
+reads; with a ``count``, all of its frames are made before the first is written, so a benchmark
+measures the client, not this generator).
 """
 
 from __future__ import annotations
@@ -45,10 +46,12 @@ from websockets.exceptions import ConnectionClosed
 from hftshm.layouts.md import E8
 
 from .config import symbol_spec
+from .wsframe import text_frame
 
 BYBIT_PATHS = {"/v5/public/spot": "bybit_spot", "/v5/public/linear": "bybit_linear"}
 OKX_PATH = "/ws/v5/public"
 TICK_S = 0.01
+WRITE_HIGH = 1 << 18  # unsent bytes past which an unpaced (rate 0) connection waits for its reader
 
 
 @dataclass
@@ -429,13 +432,29 @@ class InbandSession:
                              "cs": self.seq, "ts": ms})
 
 
+async def _flood(conn, reader, frames: list[bytes], chunk: int = 512) -> None:
+    for i in range(0, len(frames), chunk):
+        conn.transport.write(b"".join(frames[i:i + chunk]))
+        while conn.transport.get_write_buffer_size() > WRITE_HIGH and not reader.done():
+            await asyncio.wait([reader], timeout=0.001)
+        if reader.done():
+            return
+
+
 async def serve(conn, venue: str, opts: InbandOptions, symbols, stats=None) -> None:
     """Serve one Bybit or OKX public connection until it closes (or ``opts.count`` is sent)."""
     session = InbandSession(venue, opts, {s.upper() for s in symbols})
 
+    prepared: list[bytes] = []
+
     async def reader():
         async for message in conn:
-            for reply in session.handle(message):
+            replies = session.handle(message)
+            if opts.rate == 0 and opts.count and session.topics and not session.sent and not prepared:
+                # unpaced with a count (benchmarks): every frame made before the reply, then
+                # written as fast as the client reads: the figure is the client's, not ours
+                prepared.extend(text_frame(m) for m in session.next_messages(opts.count))
+            for reply in replies:
                 await conn.send(reply.decode())
 
     task = asyncio.create_task(reader())
@@ -446,6 +465,13 @@ async def serve(conn, venue: str, opts: InbandOptions, symbols, stats=None) -> N
             if opts.count and session.sent >= opts.count:
                 await asyncio.wait([task], timeout=1.0)
                 continue
+            if prepared:
+                await _flood(conn, task, prepared)
+                prepared.clear()
+                session.sent = opts.count
+                if stats is not None:
+                    stats.messages += opts.count
+                continue
             if opts.rate > 0:
                 due = int((loop.time() - start) * opts.rate) - session.sent
                 if session.pending_snapshots:
@@ -455,8 +481,10 @@ async def serve(conn, venue: str, opts: InbandOptions, symbols, stats=None) -> N
             if opts.count:
                 due = min(due, opts.count - session.sent)
             msgs = session.next_messages(due) if due > 0 and (session.topics or session.pending_snapshots) else []
-            for msg in msgs:
-                await conn.send(msg.decode())
+            if msgs:  # ready frames, one write (wsframe.py); replies go through websockets, between them
+                conn.transport.write(b"".join([text_frame(m) for m in msgs]))
+                while conn.transport.get_write_buffer_size() > WRITE_HIGH and not task.done():
+                    await asyncio.wait([task], timeout=0.001)  # the client reads slower: wait for it
             session.sent += len(msgs)
             if stats is not None:
                 stats.messages += len(msgs)

@@ -56,7 +56,7 @@ class _Collect:
 def test_session_resyncs_gaps_and_the_consumer_book_matches(sim, kind):
     streams, path, query = CASES[kind]
     venue = venues.get(kind)
-    url = f"ws://127.0.0.1:{sim.port}{path}?gap_every=61&{query}"
+    url = f"ws://127.0.0.1:{sim.port}{path}?gap_every=201&{query}"
     (conn,) = venue.connections(url, ["btcusdt", "ethusdt"], streams)
     norm = venue.normalizer({"BTCUSDT": 0, "ETHUSDT": 1})
     sink = _Collect()
