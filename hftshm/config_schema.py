@@ -302,8 +302,11 @@ URL = r"wss?://\S+"
 SYMBOL = r"[A-Za-z0-9]{1,32}"
 STREAMS = ("trade", "aggTrade", "bookTicker", "depth@100ms", "depth",
            # USD-M (hftshm.venues.binance_usdm.urls); which venue serves which: runtime.config
-           "depth@0ms", "markPrice@1s", "markPrice", "forceOrder")
-MARKET_VENUES = ("binance_spot", "binance_usdm")  # hftshm.venues; "binance" is binance_spot
+           "depth@0ms", "markPrice@1s", "markPrice", "forceOrder",
+           # Bybit v5 (hftshm.venues.bybit.urls) and OKX v5 (hftshm.venues.okx.urls)
+           "orderbook.1", "orderbook.50", "publicTrade", "tickers", "bbo-tbt", "books", "trades")
+MARKET_VENUES = ("binance_spot", "binance_usdm",  # hftshm.venues; "binance" is binance_spot
+                 "bybit_spot", "bybit_linear", "okx")  # market data only
 HOUR = 3600.0
 
 TOP = Section(

@@ -111,7 +111,7 @@ class IngestAgent(Agent):
             raise ValueError("[venue] stream_url is empty (the supervisor sets it for the simulator)")
         connections = market.connections(venue.stream_url, venue.symbols, venue.streams)
         snapshots = None
-        if depth:
+        if depth and market.snapshots_over_api:  # Bybit, OKX: snapshots come on the stream
             if not venue.api_url:
                 raise ValueError("[venue] api_url is needed for depth snapshots (depth streams are on)")
             snapshots = SnapshotFetcher(venue.api_url, self._on_snapshot,

@@ -22,6 +22,12 @@ the whole real recording once, as recorded (trade, bookTicker and ``depth@0ms`` 
 recorded snapshot handed in when the book first asks), with ``lost`` = the records the
 normalizer makes of the file directly minus those published; its latency is one pass over the
 file in order (a book cannot take the same diffs twice).
+
+``bybit_spot``, ``bybit_linear``, ``okx``: no recording exists; the simulator's synthetic Bybit v5
+/ OKX v5 streams (hftshm/exchange/inband.py) at ``rate=0`` (as fast as the client reads, one
+topic per connection: its snapshot, then updates with the venue's restarts and re-sends); for
+latency, frames made by the same generator. The simulator makes each frame in Python (orjson),
+so it may bound the throughput figure: compare ``frames-only``.
 """
 
 from __future__ import annotations
@@ -62,7 +68,12 @@ class Options:
     venue: str = "binance_spot"  # or "binance_usdm"
 
 
-VENUE_KINDS = {"binance_spot": ("bookTicker", "trade"), "binance_usdm": ("bookTicker", "trade", "capture")}
+VENUE_KINDS = {"binance_spot": ("bookTicker", "trade"), "binance_usdm": ("bookTicker", "trade", "capture"),
+               # synthetic (hftshm/exchange/inband.py): kinds are the venues' topics
+               "bybit_spot": ("publicTrade", "orderbook.1", "orderbook.50"),
+               "bybit_linear": ("publicTrade", "orderbook.50", "tickers"),
+               "okx": ("trades", "bbo-tbt", "books")}
+INBAND = {"bybit_spot": "/v5/public/spot", "bybit_linear": "/v5/public/linear", "okx": "/ws/v5/public"}
 _CAPTURES = {"binance_spot": CAPTURE, "binance_usdm": USDM_CAPTURE}
 _USDM_CAPTURE_STREAMS = "btcusdt@trade/btcusdt@bookTicker/btcusdt@depth@0ms"
 
@@ -113,9 +124,40 @@ def _start_simulator(capture: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
     return proc, int(port_file.read_text())
 
 
-async def _receive(url: str, mode: str, sink_obj, expected: int) -> None:
+def _inband_sim(tmp: Path) -> tuple[subprocess.Popen, int]:
+    port_file = tmp / "port"
+    port_file.unlink(missing_ok=True)
+    proc = subprocess.Popen([sys.executable, "-m", "hftshm.exchange", "--port", "0", "--port-file", str(port_file),
+                             "--symbols", "btcusdt"], stdout=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    while not port_file.exists() or not port_file.read_text().strip():
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError("the simulator did not start")
+        time.sleep(0.05)
+    return proc, int(port_file.read_text())
+
+
+def _inband_subscribe(venue: str, kind: str) -> bytes:
+    (conn,) = venues.get(venue).connections("ws://x", ["btcusdt"], [kind])
+    (msg,) = conn.subscribe_messages(conn.subscribe)
+    return msg
+
+
+def _inband_frames(venue: str, kind: str, n: int = 20000) -> list[bytes]:
+    """``n`` frames of one topic from the simulator's generator (its snapshot first)."""
+    from ..exchange.inband import InbandOptions, InbandSession
+
+    session = InbandSession(venue, InbandOptions(), {"BTCUSDT"})
+    session.handle(_inband_subscribe(venue, kind))
+    return session.next_messages(n)
+
+
+async def _receive(url: str, mode: str, sink_obj, expected: int, send: bytes = b"") -> None:
     if mode == "websockets-recv":
         async with websockets.connect(url, compression=None, max_size=1 << 20, ping_interval=None) as ws:
+            if send:
+                await ws.send(send.decode())
             while sink_obj.messages < expected:
                 await ws.recv(decode=False)
                 sink_obj.sink((None,), 0)
@@ -123,6 +165,8 @@ async def _receive(url: str, mode: str, sink_obj, expected: int) -> None:
     make = factory(sink_obj.sink, fast=mode != "pipeline-ws")
     async with websockets.connect(url, create_connection=make, compression=None, max_size=1 << 20,
                                   ping_interval=None) as ws:
+        if send:
+            await ws.send(send.decode())
         while sink_obj.messages < expected:
             await asyncio.wait([asyncio.ensure_future(ws.wait_closed())], timeout=0.05)
             if ws.state.name == "CLOSED":
@@ -150,6 +194,10 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str 
     root = "/public" if usdm else ""
     streams = _USDM_CAPTURE_STREAMS if kind == "capture" else f"btcusdt@{kind}"
     url = f"ws://127.0.0.1:{port}{root}/stream?streams={streams}"
+    send = b""
+    if venue in INBAND:  # the synthetic stream: one topic, ``expected`` messages, unpaced
+        url = f"ws://127.0.0.1:{port}{INBAND[venue]}?rate=0&count={expected}"
+        send = _inband_subscribe(venue, kind)
     if mode.startswith("pipeline"):
         pub = ring.publisher()
         pipeline = FeedPipeline(venues.get(venue).normalizer({"BTCUSDT": 0}), pub)
@@ -167,7 +215,7 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str 
     gc_was = gc.isenabled()
     gc.disable()  # as the worker could: the pipeline allocates no cycles
     try:
-        asyncio.run(_receive(url, mode, sink_obj, expected))
+        asyncio.run(_receive(url, mode, sink_obj, expected, send))
     finally:
         if gc_was:
             gc.enable()
@@ -188,9 +236,11 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str 
 
 
 def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot") -> dict:
-    capture = _CAPTURES[venue]
+    capture = _CAPTURES.get(venue)
     norm = venues.get(venue).normalizer({"BTCUSDT": 0})
-    if kind == "capture":
+    if venue in INBAND:
+        frames = _inband_frames(venue, kind)
+    elif kind == "capture":
         frames = [f for _, f in iter_capture(capture)]
         passes = 1
     else:
@@ -233,7 +283,7 @@ def run(opts: Options, report=None) -> dict:
     bad = [k for k in opts.kinds if k not in VENUE_KINDS[venue]]
     if bad:
         raise ValueError(f"kind {bad[0]!r} is not measured for {venue}: {', '.join(VENUE_KINDS[venue])}")
-    capture_src = _CAPTURES[venue]
+    capture_src = _CAPTURES.get(venue)
     instance = f"benchingest{int(time.time() * 1000) % 10**9}"
     ring = BroadcastRing.create(instance, "md", md.LAYOUT, 1 << 16, policy="overwrite", symbols=["BTCUSDT"])
 
@@ -246,6 +296,16 @@ def run(opts: Options, report=None) -> dict:
         with tempfile.TemporaryDirectory(prefix="hftshm-bench-ingest-") as tmp:
             tmp = Path(tmp)
             synthetic = [k for k in opts.kinds if k != "capture"]
+            if venue in INBAND:
+                proc, port = _inband_sim(tmp)
+                try:
+                    for kind in synthetic:
+                        for mode in opts.modes:
+                            measured(throughput(port, kind, mode, opts.messages, ring, venue))
+                finally:
+                    proc.terminate()
+                    proc.wait(30)
+                synthetic = []
             if synthetic:
                 capture = write_capture(tmp / "long.capture", synthetic, opts.messages, capture_src)
                 proc, port = _start_simulator(capture, tmp)

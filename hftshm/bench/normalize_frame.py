@@ -2,7 +2,8 @@
 
     python -m hftshm.bench.normalize_frame CAPTURE [--passes N] [--memo-limit N]
 
-Replays every frame of the capture, in its order, through one ``BinanceSpotNormalizer`` (the
+Replays every frame of the capture, in its order, through one venue normalizer (handed in:
+``make_normalizer``, a venue's ``MarketVenue.normalizer``; the command line's is Binance Spot's) (the
 snapshot line through ``apply_snapshot``), ``passes`` times, timing each ``normalize`` call alone
 with ``perf_counter_ns`` around it (gc off). Reports p50/p99/max per message type for the first
 pass (the e8 memo starts empty) and the later ones (memo warm; the book resyncs at the restart,
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from hftshm.venues.binance_spot.normalize import BinanceSpotNormalizer
 from ..feed.capture import iter_capture
+from ..venues.binance_spot.normalize import BinanceSpotNormalizer
 
 _KINDS = (b"@trade", b"@bookTicker", b"@depth")
 
@@ -44,7 +45,7 @@ def _pcts(samples: list[int]) -> str:
     return f"p50 {p50 / 1e3:6.2f} us  p99 {p99 / 1e3:6.2f} us  max {a.max() / 1e3:8.1f} us  (n={len(a)})"
 
 
-def measure(capture: Path, passes: int = 3,
+def measure(capture: Path, make_normalizer, passes: int = 3,
             memo_limit: int | None = None) -> dict[str, dict[str, list[int]]]:
     """Per pass label ("cold", "warm") and message type, the ns of each normalize call."""
     lines = _read(capture)
@@ -56,7 +57,7 @@ def measure(capture: Path, passes: int = 3,
     try:
         for p in range(passes):
             if p == 0:
-                norm = BinanceSpotNormalizer({"BTCUSDT": 1}, **memo)
+                norm = make_normalizer({"BTCUSDT": 1}, **memo)
             label = "cold" if p == 0 else "warm"
             for (recv, frame), kind in zip(lines, kinds):
                 if frame.startswith(b'{"lastUpdateId"'):
@@ -82,9 +83,9 @@ def _timer_cost() -> list[int]:
     return out
 
 
-def _untimed_mean(capture: Path, kind: str, repeat: int = 5) -> float:
+def _untimed_mean(capture: Path, kind: str, make_normalizer, repeat: int = 5) -> float:
     frames = [(r, f) for r, f in _read(capture) if _kind(f) == kind]
-    norm = BinanceSpotNormalizer({"BTCUSDT": 1})
+    norm = make_normalizer({"BTCUSDT": 1})
     normalize = norm.normalize
     best = float("inf")
     for _ in range(repeat):
@@ -95,21 +96,22 @@ def _untimed_mean(capture: Path, kind: str, repeat: int = 5) -> float:
     return best
 
 
-def main() -> None:
+def main(make_normalizer, argv=None) -> None:
+    """The CLI, for the venue whose normalizer is handed in (feed names no venue)."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("capture", type=Path, help="a capture file, e.g. shared/data/binance/*.capture")
     ap.add_argument("--passes", type=int, default=3)
     ap.add_argument("--memo-limit", type=int, default=None, help="E8Memo size (default: the normalizer's)")
-    args = ap.parse_args()
-    res = measure(args.capture, args.passes, args.memo_limit)
+    args = ap.parse_args(argv)
+    res = measure(args.capture, make_normalizer, args.passes, args.memo_limit)
     print(f"timer pair alone: {_pcts(_timer_cost())}")
     for label, by_kind in res.items():
         for kind, samples in sorted(by_kind.items()):
             print(f"{label:4} {kind:10} {_pcts(samples)}")
     for kind in ("trade", "bookTicker"):
-        print(f"untimed loop {kind:10} mean {_untimed_mean(args.capture, kind) / 1e3:.2f} us/frame"
+        print(f"untimed loop {kind:10} mean {_untimed_mean(args.capture, kind, make_normalizer) / 1e3:.2f} us/frame"
               " (memo warm after the first of 5 runs; best run)")
 
 
 if __name__ == "__main__":
-    main()
+    main(BinanceSpotNormalizer)

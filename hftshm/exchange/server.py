@@ -5,6 +5,8 @@ Paths (web-socket-streams.md "General WSS information", web-socket-api.md):
 * ``/ws/<stream>[/<stream>..]`` and ``/ws``: raw streams, payloads unwrapped
 * ``/stream?streams=<a>/<b>`` and ``/stream``: combined streams, ``{"stream", "data"}``
 * ``/ws-api/v3[?returnRateLimits=false]``: the WebSocket API
+* ``/v5/public/spot``, ``/v5/public/linear`` (Bybit v5) and ``/ws/v5/public`` (OKX v5): public
+  market data, synthetic (``inband.py``)
 
 Replaying a Binance USD-M capture, the paths are USD-M's (Binance derivatives docs, USDⓈ-M
 Futures, "Websocket Market Streams"): ``/public/ws..``, ``/public/stream..`` for bookTicker, depth
@@ -40,7 +42,7 @@ from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
 from ..venues.binance_usdm.urls import PATH_OF
-from . import stream_control
+from . import inband, stream_control
 from .config import SimConfig
 from .depth import DepthDiff
 from .connection import ApiPeer, Connection, MarketPeer, Peer, Stats
@@ -149,6 +151,13 @@ class ExchangeSimulator:
         path = url.path.rstrip("/") or "/"
         query = parse_qs(url.query)
         route = None
+        if path in inband.BYBIT_PATHS or path == inband.OKX_PATH:  # Bybit v5, OKX v5 (inband.py)
+            try:
+                tweaks = inband.options_from_query(query)
+            except ValueError as exc:
+                return conn.respond(http.HTTPStatus.BAD_REQUEST, f"{exc}\n")
+            conn.route = ("inband", inband.BYBIT_PATHS.get(path, "okx"), tweaks)
+            return None
         if self.usdm:
             route, path = _usdm_route(path)
         if path == (USDM_API_PATH if self.usdm else API_PATH):
@@ -183,7 +192,13 @@ class ExchangeSimulator:
 
     async def _handler(self, conn: Connection) -> None:
         self.stats.connections += 1
-        if conn.route[0] == "api":
+        if conn.route[0] == "inband":
+            cfg = self.cfg
+            opts = inband.InbandOptions(rate=cfg.rate, levels=cfg.levels, seed=cfg.seed,
+                                        gap_every=cfg.faults.gap_every, count=cfg.count or 0)
+            opts = dataclasses.replace(opts, **conn.route[2])
+            await inband.serve(conn, conn.route[1], opts, [s.upper() for s in cfg.specs], self.stats)
+        elif conn.route[0] == "api":
             await self._serve_api(conn, conn.route[1])
         else:
             await self._serve_market(conn, conn.route[1], conn.route[2])

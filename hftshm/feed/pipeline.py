@@ -15,8 +15,6 @@ session's tick, 20 ms), so a kill -9 loses at most that tick's normalizer counts
 
 from __future__ import annotations
 
-from hftshm.venues.binance_spot.counters import COUNTER_NAMES as NORMALIZER_COUNTERS
-
 # Shared counter name (<= 15 chars, the control block's limit) -> the normalizer counters it sums
 # (the control block holds 32 counters a worker, so rarer kinds share one).
 FROM_NORMALIZER = {
@@ -41,7 +39,15 @@ FROM_NORMALIZER = {
     "bad_snapshots": ("bad_snapshots",),
     "book_resets": ("book_resets",),
 }
-assert {a for attrs in FROM_NORMALIZER.values() for a in attrs} <= set(NORMALIZER_COUNTERS)
+NORMALIZER_COUNTERS = tuple(a for attrs in FROM_NORMALIZER.values() for a in attrs)
+
+
+def check_counters(counters) -> None:
+    """TypeError naming the counters a venue's normalizer lacks: every venue keeps the set the
+    shared counters sum (venues hand their normalizer in; feed names no venue)."""
+    missing = [a for a in NORMALIZER_COUNTERS if not hasattr(counters, a)]
+    if missing:
+        raise TypeError(f"the normalizer's counters lack {', '.join(missing)}")
 
 
 class _Null:
@@ -63,6 +69,7 @@ class FeedPipeline:
 
     def __init__(self, normalizer, publisher, counters=None, index=None, exch_to_recv=None,
                  recv_to_publish=None, hold_wakes: bool = True):
+        check_counters(normalizer.counters)
         self.normalizer = normalizer
         self.publisher = publisher
         self.counters = counters

@@ -27,11 +27,11 @@ import time
 import websockets
 from websockets.exceptions import InvalidHandshake, InvalidURI
 
-from hftshm.venues.binance_spot.urls import combined_url, subscribe_messages
 from .pacing import Backoff, OutgoingBudget
 from .wsconn import factory
 
 log = logging.getLogger("hftshm.feed")
+RESYNC_AFTER_S = 5.0  # an in-band resync (resubscription) not answered by a snapshot: ask again
 TICK_S = 0.02  # watchdog, pings, counters and snapshot requests are looked after this often
 
 
@@ -41,13 +41,15 @@ class FeedSession:
                  silent_hint: str = ""):
         """``feed``: the ``[feed]`` config (runtime.config.FeedConfig). ``count(name, n=1)``
         bumps a shared counter. ``snapshots``: a SnapshotFetcher, or None (no depth streams).
-        ``connection``: a venue's ``hftshm.venues.Connection`` (its URL and streams left to
-        SUBSCRIBE); without one, ``stream_url`` and ``streams`` make a Spot combined URL.
+        ``connection``: a venue's ``hftshm.venues.Connection`` (required: its URL, the streams
+        left to subscribe, how the venue words a subscription, and its application keepalive);
+        ``stream_url`` and ``streams`` are kept for callers that still pass them.
         ``silent_hint``: what the warning about a silent connection suggests checking."""
-        if connection is not None:
-            self.url, self.subscribe = connection.url, list(connection.subscribe)
-        else:
-            self.url, self.subscribe = combined_url(stream_url, streams)
+        if connection is None:
+            raise ValueError("FeedSession needs the venue's Connection (hftshm.venues: "
+                             "MarketVenue.connections)")
+        self.url, self.subscribe = connection.url, list(connection.subscribe)
+        self.connection = connection
         self.silent_hint = silent_hint
         self.silent = 0  # connections that opened and delivered nothing
         self.pipeline = pipeline
@@ -113,7 +115,14 @@ class FeedSession:
         feed = self.feed
         opened = loop.time()
         budget = OutgoingBudget(feed.max_outgoing_per_s, opened)
-        pending_subs = subscribe_messages(self.subscribe)
+        link = self.connection
+        pending_subs = list(link.subscribe_messages(self.subscribe)) if self.subscribe else []
+        app_ping = getattr(link, "app_ping", b"")  # a venue's keepalive message (Bybit, OKX)
+        app_ping_s = getattr(link, "app_ping_s", 0.0)
+        app_idle = getattr(link, "app_ping_idle", False)
+        next_app_ping = opened + app_ping_s
+        resync = getattr(link, "resync_messages", None)
+        asked: dict[str, tuple] = {}  # symbol -> (when its resubscription went out, snapshots then)
         next_ping = opened + feed.ping_interval_s
         ping_waiter = None
         ping_sent = 0.0
@@ -141,6 +150,15 @@ class FeedSession:
                     self.backoff.reset()
                 while pending_subs and budget.try_take(now):
                     await conn.send(pending_subs.pop(0).decode())
+                if resync is not None:  # a book without a snapshot: resubscribe its topic
+                    await self._resync(conn, resync, asked, now, budget)
+                if app_ping and now >= next_app_ping:
+                    idle_ns = time.time_ns() - conn.last_message_ns
+                    if app_idle and idle_ns < app_ping_s * 1e9:  # OKX: only when idle
+                        next_app_ping = now + app_ping_s - idle_ns / 1e9
+                    elif budget.try_take(now):
+                        await conn.send(app_ping.decode())
+                        next_app_ping = now + app_ping_s
                 if time.time_ns() - conn.last_message_ns > stale_ns:
                     if conn.last_message_ns == opened_ns:  # nothing at all since the open
                         self.silent += 1
@@ -176,6 +194,31 @@ class FeedSession:
             closed.cancel()
             await self._close(conn, reason)
         return reason
+
+    async def _resync(self, conn, resync, asked: dict, now: float, budget) -> None:
+        """Venues that send their book snapshots in band (Bybit, OKX) resync a book by
+        subscribing its topic again; asked again after RESYNC_AFTER_S if no snapshot came."""
+        norm = self.pipeline.normalizer
+        wanted = norm.snapshot_requests() if norm.wants_snapshot() else ()
+        for symbol in list(asked):
+            if symbol not in wanted:
+                del asked[symbol]
+        applied = norm.counters.snapshots_applied
+        for symbol in wanted:
+            when, seen = asked.get(symbol, (-RESYNC_AFTER_S, -1))
+            # asked already, and no snapshot came since: wait (a snapshot since means this
+            # is a new gap, before this tick saw the book live)
+            if now - when < RESYNC_AFTER_S and seen == applied:
+                continue
+            messages = resync([symbol])
+            if not messages:
+                continue
+            if not budget.try_take(now):
+                return
+            asked[symbol] = (now, applied)
+            self.count("snap_requests")
+            for m in messages:
+                await conn.send(m.decode())
 
     async def _close(self, conn, reason: str) -> None:
         """Stop ingesting first (what was read is already published: the sink runs in the read

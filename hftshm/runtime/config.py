@@ -298,6 +298,7 @@ def validate(cfg: Config) -> None:
     validate_market_venue(cfg)
     for name, w in cfg.workers.items():
         S.WORKER.check_object(w, f"[workers.{name}]")
+    refuse_market_data_only_orders(cfg)
     validate_trading(cfg)
     refuse_usdm_orders(cfg)
     validate_bridge_ids(cfg)
@@ -347,6 +348,27 @@ def refuse_usdm_orders(cfg: Config) -> None:
         where = "[venue] kind" if cfg.venue.kind != "sim" else "[sim] venue"
         raise ConfigError(f'{where} = "binance_usdm": USD-M order entry is not built yet, market data '
                           "only: set strategies = []")
+MARKET_DATA_ONLY = ("bybit_spot", "bybit_linear", "okx")  # venues with no order entry here
+
+
+def refuse_market_data_only_orders(cfg: Config) -> None:
+    """Bybit and OKX are market data only: no default strategy on the simulator speaking them,
+    and a configured one is refused rather than sent to the Spot API."""
+    if cfg.venue.kind in ("replay", "bridge"):
+        return
+    from .. import venues
+
+    kind = venues.market_venue_of(cfg).kind
+    if kind not in MARKET_DATA_ONLY:
+        return
+    if cfg.strategies is None:
+        cfg.strategies = []
+    elif cfg.strategies:
+        where = "[venue] kind" if cfg.venue.kind != "sim" else "[sim] venue"
+        raise ConfigError(f'{where} = "{kind}": market data only (no order entry for this venue): set '
+                          "strategies = []")
+
+
 DEFAULT_STRATEGY = {"name": "momentum", "kind": S.STRATEGY["kind"].default}  # with no [[strategies]], on the simulator
 STRATEGY_COMMON = ("name", "kind", "id", "symbols", "path", "class")  # the keys of every kind
 

@@ -6,24 +6,39 @@ itself with one ``MarketVenue``; ingest needs nothing else to connect, route str
 and keep books (docs/venues.md says how to add one). Order entry is not here yet: Spot's lives in
 ``hftshm.trading``.
 
-``kind`` names: ``binance_spot`` (also ``binance``, for configs written before USD-M) and
-``binance_usdm``.
+``kind`` names: ``binance_spot`` (also ``binance``, for configs written before USD-M),
+``binance_usdm``, ``bybit_spot``, ``bybit_linear`` and ``okx`` (Bybit v5 and OKX v5 public
+market data: their book snapshots come in band, so they need no snapshot API).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Optional
+
+
+def _binance_subscribe(names: list[str]) -> list[bytes]:
+    from .binance_spot.urls import subscribe_messages
+
+    return subscribe_messages(names)
 
 
 @dataclass(frozen=True)
 class Connection:
-    """One market-data WebSocket: its URL (carrying as many streams as fit) and the streams
-    left to SUBSCRIBE once it is open."""
+    """One market-data WebSocket: its URL (carrying as many streams as fit), the streams
+    left to subscribe once it is open, and how this venue words what the session sends."""
 
     url: str
     subscribe: list[str]
     streams: list[str]  # every stream this connection carries (for messages naming them)
+    # streams -> the messages that subscribe them (Binance: SUBSCRIBE in chunks of 200)
+    subscribe_messages: Callable[[list[str]], list[bytes]] = _binance_subscribe
+    app_ping: bytes = b""  # an application-level keepalive to send (Bybit's ping op, OKX's "ping")
+    app_ping_s: float = 0.0  # ...every this many seconds
+    app_ping_idle: bool = False  # ...only after that long without a message (OKX)
+    # symbols whose book waits for a snapshot -> messages that get one in band (resubscribe);
+    # None: the venue's snapshots come from its API (SnapshotFetcher)
+    resync_messages: Optional[Callable[[list[str]], list[bytes]]] = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +57,7 @@ class MarketVenue:
     normalizer: Callable  # (symbols: {"BTCUSDT": id}) -> a normalizer (normalize, apply_snapshot, ...)
     connections: Callable  # (stream_url, symbols, stream kinds) -> [Connection]
     silent_hint: str  # what to check when a connection opens and nothing arrives
+    snapshots_over_api: bool = True  # False: book snapshots come in band (Bybit, OKX)
 
     def check_streams(self, kinds) -> None:
         """ValueError naming a stream kind this venue does not serve, and what it does."""
@@ -57,8 +73,10 @@ ALIASES = {"binance": "binance_spot"}
 def _registry() -> dict[str, MarketVenue]:
     from .binance_spot.venue import VENUE as SPOT  # late: the venue modules import hftshm.feed
     from .binance_usdm.venue import VENUE as USDM
+    from .bybit.venue import LINEAR as BYBIT_LINEAR, SPOT as BYBIT_SPOT
+    from .okx.venue import VENUE as OKX
 
-    return {v.kind: v for v in (SPOT, USDM)}
+    return {v.kind: v for v in (SPOT, USDM, BYBIT_SPOT, BYBIT_LINEAR, OKX)}
 
 
 def kinds() -> tuple[str, ...]:

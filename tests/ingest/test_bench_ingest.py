@@ -48,3 +48,20 @@ def test_bench_ingest_refuses_a_kind_the_venue_has_not():
         [sys.executable, "-c", "from hftshm.cli import app; app()", "bench", "ingest", "--kind", "capture"],
         capture_output=True, text=True, timeout=120)
     assert proc.returncode != 0 and "unknown kind capture" in proc.stdout + proc.stderr
+
+
+def test_bench_ingest_bybit_and_okx_synthetic_streams(tmp_path):
+    """--venue bybit_linear / okx: the simulator's synthetic stream of one topic, unpaced; every
+    trade message becomes one record, the subscription reply is the one message more."""
+    for venue, kind in (("bybit_linear", "publicTrade"), ("okx", "trades")):
+        out = tmp_path / f"{venue}.json"
+        proc = subprocess.run(
+            [sys.executable, "-c", "from hftshm.cli import app; app()", "bench", "ingest", "--venue", venue,
+             "--kind", kind, "--messages", "2000", "--mode", "pipeline", "--latency-passes", "1",
+             "--json", str(out)], capture_output=True, text=True, timeout=300)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        rows = {(r["kind"], r["mode"]): r for r in json.loads(out.read_text())["results"]}
+        run = rows[(kind, "pipeline")]
+        assert run["venue"] == venue and run["messages"] == 2001 and run["records"] == 2000
+        assert run["gaps"] == run["skipped"] == 0
+        assert rows[(kind, "decode+normalize+publish")]["p50_us"] > 0

@@ -27,7 +27,8 @@ def bench_ingest(
         "pipeline,pipeline-ws,frames-only,websockets-recv",
     latency_passes: Annotated[int, typer.Option(help="Passes over the capture for latency.")] = 5,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the results here as JSON.")] = None,
-    venue: Annotated[str, typer.Option(help="binance_spot or binance_usdm: whose capture and normalizer.")] =
+    venue: Annotated[str, typer.Option(help="binance_spot, binance_usdm (captures), bybit_spot, bybit_linear or "
+                                            "okx (the simulator's synthetic streams): whose normalizer.")] =
         "binance_spot",
 ) -> None:
     """Simulator -> websocket -> orjson -> normalizer -> md ring on one core: msgs/s and

@@ -1,0 +1,296 @@
+"""Bybit v5 public frames -> ``layouts.md`` records. Sans-I/O: bytes and a receive time in.
+
+Message shapes from Bybit's v5 docs ("WebSocket Stream" > "Public"); the examples there are the
+test fixtures (tests/venues/test_bybit.py).
+
+Orderbook (``orderbook.{1,50}.<SYMBOL>``), "Process snapshot/delta"::
+
+    {"topic":"orderbook.50.BTCUSDT","type":"snapshot","ts":1672304484978,
+     "data":{"s":"BTCUSDT","b":[["16493.50","0.006"]],"a":[["16611.00","0.029"]],"u":18521288,
+     "seq":7961638724},"cts":1672304484976}
+
+- a snapshot resets the book; ``u`` = 1 means Bybit restarted the book service: the snapshot
+  overwrites it (BOOK_RESET, counted in venue_resets).
+- deltas carry absolute quantities, 0 deletes; ``u`` increases by 1 per message. A delta whose
+  ``u`` is not the last + 1 is a gap (depth_gaps): the book is reset and resynced by
+  resubscribing its topic, which Bybit answers with a snapshot. Deltas while no book is live
+  are dropped (stale_depth_events).
+- depth 1 pushes only snapshots, and re-sends an unchanged one (same ``u``) when nothing changed
+  for 3 s: a snapshot with the last ``u`` and the same levels is counted (resends) and
+  publishes nothing. A snapshot with ``u`` = last + 1 continues the live book: only its
+  differences go out as LEVELs (no BOOK_RESET every 10 ms); one with a later ``u`` also
+  continues it, and counts a gap (the messages in between were lost; the snapshot repairs it).
+- LEVEL: venue_id = ``u``, venue_id2 = ``seq`` (the cross sequence); exch_ns = ``ts``.
+
+Trade (``publicTrade.<SYMBOL>``), one TRADE per element of ``data``::
+
+    {"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1672304486868,"data":[{"T":1672304486865,
+     "s":"BTCUSDT","S":"Buy","v":"0.001","p":"16578.50","L":"PlusTick",
+     "i":"20f43950-d8dd-5b31-9112-a178eb6023af","BT":false,"seq":1783284617}]}
+
+  side = ``S`` (the taker's), txn_ns = ``T``, venue_id = ``i`` when it is a decimal integer
+  (spot), else 0 (linear sends a UUID string), venue_id2 = ``seq`` (orders trades against book
+  changes; 0 if absent). A block trade (``BT`` true) carries F_NOT_MARKET. No trade-id gaps
+  are counted: Bybit's ids are not contiguous.
+
+Ticker (``tickers.<SYMBOL>``, linear): a snapshot, then deltas holding only changed fields; the
+normalizer merges them and publishes a MARK when mark price, index price, funding rate, next
+funding time or open interest changed: price = ``markPrice``, qty = ``fundingRate`` (signed),
+price2 = ``indexPrice``, qty2 = 0, txn_ns = ``nextFundingTime``, venue_id = ``cs`` (cross
+sequence), venue_id2 = ``openInterest`` in 1e-8 units.
+
+Replies: ``{"success":true,"ret_msg":"","op":"subscribe",..}`` (control_messages), a pong
+(``"op":"pong"`` on linear, ``"ret_msg":"pong"`` on spot: pongs), ``"success":false`` (a refused
+subscription: venue_errors and refused_subscriptions). Unknown topics count unknown_events,
+symbols missing from the table unknown_symbols, malformed fields bad_fields.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import orjson
+
+from hftshm.feed.scratch import sparse_record
+from hftshm.layouts import md
+
+from ..binance_spot.normalize import _BAD_INPUT, BadTime, Refused, ZeroValue, _id, _ms
+from ..inband import InbandNormalizer
+
+_MS = 1_000_000
+_E8 = md.E8
+_pack_trade = sparse_record("kind", "side", "flags", "symbol_id", "exch_ns", "txn_ns", "recv_ns", "venue_id",
+                            "venue_id2", "price_e8", "qty_e8", "price", "qty").pack_into
+_INT64_MAX = (1 << 63) - 1
+_MAX_MS = _INT64_MAX // _MS
+_loads = orjson.loads
+_SIDES = {"Buy": md.BUY, "Sell": md.SELL}
+_BOOK, _TRADE, _TICKER = 1, 2, 3
+
+
+class BybitNormalizer(InbandNormalizer):
+    def __init__(self, symbols, **kw):
+        super().__init__(symbols, **kw)
+        self._topics: dict[str, tuple[int, object]] = {}
+        for name, sid in self._ids.items():
+            for depth in ("1", "50", "200", "1000"):
+                self._topics[f"orderbook.{depth}.{name}"] = (_BOOK, self._books[name])
+            self._topics[f"publicTrade.{name}"] = (_TRADE, sid)
+            self._topics[f"tickers.{name}"] = (_TICKER, sid)
+        self._tickers: dict[int, dict] = {}
+        self._marks: dict[int, tuple] = {}
+
+    def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
+        c = self.counters
+        c.frames += 1
+        try:
+            msg = _loads(frame)
+        except orjson.JSONDecodeError:
+            c.malformed_json += 1
+            return self._out.empty
+        try:
+            topic = msg.get("topic")
+            if topic is None:
+                return self._reply(msg)
+            route = self._topics.get(topic)
+            if route is None:
+                kind = topic.partition(".")[0]
+                if kind in ("orderbook", "publicTrade", "tickers"):
+                    c.unknown_symbols += 1
+                else:
+                    c.unknown_events += 1
+                return self._out.empty
+            what, target = route
+            if what == _TRADE:
+                return self._trades(msg, target, recv_ns)
+            if what == _BOOK:
+                return self._book(msg, target, recv_ns)
+            return self._ticker(msg, target, recv_ns)
+        except Refused as exc:
+            name = exc.counter
+            setattr(c, name, getattr(c, name) + 1)
+            return self._out.empty
+        except _BAD_INPUT:
+            if type(msg) is dict:
+                c.bad_fields += 1
+            else:
+                c.unknown_events += 1
+            return self._out.empty
+
+    # -- handlers: raise one of _BAD_INPUT (or a Refused) on malformed input -------------------
+
+    def _reply(self, d: dict) -> np.ndarray:
+        c = self.counters
+        op = d.get("op")
+        if op == "pong" or d.get("ret_msg") == "pong":
+            c.pongs += 1
+            c.control_messages += 1
+        elif d.get("success") is False:
+            c.venue_errors += 1
+            if op == "subscribe":
+                c.refused_subscriptions += 1
+        elif op is not None:
+            c.control_messages += 1
+        else:
+            c.unknown_events += 1
+        return self._out.empty
+
+    def _trades(self, msg: dict, sid: int, recv_ns: int) -> np.ndarray:
+        exch = _ms(msg["ts"])
+        rows = msg["data"]
+        if type(rows) is not list:
+            raise TypeError("data")
+        if len(rows) == 1:  # the usual case: one sparse pack_into, as Binance's trade path
+            t = rows[0]
+            side = _SIDES[t["S"]]
+            get = self._e8
+            text = t["p"]
+            price = get(text)
+            if price is None:
+                price = self._e8_parse(text)
+            text = t["v"]
+            qty = get(text)
+            if qty is None:
+                qty = self._e8_parse(text)
+            if not price or not qty:
+                raise ZeroValue("p/v")
+            tid = t["i"]
+            if type(tid) is not str:
+                raise TypeError("i")
+            tid = int(tid) if tid.isdigit() and len(tid) <= 19 else 0
+            if tid > _INT64_MAX:
+                tid = 0
+            seq = t.get("seq", 0)
+            if type(seq) is not int or seq < 0:
+                _id(seq)
+            block = t.get("BT", False)
+            if block is True:
+                flags = md.F_NOT_MARKET
+            elif block is False:
+                flags = 0
+            else:
+                raise TypeError("BT")
+            out = self._out
+            _pack_trade(out.mv, 0, md.TRADE, side, flags, sid, exch, _ms(t["T"]), recv_ns, tid, seq,
+                        price, qty, price / _E8, qty / _E8)  # struct.error past int64: bad_fields
+            out.n = 1
+            return out.one
+        parsed = []
+        get, parse = self._e8, self._e8_parse
+        for t in rows:
+            side = _SIDES[t["S"]]
+            text = t["p"]
+            price = get(text)
+            if price is None:
+                price = parse(text)
+            text = t["v"]
+            qty = get(text)
+            if qty is None:
+                qty = parse(text)
+            if not price or not qty:
+                raise ZeroValue("p/v")
+            tid = t["i"]
+            if type(tid) is not str:
+                raise TypeError("i")
+            tid = int(tid) if tid.isdigit() and len(tid) <= 19 else 0
+            if tid > _INT64_MAX:
+                tid = 0
+            seq = t.get("seq", 0)
+            block = t.get("BT", False)
+            if block is not True and block is not False:
+                raise TypeError("BT")
+            parsed.append((side, md.F_NOT_MARKET if block else 0, _ms(t["T"]), tid, _id(seq), price, qty))
+        out = self._out
+        out.clear()
+        for side, flags, txn, tid, seq, price, qty in parsed:  # all validated: none half-published
+            out.put(md.TRADE, side, flags, sid, exch, txn, recv_ns, tid, seq, price, qty)
+        return out.view()
+
+    def _book(self, msg: dict, book, recv_ns: int) -> np.ndarray:
+        c = self.counters
+        kind = msg["type"]
+        exch = msg["ts"]
+        if type(exch) is not int or not 0 < exch <= _MAX_MS:
+            exch = _ms(exch)  # raises
+        exch *= _MS
+        d = msg["data"]
+        u, seq = d["u"], d.get("seq", 0)
+        if type(u) is not int or type(seq) is not int or u < 0 or seq < 0 or u > _INT64_MAX or seq > _INT64_MAX:
+            _id(u)
+            _id(seq)
+        bids, asks = self._levels(d["b"]), self._levels(d["a"])
+        out = self._out
+        out.clear()
+        if kind == "delta" and book.live and u == book.last_id + 1:  # the usual case
+            book.apply(bids, asks, u, seq, exch, recv_ns, out)
+            if book.wants_snapshot:  # it crossed: reset, resync
+                self._track(book)
+            return out.view()
+        if kind == "snapshot":
+            if not book.live:
+                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
+            elif u == 1:  # "u"=1: the book service restarted; overwrite the local book
+                c.venue_resets += 1
+                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
+            elif u == book.last_id:
+                if book.same_as(bids, asks):  # depth 1: re-sent after 3 s without a change
+                    c.resends += 1
+                    return out.empty
+                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
+            else:
+                if u != book.last_id + 1:
+                    c.depth_gaps += 1  # messages lost; this snapshot repairs the book
+                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=False)
+        elif kind == "delta":
+            if not book.live:
+                c.stale_depth_events += 1
+            elif u != book.last_id + 1:
+                c.depth_gaps += 1
+                book.reset(out, exch, recv_ns)
+            else:
+                book.apply(bids, asks, u, seq, exch, recv_ns, out)
+        else:
+            raise ValueError("type")
+        self._track(book)
+        return out.view()
+
+    def _ticker(self, msg: dict, sid: int, recv_ns: int) -> np.ndarray:
+        exch = _ms(msg["ts"])
+        d = msg["data"]
+        if type(d) is not dict:
+            raise TypeError("data")
+        kind = msg["type"]
+        state = self._tickers.get(sid)
+        if kind == "snapshot" or state is None:
+            if kind != "snapshot":
+                self.counters.stale_depth_events += 1  # a delta before any snapshot: nothing to merge into
+                return self._out.empty
+            state = {}
+        elif kind != "delta":
+            raise ValueError("type")
+        fields = {k: d[k] for k in ("markPrice", "indexPrice", "fundingRate", "nextFundingTime", "openInterest")
+                  if k in d}
+        merged = {**state, **fields}
+        if "markPrice" not in merged:
+            self._tickers[sid] = merged
+            return self._out.empty
+        mark = self._e8_of(merged["markPrice"])
+        if not mark:
+            raise ZeroValue("markPrice")
+        index = self._e8_of(merged["indexPrice"]) if merged.get("indexPrice") else 0
+        rate = merged.get("fundingRate") or "0"
+        funding = -self._e8_of(rate[1:]) if type(rate) is str and rate[:1] == "-" else self._e8_of(rate)
+        nxt = merged.get("nextFundingTime") or "0"
+        if type(nxt) is not str or not nxt.isdigit():
+            raise TypeError("nextFundingTime")
+        next_ns = _ms(int(nxt)) if nxt != "0" else 0
+        oi = self._e8_of(merged["openInterest"]) if merged.get("openInterest") else 0
+        cs = msg.get("cs", 0)
+        self._tickers[sid] = merged  # only once every field parsed
+        values = (mark, funding, index, next_ns, oi)
+        if self._marks.get(sid) == values:
+            return self._out.empty
+        self._marks[sid] = values
+        return self._out.single(md.MARK, 0, 0, sid, exch, next_ns, recv_ns, _id(cs), oi, mark, funding, index, 0)
+
+
+__all__ = ["BybitNormalizer", "BadTime"]

@@ -1,0 +1,272 @@
+"""OKX v5 public frames -> ``layouts.md`` records. Sans-I/O: bytes and a receive time in.
+
+Shapes from OKX's v5 docs ("Market Data" > "WS / Order book channel", "WS / Trades channel";
+the ``bbo-tbt`` push is the order book channel's, one level a side); the examples there are the
+test fixtures (tests/venues/test_okx.py). Every push is
+``{"arg":{"channel":..,"instId":"BTC-USDT"},("action":..,)"data":[{..}]}``.
+
+``books``: the first push is a snapshot (``"action":"snapshot"``, ``prevSeqId`` -1), then
+updates (``"action":"update"``) with ``seqId`` and ``prevSeqId``; levels are
+``[price, size, "0", orders]``, size 0 deletes. The docs' sequence rules:
+
+- an update applies only when its ``prevSeqId`` equals the last ``seqId``; anything else is a
+  gap (depth_gaps): the book is reset and resynced by subscribing the channel again (the first
+  push of a subscription is a snapshot). Updates while no book is live are dropped
+  (stale_depth_events).
+- an idle book is re-sent as an update with no levels and ``seqId`` == ``prevSeqId`` (the last
+  ``seqId``): counted (idle_books), nothing published.
+- after maintenance the sequence may restart: an update whose ``seqId`` is smaller than its
+  ``prevSeqId`` (which still equals the last ``seqId``) is applied, and counted
+  (venue_resets); the next ones follow it as usual.
+- ``checksum``: CRC32 (signed 32-bit) of the top 25 levels as sent, ``bid:size:ask:size``
+  interleaved; checked after each snapshot and update. A mismatch is a corrupt book
+  (checksum_errors and depth_gaps): reset and resync. A checksum of 0 or none is not checked
+  (some pushes carry 0).
+- LEVEL: venue_id = ``seqId``, venue_id2 = ``prevSeqId`` (-1 on a snapshot is stored as 0);
+  exch_ns = ``ts``.
+
+``bbo-tbt`` -> QUOTE (best bid and ask, venue_id = ``seqId``); a crossed or one-sided push is
+refused (crossed_quotes, zero_values). ``trades`` -> one TRADE per element: side = ``side`` (the
+taker's), venue_id = ``tradeId``, venue_id2 = ``seqId`` (0 if absent), exch_ns = txn_ns = ``ts``.
+
+Replies: the text ``pong`` (pongs), ``{"event":"subscribe",..}`` and other events
+(control_messages), ``{"event":"error","code":"60012","msg":..}`` (venue_errors and
+refused_subscriptions: subscriptions are the only requests we send).
+"""
+
+from __future__ import annotations
+
+import zlib
+
+import numpy as np
+import orjson
+
+from hftshm.feed.scratch import sparse_record
+from hftshm.layouts import md
+
+from ..binance_spot.normalize import _BAD_INPUT, BadId, Refused, ZeroValue, _id, _ms
+from ..inband import InbandNormalizer
+from .urls import inst_id
+
+_loads = orjson.loads
+_E8 = md.E8
+_pack_trade = sparse_record("kind", "side", "flags", "symbol_id", "exch_ns", "txn_ns", "recv_ns", "venue_id",
+                            "venue_id2", "price_e8", "qty_e8", "price", "qty").pack_into
+_SIDES = {"buy": md.BUY, "sell": md.SELL}
+CHECKSUM_LEVELS = 25
+
+
+def _ts(text) -> int:
+    """OKX times are ms since the epoch as strings."""
+    if type(text) is not str or not text.isdigit():
+        raise TypeError("ts")
+    return _ms(int(text))
+
+
+def _seq(value) -> int:
+    if type(value) is not int:
+        raise TypeError("seqId")
+    return value
+
+
+def checksum(bids_text: list[tuple[str, str]], asks_text: list[tuple[str, str]]) -> int:
+    """OKX's book checksum of the best levels (bids best first, asks best first)."""
+    parts = []
+    for i in range(max(len(bids_text), len(asks_text))):
+        if i < len(bids_text):
+            parts += bids_text[i]
+        if i < len(asks_text):
+            parts += asks_text[i]
+    value = zlib.crc32(":".join(parts).encode())
+    return value - (1 << 32) if value >= 1 << 31 else value
+
+
+class OkxNormalizer(InbandNormalizer):
+    def __init__(self, symbols, **kw):
+        super().__init__(symbols, **kw)
+        self._inst: dict[str, tuple[int, str]] = {}
+        for name, sid in self._ids.items():
+            try:
+                self._inst[inst_id(name)] = (sid, name)
+            except ValueError:
+                pass  # no OKX instrument: its records never come (connections refuses it)
+        self._text: dict[str, tuple[dict, dict]] = {name: ({}, {}) for name in self._ids}
+
+    def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
+        c = self.counters
+        c.frames += 1
+        if frame == b"pong" or frame == "pong":
+            c.pongs += 1
+            c.control_messages += 1
+            return self._out.empty
+        try:
+            msg = _loads(frame)
+        except orjson.JSONDecodeError:
+            c.malformed_json += 1
+            return self._out.empty
+        try:
+            arg = msg.get("arg")
+            data = msg.get("data")
+            if data is None:
+                return self._reply(msg)
+            channel = arg["channel"]
+            found = self._inst.get(arg["instId"])
+            if channel not in ("bbo-tbt", "books", "trades"):
+                c.unknown_events += 1
+                return self._out.empty
+            if found is None:
+                c.unknown_symbols += 1
+                return self._out.empty
+            if type(data) is not list or not data:
+                raise TypeError("data")
+            sid, name = found
+            if channel == "bbo-tbt":
+                return self._bbo(data[0], sid, recv_ns)
+            if channel == "trades":
+                return self._trades(data, sid, recv_ns)
+            return self._book(msg.get("action", "update"), data[0], name, recv_ns)
+        except Refused as exc:
+            setattr(c, exc.counter, getattr(c, exc.counter) + 1)
+            return self._out.empty
+        except _BAD_INPUT:
+            if type(msg) is dict:
+                c.bad_fields += 1
+            else:
+                c.unknown_events += 1
+            return self._out.empty
+
+    def _reply(self, d: dict) -> np.ndarray:
+        c = self.counters
+        event = d.get("event")
+        if event == "error":
+            c.venue_errors += 1
+            c.refused_subscriptions += 1
+        elif event is not None:
+            c.control_messages += 1
+        else:
+            c.unknown_events += 1
+        return self._out.empty
+
+    def _bbo(self, d: dict, sid: int, recv_ns: int) -> np.ndarray:
+        exch = _ts(d["ts"])
+        bids, asks = self._levels(d["bids"], 2), self._levels(d["asks"], 2)
+        if not bids or not asks:
+            raise ZeroValue("bids/asks")
+        (bid, bid_qty), (ask, ask_qty) = bids[0], asks[0]
+        if not bid_qty or not ask_qty:
+            raise ZeroValue("size")
+        if bid >= ask:
+            self.counters.crossed_quotes += 1
+            return self._out.empty
+        seq = _seq(d.get("seqId", 0))
+        if seq < 0:
+            raise BadId("seqId")
+        return self._out.single(md.QUOTE, 0, 0, sid, exch, 0, recv_ns, seq, 0, bid, bid_qty, ask, ask_qty)
+
+    def _trades(self, rows: list, sid: int, recv_ns: int) -> np.ndarray:
+        if len(rows) == 1:  # the usual case: one sparse pack_into
+            t = rows[0]
+            side = _SIDES[t["side"]]
+            get = self._e8
+            text = t["px"]
+            price = get(text)
+            if price is None:
+                price = self._e8_parse(text)
+            text = t["sz"]
+            qty = get(text)
+            if qty is None:
+                qty = self._e8_parse(text)
+            if not price or not qty:
+                raise ZeroValue("px/sz")
+            tid = t["tradeId"]
+            if type(tid) is not str or not tid.isdigit():
+                raise TypeError("tradeId")
+            tid = _id(int(tid))
+            seq = t.get("seqId", 0)
+            if type(seq) is not int or seq < 0:
+                _id(seq)
+            ts = _ts(t["ts"])
+            out = self._out
+            _pack_trade(out.mv, 0, md.TRADE, side, 0, sid, ts, ts, recv_ns, tid, seq, price, qty,
+                        price / _E8, qty / _E8)  # struct.error past int64: bad_fields
+            out.n = 1
+            return out.one
+        parsed = []
+        for t in rows:
+            side = _SIDES[t["side"]]
+            price, qty = self._e8_of(t["px"]), self._e8_of(t["sz"])
+            if not price or not qty:
+                raise ZeroValue("px/sz")
+            tid = t["tradeId"]
+            if type(tid) is not str or not tid.isdigit():
+                raise TypeError("tradeId")
+            ts = _ts(t["ts"])
+            parsed.append((side, ts, _id(int(tid)), _id(t.get("seqId", 0)), price, qty))
+        out = self._out
+        out.clear()
+        for side, ts, tid, seq, price, qty in parsed:
+            out.put(md.TRADE, side, 0, sid, ts, ts, recv_ns, tid, seq, price, qty)
+        return out.view()
+
+    def _book(self, action: str, d: dict, name: str, recv_ns: int) -> np.ndarray:
+        c = self.counters
+        book = self._books[name]
+        exch = _ts(d["ts"])
+        seq, prev = _seq(d["seqId"]), _seq(d.get("prevSeqId", -1))
+        raw_b, raw_a = d["bids"], d["asks"]
+        bids, asks = self._levels(raw_b, 2), self._levels(raw_a, 2)
+        want = d.get("checksum", 0)
+        if type(want) is not int:
+            raise TypeError("checksum")
+        if seq < 0:
+            raise BadId("seqId")
+        out = self._out
+        out.clear()
+        text_b, text_a = self._text[name]
+        if action == "snapshot":
+            text_b.clear()
+            text_a.clear()
+            self._keep_text(text_b, bids, raw_b)
+            self._keep_text(text_a, asks, raw_a)
+            book.load(bids, asks, seq, 0, exch, recv_ns, out, reset=True)
+        elif action == "update":
+            if not book.live:
+                c.stale_depth_events += 1
+                self._track(book)
+                return out.view()
+            if prev != book.last_id:
+                c.depth_gaps += 1
+                book.reset(out, exch, recv_ns)
+                self._track(book)
+                return out.view()
+            if seq == prev and not bids and not asks:  # an idle book's heartbeat
+                c.idle_books += 1
+                return out.empty
+            if seq < prev:  # the sequence restarted (maintenance); the update still applies
+                c.venue_resets += 1
+            self._keep_text(text_b, bids, raw_b)
+            self._keep_text(text_a, asks, raw_a)
+            book.apply(bids, asks, seq, max(prev, 0), exch, recv_ns, out)
+        else:
+            raise ValueError("action")
+        if book.live and want and self._checksum(book, text_b, text_a) != want:
+            c.checksum_errors += 1
+            c.depth_gaps += 1
+            book.reset(out, exch, recv_ns)
+        self._track(book)
+        return out.view()
+
+    @staticmethod
+    def _keep_text(text: dict, parsed, raw) -> None:
+        for (p, q), level in zip(parsed, raw):
+            if q:
+                text[p] = (level[0], level[1])
+            else:
+                text.pop(p, None)
+
+    @staticmethod
+    def _checksum(book, text_b: dict, text_a: dict) -> int:
+        n = CHECKSUM_LEVELS
+        bids = [text_b[p] for p in book.bids._prices[-1:-n - 1:-1]]
+        asks = [text_a[p] for p in book.asks._prices[:n]]
+        return checksum(bids, asks)
