@@ -35,7 +35,7 @@ from ..risk.fills import on_fill
 from ..risk.orders import on_done
 from . import area_layout
 from .backoff import RateBackoff
-from .protocol import LiveOrder, report
+from ..venues.orders import LiveOrder, report
 
 log = logging.getLogger("hftshm.execution")
 COUNTER_MASK = (1 << O.STRATEGY_SHIFT) - 1
