@@ -235,3 +235,38 @@ def test_usdm_post_only_rests_and_cancels_and_crossing_post_only_is_refused():
                 await c.stop()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_usdm_api_refusals_in_the_futures_shape():
+    from tests.exchange._helpers import connect as sim_connect
+    from tests.exchange._helpers import request, signed, with_sim
+
+    cfg = SimConfig(port=0, symbols=("btcusdt",), rate=50.0, venue="binance_usdm", leverage=1,
+                    balances=(("USDT", "1000"),))
+
+    async def body(sim):
+        async with await sim_connect(sim, "/ws-fapi/v1") as ws:
+            base = {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.01000"}
+            hedge = await request(ws, "order.place", signed({**base, "positionSide": "LONG"}), 1)
+            margin = await request(ws, "order.place", signed({**base, "quantity": "1.00000"}), 2)
+            reduce = await request(ws, "order.place", signed({**base, "reduceOnly": "true"}), 3)
+            placed = await request(ws, "order.place", signed({**base, "newClientOrderId": "a1"}), 4)
+            status = await request(ws, "order.status", signed({"symbol": "BTCUSDT", "origClientOrderId": "a1"}), 5)
+            missing = await request(ws, "order.status", signed({"symbol": "BTCUSDT", "origClientOrderId": "zz"}), 6)
+            unsigned = await request(ws, "order.place", {**base, "apiKey": "hftshm-demo-key", "timestamp": 1}, 7)
+            spot_only = await request(ws, "myTrades", signed({"symbol": "BTCUSDT"}), 8)
+            return hedge, margin, reduce, placed, status, missing, unsigned, spot_only
+
+    hedge, margin, reduce, placed, status, missing, unsigned, spot_only = with_sim(cfg, body)
+    assert hedge["error"]["code"] == -4061
+    assert margin["error"] == {"code": -2019, "msg": "Margin is insufficient."}  # 1 BTC at 1x on 1000 USDT
+    assert reduce["error"] == {"code": -2022, "msg": "ReduceOnly Order is rejected."}  # no position to reduce
+    r = placed["result"]
+    assert r["status"] == "FILLED" and r["executedQty"] == "0.01000000" and r["positionSide"] == "BOTH"
+    assert r["reduceOnly"] is False and "transactTime" not in r and r["updateTime"] > 0
+    avg = int(r["avgPrice"].replace(".", ""))
+    assert avg > 0 and float(r["cumQuote"]) == pytest.approx(float(r["avgPrice"]) * 0.01, abs=0.01)
+    assert status["result"]["clientOrderId"] == "a1" and status["result"]["status"] == "FILLED"
+    assert missing["error"]["code"] == -2013
+    assert unsigned["error"]["code"] == -1102  # signature is mandatory
+    assert spot_only["error"]["code"] == -1020  # the futures API has no trade list

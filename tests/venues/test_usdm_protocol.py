@@ -281,3 +281,16 @@ def test_foreign_and_malformed_events_are_counted():
     assert p.on_frame(otu("TRADE", "FILLED", "1", "1", "1", c="someone-else"), T0) == ([], [])
     assert p.on_frame(orjson.dumps({"e": "ORDER_TRADE_UPDATE", "E": 1, "o": "junk"}), T0) == ([], [])
     assert p.unknown_events == 2
+
+
+def test_malformed_event_asks_the_status_of_open_orders():
+    p, o, frame = make()
+    p.on_frame(answer(frame["id"], result()), T0 + MS)
+    bad = orjson.loads(otu("TRADE", "PARTIALLY_FILLED", "0.005", "0.005", "60000"))
+    bad["o"]["z"] = "1e-3"  # not a plain decimal
+    assert p.on_frame(orjson.dumps(bad), T0 + 2 * MS) == ([], [])
+    assert p.bad_events == 1 and o.filled_e8 == 0
+    frames = [orjson.loads(f) for f in p.expired(T0 + 2 * MS)]
+    assert [f["method"] for f in frames] == ["order.status"]
+    reports, _ = p.on_frame(answer(frames[0]["id"], result("PARTIALLY_FILLED", "0.005", "60000")), T0 + 3 * MS)
+    assert kinds(reports) == [(F.EX_TRADE, F.ST_PARTIAL)] and o.filled_e8 == 500_000

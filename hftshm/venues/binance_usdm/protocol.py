@@ -70,6 +70,7 @@ class UsdmProtocol(Protocol):
         # ("position", sid, position_e8, entry_px_e8)
         self.account_updates: list[tuple] = []
         self.unknown_symbols = 0
+        self.bad_events = 0  # user-data events that could not be read
         self._sid = {s: i for i, s in enumerate(self.symbols)}
 
     # --- requests ------------------------------------------------------------------------------
@@ -121,11 +122,19 @@ class UsdmProtocol(Protocol):
         """A WebSocket API answer, or a user-data stream event (raw, or in a combined stream's
         ``{"stream", "data"}``)."""
         msg = orjson.loads(text)
-        if "e" in msg:
-            return self._on_event(msg, now_ns), []
         data = msg.get("data")
-        if isinstance(data, dict) and "e" in data:
-            return self._on_event(data, now_ns), []
+        ev = msg if "e" in msg else data if isinstance(data, dict) and "e" in data else None
+        if ev is not None:
+            try:
+                return self._on_event(ev, now_ns), []
+            except (KeyError, ValueError, TypeError, AttributeError):
+                # a malformed event may have carried a fill: counted, and every open order's
+                # status is asked at the next housekeeping tick instead
+                self.bad_events += 1
+                for o in self.orders.values():
+                    if not o.done:
+                        o.deadline_ns = now_ns
+                return [], []
         rid = msg.get("id")
         if isinstance(rid, str) and rid[:1] in ("u", "k"):
             result = msg.get("result")
