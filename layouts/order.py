@@ -23,7 +23,7 @@ fills these fields in the order records it journals.
     +--------+--------+--------+
 
 ``order_id`` is unique per instance: ``strategy_id << 40 | counter``; the venue's client order id
-is derived from it (``trading.clientid.order_cid``), so a retried send can never duplicate an order.
+is derived from it (``venues.clientid.order_cid``), so a retried send can never duplicate an order.
 ``flags`` (``F_*`` bits): ``F_REDUCE_ONLY`` asks the venue to refuse the order unless it reduces
 the position (futures ``reduceOnly``; Spot has no such order and ignores the bit).
 ``trig_seq`` / ``trig_rcv`` (fields ``trigger_seq`` / ``trigger_recv_ns``) are the md ring

@@ -119,8 +119,12 @@ class ExecutionAgent(Agent):
     async def _user_stream(self, ws, stop: asyncio.Event) -> None:
         """USD-M: read the listenKey user-data stream into the router; no new orders go out
         until it is open. A lost stream or a new key ends the session (the reconnect resyncs)."""
-        proto = self.router.proto
-        while not proto.listen_key and not stop.is_set():
+        proto, deadline = self.router.proto, time.monotonic() + RECONCILE_S
+        while not proto.listen_key:
+            if stop.is_set():
+                return
+            if time.monotonic() > deadline:
+                raise ConnectionError("no listenKey from userDataStream.start")  # reconnect, counted
             await asyncio.sleep(HOUSEKEEPING_S)
         key = proto.listen_key
         async with connect(self.user_url(self.ctx.config.venue.api_url, key), compression=None, max_size=1 << 22,

@@ -14,7 +14,8 @@ from ..risk.live import LiveGate
 from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
 from ..venues import order_venue_of
-from . import clientid, credentials
+from ..venues import clientid
+from . import credentials
 from . import config as trading_config
 from .area import TradingArea
 from .backoff import RateBackoff

@@ -33,7 +33,7 @@ from ...layouts import fill as F
 from ...layouts import order as O
 from ...layouts.md import E8, format_e8
 from ...risk import reasons as R
-from ...trading import clientid
+from .. import clientid
 from ..orders import LiveOrder, report
 from . import venue_codes
 

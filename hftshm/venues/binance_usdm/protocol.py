@@ -41,7 +41,7 @@ from ...feed.e8 import parse_e8
 from ...layouts import fill as F
 from ...layouts import order as O
 from ...layouts.md import E8, format_e8
-from ...trading import clientid
+from .. import clientid
 from ..binance_spot.protocol import VENUE_STATES, Protocol
 from ..orders import LiveOrder
 from . import venue_codes
