@@ -66,7 +66,6 @@ class OrderVenue:
     # user data on a stream of its own: (api_url, listenKey) -> the URL to read it from;
     # None when execution reports come on the WebSocket API connection (Spot's subscribe)
     user_stream_url: Callable | None = None
-    derivatives: bool = False  # positions are signed contracts with a mark price and funding
 
 
 ALIASES = {"binance": "binance_spot"}

@@ -39,5 +39,4 @@ ORDERS = OrderVenue(
     live_api_url=VENUE.live_api_url,
     testnet_api_url=VENUE.testnet_api_url,
     user_stream_url=user_stream_url,
-    derivatives=True,
 )
