@@ -9,10 +9,10 @@ fills these fields in the order records it journals.
 
 ::
 
-    0        8        16       24       28   30   31   32   33   34   35   36   37       40
-    +--------+--------+--------+--------+----+----+----+----+----+----+----+----+--------+
-    | seq    |order_id|cancel_id|symbol |strat|side|type|tif |act |verd|rsn |state| (zero)|
-    +--------+--------+--------+--------+----+----+----+----+----+----+----+----+--------+
+    0        8        16       24       28   30   31   32   33   34   35   36   37   38   40
+    +--------+--------+--------+--------+----+----+----+----+----+----+----+----+----+----+
+    | seq    |order_id|cancel_id|symbol |strat|side|type|tif |act |verd|rsn |state|flag|zero|
+    +--------+--------+--------+--------+----+----+----+----+----+----+----+----+----+----+
     40       48       56       64       72       80       88       96       104
     +--------+--------+--------+--------+--------+--------+--------+--------+
     |price_e8| qty_e8 |trig_seq|trig_rcv|intent  |verdict | sent   | ack    |
@@ -23,7 +23,9 @@ fills these fields in the order records it journals.
     +--------+--------+--------+
 
 ``order_id`` is unique per instance: ``strategy_id << 40 | counter``; the venue's client order id
-is derived from it (``trading.clientid.order_cid``), so a retried send can never duplicate an order.
+is derived from it (``venues.clientid.order_cid``), so a retried send can never duplicate an order.
+``flags`` (``F_*`` bits): ``F_REDUCE_ONLY`` asks the venue to refuse the order unless it reduces
+the position (futures ``reduceOnly``; Spot has no such order and ignores the bit).
 ``trig_seq`` / ``trig_rcv`` (fields ``trigger_seq`` / ``trigger_recv_ns``) are the md ring
 sequence and local receive time of the tick that made the strategy act; tick-to-trade is
 ``sent_ns - trigger_recv_ns``.
@@ -55,6 +57,9 @@ NEW = 1
 CANCEL = 2
 ACTION_NAMES = {NEW: "new", CANCEL: "cancel"}
 
+# flags
+F_REDUCE_ONLY = 1
+
 # verdict
 PENDING = 0
 APPROVED = 1
@@ -75,6 +80,7 @@ DTYPE = make_dtype(
         ("verdict", "u1", 34),
         ("reason", "u1", 35),
         ("state", "u1", 36),
+        ("flags", "u1", 37),
         ("price_e8", "<i8", 40),
         ("qty_e8", "<i8", 48),
         ("trigger_seq", "<i8", 56),

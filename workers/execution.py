@@ -28,6 +28,7 @@ from hftshm.risk import reasons as R
 from hftshm.runtime.agent import Agent
 from hftshm.trading.router import COUNTERS
 from hftshm.trading.wiring import execution_router
+from hftshm.venues import order_venue_of
 from hftshm.wait.fdwake import FdWake
 from hftshm.wait.slice import request_slice
 
@@ -47,6 +48,8 @@ class ExecutionAgent(Agent):
         self.w = execution_router(self.ctx, self.count, self.set, self.wake)  # rings, gate, protocol, router
         self.router, self.protection, self.trading_changes = self.w.router, self.w.protection, -1
         self.reconciled = False
+        self.user_url = order_venue_of(self.ctx.config).user_stream_url  # USD-M: user data on its own stream
+        self.user_ready = self.user_url is None
         if self.w.slice_us:
             request_slice(self.w.slice_us)  # an order's wake-up preempts a busy core (wait/slice.py)
         if self.router.adopt(self.w.published):
@@ -85,6 +88,9 @@ class ExecutionAgent(Agent):
         await self._send(ws, frames)
         receive = asyncio.create_task(self._receive(ws))
         tasks = [receive, asyncio.create_task(self._pump(ws, stop)), asyncio.create_task(self._housekeeping(ws, stop))]
+        if self.user_url is not None:
+            self.user_ready = False
+            tasks.append(asyncio.create_task(self._user_stream(ws, stop)))
         stopper = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait(tasks + [stopper], return_when=asyncio.FIRST_COMPLETED)
         if stopper in done and self.w.cancel_on_stop and self.router.open:
@@ -110,13 +116,34 @@ class ExecutionAgent(Agent):
         async for text in ws:
             await self._send(ws, self.router.on_frame(text, time.time_ns()))
 
+    async def _user_stream(self, ws, stop: asyncio.Event) -> None:
+        """USD-M: read the listenKey user-data stream into the router; no new orders go out
+        until it is open. A lost stream or a new key ends the session (the reconnect resyncs)."""
+        proto, deadline = self.router.proto, time.monotonic() + RECONCILE_S
+        while not proto.listen_key:
+            if stop.is_set():
+                return
+            if time.monotonic() > deadline:
+                raise ConnectionError("no listenKey from userDataStream.start")  # reconnect, counted
+            await asyncio.sleep(HOUSEKEEPING_S)
+        key = proto.listen_key
+        async with connect(self.user_url(self.ctx.config.venue.api_url, key), compression=None, max_size=1 << 22,
+                           ping_interval=20) as user:
+            self.user_ready = True
+            async for text in user:
+                await self._send(ws, self.router.on_frame(text, time.time_ns()))
+                if proto.listen_key != key:
+                    break
+        self.user_ready = False
+        raise ConnectionError("user-data stream ended")
+
     async def _pump(self, ws, stop: asyncio.Event) -> None:
         wake, reader, router = self.wake, self.w.reader, self.router
         wake.attach(asyncio.get_running_loop())
         busy, spins, idle = self.w.wait_name == "busy-spin", self.w.spins, 0
         lat_sent, lat_t2t = router.lat["verdict_to_sent"].record, router.lat["tick_to_trade"].record
         while not stop.is_set():
-            if self.protection.holding or router.reconciling:  # a protecting worker starting, or reconciling
+            if self.protection.holding or router.reconciling or not self.user_ready:  # starting, reconciling, no user data
                 await asyncio.sleep(HOUSEKEEPING_S)
                 continue
             batch = reader.read_batch(64)

@@ -48,7 +48,13 @@ def apply_mids(records, symbols):
         r = records[i]
         if r.recv_ns > newest:
             newest = r.recv_ns
-        if r.kind != M.QUOTE or r.symbol_id >= symbols.shape[0]:
+        if r.symbol_id >= symbols.shape[0]:
+            continue
+        if r.kind == M.MARK:  # futures: the venue's mark price (its price_e8)
+            if r.price_e8 > 0:
+                symbols[r.symbol_id].mark_e8 = r.price_e8
+            continue
+        if r.kind != M.QUOTE:
             continue
         bid = r.price_e8
         ask = r.price2_e8

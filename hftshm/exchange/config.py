@@ -174,6 +174,11 @@ class SimConfig:
     limits: SimLimits = SimLimits()
     tick_s: float = 0.001  # how often the synthetic market is advanced and flushed (asyncio sleeps are whole ms)
     max_buffer: int = 64 << 20  # a connection with more unsent bytes than this is dropped
+    # USD-M futures orders (exchange/futures.py): "binance_usdm" serves /ws-fapi/v1 on the synthetic market
+    venue: str = "binance_spot"
+    funding_interval_s: float = 28800.0  # Binance's 8 h; tests compress it
+    funding_rate: str = "0.0001"  # per funding time, signed
+    leverage: int = 20
 
     def __post_init__(self):
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
@@ -212,6 +217,18 @@ class SimConfig:
             if not asset.isalnum() or not asset.isupper():
                 raise ValueError(f"balance asset {asset!r} must be upper-case letters/digits")
             parse_e8(amount)
+        if self.venue not in ("binance_spot", "binance_usdm"):
+            raise ValueError(f"venue must be 'binance_spot' or 'binance_usdm', got {self.venue!r}")
+        if not (_real(self.funding_interval_s) and math.isfinite(self.funding_interval_s)
+                and self.funding_interval_s >= 0.001):
+            raise ValueError(f"funding_interval_s must be a number >= 0.001, got {self.funding_interval_s!r}")
+        rate = self.funding_rate[1:] if self.funding_rate.startswith("-") else self.funding_rate
+        try:
+            parse_e8(rate)
+        except ValueError:
+            raise ValueError(f"funding_rate must be a signed decimal like '0.0001', got {self.funding_rate!r}") from None
+        if not isinstance(self.leverage, int) or not 1 <= self.leverage <= 125:
+            raise ValueError(f"leverage must be an integer 1..125, got {self.leverage!r}")
         if self.max_buffer < 1 << 16:
             raise ValueError("max_buffer must be at least 64 KiB")
 

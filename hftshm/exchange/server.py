@@ -46,6 +46,7 @@ from . import inband, stream_control
 from .config import SimConfig
 from .depth import DepthDiff
 from .connection import ApiPeer, Connection, MarketPeer, Peer, Stats
+from .futures import FuturesEvents, user_frames
 from .playback import play
 from .ratelimit import RateLimits
 from .loaded_capture import Capture
@@ -81,7 +82,14 @@ class ExchangeSimulator:
                                     self.capture)
             v.engine.sink = lambda events: v.outbox.append(UserEvents(events))
         self.limits = RateLimits(cfg.limits)
-        self.api = WsApi(self.venue, cfg, self.limits)
+        # USD-M orders on the synthetic market (futures.py); a replayed USD-M capture takes none
+        self.futures = None
+        if cfg.venue == "binance_usdm" and self.capture is None:
+            from .futures import FuturesApi
+
+            self.futures = FuturesApi(self.venue, cfg, self.limits)
+        self.api = self.futures or WsApi(self.venue, cfg, self.limits)
+        self._users: set = set()  # /ws/<listenKey> connections (futures user data)
         self.renderers = {s: Renderer(spec) for s, spec in cfg.specs.items()}
         self.prefixes: dict[str, bytes] = {}
         self.stats = Stats()
@@ -160,7 +168,10 @@ class ExchangeSimulator:
             return None
         if self.usdm:
             route, path = _usdm_route(path)
-        if path == (USDM_API_PATH if self.usdm else API_PATH):
+        if self.futures is not None and path.startswith("/ws/") and path[4:] in self.futures.listen_keys:
+            conn.route = ("user", path[4:])
+            return None
+        if path == (USDM_API_PATH if self.usdm or self.futures is not None else API_PATH):
             flag = query.get("returnRateLimits", ["true"])[-1].lower()
             conn.route = ("api", flag != "false")
             return None
@@ -200,6 +211,8 @@ class ExchangeSimulator:
             await inband.serve(conn, conn.route[1], opts, [s.upper() for s in cfg.specs], self.stats)
         elif conn.route[0] == "api":
             await self._serve_api(conn, conn.route[1])
+        elif conn.route[0] == "user":
+            await self._serve_user(conn)
         else:
             await self._serve_market(conn, conn.route[1], conn.route[2])
 
@@ -253,6 +266,9 @@ class ExchangeSimulator:
                         elif now >= next_burst:
                             self.venue.burst(now, faults.burst_size)
                             next_burst = now + int(faults.burst_every_s * 1e9)
+                if self.futures is not None:
+                    self.futures.tick(now)
+                    self.futures.absorb()
                 self.publish(self.venue.drain())
                 await asyncio.sleep(self.cfg.tick_s)
         except Exception:
@@ -278,6 +294,9 @@ class ExchangeSimulator:
                     payload = self.renderers[item.symbol].depth(item)
                     self._fan_out({stream}, lambda combined: (
                         [stream], [self._wrap(stream, payload) if combined else payload]), out)
+            elif isinstance(item, FuturesEvents):
+                for peer in self._users:
+                    out[peer].extend(text_frame(p) for p in user_frames(item.events))
             elif isinstance(item, UserEvents):
                 for peer in self._apis:
                     if peer.session.subscriptions:
@@ -362,6 +381,21 @@ class ExchangeSimulator:
             log.exception("the replay pump failed")
             self.failed.set()
 
+    # ----- futures user data
+
+    async def _serve_user(self, conn) -> None:
+        """A ``/ws/<listenKey>`` connection: futures user-data events, nothing read."""
+        peer = Peer(conn, self.stats, self.cfg.max_buffer)
+        self._users.add(peer)
+        try:
+            async for _ in conn:
+                pass
+        except ConnectionClosed:
+            pass
+        finally:
+            peer.stop()
+            self._users.discard(peer)
+
     # ----- WebSocket API
 
     async def _serve_api(self, conn, return_rate_limits: bool) -> None:
@@ -375,6 +409,8 @@ class ExchangeSimulator:
             async for message in conn:
                 resp = self.api.handle(message, peer.session, time.time_ns())
                 peer.send_json(resp)
+                if self.futures is not None:
+                    self.futures.absorb()  # every fill reaches the ledger before it is published
                 self.publish(self.venue.drain())
         except ConnectionClosed:
             pass

@@ -30,11 +30,11 @@ one line of the symbol plus one rate slot; line 1 is accounting, written on fill
 
     0        8        16        24     32          40        48     56     64
     +--------+--------+---------+------+-----------+---------+------+------+
-    |position|open_buy|open_sell| mid  |worst_exp. |rate_cnt | mid_ns|(zero)|   line 0: check inputs
+    |position|open_buy|open_sell| mid  |worst_exp. |rate_cnt | mid_ns| mark |   line 0: check inputs
     +--------+--------+---------+------+-----------+---------+------+------+
     64       72       80        88     96          104       112    120    128
     +--------+--------+---------+------+-----------+---------+------+------+
-    | avg_px |realized| fees    |bought| sold      | fills   |fill_ns|(zero)|  line 1: accounting
+    | avg_px |realized| fees    |bought| sold      | fills   |fill_ns|fundng|  line 1: accounting
     +--------+--------+---------+------+-----------+---------+------+------+
     128                                                                    640
     +----------------------------------------------------------------------+
@@ -47,7 +47,11 @@ because average cost and PnL are not exact in any fixed point and qty_e8 x px_e8
 
 Sign conventions: ``position_e8`` > 0 long, < 0 short; ``open_buy_e8``/``open_sell_e8`` >= 0;
 ``realized_pnl`` > 0 is profit; ``fees`` > 0 is paid, < 0 a rebate;
-total PnL = realized_pnl + unrealized - fees.
+total PnL = realized_pnl + unrealized - fees + funding.
+
+Futures (``[venue] kind = "binance_usdm"``): ``mark_e8`` is the venue's mark price from MARK
+records (0: none yet; unrealized PnL then uses the mid), ``funding`` (float64, quote) the sum of
+funding payments, > 0 received; positions are the signed contract quantity.
 
 ``worst_exposure_e8`` is the symbol's worst-case exposure, ``max(|pos + open_buy|,
 |pos - open_sell|) x mark`` (mark = mid, or avg_px before any mid), kept current by every update;
@@ -121,6 +125,7 @@ SYMBOL_DTYPE = make_dtype(
         ("worst_exposure_e8", "<i8", SYMBOL_CHECK_LINE + 32),
         ("rate_count", "<i8", SYMBOL_CHECK_LINE + 40),
         ("mid_ns", "<i8", SYMBOL_CHECK_LINE + 48),
+        ("mark_e8", "<i8", SYMBOL_CHECK_LINE + 56),  # futures mark price (MARK records); 0: none
         ("avg_px", "<f8", SYMBOL_BOOK_LINE + 0),
         ("realized_pnl", "<f8", SYMBOL_BOOK_LINE + 8),
         ("fees", "<f8", SYMBOL_BOOK_LINE + 16),
@@ -128,6 +133,7 @@ SYMBOL_DTYPE = make_dtype(
         ("sold_e8", "<i8", SYMBOL_BOOK_LINE + 32),
         ("fills", "<i8", SYMBOL_BOOK_LINE + 40),
         ("last_fill_ns", "<i8", SYMBOL_BOOK_LINE + 48),
+        ("funding", "<f8", SYMBOL_BOOK_LINE + 56),  # futures funding paid (< 0) or received (> 0)
         ("rate", ("<i8", (SYMBOL_RATE_SLOTS,)), SYMBOL_RATE_OFFSET),
     ],
     SYMBOL_RATE_OFFSET + SYMBOL_RATE_SLOTS * WORD,

@@ -45,7 +45,8 @@ def on_quote(symbols, account, rec):
 def mark_to_market(symbols):
     """(unrealized, total PnL, gross exposure), all in quote units.
 
-    unrealized = sum of position x (mid - avg_px); total = realized + unrealized - fees; gross =
+    unrealized = sum of position x (mark - avg_px), mark = the futures mark price where there is
+    one, else the mid; total = realized + unrealized - fees + funding; gross =
     sum of |position| x mid (positions only; check_order's limit also counts open orders).
     A symbol with no mid yet contributes no unrealized PnL and is valued at its average price.
     """
@@ -55,12 +56,27 @@ def mark_to_market(symbols):
     gross = 0.0
     for s in range(symbols.shape[0]):
         sym = symbols[s]
-        realized += sym.realized_pnl
+        realized += sym.realized_pnl + sym.funding
         fees += sym.fees
         pos = sym.position_e8
         if pos == 0:
             continue
-        mark = sym.mid_e8 / E8 if sym.mid_e8 > 0 else sym.avg_px
+        mark = sym.mark_e8 / E8 if sym.mark_e8 > 0 else sym.mid_e8 / E8 if sym.mid_e8 > 0 else sym.avg_px
         unrealized += pos / E8 * (mark - sym.avg_px)
         gross += abs(pos) / E8 * mark
     return unrealized, realized + unrealized - fees, gross
+
+
+@njit(cache=True)
+def on_funding(symbols, account, symbol_id, amount_e8):
+    """A futures funding payment of ``amount_e8`` quote units (> 0 received) on ``symbol_id``."""
+    if symbol_id < 0 or symbol_id >= symbols.shape[0]:
+        return X.BAD_INPUT
+    symbols[symbol_id].funding += amount_e8 / E8
+    return X.APPLIED
+
+
+def unrealized_at(sym, mark_e8: int) -> float:
+    """One symbol's unrealized PnL at ``mark_e8`` (quote units): position x (mark - entry)."""
+    pos = int(sym["position_e8"])
+    return pos / E8 * (mark_e8 / E8 - float(sym["avg_px"])) if pos else 0.0

@@ -53,6 +53,10 @@ JOURNAL_DOWN = 53  # the journal worker is down (execution's watch) or cannot wr
 VENUE_RATE_HALT = 54  # kill-switch cause: rate-limit answers kept coming although execution backed off
 BACKOFF = 55  # an order refused by execution (not sent) while it backs off after a rate-limit answer
 RECONCILE_FAILED = 56  # kill-switch cause: execution could not match its open orders with the venue's at start
+# --- usdm (60-64): Binance USD-M futures answers (hftshm/venues/binance_usdm/venue_codes.py)
+VENUE_MARGIN = 60  # -2019 margin is insufficient
+VENUE_REDUCE_ONLY = 61  # -2022 a reduceOnly order would increase the position (or there is none to reduce)
+VENUE_POSITION_MODE = 62  # -4061 positionSide does not match the account's mode (hedge mode; we use one-way)
 
 _TABLE = {
     OK: ("OK", "passed every check"),
@@ -88,6 +92,11 @@ _TABLE = {
     VENUE_RATE_HALT: ("VENUE_RATE_HALT", "the venue kept answering 'rate limit' (-1003/-1015, 429) or banned "
                                          "the IP (418) although execution backed off"),
     BACKOFF: ("BACKOFF", "not sent: execution is backing off after a venue rate-limit answer"),
+    VENUE_MARGIN: ("VENUE_MARGIN", "the venue says the futures account's margin is insufficient (-2019)"),
+    VENUE_REDUCE_ONLY: ("VENUE_REDUCE_ONLY", "the venue refused a reduceOnly order: it would not reduce the "
+                                             "position (-2022)"),
+    VENUE_POSITION_MODE: ("VENUE_POSITION_MODE", "the futures account is in hedge mode; hftshm trades one-way "
+                                                 "position mode only (-4061)"),
     RECONCILE_FAILED: ("RECONCILE_FAILED", "at start, execution could not reconcile its open orders with the "
                                            "venue's (no answer, or an error): trading stays halted"),
 }

@@ -338,16 +338,19 @@ def validate_market_venue(cfg: Config) -> None:
 
 
 def refuse_usdm_orders(cfg: Config) -> None:
-    """USD-M has no order entry yet: strategies with it are refused rather than sent to a Spot
-    API (after the trading tables, which give the simulator a default strategy)."""
-    if cfg.venue.kind in ("replay", "bridge") or not cfg.strategies:
+    """USD-M orders go to Binance USD-M (``[venue] kind = "binance_usdm"``, its order protocol in
+    hftshm.venues.binance_usdm). The simulator's USD-M under ``hftshm start`` is a replayed
+    capture, which takes no orders: strategies with it are refused rather than left unanswered
+    (after the trading tables, which give the simulator a default strategy)."""
+    if cfg.venue.kind != "sim" or not cfg.strategies:
         return
     from .. import venues
 
     if venues.market_venue_of(cfg).kind == "binance_usdm":
-        where = "[venue] kind" if cfg.venue.kind != "sim" else "[sim] venue"
-        raise ConfigError(f'{where} = "binance_usdm": USD-M order entry is not built yet, market data '
-                          "only: set strategies = []")
+        raise ConfigError('[sim] venue = "binance_usdm": the simulator replays a USD-M capture, which takes no '
+                          "orders: set strategies = []")
+
+
 MARKET_DATA_ONLY = ("bybit_spot", "bybit_linear", "okx")  # venues with no order entry here
 
 

@@ -20,7 +20,7 @@ import os
 import stat
 
 from ..exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
-from .signing import Signer
+from ..venues.binance_spot.signing import Signer
 
 ENV_KEY = "HFTSHM_API_KEY"
 ENV_SECRET = "HFTSHM_API_SECRET"

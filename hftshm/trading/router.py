@@ -32,10 +32,11 @@ from ..layouts import exec_report as F
 from ..layouts import order as O
 from ..risk import reasons as R
 from ..risk.fills import on_fill
+from ..risk.marks import on_funding
 from ..risk.orders import on_done
 from . import area_layout
+from ..venues.orders import LiveOrder, report
 from .rate_backoff import RateBackoff
-from .protocol import LiveOrder, report
 
 log = logging.getLogger("hftshm.execution")
 COUNTER_MASK = (1 << O.STRATEGY_SHIFT) - 1
@@ -46,7 +47,8 @@ assert area_layout.SLOT_DTYPE.names == ("order_id", "symbol_id", "strategy_id", 
 COUNTERS = ("orders_in", "sent", "acked", "fills", "filled", "canceled", "expired", "rejected", "risk_rejects",
             "venue_rejects", "cancels_sent", "cancel_rejects", "timeouts", "resolved", "duplicates", "reconnects",
             "open", "parks", "stale", "prot_trips", "protection", "rate_limited", "backoffs", "backoff_rejects",
-            "rate_halts", "stop_canceled", "stop_left", "reconciled")
+            "rate_halts", "stop_canceled", "stop_left", "reconciled",
+            "funding")  # funding: futures funding payments applied (usdm)
 ENDED_COUNTER = {F.ST_FILLED: "filled", F.ST_CANCELED: "canceled", F.ST_EXPIRED: "expired",
                  F.ST_REJECTED: "rejected"}
 
@@ -255,7 +257,25 @@ class OrderRouter:
             self.proto.rate_answer = None
         if reports:
             self.apply(reports)
+        take = getattr(self.proto, "take_account", None)  # futures: funding from the user-data stream
+        if take is not None:
+            self._account(take())
         return frames
+
+    def _account(self, updates) -> None:
+        """Funding payments into the risk state. One the venue did not attribute to a symbol
+        (cross margin) goes to the symbol with the largest position (all of them when there is
+        one: the usual case); the venue's own position figures are not applied (fills are)."""
+        symbols = self.risk.symbols
+        for u in updates:
+            if u[0] != "funding":
+                continue
+            sid = u[1]
+            if sid < 0:
+                sid = max(range(symbols.shape[0]), key=lambda i: abs(int(symbols[i]["position_e8"])))
+            on_funding(symbols, self.risk.account, sid, u[2])
+            self.count("funding")
+            log.info("funding %+.8f on symbol %d", u[2] / 1e8, sid)
 
     def _pushback(self, answer, now_ns: int) -> None:
         status, code, retry_after_ms, limits = answer

@@ -5,7 +5,8 @@
     {"trading_state": "active"|"reduce-only"|"halted", "trading_reason": str,
      "orders_by_state": {state: n}, "rejects_by_reason": {reason: n}, "fills": n,
      "positions": {symbol: qty (float)}, "pnl": {"realized": f, "unrealized": f, "total": f},
-     "venue_pushback": {"rate_limited": n, "backoffs": n, ...}}  # only when the venue pushed back
+     "venue_pushback": {"rate_limited": n, "backoffs": n, ...},  # only when the venue pushed back
+     "futures": {symbol: {"position", "entry", "mark", "unrealized", "funding"}}}  # only on futures
 
 ``orders_by_state``: orders that ended, by final state, plus those live now by current state.
 ``trading_reason`` is the kill switch's reason name ("" when trading was never changed by hand
@@ -59,9 +60,27 @@ def figures(control) -> dict:
     realized = float(syms["realized_pnl"].sum())
     out["pnl"] = {"realized": realized, "unrealized": float(unrealized), "fees": float(syms["fees"].sum()),
                   "total": float(total)}
+    futures = _futures(symbols, syms, risk.n_symbols)
+    if futures:  # a futures venue: signed positions, entry, mark, unrealized at the mark, funding
+        out["futures"] = futures
+        out["pnl"]["funding"] = float(syms["funding"].sum())
     pushback = venue_pushback(control)
     if pushback:
         out["venue_pushback"] = pushback
+    return out
+
+
+def _futures(symbols: list[str], syms, n: int) -> dict:
+    """Per symbol with a mark price or funding (USD-M): {position, entry, mark, unrealized, funding}."""
+    out = {}
+    for i in range(n):
+        sym = syms[i]
+        mark, funding = int(sym["mark_e8"]), float(sym["funding"])
+        if not mark and not funding:
+            continue
+        pos, entry = int(sym["position_e8"]), float(sym["avg_px"])
+        out[symbols[i]] = {"position": pos / E8, "entry": entry, "mark": mark / E8,
+                           "unrealized": pos / E8 * (mark / E8 - entry) if pos and mark else 0.0, "funding": funding}
     return out
 
 

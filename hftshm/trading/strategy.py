@@ -70,12 +70,15 @@ class Strategy:
         return None
 
     # --- actions ---------------------------------------------------------------------------
-    def buy(self, symbol_id: int, qty_e8: int, price_e8: int = 0, type: int = O.LIMIT, tif: int = O.IOC) -> int:
+    def buy(self, symbol_id: int, qty_e8: int, price_e8: int = 0, type: int = O.LIMIT, tif: int = O.IOC,
+            reduce_only: bool = False) -> int:
         """Send a buy intent; returns its order id (0 if the orders ring was full)."""
-        return self._engine.new(symbol_id, O.BUY, qty_e8, price_e8, type, tif)
+        return self._engine.new(symbol_id, O.BUY, qty_e8, price_e8, type, tif, O.F_REDUCE_ONLY if reduce_only else 0)
 
-    def sell(self, symbol_id: int, qty_e8: int, price_e8: int = 0, type: int = O.LIMIT, tif: int = O.IOC) -> int:
-        return self._engine.new(symbol_id, O.SELL, qty_e8, price_e8, type, tif)
+    def sell(self, symbol_id: int, qty_e8: int, price_e8: int = 0, type: int = O.LIMIT, tif: int = O.IOC,
+             reduce_only: bool = False) -> int:
+        """``reduce_only``: futures venues refuse it unless it reduces the position (Spot ignores it)."""
+        return self._engine.new(symbol_id, O.SELL, qty_e8, price_e8, type, tif, O.F_REDUCE_ONLY if reduce_only else 0)
 
     def cancel(self, order_id: int) -> int:
         """Ask to cancel one of this strategy's live orders."""
@@ -175,7 +178,7 @@ class StrategyEngine:
         self.s.on_fill(r)
 
     # --- intents -----------------------------------------------------------------------------
-    def new(self, symbol_id, side, qty_e8, price_e8, type_, tif) -> int:
+    def new(self, symbol_id, side, qty_e8, price_e8, type_, tif, flags=0) -> int:
         rec = self.rec
         rec[0] = 0
         o = rec[0]
@@ -183,6 +186,7 @@ class StrategyEngine:
         o["side"] = side
         o["type"] = type_
         o["tif"] = tif
+        o["flags"] = flags
         o["qty_e8"] = qty_e8
         o["price_e8"] = price_e8
         o["trigger_seq"], o["trigger_recv_ns"] = self.trigger

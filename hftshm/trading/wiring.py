@@ -13,12 +13,13 @@ from ..risk import killswitch
 from ..risk.live_gate import LiveGate
 from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
-from . import clientid, credentials
+from ..venues import order_venue_of
+from ..venues import clientid
+from . import credentials
 from . import config as trading_config
 from .area import TradingArea
 from .rate_backoff import RateBackoff
 from .protection import Protection
-from .protocol import Protocol
 from .router import OrderRouter
 
 STAGES = ("intent_to_verdict", "verdict_to_sent", "sent_to_ack", "tick_to_trade", "risk_check")
@@ -73,7 +74,7 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     watch = killswitch.ProtectionWatch(control, timeout_ms * 1_000_000, bool(cfg.journal.enabled))
     signer = credentials.load(cfg.venue.kind, ex.get("key_file", ""))
     assets = [(symbol_spec(s.lower()).base, symbol_spec(s.lower()).quote) for s in symbols]
-    proto = Protocol(signer, symbols, assets, clientid.tag(area.run_tag), int(setting(ex, "recv_window_ms")),
+    proto = order_venue_of(cfg).protocol(signer, symbols, assets, clientid.tag(area.run_tag), int(setting(ex, "recv_window_ms")),
                      int(setting(ex, "timeout_ms")))
     lat = {name: ctx.latency.recorder(name, add=True) for name in STAGES}
     backoff = RateBackoff(int(setting(ex, "backoff_ms")), int(setting(ex, "backoff_max_ms")),

@@ -232,7 +232,14 @@ def _trading(s: Snapshot) -> Text:
     pnl = t.get("pnl") or {}
     return _line(("trading ", "bold"), f"pnl {fmt.money(pnl.get('total'))} (r {fmt.money(pnl.get('realized'))} "
                  f"u {fmt.money(pnl.get('unrealized'))})", f"  fills {fmt.count(t.get('fills'))}",
-                 "  orders: ", _pairs(t.get("orders_by_state")), "  pos: ", _pairs(t.get("positions"), fmt.qty, 4))
+                 "  orders: ", _pairs(t.get("orders_by_state")), "  pos: ", _pairs(t.get("positions"), fmt.qty, 4),
+                 *(("  futures: ", _futures(t["futures"])) if t.get("futures") else ()))
+
+
+def _futures(f: dict) -> str:
+    """USD-M: position @ entry, mark, funding per symbol."""
+    return ", ".join(f"{s} {fmt.qty(v['position'])} @ {v['entry']:.2f} mark {v['mark']:.2f} "
+                     f"fund {fmt.money(v['funding'])}" for s, v in f.items())
 
 
 def _problems(s: Snapshot, room: int) -> list[Text]:

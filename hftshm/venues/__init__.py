@@ -3,8 +3,9 @@
 A venue folder (``binance_spot/``, ``binance_usdm/``) holds the venue's URLs and stream names,
 its sans-I/O normalizer (frames -> ``layouts.md`` records) and its book-sync rules. It describes
 itself with one ``MarketVenue``; ingest needs nothing else to connect, route streams, normalize
-and keep books (docs/venues.md says how to add one). Order entry is not here yet: Spot's lives in
-``hftshm.trading``.
+and keep books (docs/venues.md says how to add one). A venue that takes orders also has one
+``OrderVenue``: its sans-I/O order protocol (frames, signing, error codes) that the order router
+drives, so execution gets the protocol from here, never by importing one venue's module.
 
 ``kind`` names: ``binance_spot`` (also ``binance``, for configs written before USD-M),
 ``binance_usdm``, ``bybit_spot``, ``bybit_linear`` and ``okx`` (Bybit v5 and OKX v5 public
@@ -67,6 +68,22 @@ class MarketVenue:
                              f"{', '.join(self.streams)}")
 
 
+@dataclass(frozen=True)
+class OrderVenue:
+    """What execution needs to know about a venue's order entry."""
+
+    kind: str  # the [venue] kind: "binance_usdm"
+    title: str
+    # (signer, symbols, assets, prefix, recv_window_ms, timeout_ms) -> a protocol with the
+    # methods and attributes of binance_spot.protocol.Protocol (the router's side of it)
+    protocol: Callable
+    live_api_url: str  # the WebSocket API orders go to
+    testnet_api_url: str
+    # user data on a stream of its own: (api_url, listenKey) -> the URL to read it from;
+    # None when execution reports come on the WebSocket API connection (Spot's subscribe)
+    user_stream_url: Callable | None = None
+
+
 ALIASES = {"binance": "binance_spot"}
 
 
@@ -77,6 +94,30 @@ def _registry() -> dict[str, MarketVenue]:
     from .okx.venue import VENUE as OKX
 
     return {v.kind: v for v in (SPOT, USDM, BYBIT_SPOT, BYBIT_LINEAR, OKX)}
+
+
+def _order_registry() -> dict[str, OrderVenue]:
+    from .binance_spot.venue import ORDERS as SPOT_ORDERS
+    from .binance_usdm.venue import ORDERS as USDM_ORDERS
+
+    return {v.kind: v for v in (SPOT_ORDERS, USDM_ORDERS)}
+
+
+def order_venue(kind: str) -> OrderVenue:
+    """The order entry of a ``[venue] kind`` (aliases resolved); KeyError naming the known ones."""
+    registry = _order_registry()
+    venue = registry.get(ALIASES.get(kind, kind))
+    if venue is None:
+        raise KeyError(f"no order venue {kind!r}; known: {', '.join([*registry, *ALIASES])}")
+    return venue
+
+
+def order_venue_of(cfg) -> OrderVenue:
+    """The order venue a runtime config trades on (the simulator: the one ``[sim] venue`` speaks)."""
+    kind = cfg.venue.kind
+    if kind == "sim":
+        kind = getattr(cfg.sim, "venue", "binance_spot")
+    return order_venue(kind)
 
 
 def kinds() -> tuple[str, ...]:
@@ -101,4 +142,5 @@ def market_venue_of(cfg) -> MarketVenue:
     return get(kind)
 
 
-__all__ = ["ALIASES", "Connection", "MarketVenue", "get", "kinds", "market_venue_of"]
+__all__ = ["ALIASES", "Connection", "MarketVenue", "OrderVenue", "get", "kinds", "market_venue_of", "order_venue",
+           "order_venue_of"]

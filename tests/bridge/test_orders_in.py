@@ -18,7 +18,7 @@ from hftshm.layouts import order as O
 from hftshm.ring import BroadcastRing, ManyToOneRing
 from hftshm.runtime import rings
 from hftshm.runtime.config import BridgeConfig
-from hftshm.trading import clientid
+from hftshm.venues import clientid
 from hftshm.trading.area import TradingArea
 from hftshm.trading.harness import Harness
 from trading._checks import wait_for

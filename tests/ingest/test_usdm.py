@@ -178,9 +178,10 @@ def test_config_fills_the_venue_urls_and_keeps_binance_as_spot():
     assert usdm.venue.api_url == "wss://ws-fapi.binance.com/ws-fapi/v1"
     spot = config_mod.from_dict({"venue": {"kind": "binance"}, "strategies": []})
     assert spot.venue.stream_url == "wss://stream.binance.com:9443"
-    with pytest.raises(ConfigError, match="kind = \"binance_usdm\": USD-M order entry is not built yet"):
-        config_mod.from_dict({"venue": {"kind": "binance_usdm", "streams": ["trade"]},
-                              "strategies": [{"name": "m", "kind": "momentum", "symbols": ["btcusdt"]}]})
+    # USD-M orders go to the venue (hftshm.venues.binance_usdm's order protocol)
+    traded = config_mod.from_dict({"venue": {"kind": "binance_usdm", "streams": ["trade"]},
+                                   "strategies": [{"name": "m", "kind": "momentum", "symbols": ["btcusdt"]}]})
+    assert traded.strategies and traded.venue.api_url == "wss://ws-fapi.binance.com/ws-fapi/v1"
     with pytest.raises(ConfigError, match=r"\[sim\] venue = \"binance_usdm\": .*set \[sim\] replay"):
         config_mod.from_dict({"sim": {"venue": "binance_usdm"}, "venue": {"streams": ["trade"]},
                               "strategies": []})

@@ -6,7 +6,7 @@ import numpy as np
 
 from hftshm.layouts import exec_report as F
 from hftshm.ring import BroadcastRing
-from hftshm.trading import clientid
+from hftshm.venues import clientid
 from hftshm.trading.area import TradingArea
 
 

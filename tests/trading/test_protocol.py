@@ -6,8 +6,8 @@ import pytest
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
-from hftshm.trading.protocol import LiveOrder, Protocol
-from hftshm.trading.signing import Signer
+from hftshm.venues.binance_spot.protocol import LiveOrder, Protocol
+from hftshm.venues.binance_spot.signing import Signer
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000

@@ -18,9 +18,9 @@ from hftshm.risk.state import RiskState
 from hftshm.runtime import control_layout as C
 from hftshm.trading.area import TradingArea
 from hftshm.trading.rate_backoff import RateBackoff
-from hftshm.trading.protocol import Protocol
+from hftshm.venues.binance_spot.protocol import Protocol
 from hftshm.trading.router import OrderRouter
-from hftshm.trading.signing import Signer
+from hftshm.venues.binance_spot.signing import Signer
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000

@@ -5,7 +5,7 @@ import os
 import pytest
 
 from hftshm.trading import credentials
-from hftshm.trading.signing import Signer, payload
+from hftshm.venues.binance_spot.signing import Signer, payload
 
 SECRET = "NhqPtmdSJYdKjVHjA7PZj4Mge3R5YNiP1e3UZjInClVN65XAbvqqM6A7H5fATj0j"
 KEY = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"

@@ -21,7 +21,7 @@ from hftshm.risk import killswitch
 from hftshm.risk import reasons as R
 from hftshm.risk.state import RiskState
 from hftshm.state.store import path_for, restore
-from hftshm.trading import clientid
+from hftshm.venues import clientid
 from hftshm.trading.area import TradingArea
 from hftshm.trading.harness import Harness
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from .. import Connection, MarketVenue
+from .. import Connection, MarketVenue, OrderVenue
 from .normalize import BinanceSpotNormalizer
+from .protocol import Protocol
 from .urls import MAX_STREAMS, combined_url, stream_names
 
 STREAMS = ("trade", "aggTrade", "bookTicker", "depth@100ms", "depth")
@@ -29,4 +30,14 @@ VENUE = MarketVenue(
     normalizer=BinanceSpotNormalizer,
     connections=connections,
     silent_hint="check the symbols and that stream_url is a Binance Spot stream host",
+)
+
+# Order entry: the WebSocket API (web-socket-api.md), user data on the same connection
+# (userDataStream.subscribe.signature)
+ORDERS = OrderVenue(
+    kind="binance_spot",
+    title="Binance Spot",
+    protocol=Protocol,
+    live_api_url=VENUE.live_api_url,
+    testnet_api_url=VENUE.testnet_api_url,
 )

@@ -3,8 +3,9 @@ Market Streams" for the stream hosts, "WebSocket API General Info" for ``ws-fapi
 
 from __future__ import annotations
 
-from .. import Connection, MarketVenue
+from .. import Connection, MarketVenue, OrderVenue
 from .normalize import BinanceUsdmNormalizer
+from .protocol import UsdmProtocol, user_stream_url
 from .urls import MAX_STREAMS, STREAMS, routed_urls
 
 
@@ -27,4 +28,15 @@ VENUE = MarketVenue(
     connections=connections,
     silent_hint=("USD-M serves bookTicker, depth and trade on /public and aggTrade, markPrice and "
                  "forceOrder on /market; a connection on the wrong path gets nothing"),
+)
+
+# Order entry: the futures WebSocket API ("WebSocket API General Info"); user data on a listenKey
+# stream of its own ("User Data Streams")
+ORDERS = OrderVenue(
+    kind="binance_usdm",
+    title="Binance USD-M",
+    protocol=UsdmProtocol,
+    live_api_url=VENUE.live_api_url,
+    testnet_api_url=VENUE.testnet_api_url,
+    user_stream_url=user_stream_url,
 )

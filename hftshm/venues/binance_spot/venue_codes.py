@@ -3,7 +3,7 @@ fate unknown (so execution asks the venue instead of calling it rejected)."""
 
 from __future__ import annotations
 
-from ..risk import reasons as R
+from ...risk import reasons as R
 
 AUTH = {-1021, -1022, -2014, -2015}
 RATE = {-1003, -1015}

@@ -1,0 +1,55 @@
+"""The state of one live order, shared by every venue's order protocol and the order router.
+
+``LiveOrder`` is what a protocol keeps per order sent (ids, quantities, the venue's word on it,
+the deadline of its outstanding question); ``report`` makes the ``layouts.fill`` record a
+protocol hands back for each change. Venue-specific parts (frames, codes) stay in the venue's
+folder (``binance_spot/protocol.py``, ``binance_usdm/protocol.py``).
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+
+import numpy as np
+
+from ..layouts import exec_report as F
+from ..layouts import order as O
+
+
+_REC_FIELDS = itemgetter(*(O.DTYPE.names.index(n) for n in ("order_id", "symbol_id", "strategy_id", "side", "type",
+                                                              "tif", "qty_e8", "price_e8", "trigger_recv_ns",
+                                                              "flags")))
+
+
+class LiveOrder:
+    __slots__ = ("order_id", "symbol_id", "strategy_id", "side", "type", "tif", "qty_e8", "price_e8",
+                 "trigger_recv_ns", "sent_ns", "ack_ns", "cid", "state", "filled_e8", "final", "venue_cum",
+                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries", "applied_e8", "flags")
+
+    def __init__(self, rec=None):
+        self.order_id = self.symbol_id = self.strategy_id = self.side = self.type = self.tif = 0
+        self.qty_e8 = self.price_e8 = self.trigger_recv_ns = self.sent_ns = self.ack_ns = self.flags = 0
+        if rec is not None:
+            # one item() (a tuple of Python ints) instead of nine numpy field reads: ~1 us, not ~3
+            (self.order_id, self.symbol_id, self.strategy_id, self.side, self.type, self.tif, self.qty_e8,
+             self.price_e8, self.trigger_recv_ns, self.flags) = _REC_FIELDS(rec.item())
+        self.cid = ""
+        self.state = F.ST_NEW
+        self.filled_e8 = 0
+        self.final = 0  # the venue's final state, once it said so
+        self.venue_cum = 0  # executed quantity the venue reported
+        self.venue_order_id = 0
+        self.deadline_ns = 0  # an answer is due by then (0: none outstanding)
+        self.cancel_pending = False
+        self.slot = -1
+        self.done = False
+        self.retries = 0
+        self.applied_e8 = 0  # filled quantity already applied to the risk state (execution's router)
+
+
+def report(o: LiveOrder, exec_type: int, state: int, reason: int = 0, venue_code: int = 0, px: int = 0,
+           qty: int = 0, fee: int = 0, venue_ns: int = 0, recv_ns: int = 0, trade_id: int = 0) -> np.ndarray:
+    return F.record(o.order_id, o.venue_order_id, o.symbol_id, o.strategy_id, o.side, exec_type, state,
+                    reason=reason, venue_code=venue_code, last_px_e8=px, last_qty_e8=qty, cum_qty_e8=o.filled_e8,
+                    price_e8=o.price_e8, fee_e8=fee, venue_ns=venue_ns, recv_ns=recv_ns, sent_ns=o.sent_ns,
+                    trigger_recv_ns=o.trigger_recv_ns, trade_id=trade_id)
