@@ -336,6 +336,9 @@ VENUE = Section(
     Text("api_url", "", pattern=URL, what="a ws:// or wss:// URL, or \"\""),
     Names("symbols", ["btcusdt", "ethusdt"], pattern=SYMBOL, what="symbol names (letters and digits)"),
     Names("streams", ["trade", "bookTicker", "depth@100ms"], choices=STREAMS),
+    # instrument rules (hftshm.trading.instruments): exchangeInfo over REST, fetched at start
+    Text("rest_url", "", pattern=r"https?://\S+", what="an http:// or https:// URL, or \"\" (the venue's, or the simulator's)"),
+    Float("instruments_refresh_s", 300.0, lo=1.0, hi=86400.0),  # execution refetches the rules this often
     extra=_venue_extra,
 )
 

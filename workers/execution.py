@@ -26,8 +26,10 @@ from websockets.exceptions import ConnectionClosed
 
 from hftshm.risk import reasons as R
 from hftshm.runtime.agent import Agent
+from hftshm.trading import instruments
 from hftshm.trading.router import COUNTERS
 from hftshm.trading.wiring import execution_router
+from hftshm.venues.instruments import InstrumentError
 from hftshm.wait.fdwake import FdWake
 from hftshm.wait.slice import request_slice
 
@@ -40,7 +42,7 @@ RECONCILE_S = 10.0  # the venue's open orders must be matched within this (else 
 
 class ExecutionAgent(Agent):
     role = "execution"
-    counter_names = COUNTERS
+    counter_names = COUNTERS + ("rules_ok", "rules_failed")  # instrument rules refreshes (trading.instruments)
 
     def on_start(self) -> None:
         self.wake = FdWake()
@@ -53,6 +55,33 @@ class ExecutionAgent(Agent):
             log.info("resolving %d orders left in flight by an earlier execution process", self.router.open)
 
     async def run_async(self, stop: asyncio.Event) -> None:
+        refresh = asyncio.create_task(self._refresh_rules(stop))
+        try:
+            await self._run_sessions(stop)
+        finally:
+            refresh.cancel()
+            await asyncio.gather(refresh, return_exceptions=True)
+
+    async def _refresh_rules(self, stop: asyncio.Event) -> None:
+        """Refetch the venue's instrument rules every [venue] instruments_refresh_s; a failure
+        keeps the last ones and is counted (trading.instruments)."""
+        ref = self.w.instruments
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), ref.interval_s)
+                return
+            except asyncio.TimeoutError:
+                pass
+            try:
+                rules = await asyncio.to_thread(instruments.fetch, self.ctx.config)
+            except InstrumentError as exc:
+                ref.failed(exc)
+                self.count("rules_failed")
+                continue
+            ref.succeeded(rules)  # on this thread: the gate's
+            self.count("rules_ok")
+
+    async def _run_sessions(self, stop: asyncio.Event) -> None:
         delay = 0.1
         while not stop.is_set():
             try:

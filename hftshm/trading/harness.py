@@ -25,7 +25,7 @@ from ..runtime import config as config_mod
 from ..runtime import control_layout as C
 from ..runtime import rings
 from ..runtime.control import ControlBlock
-from . import credentials, setup
+from . import credentials, instruments, setup
 
 
 class Harness:
@@ -84,6 +84,7 @@ class Harness:
         for ring in rings.create_all(self.cfg):
             ring.close()
         setup.prepare(self.cfg, self.control, fresh_state=not self.reused_sim)
+        instruments.fetch_at_start(self.cfg)  # the venue's rules, as the supervisor fetches them
         self.roles = {"journal": ("journal", {})} if self.journal else {}
         if self.state:
             self.roles["state"] = ("state", {})
