@@ -352,6 +352,9 @@ SIM = Section(
     Int("port", 0, lo=0, hi=65535),
     Bool("replay_orders", False),  # replay: orders match against the recorded book
     Choice("venue", "binance_spot", choices=MARKET_VENUES),  # the venue the simulator speaks
+    # tick sizes that replace the simulator's own (what its exchangeInfo serves and it enforces)
+    Text("ticks", "", pattern=r"[A-Za-z0-9]+=[0-9]+(\.[0-9]{1,8})?(,[A-Za-z0-9]+=[0-9]+(\.[0-9]{1,8})?)*",
+         what='"symbol=tick" pairs, comma-separated, such as "btcusdt=0.1", or ""'),
 )
 
 

@@ -68,6 +68,7 @@ class SimConfig:
     port: int = S.SIM["port"].field()  # 0: a free port
     replay_orders: bool = S.SIM["replay_orders"].field()  # replay: orders match against the recorded book
     venue: str = S.SIM["venue"].field()  # the market venue it speaks: "binance_spot" or "binance_usdm"
+    ticks: str = S.SIM["ticks"].field()  # "btcusdt=0.1,...": tick sizes replacing the simulator's own
 
 
 @dataclass

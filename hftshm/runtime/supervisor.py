@@ -272,6 +272,8 @@ class Supervisor:
         cmd = [sys.executable, "-m", "hftshm.exchange", "--port", str(sim.port), "--port-file", str(port_file),
                "--symbols", ",".join(cfg.venue.symbols), "--rate", str(sim.rate), "--levels", str(sim.levels),
                "--seed", str(sim.seed)]
+        if getattr(sim, "ticks", ""):
+            cmd += ["--ticks", sim.ticks]
         if sim.replay:
             cmd += ["--replay", sim.replay, "--speed", sim.speed]
             if sim.replay_orders:
