@@ -219,3 +219,18 @@ def test_refresher_applies_new_rules_and_keeps_the_last_on_failure(tmp_path):
     second = list(spot.parse(_set(SPOT, "PRICE_FILTER", "tickSize", "0.00001000")).values())
     ref.succeeded(second)
     assert applied[-1][0].tick_e8 == 1_000 and instruments.load(cfg)[0].tick_e8 == 1_000
+
+
+def test_nothing_on_the_live_side_reads_the_simulators_table():
+    """The simulator's symbol table serves exchangeInfo only: no live module names it."""
+    from pathlib import Path
+
+    import hftshm
+    import hftshm.workers
+
+    roots = [Path(hftshm.__file__).parent / d for d in ("trading", "risk", "venues", "feed", "runtime")]
+    roots.append(Path(hftshm.workers.__file__).parent)
+    found = [str(p) for root in roots for p in root.rglob("*.py")
+             if "symbol_spec" in p.read_text() or "KNOWN_SYMBOLS" in p.read_text()]
+    # runtime/config.py checks [venue] symbols against the simulator's table when it starts one
+    assert [f for f in found if not f.endswith("runtime/config.py")] == []
