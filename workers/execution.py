@@ -12,7 +12,9 @@ sleeps in the event loop's epoll next to the venue socket until a strategy's pub
 watch (``trading.protection``) and asks about overdue answers. The first session reconciles the
 venue's open orders with ours before any new order goes out. On a normal stop, with
 ``[execution] cancel_on_stop`` (the default), open orders are cancelled first; ``stop_canceled``
-and ``stop_left`` count what was cancelled and what stayed open, for the summary.
+and ``stop_left`` count what was cancelled and what stayed open, for the summary. The venue's
+instrument rules are refetched every ``[venue] instruments_refresh_s`` (``rules_ok``,
+``rules_failed``; trading/instruments.py).
 """
 
 from __future__ import annotations
@@ -29,7 +31,6 @@ from hftshm.runtime.agent import Agent
 from hftshm.trading import instruments
 from hftshm.trading.router import COUNTERS
 from hftshm.trading.wiring import execution_router
-from hftshm.venues.instruments import InstrumentError
 from hftshm.wait.fdwake import FdWake
 from hftshm.wait.slice import request_slice
 
@@ -55,31 +56,12 @@ class ExecutionAgent(Agent):
             log.info("resolving %d orders left in flight by an earlier execution process", self.router.open)
 
     async def run_async(self, stop: asyncio.Event) -> None:
-        refresh = asyncio.create_task(self._refresh_rules(stop))
+        refresh = asyncio.create_task(instruments.refresh_loop(self.w.instruments, stop, self.count))
         try:
             await self._run_sessions(stop)
         finally:
             refresh.cancel()
             await asyncio.gather(refresh, return_exceptions=True)
-
-    async def _refresh_rules(self, stop: asyncio.Event) -> None:
-        """Refetch the venue's instrument rules every [venue] instruments_refresh_s; a failure
-        keeps the last ones and is counted (trading.instruments)."""
-        ref = self.w.instruments
-        while True:
-            try:
-                await asyncio.wait_for(stop.wait(), ref.interval_s)
-                return
-            except asyncio.TimeoutError:
-                pass
-            try:
-                rules = await asyncio.to_thread(instruments.fetch, self.ctx.config)
-            except InstrumentError as exc:
-                ref.failed(exc)
-                self.count("rules_failed")
-                continue
-            ref.succeeded(rules)  # on this thread: the gate's
-            self.count("rules_ok")
 
     async def _run_sessions(self, stop: asyncio.Event) -> None:
         delay = 0.1

@@ -324,7 +324,7 @@ class Grid(Strategy):
     that fall off the grid are cancelled, missing levels placed. A side stops quoting where its
     fill would take |position| (with that side's open orders) past ``max_position``. After a
     reject the symbol waits ``cooldown_ms`` before placing again. ``tick`` overrides the
-    symbol's known tick size (e.g. "0.1" for USD-M BTCUSDT); "" uses hftshm's table.
+    symbol's tick size from the venue's rules (e.g. "0.1" for USD-M BTCUSDT); "" uses the venue's.
 
     The grid is recomputed only when its first levels move or a report arrives, so a quote that
     changes nothing costs a few integer operations."""

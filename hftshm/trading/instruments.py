@@ -20,6 +20,7 @@ simulator, a replay that trades against a running ``hftshm exchange``) the host 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -171,3 +172,23 @@ class Refresher:
         self.last_error = str(exc)
         log.warning("instrument rules refresh failed (%d so far), keeping the last rules: %s",
                     self.failed_count, exc)
+
+
+async def refresh_loop(ref: Refresher, stop: asyncio.Event, count) -> None:
+    """Execution's task: every ``ref.interval_s`` fetch in a thread (the socket wait must not
+    hold the event loop), then apply on the loop's thread, the gate's; ``count(name)`` counts
+    ``rules_ok`` / ``rules_failed``. Ends when ``stop`` is set."""
+    while True:
+        try:
+            await asyncio.wait_for(stop.wait(), ref.interval_s)
+            return
+        except asyncio.TimeoutError:
+            pass
+        try:
+            rules = await asyncio.to_thread(fetch, ref.cfg)
+        except I.InstrumentError as exc:
+            ref.failed(exc)
+            count("rules_failed")
+            continue
+        ref.succeeded(rules)
+        count("rules_ok")

@@ -234,3 +234,38 @@ def test_nothing_on_the_live_side_reads_the_simulators_table():
              if "symbol_spec" in p.read_text() or "KNOWN_SYMBOLS" in p.read_text()]
     # runtime/config.py checks [venue] symbols against the simulator's table when it starts one
     assert [f for f in found if not f.endswith("runtime/config.py")] == []
+
+
+def test_refresh_loop_counts_and_applies_on_its_own_thread(tmp_path, monkeypatch):
+    import asyncio
+    import threading
+
+    cfg = _cfg(tmp_path, "ws://127.0.0.1:1/ws-api/v3", symbols=("ethbtc",))
+    good = list(spot.parse(SPOT).values())
+    answers = [InstrumentError("GET x: refused"), good]
+    threads = []
+
+    def fake_fetch(_cfg):
+        threads.append(threading.get_ident())
+        answer = answers.pop(0) if answers else good
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    monkeypatch.setattr(instruments, "fetch", fake_fetch)
+    applied, counted = [], []
+    ref = instruments.Refresher(cfg, lambda rules: applied.append((rules, threading.get_ident())), 0.01)
+
+    async def main():
+        stop = asyncio.Event()
+        task = asyncio.create_task(instruments.refresh_loop(ref, stop, counted.append))
+        while counted.count("rules_ok") < 2:
+            await asyncio.sleep(0.005)
+        stop.set()
+        await task
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert counted[:3] == ["rules_failed", "rules_ok", "rules_ok"] and ref.failed_count == 1
+    assert all(t != loop_thread for t in threads)  # the fetch blocks a thread, never the loop
+    assert all(t == loop_thread for _, t in applied) and applied[0][0] == good  # applied on the gate's thread
