@@ -339,6 +339,9 @@ VENUE = Section(
     Text("api_url", "", pattern=URL, what="a ws:// or wss:// URL, or \"\""),
     Names("symbols", ["btcusdt", "ethusdt"], pattern=SYMBOL, what="symbol names (letters and digits)"),
     Names("streams", ["trade", "bookTicker", "depth@100ms"], choices=STREAMS),
+    # instrument rules (hftshm.trading.instruments): exchangeInfo over REST, fetched at start
+    Text("rest_url", "", pattern=r"https?://\S+", what="an http:// or https:// URL, or \"\" (the venue's, or the simulator's)"),
+    Float("instruments_refresh_s", 300.0, lo=1.0, hi=86400.0),  # execution refetches the rules this often
     extra=_venue_extra,
 )
 
@@ -352,6 +355,9 @@ SIM = Section(
     Int("port", 0, lo=0, hi=65535),
     Bool("replay_orders", False),  # replay: orders match against the recorded book
     Choice("venue", "binance_spot", choices=MARKET_VENUES),  # the venue the simulator speaks
+    # tick sizes that replace the simulator's own (what its exchangeInfo serves and it enforces)
+    Text("ticks", "", pattern=r"[A-Za-z0-9]+=[0-9]+(\.[0-9]{1,8})?(,[A-Za-z0-9]+=[0-9]+(\.[0-9]{1,8})?)*",
+         what='"symbol=tick" pairs, comma-separated, such as "btcusdt=0.1", or ""'),
 )
 
 

@@ -12,7 +12,9 @@ sleeps in the event loop's epoll next to the venue socket until a strategy's pub
 watch (``trading.protection``) and asks about overdue answers. The first session reconciles the
 venue's open orders with ours before any new order goes out. On a normal stop, with
 ``[execution] cancel_on_stop`` (the default), open orders are cancelled first; ``stop_canceled``
-and ``stop_left`` count what was cancelled and what stayed open, for the summary.
+and ``stop_left`` count what was cancelled and what stayed open, for the summary. The venue's
+instrument rules are refetched every ``[venue] instruments_refresh_s`` (``rules_ok``,
+``rules_failed``; trading/instruments.py).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from websockets.exceptions import ConnectionClosed
 
 from hftshm.risk import reasons as R
 from hftshm.runtime.agent import Agent
+from hftshm.trading import instruments
 from hftshm.trading.router import COUNTERS
 from hftshm.trading.wiring import execution_router
 from hftshm.venues import order_venue_of
@@ -41,7 +44,7 @@ RECONCILE_S = 10.0  # the venue's open orders must be matched within this (else 
 
 class ExecutionAgent(Agent):
     role = "execution"
-    counter_names = COUNTERS
+    counter_names = COUNTERS + ("rules_ok", "rules_failed")  # instrument rules refreshes (trading.instruments)
 
     def on_start(self) -> None:
         self.wake = FdWake()
@@ -56,6 +59,14 @@ class ExecutionAgent(Agent):
             log.info("resolving %d orders left in flight by an earlier execution process", self.router.open)
 
     async def run_async(self, stop: asyncio.Event) -> None:
+        refresh = asyncio.create_task(instruments.refresh_loop(self.w.instruments, stop, self.count))
+        try:
+            await self._run_sessions(stop)
+        finally:
+            refresh.cancel()
+            await asyncio.gather(refresh, return_exceptions=True)
+
+    async def _run_sessions(self, stop: asyncio.Event) -> None:
         delay = 0.1
         while not stop.is_set():
             try:

@@ -20,7 +20,7 @@ from hftshm.layouts import order as O
 from hftshm.ring import BroadcastRing, ManyToOneRing
 from hftshm.runtime.agent import Agent
 from hftshm.state.store import path_for, restore
-from hftshm.trading import loader
+from hftshm.trading import instruments, loader
 from hftshm.trading.area import TradingArea
 from hftshm.trading.strategy import StrategyEngine
 
@@ -48,7 +48,8 @@ class StrategyAgent(Agent):
         self.md_reader = self.md.reader(None, gating=False, start="newest")  # no wait of their own: the runner idles this worker
         self.fills_reader = self.fills.reader(ctx.name, gating=True, start=start)
         self.producer = self.orders.producer(ctx.name)
-        strategy = loader.load(params, symbols)
+        # the venue's instrument rules, fetched at start (hftshm.trading.instruments): no rules, no start
+        strategy = loader.load(params, symbols, instruments.by_symbol(instruments.load(ctx.config)))
         ctr = self.counter["order_ctr"]
         # the order counter goes on after the highest one stored (a whole-instance restart)
         self.counters[ctr] = max(int(self.counters[ctr]), back.counters.get(sid, 0))

@@ -30,9 +30,10 @@ def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
     if cfg is None:
         cfg = C.load(cfg_path, lower, overrides)
     strategies = []
+    rules = instrument_rules(cfg, src.symbols)
     for table in cfg.strategies:
         try:
-            strategies.append((load_strategy(table, src.symbols), table["id"]))
+            strategies.append((load_strategy(table, src.symbols, rules), table["id"]))
         except (FileNotFoundError, TypeError, ImportError, SyntaxError, AttributeError, KeyError) as exc:
             raise BacktestError(f"[[strategies]] {table.get('name')!r}: {exc}") from None
     fill = cfg.fill
@@ -41,6 +42,18 @@ def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
     bt = Backtest(Window(src.chunks()), strategies, venue, LAT.make(cfg.latency, lower), T.limits(cfg.risk, lower),
                   len(lower), cfg.equity_interval_ms * 1_000_000)
     return bt, src, cfg
+
+
+def instrument_rules(cfg: C.BacktestConfig, symbols) -> dict:
+    """The strategies' instrument rules (tick, step, min notional) from the backtest's filters."""
+    from ..venues.instruments import InstrumentRules
+
+    out = {}
+    for s in symbols:
+        f = cfg.filters(s.lower())
+        out[s.upper()] = InstrumentRules(symbol=s.upper(), base="?", quote="?", tick_e8=f.tick_e8,
+                                         step_e8=f.step_e8, min_notional_e8=f.min_notional_e8)
+    return out
 
 
 def results(bt: Backtest) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -51,6 +51,17 @@ def _opt(text: str):
     return typer.Option(help=text)
 
 
+def _ticks(text: str) -> tuple[tuple[str, str], ...]:
+    """``"btcusdt=0.1,ethusdt=0.05"`` -> (("btcusdt", "0.1"), ("ethusdt", "0.05"))."""
+    out = []
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        symbol, eq, tick = item.partition("=")
+        if not eq or not symbol or not tick:
+            raise typer.BadParameter(f"--ticks: {item!r} is not SYMBOL=TICK (e.g. btcusdt=0.1)")
+        out.append((symbol.strip().lower(), tick.strip()))
+    return tuple(out)
+
+
 def exchange(
     host: Annotated[str, _opt("Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, _opt("Port; 0 picks a free one (printed, and written to --port-file).")] = 9443,
@@ -81,6 +92,7 @@ def exchange(
     "binance_spot",
     funding_interval: Annotated[float, _opt("USD-M: seconds between funding times (Binance: 28800).")] = 28800.0,
     funding_rate: Annotated[str, _opt("USD-M: funding rate at each funding time.")] = "0.0001",
+    ticks: Annotated[str, _opt("Tick sizes replacing the simulator's own, e.g. btcusdt=0.1,ethusdt=0.05.")] = "",
 ) -> None:
     """Run the local Binance-compatible exchange simulator until Ctrl-C."""
     from hftshm.exchange import Faults, SimConfig, run
@@ -100,6 +112,7 @@ def exchange(
                           burst_every_s=burst_every, burst_size=burst_size),
             limits=SimLimits(orders_per_10s=orders_per_10s, orders_per_day=max(160_000, orders_per_10s * 8640)),
             venue=venue, funding_interval_s=funding_interval, funding_rate=funding_rate,
+            ticks=_ticks(ticks),
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

@@ -179,6 +179,9 @@ class SimConfig:
     funding_interval_s: float = 28800.0  # Binance's 8 h; tests compress it
     funding_rate: str = "0.0001"  # per funding time, signed
     leverage: int = 20
+    # (symbol, tick) pairs that replace a symbol's tick size in its rules (what exchangeInfo
+    # serves and the matching enforces): ("btcusdt", "0.1")
+    ticks: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self):
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
@@ -231,10 +234,29 @@ class SimConfig:
             raise ValueError(f"leverage must be an integer 1..125, got {self.leverage!r}")
         if self.max_buffer < 1 << 16:
             raise ValueError("max_buffer must be at least 64 KiB")
+        for symbol, tick in self.ticks:
+            if symbol.lower() not in self.symbols:
+                raise ValueError(f"ticks: {symbol!r} is not one of the symbols {list(self.symbols)}")
+            _with_tick(symbol_spec(symbol), tick)  # raises on a bad tick
 
     @cached_property
     def specs(self) -> dict[str, SymbolSpec]:
-        return {s: symbol_spec(s) for s in self.symbols}
+        ticks = {sym.lower(): tick for sym, tick in self.ticks}
+        return {s: _with_tick(symbol_spec(s), ticks[s]) if s in ticks else symbol_spec(s) for s in self.symbols}
+
+
+def _with_tick(spec: SymbolSpec, tick: str) -> SymbolSpec:
+    """``spec`` with tick size ``tick`` (a decimal string); its starting price rounded onto it."""
+    import dataclasses
+
+    try:
+        tick_e8 = parse_e8(tick)
+    except ValueError as exc:
+        raise ValueError(f"ticks: {spec.stream_symbol} tick {tick!r}: {exc}") from None
+    if tick_e8 <= 0:
+        raise ValueError(f"ticks: {spec.stream_symbol} tick must be > 0, got {tick!r}")
+    price = max(spec.price_e8 // tick_e8, 1) * tick_e8
+    return dataclasses.replace(spec, tick_e8=tick_e8, price_e8=price)
 
 
 def _real(v) -> bool:

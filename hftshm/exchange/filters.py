@@ -44,6 +44,23 @@ def filter_list(spec: SymbolSpec) -> list[dict]:
     ]
 
 
+def usdm_filter_list(spec: SymbolSpec) -> list[dict]:
+    """The ``filters`` of a symbol in USD-M's ``/fapi/v1/exchangeInfo`` (derivatives docs, USDⓈ-M
+    Futures, "Exchange Information"): MIN_NOTIONAL's field is ``notional``; PERCENT_PRICE is shown
+    only (the simulator does not enforce a band)."""
+    lot = {"minQty": format_e8(spec.min_qty_e8), "maxQty": format_e8(spec.max_qty_e8),
+           "stepSize": format_e8(spec.step_e8)}
+    return [
+        {"filterType": "PRICE_FILTER", "minPrice": format_e8(spec.tick_e8), "maxPrice": format_e8(MAX_PRICE_E8),
+         "tickSize": format_e8(spec.tick_e8)},
+        {"filterType": "LOT_SIZE", **lot},
+        {"filterType": "MARKET_LOT_SIZE", **lot},
+        {"filterType": "MAX_NUM_ORDERS", "limit": MAX_NUM_ORDERS},
+        {"filterType": "MIN_NOTIONAL", "notional": format_e8(spec.min_notional_e8)},
+        {"filterType": "PERCENT_PRICE", "multiplierUp": "1.1500", "multiplierDown": "0.8500", "multiplierDecimal": "4"},
+    ]
+
+
 def check_price(spec: SymbolSpec, price_e8: int) -> None:
     if price_e8 < spec.tick_e8 or price_e8 > MAX_PRICE_E8 or price_e8 % spec.tick_e8:
         raise errors.filter_failure("PRICE_FILTER")

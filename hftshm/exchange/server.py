@@ -7,6 +7,8 @@ Paths (web-socket-streams.md "General WSS information", web-socket-api.md):
 * ``/ws-api/v3[?returnRateLimits=false]``: the WebSocket API
 * ``/v5/public/spot``, ``/v5/public/linear`` (Bybit v5) and ``/ws/v5/public`` (OKX v5): public
   market data, synthetic (``inband.py``)
+* ``GET /api/v3/exchangeInfo`` (``/fapi/v1/exchangeInfo`` when it speaks USD-M): the REST
+  exchangeInfo answer, plain HTTP, from which hftshm takes its instrument rules
 
 Replaying a Binance USD-M capture, the paths are USD-M's (Binance derivatives docs, USDⓈ-M
 Futures, "Websocket Market Streams"): ``/public/ws..``, ``/public/stream..`` for bookTicker, depth
@@ -38,6 +40,8 @@ import time
 from collections import defaultdict
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 from websockets.asyncio.server import serve
 from websockets.exceptions import ConnectionClosed
 
@@ -58,6 +62,7 @@ from .wsframe import envelope_prefix, text_frame
 log = logging.getLogger("hftshm.exchange")
 API_PATH = "/ws-api/v3"
 USDM_API_PATH = "/ws-fapi/v1"
+EXCHANGE_INFO_PATHS = ("/api/v3/exchangeInfo", "/fapi/v1/exchangeInfo")  # REST, plain HTTP GET
 WRITE_LIMIT = 1 << 20  # transport high-water mark; past it frames wait in the peer's backlog
 
 
@@ -159,6 +164,8 @@ class ExchangeSimulator:
         path = url.path.rstrip("/") or "/"
         query = parse_qs(url.query)
         route = None
+        if path in EXCHANGE_INFO_PATHS and request.headers.get("Upgrade") is None:
+            return self._exchange_info_http(conn, path)
         if path in inband.BYBIT_PATHS or path == inband.OKX_PATH:  # Bybit v5, OKX v5 (inband.py)
             try:
                 tweaks = inband.options_from_query(query)
@@ -200,6 +207,23 @@ class ExchangeSimulator:
         conn.route = ("market", combined, names)
         conn.incoming_limit = self.cfg.limits.incoming_per_s
         return None
+
+    def _exchange_info_http(self, conn: Connection, path: str):
+        """REST ``GET /api/v3/exchangeInfo`` (Spot) or ``GET /fapi/v1/exchangeInfo`` (USD-M),
+        whichever venue this simulator speaks; the other path gets 404 naming the right one."""
+        want = EXCHANGE_INFO_PATHS[1] if self.usdm else EXCHANGE_INFO_PATHS[0]
+        if path != want:
+            return conn.respond(http.HTTPStatus.NOT_FOUND, f"this simulator speaks "
+                                f"{'USD-M' if self.usdm else 'Spot'}: exchangeInfo is at {want}\n")
+        now_ms = time.time_ns() // 1_000_000
+        body = (self.venue.usdm_exchange_info(now_ms) if self.usdm else
+                self.venue.exchange_info(None, self.limits.exchange_info(), now_ms))
+        resp = conn.respond(http.HTTPStatus.OK, "")
+        resp.body = orjson.dumps(body)
+        resp.headers["Content-Type"] = "application/json"
+        del resp.headers["Content-Length"]
+        resp.headers["Content-Length"] = str(len(resp.body))
+        return resp
 
     async def _handler(self, conn: Connection) -> None:
         self.stats.connections += 1

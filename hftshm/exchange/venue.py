@@ -31,7 +31,7 @@ from .account import Account
 from .order_book import available, snapshot, sweep_cost
 from .config import SimConfig, fee_e8
 from .depth import DepthWindow
-from .filters import filter_list
+from .filters import filter_list, usdm_filter_list
 from .market import Market
 from .market import warm_up as market_warm_up
 from .matching import MatchingEngine, OrderRequest, Outcome, lots_for_quote
@@ -206,6 +206,20 @@ class Venue:
             "exchangeFilters": [],
             "symbols": [self._symbol_info(s) for s in names],
         }
+
+    def usdm_exchange_info(self, now_ms: int) -> dict:
+        """``GET /fapi/v1/exchangeInfo``: every symbol in USD-M's shape (perpetuals)."""
+        symbols = []
+        for s, spec in self.specs.items():
+            symbols.append({
+                "symbol": spec.symbol, "pair": spec.symbol, "contractType": "PERPETUAL",
+                "status": "TRADING", "baseAsset": spec.base, "quoteAsset": spec.quote, "marginAsset": spec.quote,
+                "pricePrecision": 8, "quantityPrecision": 8, "baseAssetPrecision": 8, "quotePrecision": 8,
+                "underlyingType": "COIN", "filters": usdm_filter_list(spec),
+                "orderTypes": ["LIMIT", "MARKET"], "timeInForce": ["GTC", "IOC", "FOK", "GTX"],
+            })
+        return {"timezone": "UTC", "serverTime": now_ms, "futuresType": "U_MARGINED", "rateLimits": [],
+                "exchangeFilters": [], "assets": [], "symbols": symbols}
 
     def _symbol_info(self, s: str) -> dict:
         spec = self.specs[s]

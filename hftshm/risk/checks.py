@@ -12,10 +12,20 @@ wins:
  4   BAD_ORDER           side not BUY/SELL, type not LIMIT/MARKET/LIMIT_MAKER, qty <= 0,
                          limit price <= 0 (a MARKET order's price is ignored)
  5   UNKNOWN_SYMBOL      symbol_id outside the state or the limits
+5a   NO_INSTRUMENT_RULES the limits row's ``rules`` is neither 0 (none given) nor 1 (the venue's)
+5b   INSTRUMENT_PRICE    venue rules: limit price not a multiple of the tick, below minPrice, or
+                         above maxPrice (when set)
+5c   INSTRUMENT_QTY      venue rules: qty not a multiple of the step, below minQty, or above maxQty
+                         (MARKET: MARKET_LOT_SIZE's maxQty when set)
  6   MAX_ORDER_QTY       qty > max_order_qty
  7   NO_REFERENCE_PRICE  no mid yet (every later check needs one)
  8   PRICE_BAND          limit types: |price - mid| > band_bps / 10^4 x mid (both directions)
+8a   INSTRUMENT_PRICE    venue rules, limit types: price above mid x the side's up multiplier or
+                         below mid x its down multiplier (percent-price filters; the mid stands in
+                         for the venue's average price)
  9   MAX_NOTIONAL        qty x (limit price, or mid for MARKET) > max_order_notional
+9a   INSTRUMENT_QTY      venue rules: that notional below minNotional or above maxNotional (when
+                         set), for every order type (stricter than the venue's applyToMarket flags)
 10   REDUCE_ONLY         state REDUCE_ONLY and the order, with every open order on its side,
                          could leave |position| larger or flipped (so a flat symbol takes none)
 11   MAX_POSITION        BUY: pos + open_buy + qty > max_position;
@@ -26,6 +36,9 @@ wins:
 13   RATE_LIMIT          max_orders_per_s already accepted for this symbol in the last second,
                          then the same across symbols (max_orders_per_s_total)
 ===  ==================  =====================================================================
+
+Steps 5a-c, 8a and 9a run only when the limits row carries the venue's rules (``limits.
+instrument_rows``; execution always sets them, see hftshm.trading.instruments).
 
 Every limit is inclusive: a value exactly at the limit passes. Products of e8 integers are
 compared in float64 (qty_e8 x px_e8 overflows int64); rounding is monotonic, so the comparison is
@@ -39,6 +52,7 @@ from numba import njit
 from ..layouts.order import BUY, CANCEL, LIMIT, LIMIT_MAKER, MARKET, NEW, SELL
 from . import reasons as R
 from .exposure import exposure_e8, worst_qty_e8
+from .limits import RULES_NONE, RULES_SET
 from .rate import window_full
 
 E8 = 100_000_000.0
@@ -78,6 +92,16 @@ def check_order(order, symbols, account, sym_limits, acct_limits, trading_state,
     sym = symbols[s]
     lim = sym_limits[s]
 
+    rules = lim.rules
+    if rules != RULES_NONE:
+        if rules != RULES_SET:
+            return R.NO_INSTRUMENT_RULES
+        if limit_type and (px % lim.tick_e8 != 0 or px < lim.min_price_e8
+                           or (lim.max_price_e8 > 0 and px > lim.max_price_e8)):
+            return R.INSTRUMENT_PRICE
+        max_qty = lim.market_max_qty_e8 if kind == MARKET and lim.market_max_qty_e8 > 0 else lim.max_qty_e8
+        if qty % lim.step_e8 != 0 or qty < lim.min_qty_e8 or (max_qty > 0 and qty > max_qty):
+            return R.INSTRUMENT_QTY
     if qty > lim.max_order_qty_e8:
         return R.MAX_ORDER_QTY
     mid = sym.mid_e8
@@ -87,9 +111,18 @@ def check_order(order, symbols, account, sym_limits, acct_limits, trading_state,
     if limit_type:
         if float(abs(px - mid)) * BPS > float(lim.price_band_bps) * float(mid):
             return R.PRICE_BAND
+        if rules == RULES_SET:
+            up = lim.buy_up_e8 if side == BUY else lim.sell_up_e8
+            down = lim.buy_down_e8 if side == BUY else lim.sell_down_e8
+            if (up > 0 and float(px) * E8 > float(mid) * float(up)) or float(px) * E8 < float(mid) * float(down):
+                return R.INSTRUMENT_PRICE
         ref = px
-    if float(qty) * float(ref) > float(lim.max_order_notional_e8) * E8:
+    notional = float(qty) * float(ref)
+    if notional > float(lim.max_order_notional_e8) * E8:
         return R.MAX_NOTIONAL
+    if rules == RULES_SET and (notional < float(lim.min_notional_e8) * E8
+                               or (lim.max_notional_e8 > 0 and notional > float(lim.max_notional_e8) * E8)):
+        return R.INSTRUMENT_QTY
 
     pos = sym.position_e8
     open_buy = sym.open_buy_e8

@@ -26,7 +26,11 @@ MAX_BAND_BPS = 10_000  # 100%: the band check's arithmetic assumes no more
 
 Amount = Union[int, float, str, Decimal]
 
-# One row per symbol_id, one cache line: everything check_order reads about the symbol's limits.
+# One row per symbol_id: line 0, everything check_order reads about the symbol's own limits;
+# lines 1-2, the venue's instrument rules (hftshm.venues.instruments, set by instrument_rows).
+# ``rules``: 0 none given (offline callers: backtests, unit tests; those checks are skipped),
+# 1 the venue's rules below apply, anything else (NO_RULES) refuses every new order.
+RULES_NONE, RULES_SET, NO_RULES = 0, 1, 2
 SYMBOL_LIMITS_DTYPE = make_dtype(
     [
         ("max_order_qty_e8", "<i8", 0),
@@ -34,9 +38,42 @@ SYMBOL_LIMITS_DTYPE = make_dtype(
         ("max_position_e8", "<i8", 16),
         ("price_band_bps", "<i8", 24),
         ("max_orders_per_s", "<i8", 32),
+        ("rules", "<i8", 64),
+        ("tick_e8", "<i8", 72),
+        ("min_price_e8", "<i8", 80),
+        ("max_price_e8", "<i8", 88),
+        ("step_e8", "<i8", 96),
+        ("min_qty_e8", "<i8", 104),
+        ("max_qty_e8", "<i8", 112),
+        ("market_max_qty_e8", "<i8", 120),
+        ("min_notional_e8", "<i8", 128),
+        ("max_notional_e8", "<i8", 136),
+        ("buy_up_e8", "<i8", 144),
+        ("buy_down_e8", "<i8", 152),
+        ("sell_up_e8", "<i8", 160),
+        ("sell_down_e8", "<i8", 168),
     ],
-    64,
+    192,
 )
+RULE_FIELDS = ("tick_e8", "min_price_e8", "max_price_e8", "step_e8", "min_qty_e8", "max_qty_e8",
+               "market_max_qty_e8", "min_notional_e8", "max_notional_e8", "buy_up_e8", "buy_down_e8",
+               "sell_up_e8", "sell_down_e8")
+
+
+def instrument_rows(rows: np.ndarray, rules) -> None:
+    """Write the venue's rules into ``rows`` (SYMBOL_LIMITS_DTYPE, symbol-id order) in place;
+    ``rules[i]`` is an ``InstrumentRules`` or None (that symbol then refuses every new order).
+    ``rules`` is written last per row (a reader in this process sees it after the values; the
+    gate runs on the same thread as a refresh, so no row is read half-written)."""
+    if len(rules) != rows.shape[0]:
+        raise LimitsError(f"instrument rules for {len(rules)} symbols, limits for {rows.shape[0]}")
+    for i, r in enumerate(rules):
+        if r is None:
+            rows[i]["rules"] = NO_RULES
+            continue
+        for name in RULE_FIELDS:
+            rows[i][name] = getattr(r, name)
+        rows[i]["rules"] = RULES_SET
 
 # One row (shape (1,)): limits across all symbols.
 ACCOUNT_LIMITS_DTYPE = make_dtype(
@@ -110,10 +147,12 @@ class Limits:
         """(per-symbol limits, shape (n_symbols,) of SYMBOL_LIMITS_DTYPE; account limits, shape (1,)
         of ACCOUNT_LIMITS_DTYPE), the arguments check_order takes."""
         rows = np.zeros(self.n_symbols, SYMBOL_LIMITS_DTYPE)
-        default = tuple(_convert("", n, getattr(self, n)) for n in PER_SYMBOL)
-        rows[:] = default
+        columns = SYMBOL_LIMITS_DTYPE.names[:len(PER_SYMBOL)]  # line 0, in PER_SYMBOL's order
+        for col, n in zip(columns, PER_SYMBOL):
+            rows[col] = _convert("", n, getattr(self, n))
         for sid, over in self.overrides.items():
-            rows[sid] = tuple(_convert("", n, v) for n, v in self.for_symbol(sid).items())
+            for col, (n, v) in zip(columns, self.for_symbol(sid).items()):
+                rows[sid][col] = _convert("", n, v)
         account = np.zeros(1, ACCOUNT_LIMITS_DTYPE)
         account[0] = (_convert("", "max_gross_exposure", self.max_gross_exposure), self.max_orders_per_s_total)
         return rows, account

@@ -7,6 +7,7 @@ A reason is a uint8 (``order.reason``, ``fill.reason``); 0 means OK. The ranges 
 32..47    venue and execution outcomes, mapped later by execution
 48..63    kill-switch causes: why the trading state changed (and 55, execution's BACKOFF
           refusal, next to its halt cause 54)
+65..67    instrument rules (65 a halt cause and a reject; 66, 67 pre-trade rejects)
 ========  ==========================================================
 
 Codes are part of the record format: never renumber one, only add.
@@ -57,6 +58,10 @@ RECONCILE_FAILED = 56  # kill-switch cause: execution could not match its open o
 VENUE_MARGIN = 60  # -2019 margin is insufficient
 VENUE_REDUCE_ONLY = 61  # -2022 a reduceOnly order would increase the position (or there is none to reduce)
 VENUE_POSITION_MODE = 62  # -4061 positionSide does not match the account's mode (hedge mode; we use one-way)
+# --- instrument rules from the venue (hftshm.venues.instruments; helper range 65-67) ---
+NO_INSTRUMENT_RULES = 65  # kill-switch cause and pre-trade reject: no venue rules for the symbol
+INSTRUMENT_PRICE = 66  # pre-trade reject: price off the venue's tick, min/max price or percent-price band
+INSTRUMENT_QTY = 67  # pre-trade reject: qty off the venue's step, min/max qty, or notional out of bounds
 
 _TABLE = {
     OK: ("OK", "passed every check"),
@@ -99,12 +104,18 @@ _TABLE = {
                                                  "position mode only (-4061)"),
     RECONCILE_FAILED: ("RECONCILE_FAILED", "at start, execution could not reconcile its open orders with the "
                                            "venue's (no answer, or an error): trading stays halted"),
+    NO_INSTRUMENT_RULES: ("NO_INSTRUMENT_RULES", "no instrument rules from the venue for this symbol (exchangeInfo "
+                                                 "never fetched, or unreadable): trading halted"),
+    INSTRUMENT_PRICE: ("INSTRUMENT_PRICE", "price off the venue's tick size, outside its min/max price or its "
+                                           "percent-price band around the mid"),
+    INSTRUMENT_QTY: ("INSTRUMENT_QTY", "quantity off the venue's step size or outside its min/max quantity, or "
+                                       "notional outside its min/max notional"),
 }
 
 NAMES = {code: name for code, (name, _) in _TABLE.items()}
 MESSAGES = {code: message for code, (_, message) in _TABLE.items()}
 CODES = {name: code for code, name in NAMES.items()}
-PRE_TRADE = tuple(range(MAX_ORDER_QTY, BAD_ORDER + 1))
+PRE_TRADE = tuple(range(MAX_ORDER_QTY, BAD_ORDER + 1)) + (NO_INSTRUMENT_RULES, INSTRUMENT_PRICE, INSTRUMENT_QTY)
 
 
 def name(code: int) -> str:

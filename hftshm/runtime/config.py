@@ -54,6 +54,8 @@ class VenueConfig:
     api_url: str = S.VENUE["api_url"].field()  # e.g. wss://ws-api.binance.com:443/ws-api/v3
     symbols: list = S.VENUE["symbols"].field()
     streams: list = S.VENUE["streams"].field()
+    rest_url: str = S.VENUE["rest_url"].field()  # exchangeInfo (instrument rules); empty: the venue's or the simulator's
+    instruments_refresh_s: float = S.VENUE["instruments_refresh_s"].field()
 
 
 @dataclass
@@ -66,6 +68,7 @@ class SimConfig:
     port: int = S.SIM["port"].field()  # 0: a free port
     replay_orders: bool = S.SIM["replay_orders"].field()  # replay: orders match against the recorded book
     venue: str = S.SIM["venue"].field()  # the market venue it speaks: "binance_spot" or "binance_usdm"
+    ticks: str = S.SIM["ticks"].field()  # "btcusdt=0.1,...": tick sizes replacing the simulator's own
 
 
 @dataclass
@@ -465,7 +468,7 @@ def preflight(cfg: Config) -> None:
     can be created and written, each ``cpu`` is a core this process may run on, and every input
     file (a capture, a replayed journal, a key file, a strategy file) exists and is readable."""
     _check_dir(cfg.data_dir, "data_dir")
-    if cfg.venue.kind == "sim" or cfg.strategies:  # the simulator serves them; execution needs their assets
+    if cfg.venue.kind == "sim":  # the simulator must know them to serve them (live rules: exchangeInfo)
         from ..exchange.config import symbol_spec
 
         for s in cfg.venue.symbols:

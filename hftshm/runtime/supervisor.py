@@ -247,8 +247,23 @@ class Supervisor:
         from ..trading import setup as trading_setup  # late: trading builds on the runtime
 
         trading_setup.prepare(cfg, self.control)
+        self._fetch_instruments()
         private.write_text(self.run_dir / "config.json", cfg.to_json())
         self.start_trading = (self.control.trading_state, self.control.trading_reason)
+
+    def _fetch_instruments(self) -> None:
+        """The venue's instrument rules (exchangeInfo) before any trading worker starts; without
+        them the start fails: no trading for a symbol without rules (trading/instruments.py)."""
+        from ..trading import instruments
+
+        try:
+            self._step("instruments", "fetching the venue's instrument rules (exchangeInfo)")
+            got = instruments.fetch_at_start(self.cfg)
+        except instruments.I.InstrumentError as exc:
+            raise StartError(f"instrument rules: {exc}; no trading without them") from None
+        if got:
+            self.say(f"instrument rules from {instruments.url_of(self.cfg)}: " + ", ".join(
+                f"{r.symbol} tick {r.tick_e8 / 1e8:g} step {r.step_e8 / 1e8:g}" for r in got))
 
     def _start_sim(self) -> None:
         cfg, sim = self.cfg, self.cfg.sim
@@ -257,6 +272,8 @@ class Supervisor:
         cmd = [sys.executable, "-m", "hftshm.exchange", "--port", str(sim.port), "--port-file", str(port_file),
                "--symbols", ",".join(cfg.venue.symbols), "--rate", str(sim.rate), "--levels", str(sim.levels),
                "--seed", str(sim.seed)]
+        if getattr(sim, "ticks", ""):
+            cmd += ["--ticks", sim.ticks]
         if sim.replay:
             cmd += ["--replay", sim.replay, "--speed", sim.speed]
             if sim.replay_orders:

@@ -8,11 +8,11 @@ the risk state block, which starts at the area's beginning (``hftshm.risk.layout
     AREA_OFFSET = RISK_LENGTH - AREA_LENGTH
            +----------------------------------------------------------------------+
     +0     | header: magic | version | run tag | slots | trigger | trigger ns      |  64 B
-    +64    | rejects[REASONS]: rejects counted by reason code (int64)             | 512 B
-    +576   | ended[STATES]: orders ended, by final fill.ST_* state                | 128 B
-    +704   | hwm[STRATEGIES]: highest order counter handled, per strategy id      | 512 B
-    +1216  | (zero)                                                               |  64 B
-    +1280  | slots: SLOTS x SLOT_DTYPE (64 B): the orders execution sent and has   |
+    +64    | rejects[REASONS]: rejects counted by reason code (int64)             | 1024 B
+    +1088  | ended[STATES]: orders ended, by final fill.ST_* state                | 128 B
+    +1216  | hwm[STRATEGIES]: highest order counter handled, per strategy id      | 512 B
+    +1728  | (zero)                                                               |  64 B
+    +1792  | slots: SLOTS x SLOT_DTYPE (64 B): the orders execution sent and has   |
            |        not seen end (a slot is free when its order_id is 0)          |
            +----------------------------------------------------------------------+
 
@@ -32,9 +32,9 @@ from ..layouts.base import make_dtype
 from ..runtime import control_layout as C
 
 MAGIC = int.from_bytes(b"HFTTRAD\x01", "little")
-VERSION = 1
+VERSION = 2  # 2: rejects has 128 reason codes (codes above 63 exist: risk.reasons)
 CACHE_LINE = 64
-REASONS = 64
+REASONS = 128
 STATES = 16
 STRATEGIES = 64  # strategy ids 1..63
 SLOTS = 256
@@ -50,7 +50,7 @@ W_TRIGGER_NS = 5
 REJECTS_OFFSET = 64
 ENDED_OFFSET = REJECTS_OFFSET + REASONS * 8
 HWM_OFFSET = ENDED_OFFSET + STATES * 8
-SLOTS_OFFSET = 1280
+SLOTS_OFFSET = 1792
 assert HWM_OFFSET + STRATEGIES * 8 <= SLOTS_OFFSET
 
 SLOT_DTYPE = make_dtype(

@@ -13,8 +13,9 @@
 * ``grid``: a grid market maker of post-only orders (see ``Grid``), a Python hook; the backtest
   runs it in its compiled loop too (``hftshm.backtest.fast``), with the arithmetic defined here.
 
-Prices are rounded to the symbol's tick and quantities checked against its step (the
-simulator's rules for btcusdt/ethusdt are Binance's). Every decision uses the records' own
+Prices are rounded to the symbol's tick and ``qty`` down onto its step, both from the venue's
+instrument rules (its exchangeInfo, fetched at start: hftshm.trading.instruments), given to the
+strategy as ``instruments``. Every decision uses the records' own
 times (``recv_ns``), so replaying the same records gives the same intents.
 """
 
@@ -24,12 +25,17 @@ import numpy as np
 from numba import njit
 
 from ..config_schema import KIND_KEYS
-from ..exchange.config import symbol_spec
+import logging
+
 from ..feed.e8 import parse_e8
 from ..layouts import exec_report as F
+from ..layouts.md import format_e8
+from ..venues.instruments import InstrumentError, select
 from ..layouts import md as M
 from ..layouts import order as O
 from .strategy import Strategy
+
+log = logging.getLogger("hftshm.strategy")
 
 # defaults of the kinds' keys (types and ranges beside them: hftshm.config_schema.KIND_KEYS)
 MOMENTUM = KIND_KEYS["momentum"].defaults()
@@ -58,10 +64,39 @@ def _e8(value, key: str) -> int:
     return e8
 
 
-def rules(symbols: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(tick_e8, step_e8) per symbol id."""
-    specs = [symbol_spec(s.lower()) for s in symbols]
-    return (np.array([s.tick_e8 for s in specs], np.int64), np.array([s.step_e8 for s in specs], np.int64))
+def rules(strategy: Strategy) -> tuple[np.ndarray, np.ndarray]:
+    """(tick_e8, step_e8) per symbol id, from the venue's instrument rules the strategy was given
+    (``strategy.instruments``; hftshm.trading.instruments). InstrumentError without them."""
+    table = strategy.instruments
+    if table is None:
+        raise InstrumentError("this strategy was given no instrument rules (the venue's exchangeInfo, "
+                              "fetched at start): it cannot round prices and quantities")
+    got = select(table, strategy.symbols)
+    return (np.array([r.tick_e8 for r in got], np.int64), np.array([r.step_e8 for r in got], np.int64))
+
+
+def order_qty(strategy: Strategy, value) -> int:
+    """The ``qty`` key as e8, rounded down onto the step of every symbol the strategy trades;
+    InstrumentError naming the symbol when it rounds to nothing or below that symbol's minQty."""
+    want = q = _e8(value, "qty")
+    table = strategy.instruments
+    if table is None:
+        raise InstrumentError("this strategy was given no instrument rules: cannot round qty onto the venue's step")
+    traded = [select(table, [strategy.symbols[i]])[0] for i in strategy.trading]
+    for _ in range(8):  # steps are powers of ten in practice: one pass; a few cover any divisor chain
+        before = q
+        for r in traded:
+            q = r.qty_down(q)
+        if q == before:
+            break
+    for r in traded:
+        if q <= 0 or q < r.min_qty_e8 or q % r.step_e8:
+            raise InstrumentError(f"qty {value}: {r.symbol} trades in steps of {format_e8(r.step_e8)} from "
+                                  f"{format_e8(r.min_qty_e8)} (the venue's LOT_SIZE); rounded down it is "
+                                  f"{format_e8(q)}")
+    if q != want:
+        log.info("qty %s rounded down to %s onto the venue's step", value, format_e8(q))
+    return q
 
 
 @njit(cache=True, inline="always")
@@ -141,11 +176,11 @@ class Momentum(Strategy):
 
     def make_state(self) -> np.ndarray:
         p = {**MOMENTUM, **self.params}
-        tick, _ = rules(self.symbols)
+        tick, _ = rules(self)
         st = np.zeros(len(self.symbols), MOMENTUM_STATE)
         st["enabled"][self.trading] = 1
         st["warmup"] = p["long"]
-        st["qty_e8"] = _e8(p["qty"], "qty")
+        st["qty_e8"] = order_qty(self, p["qty"])
         st["tick_e8"] = tick
         st["cooldown_ns"] = int(p["cooldown_ms"]) * 1_000_000
         st["a_short"] = 2.0 / (p["short"] + 1)
@@ -215,7 +250,7 @@ class Imbalance(Strategy):
         p = {**IMBALANCE, **self.params}
         st = np.zeros(len(self.symbols), IMBALANCE_STATE)
         st["enabled"][self.trading] = 1
-        st["qty_e8"] = _e8(p["qty"], "qty")
+        st["qty_e8"] = order_qty(self, p["qty"])
         st["max_pos_e8"] = _e8(p["max_position"], "max_position")
         st["cooldown_ns"] = int(p["cooldown_ms"]) * 1_000_000
         st["threshold"] = float(p["threshold"])
@@ -227,8 +262,8 @@ class Imbalance(Strategy):
 
     def on_start(self) -> None:
         p = {**IMBALANCE, **self.params}
-        self.tick, _ = rules(self.symbols)
-        self.qty = _e8(p["qty"], "qty")
+        self.tick, _ = rules(self)
+        self.qty = order_qty(self, p["qty"])
         self.max_pos = _e8(p["max_position"], "max_position")
         self.threshold = float(p["threshold"])
         self.max_spread = float(p["max_spread_bps"])
@@ -289,21 +324,21 @@ class Grid(Strategy):
     that fall off the grid are cancelled, missing levels placed. A side stops quoting where its
     fill would take |position| (with that side's open orders) past ``max_position``. After a
     reject the symbol waits ``cooldown_ms`` before placing again. ``tick`` overrides the
-    symbol's known tick size (e.g. "0.1" for USD-M BTCUSDT); "" uses hftshm's table.
+    symbol's tick size from the venue's rules (e.g. "0.1" for USD-M BTCUSDT); "" uses the venue's.
 
     The grid is recomputed only when its first levels move or a report arrives, so a quote that
     changes nothing costs a few integer operations."""
 
     def on_start(self) -> None:
         p = {**GRID, **self.params}
-        ticks, _ = rules(self.symbols)
+        ticks, _ = rules(self)
         if p["tick"] != "":
             ticks[:] = _e8(p["tick"], "tick")
         self.tick = ticks.tolist()
         self.levels = int(p["levels"])
         self.spacing = int(p["spacing_ticks"])
         self.step = int(p["step_ticks"])
-        self.qty = _e8(p["qty"], "qty")
+        self.qty = order_qty(self, p["qty"])
         self.max_pos = _e8(p["max_position"], "max_position")
         self.cooldown = int(p["cooldown_ms"]) * 1_000_000
         n = len(self.symbols)

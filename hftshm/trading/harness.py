@@ -25,7 +25,7 @@ from ..runtime import config as config_mod
 from ..runtime import control_layout as C
 from ..runtime import rings
 from ..runtime.control import ControlBlock
-from . import credentials, setup
+from . import credentials, instruments, setup
 
 
 class Harness:
@@ -34,8 +34,10 @@ class Harness:
                  orders_per_10s: int = 50, wait: str = "backoff", sim_in_thread: bool = True,
                  streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None,
                  journal: bool = False, replay: str | None = None, speed: float = 1.0,
-                 params: dict | None = None, state: bool = True, sim: SimThread | None = None):
+                 params: dict | None = None, state: bool = True, sim: SimThread | None = None,
+                 venue: dict | None = None):
         self.instance = instance
+        self.venue = venue or {}  # more [venue] keys (instruments_refresh_s, ...)
         self.strategies = strategies
         self.risk = risk or {}
         self.execution = execution or {}
@@ -74,7 +76,7 @@ class Harness:
         self.cfg = config_mod.from_dict({
             "instance": self.instance, "data_dir": str(self.log_dir),
             "venue": {"kind": "sim", "symbols": self.symbols, "streams": self.streams,
-                      "stream_url": url, "api_url": f"{url}/ws-api/v3"},
+                      "stream_url": url, "api_url": f"{url}/ws-api/v3", **self.venue},
             "journal": {"enabled": self.journal},
             "strategies": self.strategies, "risk": self.risk, "execution": self.execution,
             "workers": {n: {**waits, **self.workers.get(n, {})} for n in names},
@@ -84,6 +86,7 @@ class Harness:
         for ring in rings.create_all(self.cfg):
             ring.close()
         setup.prepare(self.cfg, self.control, fresh_state=not self.reused_sim)
+        instruments.fetch_at_start(self.cfg)  # the venue's rules, as the supervisor fetches them
         self.roles = {"journal": ("journal", {})} if self.journal else {}
         if self.state:
             self.roles["state"] = ("state", {})

@@ -9,14 +9,18 @@ from .builtins import BUILTINS
 from .strategy import Strategy
 
 
-def load(table: dict, symbols: list[str]) -> Strategy:
-    """The strategy of one validated table; ``symbols`` is the venue's symbol table."""
+def load(table: dict, symbols: list[str], instruments: dict | None = None) -> Strategy:
+    """The strategy of one validated table; ``symbols`` is the venue's symbol table,
+    ``instruments`` its rules by symbol (hftshm.trading.instruments)."""
     kind = table.get("kind", "momentum")
     if kind == "file":
         cls = load_class(table["path"], table["class"])
     else:
         cls = BUILTINS[kind]
-    return cls(table, symbols)
+    strategy = cls(table, symbols)
+    if instruments is not None:  # set after __init__: a user class's __init__ takes (params, symbols)
+        strategy.instruments = instruments
+    return strategy
 
 
 def load_class(path: str, name: str) -> type:

@@ -46,11 +46,14 @@ class Strategy:
     timer_s = 0.0
     kernel = None
 
-    def __init__(self, params: dict, symbols: list[str]):
+    def __init__(self, params: dict, symbols: list[str], instruments: dict | None = None):
         """``params``: the strategy's config table; ``symbols``: the venue's symbol table (upper
-        case, index = symbol id). ``self.trading`` is the ids of the symbols it trades."""
+        case, index = symbol id). ``self.trading`` is the ids of the symbols it trades.
+        ``instruments``: the venue's rules by symbol (``hftshm.venues.instruments.InstrumentRules``:
+        tick, step, min notional...), as the venue's exchangeInfo gave them at start."""
         self.params = params
         self.symbols = symbols
+        self.instruments = instruments
         wanted = {s.upper() for s in params.get("symbols") or symbols}
         self.trading = [i for i, s in enumerate(symbols) if s in wanted]
         self.position = np.zeros(len(symbols), np.int64)

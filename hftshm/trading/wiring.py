@@ -6,16 +6,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..exchange.config import symbol_spec
 from ..layouts import exec_report as F
 from ..layouts import order as O
 from ..risk import killswitch
+from ..risk import reasons as R
+from ..risk.limits import instrument_rows
 from ..risk.live_gate import LiveGate
 from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
-from ..venues import order_venue_of
-from ..venues import clientid
-from . import credentials
+from ..venues import clientid, order_venue_of
+from . import credentials, instruments
 from . import config as trading_config
 from .area import TradingArea
 from .rate_backoff import RateBackoff
@@ -36,6 +36,7 @@ class Execution:
     spins: int
     slice_us: int
     cancel_on_stop: bool
+    instruments: instruments.Refresher  # the venue's rules in the gate, refreshed
 
 
 def published_fills(fills: BroadcastRing) -> dict:
@@ -73,7 +74,15 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     timeout_ms = int(risk_cfg.get("protection_timeout_ms", trading_config.DEFAULT_RISK["protection_timeout_ms"]))
     watch = killswitch.ProtectionWatch(control, timeout_ms * 1_000_000, bool(cfg.journal.enabled))
     signer = credentials.load(cfg.venue.kind, ex.get("key_file", ""))
-    assets = [(symbol_spec(s.lower()).base, symbol_spec(s.lower()).quote) for s in symbols]
+    try:  # the venue's rules, fetched at start (trading.instruments): without them, no trading
+        rules = instruments.load(cfg)
+    except instruments.I.InstrumentError:
+        killswitch.trip(control, R.NO_INSTRUMENT_RULES)
+        raise
+    instrument_rows(gate.sym_limits, rules)
+    refresher = instruments.Refresher(cfg, lambda new: instrument_rows(gate.sym_limits, new),
+                                      cfg.venue.instruments_refresh_s)
+    assets = [(r.base, r.quote) for r in rules]
     proto = order_venue_of(cfg).protocol(signer, symbols, assets, clientid.tag(area.run_tag), int(setting(ex, "recv_window_ms")),
                      int(setting(ex, "timeout_ms")))
     lat = {name: ctx.latency.recorder(name, add=True) for name in STAGES}
@@ -83,4 +92,5 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
                          lambda cause: killswitch.trip(control, cause).written,
                          int(setting(ex, "max_order_age_ms")) * 1_000_000, backoff)
     return Execution(router, published_fills(fills), reader, publisher, Protection(control, watch, count, gauge),
-                     cfg.worker(ctx.name).wait, int(setting(ex, "spins")), int(ex.get("slice_us", 0)), bool(setting(ex, "cancel_on_stop")))
+                     cfg.worker(ctx.name).wait, int(setting(ex, "spins")), int(ex.get("slice_us", 0)), bool(setting(ex, "cancel_on_stop")),
+                     refresher)

@@ -14,11 +14,14 @@ from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.trading.loader import load
 from hftshm.trading.strategy import StrategyEngine
+from hftshm.venues.instruments import InstrumentRules
 
 from ._md import quote
 
 E8 = M.E8
 TICK = 1_000_000
+# the venue's rules the grid rounds with (Binance Spot BTCUSDT: tick 0.01, step 0.00001)
+RULES = {"BTCUSDT": InstrumentRules(symbol="BTCUSDT", base="BTC", quote="USDT", tick_e8=TICK, step_e8=1_000)}
 
 
 def grid(**params):
@@ -28,7 +31,7 @@ def grid(**params):
 
     check_params("grid", table)
     sent = []
-    strat = load(table, ["BTCUSDT"])
+    strat = load(table, ["BTCUSDT"], RULES)
     eng = StrategyEngine(strat, 1, lambda rec: sent.append(rec.copy()) or True, clock=lambda: 0)
     return strat, eng, sent
 

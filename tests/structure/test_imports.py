@@ -33,6 +33,7 @@ KNOWN = {
     ("hftshm.runtime.supervisor", "hftshm.trading.config"): "DEFAULT_EXECUTION: read cfg.execution instead",
     ("hftshm.runtime.supervisor", "hftshm.trading.setup"): "the supervisor formats the trading area",
     ("hftshm.runtime.supervisor", "hftshm.trading.credentials"): "the supervisor hands execution its keys",
+    ("hftshm.runtime.supervisor", "hftshm.trading.instruments"): "the supervisor fetches the venue's rules first",
     ("hftshm.runtime.supervisor", "hftshm.trading"): "(the same imports)",
     ("hftshm.risk.killswitch", "hftshm.trading.area"): "holding() reads the risk worker's trigger in the trading area",
     ("hftshm.risk.killswitch", "hftshm.runtime.control_layout"): "worker states and fields of the control block",

@@ -14,9 +14,13 @@ from hftshm.layouts import order as O
 from hftshm.trading import loader
 from hftshm.trading.builtins import check_params
 from hftshm.trading.strategy import Strategy, StrategyEngine
+from hftshm.venues.instruments import InstrumentError, InstrumentRules
 from support import CAPTURE
 
 SYMBOLS = ["BTCUSDT"]
+# Binance Spot's BTCUSDT rules (tick 0.01, step 0.00001, min notional 5), as exchangeInfo gives them
+RULES = {"BTCUSDT": InstrumentRules(symbol="BTCUSDT", base="BTC", quote="USDT", tick_e8=1_000_000, step_e8=1_000,
+                                    min_qty_e8=1_000, min_notional_e8=500_000_000)}
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +33,10 @@ def records():
     return recs
 
 
-def run(table, records):
+def run(table, records, rules=RULES):
     check_params(table["kind"], table)
     out = []
-    engine = StrategyEngine(loader.load(table, SYMBOLS), 3, lambda rec: out.append(rec.copy()) or True,
+    engine = StrategyEngine(loader.load(table, SYMBOLS, rules), 3, lambda rec: out.append(rec.copy()) or True,
                             clock=lambda: 0)
     for lo in range(0, len(records), 1000):  # batches, as the worker reads them
         engine.on_md_batch(records[lo: lo + 1000])
@@ -53,6 +57,40 @@ def test_same_records_same_intents(table, records):
     trig = records[a["trigger_seq"]]
     assert (trig["recv_ns"] == a["trigger_recv_ns"]).all()
     assert (a["price_e8"] % 1_000_000 == 0).all()  # btcusdt tick 0.01
+
+
+@pytest.mark.parametrize("kind", ["momentum", "imbalance"])
+def test_prices_and_quantities_follow_the_venue_rules(kind, records):
+    """The tick and step come from the rules the strategy is given (the venue's exchangeInfo):
+    a coarser tick makes every price a multiple of it; qty is rounded down onto the step."""
+    table = ({"name": "m", "kind": "momentum", "short": 5, "long": 30, "cooldown_ms": 0, "qty": "0.00157"}
+             if kind == "momentum" else
+             {"name": "i", "kind": "imbalance", "threshold": 0.3, "max_spread_bps": 50, "cooldown_ms": 10,
+              "max_position": "1", "qty": "0.00157"})
+    coarse = {"BTCUSDT": InstrumentRules(symbol="BTCUSDT", base="BTC", quote="USDT", tick_e8=10_000_000,
+                                         step_e8=50_000, min_qty_e8=50_000)}
+    a = run(dict(table), records, coarse)
+    assert len(a) > 3
+    if kind == "momentum":  # IOC through the last trade: rounded onto the rules' tick (0.1)
+        assert (a["price_e8"] % 10_000_000 == 0).all()
+    assert (a["qty_e8"] == 150_000).all()  # 0.00157 rounded down onto the step 0.0005
+    fine = run(dict(table), records)
+    assert (fine["qty_e8"] == 157_000).all()
+    if kind == "momentum":
+        assert (fine["price_e8"] % 10_000_000 != 0).any()  # the finer tick really was used
+
+
+def test_no_rules_or_a_qty_below_the_minimum_refuses_to_start():
+    table = {"name": "m", "kind": "momentum", "qty": "0.001"}
+    check_params("momentum", table)
+    with pytest.raises(InstrumentError, match="no instrument rules"):
+        StrategyEngine(loader.load(dict(table), SYMBOLS), 1, lambda rec: True)
+    big_min = {"BTCUSDT": InstrumentRules(symbol="BTCUSDT", base="BTC", quote="USDT", tick_e8=1_000_000,
+                                          step_e8=1_000, min_qty_e8=1_000_000)}
+    with pytest.raises(InstrumentError, match=r"BTCUSDT trades in steps of 0.00001000 from 0.01000000 \(the venue.s LOT_SIZE\)"):
+        StrategyEngine(loader.load(dict(table), SYMBOLS, big_min), 1, lambda rec: True)
+    with pytest.raises(InstrumentError, match="no such symbol"):
+        StrategyEngine(loader.load(dict(table), SYMBOLS, {}), 1, lambda rec: True)
 
 
 def test_momentum_alternates_sides(records):
@@ -114,7 +152,8 @@ def test_imbalance_kernel_matches_its_python_hook(records):
     outs = []
     for cls in (Imbalance, HookImbalance):
         out = []
-        engine = StrategyEngine(cls(dict(table), SYMBOLS), 3, lambda rec: out.append(rec.copy()) or True,
+        strategy = cls(dict(table), SYMBOLS, RULES)
+        engine = StrategyEngine(strategy, 3, lambda rec: out.append(rec.copy()) or True,
                                 clock=lambda: 0)
         for lo in range(0, len(records), 700):
             engine.on_md_batch(records[lo: lo + 700])
