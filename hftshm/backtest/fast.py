@@ -51,8 +51,9 @@ TWO53 = 2**53
 
 # counters (``ctr``)
 C_SEQ, C_VIDS, C_TIDS, C_ORDERS, C_FILLS, C_REST, C_ANS, C_ARR, C_SP, C_VP, C_NEXT_SAMPLE, C_ROWS, C_LAST_T, \
-    C_COUNTER, C_RECORDS, C_T2V, C_FREE, C_DEAD, C_DCUR, C_QCUR, C_SCAN, C_RVER = range(22)
-N_CTR = 22
+    C_COUNTER, C_RECORDS, C_T2V, C_FREE, C_DEAD, C_DCUR, C_QCUR, C_SCAN, C_RVER, C_LEAD = range(23)
+N_CTR = 23
+LEAD = 1 << 13  # the most records the venue runs ahead of the strategy (``C_LEAD``): the window's size
 # a record's part in the grid's decisions (``dec``, computed as the loop looks ahead: ``_decide``)
 D_NONE, D_MOVE, D_QUOTE = 0, 1, 2  # no quote of a traded symbol; a quote that moves the grid; one that does not
 # resting orders: int64 columns (``rest``), kept in arrival order
@@ -829,6 +830,7 @@ def run_window(recs, local, venue, dec, last, exhausted, ctr, lat, fees, filt, q
                 while q < d and dec[q] == D_NONE:
                     q += 1
             d = min(d, q)
+        d = min(d, sp + ctr[C_LEAD])  # the strategy stops there too: the window stays small
         if d < n:
             bound = local[d] + ce
         elif exhausted or n == 0:
@@ -923,10 +925,11 @@ def run_window(recs, local, venue, dec, last, exhausted, ctr, lat, fees, filt, q
             continue
         # md records on the local clock, up to the next answer or equity row, and through one
         # record that may make the grid act, once no venue event can come before it
+        # (record ``d`` at most: the venue has run as far as it needs for it, not beyond)
         next_sample = ctr[C_NEXT_SAMPLE]
-        while sp < n:
+        while sp < n and sp <= d:
             lt = local[sp]
-            if lt >= r_t or lt >= next_sample:
+            if lt >= r_t or lt >= next_sample or (sp == d and (lt + ce >= v_t or lt + ce >= a_t)):
                 break
             rec = recs[sp]
             if rec.kind == M.QUOTE:
@@ -1008,6 +1011,67 @@ def _clean(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """One array type for the loop (the journal's maps are read-only): one compiled version."""
+    a.flags.writeable = False
+    return a
+
+
+class _Windows:
+    """The loop's window over the chunks (``run_window``'s ``recs``, times and ``dec``): a chunk's
+    own arrays, no copy, while both cursors are in it; across a chunk boundary a small joined
+    buffer (the older cursor's tail, then the next chunk's first records, grown as needed)."""
+
+    SMALL = 4096
+
+    def __init__(self, chunks):
+        self.it = iter(chunks)
+        self.recs = _readonly(np.zeros(0, M.DTYPE))
+        self.local = np.zeros(0, np.int64)
+        self.venue = np.zeros(0, np.int64)
+        self.dec = np.zeros(0, np.int8)
+        self.cur = None  # (records, local, venue, dec) of the chunk the window ends in
+        self.t = None  # joined: the window index of ``cur``'s first record; None: a view of ``cur``
+        self.end = 0  # joined: ``cur[:end]`` is in the window
+        self.exhausted = False
+
+    def refill(self, k: int) -> int:
+        """The next window, both cursors at or after ``k`` and one at the window's end; returns
+        the shift of window indices (``k``, or 0 once the chunks are exhausted)."""
+        n = len(self.recs)
+        if self.t is not None:
+            t = self.t
+            self.cur[3][: self.end] = self.dec[t: t + self.end]  # what ``_decide`` found stays
+            if k >= t:  # both cursors in ``cur``: its own arrays from there
+                self._view(self.cur, k - t)
+                return k
+            if self.end < len(self.cur[0]):
+                self._join(k, t, self.cur, min(len(self.cur[0]), 2 * self.end + self.SMALL))
+                return k
+        nxt = next(self.it, None)
+        if nxt is None:
+            self.exhausted = True
+            return 0
+        rec = np.ascontiguousarray(nxt.records)
+        c = (_readonly(rec) if rec.flags.writeable else rec, nxt.local, nxt.venue, np.zeros(len(rec), np.int8))
+        if k >= n:
+            self._view(c, 0)
+        else:
+            self._join(k, n, c, min(len(rec), self.SMALL + n - k))
+        return k
+
+    def _view(self, c, base: int) -> None:
+        self.recs, self.local, self.venue, self.dec = (a[base:] for a in c)
+        self.cur, self.t = c, None
+
+    def _join(self, k: int, t: int, c, end: int) -> None:
+        self.recs = _readonly(_join(self.recs[k:t], c[0][:end]))
+        self.local = np.concatenate([self.local[k:t], c[1][:end]])
+        self.venue = np.concatenate([self.venue[k:t], c[2][:end]])
+        self.dec = np.concatenate([self.dec[k:t], c[3][:end]])
+        self.cur, self.t, self.end = c, t - k, end
+
+
 def run(bt, chunks) -> dict:
     """Run ``bt`` (built by ``run.build``, ``eligible``) over ``chunks`` (``MdSource.chunks()``);
     returns what ``run.results`` and the summary need."""
@@ -1036,6 +1100,7 @@ def run(bt, chunks) -> dict:
     mine[g.trading] = True
     ctr = np.zeros(N_CTR, np.int64)
     ctr[C_NEXT_SAMPLE] = -1
+    ctr[C_LEAD] = LEAD
     arr = np.zeros((cap, 3), np.int64)
     ans = np.zeros((cap, 3), np.int64)
     pend = np.zeros(cap, F.DTYPE)
@@ -1066,41 +1131,24 @@ def run(bt, chunks) -> dict:
     eq = np.zeros(cap, stats.EQUITY_DTYPE)
     t2v = np.zeros(cap, np.int64)
     interval = bt.interval
-    recs = np.zeros(0, M.DTYPE)
-    local = np.zeros(0, np.int64)
-    vtimes = np.zeros(0, np.int64)
-    dec = np.zeros(0, np.int8)
+    win = _Windows(chunks)
     last = np.zeros((n, 3), np.int64)  # ``_decide``'s carried state
-    exhausted = False
-    it = iter(chunks)
     while True:
         try:
-            code = run_window(recs, local, vtimes, dec, last, exhausted, ctr, lat, fees, filt, qmodel, interval, arr, ans,
-                              pend, maker_flag, ord_, rest, books, dq, dmeta, depth, ended, gp, gs, gb, gn, where,
-                              cancelling, mine, spos, iacc, facc, mids, marks_due, pend_mid, pend_ts, bt.risk.symbols,
-                              bt.risk.account, bt.gate.sym_limits, bt.gate.acct_limits, out_fills, out_maker, eq,
-                              t2v, sid)
+            code = run_window(win.recs, win.local, win.venue, win.dec, last, win.exhausted, ctr, lat, fees, filt,
+                              qmodel, interval, arr, ans, pend, maker_flag, ord_, rest, books, dq, dmeta, depth, ended,
+                              gp, gs, gb, gn, where, cancelling, mine, spos, iacc, facc, mids, marks_due, pend_mid,
+                              pend_ts, bt.risk.symbols, bt.risk.account, bt.gate.sym_limits, bt.gate.acct_limits,
+                              out_fills, out_maker, eq, t2v, sid)
         except ValueError as exc:  # fail closed, named: the only raise in the loop is div_e8's
             raise BacktestError(f"compiled loop, near md record {int(ctr[C_RECORDS])}: {exc}; "
                                 "--engine python computes it with exact integers") from None
         if code == DONE:
             break
         if code == NEED_MORE:
-            nxt = next(it, None)
-            if nxt is None:
-                exhausted = True
-                continue
-            k = min(ctr[C_SP], ctr[C_VP])
-            new = np.ascontiguousarray(nxt.records)
-            recs = new if k >= len(recs) else _join(recs[k:], new)
-            local = np.concatenate([local[k:], nxt.local])
-            vtimes = np.concatenate([vtimes[k:], nxt.venue])
-            dec = np.concatenate([dec[k:], np.zeros(len(new), np.int8)])
-            ctr[C_SP] -= k
-            ctr[C_VP] -= k
-            ctr[C_DCUR] -= k
-            ctr[C_QCUR] -= k
-            ctr[C_SCAN] -= k
+            k = win.refill(min(ctr[C_SP], ctr[C_VP]))
+            for c in (C_SP, C_VP, C_DCUR, C_QCUR, C_SCAN):
+                ctr[c] -= k
             continue
         # GROW: enlarge whatever is near full (``run_window``'s margins)
         margin = 4 * (len(rest) + 2 * g.levels + 8) + n + 8
