@@ -429,7 +429,7 @@ def _on_order(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, oi, ve
                 return
         slot = _report(ctr, pend, ord_, oi, 0, 0, F.EX_CANCEL_REJECTED, ended.get(target, 0), venue_ns,
                        R.CANCEL_UNKNOWN, -2011, 0, 0, 0, 0, t)
-        pend[slot].order_id = target  # a ghost of the cancel, named by its target (venue.py)
+        pend[slot].order_id = target  # a ghost of the cancel, named by its target (matching/venue.py)
         pend[slot].price_e8 = 0
         _answer(ctr, ans, pend, slot, t)
         return

@@ -16,9 +16,9 @@ from . import latency as LAT
 from . import fast, outputs, stats
 from .engine import Backtest
 from .errors import BacktestError
-from .queue import QueueModel
+from ..matching.queue import QueueModel
+from ..matching.venue import Venue
 from .source import MdSource
-from .venue import Venue
 from .window import Window, concat
 
 

@@ -38,14 +38,10 @@ KNOWN = {
     ("hftshm.risk.killswitch", "hftshm.runtime.control_layout"): "worker states and fields of the control block",
     ("hftshm.risk.measure", "hftshm.runtime.control_layout"): "the benchmark builds a control block's words",
     # left by this wave's merges, to undo next: feed's generic session/pipeline still name Spot's
-    # modules (the venue registry should hand them in), and the simulator's replay-orders mode
-    # matches with the backtest's venue model (the model should move below both)
+    # modules (the venue registry should hand them in)
     ("hftshm.feed.measure", "hftshm.venues.binance_spot.normalize"): "the ingest bench parses Spot frames",
     ("hftshm.feed.pipeline", "hftshm.venues.binance_spot.counters"): "the pipeline counts with Spot's counter set",
     ("hftshm.feed.session", "hftshm.venues.binance_spot.urls"): "the session builds Spot's stream URLs",
-    ("hftshm.exchange.replay_trading", "hftshm.backtest.config"): "replay orders: the backtest's filters",
-    ("hftshm.exchange.replay_trading", "hftshm.backtest.queue"): "replay orders: the backtest's queue model",
-    ("hftshm.exchange.replay_trading", "hftshm.backtest.venue"): "replay orders: the backtest's venue model",
 }
 
 
