@@ -851,7 +851,19 @@ def run_window(recs, local, venue, dec, last, exhausted, ctr, lat, fees, filt, q
                     books[s, B_DEPTH] = 1
                     px = rec.price_e8
                     k = 2 * s if rec.side == M.BID else 2 * s + 1
-                    i = _depth_set(dq, dmeta, depth, k, px, rec.qty_e8)
+                    # ``_depth_set`` written out: no helper on the hot path (an inlined helper
+                    # takes references to its array arguments: atomic counts on every record)
+                    if not dmeta[k, 1]:
+                        dmeta[k, 0] = px - (dq.shape[1] // 2) * dmeta[k, 2]
+                        dmeta[k, 1] = 1
+                        dmeta[k, 5] = -1
+                    off = px - dmeta[k, 0]
+                    i = -1
+                    if off >= 0 and off % dmeta[k, 2] == 0 and off // dmeta[k, 2] < dmeta[k, 3]:
+                        i = off // dmeta[k, 2]
+                        dq[k, i] = rec.qty_e8 if rec.qty_e8 > 0 else 0
+                    else:
+                        _depth_set(dq, dmeta, depth, k, px, rec.qty_e8)
                     oside = O.BUY if rec.side == M.BID else O.SELL
                     if dmeta[k, 5] != ctr[C_RVER]:
                         dmeta[k, 4] = _rest_mask(ctr, rest, dmeta, k, s, oside)
