@@ -40,6 +40,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..feed.e8 import parse_e8
+from ..matching.venue import Filters
 from .errors import BacktestError
 
 DEFAULT_BACKTEST = {"equity_interval_ms": 1000}
@@ -52,15 +53,6 @@ LATENCY_MODELS = ("constant", "feed", "recorded")
 QUEUES = ("conservative", "probabilistic")
 TAKERS = ("touch", "unlimited", "depth")
 COMPUTES = ("constant", "recorded")
-
-
-@dataclass(frozen=True)
-class Filters:
-    """A symbol's venue filters, 1e-8 units."""
-
-    tick_e8: int
-    step_e8: int
-    min_notional_e8: int
 
 
 @dataclass

@@ -37,7 +37,7 @@ from ..risk.orders import on_done
 from ..risk.state import RiskState
 from ..ring.fast import entry_point
 from ..trading.strategy import Strategy, StrategyEngine
-from .venue import Resting, Venue
+from ..matching.venue import Resting, Venue
 from .window import Window
 
 INF = np.iinfo(np.int64).max

@@ -51,8 +51,11 @@ TWO53 = 2**53
 
 # counters (``ctr``)
 C_SEQ, C_VIDS, C_TIDS, C_ORDERS, C_FILLS, C_REST, C_ANS, C_ARR, C_SP, C_VP, C_NEXT_SAMPLE, C_ROWS, C_LAST_T, \
-    C_COUNTER, C_RECORDS, C_T2V, C_FREE, C_DEAD = range(18)
-N_CTR = 18
+    C_COUNTER, C_RECORDS, C_T2V, C_FREE, C_DEAD, C_DCUR, C_QCUR, C_SCAN, C_RVER, C_LEAD = range(23)
+N_CTR = 23
+LEAD = 1 << 13  # the most records the venue runs ahead of the strategy (``C_LEAD``): the window's size
+# a record's part in the grid's decisions (``dec``, computed as the loop looks ahead: ``_decide``)
+D_NONE, D_MOVE, D_QUOTE = 0, 1, 2  # no quote of a traded symbol; a quote that moves the grid; one that does not
 # resting orders: int64 columns (``rest``), kept in arrival order
 R_OIDX, R_VID, R_SYM, R_SIDE, R_PRICE, R_QTY, R_FILLED, R_AHEAD, R_LEVEL, R_TRADED, R_STATE, R_LIVE = range(12)
 N_REST = 12
@@ -176,10 +179,12 @@ def _depth_get(dq, dmeta, depth, k, price):
 
 @njit(cache=True, inline="always")
 def _depth_set(dq, dmeta, depth, k, price, qty):
-    """The level's quantity (0: the level is gone), as ``Book.bids[px] = qty`` / ``pop``."""
+    """The level's quantity (0: the level is gone), as ``Book.bids[px] = qty`` / ``pop``; returns
+    the price's slot in the direct array (-1: in the dict)."""
     if not dmeta[k, 1]:
         dmeta[k, 0] = price - (dq.shape[1] // 2) * dmeta[k, 2]
         dmeta[k, 1] = 1
+        dmeta[k, 5] = -1  # slots moved: the resting orders' mask is stale
     i = _slot(dmeta, k, price)
     if i >= 0:
         dq[k, i] = qty if qty > 0 else 0
@@ -187,6 +192,21 @@ def _depth_set(dq, dmeta, depth, k, price, qty):
         depth[k][price] = qty
     elif price in depth[k]:
         del depth[k][price]
+    return i
+
+
+@njit(cache=True)
+def _rest_mask(ctr, rest, dmeta, k, s, oside):
+    """Bit ``slot % 64`` of each resting order of ``s`` on ``oside`` (all bits for one outside
+    the direct array): a LEVEL record whose slot's bit is clear touches none of them."""
+    m = 0
+    for j in range(ctr[C_REST]):
+        if rest[j, R_LIVE] and rest[j, R_SYM] == s and rest[j, R_SIDE] == oside:
+            i = _slot(dmeta, k, rest[j, R_PRICE])
+            if i < 0:
+                return -1
+            m |= 1 << (i & 63)
+    return m
 
 
 @njit(cache=True, inline="always")
@@ -409,7 +429,7 @@ def _on_order(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, oi, ve
                 return
         slot = _report(ctr, pend, ord_, oi, 0, 0, F.EX_CANCEL_REJECTED, ended.get(target, 0), venue_ns,
                        R.CANCEL_UNKNOWN, -2011, 0, 0, 0, 0, t)
-        pend[slot].order_id = target  # a ghost of the cancel, named by its target (venue.py)
+        pend[slot].order_id = target  # a ghost of the cancel, named by its target (matching/venue.py)
         pend[slot].price_e8 = 0
         _answer(ctr, ans, pend, slot, t)
         return
@@ -472,6 +492,7 @@ def _on_order(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, oi, ve
         rest[j, R_AHEAD] = level
         rest[j, R_LEVEL] = level
     ctr[C_REST] = j + 1
+    ctr[C_RVER] += 1
     return
 
 
@@ -717,12 +738,40 @@ def _row(ctr, eq, t, iacc, facc, mids):
 
 
 @njit(cache=True)
-def run_window(recs, local, venue, exhausted, ctr, lat, fees, filt, qmodel, interval, arr, ans, pend, maker_flag,
-               ord_, rest, books, dq, dmeta, depth, ended, gp, gs, gb, gn, where, cancelling, mine, spos, iacc, facc,
-               mids, marks_due, pend_mid, pend_ts, risk_sym, risk_acct, sym_lim, acct_lim, out_fills, out_maker, eq,
-               t2v, sid):
+def _decide(recs, dec, mine, gp, last, lo, hi):
+    """Each record's part in the grid's decisions (D_*) for ``recs[lo:hi]``; returns ``hi``. Only
+    a quote of a traded symbol can make the grid act, and one whose first levels
+    (``grid_firsts``) are those of the symbol's last quote acts only where an answer or a
+    cool-down left the grid dirty. ``last``: each symbol's last quote's first levels."""
+    for i in range(lo, hi):
+        rec = recs[i]
+        dec[i] = D_NONE
+        if rec.kind != M.QUOTE:
+            continue
+        s = rec.symbol_id
+        bid, ask = rec.price_e8, rec.price2_e8
+        if s >= mine.shape[0] or not mine[s] or bid <= 0 or ask < bid:
+            continue
+        fb, fa = grid_firsts(bid, ask, gp[s, 0], gp[s, 2], gp[s, 3])
+        if fb != last[s, 0] or fa != last[s, 1] or not last[s, 2]:
+            dec[i] = D_MOVE
+            last[s, 0], last[s, 1], last[s, 2] = fb, fa, 1
+        else:
+            dec[i] = D_QUOTE
+    return hi
+
+
+@njit(cache=True)
+def run_window(recs, local, venue, dec, last, exhausted, ctr, lat, fees, filt, qmodel, interval, arr, ans, pend,
+               maker_flag, ord_, rest, books, dq, dmeta, depth, ended, gp, gs, gb, gn, where, cancelling, mine, spos,
+               iacc, facc, mids, marks_due, pend_mid, pend_ts, risk_sym, risk_acct, sym_lim, acct_lim, out_fills,
+               out_maker, eq, t2v, sid):
     """The loop over one window (``recs[sp:]`` for the strategy, ``recs[vp:]`` for the venue);
-    returns NEED_MORE (refill: keep from min(sp, vp)), GROW (a buffer is near full) or DONE."""
+    returns NEED_MORE (refill: keep from min(sp, vp)), GROW (a buffer is near full) or DONE.
+
+    The grid sends orders only at quotes of its symbols (``dec``), so only there must the venue
+    wait for the strategy: the venue runs up to the next record that may make the grid act
+    (``V <= L + compute + entry`` of it), through any number of records the grid only reads."""
     n = recs.shape[0]
     compute, entry, resp = lat[0], lat[1], lat[2]
     ce = compute + entry
@@ -742,23 +791,52 @@ def run_window(recs, local, venue, exhausted, ctr, lat, fees, filt, qmodel, inte
     lim_rows = eq.shape[0] - mids.shape[0] - 1
     lim_rest = rest.shape[0] - 2
     lim_book = gb.shape[2] - 2 * levels - 2
+    records = ctr[C_RECORDS]
     while True:
-        ctr[C_SP], ctr[C_VP] = sp, vp
+        ctr[C_SP], ctr[C_VP], ctr[C_RECORDS] = sp, vp, records
         if (ctr[C_FILLS] >= lim_fills or ctr[C_ORDERS] >= lim_orders or ctr[C_ANS] >= lim_ans
                 or ctr[C_ARR] >= lim_ans or ctr[C_ROWS] >= lim_rows or ctr[C_T2V] >= lim_orders
                 or ctr[C_REST] >= lim_rest):
             return GROW
+        dirty = False
         for s in range(gn.shape[0]):
             if gn[s, 0] >= lim_book or gn[s, 1] >= lim_book:
                 return GROW
+            dirty = dirty or (mine[s] and gs[s, G_DIRTY] != 0)
         if (sp >= n or vp >= n) and not exhausted:
             return NEED_MORE
         l_next = local[sp] if sp < n else INF
         r_t = ans[0, 0] if ctr[C_ANS] else INF
         a_t = arr[0, 0] if ctr[C_ARR] else INF
         v_t = venue[vp] if vp < n else INF
-        s_t = min(r_t, l_next)
-        bound = INF if s_t == INF else s_t + ce
+        # the next record that may make the grid act: a quote that moves it; any quote of its
+        # symbols while it is dirty; the first at or after a pending answer (which dirties it)
+        d = max(ctr[C_DCUR], sp)
+        while d < n:
+            if d >= ctr[C_SCAN]:
+                ctr[C_SCAN] = _decide(recs, dec, mine, gp, last, ctr[C_SCAN], min(n, ctr[C_SCAN] + 256))
+            if dec[d] == D_MOVE:
+                break
+            d += 1
+        q = max(ctr[C_QCUR], sp)
+        while q < n and dec[q] == D_NONE:
+            q += 1
+        ctr[C_DCUR], ctr[C_QCUR] = d, q
+        if dirty:
+            d = min(d, q)
+        elif r_t != INF:
+            while q < d and local[q] < r_t:
+                q += 1
+                while q < d and dec[q] == D_NONE:
+                    q += 1
+            d = min(d, q)
+        d = min(d, sp + ctr[C_LEAD])  # the strategy stops there too: the window stays small
+        if d < n:
+            bound = local[d] + ce
+        elif exhausted or n == 0:
+            bound = INF
+        else:
+            bound = local[n - 1] + ce  # a later decision comes no earlier
         if v_t != INF and v_t <= a_t and v_t <= bound:
             # md records up to the next arrival and the bound, until one makes an answer (which
             # can move the bound) or the buffers need room
@@ -769,16 +847,65 @@ def run_window(recs, local, venue, exhausted, ctr, lat, fees, filt, qmodel, inte
                 s = rec.symbol_id
                 if rec.kind == M.LEVEL and s < books.shape[0]:
                     # inline, the most frequent record where the journal has depth: the book, then
-                    # the orders at its price only if there are any (``_venue_md``'s LEVEL path)
+                    # the orders at its price only if any may be there (``_venue_md``'s LEVEL path)
                     books[s, B_DEPTH] = 1
                     px = rec.price_e8
-                    _depth_set(dq, dmeta, depth, 2 * s if rec.side == M.BID else 2 * s + 1, px, rec.qty_e8)
+                    k = 2 * s if rec.side == M.BID else 2 * s + 1
+                    # ``_depth_set`` written out: no helper on the hot path (an inlined helper
+                    # takes references to its array arguments: atomic counts on every record)
+                    if not dmeta[k, 1]:
+                        dmeta[k, 0] = px - (dq.shape[1] // 2) * dmeta[k, 2]
+                        dmeta[k, 1] = 1
+                        dmeta[k, 5] = -1
+                    off = px - dmeta[k, 0]
+                    i = -1
+                    if off >= 0 and off % dmeta[k, 2] == 0 and off // dmeta[k, 2] < dmeta[k, 3]:
+                        i = off // dmeta[k, 2]
+                        dq[k, i] = rec.qty_e8 if rec.qty_e8 > 0 else 0
+                    else:
+                        _depth_set(dq, dmeta, depth, k, px, rec.qty_e8)
                     oside = O.BUY if rec.side == M.BID else O.SELL
+                    if dmeta[k, 5] != ctr[C_RVER]:
+                        dmeta[k, 4] = _rest_mask(ctr, rest, dmeta, k, s, oside)
+                        dmeta[k, 5] = ctr[C_RVER]
+                    if i >= 0 and not (dmeta[k, 4] >> (i & 63)) & 1:
+                        vp += 1
+                        continue
                     for j in range(ctr[C_REST]):
                         if rest[j, R_PRICE] == px and rest[j, R_LIVE] and rest[j, R_SYM] == s and \
                                 rest[j, R_SIDE] == oside:
                             _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, M.LEVEL,
                                      rec.side, px, venue[vp], resp, fees, maker_flag, prob, power, 0, 0)
+                            if ctr[C_DEAD]:
+                                _compact(ctr, rest)
+                            break
+                elif rec.kind == M.QUOTE and s < books.shape[0]:
+                    # inline too (``_venue_md``'s QUOTE path): the touch, then the orders it can
+                    # reach (at or inside the old or the new touch) only if there are any
+                    bid = books[s, B_BID]
+                    low_bid = min(bid, rec.price_e8) if bid > 0 else 0
+                    high_ask = max(books[s, B_ASK], rec.price2_e8)
+                    books[s, B_BID], books[s, B_BIDQ] = rec.price_e8, rec.qty_e8
+                    books[s, B_ASK], books[s, B_ASKQ] = rec.price2_e8, rec.qty2_e8
+                    for j in range(ctr[C_REST]):
+                        if rest[j, R_LIVE] and rest[j, R_SYM] == s and \
+                                (rest[j, R_PRICE] >= low_bid if rest[j, R_SIDE] == O.BUY else
+                                 rest[j, R_PRICE] <= high_ask):
+                            _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, M.QUOTE,
+                                     rec.side, rec.price_e8, venue[vp], resp, fees, maker_flag, prob, power, low_bid,
+                                     high_ask)
+                            if ctr[C_DEAD]:
+                                _compact(ctr, rest)
+                            break
+                elif (rec.kind == M.TRADE or rec.kind == M.AGG_TRADE) and s < books.shape[0]:
+                    # inline too: ``_on_trade`` only where an order is at or behind the price
+                    px = rec.price_e8
+                    oside = O.BUY if rec.side == M.SELL else O.SELL
+                    for j in range(ctr[C_REST]):
+                        if rest[j, R_LIVE] and rest[j, R_SYM] == s and rest[j, R_SIDE] == oside and \
+                                (px <= rest[j, R_PRICE] if oside == O.BUY else px >= rest[j, R_PRICE]):
+                            _on_trade(ctr, ans, pend, ord_, rest, ended, s, rec.side, px, rec.qty_e8, venue[vp],
+                                      resp, fees, maker_flag)
                             if ctr[C_DEAD]:
                                 _compact(ctr, rest)
                             break
@@ -792,9 +919,10 @@ def run_window(recs, local, venue, exhausted, ctr, lat, fees, filt, qmodel, inte
         if a_t != INF and a_t < v_t and a_t <= bound:
             oi = arr[0, 2]
             ctr[C_ARR] = heap_pop(arr, ctr[C_ARR])
-            _on_order(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, oi, a_t, resp, fees, maker_flag, filt,
-                      unlimited)
+            _on_order(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, oi, a_t, resp, fees, maker_flag,
+                      filt, unlimited)
             continue
+        s_t = min(r_t, l_next)
         if s_t == INF:
             return DONE
         # the strategy's next event, after the equity rows due before it
@@ -807,31 +935,35 @@ def run_window(recs, local, venue, exhausted, ctr, lat, fees, filt, qmodel, inte
             _deliver(ctr, pend, ord_, slot, out_fills, out_maker, maker_flag, spos, iacc, facc, gp, gs, gb, gn,
                      where, cancelling, risk_sym, risk_acct, sid)
             continue
-        # md records on the local clock: while no venue event or answer can come first, no equity
-        # row is due, and the strategy has not acted (its orders move the venue's next event)
-        n_orders = ctr[C_ORDERS]
+        # md records on the local clock, up to the next answer or equity row, and through one
+        # record that may make the grid act, once no venue event can come before it
+        # (record ``d`` at most: the venue has run as far as it needs for it, not beyond)
         next_sample = ctr[C_NEXT_SAMPLE]
-        while True:
+        while sp < n and sp <= d:
+            lt = local[sp]
+            if lt >= r_t or lt >= next_sample or (sp == d and (lt + ce >= v_t or lt + ce >= a_t)):
+                break
             rec = recs[sp]
-            s = rec.symbol_id
             if rec.kind == M.QUOTE:
+                s = rec.symbol_id
+                acts = dec[sp] == D_MOVE or (dec[sp] == D_QUOTE and gs[s, G_DIRTY] != 0)
+                if acts and (lt + ce >= v_t or lt + ce >= a_t):
+                    break
                 if rec.price_e8 > 0 and rec.price2_e8 >= rec.price_e8 and s < mids.shape[0]:
                     mid = rec.price_e8 + (rec.price2_e8 - rec.price_e8) // 2
                     mids[s] = mid
                     pend_mid[s] = mid
                     pend_ts[s] = rec.recv_ns
                     marks_due[s] = 1
-                if s < mine.shape[0] and mine[s]:
+                if acts:
                     _grid_quote(ctr, arr, ans, pend, ord_, rec, gp, gs, gb, gn, where, cancelling, spos, risk_sym,
-                                risk_acct, sym_lim, acct_lim, entry, t2v, local[sp] + compute, marks_due, pend_mid,
+                                risk_acct, sym_lim, acct_lim, entry, t2v, lt + compute, marks_due, pend_mid,
                                 pend_ts)
-            ctr[C_RECORDS] += 1
+                    records += 1
+                    sp += 1
+                    break
+            records += 1
             sp += 1
-            if sp >= n or ctr[C_ORDERS] != n_orders:
-                break
-            lt = local[sp]
-            if lt >= r_t or lt >= next_sample or lt + ce >= v_t or lt + ce >= a_t:
-                break
 
 
 # --- the driver ---------------------------------------------------------------------------
@@ -891,6 +1023,67 @@ def _clean(a: np.ndarray) -> np.ndarray:
     return out
 
 
+def _readonly(a: np.ndarray) -> np.ndarray:
+    """One array type for the loop (the journal's maps are read-only): one compiled version."""
+    a.flags.writeable = False
+    return a
+
+
+class _Windows:
+    """The loop's window over the chunks (``run_window``'s ``recs``, times and ``dec``): a chunk's
+    own arrays, no copy, while both cursors are in it; across a chunk boundary a small joined
+    buffer (the older cursor's tail, then the next chunk's first records, grown as needed)."""
+
+    SMALL = 4096
+
+    def __init__(self, chunks):
+        self.it = iter(chunks)
+        self.recs = _readonly(np.zeros(0, M.DTYPE))
+        self.local = np.zeros(0, np.int64)
+        self.venue = np.zeros(0, np.int64)
+        self.dec = np.zeros(0, np.int8)
+        self.cur = None  # (records, local, venue, dec) of the chunk the window ends in
+        self.t = None  # joined: the window index of ``cur``'s first record; None: a view of ``cur``
+        self.end = 0  # joined: ``cur[:end]`` is in the window
+        self.exhausted = False
+
+    def refill(self, k: int) -> int:
+        """The next window, both cursors at or after ``k`` and one at the window's end; returns
+        the shift of window indices (``k``, or 0 once the chunks are exhausted)."""
+        n = len(self.recs)
+        if self.t is not None:
+            t = self.t
+            self.cur[3][: self.end] = self.dec[t: t + self.end]  # what ``_decide`` found stays
+            if k >= t:  # both cursors in ``cur``: its own arrays from there
+                self._view(self.cur, k - t)
+                return k
+            if self.end < len(self.cur[0]):
+                self._join(k, t, self.cur, min(len(self.cur[0]), 2 * self.end + self.SMALL))
+                return k
+        nxt = next(self.it, None)
+        if nxt is None:
+            self.exhausted = True
+            return 0
+        rec = np.ascontiguousarray(nxt.records)
+        c = (_readonly(rec) if rec.flags.writeable else rec, nxt.local, nxt.venue, np.zeros(len(rec), np.int8))
+        if k >= n:
+            self._view(c, 0)
+        else:
+            self._join(k, n, c, min(len(rec), self.SMALL + n - k))
+        return k
+
+    def _view(self, c, base: int) -> None:
+        self.recs, self.local, self.venue, self.dec = (a[base:] for a in c)
+        self.cur, self.t = c, None
+
+    def _join(self, k: int, t: int, c, end: int) -> None:
+        self.recs = _readonly(_join(self.recs[k:t], c[0][:end]))
+        self.local = np.concatenate([self.local[k:t], c[1][:end]])
+        self.venue = np.concatenate([self.venue[k:t], c[2][:end]])
+        self.dec = np.concatenate([self.dec[k:t], c[3][:end]])
+        self.cur, self.t, self.end = c, t - k, end
+
+
 def run(bt, chunks) -> dict:
     """Run ``bt`` (built by ``run.build``, ``eligible``) over ``chunks`` (``MdSource.chunks()``);
     returns what ``run.results`` and the summary need."""
@@ -919,6 +1112,7 @@ def run(bt, chunks) -> dict:
     mine[g.trading] = True
     ctr = np.zeros(N_CTR, np.int64)
     ctr[C_NEXT_SAMPLE] = -1
+    ctr[C_LEAD] = LEAD
     arr = np.zeros((cap, 3), np.int64)
     ans = np.zeros((cap, 3), np.int64)
     pend = np.zeros(cap, F.DTYPE)
@@ -933,7 +1127,8 @@ def run(bt, chunks) -> dict:
     # the depth by price: a direct array of DEPTH_SLOTS ticks around the first level seen, a dict
     # beyond (the same contents as ``venue.Book``'s dicts, faster where the levels are)
     dq = np.zeros((2 * n, DEPTH_SLOTS), np.int64)
-    dmeta = np.zeros((2 * n, 4), np.int64)  # base price, set, tick, slots
+    dmeta = np.zeros((2 * n, 6), np.int64)  # base price, set, tick, slots; resting orders' mask, its version
+    dmeta[:, 5] = -1
     dmeta[:, 2] = np.repeat(filt[:, 0], 2)
     dmeta[:, 3] = DEPTH_SLOTS
     spos = np.zeros(n, np.int64)
@@ -948,35 +1143,24 @@ def run(bt, chunks) -> dict:
     eq = np.zeros(cap, stats.EQUITY_DTYPE)
     t2v = np.zeros(cap, np.int64)
     interval = bt.interval
-    recs = np.zeros(0, M.DTYPE)
-    local = np.zeros(0, np.int64)
-    vtimes = np.zeros(0, np.int64)
-    exhausted = False
-    it = iter(chunks)
+    win = _Windows(chunks)
+    last = np.zeros((n, 3), np.int64)  # ``_decide``'s carried state
     while True:
         try:
-            code = run_window(recs, local, vtimes, exhausted, ctr, lat, fees, filt, qmodel, interval, arr, ans,
-                              pend, maker_flag, ord_, rest, books, dq, dmeta, depth, ended, gp, gs, gb, gn, where,
-                              cancelling, mine, spos, iacc, facc, mids, marks_due, pend_mid, pend_ts, bt.risk.symbols,
-                              bt.risk.account, bt.gate.sym_limits, bt.gate.acct_limits, out_fills, out_maker, eq,
-                              t2v, sid)
+            code = run_window(win.recs, win.local, win.venue, win.dec, last, win.exhausted, ctr, lat, fees, filt,
+                              qmodel, interval, arr, ans, pend, maker_flag, ord_, rest, books, dq, dmeta, depth, ended,
+                              gp, gs, gb, gn, where, cancelling, mine, spos, iacc, facc, mids, marks_due, pend_mid,
+                              pend_ts, bt.risk.symbols, bt.risk.account, bt.gate.sym_limits, bt.gate.acct_limits,
+                              out_fills, out_maker, eq, t2v, sid)
         except ValueError as exc:  # fail closed, named: the only raise in the loop is div_e8's
             raise BacktestError(f"compiled loop, near md record {int(ctr[C_RECORDS])}: {exc}; "
                                 "--engine python computes it with exact integers") from None
         if code == DONE:
             break
         if code == NEED_MORE:
-            nxt = next(it, None)
-            if nxt is None:
-                exhausted = True
-                continue
-            k = min(ctr[C_SP], ctr[C_VP])
-            new = np.ascontiguousarray(nxt.records)
-            recs = new if k >= len(recs) else _join(recs[k:], new)
-            local = np.concatenate([local[k:], nxt.local])
-            vtimes = np.concatenate([vtimes[k:], nxt.venue])
-            ctr[C_SP] -= k
-            ctr[C_VP] -= k
+            k = win.refill(min(ctr[C_SP], ctr[C_VP]))
+            for c in (C_SP, C_VP, C_DCUR, C_QCUR, C_SCAN):
+                ctr[c] -= k
             continue
         # GROW: enlarge whatever is near full (``run_window``'s margins)
         margin = 4 * (len(rest) + 2 * g.levels + 8) + n + 8

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numba import njit
 
 from ..journal import files
 from ..journal import format as JF
@@ -90,11 +91,19 @@ class MdSource:
         return int(np.median(lat)) if len(lat) else 0
 
     def _raw(self) -> Iterator[np.ndarray]:
-        """Checked records in chunks of about CHUNK: the journal's batches (views of the map), a
-        chunk's worth joined, so memory holds a chunk, never the journal."""
+        """Checked records in chunks of at most about CHUNK: a large batch in views of the map
+        (no copy), small ones joined up to a chunk's worth, so memory holds a chunk, never the
+        journal."""
         parts, n = [], 0
         for p in self.files:
             for _, recs in _batches(files.JournalFile(p), verify=True):
+                if len(recs) >= CHUNK // 2:
+                    if parts:
+                        yield parts[0] if len(parts) == 1 else np.concatenate(parts)
+                        parts, n = [], 0
+                    for lo in range(0, len(recs), CHUNK):
+                        yield recs[lo: lo + CHUNK]
+                    continue
                 lo = 0
                 while lo < len(recs):
                     take = min(CHUNK - n, len(recs) - lo)
@@ -115,9 +124,7 @@ class MdSource:
         held = None
         for recs in self._raw():
             if held is not None:
-                exch = recs["exch_ns"]
-                has = np.flatnonzero(exch > 0)
-                chunk, last_l, last_v = self._times(held, int(exch[has[0]]) if len(has) else INF, last_l, last_v)
+                chunk, last_l, last_v = self._times(held, _first_exch(recs), last_l, last_v)
                 yield chunk
             held = recs
         if held is not None:
@@ -125,18 +132,44 @@ class MdSource:
 
     def _times(self, recs: np.ndarray, after: int, last_l: int, last_v: int):
         """L and V of a chunk (see the module doc); ``after``: the first exchange time after it."""
-        recv = recs["recv_ns"].astype(np.int64)
-        local = np.maximum.accumulate(np.maximum(recv, last_l))
-        exch = recs["exch_ns"].astype(np.int64)
-        # the exchange time of the next record that has one (the stream is in the venue's order:
-        # a record was sent no later than the records behind it)
-        n = len(exch)
-        idx = np.where(exch > 0, np.arange(n), n)
-        nxt = np.minimum.accumulate(idx[::-1])[::-1]
-        nxt_exch = np.append(exch, after)[nxt]
-        venue = np.minimum(np.where(exch > 0, exch, np.minimum(recv - self.feed_offset_ns, nxt_exch)), local)
-        venue = np.maximum.accumulate(np.maximum(venue, last_v))  # each <= its L: so is the max
+        local, venue = _chunk_times(recs, after, last_l, last_v, self.feed_offset_ns)
         return Chunk(recs, local, venue), int(local[-1]), int(venue[-1])
+
+
+@njit(cache=True)
+def _first_exch(recs) -> int:
+    """The first exchange time in ``recs`` (INF: none has one)."""
+    for i in range(recs.shape[0]):
+        if recs[i].exch_ns > 0:
+            return recs[i].exch_ns
+    return INF
+
+
+@njit(cache=True)
+def _chunk_times(recs, after, last_l, last_v, offset):
+    """(L, V) per record, in two passes (the module doc's rules): L is ``recv_ns`` made
+    non-decreasing; V is the exchange time where there is one, else ``recv_ns - offset`` but no
+    later than the next record's exchange time (the stream is in the venue's order: a record was
+    sent no later than the records behind it) nor than L, made non-decreasing (each <= its L, so
+    is the running max)."""
+    n = recs.shape[0]
+    local = np.empty(n, np.int64)
+    venue = np.empty(n, np.int64)
+    nxt = after
+    for i in range(n - 1, -1, -1):
+        e = recs[i].exch_ns
+        if e > 0:
+            nxt = e
+            venue[i] = e
+        else:
+            venue[i] = min(recs[i].recv_ns - offset, nxt)
+    lo, vo = last_l, last_v
+    for i in range(n):
+        lo = max(lo, recs[i].recv_ns)
+        local[i] = lo
+        vo = max(vo, min(venue[i], lo))
+        venue[i] = vo
+    return local, venue
 
 
 def _batches(jf, verify: bool):

@@ -9,7 +9,7 @@ Without ``--replay-orders`` a replay refuses orders (the book is the recording's
   it missed), and the frame's ``E`` and ``T`` fields say ``D_k`` (in ms): the simulator is the
   venue, and its events happen now, on its clock, as a live venue's do. (A recorded frame is
   otherwise sent byte for byte.)
-* **The matching model is the backtest's** (``hftshm.backtest.venue``, its defaults: takers at
+* **The matching model is the backtest's** (``hftshm.matching.venue``, which both use; its defaults: takers at
   the touch capped at the displayed quantity, the conservative queue model for resting orders),
   fed with the capture's records (through the live normalizer) at their ``D_k``. An order is
   matched at its arrival against every frame due by then. Filters, balances, commissions,
@@ -30,11 +30,11 @@ from bisect import bisect_right
 
 import numpy as np
 
-from hftshm.backtest.config import Filters
-from hftshm.backtest.queue import QueueModel
-from hftshm.backtest.venue import Venue as ModelVenue
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
+from hftshm.matching.queue import QueueModel
+from hftshm.matching.venue import Filters
+from hftshm.matching.venue import Venue as ModelVenue
 
 from . import errors
 from .config import SymbolSpec

@@ -214,3 +214,41 @@ def test_buffers_grow_mid_run_without_changing_a_fill(spot, monkeypatch):
     py, co = both(spot, cfg(grid(**params), **bt))
     assert len(co[1]) > 64 and len(co[0]) > 64
     assert_same(py, co)
+
+
+@pytest.mark.parametrize("chunk,small,lead", [(7, 3, 40), (100, 5, 300), (1000, 4096, 1 << 13)])
+def test_compiled_loop_across_chunk_boundaries(spot, monkeypatch, chunk, small, lead):
+    """The compiled loop's window (a chunk's own arrays, a small joined buffer across a boundary,
+    grown while a cursor lags; the venue at most ``LEAD`` records ahead) changes nothing: the same
+    orders and fills as one whole chunk."""
+    from hftshm.backtest import source
+
+    c = cfg(grid(**CAPTURE_CASES[0][0]), **CAPTURE_CASES[0][1])
+    bt, src, _ = build(spot, cfg=c)
+    whole = fast.run(bt, src.chunks())
+    windows = []
+    real = fast._Windows.refill
+
+    def refill(self, k):
+        shift = real(self, k)
+        windows.append((len(self.recs), self.t is None))
+        return shift
+
+    monkeypatch.setattr(source, "CHUNK", chunk)
+    monkeypatch.setattr(fast._Windows, "SMALL", small)
+    monkeypatch.setattr(fast._Windows, "refill", refill)
+    monkeypatch.setattr(fast, "LEAD", lead)
+    bt, src, _ = build(spot, cfg=c)
+    part = fast.run(bt, src.chunks())
+    assert len(whole["fills"]) > 50
+    for key in ("orders", "fills", "curve"):
+        assert whole[key].tobytes() == part[key].tobytes(), key
+    assert whole["tick_to_venue"] == part["tick_to_venue"] and whole["records"] == part["records"]
+    assert any(view for _, view in windows) and not all(view for _, view in windows)  # both kinds ran
+    # never the journal: the lead, plus the records of one instant (a depth message's levels all
+    # have its receive time: the venue applies them together), plus the joins
+    local = np.concatenate([ch.local for ch in src.chunks()])
+    burst = np.diff(np.flatnonzero(np.diff(local) != 0)).max()
+    most = 2 * lead + burst + 4 * chunk + 2 * small + 64
+    assert max(n for n, _ in windows) <= most
+    assert len(local) > 5 * most or lead == 1 << 13

@@ -106,8 +106,13 @@ def test_no_look_ahead(tmp_path_factory, seed, entry, response, compute, feed, e
     times = [t for t, _ in strat.seen_fills]
     assert times == sorted(times)
     # a taker fill is at the touch of the last quote the venue had applied when the order arrived
-    venue_t = np.maximum.accumulate(np.minimum(np.where(journal["exch_ns"] > 0, journal["exch_ns"],
-                                                        journal["recv_ns"] - src.feed_offset_ns), local))
+    # (a record without an exchange time: no later than the next one that has one, as source.py says)
+    exch = journal["exch_ns"]
+    nxt = np.full(len(exch), np.iinfo(np.int64).max)
+    for i in range(len(exch) - 1, -1, -1):
+        nxt[i] = exch[i] if exch[i] > 0 else (nxt[i + 1] if i + 1 < len(exch) else nxt[i])
+    venue_t = np.maximum.accumulate(np.minimum(np.where(exch > 0, exch, np.minimum(
+        journal["recv_ns"] - src.feed_offset_ns, nxt)), local))
     quotes = np.flatnonzero(journal["kind"] == M.QUOTE)
     for r in fills[(fills["exec_type"] == F.EX_TRADE)]:
         if int(r["trade_id"]) in bt.venue.maker_trades:

@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from hftshm.backtest.config import Filters
-from hftshm.backtest.queue import QueueModel, on_trade
-from hftshm.backtest.venue import Venue
 from hftshm.layouts import exec_report as F
+from hftshm.matching.queue import QueueModel, on_trade
+from hftshm.matching.venue import Filters, Venue
 from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R

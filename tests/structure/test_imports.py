@@ -37,11 +37,6 @@ KNOWN = {
     ("hftshm.runtime.supervisor", "hftshm.trading"): "(the same imports)",
     ("hftshm.risk.killswitch", "hftshm.trading.area"): "holding() reads the risk worker's trigger in the trading area",
     ("hftshm.risk.killswitch", "hftshm.runtime.control_layout"): "worker states and fields of the control block",
-    # left by this wave's merges, to undo next: the simulator's replay-orders mode
-    # matches with the backtest's venue model (the model should move below both)
-    ("hftshm.exchange.replay_trading", "hftshm.backtest.config"): "replay orders: the backtest's filters",
-    ("hftshm.exchange.replay_trading", "hftshm.backtest.queue"): "replay orders: the backtest's queue model",
-    ("hftshm.exchange.replay_trading", "hftshm.backtest.venue"): "replay orders: the backtest's venue model",
 }
 
 

@@ -27,12 +27,23 @@ Fees: ``maker_fee_bps`` / ``taker_fee_bps`` of the fill's notional, in the quote
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from ..layouts import exec_report as F
 from ..layouts import md as M
 from ..layouts import order as O
 from ..risk import reasons as R
-from .config import Filters
 from .queue import QueueModel, on_trade
+
+
+@dataclass(frozen=True)
+class Filters:
+    """A symbol's venue filters, 1e-8 units."""
+
+    tick_e8: int
+    step_e8: int
+    min_notional_e8: int
+
 
 E8 = M.E8
 
