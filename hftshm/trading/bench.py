@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .harness import Harness
+from ..launch.trading_instance import TradingInstance as Harness  # moves to hftshm/bench/ with this file
 
 # What each stage measures, in pipeline order (printed under the table).
 STAGES = {

@@ -19,7 +19,7 @@ from hftshm.errors import ConfigError
 from hftshm.journal import format as F
 from hftshm.layouts import fill, md
 from hftshm.runtime import config as C
-from hftshm.runtime.supervisor import Supervisor
+from hftshm.launch.supervisor import Supervisor
 from docs.test_docs import CONFIG_TABLES, name
 from .helpers import CLI, leftovers, run_config
 
