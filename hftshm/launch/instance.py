@@ -56,15 +56,17 @@ class Instance:
 
     @classmethod
     def create(cls, cfg, log_dir, *, trading: bool = False, fresh_state: bool | None = None,
-               stages=STAGES, credentials=None) -> "Instance":
-        """Create the segments of ``cfg.instance``: control block, latency book (``stages``), every
-        ring of ``cfg.rings``; with ``trading``, format the trading state (``fresh_state``: see
-        ``trading.setup.prepare``). On a failure whatever was created is removed again."""
+               stages=STAGES, latency_period_s: float | None = None, credentials=None) -> "Instance":
+        """Create the segments of ``cfg.instance``: control block, latency book (``stages``, a
+        snapshot every ``latency_period_s``: default the book's), every ring of ``cfg.rings``;
+        with ``trading``, format the trading state (``fresh_state``: see ``trading.setup.prepare``).
+        On a failure whatever was created is removed again."""
         private.make_dir(Path(log_dir))
         control = latency = None
         try:
             control = ControlBlock.create(cfg.instance, cfg.venue.kind)
-            latency = LatencyBook.create(cfg.instance, stages)
+            period = {} if latency_period_s is None else {"period_s": latency_period_s}
+            latency = LatencyBook.create(cfg.instance, stages, **period)
             for ring in rings.create_all(cfg):
                 ring.close()
             if trading:
