@@ -35,7 +35,8 @@ class SimProcess:
     @classmethod
     def start(cls, symbols, sim, run_dir: Path, *, orders_per_10s: int | None = None,
               interrupted=lambda: False) -> "SimProcess":
-        """Start it with ``sim`` (a ``runtime.config.SimConfig``) for ``symbols``; its log is
+        """Start it with ``sim`` (a ``runtime.config.SimConfig``) for ``symbols`` (None: the
+        simulator's own, or the replayed capture's); its log is
         ``<run_dir>/logs/exchange.log`` (``run_dir`` itself when it has no ``logs``).
         ``interrupted()`` true while it starts (the supervisor was asked to stop): give up."""
         run_dir = Path(run_dir)
@@ -43,8 +44,9 @@ class SimProcess:
         port_file = run_dir / "exchange.port"
         port_file.unlink(missing_ok=True)
         cmd = [sys.executable, "-m", "hftshm.exchange", "--port", str(sim.port), "--port-file", str(port_file),
-               "--symbols", ",".join(symbols), "--rate", str(sim.rate), "--levels", str(sim.levels),
-               "--seed", str(sim.seed)]
+               "--rate", str(sim.rate), "--levels", str(sim.levels), "--seed", str(sim.seed)]
+        if symbols is not None:
+            cmd += ["--symbols", ",".join(symbols)]
         if orders_per_10s is not None:
             cmd += ["--orders-per-10s", str(orders_per_10s)]
         if sim.replay:
