@@ -623,8 +623,15 @@ def load(path: str | Path | None, overrides: dict | None = None) -> Config:
 
 
 def from_json(text: str) -> Config:
-    """The resolved config a supervisor handed its workers: exactly its rings, no defaults added."""
+    """The resolved config a supervisor handed its workers (``Config.to_json`` of a validated
+    config): exactly its rings, typed again and trusted, with nothing checked or defaulted a
+    second time (the process that resolved it did that, once)."""
     data = json.loads(text)
-    cfg = from_dict(data)
-    cfg.rings = {name: cfg.rings[name] for name in data.get("rings", cfg.rings)}
-    return cfg
+    kw = {key: data[key] for key in S.TOP.keys if key in data}
+    kw.update({key: cls(**data[key]) for key, cls in _SECTIONS.items() if key in data})
+    kw["rings"] = {name: RingConfig(**rc) for name, rc in data.get("rings", {}).items()}
+    kw["workers"] = {name: WorkerConfig(**w) for name, w in data.get("workers", {}).items()}
+    kw["strategies"] = data.get("strategies") or []
+    kw["risk"] = RiskConfig(**data.get("risk", {}))
+    kw["execution"] = ExecutionConfig(**data.get("execution", {}))
+    return Config(**kw)

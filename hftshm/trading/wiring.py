@@ -14,7 +14,7 @@ from ..risk.live import LiveGate
 from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
 from . import clientid, credentials
-from . import config as trading_config
+from ..runtime.config import risk_limits
 from .area import TradingArea
 from .backoff import RateBackoff
 from .protection import Protection
@@ -52,34 +52,26 @@ def published_fills(fills: BroadcastRing) -> dict:
     return out
 
 
-def setting(ex: dict, key: str):
-    return ex.get(key, trading_config.DEFAULT_EXECUTION[key])
-
-
 def execution_router(ctx, count, gauge, wake) -> Execution:
     cfg, control = ctx.config, ctx.control
     symbols = [s.upper() for s in cfg.venue.symbols]
     buf = control.risk_buffer()
     risk, area = RiskState.attach(buf), TradingArea(buf)
-    gate = LiveGate(risk, trading_config.limits(cfg.risk, [s.lower() for s in symbols]), control.words,
+    gate = LiveGate(risk, risk_limits(cfg.risk, [s.lower() for s in symbols]), control.words,
                     control.trading_word_index())
     orders = ManyToOneRing.attach(ctx.instance, "orders", O.LAYOUT)
     fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
     reader = orders.reader("execution", gating=True, start="oldest", wait=wake)
     publisher = fills.publisher()
-    ex = cfg.execution or trading_config.DEFAULT_EXECUTION
-    risk_cfg = cfg.risk or trading_config.DEFAULT_RISK
-    timeout_ms = int(risk_cfg.get("protection_timeout_ms", trading_config.DEFAULT_RISK["protection_timeout_ms"]))
-    watch = killswitch.ProtectionWatch(control, timeout_ms * 1_000_000, bool(cfg.journal.enabled))
-    signer = credentials.load(cfg.venue.kind, ex.get("key_file", ""))
+    ex = cfg.execution  # a resolved config: typed, defaults filled (runtime.config.ExecutionConfig)
+    watch = killswitch.ProtectionWatch(control, cfg.risk.protection_timeout_ms * 1_000_000, bool(cfg.journal.enabled))
+    signer = credentials.load(cfg.venue.kind, ex.key_file)
     assets = [(symbol_spec(s.lower()).base, symbol_spec(s.lower()).quote) for s in symbols]
-    proto = Protocol(signer, symbols, assets, clientid.tag(area.run_tag), int(setting(ex, "recv_window_ms")),
-                     int(setting(ex, "timeout_ms")))
+    proto = Protocol(signer, symbols, assets, clientid.tag(area.run_tag), ex.recv_window_ms, ex.timeout_ms)
     lat = {name: ctx.latency.recorder(name, add=True) for name in STAGES}
-    backoff = RateBackoff(int(setting(ex, "backoff_ms")), int(setting(ex, "backoff_max_ms")),
-                          int(setting(ex, "rate_limit_halt_after")))
+    backoff = RateBackoff(ex.backoff_ms, ex.backoff_max_ms, ex.rate_limit_halt_after)
     router = OrderRouter(risk, area, gate, proto, publisher.publish, count, lat,
                          lambda cause: killswitch.trip(control, cause).written,
-                         int(setting(ex, "max_order_age_ms")) * 1_000_000, backoff)
+                         ex.max_order_age_ms * 1_000_000, backoff)
     return Execution(router, published_fills(fills), reader, publisher, Protection(control, watch, count, gauge),
-                     cfg.worker(ctx.name).wait, int(setting(ex, "spins")), int(ex.get("slice_us", 0)), bool(setting(ex, "cancel_on_stop")))
+                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop)

@@ -351,3 +351,21 @@ def test_exchange_names_a_capture_it_cannot_play(tmp_path):
                          capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "400"})
     text = " ".join((out.stdout + out.stderr).replace("\u2502", " ").split())  # the error box, unwrapped
     assert out.returncode == 2 and f"replay file {str(tmp_path)!r} is not a file" in text, text
+
+
+def test_a_worker_trusts_the_resolved_config_and_types_it_again(monkeypatch):
+    """from_json rebuilds exactly what the supervisor resolved (every section typed, the trading
+    tables with their defaults) and validates nothing a second time."""
+    cfg = C.from_dict({"venue": {"symbols": ["btcusdt", "ethusdt"]}, "rings": {"md": {"capacity": 4096}},
+                       "workers": {"risk": {"wait": "blocking"}}, "risk": {"max_position": 3},
+                       "execution": {"timeout_ms": 700}, "journal": {"fsync": True}})
+    text = cfg.to_json()
+    monkeypatch.setattr(C, "validate", lambda _cfg: pytest.fail("a worker validated the config again"))
+    monkeypatch.setattr(C, "validate_trading", lambda _cfg: pytest.fail("a worker validated the trading tables"))
+    back = C.from_json(text)
+    assert back.to_json() == text
+    assert isinstance(back.risk, C.RiskConfig) and back.risk.max_position == 3
+    assert isinstance(back.execution, C.ExecutionConfig) and back.execution.timeout_ms == 700
+    assert back.execution.recv_window_ms == C.ExecutionConfig().recv_window_ms
+    assert back.worker("risk").wait == "blocking" and back.rings["md"].capacity == 4096
+    assert back.strategies == cfg.strategies and back.venue.symbols == ["btcusdt", "ethusdt"]
