@@ -17,7 +17,7 @@ from . import clientid, credentials
 from ..runtime.config import risk_limits
 from .area import TradingArea
 from .backoff import RateBackoff
-from .protection import Protection
+from .protection import Protection, ProtectionWatch
 from .protocol import Protocol
 from .router import OrderRouter
 
@@ -64,7 +64,7 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     reader = orders.reader("execution", gating=True, start="oldest", wait=wake)
     publisher = fills.publisher()
     ex = cfg.execution  # a resolved config: typed, defaults filled (runtime.config.ExecutionConfig)
-    watch = killswitch.ProtectionWatch(control, cfg.risk.protection_timeout_ms * 1_000_000, bool(cfg.journal.enabled))
+    watch = ProtectionWatch(control, cfg.risk.protection_timeout_ms * 1_000_000, bool(cfg.journal.enabled))
     signer = credentials.load(cfg.venue.kind, ex.key_file)
     assets = [(symbol_spec(s.lower()).base, symbol_spec(s.lower()).quote) for s in symbols]
     proto = Protocol(signer, symbols, assets, clientid.tag(area.run_tag), ex.recv_window_ms, ex.timeout_ms)

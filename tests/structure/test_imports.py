@@ -31,8 +31,6 @@ KNOWN = {
     # helper `names` moves trading/bench.py into hftshm/bench/: then this one is gone
     ("hftshm.trading.bench", "hftshm.launch.trading_instance"): "the trading benchmark runs a trading instance",
     ("hftshm.risk.killswitch", "hftshm.trading.area"): "holding() reads the risk worker's trigger in the trading area",
-    ("hftshm.risk.killswitch", "hftshm.runtime.control_layout"): "worker states and fields of the control block",
-    ("hftshm.risk.measure", "hftshm.runtime.control_layout"): "the benchmark builds a control block's words",
     # left by this wave's merges, to undo next: feed's generic session/pipeline still name Spot's
     # modules (the venue registry should hand them in), and the simulator's replay-orders mode
     # matches with the backtest's venue model (the model should move below both)
