@@ -90,7 +90,7 @@ class TradingInstance:
             self.roles["state"] = ("state", {})
         self.roles.update({"risk": ("risk", {}), "execution": ("execution", {})})
         for s in self.cfg.strategies:
-            self.roles[f"strategy-{s['name']}"] = ("strategy", s)
+            self.roles[f"strategy-{s.name}"] = ("strategy", {})  # its table: cfg.strategy(name)
         self.roles["ingest"] = ("ingest", {})
         if workers:
             for name in self.roles:

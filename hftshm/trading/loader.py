@@ -9,14 +9,12 @@ from .builtins import BUILTINS
 from .strategy import Strategy
 
 
-def load(table: dict, symbols: list[str]) -> Strategy:
-    """The strategy of one validated table; ``symbols`` is the venue's symbol table."""
-    kind = table.get("kind", "momentum")
-    if kind == "file":
-        cls = load_class(table["path"], table["class"])
-    else:
-        cls = BUILTINS[kind]
-    return cls(table, symbols)
+def load(table, symbols: list[str]) -> Strategy:
+    """The strategy of one validated table (``runtime.config.StrategyConfig``); ``symbols`` is
+    the venue's symbol table. The class is handed the flat table (its own keys included)."""
+    kind = table["kind"]  # a StrategyConfig reads as its flat table too, as a test's literal one does
+    cls = load_class(table["path"], table["class"]) if kind == "file" else BUILTINS[kind]
+    return cls(dict(table), symbols)
 
 
 def load_class(path: str, name: str) -> type:

@@ -8,6 +8,7 @@ and nothing left in /dev/shm."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -369,3 +370,21 @@ def test_a_worker_trusts_the_resolved_config_and_types_it_again(monkeypatch):
     assert back.execution.recv_window_ms == C.ExecutionConfig().recv_window_ms
     assert back.worker("risk").wait == "blocking" and back.rings["md"].capacity == 4096
     assert back.strategies == cfg.strategies and back.venue.symbols == ["btcusdt", "ethusdt"]
+
+
+def test_strategy_tables_are_typed_with_their_kind_defaults_and_read_flat_too():
+    cfg = C.from_dict({"venue": {"symbols": ["btcusdt", "ethusdt"]},
+                       "strategies": [{"name": "mom", "kind": "momentum", "short": 7},
+                                      {"name": "f", "kind": "file", "path": "x.py", "class": "X", "mine": 3}]})
+    mom, f = cfg.strategy("mom"), cfg.strategy("f")
+    assert isinstance(mom, C.StrategyConfig) and (mom.name, mom.kind, mom.id) == ("mom", "momentum", 1)
+    assert mom.symbols == ["btcusdt", "ethusdt"] and mom.params["short"] == 7
+    assert mom.params["long"] == S.KIND_KEYS["momentum"]["long"].default  # the one default, from the schema
+    assert (f.id, f.path, f.class_name, f.params) == (2, "x.py", "X", {"mine": 3})
+    assert dict(f) == {"name": "f", "kind": "file", "id": 2, "symbols": ["btcusdt", "ethusdt"], "path": "x.py",
+                       "class": "X", "mine": 3}
+    back = C.from_json(cfg.to_json())
+    assert back.strategy("mom").params == mom.params and dict(back.strategy("f")) == dict(f)
+    assert json.loads(cfg.to_json())["strategies"][1]["class"] == "X"  # config.json keeps the file's shape
+    with pytest.raises(C.ConfigError, match="no strategy named 'nope'"):
+        cfg.strategy("nope")
