@@ -1,15 +1,13 @@
-"""One worker process: ``python -m hftshm.workers ROLE NAME``, started by the supervisor.
-
-The resolved config comes as JSON in ``HFTSHM_CONFIG``, the worker's own settings (a strategy's
-table) in ``HFTSHM_WORKER_PARAMS``, and the supervisor's pid in ``HFTSHM_SUPERVISOR_PID``: the
-worker dies with it (PR_SET_PDEATHSIG), so none outlives a kill -9'd supervisor. No worker's
-environment holds the API key pair; execution alone gets it through the pipe whose number is in
-``HFTSHM_CREDENTIALS_FD`` (``hftshm.trading.credentials``).
+"""One worker process: ``python -m hftshm.workers ROLE NAME``, started by an instance
+(``hftshm.launch.instance``) with the environment of ``hftshm.runtime.worker_env.WorkerEnv``: the
+resolved config, the worker's own settings (a strategy's table) and the pid of the process that
+owns the instance: the worker dies with it (PR_SET_PDEATHSIG), so none outlives a kill -9'd
+supervisor. No worker's environment holds the API key pair; execution alone gets it through a
+pipe (``hftshm.trading.credentials``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -23,6 +21,7 @@ from hftshm.runtime.control import ControlBlock
 from hftshm.runtime.process import die_with_parent, pin, set_title
 from hftshm.runtime.roles import agent_class, wait_options
 from hftshm.runtime.runner import Runner
+from hftshm.runtime.worker_env import WorkerEnv
 
 
 def main(argv=None) -> int:
@@ -32,13 +31,13 @@ def main(argv=None) -> int:
         return 2
     role, name = argv
     set_title(f"hftshm: {name}")
-    supervisor = int(os.environ.get("HFTSHM_SUPERVISOR_PID", "0"))
-    if supervisor:
-        die_with_parent(supervisor)
+    env = WorkerEnv.read()
+    if env.supervisor_pid:
+        die_with_parent(env.supervisor_pid)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format=f"%(asctime)s {name} %(levelname)s %(message)s")
-    cfg = config_mod.from_json(os.environ["HFTSHM_CONFIG"])
-    params = json.loads(os.environ.get("HFTSHM_WORKER_PARAMS") or "{}")
+    cfg = config_mod.from_json(env.config_json)
+    params = env.params
     wcfg = cfg.worker(name)
     pin(wcfg.cpu)
     control = ControlBlock.attach(cfg.instance)

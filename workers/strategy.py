@@ -34,11 +34,11 @@ class StrategyAgent(Agent):
 
     def on_start(self) -> None:
         ctx = self.ctx
-        params = dict(ctx.params)
         self.md = BroadcastRing.attach(ctx.instance, "md", M.LAYOUT)
         self.orders = ManyToOneRing.attach(ctx.instance, "orders", O.LAYOUT)
         self.fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
-        sid = int(params.get("id", 1))
+        table = ctx.config.strategy(ctx.name.removeprefix("strategy-"))  # a resolved StrategyConfig
+        sid = table.id
         # position back from the persisted state (hftshm.state), then the fills after its cut
         symbols = list(self.md.symbols)
         back = restore(path_for(ctx.config), TradingArea(ctx.control.risk_buffer()).run_tag)
@@ -49,7 +49,7 @@ class StrategyAgent(Agent):
         self.fills_reader = self.fills.reader(ctx.name, gating=True, start=start)
         self.producer = self.orders.producer(ctx.name)
         # the venue's instrument rules, fetched at start (hftshm.trading.instruments): no rules, no start
-        strategy = loader.load(params, symbols, instruments.by_symbol(instruments.load(ctx.config)))
+        strategy = loader.load(table, symbols, instruments.by_symbol(instruments.load(ctx.config)))
         ctr = self.counter["order_ctr"]
         # the order counter goes on after the highest one stored (a whole-instance restart)
         self.counters[ctr] = max(int(self.counters[ctr]), back.counters.get(sid, 0))

@@ -29,7 +29,7 @@
     min_notional = "5"
 
 The other tables of the file (``[[strategies]]``, ``[risk]``) are the live ones, validated by
-``hftshm.trading.config``; ``[venue]`` and the rest are ignored, so a live config can be reused.
+``hftshm.runtime.config``; ``[venue]`` and the rest are ignored, so a live config can be reused.
 """
 
 from __future__ import annotations
@@ -165,14 +165,14 @@ def from_dict(data: dict, symbols: list[str]) -> BacktestConfig:
 def _trading(cfg: BacktestConfig, data: dict, symbols: list[str]) -> None:
     """``[[strategies]]`` and ``[risk]`` through the live validation."""
     from ..runtime.config import ConfigError
-    from ..trading import config as T
+    from ..runtime.config import validate_trading
 
     ns = SimpleNamespace(strategies=data.get("strategies"), risk=data.get("risk") or {}, execution={},
                          venue=SimpleNamespace(kind="backtest", symbols=symbols, api_url=""))
     if ns.strategies is None:
         raise BacktestError("the config has no [[strategies]]: a backtest needs at least one")
     try:
-        T.validate(ns)
+        validate_trading(ns)
     except ConfigError as exc:
         raise BacktestError(str(exc)) from None
     if not ns.strategies:

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..layouts import exec_report as F
 from ..layouts import order as O
-from ..trading import config as T
+from ..runtime.config import risk_limits
 from ..trading.loader import load as load_strategy
 from . import config as C
 from . import latency as LAT
@@ -40,7 +40,7 @@ def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
     fill = cfg.fill
     venue = Venue([cfg.filters(s) for s in lower], QueueModel(fill["queue"], fill["queue_power"]), fill["taker"],
                   fill["maker_fee_bps"], fill["taker_fee_bps"])
-    bt = Backtest(Window(src.chunks()), strategies, venue, LAT.make(cfg.latency, lower), T.limits(cfg.risk, lower),
+    bt = Backtest(Window(src.chunks()), strategies, venue, LAT.make(cfg.latency, lower), risk_limits(cfg.risk, lower),
                   len(lower), cfg.equity_interval_ms * 1_000_000)
     return bt, src, cfg
 

@@ -36,7 +36,6 @@ import asyncio
 import gc
 import json
 import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -111,17 +110,11 @@ class _TimedPipeline(_Counter):
 
 
 def _start_simulator(capture: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
-    port_file = tmp / "port"
-    proc = subprocess.Popen([sys.executable, "-m", "hftshm.exchange", "--port", "0", "--port-file",
-                             str(port_file), "--replay", str(capture), "--speed", "max"],
-                            stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not port_file.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the simulator did not start")
-        time.sleep(0.05)
-    return proc, int(port_file.read_text())
+    from ..launch.simulator import SimProcess
+    from ..runtime.config import SimConfig
+
+    sim = SimProcess.start(None, SimConfig(replay=str(capture), speed="max"), tmp)
+    return sim.proc, sim.port
 
 
 def _inband_sim(tmp: Path) -> tuple[subprocess.Popen, int]:

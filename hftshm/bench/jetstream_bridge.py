@@ -14,9 +14,6 @@ import asyncio
 import json
 import multiprocessing as mp
 import os
-import signal
-import subprocess
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -24,13 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import instances
-from ..latency import LatencyBook
+from ..launch.instance import Instance
 from ..layouts import md
 from ..runtime import config as config_mod
-from ..runtime import control_layout as C
 from ..runtime import rings
-from ..runtime.control import ControlBlock
 from ..bench.stats import latency_summary as summary
 
 MSG_BYTES = 8192
@@ -139,48 +133,29 @@ async def _raw_latency(url, storage, rate, seconds):
 # --- the bridge ----------------------------------------------------------------------------------
 
 class LocalInstance:
-    """An instance built by hand (control block, latency book, rings) with single workers."""
+    """An instance built by ``hftshm.launch.instance`` (control block, latency book, md ring)
+    with one bridge worker."""
 
     def __init__(self, name: str, run_dir: Path, data: dict):
         data = {"instance": name, "data_dir": str(run_dir), "strategies": [], **data}
         self.cfg = config_mod.from_dict(data)
         self.cfg.rings = {"md": self.cfg.rings["md"]}
         self.name = name
-        self.control = ControlBlock.create(name, self.cfg.venue.kind)
-        self.latency = LatencyBook.create(name)
-        for ring in rings.create_all(self.cfg):
-            ring.close()
-        self.log = run_dir / f"{name}.log"
-        self.proc = None
+        self.built = Instance.create(self.cfg, run_dir / name)  # its worker logs to <run_dir>/<name>/
 
     def spawn(self):
-        slot = self.control.claim_worker("bridge", "bridge")
-        self.control.set_worker_field(slot, C.W_STATE, C.W_STARTING)
-        env = dict(os.environ, HFTSHM_CONFIG=self.cfg.to_json(), HFTSHM_WORKER_PARAMS="{}")
-        self.proc = subprocess.Popen([sys.executable, "-m", "hftshm.workers", "bridge", "bridge"], env=env,
-                                     stdout=open(self.log, "ab"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        proc = self.built.spawn("bridge", "bridge")
         deadline = time.monotonic() + 60
         while not self.counters().get("connected"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"bridge of {self.name} did not start: {self.log.read_text()[-2000:]}")
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"bridge of {self.name} did not start: {self.built.log('bridge')[-2000:]}")
             time.sleep(0.02)
 
     def counters(self) -> dict:
-        return self.control.counter_values(self.control.find_worker("bridge"))
+        return self.built.counters("bridge")
 
     def close(self):
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.latency.close()
-        self.control.close()
-        inst = instances.scan().get(self.name)
-        if inst is not None:
-            instances.remove(inst)
+        self.built.close()
 
 
 def _pair(url, tag, storage, tmp):

@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..trading.harness import Harness
+from ..launch.trading_instance import TradingInstance as Harness
 
 # What each stage measures, in pipeline order (printed under the table).
 STAGES = {

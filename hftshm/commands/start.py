@@ -32,7 +32,7 @@ def start(
 
 def run_supervisor(cfg, duration, headless, summary) -> None:
     from ..runtime import config as config_mod
-    from ..runtime.supervisor import Supervisor
+    from ..launch.supervisor import Supervisor
 
     try:  # the data directory, cores and input files: before anything starts
         config_mod.preflight(cfg)

@@ -11,10 +11,10 @@ Rules:
 
 An unknown current state (0, or a newer writer's value) is treated as HALTED, as check_order does.
 
-``evaluate``, ``auto``, ``manual`` and ``watch_verdict`` are pure functions. Every change of the
-trading state in production goes through ``arm``, ``trip``, ``hold`` and ``command`` below, which apply
-those rules to a ``runtime.control.ControlBlock`` and return when the change became visible.
-``ProtectionWatch`` is execution's watch of the workers the kill switch depends on.
+``evaluate``, ``auto`` and ``manual`` are pure functions. Every change of the trading state in
+production goes through ``arm``, ``trip``, ``hold`` and ``command`` below, which apply those
+rules to a ``runtime.control.ControlBlock`` and return when the change became visible.
+Execution's watch of the workers the kill switch depends on is ``trading.protection``.
 """
 
 from __future__ import annotations
@@ -160,67 +160,3 @@ def holding(control) -> int:
     except Exception:  # trading not prepared: no risk worker, nothing it could see
         trigger = R.OK
     return trigger or control.protection_cause or control.held_cause
-
-
-# --- protection: no risk worker, no journal, no trading --------------------------------------------
-
-UP, STARTING, DOWN = 0, 1, 2
-
-
-def watch_verdict(found: bool, state: int, heartbeat_ns: int, now_ns: int, timeout_ns: int) -> int:
-    """UP, STARTING or DOWN for one protecting worker from its control-block slot.
-
-    DOWN: no slot (missing); or a heartbeat older than ``timeout_ns`` whatever the state says
-    (hung, stopped, crashed, given up, or still restarting); or no heartbeat ever and a state
-    other than starting or running. STARTING: no heartbeat yet, state starting or running (its
-    first beat comes just after it reports RUNNING): orders wait, nothing trips. Else UP.
-    """
-    from ..runtime import control_layout as C  # late: the runtime imports reasons
-
-    if not found:
-        return DOWN
-    if heartbeat_ns == 0:
-        return STARTING if state in (C.W_STARTING, C.W_RUNNING) else DOWN
-    return DOWN if now_ns - heartbeat_ns > timeout_ns else UP
-
-
-class ProtectionWatch:
-    """Execution's watch of the workers the kill switch depends on: the risk worker (cause
-    RISK_DOWN) and, when the journal is enabled, the journal worker (JOURNAL_DOWN), found by role
-    in the control block's worker table. ``check(now)`` returns ``(cause, starting)``: a cause
-    when one of them is down (the caller trips), ``starting`` while one has not beaten yet (the
-    caller holds orders back without tripping)."""
-
-    def __init__(self, control, timeout_ns: int, journal: bool):
-        if timeout_ns <= 0:
-            raise ValueError(f"protection timeout must be > 0 ns, got {timeout_ns!r}")
-        self.control = control
-        self.timeout_ns = int(timeout_ns)
-        self.watched = [("risk", R.RISK_DOWN)] + ([("journal", R.JOURNAL_DOWN)] if journal else [])
-        self._slots: dict[str, int] = {}
-
-    def _slot(self, role: str) -> int | None:
-        control = self.control
-        slot = self._slots.get(role)
-        if slot is not None and control.worker_role(slot) == role:
-            return slot
-        for s in control.worker_slots():
-            if control.worker_role(s) == role:
-                self._slots[role] = s
-                return s
-        return None
-
-    def check(self, now_ns: int) -> tuple[int, bool]:
-        from ..runtime import control_layout as C
-
-        starting = False
-        for role, cause in self.watched:
-            slot = self._slot(role)
-            found = slot is not None
-            state = self.control.worker_field(slot, C.W_STATE) if found else 0
-            beat = self.control.worker_field(slot, C.W_HEARTBEAT_NS) if found else 0
-            verdict = watch_verdict(found, state, beat, now_ns, self.timeout_ns)
-            if verdict == DOWN:
-                return cause, False
-            starting = starting or verdict == STARTING
-        return R.OK, starting

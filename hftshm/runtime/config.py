@@ -197,6 +197,46 @@ class ExecutionConfig(Table):
     rate_limit_halt_after: int = S.EXECUTION["rate_limit_halt_after"].field()  # answers in 60 s that halt
 
 
+@dataclass(eq=False)
+class StrategyConfig(Table):
+    """One [[strategies]] table, resolved: the keys every kind has, typed (``class`` is
+    ``class_name``), and the kind's own keys in ``params`` (a built-in kind's checked, with the
+    defaults of config_schema.KIND_KEYS filled in; a "file" strategy's as written). It reads as
+    the flat table too (``table["short"]``, ``dict(table)``): what a strategy class is handed."""
+
+    name: str
+    kind: str
+    id: int
+    symbols: list
+    path: str | None = None  # kind "file": the Python file
+    class_name: str | None = None  # kind "file": the Strategy subclass in it
+    params: dict = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, table) -> "StrategyConfig":
+        """From a flat table that is resolved already (nothing is checked here)."""
+        t = dict(table)
+        return cls(name=t.pop("name"), kind=t.pop("kind"), id=t.pop("id"), symbols=list(t.pop("symbols")),
+                   path=t.pop("path", None), class_name=t.pop("class", None), params=t)
+
+    def _flat(self) -> dict:
+        out = {"name": self.name, "kind": self.kind, "id": self.id, "symbols": self.symbols}
+        if self.path is not None:
+            out["path"] = self.path
+        if self.class_name is not None:
+            out["class"] = self.class_name
+        return {**out, **self.params}
+
+    def __getitem__(self, key: str):
+        return self._flat()[key]
+
+    def __iter__(self):
+        return iter(self._flat())
+
+    def __len__(self) -> int:
+        return len(self._flat())
+
+
 assert set(RiskConfig.KEYS) == {f.name for f in dataclasses.fields(RiskConfig)}
 assert set(ExecutionConfig.KEYS) == {f.name for f in dataclasses.fields(ExecutionConfig)}
 
@@ -214,7 +254,7 @@ class Config:
     dashboard_hz: float = S.TOP["dashboard_hz"].field()
     latency_window_s: float = S.TOP["latency_window_s"].field()  # the dashboard's "last few seconds"
     # trading tables, as read; ``validate`` checks them and fills their defaults (validate_trading)
-    strategies: list | None = None  # [[strategies]] tables (dicts: keys vary by kind); None: the built-in default
+    strategies: list | None = None  # [[strategies]]: StrategyConfig once validated; None: the built-in default
     risk: RiskConfig | dict = field(default_factory=dict)  # [risk] limits and kill-switch triggers
     execution: ExecutionConfig | dict = field(default_factory=dict)  # [execution] timeouts, key file
     bridge: BridgeConfig = field(default_factory=BridgeConfig)  # [bridge] (docs/bridge.md)
@@ -223,11 +263,20 @@ class Config:
     def worker(self, name: str) -> WorkerConfig:
         return self.workers.get(name) or WorkerConfig()
 
+    def strategy(self, name: str) -> StrategyConfig:
+        """The [[strategies]] table called ``name`` (its worker is ``strategy-<name>``)."""
+        for table in self.strategies or ():
+            if table["name"] == name:
+                return table
+        raise ConfigError(f"[[strategies]]: no strategy named {name!r}")
+
     def run_dir(self) -> Path:
         return Path(self.data_dir) / self.instance
 
     def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self))
+        data = dataclasses.asdict(self)
+        data["strategies"] = [dict(t) for t in self.strategies or ()]  # flat, as written in the file
+        return json.dumps(data)
 
 
 _SECTIONS = {"venue": VenueConfig, "sim": SimConfig, "feed": FeedConfig, "journal": JournalConfig,
@@ -305,7 +354,7 @@ def validate(cfg: Config) -> None:
     validate_trading(cfg)
     refuse_usdm_orders(cfg)
     validate_bridge_ids(cfg)
-    known = [*FIXED_WORKERS, *(f"strategy-{s['name']}" for s in cfg.strategies)]
+    known = [*FIXED_WORKERS, *(f"strategy-{s.name}" for s in cfg.strategies)]
     for name in cfg.workers:
         if name not in known:
             raise ConfigError(f"[workers.{name}]: no such worker; the workers are {', '.join(known)}")
@@ -400,7 +449,7 @@ def validate_trading(cfg) -> None:
     seen_names, seen_ids = set(), set()
     for i, table in enumerate(cfg.strategies):
         where = f"[[strategies]] #{i + 1}"
-        if not isinstance(table, dict):
+        if not isinstance(table, Mapping):  # a dict as read, or a StrategyConfig validated before
             raise ConfigError(f"{where}: expected a table, got {table!r}")
         table = cfg.strategies[i] = dict(table)
         table["name"] = S.STRATEGY["name"].check(where, table.get("name"))
@@ -429,6 +478,7 @@ def validate_trading(cfg) -> None:
                 table.update(S.KIND_KEYS[kind].check(params, where=""))
             except ConfigError as exc:
                 raise ConfigError(f"{where}: {exc}") from None
+        cfg.strategies[i] = StrategyConfig.of(table)
 
 
 def _plain(values):
@@ -605,7 +655,7 @@ def validate_bridge_ids(cfg: Config) -> None:
     One order id space per instance (strategy id << 40 | counter): a shared id would let
     execution's per-strategy high-water mark drop one host's orders as the other's duplicates."""
     ids = cfg.bridge.remote_strategy_ids()
-    own = {int(s["id"]): s.get("name", "?") for s in (cfg.strategies or []) if isinstance(s, dict) and "id" in s}
+    own = {s.id: s.name for s in cfg.strategies or ()}  # StrategyConfig: validate_trading ran
     clash = [i for i in ids if i in own]
     if clash:
         raise ConfigError(f"[bridge] orders_in_strategies: strategy id {clash[0]} is also this instance's "
@@ -651,8 +701,15 @@ def load(path: str | Path | None, overrides: dict | None = None) -> Config:
 
 
 def from_json(text: str) -> Config:
-    """The resolved config a supervisor handed its workers: exactly its rings, no defaults added."""
+    """The resolved config a supervisor handed its workers (``Config.to_json`` of a validated
+    config): exactly its rings, typed again and trusted, with nothing checked or defaulted a
+    second time (the process that resolved it did that, once)."""
     data = json.loads(text)
-    cfg = from_dict(data)
-    cfg.rings = {name: cfg.rings[name] for name in data.get("rings", cfg.rings)}
-    return cfg
+    kw = {key: data[key] for key in S.TOP.keys if key in data}
+    kw.update({key: cls(**data[key]) for key, cls in _SECTIONS.items() if key in data})
+    kw["rings"] = {name: RingConfig(**rc) for name, rc in data.get("rings", {}).items()}
+    kw["workers"] = {name: WorkerConfig(**w) for name, w in data.get("workers", {}).items()}
+    kw["strategies"] = [StrategyConfig.of(t) for t in data.get("strategies") or ()]
+    kw["risk"] = RiskConfig(**data.get("risk", {}))
+    kw["execution"] = ExecutionConfig(**data.get("execution", {}))
+    return Config(**kw)

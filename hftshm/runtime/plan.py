@@ -33,7 +33,7 @@ def workers(cfg) -> list[WorkerSpec]:
         out.append(WorkerSpec("execution", "execution"))
     if cfg.strategies:
         for s in cfg.strategies:
-            out.append(WorkerSpec(f"strategy-{s['name']}", "strategy", dict(s)))
+            out.append(WorkerSpec(f"strategy-{s.name}", "strategy"))  # its table: cfg.strategy(name)
     if cfg.venue.kind == "replay":
         out.append(WorkerSpec("replay", "replay"))
     elif cfg.venue.kind != "bridge":

@@ -4,11 +4,12 @@ Sources, in order: ``HFTSHM_API_KEY`` + ``HFTSHM_API_SECRET``; the ``[execution]
 lines, key then secret; refused unless its mode is 0600 or stricter); with the simulator and
 neither, the simulator's demo key. Real Binance without a key is an error.
 
-Only the execution worker holds them. The supervisor (and the test harness) reads them once at
-start (``Handover.take``), removing the two variables from its own environment, so that no child
-inherits them; every worker gets ``worker_env`` (the environment without them). Execution alone
-gets them through a pipe: the supervisor writes them into a fresh pipe, closes its end and passes
-the read end to the execution process (``pass_fds``) with its number in ``HFTSHM_CREDENTIALS_FD``;
+Only the execution worker holds them. The supervisor (and the trading instance of tests and
+benchmarks) reads them once at start (``Handover.take``), removing the two variables from its own
+environment, so that no child inherits them; every worker's environment is written without them
+(``hftshm.runtime.worker_env``). Execution alone gets them through a pipe: the instance writes them
+into a fresh pipe (``Handover.pipe``), closes its end and passes the read end to the execution
+process (``pass_fds``) with its number in ``HFTSHM_CREDENTIALS_FD``;
 ``load`` reads it and closes it. Nothing of it is on a command line, in an environment, or in a
 file other than the operator's key file.
 """
@@ -20,24 +21,16 @@ import os
 import stat
 
 from ..exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from ..runtime.worker_env import API_KEY as ENV_KEY
+from ..runtime.worker_env import API_SECRET as ENV_SECRET
+from ..runtime.worker_env import CREDENTIALS_FD as ENV_FD
 from ..venues.binance_spot.signing import Signer
 
-ENV_KEY = "HFTSHM_API_KEY"
-ENV_SECRET = "HFTSHM_API_SECRET"
-ENV_FD = "HFTSHM_CREDENTIALS_FD"
-PRIVATE_VARS = (ENV_KEY, ENV_SECRET, ENV_FD)  # never passed on to a worker's environment
 _PR_SET_DUMPABLE = 4
 
 
 class CredentialsError(ValueError):
     """Missing or unsafe credentials (the message never contains them)."""
-
-
-def worker_env(base=os.environ, **extra) -> dict:
-    """A worker's environment: ``base`` without the key, the secret and a credentials fd."""
-    env = {k: v for k, v in base.items() if k not in PRIVATE_VARS}
-    env.update(extra)
-    return env
 
 
 class Handover:
@@ -68,16 +61,15 @@ class Handover:
             raise CredentialsError(f"no API key: set {ENV_KEY} and {ENV_SECRET}, or [execution] key_file")
         return cls(None)
 
-    def pass_to(self, env: dict) -> int:
-        """A pipe's read end holding the pair, its number put in ``env``; pass it to the child
-        with ``pass_fds`` and close it in the parent once the child has started."""
+    def pipe(self) -> int:
+        """A pipe's read end holding the pair: pass it to the child with ``pass_fds`` (its number
+        in ``WorkerEnv.credentials_fd``) and close it in the parent once the child has started."""
         data = "" if self._pair is None else f"{self._pair[0]}\n{self._pair[1]}\n"
         r, w = os.pipe()  # both ends close-on-exec; pass_fds opens r to the one child
         try:
             os.write(w, data.encode())  # a few hundred bytes at most: fits the pipe's buffer
         finally:
             os.close(w)
-        env[ENV_FD] = str(r)
         return r
 
 

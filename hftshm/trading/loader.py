@@ -9,15 +9,13 @@ from .builtins import BUILTINS
 from .strategy import Strategy
 
 
-def load(table: dict, symbols: list[str], instruments: dict | None = None) -> Strategy:
-    """The strategy of one validated table; ``symbols`` is the venue's symbol table,
-    ``instruments`` its rules by symbol (hftshm.trading.instruments)."""
-    kind = table.get("kind", "momentum")
-    if kind == "file":
-        cls = load_class(table["path"], table["class"])
-    else:
-        cls = BUILTINS[kind]
-    strategy = cls(table, symbols)
+def load(table, symbols: list[str], instruments: dict | None = None) -> Strategy:
+    """The strategy of one validated table (``runtime.config.StrategyConfig``); ``symbols`` is
+    the venue's symbol table, ``instruments`` its rules by symbol (hftshm.trading.instruments).
+    The class is handed the flat table (its own keys included)."""
+    kind = table["kind"]  # a StrategyConfig reads as its flat table too, as a test's literal one does
+    cls = load_class(table["path"], table["class"]) if kind == "file" else BUILTINS[kind]
+    strategy = cls(dict(table), symbols)
     if instruments is not None:  # set after __init__: a user class's __init__ takes (params, symbols)
         strategy.instruments = instruments
     return strategy

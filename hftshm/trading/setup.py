@@ -7,8 +7,8 @@ from ..risk import killswitch
 from ..risk.fills import set_position
 from ..risk.results import APPLIED
 from ..risk.state import RiskState
+from ..runtime.config import risk_limits
 from ..state.store import path_for, restore
-from . import config as trading_config
 from .area import TradingArea
 
 
@@ -22,7 +22,7 @@ def prepare(cfg, control, fresh_state: bool | None = None) -> None:
     ``[venue] kind = "sim"``, whose simulator starts with the instance) moves an earlier state
     file aside instead."""
     symbols = [s.lower() for s in cfg.venue.symbols]
-    trading_config.limits(cfg.risk or trading_config.DEFAULT_RISK, symbols)  # raises on a bad table
+    risk_limits(cfg.risk, symbols)  # raises on a bad table
     buf = control.risk_buffer()
     TradingArea.format(buf, len(symbols))  # checks that the block fits before it
     risk = RiskState(len(symbols), buf)

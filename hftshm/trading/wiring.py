@@ -14,12 +14,12 @@ from ..risk.limits import instrument_rows
 from ..risk.live_gate import LiveGate
 from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
+from ..runtime.config import risk_limits
 from ..venues import clientid, order_venue_of
 from . import credentials, instruments
-from . import config as trading_config
 from .area import TradingArea
 from .rate_backoff import RateBackoff
-from .protection import Protection
+from .protection import Protection, ProtectionWatch
 from .router import OrderRouter
 
 STAGES = ("intent_to_verdict", "verdict_to_sent", "sent_to_ack", "tick_to_trade", "risk_check")
@@ -54,26 +54,20 @@ def published_fills(fills: BroadcastRing) -> dict:
     return out
 
 
-def setting(ex: dict, key: str):
-    return ex.get(key, trading_config.DEFAULT_EXECUTION[key])
-
-
 def execution_router(ctx, count, gauge, wake) -> Execution:
     cfg, control = ctx.config, ctx.control
     symbols = [s.upper() for s in cfg.venue.symbols]
     buf = control.risk_buffer()
     risk, area = RiskState.attach(buf), TradingArea(buf)
-    gate = LiveGate(risk, trading_config.limits(cfg.risk, [s.lower() for s in symbols]), control.words,
+    gate = LiveGate(risk, risk_limits(cfg.risk, [s.lower() for s in symbols]), control.words,
                     control.trading_word_index())
     orders = ManyToOneRing.attach(ctx.instance, "orders", O.LAYOUT)
     fills = BroadcastRing.attach(ctx.instance, "fills", F.LAYOUT)
     reader = orders.reader("execution", gating=True, start="oldest", wait=wake)
     publisher = fills.publisher()
-    ex = cfg.execution or trading_config.DEFAULT_EXECUTION
-    risk_cfg = cfg.risk or trading_config.DEFAULT_RISK
-    timeout_ms = int(risk_cfg.get("protection_timeout_ms", trading_config.DEFAULT_RISK["protection_timeout_ms"]))
-    watch = killswitch.ProtectionWatch(control, timeout_ms * 1_000_000, bool(cfg.journal.enabled))
-    signer = credentials.load(cfg.venue.kind, ex.get("key_file", ""))
+    ex = cfg.execution  # a resolved config: typed, defaults filled (runtime.config.ExecutionConfig)
+    watch = ProtectionWatch(control, cfg.risk.protection_timeout_ms * 1_000_000, bool(cfg.journal.enabled))
+    signer = credentials.load(cfg.venue.kind, ex.key_file)
     try:  # the venue's rules, fetched at start (trading.instruments): without them, no trading
         rules = instruments.load(cfg)
     except instruments.I.InstrumentError:
@@ -83,14 +77,13 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     refresher = instruments.Refresher(cfg, lambda new: instrument_rows(gate.sym_limits, new),
                                       cfg.venue.instruments_refresh_s)
     assets = [(r.base, r.quote) for r in rules]
-    proto = order_venue_of(cfg).protocol(signer, symbols, assets, clientid.tag(area.run_tag), int(setting(ex, "recv_window_ms")),
-                     int(setting(ex, "timeout_ms")))
+    proto = order_venue_of(cfg).protocol(signer, symbols, assets, clientid.tag(area.run_tag), ex.recv_window_ms,
+                                         ex.timeout_ms)
     lat = {name: ctx.latency.recorder(name, add=True) for name in STAGES}
-    backoff = RateBackoff(int(setting(ex, "backoff_ms")), int(setting(ex, "backoff_max_ms")),
-                          int(setting(ex, "rate_limit_halt_after")))
+    backoff = RateBackoff(ex.backoff_ms, ex.backoff_max_ms, ex.rate_limit_halt_after)
     router = OrderRouter(risk, area, gate, proto, publisher.publish, count, lat,
                          lambda cause: killswitch.trip(control, cause).written,
-                         int(setting(ex, "max_order_age_ms")) * 1_000_000, backoff)
+                         ex.max_order_age_ms * 1_000_000, backoff)
     return Execution(router, published_fills(fills), reader, publisher, Protection(control, watch, count, gauge),
-                     cfg.worker(ctx.name).wait, int(setting(ex, "spins")), int(ex.get("slice_us", 0)), bool(setting(ex, "cancel_on_stop")),
+                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop,
                      refresher)

@@ -1,24 +1,17 @@
 """A real nats-server with JetStream (127.0.0.1, a free port, its store in tmp) and hand-built
 instances whose bridge workers run as real worker processes."""
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from hftshm import instances
 from hftshm.bridge.nats_server import LocalServer
 from hftshm.errors import HftshmError
-from hftshm.latency import LatencyBook
+from hftshm.launch.instance import Instance
 from hftshm.runtime import config as config_mod
 from hftshm.runtime import control_layout as C
-from hftshm.runtime import rings
-from hftshm.runtime.control import ControlBlock
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTES: list[str] = []  # lines for the test summary (which transport the two-host test used)
@@ -49,7 +42,8 @@ def nats_server(tmp_path):
 
 
 class BridgeInstance:
-    """An instance built by hand (control block, rings) running single workers as processes."""
+    """An instance built by ``hftshm.launch.instance`` (control block, rings) running single
+    workers as processes."""
 
     def __init__(self, name, run_dir, **config):
         data = {"instance": name, "data_dir": str(run_dir), "venue": {"symbols": ["btcusdt"]},
@@ -59,28 +53,19 @@ class BridgeInstance:
                 data[key] = {**data[key], **value}
             else:
                 data[key] = value
-        self.cfg = config_mod.from_dict(data)
-        self.cfg.rings = {n: self.cfg.rings[n] for n in data["rings"]}
-        self.control = ControlBlock.create(name, self.cfg.venue.kind)
-        self.latency = LatencyBook.create(name)
-        for ring in rings.create_all(self.cfg):
-            ring.close()
-        self.procs = {}
+        cfg = config_mod.from_dict(data)
+        cfg.rings = {n: cfg.rings[n] for n in data["rings"]}
+        self.built = Instance.create(cfg, run_dir)
+        self.cfg, self.control, self.latency = cfg, self.built.control, self.built.latency
+        self.procs = self.built.procs
         self.name = name
 
     def spawn(self, role="bridge", name="bridge", netns=None):
-        slot = self.control.claim_worker(name, role)
-        env = dict(os.environ, HFTSHM_CONFIG=self.cfg.to_json(), HFTSHM_WORKER_PARAMS="{}")
-        self.control.set_worker_field(slot, C.W_STATE, C.W_STARTING)
-        cmd = [sys.executable, "-m", "hftshm.workers", role, name]
-        if netns:
-            cmd = ["ip", "netns", "exec", netns, *cmd]
-        log = open(Path(self.cfg.data_dir) / f"{name}.log", "ab")
-        self.procs[name] = subprocess.Popen(cmd, env=env, stderr=log, stdout=log, stdin=subprocess.DEVNULL)
-        return slot
+        self.built.spawn(role, name, wrap=("ip", "netns", "exec", netns) if netns else ())
+        return self.built.slots[name]
 
     def log(self, name="bridge") -> str:
-        return (Path(self.cfg.data_dir) / f"{name}.log").read_text(errors="replace")
+        return self.built.log(name)
 
     def wait_running(self, name="bridge", timeout=60):
         slot = self.control.find_worker(name)
@@ -107,18 +92,12 @@ class BridgeInstance:
             time.sleep(0.02)
 
     def stop(self, name="bridge", sig=signal.SIGTERM, timeout=30):
-        proc = self.procs.pop(name)
+        proc = self.procs[name]
         proc.send_signal(sig)
         return proc.wait(timeout)
 
     def close(self):
-        for proc in self.procs.values():
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-        self.procs.clear()
-        self.latency.close()
-        self.control.close()
+        self.built.close()
 
 
 @pytest.fixture
@@ -137,6 +116,3 @@ def make_instance(instance, tmp_path):
     yield make
     for h in made:
         h.close()
-        inst = instances.scan().get(h.name)
-        if inst is not None:
-            instances.remove(inst)

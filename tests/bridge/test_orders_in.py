@@ -20,7 +20,7 @@ from hftshm.runtime import rings
 from hftshm.runtime.config import BridgeConfig
 from hftshm.venues import clientid
 from hftshm.trading.area import TradingArea
-from hftshm.trading.harness import Harness
+from hftshm.launch.trading_instance import TradingInstance as Harness
 from trading._checks import wait_for
 
 SID = 9  # the remote host's strategy id (the trading host runs none of its own)

@@ -133,7 +133,6 @@ def _section_keys():
     """Section -> key -> default, from the schema every loader checks with."""
     from hftshm import config_schema as S
     from hftshm.runtime import config as C
-    from hftshm.trading import config as T
 
     keys = {name: section.defaults() for name, section in S.SECTIONS.items()}
     keys["risk"]["symbols"] = None  # the per-symbol override tables
@@ -144,7 +143,7 @@ def _section_keys():
     sections |= {"metrics"}  # [metrics]: the Prometheus exporter
     top = {f.name for f in dataclasses.fields(C.Config)} - sections
     assert set(keys["top"]) == top, "Config gained a key or a section: add it to hftshm/config_schema.py"
-    assert set(S.KIND_KEYS) | {"file"} == set(T.KINDS)
+    assert set(S.KIND_KEYS) | {"file"} == set(S.KINDS)
     return keys
 
 

@@ -1,22 +1,17 @@
-"""An instance for one ingest worker (control block, latency book, md ring), the simulator in a
-background thread of the test process, and the worker as a subprocess."""
+"""An instance for one ingest worker (control block, latency book, md ring) built by
+``hftshm.launch.instance``, the simulator in a background thread of the test process, and the
+worker as a subprocess."""
 
 from __future__ import annotations
 
-import json
-import os
-import signal
-import subprocess
-import sys
+import shutil
 import tempfile
 import time
 
-from hftshm.latency import LatencyBook
-from hftshm.layouts import md
-from hftshm.ring import BroadcastRing
+from hftshm.launch.instance import Instance as Built
 from hftshm.runtime import config as config_mod
 from hftshm.runtime import control_layout as C
-from hftshm.runtime.control import ControlBlock
+from hftshm.runtime import rings
 
 SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 
@@ -26,12 +21,19 @@ class Instance:
 
     def __init__(self, name: str, symbols=SYMBOLS, capacity: int = 1 << 18):
         self.name = name
-        self.control = ControlBlock.create(name)
+        self.log_dir = tempfile.mkdtemp(prefix="hftshm-ingest-")
+        cfg = config_mod.from_dict({"instance": name, "data_dir": self.log_dir, "strategies": [],
+                                    "venue": {"symbols": [s.lower() for s in symbols]},
+                                    "rings": {"md": {"capacity": capacity, "policy": "wait"}}})
+        cfg.rings = {"md": cfg.rings["md"]}
+        self.built = Built.create(cfg, self.log_dir)
+        self.control = self.built.control
         self.slot = self.control.claim_worker("ingest", "ingest")
-        self.latency = LatencyBook.create(name)
-        self.ring = BroadcastRing.create(name, "md", md.LAYOUT, capacity, policy="wait", symbols=symbols)
+        self.latency = self.built.latency
+        self.ring = rings.attach(name, "md")
         self.reader = self.ring.reader("test", gating=True, wait="backoff")
-        self.proc: subprocess.Popen | None = None
+        self.proc = None
+        self._logged = 0  # the log's length when the latest worker started
 
     def config(self, port: int, streams=("trade",), symbols=("btcusdt",), **feed) -> str:
         data = {
@@ -43,15 +45,11 @@ class Instance:
         }
         return config_mod.from_dict(data).to_json()
 
-    def start(self, config_json: str, params: dict | None = None) -> subprocess.Popen:
-        env = dict(os.environ, HFTSHM_CONFIG=config_json, HFTSHM_WORKER_PARAMS=json.dumps(params or {}))
-        env.pop("HFTSHM_SUPERVISOR_PID", None)
+    def start(self, config_json: str, params: dict | None = None):
         if self.proc is not None:  # a restart: the predecessor must be gone
             assert self.proc.poll() is not None, "start() while the previous worker runs"
-            self._log.close()
-        self._log = tempfile.TemporaryFile()
-        self.proc = subprocess.Popen([sys.executable, "-m", "hftshm.workers", "ingest", "ingest"], env=env,
-                                     stdout=self._log, stderr=subprocess.STDOUT)
+        self._logged = len(self.built.log("ingest"))
+        self.proc = self.built.spawn("ingest", "ingest", params, config_json=config_json)
         return self.proc
 
     @property
@@ -92,38 +90,22 @@ class Instance:
             time.sleep(0.02)
 
     def stop(self, timeout: float = 20.0) -> int:
-        if self.proc is None:
-            return 0
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
+        code = self.built.stop("ingest", timeout)
+        return 0 if code is None else code
 
     def kill9(self) -> int:
         """SIGKILL the worker, as a crash would end it: nothing of it runs on its way out."""
-        self.proc.send_signal(signal.SIGKILL)
+        self.proc.kill()
         return self.proc.wait(10)
 
     def output(self) -> str:
-        if self.proc is None:
-            return ""
-        self._log.seek(0)
-        return self._log.read().decode(errors="replace")[-4000:]
+        return self.built.log("ingest")[self._logged:][-4000:]
 
     def close(self) -> None:
         try:
             self.stop()
         finally:
-            if self.proc is not None:
-                self._log.close()
             self.reader.close()
             self.ring.close()
-            self.ring.unlink()
-            self.latency.close()
-            self.latency.unlink()
-            self.control.close()
-            self.control.unlink()
+            self.built.close()
+            shutil.rmtree(self.log_dir, ignore_errors=True)

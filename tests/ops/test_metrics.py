@@ -134,26 +134,20 @@ def test_hftshm_metrics_equals_status_json(instance):
 def test_trading_figures_equal_status_json(instance, tmp_path):
     """Positions, PnL, orders by state and rejects by reason, set by hand in a prepared trading
     area (execution's writes, without execution), so they hold still while both read them."""
+    from hftshm.launch.instance import Instance
     from hftshm.layouts import exec_report as F
-    from hftshm.latency import LatencyBook
     from hftshm.risk import reasons as R
     from hftshm.risk.state import RiskState
     from hftshm.runtime import config as config_mod
     from hftshm.runtime import control_layout as C
-    from hftshm.runtime import rings
-    from hftshm.runtime.control import ControlBlock
-    from hftshm.trading import setup as trading_setup
     from hftshm.trading.area import TradingArea
 
     cfg = config_mod.from_dict({"instance": instance, "data_dir": str(tmp_path),
                                 "venue": {"symbols": ["btcusdt", "ethusdt"]}})
-    control = ControlBlock.create(instance, "sim")
-    book = LatencyBook.create(instance, ("tick_to_trade",))
-    for ring in rings.create_all(cfg):
-        ring.close()
+    built = Instance.create(cfg, tmp_path, trading=True, stages=("tick_to_trade",))
+    control = built.control
     proc = None
     try:
-        trading_setup.prepare(cfg, control)
         control.set_state(C.RUNNING)
         syms = RiskState.attach(control.risk_buffer()).symbols
         syms[0]["position_e8"], syms[0]["fills"], syms[0]["realized_pnl"], syms[0]["fees"] = 2_500_000, 3, 1.5, 0.25
@@ -184,11 +178,4 @@ def test_trading_figures_equal_status_json(instance, tmp_path):
         if proc is not None:
             proc.terminate()
             proc.wait(30)
-        book.unlink()
-        book.close()
-        for name in cfg.rings:
-            r = rings.attach(instance, name)
-            r.unlink()
-            r.close()
-        control.unlink()
-        control.close()
+        built.close()

@@ -6,6 +6,7 @@ import pytest
 
 from hftshm.risk import killswitch as K
 from hftshm.risk import reasons as R
+from hftshm.trading import protection as P
 
 LIMITS = dict(loss_limit=1000.0, max_feed_age_ns=2_000_000_000, max_ring_lag=100)
 ACTIVE, REDUCE, HALTED = R.TS_ACTIVE, R.TS_REDUCE_ONLY, R.TS_HALTED
@@ -210,24 +211,24 @@ NOW = 10**18
 
 
 @pytest.mark.parametrize("found,state,beat,expected", [
-    (False, 0, 0, K.DOWN),  # missing
-    (True, C.W_STARTING, 0, K.STARTING),  # first start, not beaten yet: hold, do not trip
-    (True, C.W_RUNNING, 0, K.STARTING),  # RUNNING just before its first beat
-    (True, C.W_CRASHED, 0, K.DOWN),
-    (True, C.W_STOPPED, 0, K.DOWN),
-    (True, C.W_RUNNING, NOW - T, K.UP),  # at the bound
-    (True, C.W_RUNNING, NOW - T - 1, K.DOWN),  # past it: hung or SIGSTOPped
-    (True, C.W_CRASHED, NOW - 5_000_000, K.UP),  # crashed 5 ms ago: the bound has not passed yet
-    (True, C.W_CRASHED, NOW - 2 * T, K.DOWN),  # given up (or restarting for longer than the bound)
-    (True, C.W_STARTING, NOW - 2 * T, K.DOWN),  # a restart still starting: its old beat is stale
-    (True, C.W_STOPPED, NOW - 2 * T, K.DOWN),
+    (False, 0, 0, P.DOWN),  # missing
+    (True, C.W_STARTING, 0, P.STARTING),  # first start, not beaten yet: hold, do not trip
+    (True, C.W_RUNNING, 0, P.STARTING),  # RUNNING just before its first beat
+    (True, C.W_CRASHED, 0, P.DOWN),
+    (True, C.W_STOPPED, 0, P.DOWN),
+    (True, C.W_RUNNING, NOW - T, P.UP),  # at the bound
+    (True, C.W_RUNNING, NOW - T - 1, P.DOWN),  # past it: hung or SIGSTOPped
+    (True, C.W_CRASHED, NOW - 5_000_000, P.UP),  # crashed 5 ms ago: the bound has not passed yet
+    (True, C.W_CRASHED, NOW - 2 * T, P.DOWN),  # given up (or restarting for longer than the bound)
+    (True, C.W_STARTING, NOW - 2 * T, P.DOWN),  # a restart still starting: its old beat is stale
+    (True, C.W_STOPPED, NOW - 2 * T, P.DOWN),
 ])
 def test_watch_verdict(found, state, beat, expected):
-    assert K.watch_verdict(found, state, beat, NOW, T) == expected
+    assert P.watch_verdict(found, state, beat, NOW, T) == expected
 
 
 def test_protection_watch_over_a_control_block(control):
-    watch = K.ProtectionWatch(control, T, journal=True)
+    watch = P.ProtectionWatch(control, T, journal=True)
     now = _time.time_ns()
     assert watch.check(now) == (R.RISK_DOWN, False)  # no risk worker at all
     risk = control.claim_worker("risk", "risk")
@@ -242,9 +243,9 @@ def test_protection_watch_over_a_control_block(control):
     assert watch.check(now + T + 1) == (R.RISK_DOWN, False)  # risk first: both are stale
     control.set_worker_field(risk, C.W_HEARTBEAT_NS, now + T)
     assert watch.check(now + T + 1) == (R.JOURNAL_DOWN, False)
-    assert K.ProtectionWatch(control, T, journal=False).check(now + T + 1) == (R.OK, False)
+    assert P.ProtectionWatch(control, T, journal=False).check(now + T + 1) == (R.OK, False)
     with pytest.raises(ValueError):
-        K.ProtectionWatch(control, 0, journal=False)
+        P.ProtectionWatch(control, 0, journal=False)
 
 
 def test_production_changes_the_trading_state_only_through_this_module():
@@ -255,4 +256,4 @@ def test_production_changes_the_trading_state_only_through_this_module():
     root = Path(__file__).resolve().parents[2]
     writers = sorted(str(p.relative_to(root)) for d in ("hftshm", "workers", "layouts") for p in (root / d).rglob("*.py")
                      if "set_trading(" in p.read_text() or "TRADING_STATE)" in p.read_text())
-    assert writers == ["hftshm/bench/risk_check.py", "hftshm/risk/killswitch.py", "hftshm/runtime/control.py"], writers
+    assert writers == ["hftshm/risk/killswitch.py", "hftshm/runtime/control.py"], writers

@@ -8,6 +8,7 @@ and nothing left in /dev/shm."""
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import subprocess
@@ -19,7 +20,7 @@ from hftshm.errors import ConfigError
 from hftshm.journal import format as F
 from hftshm.layouts import exec_report, md
 from hftshm.runtime import config as C
-from hftshm.runtime.supervisor import Supervisor
+from hftshm.launch.supervisor import Supervisor
 from docs.test_docs import CONFIG_TABLES, name
 from .helpers import CLI, leftovers, run_config
 
@@ -351,3 +352,39 @@ def test_exchange_names_a_capture_it_cannot_play(tmp_path):
                          capture_output=True, text=True, timeout=60, env={**os.environ, "COLUMNS": "400"})
     text = " ".join((out.stdout + out.stderr).replace("\u2502", " ").split())  # the error box, unwrapped
     assert out.returncode == 2 and f"replay file {str(tmp_path)!r} is not a file" in text, text
+
+
+def test_a_worker_trusts_the_resolved_config_and_types_it_again(monkeypatch):
+    """from_json rebuilds exactly what the supervisor resolved (every section typed, the trading
+    tables with their defaults) and validates nothing a second time."""
+    cfg = C.from_dict({"venue": {"symbols": ["btcusdt", "ethusdt"]}, "rings": {"md": {"capacity": 4096}},
+                       "workers": {"risk": {"wait": "blocking"}}, "risk": {"max_position": 3},
+                       "execution": {"timeout_ms": 700}, "journal": {"fsync": True}})
+    text = cfg.to_json()
+    monkeypatch.setattr(C, "validate", lambda _cfg: pytest.fail("a worker validated the config again"))
+    monkeypatch.setattr(C, "validate_trading", lambda _cfg: pytest.fail("a worker validated the trading tables"))
+    back = C.from_json(text)
+    assert back.to_json() == text
+    assert isinstance(back.risk, C.RiskConfig) and back.risk.max_position == 3
+    assert isinstance(back.execution, C.ExecutionConfig) and back.execution.timeout_ms == 700
+    assert back.execution.recv_window_ms == C.ExecutionConfig().recv_window_ms
+    assert back.worker("risk").wait == "blocking" and back.rings["md"].capacity == 4096
+    assert back.strategies == cfg.strategies and back.venue.symbols == ["btcusdt", "ethusdt"]
+
+
+def test_strategy_tables_are_typed_with_their_kind_defaults_and_read_flat_too():
+    cfg = C.from_dict({"venue": {"symbols": ["btcusdt", "ethusdt"]},
+                       "strategies": [{"name": "mom", "kind": "momentum", "short": 7},
+                                      {"name": "f", "kind": "file", "path": "x.py", "class": "X", "mine": 3}]})
+    mom, f = cfg.strategy("mom"), cfg.strategy("f")
+    assert isinstance(mom, C.StrategyConfig) and (mom.name, mom.kind, mom.id) == ("mom", "momentum", 1)
+    assert mom.symbols == ["btcusdt", "ethusdt"] and mom.params["short"] == 7
+    assert mom.params["long"] == S.KIND_KEYS["momentum"]["long"].default  # the one default, from the schema
+    assert (f.id, f.path, f.class_name, f.params) == (2, "x.py", "X", {"mine": 3})
+    assert dict(f) == {"name": "f", "kind": "file", "id": 2, "symbols": ["btcusdt", "ethusdt"], "path": "x.py",
+                       "class": "X", "mine": 3}
+    back = C.from_json(cfg.to_json())
+    assert back.strategy("mom").params == mom.params and dict(back.strategy("f")) == dict(f)
+    assert json.loads(cfg.to_json())["strategies"][1]["class"] == "X"  # config.json keeps the file's shape
+    with pytest.raises(C.ConfigError, match="no strategy named 'nope'"):
+        cfg.strategy("nope")

@@ -22,7 +22,7 @@ from hftshm.risk import reasons as R
 from hftshm.runtime import control_layout as C
 from hftshm.runtime import rings
 from hftshm.runtime.control import ACTIVE, HALTED
-from hftshm.runtime.summary import journal_figures, ring_figures
+from hftshm.launch.summary import journal_figures, ring_figures
 from .conftest import capture_records
 from .helpers import DATA_FIELDS, publish
 

@@ -41,8 +41,9 @@ from hftshm.ring import BroadcastRing
 from hftshm.ring import header as H
 from hftshm.runtime import control_layout as C
 from hftshm.runtime.control import ControlBlock
+from hftshm.runtime.worker_env import WorkerEnv
 from hftshm.trading import credentials
-from hftshm.trading.harness import Harness
+from hftshm.launch.trading_instance import TradingInstance as Harness
 from hftshm.wait import fdwake
 from hftshm.wait.blocking import Blocking
 from hftshm.wait.fdwake import FdWake
@@ -185,9 +186,11 @@ def test_handover_takes_the_pair_out_and_gives_it_to_one_child_through_a_pipe():
     h = credentials.Handover.take("binance", environ=environ)
     assert "HFTSHM_API_KEY" not in environ and "HFTSHM_API_SECRET" not in environ
     assert "s-handover-secret" not in repr(h) and "k-handover" not in repr(h)
-    env = credentials.worker_env(dict(os.environ, HFTSHM_API_SECRET="leak", HFTSHM_API_KEY="leak"))
+    fd = h.pipe()
+    env = WorkerEnv("{}", credentials_fd=fd).environ(
+        dict(os.environ, HFTSHM_API_SECRET="leak", HFTSHM_API_KEY="leak", HFTSHM_CREDENTIALS_FD="99"))
     assert "HFTSHM_API_SECRET" not in env and "HFTSHM_API_KEY" not in env
-    fd = h.pass_to(env)
+    assert env["HFTSHM_CREDENTIALS_FD"] == str(fd)
     child = ("import os, sys\n"
              "from hftshm.trading import credentials\n"
              "fd = int(os.environ['HFTSHM_CREDENTIALS_FD'])\n"

@@ -7,8 +7,8 @@ import signal
 import time
 from pathlib import Path
 
-from hftshm.runtime import summary
-from hftshm.trading.harness import Harness
+from hftshm.launch import summary
+from hftshm.launch.trading_instance import TradingInstance as Harness
 
 from ._checks import venue_orders, wait_for
 

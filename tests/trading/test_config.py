@@ -22,9 +22,9 @@ def test_protection_and_order_age_keys_take_their_ranges():
     cfg = from_dict({"risk": {"protection_timeout_ms": 50}, "execution": {"max_order_age_ms": 1}})
     assert cfg.risk["protection_timeout_ms"] == 50 and cfg.execution["max_order_age_ms"] == 1
     cfg = from_dict({"risk": {"protection_timeout_ms": 60_000}, "execution": {"max_order_age_ms": 600_000}})
-    from hftshm.trading.config import limits
+    from hftshm.runtime.config import risk_limits
 
-    limits(cfg.risk, cfg.venue.symbols)  # not a pre-trade limit: Limits never sees it
+    risk_limits(cfg.risk, cfg.venue.symbols)  # not a pre-trade limit: Limits never sees it
 
 
 @pytest.mark.parametrize("data, words", [

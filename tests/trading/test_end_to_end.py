@@ -15,7 +15,7 @@ from hftshm.risk import killswitch
 from hftshm.risk import reasons as R
 from hftshm.runtime.control import HALTED
 from hftshm.trading import snapshot
-from hftshm.trading.harness import Harness
+from hftshm.launch.trading_instance import TradingInstance as Harness
 
 from ._checks import reports, venue_orders, wait_for
 

@@ -17,7 +17,7 @@ from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
 from hftshm.trading import instruments
 from hftshm.trading.area import TradingArea
-from hftshm.trading.harness import Harness
+from hftshm.launch.trading_instance import TradingInstance as Harness
 
 from ._checks import intents, reports, wait_for
 

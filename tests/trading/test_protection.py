@@ -11,7 +11,7 @@ import time
 
 from hftshm.risk import killswitch
 from hftshm.risk import reasons as R
-from hftshm.trading.harness import Harness
+from hftshm.launch.trading_instance import TradingInstance as Harness
 
 from ._checks import wait_for
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from hftshm.layouts import exec_report as F
 from hftshm.risk import reasons as R
-from hftshm.trading.harness import Harness
+from hftshm.launch.trading_instance import TradingInstance as Harness
 
 from ._checks import reports, wait_for
 

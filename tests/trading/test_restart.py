@@ -11,7 +11,7 @@ import numpy as np
 from hftshm.layouts import exec_report as F
 from hftshm.risk import killswitch
 from hftshm.trading.area import TradingArea
-from hftshm.trading.harness import Harness
+from hftshm.launch.trading_instance import TradingInstance as Harness
 
 from ._checks import reports, venue_orders, wait_for
 

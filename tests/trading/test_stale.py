@@ -12,7 +12,7 @@ import numpy as np
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
-from hftshm.trading.harness import Harness
+from hftshm.launch.trading_instance import TradingInstance as Harness
 
 from ._checks import intents, reports, venue_orders, wait_for
 

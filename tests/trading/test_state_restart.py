@@ -23,7 +23,7 @@ from hftshm.risk.state import RiskState
 from hftshm.state.store import path_for, restore
 from hftshm.venues import clientid
 from hftshm.trading.area import TradingArea
-from hftshm.trading.harness import Harness
+from hftshm.launch.trading_instance import TradingInstance as Harness
 
 from ._checks import reports, wait_for
 

@@ -1,8 +1,8 @@
 """A small live instance for ui tests, built without the supervisor.
 
 ``python fixture_instance.py INSTANCE N RATE [CAPACITY]`` (run by the tests as a subprocess)
-creates the control block, the latency book and an ``md`` ring (overwrite, with symbols), claims
-an ``ingest`` worker slot and prints ``ready``. After a line on stdin ("go") it publishes
+builds the instance with ``hftshm.launch.instance`` (control block, latency book and an ``md``
+ring: overwrite, with symbols), claims an ``ingest`` worker slot for itself and prints ``ready``. After a line on stdin ("go") it publishes
 ``md_record(i)`` for i in 0..N-1 at RATE/s, then idles; it counts in the worker's counters,
 records latency and ticks the book until SIGTERM, then unlinks everything.
 """
@@ -10,8 +10,10 @@ records latency and ticks the book until SIGTERM, then unlinks everything.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -49,19 +51,23 @@ def md_record(i: int) -> np.ndarray:
 
 def main(instance: str, n: int, rate: float, capacity: int = 1 << 12) -> None:
     from hftshm import procinfo
-    from hftshm.latency import LatencyBook
-    from hftshm.layouts import md
-    from hftshm.ring import BroadcastRing
+    from hftshm.launch.instance import Instance
+    from hftshm.runtime import config as config_mod
     from hftshm.runtime import control_layout as C
+    from hftshm.runtime import rings
     from hftshm.risk import killswitch
-    from hftshm.runtime.control import ControlBlock
 
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
-    control = ControlBlock.create(instance, venue="sim")
+    run_dir = tempfile.mkdtemp(prefix="hftshm-ui-")
+    cfg = config_mod.from_dict({"instance": instance, "data_dir": run_dir, "strategies": [],
+                                "venue": {"kind": "sim", "symbols": [s.lower() for s in SYMBOLS]},
+                                "rings": {"md": {"capacity": capacity, "policy": "overwrite"}}})
+    cfg.rings = {"md": cfg.rings["md"]}
+    built = Instance.create(cfg, run_dir, stages=STAGES, latency_period_s=0.25)
+    control, book = built.control, built.latency
     killswitch.arm(control)  # as trading.setup does: a fresh block's trading word is unset (halted)
-    book = LatencyBook.create(instance, STAGES, period_s=0.25)
-    ring = BroadcastRing.create(instance, "md", md.LAYOUT, capacity, policy="overwrite", symbols=SYMBOLS)
+    ring = rings.attach(instance, "md")
     slot = control.claim_worker("ingest", "ingest")
     control.set_worker_field(slot, C.W_PID, os.getpid())
     control.set_worker_field(slot, C.W_TICKS, procinfo.me()[1])
@@ -93,11 +99,11 @@ def main(instance: str, n: int, rate: float, capacity: int = 1 << 12) -> None:
         book.tick()
         time.sleep(min(0.005, max(0.0, next_t - now)) if i < n else 0.02)
     pub.close()
-    for seg in (ring, book):
-        seg.unlink()
+    ring.close()
     control.set_worker_field(slot, C.W_STATE, C.W_STOPPED)
     control.set_state(C.STOPPED)
-    control.unlink()
+    built.close()
+    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -10,12 +10,13 @@ import pytest
 
 from hftshm import naming, procinfo, shm
 from hftshm.errors import InstanceError
-from hftshm.latency import LatencyBook
-from hftshm.layouts import md, order
-from hftshm.ring import BroadcastRing, ManyToOneRing
+from hftshm.layouts import md
+from hftshm.launch.instance import Instance
+from hftshm.runtime import config as config_mod
 from hftshm.runtime import control_layout as C
+from hftshm.runtime import rings
 from hftshm.risk import killswitch
-from hftshm.runtime.control import HALTED, ControlBlock
+from hftshm.runtime.control import HALTED
 from hftshm.ui.collector import Collector
 from hftshm.ui.live import LiveDashboard
 from hftshm.ui.pick import pick_instance
@@ -24,13 +25,16 @@ from .support_procs import dead_pid
 
 
 @pytest.fixture
-def built(instance):
+def built(instance, tmp_path):
     """Control block with two workers (one dead), latency book, md and orders rings, readers."""
-    control = ControlBlock.create(instance, venue="sim")
+    cfg = config_mod.from_dict({"instance": instance, "data_dir": str(tmp_path), "strategies": [],
+                                "venue": {"symbols": ["btcusdt"]},
+                                "rings": {"md": {"capacity": 1024, "policy": "overwrite"}, "orders": {"capacity": 256}}})
+    cfg.rings = {n: cfg.rings[n] for n in ("md", "orders")}
+    inst = Instance.create(cfg, tmp_path, stages=["exch_to_recv", "recv_to_publish"])
+    control, book = inst.control, inst.latency
     killswitch.arm(control)  # as trading.setup does: a fresh block's trading word is unset (halted)
-    book = LatencyBook.create(instance, ["exch_to_recv", "recv_to_publish"])
-    md_ring = BroadcastRing.create(instance, "md", md.LAYOUT, 1024, policy="overwrite", symbols=["BTCUSDT"])
-    orders = ManyToOneRing.create(instance, "orders", order.LAYOUT, 256)
+    md_ring, orders = rings.attach(instance, "md"), rings.attach(instance, "orders")
     control.set_state(C.RUNNING)
     me, ticks = procinfo.me()
     live = control.claim_worker("ingest", "ingest")
@@ -52,9 +56,9 @@ def built(instance):
     yield objs
     for r in (gating, adhoc, consumer, pub):
         r.close()
-    for seg in (md_ring, orders, book, control):
-        seg.unlink()
-        seg.close()
+    for ring in (md_ring, orders):
+        ring.close()
+    inst.close()
 
 
 def _segments(instance):

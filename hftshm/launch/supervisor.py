@@ -1,5 +1,5 @@
-"""The supervisor behind ``hftshm start``: creates the instance, runs its workers, restarts the
-ones that crash, and takes everything down in order.
+"""The supervisor behind ``hftshm start``: an instance (``instance.py``: segments, workers) plus
+the watch that restarts the workers that crash, and the orderly stop.
 
 Lifecycle:
 
@@ -22,12 +22,9 @@ dashboard's top line otherwise, including the kernels a first run compiles.
 from __future__ import annotations
 
 import collections
-import ctypes
-import json
 import logging
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
@@ -35,18 +32,19 @@ from pathlib import Path
 
 from .. import instances, naming, private
 from ..errors import ConfigError, HftshmError
-from ..latency import LatencyBook
-from . import config as config_mod
-from . import control_layout as C
-from . import plan, progress, rings, summary
-from . import verdict as verdict_mod
-from .control import ControlBlock
+from ..runtime import config as config_mod
+from ..runtime import control_layout as C
+from ..runtime import plan, progress, rings
+from ..runtime import verdict as verdict_mod
+from ..trading.credentials import CredentialsError, Handover
+from . import summary
+from .instance import START_TIMEOUT_S, STOP_TIMEOUT_S, Instance, StartError
+from .simulator import SimProcess, SimStartError
 
 log = logging.getLogger("hftshm.supervisor")
 
-STAGES = ("exch_to_recv", "recv_to_publish")
-START_TIMEOUT_S = 120.0  # a cold numba cache compiles for a while on the first run
-STOP_TIMEOUT_S = 20.0
+__all__ = ["Supervisor", "StartError", "START_TIMEOUT_S", "STOP_TIMEOUT_S"]
+
 HUNG_S = 10.0
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)  # SIGHUP: the terminal was closed
 PROGRESS_EVERY_S = 5.0  # headless: a line at least this often while a step lasts
@@ -55,16 +53,11 @@ CRASH_WINDOW_S = 60.0
 MAX_CRASHES = 5  # in CRASH_WINDOW_S; then the worker stays down (and the operator is told)
 
 
-class StartError(RuntimeError):
-    """The instance could not start; the message says which part and where its log is."""
-
-
 @dataclass
 class Worker:
     spec: plan.WorkerSpec
     slot: int
     log_path: Path
-    proc: subprocess.Popen | None = None
     crashes: collections.deque = field(default_factory=collections.deque)
     gave_up: bool = False
 
@@ -83,9 +76,10 @@ class Supervisor:
         self.stop_requested = False
         self.stop_reason = ""
         self.workers: list[Worker] = []
+        self.instance: Instance | None = None
         self.control = None
         self.latency = None
-        self.sim = None
+        self.sim: SimProcess | None = None
         self.started_ns = 0
         self.summary: dict | None = None
         self.final_readers: dict = {}  # ring -> reader name -> figures just before its worker stopped
@@ -202,15 +196,12 @@ class Supervisor:
     def _take_credentials(self) -> None:
         """Take the API key pair out of this process's environment (so neither the simulator nor
         any worker inherits it) and check it is there if execution will need it."""
-        from ..trading import config as trading_config
-        from ..trading.credentials import CredentialsError, Handover
-
-        ex = self.cfg.execution or trading_config.DEFAULT_EXECUTION
+        key_file = self.cfg.execution.key_file
         try:
             # only an instance that runs execution needs them (a remote strategy host of the
             # bridge sends its orders to another instance's execution)
             needed = any(w.role == "execution" for w in plan.workers(self.cfg))
-            self.credentials = Handover.take(self.cfg.venue.kind, ex.get("key_file", ""), required=needed)
+            self.credentials = Handover.take(self.cfg.venue.kind, key_file, required=needed)
         except CredentialsError as exc:
             raise StartError(f"[execution] credentials: {exc}") from None
 
@@ -240,13 +231,8 @@ class Supervisor:
             self._start_sim()
         self._step("instance", f"creating instance {cfg.instance}: control block, latency book, rings")
         self.started_ns = time.time_ns()
-        self.control = ControlBlock.create(cfg.instance, cfg.venue.kind)
-        self.latency = LatencyBook.create(cfg.instance, STAGES)
-        for ring in rings.create_all(cfg):
-            ring.close()
-        from ..trading import setup as trading_setup  # late: trading builds on the runtime
-
-        trading_setup.prepare(cfg, self.control)
+        self.instance = Instance.create(cfg, self.run_dir / "logs", trading=True, credentials=self.credentials)
+        self.control, self.latency = self.instance.control, self.instance.latency
         self._fetch_instruments()
         private.write_text(self.run_dir / "config.json", cfg.to_json())
         self.start_trading = (self.control.trading_state, self.control.trading_reason)
@@ -267,32 +253,12 @@ class Supervisor:
 
     def _start_sim(self) -> None:
         cfg, sim = self.cfg, self.cfg.sim
-        port_file = self.run_dir / "exchange.port"
-        port_file.unlink(missing_ok=True)
-        cmd = [sys.executable, "-m", "hftshm.exchange", "--port", str(sim.port), "--port-file", str(port_file),
-               "--symbols", ",".join(cfg.venue.symbols), "--rate", str(sim.rate), "--levels", str(sim.levels),
-               "--seed", str(sim.seed)]
-        if getattr(sim, "ticks", ""):
-            cmd += ["--ticks", sim.ticks]
-        if sim.replay:
-            cmd += ["--replay", sim.replay, "--speed", sim.speed]
-            if sim.replay_orders:
-                cmd += ["--replay-orders"]
-        log_path = self.run_dir / "logs" / "exchange.log"
-        with private.open_file(log_path) as logf:
-            self.sim = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                        start_new_session=True, preexec_fn=_die_with_parent)
-        deadline = time.monotonic() + 60
-        while not port_file.exists() or not port_file.read_text().strip():
-            if self.sim.poll() is not None:
-                raise StartError(f"the simulator exited with {self.sim.returncode}; see {log_path}")
-            if time.monotonic() > deadline or self.stop_requested:
-                raise StartError(f"the simulator did not start within 60 s; see {log_path}")
-            time.sleep(0.05)
-        port = int(port_file.read_text().strip())
-        cfg.venue.stream_url = f"ws://127.0.0.1:{port}"
-        api = "/ws-fapi/v1" if sim.venue == "binance_usdm" else "/ws-api/v3"  # USD-M: a replayed capture
-        cfg.venue.api_url = f"ws://127.0.0.1:{port}{api}"
+        try:
+            self.sim = SimProcess.start(cfg.venue.symbols, sim, self.run_dir, interrupted=lambda: self.stop_requested)
+        except SimStartError as exc:
+            raise StartError(str(exc)) from None
+        port = self.sim.port
+        cfg.venue.stream_url, cfg.venue.api_url = self.sim.urls(sim.venue)
         self.say(f"simulated exchange on ws://127.0.0.1:{port} ({', '.join(cfg.venue.symbols)}, "
                  f"{sim.rate:g} msgs/s)")
 
@@ -301,43 +267,24 @@ class Supervisor:
     def _start_workers(self) -> None:
         specs = plan.workers(self.cfg)
         for i, spec in enumerate(specs, 1):
-            slot = self.control.claim_worker(spec.name, spec.role)
-            w = Worker(spec, slot, self.run_dir / "logs" / f"{spec.name}.log")
+            self._spawn(spec)
+            w = Worker(spec, self.instance.slots[spec.name], self.instance.log_path(spec.name))
             self.workers.append(w)
-            self._spawn(w)
             self._await_running(w, f"starting worker {i}/{len(specs)}: {spec.name}")
 
-    def _spawn(self, w: Worker) -> None:
-        from ..trading.credentials import worker_env
+    def _spawn(self, spec: plan.WorkerSpec) -> None:
+        self.instance.spawn(spec.role, spec.name, spec.params)
 
-        # no worker inherits the API key pair; execution alone gets it, through a pipe
-        env = worker_env(os.environ, HFTSHM_CONFIG=self.cfg.to_json(),
-                         HFTSHM_WORKER_PARAMS=json.dumps(w.spec.params),
-                         HFTSHM_SUPERVISOR_PID=str(os.getpid()))
-        fds = (self.credentials.pass_to(env),) if w.spec.role == "execution" else ()
-        self.control.set_worker_field(w.slot, C.W_STATE, C.W_STARTING)
-        try:
-            with private.open_file(w.log_path) as logf:
-                w.proc = subprocess.Popen([sys.executable, "-m", "hftshm.workers", w.spec.role, w.spec.name],
-                                          env=env, stdout=logf, stderr=subprocess.STDOUT,
-                                          stdin=subprocess.DEVNULL, start_new_session=True, pass_fds=fds)
-        finally:
-            for fd in fds:
-                os.close(fd)
-        self.control.set_worker_field(w.slot, C.W_PID, w.proc.pid)
+    def proc(self, w: Worker):
+        return self.instance.procs[w.spec.name]
 
     def _await_running(self, w: Worker, step: str = "") -> None:
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while self.control.worker_field(w.slot, C.W_STATE) != C.W_RUNNING:
+        def progress_or_stop(_name):
             self._step("worker", step or f"starting worker {w.spec.name}", kernels=True)
-            if w.proc.poll() is not None:
-                raise StartError(f"worker {w.spec.name} exited with {w.proc.returncode} while starting; "
-                                 f"see {w.log_path}:\n{_tail(w.log_path)}")
-            if time.monotonic() > deadline:
-                raise StartError(f"worker {w.spec.name} did not start within {START_TIMEOUT_S:g} s; see {w.log_path}")
             if self.stop_requested:
                 raise StartError(f"interrupted ({self.stop_reason}) while {w.spec.name} was starting")
-            time.sleep(0.02)
+
+        self.instance.wait_running(w.spec.name, START_TIMEOUT_S, progress_or_stop)
 
     def _watch(self, dash) -> None:
         end = time.monotonic() + self.duration if self.duration else None
@@ -349,7 +296,7 @@ class Supervisor:
             for w in self.workers:
                 self._check(w, now)
             if self.sim is not None and self.sim.poll() is not None:
-                self.say(f"the simulator exited with {self.sim.returncode}; see {self.run_dir / 'logs/exchange.log'}")
+                self.say(f"the simulator exited with {self.sim.proc.returncode}; see {self.run_dir / 'logs/exchange.log'}")
                 self.sim = None
             self.latency.tick(now)
             if self.first_data_s is None:
@@ -393,15 +340,16 @@ class Supervisor:
     def _check(self, w: Worker, now: int) -> None:
         if w.gave_up:
             return
-        code = w.proc.poll()
+        proc = self.proc(w)
+        code = proc.poll()
         if code is None:
             beat = self.control.worker_field(w.slot, C.W_HEARTBEAT_NS)
             state = self.control.worker_field(w.slot, C.W_STATE)
             if state == C.W_RUNNING and beat and now - beat > HUNG_S * 1e9:
-                self.say(f"worker {w.spec.name} (pid {w.proc.pid}) silent for {(now - beat) / 1e9:.1f} s: killing it")
-                w.proc.kill()
-                w.proc.wait()
-                code = w.proc.returncode
+                self.say(f"worker {w.spec.name} (pid {proc.pid}) silent for {(now - beat) / 1e9:.1f} s: killing it")
+                proc.kill()
+                proc.wait()
+                code = proc.returncode
             else:
                 return
         self.control.set_worker_field(w.slot, C.W_EXIT_CODE, code)
@@ -418,7 +366,7 @@ class Supervisor:
         self.say(f"worker {w.spec.name} exited with {code}; restarting it")
         self.control.add_restart(w.slot)
         self.control.set_worker_field(w.slot, C.W_STATE, C.W_RESTARTING)
-        self._spawn(w)
+        self._spawn(w.spec)
 
     # --- shutdown ---------------------------------------------------------------------------------
 
@@ -432,7 +380,7 @@ class Supervisor:
             if line:
                 self.say(line)
         if self.sim is not None:
-            _terminate(self.sim, 10)
+            self.sim.stop(10)
         if self.control is not None:
             self.control.set_state(C.STOPPED)
             try:
@@ -451,19 +399,19 @@ class Supervisor:
         if self.exporter is not None:
             self.exporter.stop()
             self.exporter = None
-        if self.latency is not None:
-            self.latency.close()
-        if self.control is not None:
-            self.control.close()
-        inst = instances.scan().get(self.cfg.instance)
-        if inst is not None:
-            instances.remove(inst)
+        if self.instance is not None:
+            self.instance.close()  # every worker is stopped already: unmaps and removes the segments
+        else:  # the start failed halfway: nothing of this instance may be left
+            inst = instances.scan().get(self.cfg.instance)
+            if inst is not None:
+                instances.remove(inst)
 
     def _stop_worker(self, w: Worker) -> None:
-        if w.proc is None or w.proc.poll() is not None:
+        proc = self.proc(w)
+        if proc.poll() is not None:
             return
-        self._drain_readers(w.proc.pid)
-        code = _terminate(w.proc, STOP_TIMEOUT_S)
+        self._drain_readers(proc.pid)
+        code = self.instance.stop(w.spec.name, STOP_TIMEOUT_S)
         if code != 0:
             self.say(f"worker {w.spec.name} stopped with exit code {code}; see {w.log_path}")
         self.control.set_worker_field(w.slot, C.W_EXIT_CODE, code)
@@ -491,23 +439,3 @@ class Supervisor:
             for r in rs:
                 self.final_readers.setdefault(name, {})[r["name"]] = r
 
-
-def _die_with_parent() -> None:
-    """In the simulator's child before exec: SIGTERM when the supervisor dies (even kill -9)."""
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
-
-
-def _terminate(proc: subprocess.Popen, timeout: float) -> int:
-    proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        return proc.wait()
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""

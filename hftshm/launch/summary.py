@@ -10,8 +10,8 @@ import time
 from .. import atomics as A
 from ..ring import header as H
 from ..ring import reader_table as RT
-from . import control_layout as C
-from . import rings as ring_specs
+from ..runtime import control_layout as C
+from ..runtime import rings as ring_specs
 
 
 def ring_figures(ring) -> dict:
@@ -134,7 +134,7 @@ def collect(cfg, control, latency, started_ns: int, final_readers: dict | None =
         merged.update({r["name"]: r for r in figs["readers"]})
         figs["readers"] = list(merged.values())
         ring_out[name] = figs
-    from ..trading import snapshot as trading_snapshot
+    from ..trading import snapshot as trading_snapshot  # late: only the summary at the stop needs it
 
     return {
         "instance": cfg.instance,
