@@ -26,6 +26,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..layouts.fill import TERMINAL_STATES
 from ..layouts.order import BUY, STRATEGY_SHIFT
 from ..private import make_dir, restrict_umask
 
@@ -237,3 +238,58 @@ def restore(path, run_tag: int = 0) -> Restored:
     finally:
         db.close()
     return out
+
+
+@dataclass
+class Unfinished:
+    """An order of an earlier run that the state last knew as not ended (no FILLED, CANCELED,
+    EXPIRED or REJECTED report stored): while the instance was down it may have filled, or
+    still rest at the venue. ``trades``: its fills stored so far, venue trade id -> quantity e8."""
+
+    order_id: int
+    run_tag: int
+    strategy_id: int
+    symbol: str
+    side: int
+    type: int
+    qty_e8: int
+    price_e8: int
+    intent_ns: int
+    state: int
+    venue_order_id: int
+    trades: dict = field(default_factory=dict)
+
+
+TERMINAL = tuple(sorted(TERMINAL_STATES))
+
+
+def unfinished(path, run_tag: int) -> list[Unfinished]:
+    """The orders of runs other than ``run_tag`` not known to have ended, with their stored
+    fills (one read transaction). Execution resolves them with the venue at start
+    (``OrderRouter.recover``): the fills they got while nothing ran are fetched once."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    db = connect(path, readonly=True)
+    try:
+        db.execute("BEGIN")
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"fills", "orders"} <= tables:
+            db.execute("COMMIT")
+            return []
+        out = {}
+        marks = ",".join("?" * len(TERMINAL))
+        for row in db.execute(
+                "SELECT order_id, run_tag, strategy_id, symbol, side, type, qty_e8, price_e8, intent_ns, state,"
+                f" venue_order_id FROM orders WHERE run_tag != ? AND state NOT IN ({marks}) ORDER BY order_id",
+                (run_tag, *TERMINAL)):
+            out[int(row[0])] = Unfinished(*(int(x) if not isinstance(x, str) else x for x in row))
+        if out:
+            for oid, tid, qty in db.execute(
+                    "SELECT f.order_id, f.trade_id, f.qty_e8 FROM fills f JOIN orders o ON o.order_id = f.order_id"
+                    f" WHERE o.run_tag != ? AND o.state NOT IN ({marks})", (run_tag, *TERMINAL)):
+                out[int(oid)].trades[int(tid)] = int(qty)
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    return list(out.values())

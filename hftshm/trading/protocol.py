@@ -52,7 +52,8 @@ _REC_FIELDS = itemgetter(*(O.DTYPE.names.index(n) for n in ("order_id", "symbol_
 class LiveOrder:
     __slots__ = ("order_id", "symbol_id", "strategy_id", "side", "type", "tif", "qty_e8", "price_e8",
                  "trigger_recv_ns", "sent_ns", "ack_ns", "cid", "state", "filled_e8", "final", "venue_cum",
-                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries", "applied_e8")
+                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries", "applied_e8",
+                 "known")
 
     def __init__(self, rec=None):
         self.order_id = self.symbol_id = self.strategy_id = self.side = self.type = self.tif = 0
@@ -73,6 +74,9 @@ class LiveOrder:
         self.done = False
         self.retries = 0
         self.applied_e8 = 0  # filled quantity already applied to the risk state (execution's router)
+        # an earlier run's order being recovered (``Protocol.recover``): venue trade id -> quantity
+        # of its fills counted so far; its trades are then matched by id, not by cumulative quantity
+        self.known = None
 
 
 def report(o: LiveOrder, exec_type: int, state: int, reason: int = 0, venue_code: int = 0, px: int = 0,
@@ -107,6 +111,8 @@ class Protocol:
         # start-up reconciliation: None (not asked or no answer yet), (known, cancelled,
         # foreign) once the venue's open orders were matched, ("failed", code, msg) on an error
         self.reconcile = None
+        # an earlier run's orders being recovered, by their client order id (``recover``)
+        self.recovering: dict[str, LiveOrder] = {}
 
     # --- requests ------------------------------------------------------------------------------
     def _request(self, kind: str, o: LiveOrder | None, method: str, params: dict, now_ns: int, signed=True) -> bytes:
@@ -166,14 +172,24 @@ class Protocol:
     def _reconcile(self, result, now_ns: int) -> list[bytes]:
         """The venue's open orders, against ours (policy in docs/operations.md "Restarts and
         reconciliation"): one of this run that we know is left to the normal resolution; one
-        with a client id of ours from an earlier run (``h<tag>-<id>``, another tag) nobody
-        tracks any more: cancelled; any other (placed by someone else on the account): left
-        alone, counted. ``reconcile`` becomes (known, cancelled, foreign)."""
+        with a client id of ours from an earlier run (``h<tag>-<id>``, another tag): cancelled,
+        through its recovered order when the persisted state knew it (``recover``: the fills it
+        got and its end are then reported), else by venue order id; any other (placed by someone
+        else on the account): left alone, counted. A recovered order not listed (it ended) is
+        asked about again. ``reconcile`` becomes (known, cancelled, foreign)."""
         known = cancelled = foreign = 0
         frames = []
+        listed = set()
         for v in result or ():
             cid = str(v.get("clientOrderId", ""))
-            if clientid.parse(self.prefix, cid) in self.orders:
+            old = self.recovering.get(cid)
+            if old is not None and not old.done:
+                cancelled += 1
+                listed.add(cid)
+                if not old.cancel_pending and not old.final:
+                    frame, _ = self.cancel(old.order_id, old.order_id, now_ns)
+                    frames.append(frame)
+            elif clientid.parse(self.prefix, cid) in self.orders:
                 known += 1
             elif clientid.looks_ours(cid):
                 cancelled += 1
@@ -183,6 +199,9 @@ class Protocol:
                 frames.append(frame)
             else:
                 foreign += 1
+        for cid, o in self.recovering.items():
+            if cid not in listed and not o.done and not o.final and not o.deadline_ns:
+                frames.append(self.status(o, now_ns))  # no longer open: it ended while we looked
         self.reconcile = (known, cancelled, foreign)
         return frames
 
@@ -193,6 +212,17 @@ class Protocol:
         """Take over an order sent by an earlier process (restart): its outcome gets resolved."""
         o.cid = clientid.order_cid(self.prefix, o.order_id)
         self.orders[o.order_id] = o
+
+    def recover(self, o: LiveOrder, run_tag: int) -> None:
+        """Take over an order of an earlier run of the instance (``run_tag``) that the persisted
+        state did not see end; ``o.known`` holds its fills counted so far. The status question
+        after connecting (``resync``) and reconciliation resolve it: fills it got while nothing
+        ran are fetched (``myTrades``) and reported once; if it still rests, it is cancelled."""
+        o.cid = clientid.order_cid(clientid.tag(run_tag), o.order_id)
+        if o.known is None:
+            o.known = {}
+        self.orders[o.order_id] = o
+        self.recovering[o.cid] = o
 
     def forget(self, o: LiveOrder) -> None:
         """Drop an order whose frame was built but not sent (the kill switch closed in between)."""
@@ -261,9 +291,10 @@ class Protocol:
                                recv_ns=now_ns))], []
         if kind == "c":
             o.cancel_pending = False
-            if o.state == F.ST_NEW and not o.done:
-                # the place is still unanswered (its answer lost, or superseded): this answer
-                # cleared the deadline, so ask about the order itself when it passes again
+            if (o.state == F.ST_NEW or o.known is not None) and not o.done:
+                # the place is still unanswered (its answer lost, or superseded), or a recovered
+                # order ended at the venue meanwhile: this answer cleared the deadline, so ask
+                # about the order itself when it passes again
                 o.deadline_ns = now_ns + self.timeout_ns
             return [(o, report(o, F.EX_CANCEL_REJECTED, o.state, venue_codes.reason(code, text_msg), code,
                                recv_ns=now_ns))], []
@@ -290,13 +321,15 @@ class Protocol:
     def _venue_state(self, o: LiveOrder, result: dict, now_ns: int, exec_type: int):
         """An answer that states the order's status and executed quantity."""
         out = self._ack(o, result, now_ns) if exec_type == F.EX_RESOLVED else []
+        if not o.venue_order_id:
+            o.venue_order_id = int(result.get("orderId", 0) or 0)
         state = VENUE_STATES.get(result.get("status"), 0)
         cum = parse_e8(result.get("executedQty", "0"))
         o.venue_cum = max(o.venue_cum, cum)
         if state in F.TERMINAL_STATES:
             o.final = state
         frames = []
-        if o.venue_cum > o.filled_e8 and exec_type == F.EX_RESOLVED:
+        if o.venue_cum > o.filled_e8 and (exec_type == F.EX_RESOLVED or o.known is not None):
             frames.append(self.trades(o, now_ns))  # fills we missed: fetch them
         elif o.venue_cum > o.filled_e8 and o.final:
             o.deadline_ns = now_ns + self.timeout_ns  # their events are on the way; else ask
@@ -312,6 +345,7 @@ class Protocol:
         o.final = o.state = F.ST_REJECTED
         o.done = True
         self.orders.pop(o.order_id, None)
+        self.recovering.pop(o.cid, None)
         return [(o, report(o, F.EX_RESOLVED, F.ST_REJECTED, R.NOT_SENT, recv_ns=now_ns))], []
 
     def _fee_quote(self, symbol_id: int, fee_e8: int, asset: str, px_e8: int) -> int:
@@ -324,11 +358,15 @@ class Protocol:
 
     def _fill(self, o: LiveOrder, qty: int, px: int, fee: int, venue_ns: int, now_ns: int, trade_id: int):
         o.filled_e8 += qty
+        if o.known is not None:
+            o.known[trade_id] = qty
         o.state = F.ST_FILLED if o.filled_e8 >= o.qty_e8 else F.ST_PARTIAL
         return (o, report(o, F.EX_TRADE, o.state, px=px, qty=qty, fee=fee, venue_ns=venue_ns,
                           recv_ns=now_ns, trade_id=trade_id))
 
     def _trades(self, o: LiveOrder, trades: list, now_ns: int) -> list:
+        if o.known is not None:
+            return self._recovered_trades(o, trades, now_ns)
         out = []
         cum = 0
         for t in trades or ():
@@ -346,12 +384,28 @@ class Protocol:
         o.venue_cum = max(o.venue_cum, o.filled_e8)
         return out + self._maybe_done(o, now_ns)
 
+    def _recovered_trades(self, o: LiveOrder, trades: list, now_ns: int) -> list:
+        """``myTrades`` of a recovered order: each trade whose venue id is not counted yet is
+        reported once, whole (web-socket-api.md "Account trade history": one entry per trade)."""
+        out = []
+        for t in trades or ():
+            tid = int(t.get("id", 0))
+            if not tid or tid in o.known:
+                continue
+            qty, px = parse_e8(t["qty"]), parse_e8(t["price"])
+            fee = self._fee_quote(o.symbol_id, parse_e8(t["commission"]), t.get("commissionAsset", ""), px)
+            out.append(self._fill(o, qty, px, fee, int(t.get("time", 0)) * 1_000_000, now_ns, tid))
+        o.venue_cum = max(o.venue_cum, o.filled_e8)
+        return out + self._maybe_done(o, now_ns)
+
     def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
         if o.done or not o.final or o.filled_e8 < o.venue_cum:
             return []
         o.done = True
         o.deadline_ns = 0
         self.orders.pop(o.order_id, None)
+        if o.known is not None:
+            self.recovering.pop(o.cid, None)
         if o.final == F.ST_FILLED:
             o.state = F.ST_FILLED
             return []  # the last trade said so
