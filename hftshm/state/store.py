@@ -293,3 +293,56 @@ def unfinished(path, run_tag: int) -> list[Unfinished]:
     finally:
         db.close()
     return list(out.values())
+
+
+@dataclass
+class History:
+    """Where to look for orders of earlier runs that reached the venue but not the state (the
+    instance died between execution sending one and the state worker storing it): per symbol,
+    ``after[symbol]`` the highest venue order id stored (later orders have higher ids), else
+    ``since_ms[symbol]`` the time of its latest stored order (ms, less a margin); ``stored``: the
+    order ids stored since then, the ones not to take for unknown; ``orphans``: fills stored for
+    orders the state has no row of (such an order, found and resolved by an earlier restart),
+    order id -> {trade id: quantity}."""
+
+    after: dict = field(default_factory=dict)
+    since_ms: dict = field(default_factory=dict)
+    stored: set = field(default_factory=set)
+    orphans: dict = field(default_factory=dict)
+
+
+HISTORY_MARGIN_MS = 10_000
+DAY_NS = 24 * 3600 * 1_000_000_000
+
+
+def history(path, run_tag: int) -> History:
+    """``History`` of the runs other than ``run_tag`` (empty if the state has none)."""
+    out = History()
+    path = Path(path)
+    if not path.exists():
+        return out
+    db = connect(path, readonly=True)
+    try:
+        db.execute("BEGIN")
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "orders" not in tables:
+            db.execute("COMMIT")
+            return out
+        rows = db.execute("SELECT symbol, MAX(venue_order_id), MAX(intent_ns) FROM orders WHERE run_tag != ?"
+                          " GROUP BY symbol", (run_tag,)).fetchall()
+        for symbol, top, last_ns in rows:
+            if top:
+                out.after[symbol] = int(top)
+            else:
+                out.since_ms[symbol] = int(last_ns) // 1_000_000 - HISTORY_MARGIN_MS
+        if rows:
+            since = max(int(r[2]) for r in rows) - DAY_NS
+            out.stored = {int(r[0]) for r in db.execute(
+                "SELECT order_id FROM orders WHERE run_tag != ? AND intent_ns >= ?", (run_tag, since))}
+        for oid, tid, qty in db.execute("SELECT order_id, trade_id, qty_e8 FROM fills WHERE order_id NOT IN"
+                                        " (SELECT order_id FROM orders)"):
+            out.orphans.setdefault(int(oid), {})[int(tid)] = int(qty)
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    return out

@@ -43,6 +43,7 @@ VENUE_STATES = {"NEW": F.ST_ACKED, "PARTIALLY_FILLED": F.ST_PARTIAL, "FILLED": F
                 "PENDING_CANCEL": F.ST_PARTIAL, "EXPIRED_IN_MATCH": F.ST_EXPIRED}
 END_EXEC = {F.ST_CANCELED: F.EX_CANCELED, F.ST_EXPIRED: F.EX_EXPIRED, F.ST_REJECTED: F.EX_REJECTED}
 SKEW_MS = 1000  # allowance for the venue's clock when deciding an order never arrived
+SWEEP_LIMIT = 1000  # allOrders page size (the venue's maximum)
 
 
 _REC_FIELDS = itemgetter(*(O.DTYPE.names.index(n) for n in ("order_id", "symbol_id", "strategy_id", "side", "type",
@@ -113,6 +114,14 @@ class Protocol:
         self.reconcile = None
         # an earlier run's orders being recovered, by their client order id (``recover``)
         self.recovering: dict[str, LiveOrder] = {}
+        # the order-history sweep before reconciliation (``set_history``): symbol -> the
+        # allOrders parameters still to ask; request id -> symbol; order ids the state stored
+        self.sweeps: dict[str, dict] = {}
+        self.sweep_rids: dict[str, str] = {}
+        self.history_stored: set = set()
+        self.history_fills: dict = {}  # order id -> {trade id: qty} counted already (state, fills ring)
+        self.history_ended: set = set()  # order ids whose end this run's fills ring holds
+        self.swept = 0  # orders of an earlier run found at the venue and not in the state
 
     # --- requests ------------------------------------------------------------------------------
     def _request(self, kind: str, o: LiveOrder | None, method: str, params: dict, now_ns: int, signed=True) -> bytes:
@@ -161,6 +170,76 @@ class Protocol:
     def trades(self, o: LiveOrder, now_ns: int) -> bytes:
         p = {"symbol": self.symbols[o.symbol_id], "orderId": str(o.venue_order_id)}
         return self._request("t", o, "myTrades", p, now_ns)
+
+    def set_history(self, after: dict, since_ms: dict, stored: set, fills: dict | None = None,
+                    ended=()) -> None:
+        """Look for orders of earlier runs that the venue has and the persisted state has not
+        (``state.store.History``): per symbol, ``allOrders`` from the venue order id after
+        ``after[symbol]``, else from ``since_ms[symbol]`` (a 24-hour window). ``fills`` (order
+        id -> {trade id: qty}) and ``ended`` (order ids): what is already counted of such orders
+        (stored without an order row, or in this run's fills ring)."""
+        self.history_fills = dict(fills or {})
+        self.history_ended = set(ended)
+        for s in self.symbols:
+            if s in after:
+                self.sweeps[s] = {"orderId": str(after[s] + 1)}
+            elif s in since_ms:
+                self.sweeps[s] = {"startTime": str(since_ms[s]), "endTime": str(since_ms[s] + 24 * 3600 * 1000 - 1)}
+        self.history_stored = set(stored)
+
+    def reconcile_requests(self, now_ns: int) -> list[bytes]:
+        """Start-up reconciliation: the order-history sweep first if there is one (its last
+        answer then sends ``openOrders.status``), else ``openOrders.status`` at once."""
+        self.reconcile = None
+        if not self.sweeps:
+            return [self.open_orders(now_ns)]
+        return [self._sweep(s, now_ns) for s in list(self.sweeps)]
+
+    def _sweep(self, symbol: str, now_ns: int) -> bytes:
+        frame = self._request("a", None, "allOrders", {"symbol": symbol, "limit": str(SWEEP_LIMIT),
+                                                      **self.sweeps[symbol]}, now_ns)
+        rid = orjson.loads(frame)["id"]
+        self.requests[rid] = ("a", None)
+        self.sweep_rids[rid] = symbol
+        return frame
+
+    def _swept(self, rid: str, result: list, now_ns: int):
+        """One ``allOrders`` answer: each order with a client id of an earlier run of ours
+        (``h<tag>-<hex>``) that neither the state nor this process knows is taken over
+        (``recover``) and resolved from the status the answer gives. A full page asks for the
+        next; the last answer sends ``openOrders.status``."""
+        symbol = self.sweep_rids.pop(rid)
+        reports, frames = [], []
+        for v in result:
+            cid = str(v.get("clientOrderId", ""))
+            head, _, tail = cid.partition("-")
+            if not clientid.looks_ours(cid) or head == self.prefix or v.get("symbol") not in self.symbols:
+                continue
+            oid = int(tail, 16)
+            if oid in self.orders or oid in self.history_stored or oid in self.history_ended:
+                continue
+            o = LiveOrder()
+            o.order_id, o.symbol_id, o.strategy_id = oid, self.symbols.index(v["symbol"]), oid >> O.STRATEGY_SHIFT
+            o.side = O.BUY if v.get("side") == "BUY" else O.SELL
+            o.type = next((k for k, n in O.TYPE_NAMES.items() if n == v.get("type")), O.LIMIT)
+            o.qty_e8, o.price_e8 = parse_e8(v.get("origQty", "0")), parse_e8(v.get("price", "0"))
+            o.venue_order_id, o.sent_ns = int(v.get("orderId", 0)), int(v.get("time", 0)) * 1_000_000
+            o.known = dict(self.history_fills.get(oid, {}))
+            o.filled_e8 = o.applied_e8 = sum(o.known.values())
+            o.state = F.ST_PARTIAL if o.filled_e8 else F.ST_ACKED
+            self.recover(o, cid)
+            self.swept += 1
+            more, ask = self._venue_state(o, v, now_ns, F.EX_RESOLVED)
+            reports += more
+            frames += ask
+        if len(result) >= SWEEP_LIMIT:
+            self.sweeps[symbol] = {"orderId": str(int(result[-1].get("orderId", 0)) + 1)}
+            frames.append(self._sweep(symbol, now_ns))
+        else:
+            self.sweeps.pop(symbol, None)
+            if not self.sweep_rids:
+                frames.append(self.open_orders(now_ns))
+        return reports, frames
 
     def open_orders(self, now_ns: int) -> bytes:
         """``openOrders.status`` for every symbol (weight 80): start-up reconciliation."""
@@ -213,12 +292,13 @@ class Protocol:
         o.cid = clientid.order_cid(self.prefix, o.order_id)
         self.orders[o.order_id] = o
 
-    def recover(self, o: LiveOrder, run_tag: int) -> None:
-        """Take over an order of an earlier run of the instance (``run_tag``) that the persisted
-        state did not see end; ``o.known`` holds its fills counted so far. The status question
-        after connecting (``resync``) and reconciliation resolve it: fills it got while nothing
-        ran are fetched (``myTrades``) and reported once; if it still rests, it is cancelled."""
-        o.cid = clientid.order_cid(clientid.tag(run_tag), o.order_id)
+    def recover(self, o: LiveOrder, cid: str) -> None:
+        """Take over an order of an earlier run of the instance (client id ``cid``, of that run)
+        that the persisted state did not see end; ``o.known`` holds its fills counted so far. The
+        status question after connecting (``resync``) and reconciliation resolve it: fills it got
+        while nothing ran are fetched (``myTrades``) and reported once; if it still rests, it is
+        cancelled."""
+        o.cid = cid
         if o.known is None:
             o.known = {}
         self.orders[o.order_id] = o
@@ -255,7 +335,13 @@ class Protocol:
             return [], []
         kind, o = entry
         if o is None:  # start-up reconciliation
-            if kind == "o":
+            if kind == "a":
+                if status == 200 and isinstance(msg.get("result"), list):
+                    return self._swept(rid, msg["result"], now_ns)
+                self.sweep_rids.pop(rid, None)
+                err = msg.get("error") or {}
+                self.reconcile = ("failed", int(err.get("code", 0)), str(err.get("msg", ""))[:200])
+            elif kind == "o":
                 if status == 200 and isinstance(msg.get("result"), list):
                     return [], self._reconcile(msg["result"], now_ns)
                 err = msg.get("error") or {}

@@ -33,7 +33,7 @@ from ..layouts import order as O
 from ..risk import reasons as R
 from ..risk.fills import on_fill
 from ..risk.orders import on_done
-from . import area_layout
+from . import area_layout, clientid
 from .backoff import RateBackoff
 from .protocol import LiveOrder, report
 
@@ -120,7 +120,7 @@ class OrderRouter:
             o.filled_e8 = o.applied_e8 = sum(o.known.values())  # the risk state holds these already
             # acknowledged or not, its sending is long past: no EX_NEW (nor a sent-to-ack latency)
             o.state = F.ST_PARTIAL if o.filled_e8 else F.ST_ACKED
-            self.proto.recover(o, u.run_tag)
+            self.proto.recover(o, clientid.order_cid(clientid.tag(u.run_tag), u.order_id))
             n += 1
         self.count("recovered", n)
         return n
@@ -253,7 +253,7 @@ class OrderRouter:
         """Ask the venue for its open orders before any new order goes out (``reconciling``)."""
         self.reconciling = True
         self.reconcile_deadline = now_ns + timeout_ns
-        return [self.proto.open_orders(now_ns)]
+        return self.proto.reconcile_requests(now_ns)
 
     def reconcile_check(self, now_ns: int) -> None:
         """Done once the venue answered, the cancels it called for were answered and every order
@@ -262,15 +262,17 @@ class OrderRouter:
         if not self.reconciling:
             return
         got = self.proto.reconcile
-        waiting = any(o is None and k in ("o", "x") for k, o in self.proto.requests.values())
+        waiting = any(o is None and k in ("a", "o", "x") for k, o in self.proto.requests.values())
         waiting = waiting or bool(self.proto.recovering)  # an earlier run's orders still being resolved
         failed = got is not None and got[0] == "failed"
         if not failed and got is not None and not waiting:
             self.reconciling = False
             known, cancelled, foreign = got
             self.count("reconciled", cancelled)
+            self.count("recovered", self.proto.swept)
             log.info("reconciled with the venue: %d open orders of ours known, %d of an earlier run cancelled, "
-                     "%d not ours left alone", known, cancelled, foreign)
+                     "%d not ours left alone; %d orders of an earlier run found at the venue and not in the state",
+                     known, cancelled, foreign, self.proto.swept)
         elif failed or now_ns > self.reconcile_deadline:
             self.reconciling = False
             left = len(self.proto.recovering)

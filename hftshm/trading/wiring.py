@@ -15,7 +15,7 @@ from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
 from . import clientid, credentials
 from . import config as trading_config
-from ..state.store import path_for, unfinished
+from ..state.store import history, path_for, unfinished
 from .area import TradingArea
 from .backoff import RateBackoff
 from .protection import Protection
@@ -98,5 +98,8 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
                          int(setting(ex, "max_order_age_ms")) * 1_000_000, backoff)
     cum, trades, ended = ring_reports(fills)
     recover = unfinished(path_for(cfg), area.run_tag)  # earlier runs (a whole-instance restart)
+    hist = history(path_for(cfg), area.run_tag)
+    fills_known = {oid: {**hist.orphans.get(oid, {}), **trades.get(oid, {})} for oid in {*hist.orphans, *trades}}
+    proto.set_history(hist.after, hist.since_ms, hist.stored, fills_known, ended)
     return Execution(router, cum, recover, trades, ended, reader, publisher, Protection(control, watch, count, gauge),
                      cfg.worker(ctx.name).wait, int(setting(ex, "spins")), int(ex.get("slice_us", 0)), bool(setting(ex, "cancel_on_stop")))

@@ -511,3 +511,46 @@ def test_recovery_skips_what_this_runs_fills_ring_already_holds():
     trades = b.venue(ok(status["id"], {"orderId": 9, "executedQty": "0.02000000", "status": "FILLED"}))
     b.venue(ok(trades[0]["id"], [_trade(40), _trade(41)]))
     assert [int(r[0]["trade_id"]) for r in b.published] == [41] and b.sym["position_e8"] == 1_000_000
+
+
+def test_an_order_the_state_never_stored_is_found_in_the_order_history():
+    """The instance died between execution sending an order and the state storing it; it filled.
+    The order-history sweep (allOrders after the highest stored venue order id) finds it by its
+    earlier run's client id, its trades are fetched and reported once, and only then are the
+    open orders asked for. An order the state stored, someone else's, or one of this run: left."""
+    b = Bench()
+    oid = O.make_order_id(2, 9)
+    b.proto.set_history({"BTCUSDT": 40}, {}, stored={O.make_order_id(2, 8)})
+    frames = [orjson.loads(x) for x in b.router.reconcile_start(b.clock.now, 1000 * MS)]
+    assert [(x["method"], x["params"]["orderId"]) for x in frames] == [("allOrders", "41")]
+
+    def view(cid, vid, status, executed):
+        return {"symbol": "BTCUSDT", "orderId": vid, "clientOrderId": cid, "price": "60000.00000000",
+                "origQty": "0.02000000", "executedQty": executed, "status": status, "timeInForce": "IOC",
+                "type": "LIMIT", "side": "SELL", "time": 1700000000000}
+
+    asks = b.venue(ok(frames[0]["id"], [view("hrs-20000000008", 41, "FILLED", "0.02000000"),
+                                        view(f"hrs-{oid:x}", 42, "EXPIRED", "0.01000000"),
+                                        view("web_1", 43, "FILLED", "0.02000000"),
+                                        view("htag-10000000001", 44, "NEW", "0")]))
+    assert [(x["method"], x["params"].get("orderId")) for x in asks] == [("myTrades", "42"), ("openOrders.status", None)]
+    b.router.reconcile_check(b.clock.now)
+    assert b.router.reconciling
+    b.venue(ok(asks[1]["id"], []))
+    b.venue(ok(asks[0]["id"], [{**_trade(90), "orderId": 42, "isBuyer": False}]))
+    assert b.kinds() == [(F.EX_TRADE, F.ST_PARTIAL), (F.EX_EXPIRED, F.ST_EXPIRED)]
+    r = b.published[0][0]
+    assert (int(r["order_id"]), int(r["strategy_id"]), int(r["side"]), int(r["trade_id"])) == (oid, 2, O.SELL, 90)
+    assert b.sym["position_e8"] == -1_000_000
+    b.router.reconcile_check(b.clock.now)
+    assert not b.router.reconciling and b.halts == [] and b.counts["recovered"] == 1
+
+
+def test_an_order_history_sweep_that_fails_halts():
+    b = Bench()
+    b.proto.set_history({}, {"BTCUSDT": 1_700_000_000_000}, stored=set())
+    frames = [orjson.loads(x) for x in b.router.reconcile_start(b.clock.now, 1000 * MS)]
+    assert frames[0]["method"] == "allOrders" and frames[0]["params"]["startTime"] == "1700000000000"
+    assert b.venue(err(frames[0]["id"], -1003, "Too much request weight used.", 429)) == []
+    b.router.reconcile_check(b.clock.now)
+    assert b.halts == [R.RECONCILE_FAILED]
