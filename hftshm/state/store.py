@@ -133,10 +133,13 @@ class StateWriter:
                       int(r["venue_ns"]), int(r["recv_ns"]), tag, int(r["seq"])) for r in trades])
                 new_fills = db.total_changes - before
                 db.executemany(
-                    "UPDATE orders SET state=?, filled_e8=MAX(filled_e8, ?), venue_order_id=?,"
+                    # a report without the venue's order id (0) never erases a known one: a
+                    # restart's order-history sweep starts after the highest one stored
+                    "UPDATE orders SET state=?, filled_e8=MAX(filled_e8, ?),"
+                    " venue_order_id=CASE WHEN ? != 0 THEN ? ELSE venue_order_id END,"
                     " reason=CASE WHEN ? != 0 THEN ? ELSE reason END, updated_ns=? WHERE order_id=?",
-                    [(int(r["state"]), int(r["cum_qty_e8"]), int(r["venue_order_id"]), int(r["reason"]),
-                      int(r["reason"]), now_ns, int(r["order_id"]))
+                    [(int(r["state"]), int(r["cum_qty_e8"]), int(r["venue_order_id"]), int(r["venue_order_id"]),
+                      int(r["reason"]), int(r["reason"]), now_ns, int(r["order_id"]))
                      for r in fills if int(r["exec_type"]) != F.EX_CANCEL_REJECTED and int(r["order_id"])])
                 db.execute("INSERT OR REPLACE INTO cursors VALUES (?, 'fills', ?)", (tag, int(fills["seq"][-1])))
             db.execute("COMMIT")
