@@ -250,7 +250,9 @@ class OrderRouter:
 
     # --- start-up reconciliation ------------------------------------------------------------------
     def reconcile_start(self, now_ns: int, timeout_ns: int) -> list[bytes]:
-        """Ask the venue for its open orders before any new order goes out (``reconciling``)."""
+        """Ask the venue for its order history (orders the state never stored, see
+        ``Protocol.set_history``), then its open orders, before any new order goes out
+        (``reconciling``)."""
         self.reconciling = True
         self.reconcile_deadline = now_ns + timeout_ns
         return self.proto.reconcile_requests(now_ns)
