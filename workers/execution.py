@@ -10,7 +10,8 @@ event-loop iterations (``await asyncio.sleep(0)``), then parks the reader (``wai
 sleeps in the event loop's epoll next to the venue socket until a strategy's publish wakes it
 (``wait = "busy-spin"``: it never parks). Every housekeeping tick (5 ms) runs the protection
 watch (``trading.protection``) and asks about overdue answers. The first session reconciles the
-venue's open orders with ours before any new order goes out. On a normal stop, with
+venue's open orders with ours before any new order goes out, and resolves the orders of an
+earlier run the persisted state did not see end (their fills while the instance was down). On a normal stop, with
 ``[execution] cancel_on_stop`` (the default), open orders are cancelled first; ``stop_canceled``
 and ``stop_left`` count what was cancelled and what stayed open, for the summary. The venue's
 instrument rules are refetched every ``[venue] instruments_refresh_s`` (``rules_ok``,
@@ -57,6 +58,10 @@ class ExecutionAgent(Agent):
             request_slice(self.w.slice_us)  # an order's wake-up preempts a busy core (wait/slice.py)
         if self.router.adopt(self.w.published):
             log.info("resolving %d orders left in flight by an earlier execution process", self.router.open)
+        n = self.router.recover(self.w.recover, self.w.ring_trades, self.w.ended)
+        if n:
+            log.info("recovering %d orders of an earlier run the persisted state did not see end: their "
+                     "fills while the instance was down are fetched before trading", n)
 
     async def run_async(self, stop: asyncio.Event) -> None:
         refresh = asyncio.create_task(instruments.refresh_loop(self.w.instruments, stop, self.count))

@@ -73,7 +73,9 @@ class StrategyAgent(Agent):
             os.sched_yield()
             return True
 
-        self.engine = StrategyEngine(strategy, sid, sink, self.counters[ctr: ctr + 1], positions=positions, seen=seen)
+        # a numba kernel compiles here (or loads from the cache), before the worker reports RUNNING
+        self.engine = StrategyEngine(strategy, sid, sink, self.counters[ctr: ctr + 1], positions=positions, seen=seen,
+                                     md_dtype=self.md.layout.dtype)
         self.timer_ns = int(strategy.timer_s * 1e9)
         self.max_idle_s = strategy.timer_s or None  # a parked runner wakes for on_timer too
         self.next_timer = time.time_ns() + self.timer_ns if self.timer_ns else 1 << 62

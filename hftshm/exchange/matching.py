@@ -108,6 +108,10 @@ class MatchingEngine:
             return o
         return self._last_cid.get((symbol, client_id))
 
+    def orders_of(self, symbol: str) -> list[Order]:
+        """Every order of ``symbol`` the account placed, open or ended, by order id."""
+        return sorted((o for (s, _), o in self._orders.items() if s == symbol), key=lambda o: o.order_id)
+
     def open_orders(self, symbol: str | None = None) -> list[Order]:
         orders = [o for (s, _), o in self._orders.items() if o.open and (symbol is None or s == symbol)]
         return sorted(orders, key=lambda o: (o.time_ms, o.symbol, o.order_id))

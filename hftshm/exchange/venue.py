@@ -321,6 +321,23 @@ class Venue:
             "uid": 1,
         }
 
+    def all_orders(self, symbol: str, order_id: int | None, start_ms: int | None, end_ms: int | None,
+                   limit: int, now_ns: int) -> list[dict]:
+        """``allOrders``: the account's orders of ``symbol`` in order id order, filtered by the time
+        of their last update (``startTime``/``endTime``), else from ``orderId`` on, else the most
+        recent ``limit`` (web-socket-api.md "Account order history")."""
+        s = self.stream_symbol(symbol)
+        self.advance(now_ns)
+        orders = self.engine.orders_of(s)
+        if start_ms is not None or end_ms is not None:
+            lo, hi = start_ms or 0, end_ms if end_ms is not None else 1 << 62
+            orders = [o for o in orders if lo <= o.update_ms <= hi][:limit]
+        elif order_id is not None:
+            orders = [o for o in orders if o.order_id >= order_id][:limit]
+        else:
+            orders = orders[-limit:]
+        return [o.status_view() for o in orders]
+
     def my_trades(self, symbol: str, order_id: int | None, now_ns: int) -> list[dict]:
         """``myTrades``: the simulator's own fill record (web-socket-api.md "Account trade history")."""
         s = self.stream_symbol(symbol)

@@ -81,6 +81,7 @@ class WsApi:
             "openOrders.status": Method(self._open_orders, lambda p: 6 if p.get("symbol") else 80, signed=True),
             "account.status": Method(self._account, _const(20), signed=True),
             "myTrades": Method(self._my_trades, _const(20), signed=True),
+            "allOrders": Method(self._all_orders, _const(20), signed=True),
             "userDataStream.subscribe.signature": Method(self._subscribe, _const(2), signed=True),
             "userDataStream.unsubscribe": Method(self._unsubscribe, _const(2)),
         }
@@ -281,6 +282,22 @@ class WsApi:
         if symbol is None:
             raise errors.mandatory("symbol")
         return self.venue.my_trades(symbol, P.integer(params, "orderId", minimum=0), now_ns)
+
+    def _all_orders(self, params: dict, session: ApiSession, now_ns: int) -> list:
+        # web-socket-api.md "Account order history (USER_DATA)": symbol mandatory; orderId (from
+        # that id on), or startTime/endTime (ms, at most 24 hours apart; orderId then ignored);
+        # limit default 500, at most 1000
+        symbol = params.get("symbol")
+        if symbol is None:
+            raise errors.mandatory("symbol")
+        order_id = P.integer(params, "orderId", minimum=0)
+        start, end = P.integer(params, "startTime", minimum=0), P.integer(params, "endTime", minimum=0)
+        limit = P.integer(params, "limit", minimum=1)
+        if limit is not None and limit > 1000:
+            raise errors.invalid_value("limit")
+        if start is not None and end is not None and (end < start or end - start > 24 * 3600 * 1000):
+            raise ApiError(-1127, "More than 24 hours between startTime and endTime.")
+        return self.venue.all_orders(symbol, order_id, start, end, limit or 500, now_ns)
 
     def _subscribe(self, params: dict, session: ApiSession, now_ns: int) -> dict:
         # One account, so one subscription per connection (web-socket-api.md "User Data Stream

@@ -26,6 +26,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..layouts.exec_report import TERMINAL_STATES
 from ..layouts.order import BUY, STRATEGY_SHIFT
 from ..private import make_dir, restrict_umask
 
@@ -132,10 +133,13 @@ class StateWriter:
                       int(r["venue_ns"]), int(r["recv_ns"]), tag, int(r["seq"])) for r in trades])
                 new_fills = db.total_changes - before
                 db.executemany(
-                    "UPDATE orders SET state=?, filled_e8=MAX(filled_e8, ?), venue_order_id=?,"
+                    # a report without the venue's order id (0) never erases a known one: a
+                    # restart's order-history sweep starts after the highest one stored
+                    "UPDATE orders SET state=?, filled_e8=MAX(filled_e8, ?),"
+                    " venue_order_id=CASE WHEN ? != 0 THEN ? ELSE venue_order_id END,"
                     " reason=CASE WHEN ? != 0 THEN ? ELSE reason END, updated_ns=? WHERE order_id=?",
-                    [(int(r["state"]), int(r["cum_qty_e8"]), int(r["venue_order_id"]), int(r["reason"]),
-                      int(r["reason"]), now_ns, int(r["order_id"]))
+                    [(int(r["state"]), int(r["cum_qty_e8"]), int(r["venue_order_id"]), int(r["venue_order_id"]),
+                      int(r["reason"]), int(r["reason"]), now_ns, int(r["order_id"]))
                      for r in fills if int(r["exec_type"]) != F.EX_CANCEL_REJECTED and int(r["order_id"])])
                 db.execute("INSERT OR REPLACE INTO cursors VALUES (?, 'fills', ?)", (tag, int(fills["seq"][-1])))
             db.execute("COMMIT")
@@ -233,6 +237,114 @@ def restore(path, run_tag: int = 0) -> Restored:
             out.counters[int(sid)] = int(top)
         row = db.execute("SELECT seq FROM cursors WHERE run_tag=? AND ring='fills'", (run_tag,)).fetchone()
         out.fills_seq = -1 if row is None else int(row[0])
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    return out
+
+
+@dataclass
+class Unfinished:
+    """An order of an earlier run that the state last knew as not ended (no FILLED, CANCELED,
+    EXPIRED or REJECTED report stored): while the instance was down it may have filled, or
+    still rest at the venue. ``trades``: its fills stored so far, venue trade id -> quantity e8."""
+
+    order_id: int
+    run_tag: int
+    strategy_id: int
+    symbol: str
+    side: int
+    type: int
+    qty_e8: int
+    price_e8: int
+    intent_ns: int
+    state: int
+    venue_order_id: int
+    trades: dict = field(default_factory=dict)
+
+
+TERMINAL = tuple(sorted(TERMINAL_STATES))
+
+
+def unfinished(path, run_tag: int) -> list[Unfinished]:
+    """The orders of runs other than ``run_tag`` not known to have ended, with their stored
+    fills (one read transaction). Execution resolves them with the venue at start
+    (``OrderRouter.recover``): the fills they got while nothing ran are fetched once."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    db = connect(path, readonly=True)
+    try:
+        db.execute("BEGIN")
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"fills", "orders"} <= tables:
+            db.execute("COMMIT")
+            return []
+        out = {}
+        marks = ",".join("?" * len(TERMINAL))
+        for row in db.execute(
+                "SELECT order_id, run_tag, strategy_id, symbol, side, type, qty_e8, price_e8, intent_ns, state,"
+                f" venue_order_id FROM orders WHERE run_tag != ? AND state NOT IN ({marks}) ORDER BY order_id",
+                (run_tag, *TERMINAL)):
+            out[int(row[0])] = Unfinished(*(int(x) if not isinstance(x, str) else x for x in row))
+        if out:
+            for oid, tid, qty in db.execute(
+                    "SELECT f.order_id, f.trade_id, f.qty_e8 FROM fills f JOIN orders o ON o.order_id = f.order_id"
+                    f" WHERE o.run_tag != ? AND o.state NOT IN ({marks})", (run_tag, *TERMINAL)):
+                out[int(oid)].trades[int(tid)] = int(qty)
+        db.execute("COMMIT")
+    finally:
+        db.close()
+    return list(out.values())
+
+
+@dataclass
+class History:
+    """Where to look for orders of earlier runs that reached the venue but not the state (the
+    instance died between execution sending one and the state worker storing it): per symbol,
+    ``after[symbol]`` the highest venue order id stored (later orders have higher ids), else
+    ``since_ms[symbol]`` the time of its latest stored order (ms, less a margin); ``stored``: the
+    order ids stored since then, the ones not to take for unknown; ``orphans``: fills stored for
+    orders the state has no row of (such an order, found and resolved by an earlier restart),
+    order id -> {trade id: quantity}."""
+
+    after: dict = field(default_factory=dict)
+    since_ms: dict = field(default_factory=dict)
+    stored: set = field(default_factory=set)
+    orphans: dict = field(default_factory=dict)
+
+
+HISTORY_MARGIN_MS = 10_000
+DAY_NS = 24 * 3600 * 1_000_000_000
+
+
+def history(path, run_tag: int) -> History:
+    """``History`` of the runs other than ``run_tag`` (empty if the state has none)."""
+    out = History()
+    path = Path(path)
+    if not path.exists():
+        return out
+    db = connect(path, readonly=True)
+    try:
+        db.execute("BEGIN")
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        if "orders" not in tables:
+            db.execute("COMMIT")
+            return out
+        rows = db.execute("SELECT symbol, MAX(venue_order_id), MAX(intent_ns) FROM orders WHERE run_tag != ?"
+                          " GROUP BY symbol", (run_tag,)).fetchall()
+        for symbol, top, last_ns in rows:
+            if top:
+                out.after[symbol] = int(top)
+            else:
+                out.since_ms[symbol] = int(last_ns) // 1_000_000 - HISTORY_MARGIN_MS
+        if rows:
+            since = max(int(r[2]) for r in rows) - DAY_NS
+            out.stored = {int(r[0]) for r in db.execute(
+                "SELECT order_id FROM orders WHERE run_tag != ? AND intent_ns >= ?", (run_tag, since))}
+        for oid, tid, qty in db.execute("SELECT order_id, trade_id, qty_e8 FROM fills WHERE order_id NOT IN"
+                                        " (SELECT order_id FROM orders)"):
+            out.orphans.setdefault(int(oid), {})[int(tid)] = int(qty)
         db.execute("COMMIT")
     finally:
         db.close()

@@ -34,8 +34,9 @@ from ..risk import reasons as R
 from ..risk.fills import on_fill
 from ..risk.marks import on_funding
 from ..risk.orders import on_done
-from . import area_layout
+from ..venues import clientid
 from ..venues.orders import LiveOrder, report
+from . import area_layout
 from .rate_backoff import RateBackoff
 
 log = logging.getLogger("hftshm.execution")
@@ -47,7 +48,7 @@ assert area_layout.SLOT_DTYPE.names == ("order_id", "symbol_id", "strategy_id", 
 COUNTERS = ("orders_in", "sent", "acked", "fills", "filled", "canceled", "expired", "rejected", "risk_rejects",
             "venue_rejects", "cancels_sent", "cancel_rejects", "timeouts", "resolved", "duplicates", "reconnects",
             "open", "parks", "stale", "prot_trips", "protection", "rate_limited", "backoffs", "backoff_rejects",
-            "rate_halts", "stop_canceled", "stop_left", "reconciled",
+            "rate_halts", "stop_canceled", "stop_left", "reconciled", "recovered", "recovered_fills",
             "funding")  # funding: futures funding payments applied (usdm)
 ENDED_COUNTER = {F.ST_FILLED: "filled", F.ST_CANCELED: "canceled", F.ST_EXPIRED: "expired",
                  F.ST_REJECTED: "rejected"}
@@ -97,6 +98,35 @@ class OrderRouter:
             o.slot = i
             self.proto.adopt(o)
         return len(self.proto.orders)
+
+    def recover(self, orders, ring_trades: dict | None = None, ended=()) -> int:
+        """Orders of earlier runs the persisted state did not see end (``state.store.unfinished``):
+        each is resolved with the venue like an adopted one, but matched by its own run's client
+        id and its fills by venue trade id, so a fill it got while the whole instance was down is
+        fetched (``myTrades``), applied to the risk state and published once. ``ring_trades``
+        (order id -> {trade id: qty}) and ``ended`` (order ids): what this run's fills ring
+        already holds for them (an execution restarted while it recovered). Returns how many."""
+        ring_trades = ring_trades or {}
+        n = 0
+        for u in orders:
+            if u.order_id in ended or u.order_id in self.proto.orders:
+                continue
+            o = LiveOrder()
+            o.order_id, o.symbol_id = u.order_id, self.proto.symbols.index(u.symbol) if u.symbol in self.proto.symbols else -1
+            if o.symbol_id < 0:
+                log.warning("order %#x of an earlier run is for %s, no longer configured: not recovered",
+                            u.order_id, u.symbol)
+                continue
+            o.strategy_id, o.side, o.type, o.qty_e8, o.price_e8 = u.strategy_id, u.side, u.type, u.qty_e8, u.price_e8
+            o.sent_ns, o.venue_order_id = u.intent_ns, u.venue_order_id
+            o.known = {**u.trades, **ring_trades.get(u.order_id, {})}
+            o.filled_e8 = o.applied_e8 = sum(o.known.values())  # the risk state holds these already
+            # acknowledged or not, its sending is long past: no EX_NEW (nor a sent-to-ack latency)
+            o.state = F.ST_PARTIAL if o.filled_e8 else F.ST_ACKED
+            self.proto.recover(o, clientid.order_cid(clientid.tag(u.run_tag), u.order_id))
+            n += 1
+        self.count("recovered", n)
+        return n
 
     @property
     def open(self) -> int:
@@ -223,28 +253,36 @@ class OrderRouter:
 
     # --- start-up reconciliation ------------------------------------------------------------------
     def reconcile_start(self, now_ns: int, timeout_ns: int) -> list[bytes]:
-        """Ask the venue for its open orders before any new order goes out (``reconciling``)."""
+        """Ask the venue for its order history (orders the state never stored, see
+        ``Protocol.set_history``), then its open orders, before any new order goes out
+        (``reconciling``)."""
         self.reconciling = True
         self.reconcile_deadline = now_ns + timeout_ns
-        return [self.proto.open_orders(now_ns)]
+        return self.proto.reconcile_requests(now_ns)
 
     def reconcile_check(self, now_ns: int) -> None:
-        """Done once the venue answered and the cancels it called for were answered; an error or
-        no answer by the deadline halts trading (RECONCILE_FAILED)."""
+        """Done once the venue answered, the cancels it called for were answered and every order
+        of an earlier run (``recover``) is resolved, its missed fills reported; an error, or not
+        all of that by the deadline, halts trading (RECONCILE_FAILED): fail closed."""
         if not self.reconciling:
             return
         got = self.proto.reconcile
-        waiting = any(o is None and k in ("o", "x") for k, o in self.proto.requests.values())
+        waiting = any(o is None and k in ("a", "o", "x") for k, o in self.proto.requests.values())
+        waiting = waiting or bool(self.proto.recovering)  # an earlier run's orders still being resolved
         failed = got is not None and got[0] == "failed"
         if not failed and got is not None and not waiting:
             self.reconciling = False
             known, cancelled, foreign = got
             self.count("reconciled", cancelled)
+            self.count("recovered", self.proto.swept)
             log.info("reconciled with the venue: %d open orders of ours known, %d of an earlier run cancelled, "
-                     "%d not ours left alone", known, cancelled, foreign)
+                     "%d not ours left alone; %d orders of an earlier run found at the venue and not in the state",
+                     known, cancelled, foreign, self.proto.swept)
         elif failed or now_ns > self.reconcile_deadline:
             self.reconciling = False
-            why = f"error {got[1]}: {got[2]}" if failed else "no answer in time"
+            left = len(self.proto.recovering)
+            why = (f"error {got[1]}: {got[2]}" if failed else
+                   f"{left} orders of an earlier run not resolved in time" if left else "no answer in time")
             log.error("reconciliation with the venue failed (%s): trading halted (RECONCILE_FAILED)", why)
             self.halt(R.RECONCILE_FAILED)
 
@@ -312,6 +350,8 @@ class OrderRouter:
             et = int(r["exec_type"])
             if et == F.EX_TRADE:
                 qty = int(r["last_qty_e8"])
+                if o.known is not None:
+                    self.count("recovered_fills")
                 # the part of this fill the risk state has not applied yet (all of it, except
                 # after a restart that found a fill applied but not published: see adopt)
                 cum = int(r["cum_qty_e8"])

@@ -88,6 +88,19 @@ class Strategy:
         return self._engine.cancel(order_id)
 
 
+def compile_kernel(kernel, md_dtype, state, out) -> bool:
+    """Compile (or load from numba's cache) a numba ``kernel`` for the exact argument types
+    ``on_md_batch`` passes (a contiguous batch of ``md_dtype`` records, ``state``, ``out``), without
+    calling it: done in the worker's start, before it reports RUNNING, a first run's compile never
+    stalls the first tick. A kernel that is not a numba dispatcher has nothing to compile (False)."""
+    if kernel is None or not hasattr(kernel, "compile"):
+        return False
+    from numba import typeof
+
+    kernel.compile(tuple(typeof(a) for a in (np.zeros(1, md_dtype), state, out)))
+    return True
+
+
 class StrategyEngine:
     """Feeds one strategy and emits its intents as order records into ``sink(record) -> bool``.
 
@@ -95,7 +108,8 @@ class StrategyEngine:
     a word of its shared counters so that a restarted strategy never reuses an order id."""
 
     def __init__(self, strategy: Strategy, strategy_id: int, sink, counter: np.ndarray | None = None,
-                 clock=time.time_ns, positions: dict | None = None, seen: set | None = None):
+                 clock=time.time_ns, positions: dict | None = None, seen: set | None = None,
+                 md_dtype: np.dtype = M.DTYPE):
         """``positions`` (symbol id -> e8) and ``seen`` ((symbol id, trade id, order id) of fills
         already in them): what a restart got back from the persisted state (hftshm.state)."""
         self.s = strategy
@@ -112,6 +126,7 @@ class StrategyEngine:
         self.kernel = strategy.kernel
         self.state = strategy.make_state() if self.kernel is not None else None
         self.out = np.zeros(KERNEL_CHUNK, O.DTYPE)
+        compile_kernel(self.kernel, md_dtype, self.state, self.out)
         self.intents = 0
         self.dropped = 0  # intents the full orders ring refused
         for sym, qty in (positions or {}).items():

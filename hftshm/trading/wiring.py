@@ -17,6 +17,7 @@ from ..ring import BroadcastRing, ManyToOneRing
 from ..runtime.config import risk_limits
 from ..venues import clientid, order_venue_of
 from . import credentials, instruments
+from ..state.store import history, path_for, unfinished
 from .area import TradingArea
 from .rate_backoff import RateBackoff
 from .protection import Protection, ProtectionWatch
@@ -29,6 +30,9 @@ STAGES = ("intent_to_verdict", "verdict_to_sent", "sent_to_ack", "tick_to_trade"
 class Execution:
     router: OrderRouter
     published: dict  # published_fills() at start, for router.adopt
+    recover: list  # state.store.unfinished(): earlier runs' orders not seen to end, for router.recover
+    ring_trades: dict  # this run's fills ring: order id -> {trade id: qty}, for router.recover
+    ended: set  # this run's fills ring: order ids with a final report, for router.recover
     reader: object  # the orders ring's gating reader
     publisher: object  # the fills ring's publisher
     protection: Protection
@@ -42,16 +46,27 @@ class Execution:
 def published_fills(fills: BroadcastRing) -> dict:
     """Order id -> the highest cumulative filled quantity of its trade reports still in the
     fills ring (what a dead execution process published)."""
+    return ring_reports(fills)[0]
+
+
+def ring_reports(fills: BroadcastRing) -> tuple[dict, dict, set]:
+    """What the fills ring holds (a dead execution process published): order id -> highest
+    cumulative filled quantity of its trade reports; order id -> {venue trade id: quantity};
+    the order ids with a final report."""
     reader = fills.reader(None, start="oldest")
     try:
         recs = reader.read_batch(1 << 30, copy=True)
     finally:
         reader.close()
-    out: dict = {}
+    cum: dict = {}
+    trades: dict = {}
     for r in recs[recs["exec_type"] == F.EX_TRADE]:
         oid = int(r["order_id"])
-        out[oid] = max(out.get(oid, 0), int(r["cum_qty_e8"]))
-    return out
+        cum[oid] = max(cum.get(oid, 0), int(r["cum_qty_e8"]))
+        if int(r["trade_id"]):
+            trades.setdefault(oid, {})[int(r["trade_id"])] = int(r["last_qty_e8"])
+    ended = {int(r["order_id"]) for r in recs if int(r["state"]) in F.TERMINAL_STATES}
+    return cum, trades, ended
 
 
 def execution_router(ctx, count, gauge, wake) -> Execution:
@@ -84,6 +99,10 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     router = OrderRouter(risk, area, gate, proto, publisher.publish, count, lat,
                          lambda cause: killswitch.trip(control, cause).written,
                          ex.max_order_age_ms * 1_000_000, backoff)
-    return Execution(router, published_fills(fills), reader, publisher, Protection(control, watch, count, gauge),
-                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop,
-                     refresher)
+    cum, trades, ended = ring_reports(fills)
+    recover = unfinished(path_for(cfg), area.run_tag)  # earlier runs (a whole-instance restart)
+    hist = history(path_for(cfg), area.run_tag)
+    fills_known = {oid: {**hist.orphans.get(oid, {}), **trades.get(oid, {})} for oid in {*hist.orphans, *trades}}
+    proto.set_history(hist.after, hist.since_ms, hist.stored, fills_known, ended)
+    return Execution(router, cum, recover, trades, ended, reader, publisher, Protection(control, watch, count, gauge),
+                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop, refresher)

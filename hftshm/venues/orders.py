@@ -1,7 +1,7 @@
 """The state of one live order, shared by every venue's order protocol and the order router.
 
 ``LiveOrder`` is what a protocol keeps per order sent (ids, quantities, the venue's word on it,
-the deadline of its outstanding question); ``report`` makes the ``layouts.fill`` record a
+the deadline of its outstanding question); ``report`` makes the ``layouts.exec_report`` record a
 protocol hands back for each change. Venue-specific parts (frames, codes) stay in the venue's
 folder (``binance_spot/protocol.py``, ``binance_usdm/protocol.py``).
 """
@@ -24,7 +24,8 @@ _REC_FIELDS = itemgetter(*(O.DTYPE.names.index(n) for n in ("order_id", "symbol_
 class LiveOrder:
     __slots__ = ("order_id", "symbol_id", "strategy_id", "side", "type", "tif", "qty_e8", "price_e8",
                  "trigger_recv_ns", "sent_ns", "ack_ns", "cid", "state", "filled_e8", "final", "venue_cum",
-                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries", "applied_e8", "flags")
+                 "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries", "applied_e8", "flags",
+                 "known")
 
     def __init__(self, rec=None):
         self.order_id = self.symbol_id = self.strategy_id = self.side = self.type = self.tif = 0
@@ -45,6 +46,9 @@ class LiveOrder:
         self.done = False
         self.retries = 0
         self.applied_e8 = 0  # filled quantity already applied to the risk state (execution's router)
+        # an earlier run's order being recovered (``Protocol.recover``): venue trade id -> quantity
+        # of its fills counted so far; its trades are then matched by id, not by cumulative quantity
+        self.known = None
 
 
 def report(o: LiveOrder, exec_type: int, state: int, reason: int = 0, venue_code: int = 0, px: int = 0,

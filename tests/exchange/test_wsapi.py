@@ -217,3 +217,27 @@ def test_open_order_limit():
              "price": "50000.00", "quantity": "0.0001"}
     assert all(call(a, s, "order.place", sig(order))["status"] == 200 for _ in range(200))
     assert call(a, s, "order.place", sig(order))["error"] == {"code": -1013, "msg": "Filter failure: MAX_NUM_ORDERS"}
+
+
+def test_all_orders_lists_open_and_ended_orders_by_id():
+    """``allOrders`` (Account order history): every order of the symbol, open or ended, oldest
+    first, each in order.status's shape; from ``orderId`` on; by time of last update; ``limit``."""
+    a, s = api(orders_per_10s=1000)
+    base = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "timeInForce": "GTC", "quantity": "0.001"}
+    ids = [call(a, s, "order.place", sig({**base, "price": f"{40000 + i}.00", "newClientOrderId": f"c{i}"}))
+           ["result"]["orderId"] for i in range(3)]
+    call(a, s, "order.cancel", sig({"symbol": "BTCUSDT", "orderId": ids[1]}))
+    got = call(a, s, "allOrders", sig({"symbol": "BTCUSDT"}))["result"]
+    assert [(o["orderId"], o["status"]) for o in got] == [(ids[0], "NEW"), (ids[1], "CANCELED"), (ids[2], "NEW")]
+    assert (got[0]["clientOrderId"], got[2]["clientOrderId"]) == ("c0", "c2")
+    assert set(got[0]) == set(call(a, s, "order.status", sig({"symbol": "BTCUSDT", "orderId": ids[0]}))["result"])
+    assert [o["orderId"] for o in call(a, s, "allOrders", sig({"symbol": "BTCUSDT", "orderId": ids[1]}))["result"]] \
+        == ids[1:]
+    assert [o["orderId"] for o in call(a, s, "allOrders", sig({"symbol": "BTCUSDT", "limit": 2}))["result"]] == ids[1:]
+    assert call(a, s, "allOrders", sig({"symbol": "BTCUSDT", "startTime": NOW_MS + 1}))["result"] == []
+    assert len(call(a, s, "allOrders", sig({"symbol": "BTCUSDT", "startTime": NOW_MS - 1}))["result"]) == 3
+    assert call(a, s, "allOrders", sig({"symbol": "ETHUSDT"}))["result"] == []
+    for bad in ({}, {"symbol": "BTCUSDT", "limit": 1001},
+                {"symbol": "BTCUSDT", "startTime": NOW_MS - 25 * 3600 * 1000, "endTime": NOW_MS}):
+        resp = call(a, s, "allOrders", sig(bad))
+        assert resp["status"] == 400 and "error" in resp, bad

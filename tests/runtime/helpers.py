@@ -63,24 +63,32 @@ def leftovers(name):
     return [f for f in os.listdir("/dev/shm") if f".{name}." in f]
 
 
-def workers(name):
-    """{worker name: (pid, state)} of a running instance."""
+def workers(name, started=None):
+    """{worker name: (pid, state)} of a running instance; ``started`` (a list) gets whether the
+    supervisor has started every worker (the instance state RUNNING)."""
     ctl = ControlBlock.attach(name)
     try:
+        if started is not None:
+            started.append(ctl.state == C.RUNNING)
         return {ctl.worker_name(s): (ctl.worker_field(s, C.W_PID), ctl.worker_field(s, C.W_STATE))
                 for s in ctl.worker_slots()}
     finally:
         ctl.close()
 
 
-def wait_running(name, only=None, timeout=180):
-    """{worker: pid} once every worker (or those in `only`) of instance `name` runs."""
+def wait_running(name, only=None, timeout=180, gone=()):
+    """{worker: pid} once every worker (or those in `only`) of instance `name` runs. Without
+    `only`, only once the supervisor has started them all: it starts them one at a time, so the
+    slots present earlier are just the first few. `gone`: pids of killed workers, whose slots
+    still read RUNNING until the supervisor notices; they must have been replaced."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            w = workers(name)
+            started = []
+            w = workers(name, started)
             want = only or list(w)
-            if want and all(w.get(n, (0, 0))[1] == C.W_RUNNING for n in want):
+            if (want and (only or started[0]) and all(w.get(n, (0, 0))[1] == C.W_RUNNING for n in want)
+                    and not {pid for pid, _ in w.values()} & set(gone)):
                 return {n: pid for n, (pid, _) in w.items()}
         except Exception:  # the instance may not exist yet
             pass

@@ -86,3 +86,32 @@ def test_a_newer_schema_is_refused(tmp_path):
 def test_no_file_restores_nothing(tmp_path):
     back = restore(tmp_path / "absent.sqlite", 1)
     assert back.n_fills == 0 and back.fills_seq == -1 and back.by_strategy == {}
+
+
+def test_unfinished_orders_of_earlier_runs_and_the_history_marks(tmp_path):
+    """What a whole-instance restart resolves with the venue: the orders of other runs with no
+    final report stored (with their stored fills by trade id), never this run's or ended ones;
+    and where the order-history sweep starts (the highest stored venue order id per symbol)."""
+    from hftshm.state.store import history, unfinished
+
+    path = tmp_path / "state.sqlite"
+    assert unfinished(path, 8) == [] and history(path, 8).after == {}
+    w = StateWriter(path, run_tag=7, symbols=["BTCUSDT"])
+    orders = np.concatenate([new_order(5, 0), new_order(6, 1), new_order(7, 2)])
+    acks = np.zeros(3, F.DTYPE)
+    for i, (counter, state, vid) in enumerate([(5, F.ST_ACKED, 40), (6, F.ST_FILLED, 41), (7, F.ST_ACKED, 0)]):
+        acks[i]["seq"], acks[i]["order_id"], acks[i]["strategy_id"] = 10 + i, O.make_order_id(2, counter), 2
+        acks[i]["exec_type"], acks[i]["state"], acks[i]["venue_order_id"] = F.EX_NEW, state, vid
+    w.write(orders, acks, 1)
+    w.write(np.zeros(0, O.DTYPE), trades([(100, O.BUY, 60_000, 300)], 20), 2)  # order 5 filled in part
+    w.close()
+    got = {u.order_id: u for u in unfinished(path, 8)}
+    assert sorted(got) == [O.make_order_id(2, 5), O.make_order_id(2, 7)]
+    u = got[O.make_order_id(2, 5)]
+    assert (u.run_tag, u.strategy_id, u.symbol, u.side, u.qty_e8, u.venue_order_id, u.trades) == \
+        (7, 2, "BTCUSDT", O.BUY, 1000, 40, {100: 300})
+    assert u.state == F.ST_PARTIAL and got[O.make_order_id(2, 7)].trades == {}
+    assert unfinished(path, 7) == [], "this run's orders are execution's own (its slots)"
+    h = history(path, 8)
+    assert h.after == {"BTCUSDT": 41} and h.since_ms == {}
+    assert h.stored == {O.make_order_id(2, c) for c in (5, 6, 7)} and h.orphans == {}

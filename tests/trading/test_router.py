@@ -423,3 +423,134 @@ def test_reconciliation_that_fails_halts(answer):
         b.clock.now += 2 * MS
     b.router.reconcile_check(b.clock.now)
     assert b.halts == [R.RECONCILE_FAILED] and not b.router.reconciling
+
+
+def _unfinished(counter=5, state=F.ST_ACKED, trades=None, venue_order_id=9, run_tag=1000):
+    from hftshm.state.store import Unfinished
+
+    return Unfinished(order_id=O.make_order_id(1, counter), run_tag=run_tag, strategy_id=1, symbol="BTCUSDT",
+                      side=O.BUY, type=O.LIMIT, qty_e8=2_000_000, price_e8=60_000 * E8, intent_ns=T0 - 3600 * 10**9,
+                      state=state, venue_order_id=venue_order_id, trades=dict(trades or {}))
+
+
+def _trade(tid, qty="0.01"):
+    return {"symbol": "BTCUSDT", "id": tid, "orderId": 9, "orderListId": -1, "price": "60000.00000000",
+            "qty": qty, "quoteQty": "600", "commission": "0.6", "commissionAsset": "USDT", "time": 1700000000000,
+            "isBuyer": True, "isMaker": True, "isBestMatch": True}
+
+
+def test_an_order_filled_while_the_instance_was_down_is_fetched_and_counted_once():
+    """An earlier run's GTC order the state knew with one fill (trade 40) filled completely while
+    nothing ran: after the restart its status is asked by its own run's client id, its trades
+    fetched, and only trade 41 is reported and applied; reconciliation waits for it."""
+    b = Bench()
+    old = _unfinished(trades={40: 1_000_000})
+    assert b.router.recover([old]) == 1 and b.counts["recovered"] == 1
+    frames = [orjson.loads(x) for x in b.proto.resync(b.clock.now)]
+    assert [(x["method"], x["params"]["origClientOrderId"]) for x in frames] == [("order.status", "hrs-10000000005")]
+    rec = [orjson.loads(x) for x in b.router.reconcile_start(b.clock.now, 1000 * MS)]
+    assert b.venue(ok(rec[0]["id"], [])) == []  # not open any more
+    trades = b.venue(ok(frames[0]["id"], {"orderId": 9, "executedQty": "0.02000000", "status": "FILLED"}))
+    assert [(x["method"], x["params"]["orderId"]) for x in trades] == [("myTrades", "9")]
+    assert b.published == [], "no ack for an order sent long ago"
+    b.router.reconcile_check(b.clock.now)
+    assert b.router.reconciling, "done before the missed fills were fetched"
+    b.venue(ok(trades[0]["id"], [_trade(40), _trade(41)]))
+    got = [r[0] for r in b.published if int(r[0]["exec_type"]) == F.EX_TRADE]
+    assert [int(r["trade_id"]) for r in got] == [41] and int(got[0]["state"]) == F.ST_FILLED
+    assert int(got[0]["strategy_id"]) == 1 and int(got[0]["last_qty_e8"]) == 1_000_000
+    assert b.sym["position_e8"] == 1_000_000 and b.sym["fills"] == 1
+    assert b.sym["open_buy_e8"] == 0, "an order of an earlier run was never open in this risk state"
+    assert b.counts["recovered_fills"] == 1 and b.router.open == 0
+    b.router.reconcile_check(b.clock.now)
+    assert not b.router.reconciling and b.halts == []
+    b.venue(ok(trades[0]["id"], [_trade(40), _trade(41)]))  # a late repeat changes nothing
+    assert len([r for r in b.published if int(r[0]["exec_type"]) == F.EX_TRADE]) == 1
+
+
+def test_an_earlier_runs_order_still_resting_is_cancelled_and_its_fills_reported():
+    b = Bench()
+    assert b.router.recover([_unfinished(state=F.ST_NEW, venue_order_id=0)]) == 1
+    status = orjson.loads(b.proto.resync(b.clock.now)[0])
+    rec = orjson.loads(b.router.reconcile_start(b.clock.now, 1000 * MS)[0])
+    b.venue(ok(status["id"], {"orderId": 9, "executedQty": "0", "status": "NEW"}))
+    assert b.published == []
+    cancels = b.venue(ok(rec["id"], [{"symbol": "BTCUSDT", "orderId": 9, "clientOrderId": "hrs-10000000005",
+                                      "status": "PARTIALLY_FILLED"}]))
+    assert [(x["method"], x["params"]["origClientOrderId"]) for x in cancels] == [("order.cancel", "hrs-10000000005")]
+    trades = b.venue(ok(cancels[0]["id"], {"orderId": 9, "executedQty": "0.01000000", "status": "CANCELED"}))
+    assert [x["method"] for x in trades] == ["myTrades"]
+    b.venue(ok(trades[0]["id"], [_trade(77)]))
+    assert b.kinds() == [(F.EX_TRADE, F.ST_PARTIAL), (F.EX_CANCELED, F.ST_CANCELED)]
+    assert b.sym["position_e8"] == 1_000_000
+    b.router.reconcile_check(b.clock.now)
+    assert not b.router.reconciling and b.halts == [] and b.counts["reconciled"] == 1
+
+
+def test_missed_fills_that_cannot_be_fetched_keep_trading_halted():
+    """Fail closed: myTrades refused until the reconciliation deadline: RECONCILE_FAILED."""
+    b = Bench()
+    b.router.recover([_unfinished()])
+    status = orjson.loads(b.proto.resync(b.clock.now)[0])
+    rec = orjson.loads(b.router.reconcile_start(b.clock.now, 1000 * MS)[0])
+    b.venue(ok(rec["id"], []))
+    trades = b.venue(ok(status["id"], {"orderId": 9, "executedQty": "0.01000000", "status": "FILLED"}))
+    b.venue(err(trades[0]["id"], -1003, "Too much request weight used.", 429))
+    b.clock.now += 1001 * MS
+    b.router.reconcile_check(b.clock.now)
+    assert b.halts == [R.RECONCILE_FAILED] and b.sym["position_e8"] == 0
+
+
+def test_recovery_skips_what_this_runs_fills_ring_already_holds():
+    """An execution restarted while it recovered: the trades its predecessor published are
+    counted (not fetched again), an order whose end it published is not asked about."""
+    b = Bench()
+    a, done = _unfinished(counter=5), _unfinished(counter=6)
+    assert b.router.recover([a, done], ring_trades={a.order_id: {40: 1_000_000}}, ended={done.order_id}) == 1
+    status = orjson.loads(b.proto.resync(b.clock.now)[0])
+    trades = b.venue(ok(status["id"], {"orderId": 9, "executedQty": "0.02000000", "status": "FILLED"}))
+    b.venue(ok(trades[0]["id"], [_trade(40), _trade(41)]))
+    assert [int(r[0]["trade_id"]) for r in b.published] == [41] and b.sym["position_e8"] == 1_000_000
+
+
+def test_an_order_the_state_never_stored_is_found_in_the_order_history():
+    """The instance died between execution sending an order and the state storing it; it filled.
+    The order-history sweep (allOrders after the highest stored venue order id) finds it by its
+    earlier run's client id, its trades are fetched and reported once, and only then are the
+    open orders asked for. An order the state stored, someone else's, or one of this run: left."""
+    b = Bench()
+    oid = O.make_order_id(2, 9)
+    b.proto.set_history({"BTCUSDT": 40}, {}, stored={O.make_order_id(2, 8)})
+    frames = [orjson.loads(x) for x in b.router.reconcile_start(b.clock.now, 1000 * MS)]
+    assert [(x["method"], x["params"]["orderId"]) for x in frames] == [("allOrders", "41")]
+
+    def view(cid, vid, status, executed):
+        return {"symbol": "BTCUSDT", "orderId": vid, "clientOrderId": cid, "price": "60000.00000000",
+                "origQty": "0.02000000", "executedQty": executed, "status": status, "timeInForce": "IOC",
+                "type": "LIMIT", "side": "SELL", "time": 1700000000000}
+
+    asks = b.venue(ok(frames[0]["id"], [view("hrs-20000000008", 41, "FILLED", "0.02000000"),
+                                        view(f"hrs-{oid:x}", 42, "EXPIRED", "0.01000000"),
+                                        view("web_1", 43, "FILLED", "0.02000000"),
+                                        view("htag-10000000001", 44, "NEW", "0")]))
+    assert [(x["method"], x["params"].get("orderId")) for x in asks] == [("myTrades", "42"), ("openOrders.status", None)]
+    b.router.reconcile_check(b.clock.now)
+    assert b.router.reconciling
+    b.venue(ok(asks[1]["id"], []))
+    b.venue(ok(asks[0]["id"], [{**_trade(90), "orderId": 42, "isBuyer": False}]))
+    assert b.kinds() == [(F.EX_TRADE, F.ST_PARTIAL), (F.EX_EXPIRED, F.ST_EXPIRED)]
+    r = b.published[0][0]
+    assert (int(r["order_id"]), int(r["strategy_id"]), int(r["side"]), int(r["trade_id"])) == (oid, 2, O.SELL, 90)
+    assert b.sym["position_e8"] == -1_000_000
+    b.router.reconcile_check(b.clock.now)
+    assert not b.router.reconciling and b.halts == [] and b.counts["recovered"] == 1
+
+
+def test_an_order_history_sweep_that_fails_halts():
+    b = Bench()
+    b.proto.set_history({}, {"BTCUSDT": 1_700_000_000_000}, stored=set())
+    frames = [orjson.loads(x) for x in b.router.reconcile_start(b.clock.now, 1000 * MS)]
+    assert frames[0]["method"] == "allOrders" and frames[0]["params"]["startTime"] == "1700000000000"
+    assert b.venue(err(frames[0]["id"], -1003, "Too much request weight used.", 429)) == []
+    b.router.reconcile_check(b.clock.now)
+    assert b.halts == [R.RECONCILE_FAILED]

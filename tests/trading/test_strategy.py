@@ -188,3 +188,24 @@ def test_restored_position_and_a_fill_reported_twice_counts_once():
     engine.on_fill(trade(42))
     engine.on_fill(trade(42))  # published twice
     assert engine.s.position[0] == 200_000 and engine.duplicates == 2
+
+
+@pytest.mark.parametrize("kind", ["momentum", "imbalance"])
+def test_a_kernel_is_compiled_before_the_first_tick(kind, records):
+    """The engine (built in the worker's start, before it reports RUNNING) compiles the kernel
+    for the exact types the hot path passes: the first batch compiles nothing more."""
+    from numba import njit
+
+    from hftshm.trading import builtins
+
+    base = {"momentum": builtins.Momentum, "imbalance": builtins.Imbalance}[kind]
+    fresh = njit(base.kernel.py_func)  # a dispatcher of its own, nothing compiled yet
+    cls = type("Fresh", (base,), {"kernel": staticmethod(fresh)})
+    table = {"name": "k", "kind": kind}
+    check_params(kind, table)
+    assert fresh.signatures == []
+    engine = StrategyEngine(cls(table, SYMBOLS), 3, lambda rec: True, clock=lambda: 0)
+    assert len(fresh.signatures) == 1, "not compiled at start"
+    batch = records[:1000].copy()  # as the worker's copying read returns it
+    engine.on_md_batch(batch)
+    assert len(fresh.signatures) == 1, "the first tick compiled another signature"

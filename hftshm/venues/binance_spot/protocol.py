@@ -42,6 +42,7 @@ VENUE_STATES = {"NEW": F.ST_ACKED, "PARTIALLY_FILLED": F.ST_PARTIAL, "FILLED": F
                 "PENDING_CANCEL": F.ST_PARTIAL, "EXPIRED_IN_MATCH": F.ST_EXPIRED}
 END_EXEC = {F.ST_CANCELED: F.EX_CANCELED, F.ST_EXPIRED: F.EX_EXPIRED, F.ST_REJECTED: F.EX_REJECTED}
 SKEW_MS = 1000  # allowance for the venue's clock when deciding an order never arrived
+SWEEP_LIMIT = 1000  # allOrders page size (the venue's maximum)
 
 
 class Protocol:
@@ -70,6 +71,16 @@ class Protocol:
         # start-up reconciliation: None (not asked or no answer yet), (known, cancelled,
         # foreign) once the venue's open orders were matched, ("failed", code, msg) on an error
         self.reconcile = None
+        # an earlier run's orders being recovered, by their client order id (``recover``)
+        self.recovering: dict[str, LiveOrder] = {}
+        # the order-history sweep before reconciliation (``set_history``): symbol -> the
+        # allOrders parameters still to ask; request id -> symbol; order ids the state stored
+        self.sweeps: dict[str, dict] = {}
+        self.sweep_rids: dict[str, str] = {}
+        self.history_stored: set = set()
+        self.history_fills: dict = {}  # order id -> {trade id: qty} counted already (state, fills ring)
+        self.history_ended: set = set()  # order ids whose end this run's fills ring holds
+        self.swept = 0  # orders of an earlier run found at the venue and not in the state
 
     # --- requests ------------------------------------------------------------------------------
     def _request(self, kind: str, o: LiveOrder | None, method: str, params: dict, now_ns: int, signed=True) -> bytes:
@@ -119,6 +130,76 @@ class Protocol:
         p = {"symbol": self.symbols[o.symbol_id], "orderId": str(o.venue_order_id)}
         return self._request("t", o, "myTrades", p, now_ns)
 
+    def set_history(self, after: dict, since_ms: dict, stored: set, fills: dict | None = None,
+                    ended=()) -> None:
+        """Look for orders of earlier runs that the venue has and the persisted state has not
+        (``state.store.History``): per symbol, ``allOrders`` from the venue order id after
+        ``after[symbol]``, else from ``since_ms[symbol]`` (a 24-hour window). ``fills`` (order
+        id -> {trade id: qty}) and ``ended`` (order ids): what is already counted of such orders
+        (stored without an order row, or in this run's fills ring)."""
+        self.history_fills = dict(fills or {})
+        self.history_ended = set(ended)
+        for s in self.symbols:
+            if s in after:
+                self.sweeps[s] = {"orderId": str(after[s] + 1)}
+            elif s in since_ms:
+                self.sweeps[s] = {"startTime": str(since_ms[s]), "endTime": str(since_ms[s] + 24 * 3600 * 1000 - 1)}
+        self.history_stored = set(stored)
+
+    def reconcile_requests(self, now_ns: int) -> list[bytes]:
+        """Start-up reconciliation: the order-history sweep first if there is one (its last
+        answer then sends ``openOrders.status``), else ``openOrders.status`` at once."""
+        self.reconcile = None
+        if not self.sweeps:
+            return [self.open_orders(now_ns)]
+        return [self._sweep(s, now_ns) for s in list(self.sweeps)]
+
+    def _sweep(self, symbol: str, now_ns: int) -> bytes:
+        frame = self._request("a", None, "allOrders", {"symbol": symbol, "limit": str(SWEEP_LIMIT),
+                                                      **self.sweeps[symbol]}, now_ns)
+        rid = orjson.loads(frame)["id"]
+        self.requests[rid] = ("a", None)
+        self.sweep_rids[rid] = symbol
+        return frame
+
+    def _swept(self, rid: str, result: list, now_ns: int):
+        """One ``allOrders`` answer: each order with a client id of an earlier run of ours
+        (``h<tag>-<hex>``) that neither the state nor this process knows is taken over
+        (``recover``) and resolved from the status the answer gives. A full page asks for the
+        next; the last answer sends ``openOrders.status``."""
+        symbol = self.sweep_rids.pop(rid)
+        reports, frames = [], []
+        for v in result:
+            cid = str(v.get("clientOrderId", ""))
+            head, _, tail = cid.partition("-")
+            if not clientid.looks_ours(cid) or head == self.prefix or v.get("symbol") not in self.symbols:
+                continue
+            oid = int(tail, 16)
+            if oid in self.orders or oid in self.history_stored or oid in self.history_ended:
+                continue
+            o = LiveOrder()
+            o.order_id, o.symbol_id, o.strategy_id = oid, self.symbols.index(v["symbol"]), oid >> O.STRATEGY_SHIFT
+            o.side = O.BUY if v.get("side") == "BUY" else O.SELL
+            o.type = next((k for k, n in O.TYPE_NAMES.items() if n == v.get("type")), O.LIMIT)
+            o.qty_e8, o.price_e8 = parse_e8(v.get("origQty", "0")), parse_e8(v.get("price", "0"))
+            o.venue_order_id, o.sent_ns = int(v.get("orderId", 0)), int(v.get("time", 0)) * 1_000_000
+            o.known = dict(self.history_fills.get(oid, {}))
+            o.filled_e8 = o.applied_e8 = sum(o.known.values())
+            o.state = F.ST_PARTIAL if o.filled_e8 else F.ST_ACKED
+            self.recover(o, cid)
+            self.swept += 1
+            more, ask = self._venue_state(o, v, now_ns, F.EX_RESOLVED)
+            reports += more
+            frames += ask
+        if len(result) >= SWEEP_LIMIT:
+            self.sweeps[symbol] = {"orderId": str(int(result[-1].get("orderId", 0)) + 1)}
+            frames.append(self._sweep(symbol, now_ns))
+        else:
+            self.sweeps.pop(symbol, None)
+            if not self.sweep_rids:
+                frames.append(self.open_orders(now_ns))
+        return reports, frames
+
     def open_orders(self, now_ns: int) -> bytes:
         """``openOrders.status`` for every symbol (weight 80): start-up reconciliation."""
         self.reconcile = None
@@ -129,14 +210,24 @@ class Protocol:
     def _reconcile(self, result, now_ns: int) -> list[bytes]:
         """The venue's open orders, against ours (policy in docs/operations.md "Restarts and
         reconciliation"): one of this run that we know is left to the normal resolution; one
-        with a client id of ours from an earlier run (``h<tag>-<id>``, another tag) nobody
-        tracks any more: cancelled; any other (placed by someone else on the account): left
-        alone, counted. ``reconcile`` becomes (known, cancelled, foreign)."""
+        with a client id of ours from an earlier run (``h<tag>-<id>``, another tag): cancelled,
+        through its recovered order when the persisted state knew it (``recover``: the fills it
+        got and its end are then reported), else by venue order id; any other (placed by someone
+        else on the account): left alone, counted. A recovered order not listed (it ended) is
+        asked about again. ``reconcile`` becomes (known, cancelled, foreign)."""
         known = cancelled = foreign = 0
         frames = []
+        listed = set()
         for v in result or ():
             cid = str(v.get("clientOrderId", ""))
-            if clientid.parse(self.prefix, cid) in self.orders:
+            old = self.recovering.get(cid)
+            if old is not None and not old.done:
+                cancelled += 1
+                listed.add(cid)
+                if not old.cancel_pending and not old.final:
+                    frame, _ = self.cancel(old.order_id, old.order_id, now_ns)
+                    frames.append(frame)
+            elif clientid.parse(self.prefix, cid) in self.orders:
                 known += 1
             elif clientid.looks_ours(cid):
                 cancelled += 1
@@ -146,6 +237,9 @@ class Protocol:
                 frames.append(frame)
             else:
                 foreign += 1
+        for cid, o in self.recovering.items():
+            if cid not in listed and not o.done and not o.final and not o.deadline_ns:
+                frames.append(self.status(o, now_ns))  # no longer open: it ended while we looked
         self.reconcile = (known, cancelled, foreign)
         return frames
 
@@ -156,6 +250,18 @@ class Protocol:
         """Take over an order sent by an earlier process (restart): its outcome gets resolved."""
         o.cid = clientid.order_cid(self.prefix, o.order_id)
         self.orders[o.order_id] = o
+
+    def recover(self, o: LiveOrder, cid: str) -> None:
+        """Take over an order of an earlier run of the instance (client id ``cid``, of that run)
+        that the persisted state did not see end; ``o.known`` holds its fills counted so far. The
+        status question after connecting (``resync``) and reconciliation resolve it: fills it got
+        while nothing ran are fetched (``myTrades``) and reported once; if it still rests, it is
+        cancelled."""
+        o.cid = cid
+        if o.known is None:
+            o.known = {}
+        self.orders[o.order_id] = o
+        self.recovering[o.cid] = o
 
     def forget(self, o: LiveOrder) -> None:
         """Drop an order whose frame was built but not sent (the kill switch closed in between)."""
@@ -192,7 +298,13 @@ class Protocol:
             return [], []
         kind, o = entry
         if o is None:  # start-up reconciliation
-            if kind == "o":
+            if kind == "a":
+                if status == 200 and isinstance(msg.get("result"), list):
+                    return self._swept(rid, msg["result"], now_ns)
+                self.sweep_rids.pop(rid, None)
+                err = msg.get("error") or {}
+                self.reconcile = ("failed", int(err.get("code", 0)), str(err.get("msg", ""))[:200])
+            elif kind == "o":
                 if status == 200 and isinstance(msg.get("result"), list):
                     return [], self._reconcile(msg["result"], now_ns)
                 err = msg.get("error") or {}
@@ -228,9 +340,10 @@ class Protocol:
                                recv_ns=now_ns))], []
         if kind == "c":
             o.cancel_pending = False
-            if o.state == F.ST_NEW and not o.done:
-                # the place is still unanswered (its answer lost, or superseded): this answer
-                # cleared the deadline, so ask about the order itself when it passes again
+            if (o.state == F.ST_NEW or o.known is not None) and not o.done:
+                # the place is still unanswered (its answer lost, or superseded), or a recovered
+                # order ended at the venue meanwhile: this answer cleared the deadline, so ask
+                # about the order itself when it passes again
                 o.deadline_ns = now_ns + self.timeout_ns
             return [(o, report(o, F.EX_CANCEL_REJECTED, o.state, self.codes.reason(code, text_msg), code,
                                recv_ns=now_ns))], []
@@ -257,13 +370,15 @@ class Protocol:
     def _venue_state(self, o: LiveOrder, result: dict, now_ns: int, exec_type: int):
         """An answer that states the order's status and executed quantity."""
         out = self._ack(o, result, now_ns) if exec_type == F.EX_RESOLVED else []
+        if not o.venue_order_id:
+            o.venue_order_id = int(result.get("orderId", 0) or 0)
         state = VENUE_STATES.get(result.get("status"), 0)
         cum = parse_e8(result.get("executedQty", "0"))
         o.venue_cum = max(o.venue_cum, cum)
         if state in F.TERMINAL_STATES:
             o.final = state
         frames = []
-        if o.venue_cum > o.filled_e8 and exec_type == F.EX_RESOLVED:
+        if o.venue_cum > o.filled_e8 and (exec_type == F.EX_RESOLVED or o.known is not None):
             frames.append(self.trades(o, now_ns))  # fills we missed: fetch them
         elif o.venue_cum > o.filled_e8 and o.final:
             o.deadline_ns = now_ns + self.timeout_ns  # their events are on the way; else ask
@@ -279,6 +394,7 @@ class Protocol:
         o.final = o.state = F.ST_REJECTED
         o.done = True
         self.orders.pop(o.order_id, None)
+        self.recovering.pop(o.cid, None)
         return [(o, report(o, F.EX_RESOLVED, F.ST_REJECTED, R.NOT_SENT, recv_ns=now_ns))], []
 
     def _fee_quote(self, symbol_id: int, fee_e8: int, asset: str, px_e8: int) -> int:
@@ -291,11 +407,15 @@ class Protocol:
 
     def _fill(self, o: LiveOrder, qty: int, px: int, fee: int, venue_ns: int, now_ns: int, trade_id: int):
         o.filled_e8 += qty
+        if o.known is not None:
+            o.known[trade_id] = qty
         o.state = F.ST_FILLED if o.filled_e8 >= o.qty_e8 else F.ST_PARTIAL
         return (o, report(o, F.EX_TRADE, o.state, px=px, qty=qty, fee=fee, venue_ns=venue_ns,
                           recv_ns=now_ns, trade_id=trade_id))
 
     def _trades(self, o: LiveOrder, trades: list, now_ns: int) -> list:
+        if o.known is not None:
+            return self._recovered_trades(o, trades, now_ns)
         out = []
         cum = 0
         for t in trades or ():
@@ -313,12 +433,28 @@ class Protocol:
         o.venue_cum = max(o.venue_cum, o.filled_e8)
         return out + self._maybe_done(o, now_ns)
 
+    def _recovered_trades(self, o: LiveOrder, trades: list, now_ns: int) -> list:
+        """``myTrades`` of a recovered order: each trade whose venue id is not counted yet is
+        reported once, whole (web-socket-api.md "Account trade history": one entry per trade)."""
+        out = []
+        for t in trades or ():
+            tid = int(t.get("id", 0))
+            if not tid or tid in o.known:
+                continue
+            qty, px = parse_e8(t["qty"]), parse_e8(t["price"])
+            fee = self._fee_quote(o.symbol_id, parse_e8(t["commission"]), t.get("commissionAsset", ""), px)
+            out.append(self._fill(o, qty, px, fee, int(t.get("time", 0)) * 1_000_000, now_ns, tid))
+        o.venue_cum = max(o.venue_cum, o.filled_e8)
+        return out + self._maybe_done(o, now_ns)
+
     def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
         if o.done or not o.final or o.filled_e8 < o.venue_cum:
             return []
         o.done = True
         o.deadline_ns = 0
         self.orders.pop(o.order_id, None)
+        if o.known is not None:
+            self.recovering.pop(o.cid, None)
         if o.final == F.ST_FILLED:
             o.state = F.ST_FILLED
             return []  # the last trade said so
