@@ -3,7 +3,7 @@ and how much CPU it uses doing so. Measures and reports; asserts nothing.
 
     python -m hftshm.bench.sim_stream --rate 200000 --seconds 10
 
-The simulator runs in a child process (``python -m hftshm.exchange``); a ``RawClient`` counts
+The simulator runs in a child process (``launch.simulator``, as under ``hftshm start``); a ``RawClient`` counts
 frames of every symbol's trade, aggTrade and bookTicker streams. Reported per run: the rate the
 client received, the server's CPU time over the window (``/proc/<pid>/stat``, as a fraction of one
 core), and how far the newest event time lagged the client's clock (sampled), which grows without
@@ -15,8 +15,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +22,8 @@ from pathlib import Path
 import orjson
 
 from ..exchange.rawclient import RawClient
+from ..launch.simulator import SimProcess
+from ..runtime.config import SimConfig
 
 
 def cpu_seconds(pid: int) -> float:
@@ -33,21 +33,10 @@ def cpu_seconds(pid: int) -> float:
 
 def measure(rate: float, seconds: float, symbols: str = "btcusdt,ethusdt", warmup: float = 2.0) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        port_file = Path(tmp) / "port"
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "hftshm.exchange", "--port", "0", "--port-file", str(port_file),
-             "--rate", str(rate), "--symbols", symbols],
-            stdout=subprocess.DEVNULL,
-        )
+        sim = SimProcess.start(symbols.split(","), SimConfig(rate=rate), Path(tmp))  # the one launcher
         try:
-            deadline = time.monotonic() + 60
-            while not port_file.exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the simulator did not start")
-                time.sleep(0.05)
-            port = int(port_file.read_text())
             streams = "/".join(f"{s}@{k}" for s in symbols.split(",") for k in ("trade", "aggTrade", "bookTicker"))
-            client = RawClient("127.0.0.1", port, f"/stream?streams={streams}")
+            client = RawClient("127.0.0.1", sim.port, f"/stream?streams={streams}")
             client.count(warmup)
             lags: list[float] = []
 
@@ -56,13 +45,13 @@ def measure(rate: float, seconds: float, symbols: str = "btcusdt,ethusdt", warmu
                 if "E" in data:
                     lags.append(time.time() * 1000 - data["E"])
 
-            cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
+            pid = sim.proc.pid
+            cpu0, t0 = cpu_seconds(pid), time.monotonic()
             frames, nbytes = client.count(seconds, sample_every=997, on_sample=sample)
-            cpu1, t1 = cpu_seconds(proc.pid), time.monotonic()
+            cpu1, t1 = cpu_seconds(pid), time.monotonic()
             client.close()
         finally:
-            proc.terminate()
-            proc.wait(10)
+            sim.stop()
     wall = t1 - t0
     return {
         "rate": rate,

@@ -46,12 +46,12 @@ def attach_control(instance: Optional[str]):
 def manual_change(instance: Optional[str], command: str, done: str) -> None:
     """``resume`` and ``reduce-only``: a manual kill-switch command, refused (exit 1) while an
     automatic cause holds."""
-    from ..risk import killswitch
     from ..risk import reasons as R
+    from ..trading import protection
 
     control = attach_control(instance)
     try:
-        change = killswitch.command(control, command)
+        change = protection.command(control, command)
         if not change.written:
             typer.echo(f"{control.instance}: refused: {R.name(change.reason)} holds ({R.message(change.reason)}); "
                        f"trading stays {R.state_name(change.state)}", err=True)

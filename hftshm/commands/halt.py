@@ -15,12 +15,13 @@ def halt(instance: Annotated[Optional[str], CONTROL_INSTANCE] = None,
 
     The time printed is read after the halt is visible: no order goes out later than 1 ms after it."""
     from ..risk import killswitch
+    from ..trading import protection
 
     control = attach_control(instance)
     try:
         from ..risk import reasons as R
 
-        change = killswitch.command(control, killswitch.HALT, cancel_open=cancel_open)
+        change = protection.command(control, killswitch.HALT, cancel_open=cancel_open)
         if change.reason != R.MANUAL:  # it was halted already: the first cause stays
             typer.echo(f"{control.instance}: trading already halted ({R.name(change.reason)}) since "
                        f"{control.trading_changed_ns}" + (" (cancelling open orders)" if cancel_open else ""))

@@ -121,12 +121,11 @@ def trip(control, cause: int) -> Change:
     return Change(state, reason, control.set_trading(state, reason, cancel_open=True))
 
 
-def command(control, command: str, trigger: int | None = None, cancel_open: bool = False) -> Change:
-    """A change by hand: ``halt``, ``reduce_only`` or ``resume`` (``manual``'s rules). ``trigger``
-    defaults to what holds now (``holding``). A refused command writes nothing and returns the
-    state in force with the trigger as its reason."""
-    if trigger is None:
-        trigger = holding(control)
+def command(control, command: str, trigger: int, cancel_open: bool = False) -> Change:
+    """A change by hand: ``halt``, ``reduce_only`` or ``resume`` (``manual``'s rules), given the
+    automatic cause that holds now (``trigger``: ``trading.protection.holding``, which reads the
+    risk worker's trigger from the trading area, above risk). A refused command writes nothing
+    and returns the state in force with the trigger as its reason."""
     current = control.trading_state
     if command == HALT and current == R.TS_HALTED:
         # already halted: keep the first cause (LOSS_LIMIT, RISK_DOWN, ...) and never withdraw a
@@ -147,16 +146,3 @@ def hold(control, cause: int) -> Change:
     ``hold(control, OK)`` once it writes again (nothing resumes by itself)."""
     control.set_held_cause(cause)
     return trip(control, cause) if cause else Change(control.trading_state, control.trading_reason)
-
-
-def holding(control) -> int:
-    """The automatic cause that holds now: the risk worker's trigger (trading area), else the
-    verdict of execution's protection watch, else a cause a worker holds (control block); OK
-    when none holds."""
-    from ..trading.area import TradingArea  # late: trading builds on risk
-
-    try:
-        trigger = TradingArea(control.risk_buffer()).trigger
-    except Exception:  # trading not prepared: no risk worker, nothing it could see
-        trigger = R.OK
-    return trigger or control.protection_cause or control.held_cause

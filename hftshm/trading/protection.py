@@ -100,3 +100,21 @@ class ProtectionWatch:
                 return cause, False
             starting = starting or verdict == STARTING
         return R.OK, starting
+
+
+def holding(control) -> int:
+    """The automatic cause that holds now: the risk worker's trigger (trading area), else the
+    verdict of execution's protection watch, else a cause a worker holds (control block); OK
+    when none holds."""
+    from .area import TradingArea
+
+    try:
+        trigger = TradingArea(control.risk_buffer()).trigger
+    except Exception:  # trading not prepared: no risk worker, nothing it could see
+        trigger = R.OK
+    return trigger or control.protection_cause or control.held_cause
+
+
+def command(control, command: str, cancel_open: bool = False) -> killswitch.Change:
+    """``hftshm halt`` / ``reduce-only`` / ``resume``: ``killswitch.command`` against what holds now."""
+    return killswitch.command(control, command, holding(control), cancel_open)

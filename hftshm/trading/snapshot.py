@@ -47,7 +47,7 @@ def figures(control) -> dict:
         states[name] = states.get(name, 0) + 1
     out["orders_by_state"] = states
     out["rejects_by_reason"] = {R.name(c): int(area.rejects[c]) for c in range(area.rejects.shape[0]) if area.rejects[c]}
-    from ..risk.killswitch import holding
+    from .protection import holding
 
     trigger = holding(control)  # the risk worker's trigger, else execution's protection watch
     if trigger:

@@ -5,6 +5,7 @@ import math
 import pytest
 
 from hftshm.risk import killswitch as K
+from hftshm.trading import protection
 from hftshm.risk import reasons as R
 from hftshm.trading import protection as P
 
@@ -121,12 +122,12 @@ def test_arm_trip_and_commands_write_through_one_place(control):
     again = K.trip(control, R.RISK_DOWN)  # already halted: the first cause stays, nothing written
     assert not again.written and (again.state, again.reason) == (HALTED, R.LOSS_LIMIT)
     assert control.trading_changes == changes + 1
-    resumed = K.command(control, K.RESUME)
+    resumed = protection.command(control, K.RESUME)
     assert resumed.written and (control.trading_state, control.trading_reason) == (ACTIVE, R.MANUAL)
     assert not control.cancel_open
-    reduce = K.command(control, K.REDUCE_ONLY)
+    reduce = protection.command(control, K.REDUCE_ONLY)
     assert reduce.written and control.trading_state == REDUCE
-    halted = K.command(control, K.HALT, cancel_open=True)
+    halted = protection.command(control, K.HALT, cancel_open=True)
     assert halted.written and control.trading_state == HALTED and control.cancel_open
     with pytest.raises(ValueError, match="cause"):
         K.trip(control, R.OK)
@@ -134,17 +135,17 @@ def test_arm_trip_and_commands_write_through_one_place(control):
 
 def test_a_halt_by_hand_on_an_automatic_halt_keeps_its_cause_and_cancel_request(control):
     K.trip(control, R.RISK_DOWN)  # asks execution to cancel open orders
-    again = K.command(control, K.HALT)
+    again = protection.command(control, K.HALT)
     assert not again.written and (again.state, again.reason) == (HALTED, R.RISK_DOWN)
     assert (control.trading_reason, control.cancel_open) == (R.RISK_DOWN, True)
     control.set_trading(HALTED, R.LOSS_LIMIT, cancel_open=False)
-    added = K.command(control, K.HALT, cancel_open=True)  # only ever adds a cancel request
+    added = protection.command(control, K.HALT, cancel_open=True)  # only ever adds a cancel request
     assert added.written and (control.trading_reason, control.cancel_open) == (R.LOSS_LIMIT, True)
 
 
 @pytest.mark.parametrize("where", ["risk trigger", "protection watch"])
 def test_resume_refused_while_a_cause_holds(control, where):
-    K.command(control, K.HALT)
+    protection.command(control, K.HALT)
     area = TradingArea(control.risk_buffer())
     if where == "risk trigger":
         area.set_trigger(R.FEED_STALE, 1)
@@ -152,24 +153,24 @@ def test_resume_refused_while_a_cause_holds(control, where):
     else:
         control.set_protection(R.RISK_DOWN, 1)
         cause = R.RISK_DOWN
-    assert K.holding(control) == cause
+    assert protection.holding(control) == cause
     for cmd in (K.RESUME, K.REDUCE_ONLY):
-        refused = K.command(control, cmd)
+        refused = protection.command(control, cmd)
         assert not refused.written and (refused.state, refused.reason) == (HALTED, cause)
         assert control.trading_state == HALTED and control.trading_reason == R.MANUAL
     area.set_trigger(R.OK, 2)
     control.set_protection(R.OK, 2)
-    assert K.command(control, K.RESUME).written and control.trading_state == ACTIVE
+    assert protection.command(control, K.RESUME).written and control.trading_state == ACTIVE
 
 
 def test_a_held_cause_halts_and_refuses_resume_until_cleared(control):
     """The journal's own halt: it cannot write (JOURNAL_DOWN) until it can again."""
     change = K.hold(control, R.JOURNAL_DOWN)
     assert change.written and (control.trading_state, control.trading_reason) == (HALTED, R.JOURNAL_DOWN)
-    assert K.holding(control) == R.JOURNAL_DOWN
-    assert not K.command(control, K.RESUME).written
+    assert protection.holding(control) == R.JOURNAL_DOWN
+    assert not protection.command(control, K.RESUME).written
     assert not K.hold(control, R.OK).written and control.trading_state == HALTED  # never resumes by itself
-    assert K.holding(control) == R.OK and K.command(control, K.RESUME).written
+    assert protection.holding(control) == R.OK and protection.command(control, K.RESUME).written
 
 
 def test_a_trip_from_an_unset_word_halts(control):
@@ -192,7 +193,7 @@ def test_the_time_returned_is_read_after_the_write_is_visible(control, monkeypat
             return t
 
     monkeypatch.setattr(control_module, "time", Clock)
-    change = K.command(control, K.HALT)
+    change = protection.command(control, K.HALT)
     assert change.written
     state_when_read = dict(seen)[change.visible_ns]
     assert state_when_read == HALTED, "the time returned was read before the halt was visible"
@@ -200,7 +201,7 @@ def test_the_time_returned_is_read_after_the_write_is_visible(control, monkeypat
     seen.clear()
     monkeypatch.setattr(control_module, "time", Clock)
     control.set_protection(R.OK, 0)
-    change = K.command(control, K.RESUME)
+    change = protection.command(control, K.RESUME)
     assert dict(seen)[change.visible_ns] == ACTIVE
 
 

@@ -28,7 +28,6 @@ OPTIONAL = {"hftshm.bench.hbt_peer": "hftbacktest", "hftshm.bench.iceoryx2_peer"
 # (the instance builder, the supervisor) on all three.
 # The test fails if one of them is gone (delete the line) or a new loop appears.
 KNOWN = {
-    ("hftshm.risk.killswitch", "hftshm.trading.area"): "holding() reads the risk worker's trigger in the trading area",
 }
 
 

@@ -12,6 +12,7 @@ import pytest
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.risk import killswitch
+from hftshm.trading import protection
 from hftshm.risk import reasons as R
 from hftshm.runtime.control import HALTED
 from hftshm.trading import snapshot
@@ -41,7 +42,7 @@ def run():
 def test_orders_placed_and_filled_match_the_venue(run):
     h = run
     wait_for(lambda: h.counters("execution")["fills"] >= 6, 90, "6 fills")
-    assert killswitch.command(h.control, killswitch.HALT).written
+    assert protection.command(h.control, killswitch.HALT).written
     wait_for(lambda: h.counters("execution")["open"] == 0, 30, "no open orders")
     time.sleep(0.3)
     reps = reports(h.instance)
@@ -78,10 +79,10 @@ def test_halt_stops_sends_within_1ms_and_resume_continues(run):
     between that load and the socket write) is earlier than that time; whatever execution
     handled after it was refused HALTED."""
     h = run
-    assert killswitch.command(h.control, killswitch.RESUME).written
+    assert protection.command(h.control, killswitch.RESUME).written
     before = h.counters("execution")["sent"]
     wait_for(lambda: h.counters("execution")["sent"] >= before + 3, 60, "sends after resume")
-    halted = killswitch.command(h.control, killswitch.HALT)
+    halted = protection.command(h.control, killswitch.HALT)
     halt_ns = halted.visible_ns
     assert halted.written and h.control.trading_state == HALTED
     time.sleep(1.5)
@@ -99,6 +100,6 @@ def test_halt_stops_sends_within_1ms_and_resume_continues(run):
     ours = late["reason"][late["venue_code"] == 0]
     assert np.isin(ours, [R.HALTED, R.STALE]).all(), ours  # refused by the kill switch (or too old by then)
     n_sent = h.counters("execution")["sent"]
-    assert killswitch.command(h.control, killswitch.RESUME).written
+    assert protection.command(h.control, killswitch.RESUME).written
     wait_for(lambda: h.counters("execution")["sent"] > n_sent, 60, "sends after the second resume")
-    assert killswitch.command(h.control, killswitch.HALT).written
+    assert protection.command(h.control, killswitch.HALT).written

@@ -10,6 +10,7 @@ import signal
 import time
 
 from hftshm.risk import killswitch
+from hftshm.trading import protection
 from hftshm.risk import reasons as R
 from hftshm.launch.trading_instance import TradingInstance as Harness
 
@@ -43,7 +44,7 @@ def test_risk_worker_silent_or_gone_halts_trading(instance):
             assert control.protection_cause == R.RISK_DOWN
             # counted just after the write that made it visible
             wait_for(lambda: h.counters("execution")["prot_trips"] == 1, 5, "the trip counted")
-            refused = killswitch.command(control, killswitch.RESUME)
+            refused = protection.command(control, killswitch.RESUME)
             assert not refused.written and refused.reason == R.RISK_DOWN and control.trading_state == R.TS_HALTED
             sent = h.counters("execution")["sent"]
             rejects = h.counters("execution")["risk_rejects"]
@@ -53,7 +54,7 @@ def test_risk_worker_silent_or_gone_halts_trading(instance):
             os.kill(pid, signal.SIGCONT)
         wait_for(lambda: control.protection_cause == R.OK, 30, "protection back once the risk worker beats")
         assert control.trading_state == R.TS_HALTED  # never resumes by itself
-        assert killswitch.command(control, killswitch.RESUME).written
+        assert protection.command(control, killswitch.RESUME).written
         sent = h.counters("execution")["sent"]
         wait_for(lambda: h.counters("execution")["sent"] > sent, 60, "orders after the resume")
 
@@ -65,7 +66,7 @@ def test_risk_worker_silent_or_gone_halts_trading(instance):
         sent = h.counters("execution")["sent"]
         time.sleep(0.5)
         assert h.counters("execution")["sent"] == sent
-        assert not killswitch.command(control, killswitch.RESUME).written
+        assert not protection.command(control, killswitch.RESUME).written
         assert "RISK_DOWN" in h.log("execution")
     finally:
         h.stop()

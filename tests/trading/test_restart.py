@@ -10,6 +10,7 @@ import numpy as np
 
 from hftshm.layouts import exec_report as F
 from hftshm.risk import killswitch
+from hftshm.trading import protection
 from hftshm.trading.area import TradingArea
 from hftshm.launch.trading_instance import TradingInstance as Harness
 
@@ -38,7 +39,7 @@ def test_kill_9_execution_resolves_in_flight_orders(instance):
         h.spawn("execution")
         h.wait_running(["execution"], timeout=60)
         wait_for(lambda: h.counters("execution")["acked"] >= 1, 30, "trading after the restart")
-        assert killswitch.command(h.control, killswitch.HALT, cancel_open=True).written
+        assert protection.command(h.control, killswitch.HALT, cancel_open=True).written
         wait_for(lambda: not area.live(), 30, "every order resolved and ended")
         time.sleep(0.3)
         placed, venue_ids, _ = venue_orders(h)

@@ -21,6 +21,7 @@ import pytest
 
 from hftshm.layouts import exec_report as F
 from hftshm.risk import killswitch
+from hftshm.trading import protection
 from hftshm.risk import reasons as R
 from hftshm.risk.state import RiskState
 from hftshm.state.store import path_for, restore
@@ -51,14 +52,14 @@ def resume(h) -> None:
     """Trading back on after a restart (a killed risk worker halts it: RISK_DOWN)."""
     def on():
         if h.control.trading_state != R.TS_ACTIVE:
-            killswitch.command(h.control, killswitch.RESUME)
+            protection.command(h.control, killswitch.RESUME)
         return h.control.trading_state == R.TS_ACTIVE
     wait_for(on, 60, "trading active again")
 
 
 def settle(h) -> None:
     """Halt, let every order end and the state worker store everything."""
-    killswitch.command(h.control, killswitch.HALT, cancel_open=True)
+    protection.command(h.control, killswitch.HALT, cancel_open=True)
     area = TradingArea(h.control.risk_buffer())
     wait_for(lambda: not area.live(), 30, "every order ended")
     time.sleep(0.3)  # the reports of the last ends
@@ -189,7 +190,7 @@ def test_whole_instance_killed_and_restarted_keeps_positions_and_reconciles(inst
                  "fills and resting orders")
         area = TradingArea(h.control.risk_buffer())
         for _ in range(20):  # crash with a position open and orders resting, so that it means something
-            killswitch.command(h.control, killswitch.HALT)  # no cancel: the GTC orders keep resting
+            protection.command(h.control, killswitch.HALT)  # no cancel: the GTC orders keep resting
             wait_for(lambda: all(int(area.slots[i]["strategy_id"]) == 2 for i in area.live()), 30, "the IOCs ended")
             time.sleep(0.3)
             if strategy_position(h) and area.live():  # a position, and GTC orders resting
