@@ -118,17 +118,11 @@ def _start_simulator(capture: Path, tmp: Path) -> tuple[subprocess.Popen, int]:
 
 
 def _inband_sim(tmp: Path) -> tuple[subprocess.Popen, int]:
-    port_file = tmp / "port"
-    port_file.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "hftshm.exchange", "--port", "0", "--port-file", str(port_file),
-                             "--symbols", "btcusdt"], stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while not port_file.exists() or not port_file.read_text().strip():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the simulator did not start")
-        time.sleep(0.05)
-    return proc, int(port_file.read_text())
+    from ..launch.simulator import SimProcess
+    from ..runtime.config import SimConfig
+
+    sim = SimProcess.start(["btcusdt"], SimConfig(), tmp)  # its Bybit/OKX paths serve synthetic streams
+    return sim.proc, sim.port
 
 
 def _inband_subscribe(venue: str, kind: str) -> bytes:
