@@ -40,7 +40,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from ..feed.e8 import parse_e8
-from ..matching.venue import Filters
+from ..matching.recorded_venue import Filters
 from .errors import BacktestError
 
 DEFAULT_BACKTEST = {"equity_interval_ms": 1000}

@@ -37,7 +37,7 @@ from ..risk.orders import on_done
 from ..risk.state import RiskState
 from ..ring.fast import entry_point
 from ..trading.strategy import Strategy, StrategyEngine
-from ..matching.venue import Resting, Venue
+from ..matching.recorded_venue import RecordedVenue, Resting
 from .window import Window
 
 INF = np.iinfo(np.int64).max
@@ -84,7 +84,7 @@ class Runner:
 
 
 class Backtest:
-    def __init__(self, window: Window, strategies: list, venue: Venue, latency, limits, n_symbols: int,
+    def __init__(self, window: Window, strategies: list, venue: RecordedVenue, latency, limits, n_symbols: int,
                  equity_interval_ns: int):
         self.w = window
         self.venue = venue

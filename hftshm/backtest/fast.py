@@ -305,7 +305,7 @@ def _compact(ctr, rest):
 @njit(cache=True)
 def _on_book(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, s, kind, side, px, venue_ns, resp, fees,
              maker_flag, prob, power, low_bid, high_ask):
-    """``Venue._on_book`` over the live orders of ``s`` that the record can touch, in arrival
+    """``RecordedVenue._on_book`` over the live orders of ``s`` that the record can touch, in arrival
     order (a QUOTE: those at or inside the old or the new touch; a LEVEL: those at its price)."""
     for j in range(ctr[C_REST]):
         if not rest[j, R_LIVE] or rest[j, R_SYM] != s:
@@ -371,7 +371,7 @@ def _on_trade(ctr, ans, pend, ord_, rest, ended, s, aggressor, px, qty, venue_ns
 @njit(cache=True)
 def _venue_md(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, rec, venue_ns, resp, fees, maker_flag,
               prob, power):
-    """``Venue.on_md`` / ``run_md`` for one record."""
+    """``RecordedVenue.on_md`` / ``run_md`` for one record."""
     s = rec.symbol_id
     if s >= books.shape[0]:
         return
@@ -412,7 +412,7 @@ def _venue_md(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, rec, v
 @njit(cache=True)
 def _on_order(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, oi, venue_ns, resp, fees, maker_flag, filt,
               unlimited):
-    """``Venue.on_order``: order ``oi`` reaches the venue at ``venue_ns``."""
+    """``RecordedVenue.on_order``: order ``oi`` reaches the venue at ``venue_ns``."""
     o = ord_[oi]
     t = venue_ns + resp
     if o.action == O.CANCEL:
@@ -429,7 +429,7 @@ def _on_order(ctr, ans, pend, ord_, rest, books, dq, dmeta, depth, ended, oi, ve
                 return
         slot = _report(ctr, pend, ord_, oi, 0, 0, F.EX_CANCEL_REJECTED, ended.get(target, 0), venue_ns,
                        R.CANCEL_UNKNOWN, -2011, 0, 0, 0, 0, t)
-        pend[slot].order_id = target  # a ghost of the cancel, named by its target (matching/venue.py)
+        pend[slot].order_id = target  # a ghost of the cancel, named by its target (matching/recorded_venue.py)
         pend[slot].price_e8 = 0
         _answer(ctr, ans, pend, slot, t)
         return

@@ -18,7 +18,7 @@ from . import fast, outputs, stats
 from .engine import Backtest
 from .errors import BacktestError
 from ..matching.queue import QueueModel
-from ..matching.venue import Venue
+from ..matching.recorded_venue import RecordedVenue
 from .source import MdSource
 from .window import Window, concat
 
@@ -38,7 +38,7 @@ def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
         except (FileNotFoundError, TypeError, ImportError, SyntaxError, AttributeError, KeyError) as exc:
             raise BacktestError(f"[[strategies]] {table.get('name')!r}: {exc}") from None
     fill = cfg.fill
-    venue = Venue([cfg.filters(s) for s in lower], QueueModel(fill["queue"], fill["queue_power"]), fill["taker"],
+    venue = RecordedVenue([cfg.filters(s) for s in lower], QueueModel(fill["queue"], fill["queue_power"]), fill["taker"],
                   fill["maker_fee_bps"], fill["taker_fee_bps"])
     bt = Backtest(Window(src.chunks()), strategies, venue, LAT.make(cfg.latency, lower), risk_limits(cfg.risk, lower),
                   len(lower), cfg.equity_interval_ms * 1_000_000)

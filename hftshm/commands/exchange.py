@@ -1,6 +1,6 @@
 """``hftshm exchange``: run the local Binance-compatible exchange simulator in the foreground.
 
-Thin: it reads options, builds a ``SimConfig`` (which checks every value) and calls
+Thin: it reads options, builds a ``ExchangeConfig`` (which checks every value) and calls
 ``hftshm.exchange.run`` until Ctrl-C or SIGTERM. The API secret comes from a 0600 file
 (``--api-secret-file``) or ``HFTSHM_API_SECRET``, never from the command line, and is never
 printed.
@@ -95,14 +95,14 @@ def exchange(
     ticks: Annotated[str, _opt("Tick sizes replacing the simulator's own, e.g. btcusdt=0.1,ethusdt=0.05.")] = "",
 ) -> None:
     """Run the local Binance-compatible exchange simulator until Ctrl-C."""
-    from hftshm.exchange import Faults, SimConfig, run
+    from hftshm.exchange import Faults, ExchangeConfig, run
     from hftshm.exchange.config import SimLimits
     from hftshm.exchange.config import DEFAULT_API_SECRET
 
     secret = _secret(api_secret_file) or DEFAULT_API_SECRET
     names = tuple(s.strip() for s in symbols.split(",") if s.strip())
     try:
-        cfg = SimConfig(
+        cfg = ExchangeConfig(
             host=host, port=port, port_file=port_file, symbols=names, rate=rate, count=count,
             levels=levels, seed=seed, replay=replay, speed=_speed(speed), replay_orders=replay_orders,
             ping_interval=ping_interval,

@@ -1,11 +1,11 @@
 """A local Binance-Spot-compatible exchange: market streams, WebSocket API, matching, replay.
 
 ``ExchangeSimulator`` (async, in-process) and ``run`` (blocking, for a child process) take a
-``SimConfig``; see docs/exchange.md.
+``ExchangeConfig``; see docs/exchange.md.
 """
 
-from .config import Faults, SimConfig, SimLimits, SymbolSpec, symbol_spec
+from .config import ExchangeConfig, Faults, SimLimits, SymbolSpec, symbol_spec
 from .run import run
 from .server import ExchangeSimulator
 
-__all__ = ["ExchangeSimulator", "Faults", "SimConfig", "SimLimits", "SymbolSpec", "run", "symbol_spec"]
+__all__ = ["ExchangeConfig", "ExchangeSimulator", "Faults", "SimLimits", "SymbolSpec", "run", "symbol_spec"]

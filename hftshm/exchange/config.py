@@ -151,7 +151,7 @@ DEFAULT_BALANCES = (("USDT", "100000"), ("BTC", "1"), ("ETH", "10"))
 
 
 @dataclass(frozen=True)
-class SimConfig:
+class ExchangeConfig:
     host: str = "127.0.0.1"
     port: int = 9443  # Binance's stream port; 0 picks a free one
     port_file: Path | None = None

@@ -22,7 +22,7 @@ from websockets.frames import Opcode
 from websockets.protocol import State
 
 from . import stream_control
-from .config import Faults, SimConfig
+from .config import Faults, ExchangeConfig
 from .faults import Malformer
 from .wsapi import ApiSession
 from .wsframe import text_frame
@@ -160,7 +160,7 @@ class Peer:
 
 
 class MarketPeer(Peer):
-    def __init__(self, conn, stats: Stats, cfg: SimConfig, combined: bool, streams: list[str]):
+    def __init__(self, conn, stats: Stats, cfg: ExchangeConfig, combined: bool, streams: list[str]):
         super().__init__(conn, stats, cfg.max_buffer)
         self.session = stream_control.StreamSession(combined, dict.fromkeys(streams))
         every = cfg.faults.malformed_every
@@ -169,6 +169,6 @@ class MarketPeer(Peer):
 
 
 class ApiPeer(Peer):
-    def __init__(self, conn, stats: Stats, cfg: SimConfig, session: ApiSession):
+    def __init__(self, conn, stats: Stats, cfg: ExchangeConfig, session: ApiSession):
         super().__init__(conn, stats, cfg.max_buffer)
         self.session = session

@@ -33,8 +33,8 @@ import numpy as np
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.matching.queue import QueueModel
-from hftshm.matching.venue import Filters
-from hftshm.matching.venue import Venue as ModelVenue
+from hftshm.matching.recorded_venue import Filters
+from hftshm.matching.recorded_venue import RecordedVenue
 
 from . import errors
 from .config import SymbolSpec
@@ -96,7 +96,7 @@ class ReplayEngine(MatchingEngine):
         super().__init__(markets, account, maker_fee_e8, taker_fee_e8, closed=False)
         self.symbols = list(cap.symbols)  # md symbol ids, in the capture's order
         self.specs = specs
-        self.model = ModelVenue([Filters(specs[s].tick_e8, specs[s].step_e8, specs[s].min_notional_e8)
+        self.model = RecordedVenue([Filters(specs[s].tick_e8, specs[s].step_e8, specs[s].min_notional_e8)
                                  for s in self.symbols], QueueModel("conservative"), "touch", 0.0, 0.0)
         self.records = normalized(cap)
         self.due: list[int] = []  # set by ``start``

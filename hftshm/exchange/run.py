@@ -14,7 +14,7 @@ import signal
 import sys
 from pathlib import Path
 
-from .config import SimConfig
+from .config import ExchangeConfig
 from .server import ExchangeSimulator
 
 
@@ -24,7 +24,7 @@ def write_port_file(path: Path, port: int) -> None:
     os.replace(tmp, path)
 
 
-async def serve_until_signalled(cfg: SimConfig, stop: asyncio.Event | None = None) -> ExchangeSimulator:
+async def serve_until_signalled(cfg: ExchangeConfig, stop: asyncio.Event | None = None) -> ExchangeSimulator:
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -44,7 +44,7 @@ async def serve_until_signalled(cfg: SimConfig, stop: asyncio.Event | None = Non
     return sim
 
 
-def run(cfg: SimConfig) -> int:
+def run(cfg: ExchangeConfig) -> int:
     """Serve until SIGINT/SIGTERM; returns the process exit status (0, or 1 if the simulator
     failed)."""
     sim = asyncio.run(serve_until_signalled(cfg))

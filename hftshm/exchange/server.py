@@ -47,7 +47,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ..venues.binance_usdm.urls import PATH_OF
 from . import inband, stream_control
-from .config import SimConfig
+from .config import ExchangeConfig
 from .depth import DepthDiff
 from .connection import ApiPeer, Connection, MarketPeer, Peer, Stats
 from .futures import FuturesEvents, user_frames
@@ -70,7 +70,7 @@ class ExchangeSimulator:
     """``async with ExchangeSimulator(cfg) as sim: sim.port``; ``sim.venue`` is the in-process
     view of books, orders, balances and ``sim.venue.engine.executions``."""
 
-    def __init__(self, cfg: SimConfig):
+    def __init__(self, cfg: ExchangeConfig):
         self.capture = Capture.load(cfg.replay) if cfg.replay is not None else None
         if self.capture is not None:
             cfg = dataclasses.replace(cfg, symbols=tuple(self.capture.symbols))

@@ -6,14 +6,14 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from .config import SimConfig
+from .config import ExchangeConfig
 from .server import ExchangeSimulator
 
 
 class SimThread:
     """``ExchangeSimulator(cfg)``, started on construction; ``close()`` stops it."""
 
-    def __init__(self, cfg: SimConfig):
+    def __init__(self, cfg: ExchangeConfig):
         self.loop = asyncio.new_event_loop()
         self.sim = ExchangeSimulator(cfg)
         self._thread = threading.Thread(target=self.loop.run_forever, daemon=True)

@@ -11,7 +11,7 @@ request arrives, always passing the time in; everything the venue publishes is q
 Before a request touches a book the markets are advanced to the request's time, so a user
 order meets exactly the book that the published stream shows up to then.
 
-Published counts: ``count`` (``SimConfig.count``) counts messages of streams somebody is
+Published counts: ``count`` (``ExchangeConfig.count``) counts messages of streams somebody is
 subscribed to (``wanted``); when it is reached the synthetic flow stops and market streams go
 quiet. The gap fault drops every Nth trade and diff-depth message (their ids are used anyway).
 """
@@ -29,7 +29,7 @@ from . import errors
 from . import rows as R
 from .account import Account
 from .order_book import available, snapshot, sweep_cost
-from .config import SimConfig, fee_e8
+from .config import ExchangeConfig, fee_e8
 from .depth import DepthWindow
 from .filters import filter_list, usdm_filter_list
 from .market import Market
@@ -63,7 +63,7 @@ class UserEvents:
 
 
 class Venue:
-    def __init__(self, cfg: SimConfig, snapshots: dict[str, dict] | None = None):
+    def __init__(self, cfg: ExchangeConfig, snapshots: dict[str, dict] | None = None):
         """``snapshots`` (replay): recorded REST depth snapshots by stream symbol; the books
         are then the recording's, so orders are refused and ``depth`` serves the snapshot."""
         self.cfg = cfg

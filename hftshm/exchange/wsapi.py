@@ -18,7 +18,7 @@ from typing import Callable
 import orjson
 
 from . import errors, params as P, signing
-from .config import SimConfig
+from .config import ExchangeConfig
 from .errors import ApiError
 from .matching import OrderRequest
 from .ratelimit import RateLimits
@@ -66,7 +66,7 @@ def _depth_weight(params: dict) -> int:
 
 
 class WsApi:
-    def __init__(self, venue: Venue, cfg: SimConfig, limits: RateLimits):
+    def __init__(self, venue: Venue, cfg: ExchangeConfig, limits: RateLimits):
         self.venue = venue
         self.cfg = cfg
         self.limits = limits

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import private
 from ..exchange.config import SimLimits
-from ..exchange.config import SimConfig
+from ..exchange.config import ExchangeConfig
 from ..exchange.thread import SimThread
 from ..runtime import config as config_mod
 from ..trading import credentials, instruments
@@ -36,7 +36,7 @@ class TradingInstance:
         self.risk = risk or {}
         self.execution = execution or {}
         self.symbols = list(symbols)
-        self.sim_cfg = SimConfig(port=0, symbols=tuple(symbols), rate=sim_rate,
+        self.sim_cfg = ExchangeConfig(port=0, symbols=tuple(symbols), rate=sim_rate,
                                  limits=SimLimits(orders_per_10s=orders_per_10s))
         self.wait = wait  # None: each worker's default wait ([workers.NAME] wait unset)
         self.journal = journal  # run the journal worker too (off by default: tests rarely need it)

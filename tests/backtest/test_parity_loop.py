@@ -9,7 +9,7 @@ import json
 import pytest
 
 from hftshm.exchange import errors
-from hftshm.exchange.config import SimConfig
+from hftshm.exchange.config import ExchangeConfig
 from hftshm.exchange.matching import OrderRequest
 from hftshm.exchange.loaded_capture import Capture
 from hftshm.exchange.replay_trading import ReplayEngine, retimed, schedule
@@ -52,7 +52,7 @@ def req(side, kind, price, qty, tif="GTC"):
 
 
 def engine(cap):
-    cfg = SimConfig(port=0, replay=None, symbols=("btcusdt",))
+    cfg = ExchangeConfig(port=0, replay=None, symbols=("btcusdt",))
     v = Venue(cfg)
     eng = ReplayEngine(v.markets, v.account, 0, 1_000_000 // 10 * 10, cfg.specs, cap)  # 0.1% taker, in 1e8
     events = []
@@ -106,11 +106,11 @@ def test_orders_match_against_the_frames_due_at_arrival(capture):
 
 def test_sim_config_refuses_replay_orders_without_a_finite_replay(capture, tmp_path):
     with pytest.raises(ValueError, match="replay_orders needs a replay capture"):
-        SimConfig(port=0, replay_orders=True)
+        ExchangeConfig(port=0, replay_orders=True)
     p = tmp_path / "c.capture"
     p.write_text(ticker(T, 1, "60000.00", "2.0", "60000.01", "0.5") + "\n")
     with pytest.raises(ValueError, match="finite speed"):
-        SimConfig(port=0, replay=p, speed=float("inf"), replay_orders=True)
+        ExchangeConfig(port=0, replay=p, speed=float("inf"), replay_orders=True)
 
 
 def test_start_config_checks_replay_orders(tmp_path):

@@ -5,7 +5,7 @@ import pytest
 
 from hftshm.layouts import exec_report as F
 from hftshm.matching.queue import QueueModel, on_trade
-from hftshm.matching.venue import Filters, Venue
+from hftshm.matching.recorded_venue import Filters, RecordedVenue
 from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
@@ -17,7 +17,7 @@ FILTERS = Filters(tick_e8=TICK, step_e8=1_000, min_notional_e8=5 * E8)
 
 
 def venue(queue="conservative", power=2.0, taker="touch"):
-    v = Venue([FILTERS], QueueModel(queue, power), taker, 1.0, 5.0)
+    v = RecordedVenue([FILTERS], QueueModel(queue, power), taker, 1.0, 5.0)
     out = []
     v.on_md(M.QUOTE, 0, 0, 0, BID, 2 * E8, ASK, 3 * E8, 1, out)  # bid 2 BTC, ask 3 BTC
     assert out == []
@@ -151,7 +151,7 @@ def test_improving_the_best_is_first_in_line():
     v.on_order(order(3, O.BUY, BID, E8 // 2), 5)
     assert v.resting[0][3].ahead == 2 * E8  # joins the best bid: behind its 2 BTC
     # a new best bid above the recorded one (a finer tick): nothing ahead
-    v2 = Venue([Filters(TICK // 2, 1_000, 5 * E8)], QueueModel("conservative"), "touch", 0, 0)
+    v2 = RecordedVenue([Filters(TICK // 2, 1_000, 5 * E8)], QueueModel("conservative"), "touch", 0, 0)
     md(v2, M.QUOTE, 0, BID, E8, ASK, E8)
     v2.on_order(order(4, O.BUY, BID + TICK // 2, E8 // 2), 5)
     assert v2.resting[0][4].ahead == 0

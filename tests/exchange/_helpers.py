@@ -9,7 +9,7 @@ import time
 import orjson
 import websockets
 
-from hftshm.exchange import ExchangeSimulator, SimConfig
+from hftshm.exchange import ExchangeSimulator, ExchangeConfig
 from hftshm.exchange.order_book import ASK, BID
 from hftshm.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from hftshm.exchange.signing import sign
@@ -25,7 +25,7 @@ def signed(params: dict, secret: str = DEFAULT_API_SECRET, key: str = DEFAULT_AP
     return p
 
 
-def with_sim(cfg: SimConfig, body, timeout: float = 20.0):
+def with_sim(cfg: ExchangeConfig, body, timeout: float = 20.0):
     """Run ``await body(sim)`` against a started simulator; returns its result."""
     async def main():
         async with ExchangeSimulator(cfg) as sim:

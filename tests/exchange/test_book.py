@@ -9,7 +9,7 @@
 
 import numpy as np
 
-from hftshm.exchange import SimConfig
+from hftshm.exchange import ExchangeConfig
 from hftshm.exchange import rows as R
 from hftshm.exchange.order_book import ASK, BID, G_PX, G_QTY, G_SIDE, G_UID
 from hftshm.exchange.config import symbol_spec
@@ -80,7 +80,7 @@ def collect(venue, seconds, step_ms=7):
 
 
 def test_depth_diffs_reproduce_the_book():
-    venue = Venue(SimConfig(rate=5000.0, seed=3))
+    venue = Venue(ExchangeConfig(rate=5000.0, seed=3))
     venue.start(0)
     collect(venue, 0.25)  # the snapshot is taken mid-stream, as a client would
     snap = {s: venue.depth(s.upper(), 1000, 250 * 1_000_000 - 1) for s in venue.markets}
@@ -112,7 +112,7 @@ def test_depth_diffs_reproduce_the_book():
 
 def test_same_seed_same_messages():
     def run(seed):
-        venue = Venue(SimConfig(rate=3000.0, seed=seed))
+        venue = Venue(ExchangeConfig(rate=3000.0, seed=seed))
         venue.start(0)
         rows, diffs = collect(venue, 1, step_ms=5)
         return rows, diffs
@@ -123,7 +123,7 @@ def test_same_seed_same_messages():
         assert not np.array_equal(a[0][s][:100], c[0][s][:100])
     assert a[1] == b[1]
     # Stepping the clock differently does not change what is generated.
-    venue = Venue(SimConfig(rate=3000.0, seed=11))
+    venue = Venue(ExchangeConfig(rate=3000.0, seed=11))
     venue.start(0)
     rows, _ = collect(venue, 1, step_ms=31)
     n = min(rows["btcusdt"].shape[0], a[0]["btcusdt"].shape[0]) - 50
@@ -132,7 +132,7 @@ def test_same_seed_same_messages():
 
 def test_message_rate_follows_the_setting():
     for rate in (50.0, 20000.0):
-        venue = Venue(SimConfig(rate=rate, seed=5))
+        venue = Venue(ExchangeConfig(rate=rate, seed=5))
         venue.start(0)
         rows, _ = collect(venue, 60 if rate < 1000 else 10, step_ms=100)
         seconds = 60 if rate < 1000 else 10

@@ -8,7 +8,7 @@ import orjson
 import pytest
 from websockets.exceptions import ConnectionClosedError
 
-from hftshm.exchange import Faults, SimConfig
+from hftshm.exchange import Faults, ExchangeConfig
 from support import CAPTURE
 
 from ._helpers import connect, with_sim
@@ -16,7 +16,7 @@ from ._helpers import connect, with_sim
 
 
 def cfg(rate=2000.0, **faults):
-    return SimConfig(port=0, rate=rate, faults=Faults(**faults))
+    return ExchangeConfig(port=0, rate=rate, faults=Faults(**faults))
 
 
 def test_drop_aborts_the_connection():
@@ -92,7 +92,7 @@ def test_gaps_in_replay():
         async with await connect(sim, "/ws/btcusdt@trade") as ws:
             return [orjson.loads(await ws.recv())["t"] for _ in range(10)]
 
-    ids = with_sim(SimConfig(port=0, replay=CAPTURE, speed=math.inf, faults=Faults(gap_every=4)), body)
+    ids = with_sim(ExchangeConfig(port=0, replay=CAPTURE, speed=math.inf, faults=Faults(gap_every=4)), body)
     steps = [b - a for a, b in zip(ids, ids[1:])]
     assert steps == [1, 1, 2, 1, 1, 2, 1, 1, 2]  # the recording itself has no gaps
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from hftshm.exchange import SimConfig
+from hftshm.exchange import ExchangeConfig
 from hftshm.exchange import rows as R
 from hftshm.exchange.errors import ApiError
 from hftshm.exchange.matching import OrderRequest
@@ -18,7 +18,7 @@ MS = T // 1_000_000
 
 
 def venue(**kw):
-    v = Venue(SimConfig(rate=2000.0, **kw))
+    v = Venue(ExchangeConfig(rate=2000.0, **kw))
     set_book(v.markets["btcusdt"],
              bids=[("60000.00", "0.50000"), ("59999.50", "1.00000"), ("59999.00", "2.00000")],
              asks=[("60001.00", "0.30000"), ("60001.50", "0.40000"), ("60003.00", "5.00000")])
@@ -151,7 +151,7 @@ def test_cancel_and_cancel_of_a_filled_order():
 
 
 def test_resting_orders_fill_when_the_flow_trades_through_them():
-    v = Venue(SimConfig(rate=20000.0, seed=4))
+    v = Venue(ExchangeConfig(rate=20000.0, seed=4))
     v.start(T)
     v.advance(T + 10_000_000)
     v.drain()

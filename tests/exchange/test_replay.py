@@ -6,7 +6,7 @@ import math
 import orjson
 import pytest
 
-from hftshm.exchange import SimConfig
+from hftshm.exchange import ExchangeConfig
 from hftshm.exchange.rawclient import RawClient
 from hftshm.exchange.loaded_capture import Capture
 from hftshm.feed.capture import open_capture
@@ -51,7 +51,7 @@ def test_combined_playback_equals_the_file():
         path = "/stream?streams=" + "/".join(STREAMS)
         return await asyncio.to_thread(read_frames, sim.port, path, len(expected))
 
-    got = with_sim(SimConfig(port=0, replay=CAPTURE, speed=math.inf), body, timeout=60)
+    got = with_sim(ExchangeConfig(port=0, replay=CAPTURE, speed=math.inf), body, timeout=60)
     assert got == expected
 
 
@@ -61,7 +61,7 @@ def test_raw_playback_gets_the_data_of_one_stream():
     async def body(sim):
         return await asyncio.to_thread(read_frames, sim.port, "/ws/btcusdt@trade", len(expected))
 
-    got = with_sim(SimConfig(port=0, replay=CAPTURE, speed=math.inf), body, timeout=60)
+    got = with_sim(ExchangeConfig(port=0, replay=CAPTURE, speed=math.inf), body, timeout=60)
     assert [orjson.loads(g) for g in got] == expected
     assert all(g.startswith(b'{"e":"trade"') for g in got)
 
@@ -75,7 +75,7 @@ def test_snapshot_is_served_as_depth_and_orders_are_refused():
                 {"symbol": "BTCUSDT", "side": "BUY", "type": "MARKET", "quantity": "0.001"}), 3)
             return depth, info, order
 
-    depth, info, order = with_sim(SimConfig(port=0, replay=CAPTURE), body)
+    depth, info, order = with_sim(ExchangeConfig(port=0, replay=CAPTURE), body)
     snap = Capture.load(CAPTURE).snapshots["btcusdt"]
     assert depth["result"] == {"lastUpdateId": 50093239218, "bids": snap["bids"][:5], "asks": snap["asks"][:5]}
     assert depth["result"]["bids"][0] == ["61837.63000000", "3.78826000"]
@@ -105,7 +105,7 @@ def test_paced_playback_each_connection_from_the_start(tmp_path):
         second = await one()
         return first, second
 
-    first, second = with_sim(SimConfig(port=0, replay=cap, speed=4.0), body)
+    first, second = with_sim(ExchangeConfig(port=0, replay=cap, speed=4.0), body)
     assert first == second == list(range(10))
 
 
@@ -119,7 +119,7 @@ def test_count_limits_playback(tmp_path):
                 await asyncio.wait_for(ws.recv(), 0.3)
             return got
 
-    assert with_sim(SimConfig(port=0, replay=cap, speed=math.inf, count=7), body) == list(range(7))
+    assert with_sim(ExchangeConfig(port=0, replay=cap, speed=math.inf, count=7), body) == list(range(7))
 
 
 @pytest.mark.parametrize("line, problem", [

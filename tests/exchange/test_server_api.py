@@ -2,7 +2,7 @@
 
 import orjson
 
-from hftshm.exchange import SimConfig
+from hftshm.exchange import ExchangeConfig
 from hftshm.exchange.signing import sign
 from hftshm.feed.e8 import parse_e8
 
@@ -10,7 +10,7 @@ from ._helpers import connect, request, signed, with_sim
 
 
 def cfg(**kw):
-    return SimConfig(port=0, **{"rate": 3000.0, **kw})
+    return ExchangeConfig(port=0, **{"rate": 3000.0, **kw})
 
 
 async def next_events(ws, n):

@@ -7,7 +7,7 @@ import pytest
 import websockets
 from websockets.exceptions import InvalidStatus
 
-from hftshm.exchange import SimConfig, SimLimits
+from hftshm.exchange import ExchangeConfig, SimLimits
 from hftshm.exchange.rawclient import RawClient
 
 from ._helpers import connect, with_sim
@@ -16,7 +16,7 @@ ALL_KINDS = ("trade", "aggTrade", "bookTicker", "depth@100ms")
 
 
 def cfg(**kw):
-    return SimConfig(port=0, **{"rate": 2000.0, **kw})
+    return ExchangeConfig(port=0, **{"rate": 2000.0, **kw})
 
 
 def test_combined_streams_are_wrapped():

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from websockets.asyncio.client import connect
 
-from hftshm.exchange import ExchangeSimulator, SimConfig
+from hftshm.exchange import ExchangeSimulator, ExchangeConfig
 from hftshm.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
@@ -134,7 +134,7 @@ def check_against_sim(c, sim):
 
 
 def test_usdm_strategy_positions_funding_and_reduce_only():
-    cfg = SimConfig(port=0, symbols=("btcusdt",), rate=200.0, venue="binance_usdm", funding_interval_s=FUNDING_S,
+    cfg = ExchangeConfig(port=0, symbols=("btcusdt",), rate=200.0, venue="binance_usdm", funding_interval_s=FUNDING_S,
                     funding_rate="0.0005", maker_fee="0.0002", taker_fee="0.0004")
 
     async def main():
@@ -194,7 +194,7 @@ def test_usdm_strategy_positions_funding_and_reduce_only():
 
 
 def test_usdm_post_only_rests_and_cancels_and_crossing_post_only_is_refused():
-    cfg = SimConfig(port=0, symbols=("btcusdt",), rate=50.0, venue="binance_usdm")
+    cfg = ExchangeConfig(port=0, symbols=("btcusdt",), rate=50.0, venue="binance_usdm")
 
     async def main():
         async with ExchangeSimulator(cfg) as sim:
@@ -241,7 +241,7 @@ def test_usdm_api_refusals_in_the_futures_shape():
     from tests.exchange._helpers import connect as sim_connect
     from tests.exchange._helpers import request, signed, with_sim
 
-    cfg = SimConfig(port=0, symbols=("btcusdt",), rate=50.0, venue="binance_usdm", leverage=1,
+    cfg = ExchangeConfig(port=0, symbols=("btcusdt",), rate=50.0, venue="binance_usdm", leverage=1,
                     balances=(("USDT", "1000"),))
 
     async def body(sim):

@@ -9,7 +9,7 @@ import orjson
 import pytest
 from websockets.exceptions import InvalidStatus
 
-from hftshm.exchange import SimConfig
+from hftshm.exchange import ExchangeConfig
 from hftshm.exchange.loaded_capture import Capture
 from hftshm.feed.capture import open_capture
 from support import CAPTURE, USDM_CAPTURE
@@ -46,7 +46,7 @@ def test_public_path_plays_the_file():
         path = "/public/stream?streams=" + "/".join(STREAMS)
         return await asyncio.to_thread(read_frames, sim.port, path, len(expected))
 
-    got = with_sim(SimConfig(port=0, replay=USDM_CAPTURE, speed=math.inf), body, timeout=120)
+    got = with_sim(ExchangeConfig(port=0, replay=USDM_CAPTURE, speed=math.inf), body, timeout=120)
     assert got == expected
 
 
@@ -64,7 +64,7 @@ def test_futures_depth_snapshot_and_paths():
             first = orjson.loads(await asyncio.wait_for(ws.recv(), 10))
         return depth, first
 
-    depth, first = with_sim(SimConfig(port=0, replay=USDM_CAPTURE), body, timeout=60)
+    depth, first = with_sim(ExchangeConfig(port=0, replay=USDM_CAPTURE), body, timeout=60)
     snap = Capture.load(USDM_CAPTURE).snapshots["btcusdt"]
     assert depth["result"] == {"lastUpdateId": 5123107852948, "E": 1723161256501, "T": 1723161256493,
                                "bids": snap["bids"][:5], "asks": snap["asks"][:5]}
@@ -90,7 +90,7 @@ def test_market_path_serves_mark_and_liquidation(tmp_path):
                 await asyncio.wait_for(ws.recv(), 1.0)
         return got
 
-    got = with_sim(SimConfig(port=0, replay=cap, speed=math.inf), body, timeout=60)
+    got = with_sim(ExchangeConfig(port=0, replay=cap, speed=math.inf), body, timeout=60)
     assert [g["stream"] for g in got] == ["btcusdt@markPrice@1s"] * 5 + ["btcusdt@forceOrder"]
     assert got[5]["data"]["o"]["ap"] == "61710.5" and got[0]["data"]["E"] == 1723161256000
     assert Capture.load(cap).venue == "binance_usdm"

@@ -3,7 +3,7 @@
 import orjson
 import pytest
 
-from hftshm.exchange import SimConfig, SimLimits
+from hftshm.exchange import ExchangeConfig, SimLimits
 from hftshm.exchange.ratelimit import RateLimits
 from hftshm.exchange.signing import sign
 from hftshm.exchange.venue import Venue
@@ -16,7 +16,7 @@ NOW = NOW_MS * 1_000_000
 
 
 def api(**limits):
-    cfg = SimConfig(limits=SimLimits(**limits))
+    cfg = ExchangeConfig(limits=SimLimits(**limits))
     return WsApi(Venue(cfg), cfg, RateLimits(cfg.limits)), ApiSession(NOW_MS)
 
 

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from hftshm.exchange.thread import SimThread
 
-from hftshm.exchange import SimConfig
+from hftshm.exchange import ExchangeConfig
 from hftshm.feed.resume import read_resume_point
 from hftshm.layouts import md
 from hftshm.ring import BroadcastRing
@@ -25,7 +25,7 @@ SYMBOLS = ("btcusdt", "ethusdt")
 
 @pytest.fixture
 def sim():
-    s = SimThread(SimConfig(port=0, rate=2000))
+    s = SimThread(ExchangeConfig(port=0, rate=2000))
     yield s
     s.close()
 

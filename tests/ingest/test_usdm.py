@@ -13,7 +13,7 @@ from hftshm.exchange.thread import SimThread
 from support import USDM_CAPTURE
 
 from hftshm.errors import ConfigError
-from hftshm.exchange import SimConfig
+from hftshm.exchange import ExchangeConfig
 from hftshm.feed.capture import iter_capture
 from hftshm.feed.pipeline import FeedPipeline
 from hftshm.feed.session import FeedSession
@@ -29,7 +29,7 @@ LINES = 93_953  # capture lines that are stream frames (the snapshot is served, 
 
 @pytest.fixture(scope="module")
 def usdm_sim():
-    s = SimThread(SimConfig(port=0, replay=USDM_CAPTURE, speed=float("inf")))
+    s = SimThread(ExchangeConfig(port=0, replay=USDM_CAPTURE, speed=float("inf")))
     yield s
     s.close()
 
@@ -207,7 +207,7 @@ def test_worker_reads_both_routed_paths(ingest_instance, tmp_path):
     lines.append((2000, LIQ % (E + 99, E + 98)))
     cap = tmp_path / "usdm.capture"
     cap.write_text("".join(f"{ns} {frame}\n" for ns, frame in lines))
-    sim = SimThread(SimConfig(port=0, replay=cap, speed=float("inf")))
+    sim = SimThread(ExchangeConfig(port=0, replay=cap, speed=float("inf")))
     try:
         inst = ingest_instance
         inst.start(_config(inst, sim.port, streams=["bookTicker", "markPrice@1s", "forceOrder"]))

@@ -14,7 +14,7 @@ import pytest
 from hftshm.exchange.thread import SimThread
 from support import CAPTURE
 
-from hftshm.exchange import Faults, SimConfig
+from hftshm.exchange import Faults, ExchangeConfig
 from hftshm.venues.binance_spot import BinanceSpotNormalizer
 from hftshm.feed.capture import iter_capture
 from hftshm.layouts import md
@@ -28,7 +28,7 @@ def sim():
     made = []
 
     def start(**kw):
-        s = SimThread(SimConfig(port=0, **kw))
+        s = SimThread(ExchangeConfig(port=0, **kw))
         made.append(s)
         return s
 

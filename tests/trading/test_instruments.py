@@ -9,7 +9,7 @@ import types
 import orjson
 import pytest
 
-from hftshm.exchange.config import SimConfig
+from hftshm.exchange.config import ExchangeConfig
 from hftshm.exchange.thread import SimThread
 from hftshm.trading import instruments
 from hftshm.venues.binance_spot import exchange_info as spot
@@ -158,7 +158,7 @@ def test_rest_url_of_each_venue_kind(tmp_path):
 def test_the_simulator_serves_exchange_info_and_the_rules_file_round_trips(tmp_path):
     """GET /api/v3/exchangeInfo on the simulator, in Binance's shape, from its own table (with a
     tick changed by its config); the fetch writes the run's rules file, which the workers load."""
-    sim = SimThread(SimConfig(port=0, ticks=(("btcusdt", "0.1"),)))
+    sim = SimThread(ExchangeConfig(port=0, ticks=(("btcusdt", "0.1"),)))
     try:
         cfg = _cfg(tmp_path, f"ws://127.0.0.1:{sim.port}/ws-api/v3")
         rules = instruments.fetch(cfg)
@@ -184,7 +184,7 @@ def test_the_simulator_serves_exchange_info_and_the_rules_file_round_trips(tmp_p
 def test_usdm_simulator_serves_fapi_exchange_info(tmp_path):
     from support import USDM_CAPTURE
 
-    sim = SimThread(SimConfig(port=0, replay=USDM_CAPTURE))
+    sim = SimThread(ExchangeConfig(port=0, replay=USDM_CAPTURE))
     try:
         cfg = _cfg(tmp_path, f"ws://127.0.0.1:{sim.port}/ws-fapi/v1", symbols=("btcusdt",))
         cfg.sim.venue = "binance_usdm"

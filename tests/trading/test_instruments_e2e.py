@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from hftshm.exchange.config import SimConfig
+from hftshm.exchange.config import ExchangeConfig
 from hftshm.exchange.thread import SimThread
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
@@ -28,7 +28,7 @@ TICK = 10_000_000  # 0.1
 @pytest.fixture(scope="module")
 def run():
     inst = f"ti{os.getpid()}"
-    sim = SimThread(SimConfig(port=0, symbols=("btcusdt",), rate=1500, ticks=(("btcusdt", "0.1"),)))
+    sim = SimThread(ExchangeConfig(port=0, symbols=("btcusdt",), rate=1500, ticks=(("btcusdt", "0.1"),)))
     strategies = [
         {"name": "mom", "kind": "momentum", "symbols": ["btcusdt"], "short": 3, "long": 12, "cooldown_ms": 50,
          "qty": "0.0002"},

@@ -12,7 +12,7 @@ import asyncio
 import pytest
 
 from hftshm import venues
-from hftshm.exchange.config import SimConfig
+from hftshm.exchange.config import ExchangeConfig
 from hftshm.exchange.thread import SimThread
 from hftshm.feed.pipeline import FeedPipeline
 from hftshm.feed.session import FeedSession
@@ -31,7 +31,7 @@ CASES = {
 
 @pytest.fixture(scope="module")
 def sim():
-    s = SimThread(SimConfig(port=0, symbols=("btcusdt", "ethusdt"), rate=2000.0))
+    s = SimThread(ExchangeConfig(port=0, symbols=("btcusdt", "ethusdt"), rate=2000.0))
     yield s
     s.close()
 

@@ -1,4 +1,4 @@
-"""The simulated venue: the recorded book, the strategy's orders, and the execution reports.
+"""The recorded venue (``RecordedVenue``): the recorded book, the strategy's orders, and the execution reports.
 
 What it knows of the market is the recorded md records, applied at their venue time: the top of
 book from QUOTE records, the depth from LEVEL records (where the journal has them), the trades.
@@ -97,7 +97,7 @@ class Book:
         return self.asks.get(price, 0) if self.has_depth else None
 
 
-class Venue:
+class RecordedVenue:
     def __init__(self, filters: list[Filters], queue: QueueModel, taker: str, maker_fee_bps: float,
                  taker_fee_bps: float):
         self.filters = filters
