@@ -360,7 +360,7 @@ class InLink:
 
 class _Prefixed:
     """An agent's counters seen through a name prefix (``fills_`` for fills in); a name the
-    agent has no prefixed counter for is not kept (a worker has 32 counters)."""
+    agent has no prefixed counter for is not kept (a worker has 36 counters)."""
 
     def __init__(self, agent, prefix: str):
         self.agent, self.prefix = agent, prefix

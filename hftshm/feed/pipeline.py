@@ -16,7 +16,7 @@ session's tick, 20 ms), so a kill -9 loses at most that tick's normalizer counts
 from __future__ import annotations
 
 # Shared counter name (<= 15 chars, the control block's limit) -> the normalizer counters it sums
-# (the control block holds 32 counters a worker, so rarer kinds share one).
+# (the control block holds 36 counters a worker, so rarer kinds share one).
 FROM_NORMALIZER = {
     "malformed": ("malformed_json",),
     "bad_fields": ("bad_fields",),

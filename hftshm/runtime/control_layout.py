@@ -27,8 +27,8 @@ Worker slot (1024 B), written by its worker except where noted::
     +0     state | pid | ticks | heartbeat ns | restarts (supervisor) | started ns | exit code
     +64    name [32] | role [32]
     +128   counters: COUNTERS x int64 (values)
-    +384   counter names: COUNTERS x 16 B, NUL-padded (written once at start)
-    +896   (zero)
+    +416   counter names: COUNTERS x 16 B, NUL-padded (written once at start)
+    +992   (zero)
 
 The trading line is the kill switch: ``hftshm halt`` release-stores HALTED there and execution
 acquire-loads it before sending every order. Its state word holds ``risk.reasons.TS_*`` as they
@@ -87,7 +87,7 @@ W_EXIT_CODE = 48
 W_NAME = 64
 W_ROLE = 96
 W_COUNTERS = 128
-COUNTERS = 32
+COUNTERS = 36  # 128 + 36 x 8 + 36 x 16 = 992 B of the 1024 B slot
 COUNTER_NAME_LENGTH = 16
 W_COUNTER_NAMES = W_COUNTERS + COUNTERS * 8
 

@@ -65,7 +65,7 @@ def test_first_run_with_an_empty_kernel_cache_trades_and_exports(tmp_path, insta
     sup = subprocess.Popen(CLI + ["start", "--headless", "--config", str(cfg), "--summary", str(tmp_path / "s.json")],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=e)
     try:
-        _running(instance, timeout=600)
+        _running(instance, timeout=600, sup=sup)
         url = f"http://127.0.0.1:{port}/metrics"
         deadline = time.monotonic() + 300
         while value(scrape(url), "hftshm_fills_total", instance=instance) < 2:

@@ -56,10 +56,14 @@ def tmux():
     t.kill()
 
 
-def _running(instance: str, timeout=300.0) -> tuple[int, dict]:
-    """(supervisor pid, {worker: pid}) once the supervisor has started every worker."""
+def _running(instance: str, timeout=300.0, sup=None) -> tuple[int, dict]:
+    """(supervisor pid, {worker: pid}) once the supervisor has started every worker; fails at
+    once when ``sup`` (the supervisor's Popen) has exited, with what it printed."""
     deadline = time.monotonic() + timeout
     while True:
+        if sup is not None and sup.poll() is not None:
+            raise AssertionError(f"hftshm start exited with {sup.returncode} before running:\n"
+                                 f"{sup.stdout.read() if sup.stdout else ''}")
         try:
             ctl = ControlBlock.attach(instance)
             try:
