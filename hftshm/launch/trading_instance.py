@@ -87,7 +87,8 @@ class TradingInstance:
         self.built = Instance.create(self.cfg, self.log_dir, trading=True, fresh_state=not self.reused_sim,
                                         credentials=self.credentials)
         self.control, self.latency = self.built.control, self.built.latency
-        instruments.fetch_at_start(self.cfg)  # the venue's rules, as the supervisor fetches them
+        # the venue's rules, as the supervisor fetches them; always: a trading instance runs execution
+        instruments.write(self.cfg, instruments.fetch(self.cfg), instruments.url_of(self.cfg))
         self.roles = {"journal": ("journal", {})} if self.journal else {}
         if self.state:
             self.roles["state"] = ("state", {})

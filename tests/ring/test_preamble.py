@@ -45,5 +45,5 @@ def test_trading_area_without_its_magic_is_refused():
     TradingArea.format(buf, 2)
     assert TradingArea(buf).slots.shape[0] == AL.SLOTS
     np.frombuffer(buf, np.int64)[(AL.AREA_OFFSET // 8) + AL.W_VERSION] = 9
-    with pytest.raises(SegmentCorrupt, match="trading area: version 9, expected 1"):
+    with pytest.raises(SegmentCorrupt, match=f"trading area: version 9, expected {AL.VERSION}"):
         TradingArea(buf)

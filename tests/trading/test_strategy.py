@@ -204,8 +204,14 @@ def test_a_kernel_is_compiled_before_the_first_tick(kind, records):
     table = {"name": "k", "kind": kind}
     check_params(kind, table)
     assert fresh.signatures == []
-    engine = StrategyEngine(cls(table, SYMBOLS), 3, lambda rec: True, clock=lambda: 0)
+    engine = StrategyEngine(_with_rules(cls(table, SYMBOLS)), 3,
+                            lambda rec: True, clock=lambda: 0)
     assert len(fresh.signatures) == 1, "not compiled at start"
     batch = records[:1000].copy()  # as the worker's copying read returns it
     engine.on_md_batch(batch)
     assert len(fresh.signatures) == 1, "the first tick compiled another signature"
+
+
+def _with_rules(strategy):
+    strategy.instruments = RULES  # as loader.load sets them
+    return strategy
