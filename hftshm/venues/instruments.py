@@ -165,6 +165,34 @@ def symbol_entries(answer) -> dict[str, dict]:
     return out
 
 
+def parse_answer(answer, symbols, parse_symbol) -> dict[str, InstrumentRules]:
+    """``{SYMBOL: rules}`` of an exchangeInfo answer (bytes, text or decoded) for ``symbols`` (any
+    case; None: every symbol listed), each by the venue's ``parse_symbol(symbol, entry)``.
+    InstrumentError names the symbol and filter at fault."""
+    entries = symbol_entries(answer)
+    wanted = list(entries) if symbols is None else [s.upper() for s in symbols]
+    out = {}
+    for s in wanted:
+        if s not in entries:
+            raise InstrumentError(f"{s}: not in the venue's exchangeInfo answer (it lists "
+                                  f"{', '.join(sorted(entries)[:20]) or 'none'}); no trading without rules")
+        out[s] = parse_symbol(s, entries[s])
+    return out
+
+
+def price_and_lot(symbol: str, entry: dict, price: dict, lot: dict) -> dict:
+    """The InstrumentRules fields every Binance market has: assets, PRICE_FILTER and LOT_SIZE."""
+    return dict(
+        symbol=symbol, base=asset(symbol, entry, "baseAsset"), quote=asset(symbol, entry, "quoteAsset"),
+        tick_e8=decimal_e8(symbol, "PRICE_FILTER", price, "tickSize", zero_ok=False),
+        min_price_e8=decimal_e8(symbol, "PRICE_FILTER", price, "minPrice"),
+        max_price_e8=decimal_e8(symbol, "PRICE_FILTER", price, "maxPrice"),
+        step_e8=decimal_e8(symbol, "LOT_SIZE", lot, "stepSize", zero_ok=False),
+        min_qty_e8=decimal_e8(symbol, "LOT_SIZE", lot, "minQty"),
+        max_qty_e8=decimal_e8(symbol, "LOT_SIZE", lot, "maxQty"),
+    )
+
+
 def asset(symbol: str, entry: dict, key: str) -> str:
     v = entry.get(key)
     if not isinstance(v, str) or not v:

@@ -20,7 +20,8 @@ are required (every USD-M symbol lists them).
 
 from __future__ import annotations
 
-from ..instruments import InstrumentError, InstrumentRules, asset, decimal_e8, filters_by_type, require, symbol_entries
+from ..instruments import (InstrumentRules, decimal_e8, filters_by_type, parse_answer, price_and_lot,
+                           require)
 
 PATH = "/fapi/v1/exchangeInfo"  # REST, on fapi.binance.com
 
@@ -34,13 +35,7 @@ def parse_symbol(symbol: str, entry: dict) -> InstrumentRules:
     band = require(symbol, by, "PERCENT_PRICE")
     up, down = decimal_e8(symbol, "PERCENT_PRICE", band, "multiplierUp"), decimal_e8(symbol, "PERCENT_PRICE", band, "multiplierDown")
     return InstrumentRules(
-        symbol=symbol, base=asset(symbol, entry, "baseAsset"), quote=asset(symbol, entry, "quoteAsset"),
-        tick_e8=decimal_e8(symbol, "PRICE_FILTER", price, "tickSize", zero_ok=False),
-        min_price_e8=decimal_e8(symbol, "PRICE_FILTER", price, "minPrice"),
-        max_price_e8=decimal_e8(symbol, "PRICE_FILTER", price, "maxPrice"),
-        step_e8=decimal_e8(symbol, "LOT_SIZE", lot, "stepSize", zero_ok=False),
-        min_qty_e8=decimal_e8(symbol, "LOT_SIZE", lot, "minQty"),
-        max_qty_e8=decimal_e8(symbol, "LOT_SIZE", lot, "maxQty"),
+        **price_and_lot(symbol, entry, price, lot),
         market_max_qty_e8=decimal_e8(symbol, "MARKET_LOT_SIZE", market, "maxQty"),
         min_notional_e8=decimal_e8(symbol, "MIN_NOTIONAL", notional, "notional"),
         buy_up_e8=up, buy_down_e8=down, sell_up_e8=up, sell_down_e8=down,
@@ -48,13 +43,5 @@ def parse_symbol(symbol: str, entry: dict) -> InstrumentRules:
 
 
 def parse(answer, symbols=None) -> dict[str, InstrumentRules]:
-    """``{SYMBOL: rules}`` of a ``/fapi/v1/exchangeInfo`` answer for ``symbols`` (None: all)."""
-    entries = symbol_entries(answer)
-    wanted = list(entries) if symbols is None else [s.upper() for s in symbols]
-    out = {}
-    for s in wanted:
-        if s not in entries:
-            raise InstrumentError(f"{s}: not in the venue's exchangeInfo answer (it lists "
-                                  f"{', '.join(sorted(entries)[:20]) or 'none'}); no trading without rules")
-        out[s] = parse_symbol(s, entries[s])
-    return out
+    """``{SYMBOL: rules}`` of this venue's exchangeInfo answer for ``symbols`` (None: all)."""
+    return parse_answer(answer, symbols, parse_symbol)
