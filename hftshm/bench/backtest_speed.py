@@ -92,8 +92,8 @@ def _loop_in_memory(journal: Path, data: dict, runs: int) -> dict:
     converted data in memory. The warm run figures above include reading the journal."""
     import gc
 
-    from . import fast
-    from .run import build
+    from ..backtest import fast
+    from ..backtest.run import build
 
     out = []
     for _ in range(runs):

@@ -174,3 +174,36 @@ def test_every_package_folder_is_installed():
     missing = sorted(found - listed)
     gone = sorted(p for p in listed - found if p not in ("hftshm.layouts", "hftshm.workers"))
     assert not missing and not gone, f"pyproject.toml packages: missing {missing}, not in the tree {gone}"
+
+
+def test_every_late_import_names_what_exists():
+    """A function-level import runs only when its function does: a name moved or renamed breaks
+    it silently until a user hits that path (a benchmark's ``from . import fast`` after the move
+    of the benchmarks did). Every ``from X import Y`` of hftshm, anywhere in the source, must name
+    a module that imports and a Y it defines (or a submodule)."""
+    import importlib
+
+    modules = _modules()
+    bad = []
+    for name, path in sorted(modules.items()):
+        package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                target = ".".join(base + ([node.module] if node.module else []))
+            else:
+                target = node.module or ""
+            if target.split(".")[0] != "hftshm" or target in OPTIONAL:
+                continue
+            try:
+                mod = importlib.import_module(target)
+            except Exception as exc:
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: {target}: {exc!r}")
+                continue
+            for alias in node.names:
+                if alias.name == "*" or hasattr(mod, alias.name) or f"{target}.{alias.name}" in modules:
+                    continue
+                bad.append(f"{path.relative_to(ROOT)}:{node.lineno}: {target} has no {alias.name!r}")
+    assert not bad, "imports that would fail when they run:\n" + "\n".join(bad)
