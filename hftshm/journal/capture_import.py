@@ -1,20 +1,14 @@
 """``hftshm journal import``: a raw capture (``<recv_ns> <frame>`` lines, .gz too) -> an md journal,
-through the live normalizer (``hftshm.venues.binance_spot.BinanceSpotNormalizer``), so a backtest reads
-the very records the live pipeline would have published.
+through the venue's live normalizer (``hftshm.venues.binance_spot`` or ``binance_usdm``), so a
+backtest reads the very records the live pipeline would have published.
 
 A REST depth snapshot line (``{"lastUpdateId":..,"bids":..,"asks":..}``) is handed to the
 normalizer as the live ingest hands in its snapshot fetch.
 
-USD-M futures frames differ from Spot's in two places (Binance USD-M futures docs, "Diff. Book
-Depth Streams" and "Individual Symbol Book Ticker Streams"); with ``venue = "usdm"`` (or "auto",
-the default, which detects them) they are adapted before the Spot normalizer sees them:
-
-* ``bookTicker`` carries ``"e":"bookTicker"``, ``E`` and ``T``: the Spot normalizer reads a
-  book ticker by its missing ``e``, so ``e`` is dropped, and the record gets ``exch_ns = E``;
-* ``depthUpdate`` chains events with ``pu`` (== the previous event's ``u``) instead of Spot's
-  ``U`` == previous ``u`` + 1: ``U`` is rewritten to ``pu + 1`` so that Spot's continuity rule
-  holds exactly when the futures rule holds. The snapshot must straddle as on Spot
-  (``U <= lastUpdateId + 1 <= u`` for the rewritten ``U``).
+``venue = "auto"`` (the default) tells USD-M futures frames from Spot's by the first lines: a
+``bookTicker`` with ``"e":"bookTicker"`` or a ``depthUpdate`` chained by ``pu`` (Binance USD-M
+futures docs, "Individual Symbol Book Ticker Streams" and "Diff. Book Depth Streams"; Spot sends
+neither).
 
 Records get ``seq`` 1, 2, ... and ``publish_ns = recv_ns``.
 """
@@ -27,6 +21,7 @@ import numpy as np
 import orjson
 
 from ..venues.binance_spot import BinanceSpotNormalizer
+from ..venues.binance_usdm.normalize import BinanceUsdmNormalizer
 from ..feed.capture import iter_capture
 from ..layouts import md as M
 from . import files
@@ -35,6 +30,7 @@ from .writer import RingJournal
 
 BATCH = 1 << 15
 VENUES = ("auto", "spot", "usdm")
+SNIFF_LINES = 2000  # "auto" decides on this many lines (a capture of the depth stream alone has a pu in each)
 
 
 class _Ring:
@@ -59,16 +55,16 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
     if out_dir.exists() and any(out_dir.glob(f"*{JF.SUFFIX}")):
         raise FileExistsError(f"{out_dir} already holds journal files: import into a new directory")
     upper = [s.upper() for s in symbols]
-    norm = BinanceSpotNormalizer({s: i for i, s in enumerate(upper)})
+    usdm = venue == "usdm" or (venue == "auto" and _looks_usdm(capture))
+    ids = {s: i for i, s in enumerate(upper)}
+    norm = BinanceUsdmNormalizer(ids) if usdm else BinanceSpotNormalizer(ids)
     journal = RingJournal(out_dir, _Ring([s.lower() for s in symbols]), "import", rotate_bytes)
     buf = np.zeros(BATCH, M.DTYPE)
     n = 0
     seq = 0
     lines = 0
     snapshots = 0
-    adapted = 0
-    usdm = venue == "usdm"
-    loads, dumps = orjson.loads, orjson.dumps
+    loads = orjson.loads
     normalize = norm.normalize
 
     def flush():
@@ -84,8 +80,7 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
     try:
         for recv_ns, frame in iter_capture(capture):
             lines += 1
-            head = frame[:120]
-            if b'"lastUpdateId"' in head:
+            if b'"lastUpdateId"' in frame[:120]:
                 snap = loads(frame)
                 for sym in (norm.snapshot_requests() or upper[:1]):
                     recs = norm.apply_snapshot(sym, snap, recv_ns)
@@ -93,32 +88,8 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
                         snapshots += 1
                         n = _put(buf, n, recs, flush)
                 continue
-            exch_ns = 0
-            if venue != "spot":
-                if b'"e":"bookTicker",' in head:
-                    # drop "e" (Spot reads a book ticker by its absence); keep E as the exchange time
-                    usdm = True
-                    at = frame.find(b'"E":')
-                    if at < 0:
-                        raise ValueError(f"{capture}:{lines}: a futures bookTicker without \"E\"")
-                    stop = at + 4
-                    while frame[stop:stop + 1].isdigit():
-                        stop += 1
-                    exch_ns = int(frame[at + 4:stop]) * 1_000_000
-                    frame = frame.replace(b'"e":"bookTicker",', b"", 1)
-                    adapted += 1
-                elif b'"pu":' in frame[:400]:
-                    usdm = True
-                    msg = loads(frame)
-                    data = msg.get("data", msg)
-                    if data.get("e") == "depthUpdate" and "pu" in data:
-                        data["U"] = int(data["pu"]) + 1
-                        frame = dumps(msg)
-                        adapted += 1
             recs = normalize(frame, recv_ns)
             if len(recs):
-                if exch_ns and len(recs) == 1:
-                    recs["exch_ns"] = exch_ns
                 n = _put(buf, n, recs, flush)
         flush()
         if seq == 0:
@@ -127,11 +98,21 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
         journal.close()
     counters = {k: v for k, v in norm.counters.as_dict().items() if v}
     return {"capture": str(capture), "journal": str(out_dir), "lines": lines, "records": seq,
-            "snapshots": snapshots, "venue": "usdm" if usdm else "spot", "adapted_frames": adapted,
+            "snapshots": snapshots, "venue": "usdm" if usdm else "spot",
             "counters": counters, "files": [str(p) for p in files.ring_files(out_dir)]}
 
 
 _RS = M.DTYPE.itemsize
+
+
+def _looks_usdm(capture) -> bool:
+    for i, (_, frame) in enumerate(iter_capture(capture)):
+        head = frame[:400]
+        if b'"e":"bookTicker"' in head or b'"pu":' in head:
+            return True
+        if i + 1 >= SNIFF_LINES:
+            return False
+    return False
 
 
 def _put(buf, n, recs, flush) -> int:

@@ -92,8 +92,9 @@ def test_grid_params_are_checked(key, value):
 
 # --- import --------------------------------------------------------------------------------------
 
-def test_usdm_frames_are_adapted_for_the_live_normalizer(tmp_path):
-    """Futures bookTicker (with e/E/T) and depthUpdate chained by pu, plus a REST snapshot."""
+def test_usdm_frames_go_through_the_live_usdm_normalizer(tmp_path):
+    """Futures bookTicker (with e/E/T) and depthUpdate chained by pu, plus a REST snapshot: the
+    records the live USD-M ingest publishes (a quote carries E and T)."""
     lines = [
         b'100 {"stream":"btcusdt@depth@0ms","data":{"e":"depthUpdate","E":1000,"T":999,"s":"BTCUSDT",'
         b'"U":50,"u":60,"pu":45,"b":[["100.0","1.000"]],"a":[["100.5","2.000"]]}}',
@@ -115,6 +116,7 @@ def test_usdm_frames_are_adapted_for_the_live_normalizer(tmp_path):
     assert (recs["seq"] == np.arange(1, len(recs) + 1)).all()
     quotes = recs[(recs["kind"] == M.QUOTE) & ((recs["flags"] & M.F_FROM_BOOK) == 0)]
     assert len(quotes) == 1 and quotes[0]["exch_ns"] == 1003 * 1_000_000 and quotes[0]["qty_e8"] == 150_000_000
+    assert quotes[0]["txn_ns"] == 1002 * 1_000_000
     # the second diff (pu == previous u) applied: its bid level is in the journal, not a gap
     levels = recs[(recs["kind"] == M.LEVEL) & ((recs["flags"] & M.F_SNAPSHOT) == 0)]
     assert [(int(r["price_e8"]), int(r["qty_e8"])) for r in levels][-1] == (100 * E8, 150_000_000)
