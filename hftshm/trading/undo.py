@@ -145,10 +145,10 @@ class UndoLog:
                 cursor_word)
         b = entry_point(begin_at, *args, 0, 0, 0, 0, 0)
         e = entry_point(end_at, args[0])
-        a0 = args[0]
+        a0, a1, a2, a3, a4 = args
 
         def begin(order_id: int, symbol_id: int, slot: int, ended: int, reason: int) -> None:
-            if b(*args, order_id, symbol_id, slot, ended, reason):
+            if b(a0, a1, a2, a3, a4, order_id, symbol_id, slot, ended, reason):
                 raise HftshmError("trading area: a report's application stopped midway (undo record still "
                                      "open); execution must restart to recover it")
 
