@@ -65,7 +65,9 @@ Commit protocol (``hftshm.preamble``): a block is valid once ``magic`` holds ``M
 release-stored last by its creator (``publish``); ``RiskState.attach`` acquire-loads it first
 (``check_magic``) and refuses anything else.
 Writers: the update functions do read-modify-writes across several words, so a block has one
-writing thread; other processes may read it (for display) and see values mid-update.
+writing thread; other processes may read it (for display) and see values mid-update. Execution
+applies each venue report under the trading area's undo record (``hftshm/trading/undo.py``), so
+a crash mid-update is undone or kept whole by its restart.
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ the risk state block, which starts at the area's beginning (``hftshm.risk.layout
     +64    | rejects[REASONS]: rejects counted by reason code (int64)             | 1024 B
     +1088  | ended[STATES]: orders ended, by final fill.ST_* state                | 128 B
     +1216  | hwm[STRATEGIES]: highest order counter handled, per strategy id      | 512 B
-    +1728  | (zero)                                                               |  64 B
-    +1792  | slots: SLOTS x SLOT_DTYPE (64 B): the orders execution sent and has   |
+    +1728  | undo record: the report being applied and the pre-image of every     | 320 B
+           |              word its application changes (see below)                |
+    +2048  | slots: SLOTS x SLOT_DTYPE (64 B): the orders execution sent and has   |
            |        not seen end (a slot is free when its order_id is 0)          |
            +----------------------------------------------------------------------+
 
@@ -20,6 +21,24 @@ Write-ahead: execution fills a slot and raises its strategy's ``hwm`` *before* i
 order, and frees the slot once the order is final. After a ``kill -9`` the new execution reads
 the live slots and resolves each with the venue (``order.status``), and skips any order the
 orders ring delivers again whose counter is at or below ``hwm``: an order is never sent twice.
+
+Undo record (int64 words from UNDO_OFFSET; ``U_*`` index them)::
+
+    +0    state | fills seq | order id | symbol id | slot | ended index | rejects index |
+          worst_gross_e8 (pre-image)
+    +64   ended[ended index] | rejects[rejects index] (pre-images) | (zero)
+    +128  the symbol record's lines 0-1 (128 B, pre-image)
+    +256  the slot (64 B, pre-image)
+
+Every report execution applies (a fill, an end, a refusal) is one transaction over the risk
+state, the slot and the tallies, made durable by publishing the report on the fills ring
+(``trading/undo.py``): execution writes the record (its pre-images), release-stores ``state`` =
+OPEN, applies the report, publishes it (the ring's cursor passes ``fills seq``), then stores
+IDLE. A restarted execution finding OPEN keeps the application if the fills ring's cursor is past
+``fills seq`` (the report was published, and everything is applied before the publish), else
+restores the pre-images: the report is then as if never seen, and resolving the order with the
+venue applies it once. The symbol words the risk worker writes (``mid_e8``, ``mid_ns``,
+``mark_e8``) are never restored.
 
 One writer (the execution process); ``hftshm status`` and the risk worker read. ``trigger``
 is the kill-switch cause the risk worker currently sees (``risk.reasons``, 0 = none), written
@@ -32,7 +51,7 @@ from ..layouts.base import make_dtype
 from ..runtime import control_layout as C
 
 MAGIC = int.from_bytes(b"HFTTRAD\x01", "little")
-VERSION = 2  # 2: rejects has 128 reason codes (codes above 63 exist: risk.reasons)
+VERSION = 3  # 2: rejects has 128 reason codes (codes above 63 exist: risk.reasons); 3: the undo record
 CACHE_LINE = 64
 REASONS = 128
 STATES = 16
@@ -50,8 +69,28 @@ W_TRIGGER_NS = 5
 REJECTS_OFFSET = 64
 ENDED_OFFSET = REJECTS_OFFSET + REASONS * 8
 HWM_OFFSET = ENDED_OFFSET + STATES * 8
-SLOTS_OFFSET = 1792
-assert HWM_OFFSET + STRATEGIES * 8 <= SLOTS_OFFSET
+UNDO_OFFSET = HWM_OFFSET + STRATEGIES * 8
+UNDO_LENGTH = 320
+SLOTS_OFFSET = UNDO_OFFSET + UNDO_LENGTH
+assert UNDO_OFFSET % CACHE_LINE == 0 and SLOTS_OFFSET == 2048
+
+# undo record words (int64 index from UNDO_OFFSET)
+U_STATE = 0  # IDLE or OPEN (release-stored)
+U_SEQ = 1  # the fills ring's cursor before the report is published
+U_ORDER = 2
+U_SYMBOL = 3  # -1: no symbol row saved
+U_SLOT = 4  # -1: no slot saved
+U_ENDED = 5  # index into ended, -1: none
+U_REJECTS = 6  # index into rejects, -1: none
+U_GROSS = 7  # the account's worst_gross_e8
+U_ENDED_VALUE = 8
+U_REJECTS_VALUE = 9
+U_SYMBOL_IMAGE = 16  # 16 words: the symbol record's lines 0-1
+U_SLOT_IMAGE = 32  # 8 words: the slot
+SYMBOL_IMAGE_WORDS = 16
+SLOT_WORDS = 8
+IDLE, OPEN = 0, 1
+assert (U_SLOT_IMAGE + SLOT_WORDS) * 8 == UNDO_LENGTH
 
 SLOT_DTYPE = make_dtype(
     [

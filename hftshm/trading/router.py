@@ -12,13 +12,16 @@ clock (``sent_ns``), load the kill switch once more, and hand the frame back to 
 order that passes that last load was checked before any halt became visible, so its ``sent_ns``
 is earlier than the time ``hftshm halt`` prints. Answers and executionReports go through the
 sans-I/O ``protocol.Protocol``; the reports it returns are applied to the risk state
-(position, PnL, open quantity), mirrored into the slot, and published (``publish``).
+(position, PnL, open quantity), mirrored into the slot, and published (``publish``), each as one
+transaction of the trading area's undo record (``undo.py``): all of it or none of it survives a
+``kill -9``, so a fill is counted in the risk state once.
 
 Wiring it takes: ``risk`` (RiskState), ``area`` (TradingArea), ``gate`` (LiveGate, or anything
 with ``admit(rec, now) -> reason`` and ``trading_state() -> TS_*``), ``proto`` (Protocol),
 ``publish(record)``, ``count(name, n=1)`` over execution's counters, ``lat`` (stage name ->
-recorder with ``record(ns)``), ``halt(cause)``, and a ``clock``. Tests pass literal venue
-answers and fakes for the rest.
+recorder with ``record(ns)``), ``halt(cause)``, a ``clock``, and ``cursor`` (an int64 array and
+a word index: the fills ring header's count of published reports; without it the router counts
+its own publishes, for tests). Tests pass literal venue answers and fakes for the rest.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ from ..venues import clientid
 from ..venues.orders import LiveOrder, report
 from . import area_layout
 from .rate_backoff import RateBackoff
+from .undo import UndoLog
 
 log = logging.getLogger("hftshm.execution")
 COUNTER_MASK = (1 << O.STRATEGY_SHIFT) - 1
@@ -56,12 +60,22 @@ ENDED_COUNTER = {F.ST_FILLED: "filled", F.ST_CANCELED: "canceled", F.ST_EXPIRED:
 
 class OrderRouter:
     def __init__(self, risk, area, gate, proto, publish, count, lat: dict, halt, max_age_ns: int,
-                 backoff: RateBackoff | None = None, clock=time.time_ns):
+                 backoff: RateBackoff | None = None, clock=time.time_ns, cursor: tuple | None = None):
         self.risk = risk
         self.area = area
         self.gate = gate
         self.proto = proto
+        if cursor is None:  # no ring: count our own publishes
+            words = np.zeros(1, np.int64)
+            cursor = (words, 0)
+
+            def counted(rec, publish=publish, words=words):
+                publish(rec)
+                words[0] += 1
+
+            publish = counted
         self.publish = publish
+        self.undo = UndoLog(area, risk, *cursor)
         self.count = count
         self.lat = lat
         self.halt = halt
@@ -81,10 +95,11 @@ class OrderRouter:
         """Orders an earlier execution process sent and did not see end: each gets resolved with
         the venue (``proto.resync`` after connecting asks its status). Returns how many.
 
-        ``published``: order id -> filled quantity its reports on the fills ring add up to. The
-        slot's ``filled_e8`` is what the risk state has applied (written before the report is
-        published); a fill applied but not published (killed in between) is fetched from the
-        venue again and published, without applying it to the risk state twice."""
+        Call ``undo.recover`` first: a report applied midway is then either complete and
+        published or entirely undone, so a slot's ``filled_e8`` is what the risk state has
+        applied and the fills ring has. ``published``: order id -> filled quantity its reports on
+        the fills ring add up to; a slot ahead of it (which the undo record rules out) would have
+        its fill fetched from the venue and published, without being applied twice."""
         for i in self.area.live():
             s = self.area.slots[i]
             o = LiveOrder()
@@ -198,12 +213,10 @@ class OrderRouter:
         self.pending = None
         wire = self.clock()
         if wire - int(r["intent_ns"]) > self.max_age_ns:  # it waited for the socket until it went stale
-            self._unsend(o)
-            return self._reject(r, R.STALE, "stale")
+            return self._reject(r, R.STALE, "stale", unsend=o)
         state = self.gate.trading_state()
         if state != R.TS_ACTIVE and not (state == R.TS_REDUCE_ONLY and before == R.TS_REDUCE_ONLY):
-            self._unsend(o)
-            return self._reject(r, R.REDUCE_ONLY if state == R.TS_REDUCE_ONLY else R.HALTED)
+            return self._reject(r, R.REDUCE_ONLY if state == R.TS_REDUCE_ONLY else R.HALTED, unsend=o)
         # sent_ns: later than the signature's timestamp, so "never sent" waits at least as long
         o.sent_ns = wire
         self.area.slots[o.slot]["sent_ns"] = wire
@@ -239,16 +252,23 @@ class OrderRouter:
             self.free.append(o.slot)
             o.slot = -1
 
-    def _reject(self, r, reason: int, counter: str = "risk_rejects"):
-        """Refuse an order before it reaches the venue: a REJECTED report on the fills ring."""
+    def _reject(self, r, reason: int, counter: str = "risk_rejects", unsend: LiveOrder | None = None):
+        """Refuse an order before it reaches the venue: a REJECTED report on the fills ring. With
+        ``unsend``, the order the gate counted as open and wrote into a slot is undone first, in
+        the same transaction (see apply)."""
         o = LiveOrder(r)
         o.state = F.ST_REJECTED
         rec = report(o, F.EX_REJECTED, F.ST_REJECTED, reason, recv_ns=self.clock())
+        undo = self.undo
+        undo.begin(o.order_id, o.symbol_id, -1 if unsend is None else unsend.slot, F.ST_REJECTED, reason)
+        if unsend is not None:
+            self._unsend(unsend)
         self.area.rejects[reason] += 1
         self.area.ended[F.ST_REJECTED] += 1
         self.count(counter)
         self.count("rejected")
         self.publish(rec)
+        undo.end()
         return None
 
     # --- start-up reconciliation ------------------------------------------------------------------
@@ -343,11 +363,18 @@ class OrderRouter:
         return frames
 
     def apply(self, reports) -> None:
+        """Each report: applied to the risk state, its slot and the tallies, then published, as
+        one transaction of the undo record: ``begin`` saves every word it may change, the
+        publish commits it (a restart's ``undo.recover`` keeps it once the fills ring has the
+        report, and undoes it otherwise), ``end`` closes it. So everything an ended order
+        changes (open quantity left, tallies, its slot freed) happens before its publish."""
         risk = self.risk
         area = self.area
+        undo = self.undo
         for o, rec in reports:
             r = rec[0]
             et = int(r["exec_type"])
+            undo.begin(o.order_id, o.symbol_id, o.slot, o.state, int(r["reason"]))
             if et == F.EX_TRADE:
                 qty = int(r["last_qty_e8"])
                 if o.known is not None:
@@ -369,18 +396,19 @@ class OrderRouter:
             elif et == F.EX_CANCEL_REJECTED:
                 self.count("cancel_rejects")
                 area.rejects[int(r["reason"])] += 1
-            if o.slot >= 0:  # the slot first, then the report: see adopt
+            if o.slot >= 0:  # the slot before the report: see adopt
                 s = area.slots[o.slot]
                 s["filled_e8"] = max(o.applied_e8, o.filled_e8)
                 s["state"] = o.state
                 s["venue_order_id"] = o.venue_order_id
-            self.publish(rec)
-            if o.done and o.slot >= 0:
-                leaves = o.qty_e8 - max(o.applied_e8, o.filled_e8)
-                if leaves > 0:
-                    on_done(risk.symbols, risk.account, o.symbol_id, o.side, leaves)
-                self._ended(o, r)
-                self._free(o)
+                if o.done:
+                    leaves = o.qty_e8 - max(o.applied_e8, o.filled_e8)
+                    if leaves > 0:
+                        on_done(risk.symbols, risk.account, o.symbol_id, o.side, leaves)
+                    self._ended(o, r)
+                    self._free(o)
+            self.publish(rec)  # the commit point
+            undo.end()
 
     def _ended(self, o: LiveOrder, r) -> None:
         state = o.state

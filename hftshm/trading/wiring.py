@@ -4,6 +4,7 @@ order router, the protection watch. One builder, so the worker file stays wiring
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from ..layouts import exec_report as F
@@ -14,6 +15,7 @@ from ..risk.limits import instrument_rows
 from ..risk.live_gate import LiveGate
 from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
+from ..ring import header as RH
 from ..runtime.config import risk_limits
 from ..venues import clientid, order_venue_of
 from . import credentials, instruments
@@ -22,7 +24,9 @@ from .area import TradingArea
 from .rate_backoff import RateBackoff
 from .protection import Protection, ProtectionWatch
 from .router import OrderRouter
+from . import undo
 
+log = logging.getLogger("hftshm.execution")
 STAGES = ("intent_to_verdict", "verdict_to_sent", "sent_to_ack", "tick_to_trade", "risk_check")
 
 
@@ -96,9 +100,16 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
                                          ex.timeout_ms)
     lat = {name: ctx.latency.recorder(name, add=True) for name in STAGES}
     backoff = RateBackoff(ex.backoff_ms, ex.backoff_max_ms, ex.rate_limit_halt_after)
+    # a report an earlier execution was applying when it died: kept if the fills ring has it,
+    # else undone (before the router reads the slots: undo.py)
+    found = undo.recover(area, risk, fills.published())
+    if found is not None:
+        log.warning("an earlier execution died applying a report of order %#x: %s", found[1],
+                    "it was published, kept" if found[0] == "kept" else
+                    "not published, undone (the venue is asked again; it is applied once)")
     router = OrderRouter(risk, area, gate, proto, publisher.publish, count, lat,
                          lambda cause: killswitch.trip(control, cause).written,
-                         ex.max_order_age_ms * 1_000_000, backoff)
+                         ex.max_order_age_ms * 1_000_000, backoff, cursor=(fills.hdr, RH.W_CURSOR))
     cum, trades, ended = ring_reports(fills)
     recover = unfinished(path_for(cfg), area.run_tag)  # earlier runs (a whole-instance restart)
     hist = history(path_for(cfg), area.run_tag)

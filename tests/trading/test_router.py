@@ -342,8 +342,10 @@ def test_adopt_resolves_orders_of_an_earlier_process():
 
 
 def test_a_fill_applied_but_not_published_before_a_kill_counts_once():
-    """execution died after applying a fill to the risk state and its slot, before publishing it:
-    the restarted router fetches it again, publishes it, and does not apply it twice."""
+    """A slot ahead of the fills ring (a fill applied to the risk state and the slot, its report
+    not on the ring): the restarted router fetches it again, publishes it, and does not apply it
+    twice. The undo record rules this state out after a crash (test_undo.py: an unpublished
+    report is undone); adopt still handles it, as a second line."""
     b = Bench()
     f = b.send(b.order(1))
     b.venue(ok(f["id"], {"orderId": 7, "executedQty": "0", "status": "NEW"}))
