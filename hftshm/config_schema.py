@@ -358,6 +358,10 @@ SIM = Section(
     # tick sizes that replace the simulator's own (what its exchangeInfo serves and it enforces)
     Text("ticks", "", pattern=r"[A-Za-z0-9]+=[0-9]+(\.[0-9]{1,8})?(,[A-Za-z0-9]+=[0-9]+(\.[0-9]{1,8})?)*",
          what='"symbol=tick" pairs, comma-separated, such as "btcusdt=0.1", or ""'),
+    # USD-M (venue = "binance_usdm"): funding times (Binance: 8 h; compress it to see funding) and
+    # forceOrder liquidations a second per symbol (hftshm.exchange.usdm_streams)
+    Float("funding_interval_s", 28800.0, lo=0.001, hi=86400.0 * 30),
+    Float("liquidations_per_s", 0.2, lo=0.0, hi=1000.0),
 )
 
 

@@ -88,11 +88,12 @@ def exchange(
     burst_every: Annotated[float, _opt("Fault: every this many seconds...")] = 0.0,
     burst_size: Annotated[int, _opt("...send this many extra messages at once.")] = 0,
     orders_per_10s: Annotated[int, _opt("Order-rate limit per 10 s (Binance: 50); raise it for benchmarks.")] = 50,
-    venue: Annotated[str, _opt("binance_usdm: USD-M orders on /ws-fapi/v1 (user data on /ws/<listenKey>).")] =
+    venue: Annotated[str, _opt("binance_usdm: USD-M streams (/public, /market), orders (/ws-fapi/v1).")] =
     "binance_spot",
     funding_interval: Annotated[float, _opt("USD-M: seconds between funding times (Binance: 28800).")] = 28800.0,
     funding_rate: Annotated[str, _opt("USD-M: funding rate at each funding time.")] = "0.0001",
     ticks: Annotated[str, _opt("Tick sizes replacing the simulator's own, e.g. btcusdt=0.1,ethusdt=0.05.")] = "",
+    liquidations_per_s: Annotated[float, _opt("USD-M: forceOrder liquidations a second per symbol (0..1000).")] = 0.2,
 ) -> None:
     """Run the local Binance-compatible exchange simulator until Ctrl-C."""
     from hftshm.exchange import Faults, ExchangeConfig, run
@@ -112,7 +113,7 @@ def exchange(
                           burst_every_s=burst_every, burst_size=burst_size),
             limits=SimLimits(orders_per_10s=orders_per_10s, orders_per_day=max(160_000, orders_per_10s * 8640)),
             venue=venue, funding_interval_s=funding_interval, funding_rate=funding_rate,
-            ticks=_ticks(ticks),
+            ticks=_ticks(ticks), liquidations_per_s=liquidations_per_s,
         )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None

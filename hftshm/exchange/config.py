@@ -179,6 +179,7 @@ class ExchangeConfig:
     funding_interval_s: float = 28800.0  # Binance's 8 h; tests compress it
     funding_rate: str = "0.0001"  # per funding time, signed
     leverage: int = 20
+    liquidations_per_s: float = 0.2  # USD-M forceOrder: liquidations a second per symbol (usdm_streams.py)
     # (symbol, tick) pairs that replace a symbol's tick size in its rules (what exchangeInfo
     # serves and the matching enforces): ("btcusdt", "0.1")
     ticks: tuple[tuple[str, str], ...] = ()
@@ -232,6 +233,9 @@ class ExchangeConfig:
             raise ValueError(f"funding_rate must be a signed decimal like '0.0001', got {self.funding_rate!r}") from None
         if not isinstance(self.leverage, int) or not 1 <= self.leverage <= 125:
             raise ValueError(f"leverage must be an integer 1..125, got {self.leverage!r}")
+        if not (_real(self.liquidations_per_s) and math.isfinite(self.liquidations_per_s)
+                and 0 <= self.liquidations_per_s <= 1000):
+            raise ValueError(f"liquidations_per_s must be a number 0..1000, got {self.liquidations_per_s!r}")
         if self.max_buffer < 1 << 16:
             raise ValueError("max_buffer must be at least 64 KiB")
         for symbol, tick in self.ticks:

@@ -10,10 +10,12 @@ Paths (web-socket-streams.md "General WSS information", web-socket-api.md):
 * ``GET /api/v3/exchangeInfo`` (``/fapi/v1/exchangeInfo`` when it speaks USD-M): the REST
   exchangeInfo answer, plain HTTP, from which hftshm takes its instrument rules
 
-Replaying a Binance USD-M capture, the paths are USD-M's (Binance derivatives docs, USDⓈ-M
-Futures, "Websocket Market Streams"): ``/public/ws..``, ``/public/stream..`` for bookTicker, depth
-and trade, ``/market/ws..``, ``/market/stream..`` for aggTrade, markPrice and forceOrder, and
-``/ws-fapi/v1`` for the WebSocket API (``depth`` answers the recorded futures snapshot). As on
+Speaking USD-M (``ExchangeConfig.venue = "binance_usdm"``: the synthetic market in USD-M's shape,
+``usdm_streams.py``) or replaying a Binance USD-M capture, the paths are USD-M's (Binance
+derivatives docs, USDⓈ-M Futures, "Websocket Market Streams"): ``/public/ws..``,
+``/public/stream..`` for bookTicker, depth and trade, ``/market/ws..``, ``/market/stream..`` for
+aggTrade, markPrice and forceOrder, and ``/ws-fapi/v1`` for the WebSocket API (``depth``
+answers the futures snapshot). As on
 the venue, a connection with no routed path (``/ws``, ``/stream``) gets the /public streams only,
 and a stream asked for on the wrong path is accepted and never delivered: no error, silence.
 
@@ -55,6 +57,7 @@ from .playback import play
 from .ratelimit import RateLimits
 from .loaded_capture import Capture
 from .streams import KINDS, USDM_KINDS, Renderer, parse_stream
+from .usdm_streams import FuturesFeed, StreamMessage, UsdmRenderer
 from .venue import MarketRows, UserEvents, Venue, warm_up
 from .wsapi import ApiSession, WsApi, event_frame_payloads
 from .wsframe import envelope_prefix, text_frame
@@ -95,7 +98,11 @@ class ExchangeSimulator:
             self.futures = FuturesApi(self.venue, cfg, self.limits)
         self.api = self.futures or WsApi(self.venue, cfg, self.limits)
         self._users: set = set()  # /ws/<listenKey> connections (futures user data)
-        self.renderers = {s: Renderer(spec) for s, spec in cfg.specs.items()}
+        self.usdm = (self.capture.venue if self.capture is not None else cfg.venue) == "binance_usdm"
+        renderer = UsdmRenderer if self.usdm else Renderer
+        self.renderers = {s: renderer(spec) for s, spec in cfg.specs.items()}
+        # the synthetic USD-M market's mark price and liquidation streams
+        self.futures_feed = None if self.futures is None else FuturesFeed(cfg, self.venue.markets, self.renderers)
         self.prefixes: dict[str, bytes] = {}
         self.stats = Stats()
         self._markets: set[MarketPeer] = set()
@@ -103,7 +110,6 @@ class ExchangeSimulator:
         self._server = None
         self._pump_task: asyncio.Task | None = None
         self._valid = self.capture.streams if self.capture else None
-        self.usdm = self.capture is not None and self.capture.venue == "binance_usdm"
         self.failed = asyncio.Event()
 
     # ----- lifecycle
@@ -293,6 +299,9 @@ class ExchangeSimulator:
                 if self.futures is not None:
                     self.futures.tick(now)
                     self.futures.absorb()
+                    if self.venue.started:
+                        for msg in self.futures_feed.tick(now):
+                            self.venue.publish_message(msg)
                 self.publish(self.venue.drain())
                 await asyncio.sleep(self.cfg.tick_s)
         except Exception:
@@ -318,6 +327,10 @@ class ExchangeSimulator:
                     payload = self.renderers[item.symbol].depth(item)
                     self._fan_out({stream}, lambda combined: (
                         [stream], [self._wrap(stream, payload) if combined else payload]), out)
+            elif isinstance(item, StreamMessage):
+                if item.stream in self.venue.wanted:
+                    self._fan_out({item.stream}, lambda combined, m=item: (
+                        [m.stream], [self._wrap(m.stream, m.payload) if combined else m.payload]), out)
             elif isinstance(item, FuturesEvents):
                 for peer in self._users:
                     out[peer].extend(text_frame(p) for p in user_frames(item.events))

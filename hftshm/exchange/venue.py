@@ -6,7 +6,8 @@ request arrives, always passing the time in; everything the venue publishes is q
 
 * ``MarketRows`` - trade / aggTrade / bookTicker messages of one symbol (``rows.py``),
 * ``DepthDiff`` - one diff-depth event (``depth.py``),
-* ``UserEvents`` - executionReport / outboundAccountPosition events for user-data subscribers.
+* ``UserEvents`` - executionReport / outboundAccountPosition events for user-data subscribers,
+* ``StreamMessage`` - a rendered message of a stream with no rows (USD-M mark price, liquidations).
 
 Before a request touches a book the markets are advanced to the request's time, so a user
 order meets exactly the book that the published stream shows up to then.
@@ -28,7 +29,7 @@ from hftshm.layouts.md import format_e8
 from . import errors
 from . import rows as R
 from .account import Account
-from .order_book import available, snapshot, sweep_cost
+from .order_book import G_UID, available, snapshot, sweep_cost
 from .config import ExchangeConfig, fee_e8
 from .depth import DepthWindow
 from .filters import filter_list, usdm_filter_list
@@ -37,6 +38,9 @@ from .market import warm_up as market_warm_up
 from .matching import MatchingEngine, OrderRequest, Outcome, lots_for_quote
 
 DEPTH_STREAMS = (("depth@100ms", 100), ("depth", 1000))
+# USD-M (usdm_streams.py): "@depth@0ms" sends changes as they happen; here at every step of the
+# market (period 0: each advance, about every millisecond), at a cost that does not grow with a lag
+USDM_DEPTH_STREAMS = (("depth@100ms", 100), ("depth@0ms", 0))
 
 
 def warm_up() -> None:
@@ -78,7 +82,10 @@ class Venue:
         self.account = Account({a: parse_e8(v) for a, v in cfg.balances})
         self.engine = MatchingEngine(self.markets, self.account, fee_e8(cfg.maker_fee),
                                      fee_e8(cfg.taker_fee), closed=snapshots is not None)
-        self.windows = {s: [DepthWindow(s, name, ms) for name, ms in DEPTH_STREAMS] for s in self.specs}
+        self.usdm = cfg.venue == "binance_usdm"
+        depth_streams = USDM_DEPTH_STREAMS if self.usdm else DEPTH_STREAMS  # the shortest timed first
+        self.windows = {s: [DepthWindow(s, name, ms) for name, ms in depth_streams] for s in self.specs}
+        self._last_changes: dict[str, np.ndarray] = {}  # per symbol, the latest change log (ends with its latest id)
         self.wanted: set[str] = set()
         self.outbox: list = []
         self.started = False
@@ -114,6 +121,8 @@ class Venue:
                 self._t[s] = t_stop + 1
                 if t_stop == close - 1:
                     self._close_windows(s, close)
+                if self.usdm:
+                    self._close_windows(s, t_stop + 1, untimed=True)
 
     def burst(self, now_ns: int, size: int) -> None:
         """``size`` extra messages at ``now_ns`` on one symbol (symbols take turns)."""
@@ -132,13 +141,25 @@ class Venue:
             events = self.engine.on_maker_fills(s, rows, orders, t_ns)
             if events:
                 self.outbox.append(UserEvents(events))
-        for w in self.windows[s]:
-            w.add(chg)
+        self._add_changes(s, chg)
         self._publish_rows(s, rows)
 
-    def _close_windows(self, s: str, close_ns: int) -> None:
+    def _add_changes(self, s: str, chg: np.ndarray) -> None:
+        if not chg.shape[0]:
+            return
         for w in self.windows[s]:
-            if close_ns % w.period_ns == 0:
+            w.add(chg)
+        if self.usdm:  # for _straddle
+            self._last_changes[s] = chg
+
+    def _close_windows(self, s: str, close_ns: int, untimed: bool = False) -> None:
+        """Close the windows ending at ``close_ns``: the timed ones whose period divides it, or
+        (``untimed``) those of period 0, which close at every step."""
+        for w in self.windows[s]:
+            if untimed and w.period_ns == 0 and f"{s}@{w.stream}" not in self.wanted:
+                w.skip()  # nobody listens: no event to build (its ids still advance for pu)
+                continue
+            if (w.period_ns == 0) if untimed else (w.period_ns and close_ns % w.period_ns == 0):
                 diff = w.close(close_ns)
                 if diff is not None and not self._gaps(s, w.stream, 1)[0] and self._count(f"{s}@{w.stream}"):
                     self.outbox.append(diff)
@@ -184,6 +205,12 @@ class Venue:
         rows = rows[keep]
         if rows.shape[0]:
             self.outbox.append(MarketRows(s, rows))
+
+    def publish_message(self, msg) -> None:
+        """A ready message of a stream with no rows (USD-M markPrice, forceOrder), counted
+        against ``count`` as the others."""
+        if self.started and self._count(msg.stream):
+            self.outbox.append(msg)
 
     def drain(self) -> list:
         out, self.outbox = self.outbox, []
@@ -266,11 +293,26 @@ class Venue:
         m = self.markets[s]
         bids, asks = snapshot(m.px, m.qty, limit)
         tick, step = m.spec.tick_e8, m.spec.step_e8
-        return {
-            "lastUpdateId": m.update_id,
-            "bids": [[format_e8(p * tick), format_e8(q * step)] for p, q in bids],
-            "asks": [[format_e8(p * tick), format_e8(q * step)] for p, q in asks],
-        }
+        answer = {"lastUpdateId": m.update_id}
+        if self.usdm:
+            answer["E"] = answer["T"] = now_ns // 1_000_000  # the futures snapshot's message and transaction times
+            self._straddle(s, m.update_id)
+        answer["bids"] = [[format_e8(p * tick), format_e8(q * step)] for p, q in bids]
+        answer["asks"] = [[format_e8(p * tick), format_e8(q * step)] for p, q in asks]
+        return answer
+
+    def _straddle(self, s: str, last_id: int) -> None:
+        """USD-M: the first event applied after a snapshot must have ``U <= lastUpdateId <= u``
+        ("How to manage a local order book correctly"). Binance's next event includes the
+        snapshot's last update; here a window still empty at the snapshot has its next event
+        start with that update's levels again (absolute quantities: re-applying them is a no-op)."""
+        chg = self._last_changes.get(s)
+        if chg is None or int(chg[-1, G_UID]) != last_id:
+            return
+        chg = chg[chg[:, G_UID] == last_id]
+        for w in self.windows[s]:
+            if w.empty:
+                w.add(chg)
 
     def place(self, req: OrderRequest, now_ns: int) -> dict:
         """``req.symbol`` is a stream symbol (see ``stream_symbol``)."""
@@ -358,8 +400,7 @@ class Venue:
 
     def _publish(self, outcome: Outcome) -> dict:
         for s, rows, chg in outcome.public:
-            for w in self.windows[s]:
-                w.add(chg)
+            self._add_changes(s, chg)
             self._publish_rows(s, rows)
         if outcome.events:
             self.outbox.append(UserEvents(outcome.events))

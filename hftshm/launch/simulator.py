@@ -51,6 +51,9 @@ class SimProcess:
             cmd += ["--orders-per-10s", str(orders_per_10s)]
         if getattr(sim, "ticks", ""):
             cmd += ["--ticks", sim.ticks]
+        if getattr(sim, "venue", "binance_spot") == "binance_usdm":  # Bybit, OKX: served on their own paths
+            cmd += ["--venue", "binance_usdm", "--funding-interval", repr(float(sim.funding_interval_s)),
+                    "--liquidations-per-s", repr(float(sim.liquidations_per_s))]
         if sim.replay:
             cmd += ["--replay", str(sim.replay), "--speed", str(sim.speed)]
             if sim.replay_orders:
@@ -73,7 +76,7 @@ class SimProcess:
     def urls(self, venue: str = "binance_spot") -> tuple[str, str]:
         """(stream URL, WebSocket API URL) of the market it plays."""
         base = f"ws://127.0.0.1:{self.port}"
-        return base, base + ("/ws-fapi/v1" if venue == "binance_usdm" else "/ws-api/v3")  # USD-M: a replay
+        return base, base + ("/ws-fapi/v1" if venue == "binance_usdm" else "/ws-api/v3")
 
     def poll(self) -> int | None:
         return self.proc.poll()

@@ -69,6 +69,8 @@ class SimConfig:
     replay_orders: bool = S.SIM["replay_orders"].field()  # replay: orders match against the recorded book
     venue: str = S.SIM["venue"].field()  # the market venue it speaks: "binance_spot" or "binance_usdm"
     ticks: str = S.SIM["ticks"].field()  # "btcusdt=0.1,...": tick sizes replacing the simulator's own
+    funding_interval_s: float = S.SIM["funding_interval_s"].field()  # USD-M: seconds between funding times
+    liquidations_per_s: float = S.SIM["liquidations_per_s"].field()  # USD-M: forceOrder events a second per symbol
 
 
 @dataclass
@@ -362,8 +364,7 @@ def validate(cfg: Config) -> None:
 
 def validate_market_venue(cfg: Config) -> None:
     """The venue that ingest reads (``[venue] kind``, or ``[sim] venue`` with the simulator)
-    serves every stream asked for; live venues get their URLs when left empty. USD-M has no
-    order entry yet: strategies with it are refused rather than sent to a Spot API."""
+    serves every stream asked for; live venues get their URLs when left empty."""
     from .. import venues
 
     if cfg.venue.kind in ("replay", "bridge"):
@@ -379,9 +380,6 @@ def validate_market_venue(cfg: Config) -> None:
             venue.connections("wss://x", cfg.venue.symbols, cfg.venue.streams)
         except ValueError as exc:
             raise ConfigError(f"[venue] symbols x streams: {exc}") from None
-    if cfg.venue.kind == "sim" and venue.kind == "binance_usdm" and not cfg.sim.replay:
-        raise ConfigError('[sim] venue = "binance_usdm": the simulator speaks USD-M by replaying a USD-M '
-                          "capture; set [sim] replay")
     if cfg.venue.kind != "sim":
         if not cfg.venue.stream_url:
             cfg.venue.stream_url = venue.live_stream_url
@@ -391,16 +389,16 @@ def validate_market_venue(cfg: Config) -> None:
 
 def refuse_usdm_orders(cfg: Config) -> None:
     """USD-M orders go to Binance USD-M (``[venue] kind = "binance_usdm"``, its order protocol in
-    hftshm.venues.binance_usdm). The simulator's USD-M under ``hftshm start`` is a replayed
-    capture, which takes no orders: strategies with it are refused rather than left unanswered
+    hftshm.venues.binance_usdm) or to the simulator's synthetic USD-M market. A replayed USD-M
+    capture takes no orders: strategies with it are refused rather than left unanswered
     (after the trading tables, which give the simulator a default strategy)."""
-    if cfg.venue.kind != "sim" or not cfg.strategies:
+    if cfg.venue.kind != "sim" or not cfg.strategies or not cfg.sim.replay:
         return
     from .. import venues
 
     if venues.market_venue_of(cfg).kind == "binance_usdm":
-        raise ConfigError('[sim] venue = "binance_usdm": the simulator replays a USD-M capture, which takes no '
-                          "orders: set strategies = []")
+        raise ConfigError('[sim] venue = "binance_usdm" with [sim] replay: a replayed USD-M capture takes no '
+                          "orders: set strategies = [] (or drop replay: the synthetic USD-M market trades)")
 
 
 MARKET_DATA_ONLY = ("bybit_spot", "bybit_linear", "okx")  # venues with no order entry here

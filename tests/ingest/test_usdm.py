@@ -182,9 +182,12 @@ def test_config_fills_the_venue_urls_and_keeps_binance_as_spot():
     traded = config_mod.from_dict({"venue": {"kind": "binance_usdm", "streams": ["trade"]},
                                    "strategies": [{"name": "m", "kind": "momentum", "symbols": ["btcusdt"]}]})
     assert traded.strategies and traded.venue.api_url == "wss://ws-fapi.binance.com/ws-fapi/v1"
-    with pytest.raises(ConfigError, match=r"\[sim\] venue = \"binance_usdm\": .*set \[sim\] replay"):
-        config_mod.from_dict({"sim": {"venue": "binance_usdm"}, "venue": {"streams": ["trade"]},
-                              "strategies": []})
+    # the simulator's synthetic USD-M market trades (its default strategy too); a replayed capture does not
+    sim = config_mod.from_dict({"sim": {"venue": "binance_usdm"}, "venue": {"streams": ["trade"]}})
+    assert sim.strategies and sim.sim.venue == "binance_usdm"
+    with pytest.raises(ConfigError, match=r"\[sim\] venue = \"binance_usdm\" with \[sim\] replay: .*strategies = \[\]"):
+        config_mod.from_dict({"sim": {"venue": "binance_usdm", "replay": str(USDM_CAPTURE)},
+                              "venue": {"streams": ["trade"]}})
 
 
 MARK = ('{"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":%d,"s":"BTCUSDT",'
