@@ -82,6 +82,11 @@ class OrderVenue:
     # user data on a stream of its own: (api_url, listenKey) -> the URL to read it from;
     # None when execution reports come on the WebSocket API connection (Spot's subscribe)
     user_stream_url: Callable | None = None
+    # Bybit: reports on an authenticated private stream of its own: api_url -> that stream's URL
+    # (the protocol's ``private_frames`` authenticate and subscribe it), and order queries over
+    # REST: api_url -> the REST base URL (the protocol's ``HttpRequest``s go there)
+    private_stream_url: Callable | None = None
+    rest_url: Callable | None = None
 
 
 ALIASES = {"binance": "binance_spot"}
@@ -99,8 +104,9 @@ def _registry() -> dict[str, MarketVenue]:
 def _order_registry() -> dict[str, OrderVenue]:
     from .binance_spot.venue import ORDERS as SPOT_ORDERS
     from .binance_usdm.venue import ORDERS as USDM_ORDERS
+    from .bybit.venue import LINEAR_ORDERS as BYBIT_LINEAR_ORDERS
 
-    return {v.kind: v for v in (SPOT_ORDERS, USDM_ORDERS)}
+    return {v.kind: v for v in (SPOT_ORDERS, USDM_ORDERS, BYBIT_LINEAR_ORDERS)}
 
 
 def order_venue(kind: str) -> OrderVenue:
