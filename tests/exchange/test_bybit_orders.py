@@ -51,8 +51,9 @@ class Client:
     """Execution's wiring, in-process: router + Bybit protocol + the trade and private sockets +
     REST for the protocol's questions."""
 
-    def __init__(self, sim):
+    def __init__(self, sim, prefix="htag"):
         self.sim = sim
+        self.halts = []
         self.buf = np.zeros(C.RISK_LENGTH, np.uint8)
         self.area = TradingArea.format(self.buf, 1)
         self.risk = RiskState(1, self.buf)
@@ -65,12 +66,12 @@ class Client:
         self.venue = order_venue("bybit_linear")
         # the key pair as execution loads it (a Binance Signer): the protocol takes its MAC over
         self.proto = self.venue.protocol(Signer(DEFAULT_API_KEY, DEFAULT_API_SECRET), ["BTCUSDT"],
-                                         [("BTC", "USDT")], "htag", 5000, 1000)
+                                         [("BTC", "USDT")], prefix, 5000, 1000)
         self.published = []
         self.counts = {}
         self.router = OrderRouter(self.risk, self.area, self.gate, self.proto, self.published.append, self.count,
                                   {k: Rec() for k in ("risk_check", "intent_to_verdict", "sent_to_ack")},
-                                  lambda cause: True, 10_000 * 1_000_000)
+                                  lambda cause: self.halts.append(cause) or True, 10_000 * 1_000_000)
         self.counter = 0
         self.rest_calls = 0
         self.tasks = []
@@ -284,3 +285,39 @@ def test_bybit_auth_refused_and_orders_before_auth():
             assert status == 200 and orjson.loads(body)["retCode"] == 10004
 
     asyncio.run(asyncio.wait_for(main(), 30))
+
+
+def test_bybit_start_up_reconciliation_cancels_an_earlier_runs_order():
+    cfg = ExchangeConfig(port=0, symbols=("btcusdt",), rate=50.0)
+
+    async def main():
+        async with ExchangeSimulator(cfg) as sim:
+            venue = sim.bybit.venue
+            old = Client(sim, prefix="hold1")  # an earlier run of the instance left an order resting
+            await old.start()
+            try:
+                bid, _ = old.touch()
+                oid = await old.order(O.BUY, 100_000, O.LIMIT, bid - 500 * E8, wait=False)
+                await old.until(lambda: any(int(r["exec_type"]) == F.EX_NEW for r in old.reports(oid)))
+            finally:
+                await old.stop()
+            (left,) = [o for o in venue.orders.values() if o.status == "New"]
+            assert left.link_id.startswith("hold1-")
+            c = Client(sim)
+            await c.start()
+            try:
+                await c.send(c.router.reconcile_start(time.time_ns(), 10_000_000_000))
+                assert c.router.reconciling
+
+                def done():
+                    c.router.reconcile_check(time.time_ns())
+                    return not c.router.reconciling
+
+                await c.until(done)
+                assert c.halts == [] and c.proto.reconcile == (0, 1, 0)
+                assert c.counts.get("reconciled") == 1
+                await c.until(lambda: left.status == "Cancelled")
+            finally:
+                await c.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 60))
