@@ -9,7 +9,8 @@ drives, so execution gets the protocol from here, never by importing one venue's
 
 ``kind`` names: ``binance_spot`` (also ``binance``, for configs written before USD-M),
 ``binance_usdm``, ``bybit_spot``, ``bybit_linear`` and ``okx`` (Bybit v5 and OKX v5 public
-market data: their book snapshots come in band, so they need no snapshot API).
+market data: their book snapshots come in band, so they need no snapshot API). Order venues:
+``binance_spot``, ``binance_usdm`` and ``bybit_linear`` (``bybit/protocol.py``).
 """
 
 from __future__ import annotations
