@@ -383,3 +383,17 @@ def test_registered_as_bybit_linear_order_venue():
     assert rest_url("ws://127.0.0.1:9000/v5/trade") == "http://127.0.0.1:9000"
     with pytest.raises(KeyError):
         venues.order_venue("bybit_spot")  # spot orders are not built
+
+
+def test_reconnect_asks_every_open_order_over_rest_and_never_resends():
+    p, o, frame = make()
+    adopted = LiveOrder()  # an order an earlier execution process sent (the router's adopt)
+    adopted.order_id, adopted.symbol_id, adopted.side, adopted.type = OID + 1, 1, O.SELL, O.LIMIT
+    adopted.qty_e8, adopted.price_e8, adopted.sent_ns = 100_000, 6_000_000_000_000, T0
+    p.adopt(adopted)
+    asks = p.resync(T0 + MS)
+    assert all(isinstance(a, HttpRequest) for a in asks) and len(asks) == 2
+    assert {("orderLinkId=" + CID) in a.query for a in asks} == {True, False}
+    assert any("symbol=BTCUSDT" in a.query and "orderLinkId=htag-10000000006" in a.query for a in asks)
+    assert frame["reqId"] not in p.requests  # the place's answer, should it come now, is ignored
+    assert not any(isinstance(a, bytes) and b"order.create" in a for a in asks)
