@@ -7,6 +7,8 @@ Paths (web-socket-streams.md "General WSS information", web-socket-api.md):
 * ``/ws-api/v3[?returnRateLimits=false]``: the WebSocket API
 * ``/v5/public/spot``, ``/v5/public/linear`` (Bybit v5) and ``/ws/v5/public`` (OKX v5): public
   market data, synthetic (``inband.py``)
+* ``/v5/trade``, ``/v5/private`` and ``GET /v5/order/realtime``, ``/v5/order/history``: Bybit v5
+  linear orders on a book of their own (``bybit_trade.py``)
 * ``GET /api/v3/exchangeInfo`` (``/fapi/v1/exchangeInfo`` when it speaks USD-M): the REST
   exchangeInfo answer, plain HTTP, from which hftshm takes its instrument rules
 
@@ -49,6 +51,7 @@ from websockets.exceptions import ConnectionClosed
 
 from ..venues.binance_usdm.urls import PATH_OF
 from . import inband, stream_control
+from .bybit_trade import PRIVATE_PATH as BYBIT_PRIVATE_PATH, REST_PATHS as BYBIT_REST_PATHS, TRADE_PATH as BYBIT_TRADE_PATH
 from .config import ExchangeConfig
 from .depth import DepthDiff
 from .connection import ApiPeer, Connection, MarketPeer, Peer, Stats
@@ -103,6 +106,13 @@ class ExchangeSimulator:
         self.renderers = {s: renderer(spec) for s, spec in cfg.specs.items()}
         # the synthetic USD-M market's mark price and liquidation streams
         self.futures_feed = None if self.futures is None else FuturesFeed(cfg, self.venue.markets, self.renderers)
+        # --- Bybit v5 linear orders (bybit_trade.py): /v5/trade, /v5/private, /v5/order/* ---
+        from .bybit_trade import BybitTrade, BybitTradeServer
+        from .config import fee_e8 as _fee_e8
+
+        self.bybit = BybitTradeServer(BybitTrade(cfg.symbols, cfg.api_key, cfg.api_secret, _fee_e8(cfg.maker_fee),
+                                                 _fee_e8(cfg.taker_fee), cfg.levels, cfg.seed))
+        # --- end Bybit ---
         self.prefixes: dict[str, bytes] = {}
         self.stats = Stats()
         self._markets: set[MarketPeer] = set()
@@ -132,6 +142,7 @@ class ExchangeSimulator:
             await asyncio.gather(self._pump_task, return_exceptions=True)
         for peer in list(self._markets) + list(self._apis):
             peer.stop()
+        await self.bybit.stop()  # Bybit v5 orders: its market ticks
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -172,6 +183,16 @@ class ExchangeSimulator:
         route = None
         if path in EXCHANGE_INFO_PATHS and request.headers.get("Upgrade") is None:
             return self._exchange_info_http(conn, path)
+        if path in (BYBIT_TRADE_PATH, BYBIT_PRIVATE_PATH):  # Bybit v5 orders (bybit_trade.py)
+            conn.route = ("bybit", path)
+            return None
+        if path in BYBIT_REST_PATHS and request.headers.get("Upgrade") is None:
+            resp = conn.respond(http.HTTPStatus.OK, "")
+            resp.body = self.bybit.rest_body(path, url.query, request.headers)
+            resp.headers["Content-Type"] = "application/json"
+            del resp.headers["Content-Length"]
+            resp.headers["Content-Length"] = str(len(resp.body))
+            return resp
         if path in inband.BYBIT_PATHS or path == inband.OKX_PATH:  # Bybit v5, OKX v5 (inband.py)
             try:
                 tweaks = inband.options_from_query(query)
@@ -239,6 +260,9 @@ class ExchangeSimulator:
                                         gap_every=cfg.faults.gap_every, count=cfg.count or 0)
             opts = dataclasses.replace(opts, **conn.route[2])
             await inband.serve(conn, conn.route[1], opts, [s.upper() for s in cfg.specs], self.stats)
+        elif conn.route[0] == "bybit":  # Bybit v5 orders (bybit_trade.py)
+            serve = self.bybit.serve_trade if conn.route[1] == BYBIT_TRADE_PATH else self.bybit.serve_private
+            await serve(conn)
         elif conn.route[0] == "api":
             await self._serve_api(conn, conn.route[1])
         elif conn.route[0] == "user":

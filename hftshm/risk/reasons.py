@@ -62,6 +62,11 @@ VENUE_POSITION_MODE = 62  # -4061 positionSide does not match the account's mode
 NO_INSTRUMENT_RULES = 65  # kill-switch cause and pre-trade reject: no venue rules for the symbol
 INSTRUMENT_PRICE = 66  # pre-trade reject: price off the venue's tick, min/max price or percent-price band
 INSTRUMENT_QTY = 67  # pre-trade reject: qty off the venue's step, min/max qty, or notional out of bounds
+# --- bybitorders (70-74): Bybit v5 retCodes (hftshm/venues/bybit/retcodes.py); 74 unused ---
+VENUE_UNAVAILABLE = 70  # 10019 / 10404: the trade service is restarting or does not serve the op (not executed)
+VENUE_OPEN_ORDERS = 71  # 110020: the venue's limit of active orders is reached
+VENUE_POSITION_LIMIT = 72  # 110021 / 110090: the order could take the position over the venue's limit
+VENUE_PRICE_LIMIT = 73  # 110003: the price is outside the venue's allowed range around its mark
 
 _TABLE = {
     OK: ("OK", "passed every check"),
@@ -110,6 +115,12 @@ _TABLE = {
                                            "percent-price band around the mid"),
     INSTRUMENT_QTY: ("INSTRUMENT_QTY", "quantity off the venue's step size or outside its min/max quantity, or "
                                        "notional outside its min/max notional"),
+    VENUE_UNAVAILABLE: ("VENUE_UNAVAILABLE", "the venue's trade service refused the request while restarting, or "
+                                             "does not serve it on this connection (not executed)"),
+    VENUE_OPEN_ORDERS: ("VENUE_OPEN_ORDERS", "the venue's limit of active orders for the account is reached"),
+    VENUE_POSITION_LIMIT: ("VENUE_POSITION_LIMIT", "the order could take the position over the venue's position "
+                                                   "limit"),
+    VENUE_PRICE_LIMIT: ("VENUE_PRICE_LIMIT", "the price is outside the range the venue allows around its mark"),
 }
 
 NAMES = {code: name for code, (name, _) in _TABLE.items()}

@@ -9,7 +9,8 @@ drives, so execution gets the protocol from here, never by importing one venue's
 
 ``kind`` names: ``binance_spot`` (also ``binance``, for configs written before USD-M),
 ``binance_usdm``, ``bybit_spot``, ``bybit_linear`` and ``okx`` (Bybit v5 and OKX v5 public
-market data: their book snapshots come in band, so they need no snapshot API).
+market data: their book snapshots come in band, so they need no snapshot API). Order venues:
+``binance_spot``, ``binance_usdm`` and ``bybit_linear`` (``bybit/protocol.py``).
 """
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ class OrderVenue:
     # user data on a stream of its own: (api_url, listenKey) -> the URL to read it from;
     # None when execution reports come on the WebSocket API connection (Spot's subscribe)
     user_stream_url: Callable | None = None
+    # Bybit: reports on an authenticated private stream of its own: api_url -> that stream's URL
+    # (the protocol's ``private_frames`` authenticate and subscribe it), and order queries over
+    # REST: api_url -> the REST base URL (the protocol's ``HttpRequest``s go there)
+    private_stream_url: Callable | None = None
+    rest_url: Callable | None = None
 
 
 ALIASES = {"binance": "binance_spot"}
@@ -99,8 +105,9 @@ def _registry() -> dict[str, MarketVenue]:
 def _order_registry() -> dict[str, OrderVenue]:
     from .binance_spot.venue import ORDERS as SPOT_ORDERS
     from .binance_usdm.venue import ORDERS as USDM_ORDERS
+    from .bybit.venue import LINEAR_ORDERS as BYBIT_LINEAR_ORDERS
 
-    return {v.kind: v for v in (SPOT_ORDERS, USDM_ORDERS)}
+    return {v.kind: v for v in (SPOT_ORDERS, USDM_ORDERS, BYBIT_LINEAR_ORDERS)}
 
 
 def order_venue(kind: str) -> OrderVenue:

@@ -66,3 +66,27 @@ def resync_messages(streams: list[str]):
         return subscribe_messages(mine, "unsubscribe") + subscribe_messages(mine)
 
     return messages
+
+
+# --- orders (protocol.py): the trade API's host gives the private stream's and the REST host ---
+# "WebSocket Trade" > "Guideline" and "WebSocket Stream" > "Connect": wss://stream.bybit.com/v5/trade
+# and /v5/private (testnet: stream-testnet.bybit.com); "Integration Guidance": REST on
+# https://api.bybit.com (testnet: api-testnet.bybit.com)
+TRADE_PATH = "/v5/trade"
+PRIVATE_PATH = "/v5/private"
+REST_HOSTS = {"stream.bybit.com": "https://api.bybit.com", "stream-testnet.bybit.com": "https://api-testnet.bybit.com"}
+
+
+def private_stream_url(api_url: str) -> str:
+    """The private stream next to a trade API URL (the simulator's serves both on one port)."""
+    parts = urlsplit(api_url)
+    return f"{parts.scheme}://{parts.netloc}{PRIVATE_PATH}"
+
+
+def rest_url(api_url: str) -> str:
+    """The REST base for a trade API URL: Bybit's API host, or the simulator's own (http)."""
+    parts = urlsplit(api_url)
+    host = REST_HOSTS.get(parts.hostname or "")
+    if host is not None:
+        return host
+    return f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from functools import partial
 
-from .. import Connection, MarketVenue
+from .. import Connection, MarketVenue, OrderVenue
 from .normalize import BybitNormalizer
+from .protocol import BybitProtocol
+from .urls import private_stream_url, rest_url
 from .urls import BOOKS, LINEAR_STREAMS, PING, PING_S, SPOT_STREAMS, resync_messages, subscribe_messages, topics, url_for
 
 MAX_TOPICS = 500  # ours: args are also bounded by Bybit's 21,000-character total per connection
@@ -53,4 +55,16 @@ LINEAR = MarketVenue(
     connections=partial(connections, "linear"),
     silent_hint=_HINT,
     snapshots_over_api=False,
+)
+
+# Order entry, linear only: the WebSocket trade API ("WebSocket Trade" > "Guideline"), reports on
+# the private stream ("WebSocket Stream" > "Private"), order queries over REST (protocol.py)
+LINEAR_ORDERS = OrderVenue(
+    kind="bybit_linear",
+    title="Bybit linear",
+    protocol=BybitProtocol,
+    live_api_url="wss://stream.bybit.com/v5/trade",
+    testnet_api_url="wss://stream-testnet.bybit.com/v5/trade",
+    private_stream_url=private_stream_url,
+    rest_url=rest_url,
 )
