@@ -87,6 +87,7 @@ class Reader:
         self._unpark = entry_point(K.rd_unpark_at, *self._addrs)
         self._rd_copy = entry_point(K.rd_copy, hdr, ring.slots, rst, self._copy_buf)
         self._closed = False
+        self._copy_scratch = None  # read_batch(copy=True) copies through it
         if self._wait is not None:
             self._wait.watch(self)
 
@@ -191,9 +192,16 @@ class Reader:
             raise RingConfigError(f"max_n must be >= 1, got {max_n}")
         self._i = self._n = 0  # a batch read ends any per-record iteration
         if copy:
-            out = np.empty(min(max_n, self.capacity), self.ring.layout.dtype)
-            n = K.rd_copy(self.hdr, self.slots, self.rst, out)
-            return out[:n]
+            # Copied through one scratch of the reader and returned at its own size: a fresh
+            # max_n-sized array per call, returned as a view, kept its whole allocation alive
+            # for each few records a caller held on to (tens of GB of address space in a test
+            # that kept every batch, and forks then failed with ENOMEM).
+            want = min(max_n, self.capacity)
+            scratch = self._copy_scratch
+            if scratch is None or scratch.shape[0] < want:
+                scratch = self._copy_scratch = np.empty(want, self.ring.layout.dtype)
+            n = K.rd_copy(self.hdr, self.slots, self.rst, scratch[:want])
+            return scratch[:n].copy()
         n = self._rd_next(*self._addrs, max_n)
         if n <= 0:
             if n == K.STUCK:

@@ -188,3 +188,21 @@ def test_numba_api_publishes_and_reads(instance):
     rd = ring.reader("nb", gating=True)
     assert produce(*pub.handle(), bench_records(1, 0, 50)) == 50
     assert consume(*rd.handle(), 50) == (50, sum(range(50)))
+
+
+def test_a_copied_batch_owns_only_its_records(instance):
+    """read_batch(copy=True) returns an array of its own records' size, not a view of a larger
+    allocation: a caller that keeps every small batch must not keep a ring's worth per batch."""
+    ring = make(instance, capacity=1 << 10)
+    pub = ring.publisher()
+    rd = ring.reader(start="oldest")
+    kept = []
+    for start in range(0, 30, 3):
+        pub.publish_batch(bench_records(1, start, 3))
+        batch = rd.read_batch(1 << 10, copy=True)
+        assert list(batch["seq"]) == [start, start + 1, start + 2]
+        assert batch.base is None and batch.nbytes == 3 * batch.dtype.itemsize
+        kept.append(batch)
+    pub.publish_batch(bench_records(1, 30, 1))
+    assert list(rd.read_batch(copy=True)["seq"]) == [30]
+    assert [int(b["seq"][0]) for b in kept] == list(range(0, 30, 3))  # the scratch's reuse changed none
