@@ -10,8 +10,8 @@ order more or less, the sequence measure compares unrelated orders; this one doe
 where the orders differ (side, type, quantity or price) or one side has no k-th order, with the
 time and what differs. PnL, for both, is cash plus position at the journal's last mid, fees paid.
 
-The latency is the run's own (``model = "recorded"``), and so is the compute time unless the
-config sets ``compute``; without a config the run's ``config.json`` gives the strategies and risk.
+The latency is the run's own (``model = "recorded"``), and so are the compute time and the
+strategy's busy time unless the config sets ``compute`` or ``busy``; without a config the run's ``config.json`` gives the strategies and risk.
 """
 
 from __future__ import annotations
@@ -128,6 +128,7 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
     bt_table = data.setdefault("backtest", {})
     lat = dict(bt_table.get("latency") or {})
     lat.setdefault("compute", "recorded")  # the run's own tick_to_intent, unless the config says otherwise
+    lat.setdefault("busy", "recorded")  # the run's own strategy busy time, unless the config says otherwise
     lat.update({"model": "recorded", "run": str(run_dir)})
     bt_table["latency"] = lat
     live_orders, live_fills = _load(run_dir, "orders"), _load(run_dir, "fills")
@@ -177,4 +178,6 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
         "fill_match_rate_by_trigger": by_trigger / total if total else None,
         "first_divergence": divergence, "live_pnl": live_pnl, "backtest_pnl": bt_pnl,
         "pnl_difference": bt_pnl - live_pnl, "replayed_rejects": int(getattr(bt.lat, "failures", 0)),
+        "busy": None if bt.busy is None else {"record_us": bt.busy.record_ns / 1e3, "intent_us": bt.busy.intent_ns / 1e3,
+                                              **bt.busy.fit},
     }
