@@ -20,7 +20,9 @@ Rules (each a guarantee, tested in tests/backtest):
    each costs ``record_ns`` and each intent ``intent_ns`` of its clock; an answer is seen at
    the first read time at or after its arrival (after the batch in progress, as live), never
    earlier than without busy time. Intents are stamped at the strategy's clock (never earlier
-   than the compute model says). Rules 4 and 5 then hold with ``R`` for ``L``.
+   than the compute model says; for a trigger the recorded run acted on, the clock follows its
+   live intent times, and an answer live had too takes its live response latency). Rules 4 and
+   5 then hold with ``R`` for ``L``.
 7. The pre-trade check runs at the model's verdict time (``latency.verdict``: the intent plus
    the recorded intent -> verdict delay, non-decreasing, as one execution worker checks them),
    and a risk reject is answered then; without one, at the intent time.
