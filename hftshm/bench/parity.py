@@ -103,9 +103,15 @@ def figures(res: dict, run_dir: Path) -> dict:
         "fill_match_pct": None if res["fill_match_rate"] is None else 100.0 * res["fill_match_rate"],
         "fill_match_pct_by_trigger": None if res["fill_match_rate_by_trigger"] is None
         else 100.0 * res["fill_match_rate_by_trigger"],
+        "live_fills_after_md_end": res.get("live_fills_after_md_end"),
+        "fill_match_pct_within_md": None if res.get("fill_match_rate_within_md") is None
+        else 100.0 * res["fill_match_rate_within_md"],
+        "fill_match_pct_by_trigger_within_md": None if res.get("fill_match_rate_by_trigger_within_md") is None
+        else 100.0 * res["fill_match_rate_by_trigger_within_md"],
         "first_divergence": res["first_divergence"], "live_pnl": live, "backtest_pnl": res["backtest_pnl"],
         "pnl_difference": diff, "pnl_difference_pct": 100.0 * diff / abs(live) if live else None,
         "pnl_tolerance": tol, "pnl_within_target": abs(diff) <= tol,
+        "pnl_difference_within_md": res.get("pnl_difference_within_md"),
         "fills_within_target": res["fill_match_rate"] is not None and res["fill_match_rate"] >= 0.95,
         "fills_within_target_by_trigger": res["fill_match_rate_by_trigger"] is not None
         and res["fill_match_rate_by_trigger"] >= 0.95,

@@ -300,3 +300,31 @@ def test_recorded_compute_keeps_every_intent_time_of_a_trigger(tmp_path):
     assert c.stamps_of(1, 1, T0) == [T0 + 300 * US, T0 + 900 * US, T0 + 5_000 * US]
     assert c.stamps_of(1, 2, T0 + 1_000 * US) == [T0 + 1_100 * US]
     assert c.stamps_of(1, 3, T0) is None and c.stamps_of(2, 1, T0) is None
+
+
+def test_compare_counts_live_fills_after_the_md_journal_ends_apart(tmp_path):
+    """At stop the ingest stops first, the venue matches a moment longer: live fills after the md
+    journal's last record are counted apart (``live_fills_after_md_end``), and the rates within
+    the journal's span leave them out; the plain rates still count them."""
+    import shutil
+
+    from hftshm.backtest.compare import compare
+    from hftshm.backtest.run import run
+    from .test_engine import nth
+
+    recs = [quote(T0, PX - TICK, E8, PX, E8)] + [trade(T0 + k * 1_000_000, PX, 1000, M.BUY) for k in range(1, 9)]
+    md = np.concatenate(recs)
+    write_md(tmp_path / "md", md)
+    live = tmp_path / "live"
+    run(tmp_path / "md", live, cfg=cfg(nth(1, slip_bps=10), latency={"entry_us": 100, "response_us": 100}))
+    write_md(live / "journal" / "md", md[:6])  # the live md journal ends after the 5th trade
+    risk = "\n".join(f"{k} = {v}" for k, v in WIDE_RISK.items())
+    (tmp_path / "bt.toml").write_text(f'[[strategies]]\nname = "nth"\nkind = "file"\npath = "{STRAT}"\n'
+                                      f'class = "EveryNthTrade"\nevery = 1\nslip_bps = 10\n\n[risk]\n{risk}\n')
+    res = compare(live, tmp_path / "bt.toml")
+    # the 5th trade's order reached the venue 0.1 ms after the journal's last record: late too
+    assert res["live_fills"] == 8 and res["live_fills_after_md_end"] == 4
+    assert res["fills_reproduced"] == 5 and res["fill_match_rate"] == 5 / 8
+    assert res["fill_match_rate_within_md"] == 1.0 and res["fill_match_rate_by_trigger_within_md"] == 1.0
+    assert abs(res["pnl_difference_within_md"]) < 1e-9
+    shutil.rmtree(live)
