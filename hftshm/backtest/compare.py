@@ -4,14 +4,16 @@ recorded in that run, and compare the backtest's orders and fills with the live 
 Orders are matched per strategy by sequence: the k-th new order of a strategy live against its
 k-th in the backtest (order ids differ: a live counter survives restarts). A live fill is
 reproduced when the backtest has a fill of the same k-th order with the same side, quantity and
-price (each backtest fill matches at most one live fill). A second measure, ``fill_match_rate_by_trigger``,
+price (each backtest fill matches at most one live fill). ``fill_match_rate_within_md`` (and ``..._by_trigger_within_md``) are the two over the live fills the md journal covers (venue time
+no later than its last record's: ``live_fills_after_md_end`` counts the others, matched by the
+venue after the ingest stopped). A second measure, ``fill_match_rate_by_trigger``,
 matches orders by identity instead (strategy, trigger record, side, price, quantity): after one
 order more or less, the sequence measure compares unrelated orders; this one does not. The first divergence is the first k
 where the orders differ (side, type, quantity or price) or one side has no k-th order, with the
 time and what differs. PnL, for both, is cash plus position at the journal's last mid, fees paid.
 
-The latency is the run's own (``model = "recorded"``), and so is the compute time unless the
-config sets ``compute``; without a config the run's ``config.json`` gives the strategies and risk.
+The latency is the run's own (``model = "recorded"``), and so are the compute time and the
+strategy's busy time unless the config sets ``compute`` or ``busy``; without a config the run's ``config.json`` gives the strategies and risk.
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ def _last_mids(md_dir: Path, n: int) -> np.ndarray:
                 last = q[q["symbol_id"] == s][-1]
                 mids[s] = int(last["price_e8"]) + (int(last["price2_e8"]) - int(last["price_e8"])) // 2
     return mids
+
+
+def _md_end(md_dir: Path) -> int:
+    """The last time the md journal covers: its last record's exchange or receive time."""
+    last = files.load(files.ring_files(md_dir)[-1])[1]
+    if not len(last):
+        return 0
+    return int(max(last["exch_ns"].max(), last["recv_ns"].max()))
 
 
 def pnl(fills: np.ndarray, mids: np.ndarray) -> float:
@@ -128,6 +138,7 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
     bt_table = data.setdefault("backtest", {})
     lat = dict(bt_table.get("latency") or {})
     lat.setdefault("compute", "recorded")  # the run's own tick_to_intent, unless the config says otherwise
+    lat.setdefault("busy", "recorded")  # the run's own strategy busy time, unless the config says otherwise
     lat.update({"model": "recorded", "run": str(run_dir)})
     bt_table["latency"] = lat
     live_orders, live_fills = _load(run_dir, "orders"), _load(run_dir, "fills")
@@ -165,8 +176,22 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
     total = sum(live_f.values())
     live_t, bt_t = _fills_by_trigger(live_fills, live_orders), _fills_by_trigger(fills, orders)
     by_trigger = sum(min(n, bt_t[key]) for key, n in live_t.items())
+    # live fills the md journal cannot explain: matched by the venue after the journal's last
+    # record (at stop the ingest stops first; the venue and the strategy go on a moment longer)
+    md_end = _md_end(md_dir)
+    late = live_fills[(live_fills["exec_type"] == F.EX_TRADE) & (live_fills["venue_ns"] > md_end)]
+    late_keys = Counter()
+    for key, n in _fills_by_index(late, live_seq).items():
+        late_keys[key] += n
+    covered = total - sum(late_keys.values())
+    reproduced_covered = sum(min(n - late_keys[key], bt_f[key]) for key, n in live_f.items() if n > late_keys[key])
+    late_t = _fills_by_trigger(late, live_orders)
+    by_trigger_covered = sum(min(n - late_t[key], bt_t[key]) for key, n in live_t.items() if n > late_t[key])
     mids = _last_mids(md_dir, len(src.symbols))
     live_pnl, bt_pnl = pnl(live_fills, mids), pnl(fills, mids)
+    # (both sides' fills up to the journal's end)
+    live_pnl_md = pnl(live_fills[~((live_fills["exec_type"] == F.EX_TRADE) & (live_fills["venue_ns"] > md_end))], mids)
+    bt_pnl_md = pnl(fills[~((fills["exec_type"] == F.EX_TRADE) & (fills["venue_ns"] > md_end))], mids)
     return {
         "run_dir": str(run_dir), "latency_samples": bt.lat.samples,
         "live_orders": int(sum(len(v) for v in live_seq.values())),
@@ -175,6 +200,11 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
         "fill_match_rate": reproduced / total if total else None,
         "fills_reproduced_by_trigger": by_trigger,
         "fill_match_rate_by_trigger": by_trigger / total if total else None,
+        "live_fills_after_md_end": total - covered,
+        "fill_match_rate_within_md": reproduced_covered / covered if covered else None,
+        "fill_match_rate_by_trigger_within_md": by_trigger_covered / covered if covered else None,
         "first_divergence": divergence, "live_pnl": live_pnl, "backtest_pnl": bt_pnl,
-        "pnl_difference": bt_pnl - live_pnl, "replayed_rejects": int(getattr(bt.lat, "failures", 0)),
+        "pnl_difference": bt_pnl - live_pnl, "pnl_difference_within_md": bt_pnl_md - live_pnl_md, "replayed_rejects": int(getattr(bt.lat, "failures", 0)),
+        "busy": None if bt.busy is None else {"record_us": bt.busy.record_ns / 1e3, "intent_us": bt.busy.intent_ns / 1e3,
+                                              **bt.busy.fit},
     }

@@ -15,6 +15,9 @@
     offset_us = 0
     run = ""                      # recorded: a live run's directory (its journal/orders, journal/fills)
     compute = "constant"          # "constant": compute_us; "recorded": run's tick_to_intent samples
+    busy = "constant"             # the strategy's busy time: "constant" (the two below) or "recorded" (fitted to run)
+    busy_record_us = 0            # per md record the strategy reads (0 and 0: it keeps up with the stream)
+    busy_intent_us = 0            # per intent it sends
 
     [backtest.fill]
     queue = "conservative"        # "conservative" | "probabilistic"
@@ -45,7 +48,8 @@ from .errors import BacktestError
 
 DEFAULT_BACKTEST = {"equity_interval_ms": 1000}
 DEFAULT_LATENCY = {"model": "constant", "entry_us": 0, "response_us": 0, "compute_us": 0, "entry_mult": 1.0,
-                   "response_mult": 1.0, "offset_us": 0, "run": "", "compute": "constant"}
+                   "response_mult": 1.0, "offset_us": 0, "run": "", "compute": "constant",
+                   "busy": "constant", "busy_record_us": 0, "busy_intent_us": 0}
 DEFAULT_FILL = {"queue": "conservative", "queue_power": 2.0, "taker": "touch", "maker_fee_bps": 10.0,
                 "taker_fee_bps": 10.0}
 SYMBOL_KEYS = ("tick", "step", "min_notional")
@@ -53,6 +57,7 @@ LATENCY_MODELS = ("constant", "feed", "recorded")
 QUEUES = ("conservative", "probabilistic")
 TAKERS = ("touch", "unlimited", "depth")
 COMPUTES = ("constant", "recorded")
+BUSIES = ("constant", "recorded")
 
 
 @dataclass
@@ -123,12 +128,15 @@ def from_dict(data: dict, symbols: list[str]) -> BacktestConfig:
     lat = _table("[backtest.latency]", bt.get("latency"), DEFAULT_LATENCY)
     if lat["model"] not in LATENCY_MODELS:
         raise BacktestError(f"[backtest.latency] model must be one of {', '.join(LATENCY_MODELS)}, got {lat['model']!r}")
-    for key in ("entry_us", "response_us", "compute_us", "entry_mult", "response_mult", "offset_us"):
+    for key in ("entry_us", "response_us", "compute_us", "entry_mult", "response_mult", "offset_us",
+                "busy_record_us", "busy_intent_us"):
         _number(f"[backtest.latency] {key}", lat[key], 0)
     if not isinstance(lat["run"], str):
         raise BacktestError(f"[backtest.latency] run must be a path (a live run's directory), got {lat['run']!r}")
     if lat["compute"] not in COMPUTES:
         raise BacktestError(f"[backtest.latency] compute must be one of {', '.join(COMPUTES)}, got {lat['compute']!r}")
+    if lat["busy"] not in BUSIES:
+        raise BacktestError(f"[backtest.latency] busy must be one of {', '.join(BUSIES)}, got {lat['busy']!r}")
     fill = _table("[backtest.fill]", bt.get("fill"), DEFAULT_FILL)
     if fill["queue"] not in QUEUES:
         raise BacktestError(f"[backtest.fill] queue must be one of {', '.join(QUEUES)}, got {fill['queue']!r}")

@@ -14,6 +14,18 @@ Rules (each a guarantee, tested in tests/backtest):
    come (the venue's next event plus the response latency), and it ends with the first record
    that makes a strategy act: that order's answer (a risk reject: at once) may come before the
    next record. Records with the same local time as an answer come after it.
+6. With the strategy's busy time modelled (``latency.busy``), the strategy reads as the live
+   worker does: at its read time ``R`` (when it is free and the next record was published,
+   ``max(free, max(L, publish_ns))``), every record published by then, up to ``READ_BATCH``;
+   each costs ``record_ns`` and each intent ``intent_ns`` of its clock; an answer is seen at
+   the first read time at or after its arrival (after the batch in progress, as live), never
+   earlier than without busy time. Intents are stamped at the strategy's clock (never earlier
+   than the compute model says; for a trigger the recorded run acted on, the clock follows its
+   live intent times, and an answer live had too takes its live response latency). Rules 4 and
+   5 then hold with ``R`` for ``L``.
+7. The pre-trade check runs at the model's verdict time (``latency.verdict``: the intent plus
+   the recorded intent -> verdict delay, non-decreasing, as one execution worker checks them),
+   and a risk reject is answered then; without one, at the intent time.
 
 Two pointers walk one ``Window`` of the md stream; the loop always advances the side whose next
 event is earliest within what the rules allow, so no side ever acts on the other's future.
@@ -38,6 +50,7 @@ from ..risk.state import RiskState
 from ..ring.fast import entry_point
 from ..trading.strategy import Strategy, StrategyEngine
 from ..matching.recorded_venue import RecordedVenue, Resting
+from .latency import READ_BATCH
 from .window import Window
 
 INF = np.iinfo(np.int64).max
@@ -61,6 +74,8 @@ class Runner:
             # the compiled overload for md batches: no per-call type resolution
             self.kernel = entry_point(self.engine.kernel, np.zeros(1, M.DTYPE), self.engine.state, self.out)
         self.emitted: list[np.ndarray] = []
+        self.k = 0  # intents sent for the trigger being handled
+        self.live = None  # that trigger's live intent times (busy model, recorded compute)
         # the md records its hooks handle: a kind whose hook the class leaves as the base's
         # no-op is not dispatched (the same outcome, without the Python call)
         cls = type(strategy)
@@ -80,7 +95,19 @@ class Runner:
 
     def _sink(self, rec: np.ndarray) -> bool:
         self.emitted.append(rec.copy())
+        # sending an intent takes the strategy's time (busy model): the cost, or, for a trigger
+        # live acted on, until the live run's next intent of that trigger
+        self.k += 1
+        if self.live is not None and self.k < len(self.live):
+            self.now = max(self.now, self.live[self.k])
+        else:
+            self.now += self.bt.intent_cost
         return True
+
+    def arm(self, seq: int, recv: int) -> None:
+        """A trigger record is being handled (busy model with recorded stamps)."""
+        self.k = 0
+        self.live = self.bt.stamps(self.engine.strategy_id, seq, recv) if self.bt.stamps is not None else None
 
 
 class Backtest:
@@ -94,6 +121,21 @@ class Backtest:
         self.n = n_symbols
         self.risk = RiskState(n_symbols)
         self.gate = PreTradeGate(self.risk, limits)
+        # the strategy's busy time (rule 6): one clock for the strategies, ``free`` when it is
+        # done with what it read; the current read batch ends at global index ``batch_end``
+        self.busy = getattr(latency, "busy", None)
+        self.record_cost = self.busy.record_ns if self.busy is not None else 0
+        self.intent_cost = self.busy.intent_ns if self.busy is not None else 0
+        self.compute_extra = getattr(latency, "compute_extra_ns", getattr(latency, "compute_ns", 0))
+        self.free = 0
+        self.batch_end = 0
+        self.batch_r = 0
+        window.track_avail = self.busy is not None
+        # the live intent times per trigger (recorded compute), which a busy clock follows
+        self.stamps = getattr(getattr(latency, "compute", None), "stamps_of", None) if self.busy is not None else None
+        self.verdict = getattr(latency, "verdict", None)  # rule 7
+        self.reply = getattr(latency, "reply", None) if self.busy is not None else None  # per-answer recorded latency
+        self.last_verdict = 0
         self.runners = {sid: Runner(self, s, sid) for s, sid in strategies}
         self.kernels = [r for r in self.runners.values() if r.kernel is not None]
         # strategies with a timer (``timer_s`` > 0): on_timer on the local clock
@@ -136,14 +178,24 @@ class Backtest:
                     sp -= shift
                     vp -= shift
             n = len(w)
-            l_next = INF if sp >= n else w.local_list[sp]
+            l_local = INF if sp >= n else w.local_list[sp]
+            # the strategy reads the next record at l_next: its local time, or its read time
+            # with the strategy's busy time (rule 6)
+            l_next = l_local if self.busy is None or l_local == INF else self._read_time(sp)
             # the venue: md records and arrivals, up to the earliest time a new order could
             # arrive (one triggered by the next record, or by an answer on its way)
             venue_list = w.venue_list
             while True:
-                first = min(l_next, self.answers[0][0] if self.answers else INF, self._next_timer(l_next))
+                # the earliest intent (compute times are non-decreasing in their trigger's time)
+                if self.busy is None:
+                    first = min(l_local, self.answers[0][0] if self.answers else INF, self._next_timer(l_next))
+                    first = INF if first == INF else lat.compute(first)
+                else:  # a busy strategy acts no earlier than its read time either
+                    first = min(INF if l_local == INF else max(lat.compute(l_local), l_next),
+                                lat.compute(self.answers[0][0]) if self.answers else INF,
+                                self._compute_or_inf(self._next_timer(l_next)))
                 # (the least entry latency: a model's latency can change as the venue moves on)
-                bound = INF if first == INF else lat.compute(first) + lat.min_entry_ns
+                bound = INF if first == INF else first + lat.min_entry_ns
                 v_next = INF if vp >= n else venue_list[vp]
                 a_next = self.arrivals[0][0] if self.arrivals else INF
                 if v_next != INF and v_next <= a_next and v_next <= bound:
@@ -190,6 +242,23 @@ class Backtest:
         self._marks(len(w))
         self._sample(self.last_t, final=True)
 
+    def _compute_or_inf(self, t: int) -> int:
+        return INF if t == INF else self.lat.compute(t)
+
+    def _read_time(self, sp: int) -> int:
+        """When the busy strategy reads window record ``sp`` (rule 6): the current batch's read
+        time, or, for the next batch, when the strategy is free and the record was published."""
+        if self.w.base + sp < self.batch_end:
+            return self.batch_r
+        return max(self.free, self.w.avail_list[sp])
+
+    def _handled(self, t: int) -> int:
+        """The busy strategy handles an answer or timer due at ``t``: its clock then."""
+        if self.busy is None:
+            return t
+        self.free = max(self.free, t)
+        return self.free
+
     # --- timers --------------------------------------------------------------------------------
     def _next_timer(self, l_next: int) -> int:
         """When the next ``on_timer`` is due on the local clock (INF: none). Timers start one
@@ -209,9 +278,14 @@ class Backtest:
                 continue
             self.timer_at[j] = t + interval
             runner.now = self.lat.compute(t)
+            if self.busy is not None:
+                runner.now = max(runner.now, self._handled(t) + self.compute_extra)
+                runner.live = None  # no trigger record
             self._marks(sp)
             runner.engine.on_timer(t)
             if runner.emitted:
+                if self.busy is not None:
+                    self.free = max(self.free, runner.now)
                 self._intents(runner, None)
 
     # --- venue side ----------------------------------------------------------------------------
@@ -229,10 +303,17 @@ class Backtest:
 
     def _answer(self, reports: list, venue_ns: int) -> None:
         t = self.lat.response(venue_ns)
+        reply = self.reply
         for rec in reports:
-            rec[0]["recv_ns"] = t
+            at = t
+            if reply is not None:  # the live answer's own response latency, where live had it
+                o = self.orders.get(int(rec[0]["order_id"]))
+                d = None if o is None else reply(o[0], int(rec[0]["exec_type"]))
+                if d is not None:
+                    at = venue_ns + d
+            rec[0]["recv_ns"] = at
             self._seq += 1
-            heapq.heappush(self.answers, (t, self._seq, rec))
+            heapq.heappush(self.answers, (at, self._seq, rec))
 
     # --- strategy side -------------------------------------------------------------------------
     def _deliver(self, t: int) -> None:
@@ -249,7 +330,12 @@ class Backtest:
             if runner is None:
                 continue
             runner.now = self.lat.compute(t)
+            if self.busy is not None:
+                runner.now = max(runner.now, self._handled(t) + self.compute_extra)
+                runner.live = None  # no trigger record
             runner.engine.on_fill(r)
+            if runner.emitted and self.busy is not None:
+                self.free = max(self.free, runner.now)
             self._intents(runner, None)
 
     def _account(self, r) -> None:
@@ -292,8 +378,22 @@ class Backtest:
         hooks then run record by record up to the cut, which they may cut shorter; kernels then
         run for real on the final span."""
         w = self.w
-        end = bisect_left(w.local_list, horizon, sp, min(len(w), sp + BATCH))
-        end = max(end, sp + 1)
+        busy = self.busy is not None
+        if not busy:
+            end = bisect_left(w.local_list, horizon, sp, min(len(w), sp + BATCH))
+            end = max(end, sp + 1)
+        else:
+            # rule 6: the read batch (one read time, below the horizon): records published by
+            # its read time, up to READ_BATCH; a batch already begun goes on where it was cut
+            if w.base + sp >= self.batch_end:
+                r = max(self.free, w.avail_list[sp])
+                hi = bisect_right(w.avail_list, r, sp, min(len(w), sp + READ_BATCH))
+                self.batch_r, self.batch_end, self.free = r, w.base + hi, r
+            end = self.batch_end - w.base
+            cost, extra = self.record_cost, self.compute_extra
+            start_free = self.free  # the clock before record sp: record i is handled by start_free + (i - sp + 1) x cost
+            kernel_free = 0  # the clock after the kernels' last intent
+            kernel_key = None  # (seq, recv) of the trigger of the kernels' last intent
         if w.local_list[sp] >= self.next_sample:
             self._marks(sp)
             self._sample(w.local_list[sp])
@@ -326,6 +426,9 @@ class Backtest:
                     if not runner.wants[k] or s >= runner.last_id or not runner.mine[s]:
                         continue
                     runner.now = self.lat.compute(local[i], seqs[i], runner.engine.strategy_id)
+                    if busy:
+                        runner.now = max(runner.now, self.free + cost + extra)
+                        runner.arm(seqs[i], recvs[i])
                     # what StrategyEngine.on_md does, from the window's lists: the trigger, then
                     # the hook of the record's kind
                     runner.engine.trigger = (seqs[i], recvs[i])
@@ -337,8 +440,12 @@ class Backtest:
                         runner.strategy.on_book(records[i])
                     if runner.emitted:
                         acted = True
+                        if busy:
+                            self.free = max(self.free, runner.now - cost)  # (the record's cost comes below)
                         self._marks(i + 1)  # the risk check sees the mids up to the trigger
                         self._intents(runner, i)
+                if busy:
+                    self.free += cost
                 if acted:
                     end = i + 1
                     break
@@ -359,8 +466,20 @@ class Backtest:
                 k = min(k, end - 1)
                 self._marks(k + 1)
                 runner.now = self.lat.compute(w.local_list[k], w.cols[10][k], runner.engine.strategy_id)
+                if busy:
+                    key = (runner.engine.strategy_id, w.cols[10][k], w.cols[8][k])
+                    if key != kernel_key:
+                        kernel_key = key
+                        runner.arm(key[1], key[2])
+                        runner.now = max(runner.now, start_free + (k - sp + 1) * cost + extra, kernel_free)
+                    else:  # another intent of the same trigger: where the last one left the clock
+                        runner.now = max(runner.now, kernel_free)
                 eng._emit(rec)
+                if busy:
+                    kernel_free = runner.now
                 self._intents(runner, k)
+        if busy:
+            self.free = max(self.free if hooks else start_free + (end - sp) * cost, kernel_free)
         self.records += end - sp
         return end
 
@@ -391,8 +510,11 @@ class Backtest:
         for rec in emitted:
             o = rec[0]
             t = int(o["intent_ns"])
-            reason = self.gate.admit(rec, R.TS_ACTIVE, t)
-            o["verdict_ns"] = t
+            v = t
+            if self.verdict is not None and int(o["action"]) == O.NEW:  # rule 7
+                v = self.last_verdict = max(self.verdict(t), self.last_verdict)
+            reason = self.gate.admit(rec, R.TS_ACTIVE, v)
+            o["verdict_ns"] = v
             oid = int(o["order_id"])
             self.orders[oid] = rec
             self.order_list.append(oid)
@@ -403,12 +525,12 @@ class Backtest:
                 ghost = Resting(o, 0)
                 out: list = []
                 self.venue._report(out, ghost, F.EX_REJECTED, F.ST_REJECTED, 0, reason)
-                out[0][0]["recv_ns"] = t
+                out[0][0]["recv_ns"] = v
                 self._seq += 1
-                heapq.heappush(self.answers, (t, self._seq, out[0]))
+                heapq.heappush(self.answers, (v, self._seq, out[0]))
                 continue
             o["verdict"] = O.APPROVED
-            o["sent_ns"] = t
+            o["sent_ns"] = v
             o["state"] = F.ST_NEW
             if self.failure is not None and int(o["action"]) == O.NEW:
                 failed = self.failure(o)  # (answer time, reason, venue code): the recording's reject

@@ -981,6 +981,8 @@ def eligible(bt) -> str | None:
         return "it runs the constant latency model"
     if bt.timers:
         return "it runs no timers"
+    if getattr(bt, "busy", None) is not None:
+        return "it runs without the strategy's busy time"
     return None
 
 

@@ -19,6 +19,17 @@ with ``compute = "recorded"``, the live run's own ``tick_to_intent`` samples (``
 
 A model also states its minimum entry and response latency: the engine's batch limits use them
 (a strategy batch never runs past the earliest time an answer could arrive).
+
+The strategy's busy time (``busy``, a ``BusyTime`` or None): live, a strategy worker reads the md
+records published so far in batches of up to ``READ_BATCH``, handles each (a cost per record and
+per intent it sends), then reads the answers that arrived meanwhile; a slow strategy sees later
+records, and answers, later. ``busy = "constant"`` takes the two costs from ``busy_record_us`` and
+``busy_intent_us``; ``busy = "recorded"`` fits them to a live run's own stamps
+(``recorded_busy``).
+
+The pre-trade check (``verdict``, recorded model only): live, execution checks an order when it
+takes it off the orders ring, after the strategy's intent; the recorded model takes that delay
+from the run (each order's ``sent_ns``, or its risk reject's time, minus its intent).
 """
 
 from __future__ import annotations
@@ -29,6 +40,21 @@ from ..risk import reasons as R
 from .errors import BacktestError
 
 US = 1_000
+READ_BATCH = 256  # md records a live strategy worker reads at once (workers/strategy.py BATCH)
+
+
+class BusyTime:
+    """What handling md costs a strategy: ``record_ns`` per md record read (every record of a
+    read batch, whatever its kind: the worker walks them all), ``intent_ns`` per intent sent.
+    ``fit``: how the figures were found (for reports)."""
+
+    def __init__(self, record_us: float = 0, intent_us: float = 0, fit: dict | None = None):
+        for name, v in (("busy_record_us", record_us), ("busy_intent_us", intent_us)):
+            if not v >= 0:
+                raise BacktestError(f"[backtest.latency] {name} must be >= 0, got {v!r}")
+        self.record_ns = int(round(record_us * US))
+        self.intent_ns = int(round(intent_us * US))
+        self.fit = fit or {}
 
 
 class ConstantLatency:
@@ -143,8 +169,16 @@ class RecordedLatency:
         seen = set()
         t, ent, rsp = [], [], []
         rejected: dict[int, np.ndarray] = {}  # order id -> its reject report
+        checked: dict[int, int] = {}  # order id -> intent -> verdict delay
         for r in fills:
             oid = int(r["order_id"])
+            if oid in intent and oid not in checked and r["exec_type"] != F.EX_CANCEL_REJECTED:
+                # the verdict: an order sent has its send time; one refused before the venue
+                # (no venue time) was answered at its verdict
+                at = int(r["sent_ns"]) if int(r["sent_ns"]) > 0 else (
+                    int(r["recv_ns"]) if int(r["state"]) == F.ST_REJECTED and int(r["venue_ns"]) <= 0 else 0)
+                if at > 0:
+                    checked[oid] = max(at - intent[oid], 0)
             if int(r["state"]) == F.ST_REJECTED and r["exec_type"] != F.EX_CANCEL_REJECTED:
                 rejected.setdefault(oid, r)
             if oid in seen or oid not in intent or r["venue_ns"] <= 0 or r["exec_type"] == F.EX_CANCEL_REJECTED:
@@ -161,9 +195,23 @@ class RecordedLatency:
         self.entry_s = np.array(ent, np.float64)[order]
         self.response_s = np.array(rsp, np.float64)[order]
         self.samples = len(t)
+        vt = sorted((intent[oid], d) for oid, d in checked.items())
+        self.verdict_t0 = vt[0][0] if vt else 0
+        self.verdict_t = np.array([a - self.verdict_t0 for a, _ in vt], np.float64)
+        self.verdict_s = np.array([d for _, d in vt], np.float64)
         self.compute_ns = int(round(compute_us * US))
         self.min_entry_ns = int(self.entry_s.min())
-        self.min_response_ns = int(self.response_s.min())
+        # every live report with a venue time, by its order's identity and report type: the
+        # response latency that answer really had (``reply``)
+        key_of = {int(o["order_id"]): _key(o) for o in new if int(o["trigger_recv_ns"]) > 0}
+        self.replies: dict[tuple, list[int]] = {}
+        for r in fills:
+            k = key_of.get(int(r["order_id"]))
+            if k is not None and int(r["venue_ns"]) > 0:
+                self.replies.setdefault((k, int(r["exec_type"])), []).append(max(int(r["recv_ns"]) - int(r["venue_ns"]), 0))
+        self._used: dict[tuple, int] = {}
+        least = min((min(v) for v in self.replies.values()), default=int(self.response_s.min()))
+        self.min_response_ns = int(min(self.response_s.min(), least))
         # live orders by (strategy, trigger record, side, price, quantity): None where it did not fail
         self.live: dict[tuple, tuple | None] = {}
         self.windows: list[tuple[int, int, int, int]] = []  # (intent, answer, reason, venue code)
@@ -181,6 +229,30 @@ class RecordedLatency:
 
     def entry(self, intent_ns: int) -> int:
         return intent_ns + int(np.interp(intent_ns, self.t, self.entry_s))
+
+    def reply(self, o, exec_type: int) -> int | None:
+        """The response latency of the next report of type ``exec_type`` of order record ``o``
+        where live had the same order (strategy, trigger, side, price, quantity) and that report:
+        the live one's ``recv_ns - venue_ns``, taken in turn; else None (interpolated)."""
+        if int(o["trigger_recv_ns"]) <= 0:
+            return None
+        k = (_key(o), exec_type)
+        got = self.replies.get(k)
+        if got is None:
+            return None
+        n = self._used.get(k, 0)
+        if n >= len(got):
+            return None
+        self._used[k] = n + 1
+        return got[n]
+
+    def verdict(self, intent_ns: int) -> int:
+        """When execution checks an order sent at ``intent_ns`` (the run's intent -> verdict
+        delay, interpolated as the others; no sample: at once)."""
+        if not len(self.verdict_t):
+            return intent_ns
+        # (times relative to the first sample: float64 keeps them exact)
+        return intent_ns + int(np.interp(intent_ns - self.verdict_t0, self.verdict_t, self.verdict_s))
 
     def response(self, venue_ns: int) -> int:
         return venue_ns + int(np.interp(venue_ns, self.t, self.response_s))
@@ -228,9 +300,11 @@ class RecordedCompute:
                                 "with a trigger record: no tick_to_intent samples")
         self.curves: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.exact: dict[tuple[int, int, int], int] = {}  # (strategy, seq, recv) -> compute ns
+        self.stamps: dict[tuple[int, int, int], list[int]] = {}  # the same key -> every intent's time
         for o_ in sorted(o, key=lambda r: int(r["intent_ns"])):
             key = (int(o_["strategy_id"]), int(o_["trigger_seq"]), int(o_["trigger_recv_ns"]))
             self.exact.setdefault(key, max(int(o_["intent_ns"]) - key[2], 0))
+            self.stamps.setdefault(key, []).append(int(o_["intent_ns"]))
         for sid in np.unique(o["strategy_id"]):
             mine = o[o["strategy_id"] == sid]
             t = mine["trigger_recv_ns"].astype(np.int64)
@@ -245,6 +319,11 @@ class RecordedCompute:
             self.curves[int(sid)] = (t.astype(np.float64), (done - t).astype(np.float64))
         self.samples = len(o)
 
+    def stamps_of(self, strategy: int, seq: int, recv: int) -> list[int] | None:
+        """The live intent times of a trigger record, in order (None: live did not act on it):
+        the busy strategy's clock follows them intent by intent (an intent costs what it cost live)."""
+        return self.stamps.get((strategy, seq, recv))
+
     def _curve(self, sid: int, t: int) -> int:
         ts, cs = self.curves[sid]
         return t + int(np.interp(t, ts, cs))
@@ -256,6 +335,70 @@ class RecordedCompute:
         at = self._curve(strategy, t)
         c = self.exact.get((strategy, seq, t))
         return at if c is None else max(t + c, at)
+
+
+def recorded_busy(run_dir, symbols: list[str]) -> BusyTime:
+    """The busy time of a live run's strategies, fitted to its own stamps.
+
+    Each live order names its trigger record; its ``intent_ns`` says when the strategy was
+    handling that record. Take, per strategy, the first intent of each trigger (an anchor) and
+    the number of intents that trigger made. Between two anchors k and k+1 the strategy was busy
+    throughout when record k+1 was already published (``max(recv_ns, publish_ns)`` in the run's
+    md journal) at anchor k's intent; then ``I[k+1] - I[k] = record x (records between) +
+    intent x (k's intents)``. The two costs are the least-squares fit over those pairs (pairs
+    more than 3 median deviations off the first fit dropped, then refitted; a negative cost
+    refitted as zero). With several strategies the slowest's costs are used (the backtest has
+    one strategy clock). No such pair: both costs zero (the strategy kept up)."""
+    orders, md = _run_journals(run_dir, symbols, ("orders", "md"))
+    seq = md["seq"].astype(np.int64)
+    avail = np.maximum.accumulate(np.maximum(md["recv_ns"], md["publish_ns"]).astype(np.int64))
+    o = orders[orders["trigger_recv_ns"] > 0]
+    o = o[np.argsort(o["intent_ns"], kind="stable")]
+    best = (0.0, 0.0)
+    fits = {}
+    for sid in np.unique(o["strategy_id"]):
+        mine = o[o["strategy_id"] == sid]
+        anchors: list[list[int]] = []  # [md index, first intent, intents]
+        for r in mine:
+            i = int(np.searchsorted(seq, int(r["trigger_seq"])))
+            if i >= len(seq) or seq[i] != int(r["trigger_seq"]):
+                continue  # a trigger outside the journal
+            if anchors and anchors[-1][0] == i:
+                anchors[-1][2] += 1
+            else:
+                anchors.append([i, int(r["intent_ns"]), 1])
+        rows, dt = [], []
+        for (i0, t0, n0), (i1, t1, _) in zip(anchors, anchors[1:]):
+            if i1 > i0 and t1 >= t0 and avail[i1] <= t0:
+                rows.append((i1 - i0, n0))
+                dt.append(t1 - t0)
+        c, y = _fit(np.array(rows, np.float64).reshape(-1, 2), np.array(dt, np.float64))
+        fits[int(sid)] = {"pairs": len(rows), "record_us": c / US, "intent_us": y / US}
+        best = (max(best[0], c), max(best[1], y))
+    return BusyTime(best[0] / US, best[1] / US, {"strategies": fits})
+
+
+def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Non-negative least squares of ``y ~ x @ (a, b)`` with one outlier pass."""
+    if not len(y):
+        return 0.0, 0.0
+
+    def solve(x, y):
+        coef = np.linalg.lstsq(x, y, rcond=None)[0] if len(y) >= 2 else np.array([y[0] / max(x[0, 0], 1), 0.0])
+        if coef[0] < 0 or coef[1] < 0:  # one cost only: the better of the two
+            a = (x[:, 0] @ y) / max(x[:, 0] @ x[:, 0], 1e-9)
+            b = (x[:, 1] @ y) / max(x[:, 1] @ x[:, 1], 1e-9)
+            ea = ((y - a * x[:, 0]) ** 2).sum() if a >= 0 else np.inf
+            eb = ((y - b * x[:, 1]) ** 2).sum() if b >= 0 else np.inf
+            coef = np.array([max(a, 0.0), 0.0]) if ea <= eb else np.array([0.0, max(b, 0.0)])
+        return coef
+
+    coef = solve(x, y)
+    res = np.abs(y - x @ coef)
+    keep = res <= 3 * np.median(res) + max(1_000.0, 0.01 * float(np.median(np.abs(y))))  # (1 us or 1%: rounding)
+    if 2 <= keep.sum() < len(y):
+        coef = solve(x[keep], y[keep])
+    return float(coef[0]), float(coef[1])
 
 
 def make(table: dict, symbols: list[str] | None = None):
@@ -275,4 +418,15 @@ def make(table: dict, symbols: list[str] | None = None):
         raise BacktestError(f"[backtest.latency] model {table['model']!r} is not implemented")
     if table["compute"] == "recorded":
         model.compute = RecordedCompute(table["run"], symbols or [])  # replaces the constant
+        model.compute_extra_ns = 0  # the recorded values already hold the live strategy's time
+    else:
+        model.compute_extra_ns = model.compute_ns
+    if table["busy"] == "recorded":
+        if not table["run"]:
+            raise BacktestError("[backtest.latency] busy 'recorded' needs run = \"RUN_DIR\" (a live run's directory)")
+        model.busy = recorded_busy(table["run"], symbols or [])
+    elif table["busy_record_us"] > 0 or table["busy_intent_us"] > 0:
+        model.busy = BusyTime(table["busy_record_us"], table["busy_intent_us"])
+    else:
+        model.busy = None  # the strategy keeps up with the stream
     return model

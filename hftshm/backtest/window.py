@@ -35,6 +35,11 @@ class Window:
         self.local_list: list[int] = []
         self.exhausted = False
         self.base = 0  # global index of window position 0
+        # with ``track_avail`` (the strategy's busy time is modelled): when each record was there
+        # to read, max(local time, publish_ns), non-decreasing
+        self.track_avail = False
+        self.avail_list: list[int] = []
+        self._avail_last = 0
 
     def __len__(self) -> int:
         return len(self.local_list)
@@ -50,11 +55,20 @@ class Window:
             return -1
         k = keep_from
         recs = np.ascontiguousarray(nxt.records)  # a copy off the memmap: kernels get contiguous arrays
+        avail: list[int] = []
+        if self.track_avail and len(recs):
+            a = np.maximum(nxt.local, recs["publish_ns"].astype(np.int64))
+            a[0] = max(int(a[0]), self._avail_last)
+            np.maximum.accumulate(a, out=a)
+            self._avail_last = int(a[-1])
+            avail = a.tolist()
         if self.records is None or k >= len(self):
             self.records, self.local, self.venue = recs, nxt.local, nxt.venue
             self.cols = [recs[f].tolist() for f in VENUE_FIELDS]
             self.venue_list, self.local_list = nxt.venue.tolist(), nxt.local.tolist()
+            self.avail_list = avail
         else:
+            self.avail_list = self.avail_list[k:] + avail
             self.records = concat([self.records[k:], recs], recs.dtype)
             self.local = np.concatenate([self.local[k:], nxt.local])
             self.venue = np.concatenate([self.venue[k:], nxt.venue])

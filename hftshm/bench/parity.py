@@ -4,8 +4,9 @@
    simulator replaying the capture with orders matched on the recorded book (``[sim] replay_orders``,
    ``hftshm/exchange/replay_trading.py``), for ``seconds``;
 2. ``compare`` (``hftshm backtest --compare-live RUN_DIR``) backtests that run's own md journal at
-   the latency recorded in it (entry and response per order, compute time per trigger, recorded
-   rejects) with the run's own strategies and risk;
+   the latency recorded in it (entry and response per order, compute time per trigger, the
+   pre-trade check at the recorded verdict delay, the strategy's busy time fitted to the run,
+   recorded rejects) with the run's own strategies and risk;
 3. the figures: live fills reproduced (%, by order sequence as ``--compare-live`` defines it,
    and by order identity: strategy, trigger record, side, price, quantity), the first divergence
    (time and cause), the PnL difference and whether it is within the target (5% of the live PnL,
@@ -102,13 +103,20 @@ def figures(res: dict, run_dir: Path) -> dict:
         "fill_match_pct": None if res["fill_match_rate"] is None else 100.0 * res["fill_match_rate"],
         "fill_match_pct_by_trigger": None if res["fill_match_rate_by_trigger"] is None
         else 100.0 * res["fill_match_rate_by_trigger"],
+        "live_fills_after_md_end": res.get("live_fills_after_md_end"),
+        "fill_match_pct_within_md": None if res.get("fill_match_rate_within_md") is None
+        else 100.0 * res["fill_match_rate_within_md"],
+        "fill_match_pct_by_trigger_within_md": None if res.get("fill_match_rate_by_trigger_within_md") is None
+        else 100.0 * res["fill_match_rate_by_trigger_within_md"],
         "first_divergence": res["first_divergence"], "live_pnl": live, "backtest_pnl": res["backtest_pnl"],
         "pnl_difference": diff, "pnl_difference_pct": 100.0 * diff / abs(live) if live else None,
         "pnl_tolerance": tol, "pnl_within_target": abs(diff) <= tol,
+        "pnl_difference_within_md": res.get("pnl_difference_within_md"),
         "fills_within_target": res["fill_match_rate"] is not None and res["fill_match_rate"] >= 0.95,
         "fills_within_target_by_trigger": res["fill_match_rate_by_trigger"] is not None
         and res["fill_match_rate_by_trigger"] >= 0.95,
         "latency_samples": res["latency_samples"], "replayed_rejects": res.get("replayed_rejects", 0),
+        "busy": res.get("busy"),
     }
 
 

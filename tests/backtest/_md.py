@@ -36,11 +36,12 @@ def trade(t_ns, px, qty, aggressor, exch_ns=0, symbol=0):
     return r
 
 
-def write_md(directory: Path, records: np.ndarray, symbols=("btcusdt",)) -> Path:
+def write_md(directory: Path, records: np.ndarray, symbols=("btcusdt",), publish_ns=None) -> Path:
+    """``publish_ns``: per record (default: its ``recv_ns``, as an import writes)."""
     out = np.zeros(len(records), M.DTYPE)
     out[:] = records
     out["seq"] = np.arange(1, len(out) + 1)
-    out["publish_ns"] = out["recv_ns"]
+    out["publish_ns"] = out["recv_ns"] if publish_ns is None else publish_ns
     j = RingJournal(directory, SimpleNamespace(name="md", layout=M.LAYOUT, symbols=list(symbols)), "test", 1 << 30)
     if len(out):
         j.write(out)

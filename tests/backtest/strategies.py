@@ -70,3 +70,25 @@ class Timed(Strategy):
         self.ticks.append((now_ns, self._engine.clock()))
         if self.ask:
             self.buy(0, 100_000, self.ask + 10 * TICK, O.LIMIT, O.IOC)
+
+
+class FirstTradeLog(Strategy):
+    """On the first trade: one IOC buy ``ticks`` through its price. Logs its own timeline:
+    ("md", seq, clock) per quote or trade, ("fill", exec_type, clock) per report."""
+
+    def on_start(self):
+        self.done = False
+        self.log = []
+
+    def on_quote(self, r):
+        self.log.append(("md", int(r["seq"]), self._engine.clock()))
+
+    def on_trade(self, r):
+        self.log.append(("md", int(r["seq"]), self._engine.clock()))
+        if not self.done:
+            self.done = True
+            self.buy(int(r["symbol_id"]), 100_000, int(r["price_e8"]) + int(self.params.get("ticks", 10)) * TICK,
+                     O.LIMIT, O.IOC)
+
+    def on_fill(self, r):
+        self.log.append(("fill", int(r["exec_type"]), self._engine.clock()))
