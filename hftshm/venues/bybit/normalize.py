@@ -99,7 +99,7 @@ class BybitNormalizer(InbandNormalizer):
         """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
         matcher; anything else, or a value the general path would refuse or count, goes to
         ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
-        if type(frame) is bytes:
+        if type(frame) is bytes and frame[10:18] != b"tickers.":  # no template for tickers
             t = self._fmatch(frame, self._fprog, self._fwork)
             if t == 0:  # one trade
                 (p0, p1, ts, txn, _, _, s0, s1, qty, price, _, _, i0, i1, block,
