@@ -15,8 +15,10 @@ from __future__ import annotations
 import struct
 
 import numpy as np
+from numba import njit
 
 from hftshm.layouts import md
+from hftshm.ring.fast import entry_point
 
 # Field order and struct codes, by offset. seq and publish_ns are written 0: the ring stamps them.
 _FIELDS = (
@@ -55,9 +57,48 @@ def sparse_record(*names: str) -> struct.Struct:
 _SIZE = RECORD.size
 E8 = md.E8  # floats are e8 / E8: int / int true division is correctly rounded for every int64
 _LEVEL = md.LEVEL
+_BID, _ASK, _LAST_IN_EVENT = md.BID, md.ASK, md.F_LAST_IN_EVENT
 _pack_full = RECORD.pack_into
 _pack_level = sparse_record("kind", "side", "flags", "symbol_id", "exch_ns", "recv_ns", "venue_id",
                             "venue_id2", "price_e8", "qty_e8", "price", "qty").pack_into
+
+
+_EXACT = 1 << 53  # below this an int64 converts to float64 exactly: v / E8 in numba == Python's
+
+
+@njit(cache=True)
+def _write_diff(arr, n, rows, n_bids, symbol_id, exch_ns, recv_ns, venue_id, venue_id2):
+    """LEVELs of one depth diff from ``rows`` (flat int64: (price_e8, qty_e8) pairs, bids then
+    asks) at ``arr[n:]``, F_LAST_IN_EVENT on the last; what ``put_levels`` writes. -1 (nothing
+    written) if a value is 2**53 or more: its float must be Python's correctly rounded int / int."""
+    count = len(rows) // 2
+    for i in range(len(rows)):
+        if rows[i] >= _EXACT or rows[i] <= -_EXACT:
+            return -1
+    for i in range(count):
+        r = arr[n + i]
+        price = rows[2 * i]
+        qty = rows[2 * i + 1]
+        r.seq = 0
+        r.kind = _LEVEL
+        r.side = _BID if i < n_bids else _ASK
+        r.flags = _LAST_IN_EVENT if i == count - 1 else 0
+        r.symbol_id = symbol_id
+        r.exch_ns = exch_ns
+        r.txn_ns = 0
+        r.recv_ns = recv_ns
+        r.publish_ns = 0
+        r.venue_id = venue_id
+        r.venue_id2 = venue_id2
+        r.price_e8 = price
+        r.qty_e8 = qty
+        r.price2_e8 = 0
+        r.qty2_e8 = 0
+        r.price = np.float64(price) / E8
+        r.qty = np.float64(qty) / E8
+        r.price2 = 0.0
+        r.qty2 = 0.0
+    return count
 
 
 class MdScratch:
@@ -130,6 +171,20 @@ class MdScratch:
                  venue_id2, price, qty, price / E8, qty / E8)
         self.n += count
 
+    def put_diff_rows(self, rows: np.ndarray, n_bids: int, symbol_id: int, exch_ns: int, recv_ns: int,
+                      venue_id: int, venue_id2: int) -> bool:
+        """A depth diff's LEVELs in one compiled pass (``put_levels`` for the bids then the asks,
+        flags 0, F_LAST_IN_EVENT on the last): ``rows`` is int64 (price_e8, qty_e8) pairs, flat.
+        False (nothing written) for a value of 2**53 or more: use ``put_levels``."""
+        count = len(rows) // 2
+        if not count:
+            return True
+        self.reserve(count)
+        if _write_diff_at(self.array, self.n, rows, n_bids, symbol_id, exch_ns, recv_ns, venue_id, venue_id2) < 0:
+            return False
+        self.n += count
+        return True
+
     def single(self, kind, side, flags, symbol_id, exch_ns, txn_ns, recv_ns, venue_id, venue_id2,
                price_e8, qty_e8, price2_e8, qty2_e8) -> np.ndarray:
         """Replace the contents with one record and return its view (the trade/quote fast path)."""
@@ -138,3 +193,6 @@ class MdScratch:
                    price_e8 / E8, qty_e8 / E8, price2_e8 / E8, qty2_e8 / E8)
         self.n = 1
         return self.one
+
+
+_write_diff_at = entry_point(_write_diff, np.zeros(1, md.DTYPE), 0, np.zeros(2, np.int64), 0, 0, 0, 0, 0, 0)

@@ -50,6 +50,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
+from hftshm.feed.fastjson import Templates
 from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
@@ -65,9 +66,20 @@ _MAX_MS = _INT64_MAX // _MS
 _loads = orjson.loads
 _SIDES = {"Buy": md.BUY, "Sell": md.SELL}
 _BOOK, _TRADE, _TICKER = 1, 2, 3
+_SIDES_B = {b"Buy": md.BUY, b"Sell": md.SELL}
+_BOOK_TYPES = {b"delta": "delta", b"snapshot": "snapshot"}
 
 
 class BybitNormalizer(InbandNormalizer):
+    # The fast path (``feed.fastjson``): a one-trade publicTrade push and a book push, in the
+    # docs' key order (the examples above); normalize reads the holes by position.
+    TEMPLATES = (
+        '{"topic":"<STR>","type":"snapshot","ts":<INT>,"data":[{"T":<INT>,"s":"<STR>","S":"<STR>",'
+        '"v":"<DEC>","p":"<DEC>","L":"<STR>","i":"<STR>","BT":<BOOL>,"seq":<INT>}]}',
+        '{"topic":"<STR>","type":"<STR>","ts":<INT>,"data":{"s":"<STR>","b":<LEVELS>,"a":<LEVELS>,'
+        '"u":<INT>,"seq":<INT>},"cts":<INT>}',
+    )
+
     def __init__(self, symbols, **kw):
         super().__init__(symbols, **kw)
         self._topics: dict[str, tuple[int, object]] = {}
@@ -78,8 +90,46 @@ class BybitNormalizer(InbandNormalizer):
             self._topics[f"tickers.{name}"] = (_TICKER, sid)
         self._tickers: dict[int, dict] = {}
         self._marks: dict[int, tuple] = {}
+        self._topics_b = {name.encode(): route for name, route in self._topics.items()}.get
+        fast = Templates(self.TEMPLATES)
+        self._fmatch, self._fprog, self._fwork = fast.entry, fast.prog, fast.work
+        self._fviews, self._fsides = fast.views, fast.sides
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
+        """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
+        matcher; anything else, or a value the general path would refuse or count, goes to
+        ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
+        if type(frame) is bytes and frame[10:18] != b"tickers.":  # no template for tickers
+            t = self._fmatch(frame, self._fprog, self._fwork)
+            if t == 0:  # one trade
+                (p0, p1, ts, txn, _, _, s0, s1, qty, price, _, _, i0, i1, block,
+                 seq) = self._fviews[0].tolist()
+                route = self._topics_b(frame[p0:p1])
+                side = _SIDES_B.get(frame[s0:s1])
+                if (route is not None and route[0] == _TRADE and side is not None and price and qty
+                        and 0 < ts <= _MAX_MS and 0 < txn <= _MAX_MS):
+                    tid = frame[i0:i1]
+                    tid = int(tid) if tid.isdigit() and len(tid) <= 19 else 0
+                    if tid > _INT64_MAX:
+                        tid = 0
+                    self.counters.frames += 1
+                    out = self._out
+                    _pack_trade(out.mv, 0, md.TRADE, side, md.F_NOT_MARKET if block else 0, route[1], ts * _MS,
+                                txn * _MS, recv_ns, tid, seq, price, qty, price / _E8, qty / _E8)
+                    out.n = 1
+                    return out.one
+            elif t == 1:  # a book push
+                p0, p1, k0, k1, ts, _, _, b0, bn, _, an, u, seq, _ = self._fviews[1].tolist()
+                route = self._topics_b(frame[p0:p1])
+                kind = _BOOK_TYPES.get(frame[k0:k1])
+                if route is not None and route[0] == _BOOK and kind is not None and 0 < ts <= _MAX_MS:
+                    self.counters.frames += 1
+                    rows, bids, asks = self._fsides(b0, bn, an)
+                    return self._book_levels(kind, route[1], ts * _MS, u, seq, bids, asks, rows, recv_ns)
+        return self._normalize(frame, recv_ns)
+
+    def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
+        """The general path: orjson, then every field checked."""
         c = self.counters
         c.frames += 1
         try:
@@ -206,7 +256,6 @@ class BybitNormalizer(InbandNormalizer):
         return out.view()
 
     def _book(self, msg: dict, book, recv_ns: int) -> np.ndarray:
-        c = self.counters
         kind = msg["type"]
         exch = msg["ts"]
         if type(exch) is not int or not 0 < exch <= _MAX_MS:
@@ -218,10 +267,17 @@ class BybitNormalizer(InbandNormalizer):
             _id(u)
             _id(seq)
         bids, asks = self._levels(d["b"]), self._levels(d["a"])
+        if kind != "delta" and kind != "snapshot":
+            raise ValueError("type")
+        return self._book_levels(kind, book, exch, u, seq, bids, asks, None, recv_ns)
+
+    def _book_levels(self, kind: str, book, exch: int, u: int, seq: int, bids, asks, rows, recv_ns: int):
+        """A book push, validated and parsed ("delta" or "snapshot"), into the book."""
+        c = self.counters
         out = self._out
         out.clear()
         if kind == "delta" and book.live and u == book.last_id + 1:  # the usual case
-            book.apply(bids, asks, u, seq, exch, recv_ns, out)
+            book.apply(bids, asks, u, seq, exch, recv_ns, out, rows)
             if book.wants_snapshot:  # it crossed: reset, resync
                 self._track(book)
             return out.view()
@@ -247,9 +303,7 @@ class BybitNormalizer(InbandNormalizer):
                 c.depth_gaps += 1
                 book.reset(out, exch, recv_ns)
             else:
-                book.apply(bids, asks, u, seq, exch, recv_ns, out)
-        else:
-            raise ValueError("type")
+                book.apply(bids, asks, u, seq, exch, recv_ns, out, rows)
         self._track(book)
         return out.view()
 

@@ -41,6 +41,7 @@ import zlib
 import numpy as np
 import orjson
 
+from hftshm.feed.fastjson import Templates
 from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
@@ -49,6 +50,7 @@ from ..inband import InbandNormalizer
 from .urls import inst_id
 
 _loads = orjson.loads
+_INT64_MAX = (1 << 63) - 1
 _E8 = md.E8
 _pack_trade = sparse_record("kind", "side", "flags", "symbol_id", "exch_ns", "txn_ns", "recv_ns", "venue_id",
                             "venue_id2", "price_e8", "qty_e8", "price", "qty").pack_into
@@ -81,7 +83,22 @@ def checksum(bids_text: list[tuple[str, str]], asks_text: list[tuple[str, str]])
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
+_TRADE_ROW = ('{"arg":{"channel":"trades","instId":"<STR>"},"data":[{"instId":"<STR>","tradeId":"<STR>",'
+              '"px":"<DEC>","sz":"<DEC>","side":"<STR>","ts":"<STR>","count":"<STR>",')
+_MAX_MS = ((1 << 63) - 1) // 1_000_000
+_SIDES_B = {b"buy": md.BUY, b"sell": md.SELL}
+
+
 class OkxNormalizer(InbandNormalizer):
+    # The fast path (``feed.fastjson``): a one-trade push (with and without the docs' "source"),
+    # and a bbo-tbt push, in the docs' key order; normalize reads the holes by position.
+    TEMPLATES = (
+        _TRADE_ROW + '"seqId":<INT>}]}',
+        _TRADE_ROW + '"source":"<STR>","seqId":<INT>}]}',
+        '{"arg":{"channel":"bbo-tbt","instId":"<STR>"},"data":[{"asks":[["<DEC>","<DEC>","<STR>","<STR>"]],'
+        '"bids":[["<DEC>","<DEC>","<STR>","<STR>"]],"ts":"<STR>","seqId":<INT>}]}',
+    )
+
     def __init__(self, symbols, **kw):
         super().__init__(symbols, **kw)
         self._inst: dict[str, tuple[int, str]] = {}
@@ -91,8 +108,47 @@ class OkxNormalizer(InbandNormalizer):
             except ValueError:
                 pass  # no OKX instrument: its records never come (connections refuses it)
         self._text: dict[str, tuple[dict, dict]] = {name: ({}, {}) for name in self._ids}
+        self._inst_b = {name.encode(): found for name, found in self._inst.items()}.get
+        fast = Templates(self.TEMPLATES)
+        self._fmatch, self._fprog, self._fwork, self._fviews = fast.entry, fast.prog, fast.work, fast.views
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
+        """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
+        matcher; anything else, or a value the general path would refuse or count, goes to
+        ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
+        if type(frame) is bytes:
+            t = self._fmatch(frame, self._fprog, self._fwork)
+            if t == 0 or t == 1:  # one trade
+                v = self._fviews[t].tolist()
+                i0, i1, _, _, d0, d1, price, qty, s0, s1, t0, t1 = v[:12]
+                seq = v[-1]
+                found = self._inst_b(frame[i0:i1])
+                side = _SIDES_B.get(frame[s0:s1])
+                tid, ts = frame[d0:d1], frame[t0:t1]
+                if (found is not None and side is not None and price and qty and tid.isdigit() and ts.isdigit()
+                        and len(tid) < 25 and len(ts) < 25):
+                    tid, ts = int(tid), int(ts)
+                    if tid <= _INT64_MAX and 0 < ts <= _MAX_MS:
+                        self.counters.frames += 1
+                        out = self._out
+                        ts *= 1_000_000
+                        _pack_trade(out.mv, 0, md.TRADE, side, 0, found[0], ts, ts, recv_ns, tid, seq, price, qty,
+                                    price / _E8, qty / _E8)
+                        out.n = 1
+                        return out.one
+            elif t == 2:  # bbo-tbt
+                i0, i1, ask, ask_qty, _, _, _, _, bid, bid_qty, _, _, _, _, t0, t1, seq = self._fviews[2].tolist()
+                found = self._inst_b(frame[i0:i1])
+                ts = frame[t0:t1]
+                if (found is not None and 0 < bid < ask and bid_qty and ask_qty and ts.isdigit()
+                        and len(ts) < 25 and 0 < int(ts) <= _MAX_MS):
+                    self.counters.frames += 1
+                    return self._out.single(md.QUOTE, 0, 0, found[0], int(ts) * 1_000_000, 0, recv_ns, seq, 0,
+                                            bid, bid_qty, ask, ask_qty)
+        return self._normalize(frame, recv_ns)
+
+    def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
+        """The general path: orjson, then every field checked."""
         c = self.counters
         c.frames += 1
         if frame == b"pong" or frame == "pong":
