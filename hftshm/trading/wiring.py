@@ -1,6 +1,7 @@
 """Build what the execution worker wires together, from its worker context: the rings, the
 pre-trade gate over the shared risk state, the protocol with the venue's credentials, the
-order router, the protection watch. One builder, so the worker file stays wiring."""
+order router, the protection watch, the session duties around them (``order_session``). One
+builder, so the worker file stays wiring."""
 
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from ..venues import clientid, order_venue_of
 from . import credentials, instruments
 from ..state.store import history, path_for, unfinished
 from .area import TradingArea
+from .order_session import OrderSession
 from .rate_backoff import RateBackoff
 from .protection import Protection, ProtectionWatch
 from .router import OrderRouter
@@ -45,6 +47,8 @@ class Execution:
     slice_us: int
     cancel_on_stop: bool
     instruments: instruments.Refresher  # the venue's rules in the gate, refreshed
+    session: OrderSession  # connecting, reconciling, housekeeping, stopping (order_session.py)
+    user_url: object  # USD-M: user_stream_url(api_url, listen_key) of the user-data stream; else None
 
 
 def published_fills(fills: BroadcastRing) -> dict:
@@ -115,5 +119,8 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     hist = history(path_for(cfg), area.run_tag)
     fills_known = {oid: {**hist.orphans.get(oid, {}), **trades.get(oid, {})} for oid in {*hist.orphans, *trades}}
     proto.set_history(hist.after, hist.since_ms, hist.stored, fills_known, ended)
-    return Execution(router, cum, recover, trades, ended, reader, publisher, Protection(control, watch, count, gauge),
-                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop, refresher)
+    protection = Protection(control, watch, count, gauge)
+    user_url = order_venue_of(cfg).user_stream_url
+    session = OrderSession(router, protection, control, count, gauge, ex.cancel_on_stop, user_url is not None)
+    return Execution(router, cum, recover, trades, ended, reader, publisher, protection,
+                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop, refresher, session, user_url)
