@@ -60,6 +60,7 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
     norm = BinanceUsdmNormalizer(ids) if usdm else BinanceSpotNormalizer(ids)
     journal = RingJournal(out_dir, _Ring([s.lower() for s in symbols]), "import", rotate_bytes)
     buf = np.zeros(BATCH, M.DTYPE)
+    raw = memoryview(buf.view(np.uint8))
     n = 0
     seq = 0
     lines = 0
@@ -86,11 +87,11 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
                     recs = norm.apply_snapshot(sym, snap, recv_ns)
                     if len(recs):
                         snapshots += 1
-                        n = _put(buf, n, recs, flush)
+                        n = _put(raw, n, recs, flush)
                 continue
             recs = normalize(frame, recv_ns)
             if len(recs):
-                n = _put(buf, n, recs, flush)
+                n = _put(raw, n, recs, flush)
         flush()
         if seq == 0:
             journal._open(1)  # an empty journal still says what it is
@@ -115,15 +116,15 @@ def _looks_usdm(capture) -> bool:
     return False
 
 
-def _put(buf, n, recs, flush) -> int:
-    """Append ``recs`` (a view of the normalizer's scratch) to ``buf`` as raw bytes: a
-    structured assignment copies field by field, ten times slower."""
+def _put(raw, n, recs, flush) -> int:
+    """Append ``recs`` (a view of the normalizer's scratch) to the batch whose bytes ``raw`` is
+    (a memoryview of ``buf.view(np.uint8)``): a structured assignment copies field by field, ten
+    times slower, and ``ndarray.view`` checks the dtype on every call."""
     k = len(recs)
-    if n + k > len(buf):
+    if (n + k) * _RS > len(raw):
         flush()
         n = 0
-    if k > len(buf):
-        raise ValueError(f"one frame gave {k} records, more than the import batch of {len(buf)}")
-    raw = buf.view(np.uint8)
-    raw[n * _RS: (n + k) * _RS] = recs.view(np.uint8)
+    if k * _RS > len(raw):
+        raise ValueError(f"one frame gave {k} records, more than the import batch of {len(raw) // _RS}")
+    raw[n * _RS: (n + k) * _RS] = recs.view(np.uint8).data
     return n + k
