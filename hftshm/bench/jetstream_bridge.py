@@ -39,7 +39,6 @@ class Options:
     records: int = 300_000
     bridge_rate: float = 10_000.0
     bridge_seconds: float = 3.0
-    spin_feeder: bool = False  # the bridge latency case's feeder spins (see _paced_publish)
 
 
 # --- raw JetStream ---------------------------------------------------------------------------
@@ -228,37 +227,8 @@ def bridge_throughput(url, n, tmp) -> dict:
         dst.close()
 
 
-def _paced_publish(pub, n, rate, spin: bool) -> None:
-    """``n`` records at ``rate``, one at a time. ``spin`` (the shared ``Pacer``) spins the last
-    30 µs before each one, a third of a core at 10,000/s; without it the feeder only sleeps and
-    publishes the records that fell due meanwhile, each stamped as it goes in, as an ingest
-    process does (it never spins) and as the raw baseline's publisher does (asyncio.sleep): on a
-    2-core machine a spinning feeder takes the CPU the bridge's two processes need."""
-    one = _records(1)
-    if spin:
-        from ..bench.pacer import Pacer
-        pacer = Pacer(rate)
-        for i in range(n):
-            pacer.wait()
-            one["venue_id"] = i
-            pub.publish(one)
-        return
-    from ..wait.timerslack import set_timer_slack
-    set_timer_slack(1000)
-    start = time.perf_counter()
-    i = 0
-    while i < n:
-        due = min(n, int((time.perf_counter() - start) * rate) + 1)
-        while i < due:
-            one["venue_id"] = i
-            pub.publish(one)
-            i += 1
-        left = start + i / rate - time.perf_counter()
-        if left > 0:
-            time.sleep(left)
-
-
-def bridge_latency(url, rate, seconds, tmp, spin: bool = False) -> dict:
+def bridge_latency(url, rate, seconds, tmp) -> dict:
+    from ..bench.pacer import Pacer
     src, dst = _pair(url, "l", "memory", tmp)
     try:
         dst.spawn()
@@ -266,7 +236,12 @@ def bridge_latency(url, rate, seconds, tmp, spin: bool = False) -> dict:
         n = int(rate * seconds)
         ring = rings.attach(src.name, "md")
         pub = ring.publisher()
-        _paced_publish(pub, n, rate, spin)
+        one = _records(1)
+        pacer = Pacer(rate)
+        for i in range(n):
+            pacer.wait()
+            one["venue_id"] = i
+            pub.publish(one)
         pub.close()
         ring.close()
         _wait_published(dst.name, n, 60)
@@ -295,7 +270,7 @@ def run(opts: Options, report=None) -> dict:
         add(asyncio.run(_raw_latency(opts.url, storage, opts.latency_rate, opts.latency_seconds)))
     with tempfile.TemporaryDirectory(prefix="hftshm-bench-bridge-") as tmp:
         add(bridge_throughput(opts.url, opts.records, Path(tmp)))
-        add(bridge_latency(opts.url, opts.bridge_rate, opts.bridge_seconds, Path(tmp), opts.spin_feeder))
+        add(bridge_latency(opts.url, opts.bridge_rate, opts.bridge_seconds, Path(tmp)))
     by = {r["case"]: r for r in rows}
     raw_mem = by["raw publish 8 KiB, memory"]["records_per_s"]
     raw_lat = next(r for r in rows if r["case"].startswith("raw publish -> ordered consumer, memory"))
