@@ -1,7 +1,8 @@
 """The bridge's two I/O loops, each a thin shell over its sans-I/O core.
 
 ``OutLink``: a named, non-gating reader of a ring -> ``Outbound`` -> async JetStream publishes,
-at most ``max_pending`` unacknowledged. At start its position is the stream's (after the
+at most ``max_pending`` unacknowledged; a message of fewer than ``batch`` records waits while one
+is unacknowledged (``HOLD_SMALL_AT``), so records arriving meanwhile share the next message. At start its position is the stream's (after the
 subject's last stored message); after a failed or overdue acknowledgement (server gone) it sends
 again from the oldest unacknowledged message: a message the server did store is dropped by its
 id, or trimmed by the receiver when cut at other boundaries.
