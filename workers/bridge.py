@@ -69,6 +69,11 @@ class BridgeAgent(Agent):
     def get(self, name: str) -> int:
         return int(self.counters[self.counter[name]])
 
+    def slots(self, names) -> list:
+        """``(counter array, index)`` per name: a link that writes many counters per message
+        looks their places up once."""
+        return [(self.counters, self.counter[n]) for n in names]
+
     def on_start(self) -> None:
         ctx = self.ctx
         cfg = ctx.config
@@ -107,7 +112,11 @@ class BridgeAgent(Agent):
         self.nc = await jetstream.connect(self.bcfg.url, self.bcfg.connect_timeout_s,
                                           f"hftshm-{self.ctx.instance}-bridge", self._on_event)
         self.set("connected", 1)
-        js = self.nc.jetstream(timeout=5.0)
+        # room for every link's outstanding publishes (each OutLink at most max_pending plus one
+        # read's messages, 64 and a gap; orders out one batch): publish_async's acquire then
+        # never waits, so md out needs no stall timeout (it costs a task per publish)
+        b = self.bcfg
+        js = self.nc.jetstream(timeout=5.0, publish_async_max_pending=2 * (b.max_pending + 66) + b.batch + 64)
         log.info("bridge %s: connected to %s", self.ctx.name, self.bcfg.url)
         tasks = [asyncio.create_task(link.run(js, stop)) for link in self.links_out]
         tasks += [asyncio.create_task(link.run(js, stop)) for link in self.links_in]

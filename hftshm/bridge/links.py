@@ -1,7 +1,8 @@
 """The bridge's two I/O loops, each a thin shell over its sans-I/O core.
 
 ``OutLink``: a named, non-gating reader of a ring -> ``Outbound`` -> async JetStream publishes,
-at most ``max_pending`` unacknowledged. At start its position is the stream's (after the
+at most ``max_pending`` unacknowledged; a message of fewer than ``batch`` records waits while one
+is unacknowledged (``HOLD_SMALL_AT``), so records arriving meanwhile share the next message. At start its position is the stream's (after the
 subject's last stored message); after a failed or overdue acknowledgement (server gone) it sends
 again from the oldest unacknowledged message: a message the server did store is dropped by its
 id, or trimmed by the receiver when cut at other boundaries.
@@ -43,7 +44,28 @@ ACK_TIMEOUT_S = 5.0  # an acknowledgement later than this: resynchronise from th
 LAG_EVERY_S = 0.5
 HOLE_CHECK_S = 0.1  # how often md in looks at an open hole
 AHEAD_MAX_BYTES = 256 << 20  # reorder buffer: past this, the open hole is counted lost
+HOLD_SMALL_AT = 1  # a message of fewer than ``batch`` records waits while this many are unacknowledged (0: never)
 HOLE_WAIT_S = 3 * 5.0  # a hole the source has not sent again by then is lost (3 ack timeouts)
+
+
+async def _ack_or_timeout(fut, timeout: float) -> None:
+    """Wait until ``fut`` (an acknowledgement) is done or ``timeout`` s pass; no task made."""
+    if fut.done():
+        return
+    loop = asyncio.get_running_loop()
+    w = loop.create_future()
+
+    def wake(_=None):
+        if not w.done():
+            w.set_result(None)
+
+    fut.add_done_callback(wake)
+    timer = loop.call_later(timeout, wake)
+    try:
+        await w
+    finally:
+        timer.cancel()
+        fut.remove_done_callback(wake)
 
 
 def ring_epoch(ring) -> int:
@@ -89,7 +111,19 @@ class OutLink:
         await jetstream.ensure_stream(js, self.stream, [self.subject], self.cfg)
         await self._position(js)
         pending: collections.deque = collections.deque()  # (message, future, sent at), oldest first
+        batch_n = self.cfg.batch
         while not stop.is_set():
+            if (HOLD_SMALL_AT and len(pending) >= HOLD_SMALL_AT and not self.pending_gap
+                    and 0 < self.ring.published() - self.out.next_seq < batch_n):
+                # fewer records than a full message wait, and HOLD_SMALL_AT messages are on their
+                # way: let these ride in the next message, sent as soon as an acknowledgement
+                # frees a place (Nagle's rule: at 10,000 records/s a message per record costs
+                # both clients and the server more than the records, and the queueing delays
+                # every record); full messages never wait
+                await _ack_or_timeout(pending[0][1], ACK_POLL_S)
+                if not self._reap(pending):
+                    await self._fail(js, pending)
+                continue
             msgs = self.out.gap(self.pending_gap) if self.pending_gap > self.out.next_seq else []
             self.pending_gap = 0
             batch = self.reader.read_batch(self.cfg.batch * 64, copy=True)
@@ -99,7 +133,12 @@ class OutLink:
             ok = True
             for m in msgs:
                 try:
-                    fut = await js.publish_async(self.subject, m.payload, wait_stall=ACK_TIMEOUT_S,
+                    # no stall timeout while fewer than max_pending + one read's messages are
+                    # outstanding: the client's limit is above that (workers/bridge.py sizes it),
+                    # so the acquire cannot wait, and a timeout costs a task per message
+                    # (asyncio.wait_for)
+                    stall = None if len(pending) < self.cfg.max_pending + 66 else ACK_TIMEOUT_S
+                    fut = await js.publish_async(self.subject, m.payload, wait_stall=stall,
                                                  headers={wire.MSG_ID: m.msg_id})
                 except Exception as exc:  # server gone, stalled: resynchronise from the stream
                     log.warning("%s out: publish failed (%s); resynchronising", self.name, type(exc).__name__)
@@ -113,16 +152,19 @@ class OutLink:
                 await asyncio.wait([pending[0][1]], timeout=ACK_TIMEOUT_S)
                 ok = self._reap(pending)
             if not ok:
-                # everything before the oldest unacknowledged message is stored; from it on, send
-                # again (a stored one is dropped by its message id, or trimmed by the receiver)
-                from_seq = pending[0][0].first_seq if pending else None
-                for _, fut, _ in pending:
-                    fut.cancel()
-                pending.clear()
-                await self._resync(js, from_seq)
+                await self._fail(js, pending)
                 continue
             if not msgs:
                 await self.wake.wait_async(ACK_POLL_S if pending else IDLE_S)
+
+    async def _fail(self, js, pending) -> None:
+        """Everything before the oldest unacknowledged message is stored; from it on, send again
+        (a stored one is dropped by its message id, or trimmed by the receiver)."""
+        from_seq = pending[0][0].first_seq if pending else None
+        for _, fut, _ in pending:
+            fut.cancel()
+        pending.clear()
+        await self._resync(js, from_seq)
 
     def _reap(self, pending) -> bool:
         """Count the acknowledged messages at the front; False when one failed or is overdue."""
@@ -185,6 +227,7 @@ class InLink:
         for key, name in self.COUNTS.items():  # a restarted worker goes on counting
             self.inb.counts[key] = a.get(name)
         self.publisher = ring.publisher()
+        self._slots = None  # (counter array, index) per name of _sync_counts
         self.stream_seq = a.get("stream_seq")
         self.refused_logged = 0
         self.seen = self.stream_seq  # the last stream sequence delivered to us
@@ -201,11 +244,16 @@ class InLink:
               "refused_malformed": "refused_bad"}
 
     def _sync_counts(self) -> None:
-        a, c = self.agent, self.inb.counts
-        for key, name in self.COUNTS.items():
-            a.set(name, c[key])
-        a.set("epoch", self.inb.epoch)
-        a.set("src_base", self.inb.base or 0)
+        """Publish the core's counts (after each message: the array writes are cheap, the name
+        lookups are done once in ``_slots``)."""
+        if self._slots is None:
+            self._slots = self.agent.slots([*self.COUNTS.values(), "epoch", "src_base"])
+        c, inb = self.inb.counts, self.inb
+        vals = [c[key] for key in self.COUNTS]
+        vals += [inb.epoch, inb.base or 0]
+        for (arr, i), v in zip(self._slots, vals):
+            if arr is not None:
+                arr[i] = v
 
     def _publish(self, recs: np.ndarray) -> None:
         cap = self.ring.capacity
@@ -224,7 +272,7 @@ class InLink:
                                   cb=self._on_msg, pending_msgs_limit=1 << 20, pending_bytes_limit=1 << 30)
 
     async def _on_msg(self, msg) -> None:
-        sseq = msg.metadata.sequence.stream
+        sseq = stream_seq(msg.reply)
         if sseq <= self.seen:
             return  # a redelivery we already handled
         self.seen = sseq
@@ -358,6 +406,15 @@ class InLink:
         self.publisher.close()
 
 
+def stream_seq(reply: str) -> int:
+    """The stream sequence of a JetStream message, from its reply subject (``$JS.ACK.<stream>.
+    <consumer>.<delivered>.<stream seq>.<consumer seq>.<ns>.<pending>``, 9 tokens, or the form
+    with a domain and an account hash before the stream, stream seq 8th): what ``msg.metadata``
+    gives, without building its objects (a datetime among them) for every message."""
+    tokens = reply.split(".")
+    return int(tokens[5] if len(tokens) == 9 else tokens[7])
+
+
 class _Prefixed:
     """An agent's counters seen through a name prefix (``fills_`` for fills in); a name the
     agent has no prefixed counter for is not kept (a worker has 36 counters)."""
@@ -369,6 +426,10 @@ class _Prefixed:
     def get(self, name):
         key = self.prefix + name
         return self.agent.get(key) if key in self.names else 0
+
+    def slots(self, names):
+        return [self.agent.slots([self.prefix + n])[0] if self.prefix + n in self.names else (None, 0)
+                for n in names]
 
     def set(self, name, value):
         key = self.prefix + name

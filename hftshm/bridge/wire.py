@@ -44,7 +44,7 @@ class WireError(ValueError):
 
 def encode(kind: int, epoch: int, first_seq: int, count: int, fingerprint: int, record_size: int,
            body: bytes | memoryview = b"") -> bytes:
-    return HEADER.pack(MAGIC, VERSION, kind, epoch, first_seq, count, fingerprint, record_size) + bytes(body)
+    return b"".join((HEADER.pack(MAGIC, VERSION, kind, epoch, first_seq, count, fingerprint, record_size), body))
 
 
 def decode_header(payload: bytes) -> tuple[int, int, int, int, int, int]:

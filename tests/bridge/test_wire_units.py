@@ -99,3 +99,34 @@ def test_a_restarted_inbound_resumes_at_the_ring_position():
     inb = _inbound(epoch=3, next_src=50, base=0)
     assert inb.on_message(_msg(0, 50)).kind == IB.DUPLICATE
     assert inb.on_message(_msg(40, 20)).records["seq"][0] == 50
+
+
+def test_outbound_fast_path_gives_the_general_paths_messages():
+    """A consecutive batch from ``next_seq`` skips the run split; its messages must be the ones
+    the split gives (same ids, bytes and position) at every size around the batch limit."""
+    for n in (1, 2, 3, 63, 64, 65, 200):
+        recs = _ring_records(500, n)
+        fast = Outbound(epoch=3, fingerprint=FP, record_size=128, next_seq=500, max_batch=64)
+        slow = Outbound(epoch=3, fingerprint=FP, record_size=128, next_seq=499, max_batch=64)
+        got, ref = fast.take(recs), slow.take(recs)[1:]  # the reference path, after its 1-record gap
+        assert [(m.kind, m.first_seq, m.count, m.msg_id, m.payload) for m in got] == \
+               [(m.kind, m.first_seq, m.count, m.msg_id, m.payload) for m in ref]
+        assert fast.next_seq == slow.next_seq == 500 + n
+        assert b"".join(m.payload[wire.HEADER_LENGTH:] for m in got) == recs.tobytes()
+    # a batch that is not one consecutive run still goes through the split
+    out = Outbound(epoch=3, fingerprint=FP, record_size=128, next_seq=10, max_batch=64)
+    recs = np.concatenate([_ring_records(10, 2), _ring_records(20, 1)])
+    assert [(m.kind, m.first_seq, m.count) for m in out.take(recs)] == [(1, 10, 2), (2, 12, 8), (1, 20, 1)]
+
+
+@pytest.mark.parametrize("reply", [
+    "$JS.ACK.HFTSHM_a_md.cons.1.4711.12.1765000000000000000.3",  # no domain
+    "$JS.ACK.dom.ACCHASH.HFTSHM_a_md.cons.2.4711.12.1765000000000000000.3.tok",  # domain, token
+    "$JS.ACK._.ACCHASH.HFTSHM_a_md.cons.2.4711.12.1765000000000000000.3",  # no token
+])
+def test_stream_sequence_from_the_reply_subject_agrees_with_the_client(reply):
+    from nats.aio.msg import Msg
+
+    from hftshm.bridge.links import stream_seq
+
+    assert stream_seq(reply) == Msg.Metadata._from_reply(reply).sequence.stream == 4711
