@@ -13,6 +13,7 @@ from operator import itemgetter
 import numpy as np
 
 from ..layouts import exec_report as F
+from ..layouts.md import E8
 from ..layouts import order as O
 
 
@@ -57,3 +58,35 @@ def report(o: LiveOrder, exec_type: int, state: int, reason: int = 0, venue_code
                     reason=reason, venue_code=venue_code, last_px_e8=px, last_qty_e8=qty, cum_qty_e8=o.filled_e8,
                     price_e8=o.price_e8, fee_e8=fee, venue_ns=venue_ns, recv_ns=recv_ns, sent_ns=o.sent_ns,
                     trigger_recv_ns=o.trigger_recv_ns, trade_id=trade_id)
+
+
+class AverageRecovery:
+    """For a protocol (mixed in before ``binance_spot.Protocol``) whose status answer gives an
+    order's cumulative quantity and average price but not its trades (USD-M, Bybit): tracks the
+    notional each order's fills applied (``quote``), so a fill the status shows and no event
+    brought gets the price that makes the order's average the venue's."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.quote: dict[int, int] = {}  # order id -> notional applied (e8 quote)
+
+    def _recovered(self, o: LiveOrder, cum: int, avg_e8: int, now_ns: int, venue_ns: int):
+        """The missing quantity ``cum - filled`` as one fill, commission unknown (0). An earlier
+        run's order (``o.known``) has fills this process never priced: the average stands."""
+        missing = cum - o.filled_e8
+        px = avg_e8
+        if o.known is None:
+            px = (avg_e8 * cum // E8 - self.quote.get(o.order_id, 0)) * E8 // missing
+            if px <= 0:
+                px = avg_e8  # rounding on a tiny remainder: the average is the best estimate
+        return self._fill(o, missing, px, 0, venue_ns, now_ns, 0)
+
+    def _fill(self, o: LiveOrder, qty: int, px: int, fee: int, venue_ns: int, now_ns: int, trade_id: int):
+        self.quote[o.order_id] = self.quote.get(o.order_id, 0) + qty * px // E8
+        return super()._fill(o, qty, px, fee, venue_ns, now_ns, trade_id)
+
+    def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
+        out = super()._maybe_done(o, now_ns)
+        if o.done:
+            self.quote.pop(o.order_id, None)
+        return out

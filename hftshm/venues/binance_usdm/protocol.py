@@ -40,10 +40,10 @@ import orjson
 from ...feed.e8 import parse_e8
 from ...layouts import exec_report as F
 from ...layouts import order as O
-from ...layouts.md import E8, format_e8
+from ...layouts.md import format_e8
 from .. import clientid
 from ..binance_spot.protocol import VENUE_STATES, Protocol
-from ..orders import LiveOrder
+from ..orders import AverageRecovery, LiveOrder
 from . import venue_codes
 
 def signed_e8(text) -> int:
@@ -57,7 +57,7 @@ KEEPALIVE_NS = 30 * 60 * 1_000_000_000  # listenKey lives 60 min: renew at half 
 TYPE_TIF = {O.LIMIT: None, O.MARKET: None, O.LIMIT_MAKER: "GTX"}
 
 
-class UsdmProtocol(Protocol):
+class UsdmProtocol(AverageRecovery, Protocol):
     codes = venue_codes
 
     def __init__(self, *args, **kwargs):
@@ -65,7 +65,6 @@ class UsdmProtocol(Protocol):
         self.listen_key = ""  # from userDataStream.start; the worker opens the user stream with it
         self.listen_key_changes = 0  # bumped on each new key (the worker reconnects the stream)
         self.keepalive_ns = 0
-        self.quote: dict[int, int] = {}  # order id -> notional applied (e8 quote), for recovered fills
         # (kind, symbol id, value...) for the router: ("funding", sid, amount_e8, venue_ns),
         # ("position", sid, position_e8, entry_px_e8)
         self.account_updates: list[tuple] = []
@@ -165,25 +164,6 @@ class UsdmProtocol(Protocol):
             o.deadline_ns = now_ns + self.timeout_ns  # their events are on the way; else ask
         out += self._maybe_done(o, now_ns)
         return out, []
-
-    def _recovered(self, o: LiveOrder, cum: int, avg_e8: int, now_ns: int, venue_ns: int):
-        """A fill the status shows and no event brought: the missing quantity at the price that
-        makes the order's average come out as the venue's."""
-        missing = cum - o.filled_e8
-        px = (avg_e8 * cum // E8 - self.quote.get(o.order_id, 0)) * E8 // missing
-        if px <= 0:
-            px = avg_e8  # rounding on a tiny remainder: the average is the best estimate
-        return self._fill(o, missing, px, 0, venue_ns, now_ns, 0)
-
-    def _fill(self, o: LiveOrder, qty: int, px: int, fee: int, venue_ns: int, now_ns: int, trade_id: int):
-        self.quote[o.order_id] = self.quote.get(o.order_id, 0) + qty * px // E8
-        return super()._fill(o, qty, px, fee, venue_ns, now_ns, trade_id)
-
-    def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
-        out = super()._maybe_done(o, now_ns)
-        if o.done:
-            self.quote.pop(o.order_id, None)
-        return out
 
     def _on_event(self, ev: dict, now_ns: int) -> list:
         kind = ev.get("e")

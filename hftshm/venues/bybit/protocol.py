@@ -50,10 +50,10 @@ import orjson
 from ...feed.e8 import parse_e8
 from ...layouts import exec_report as F
 from ...layouts import order as O
-from ...layouts.md import E8, format_e8
+from ...layouts.md import format_e8
 from .. import clientid
 from ..binance_spot.protocol import Protocol
-from ..orders import LiveOrder, report
+from ..orders import AverageRecovery, LiveOrder, report
 from . import retcodes
 from .signing import signer_from
 
@@ -116,7 +116,7 @@ def signed_e8(text) -> int:
     return -parse_e8(text[1:]) if text.startswith("-") else parse_e8(text)
 
 
-class BybitProtocol(Protocol):
+class BybitProtocol(AverageRecovery, Protocol):
     """One execution session's Bybit order state: the trade connection (``subscribe`` gives its
     auth frame; answers and ``order.create``/``order.cancel`` frames), the private connection
     (``private_frames``; its events go to the same ``on_frame``) and REST queries."""
@@ -132,7 +132,6 @@ class BybitProtocol(Protocol):
         self.auth_refused = None  # (connection, code, message) of a refused auth: fail closed
         self.venue_ids: dict[int, str] = {}  # order id -> Bybit's orderId (a UUID on linear)
         self.stage: dict[int, int] = {}  # order id -> the status query being asked (STATUS_PATHS)
-        self.quote: dict[int, int] = {}  # order id -> notional applied (e8 quote), for recovered fills
         self.end_reason: dict[int, int] = {}  # order id -> reason its end report carries
         self.open_lists: dict[str, list] = {}  # reconciliation: request id (one a settle coin) -> orders listed
         self.bad_events = 0
@@ -432,21 +431,6 @@ class BybitProtocol(Protocol):
         out += self._maybe_done(o, now_ns)
         return out, []
 
-    def _recovered(self, o: LiveOrder, cum: int, avg_e8: int, now_ns: int, venue_ns: int):
-        """A fill the venue counts and no execution brought: the missing quantity at the price that
-        makes the order's average the venue's (commission unknown: 0)."""
-        missing = cum - o.filled_e8
-        px = avg_e8
-        if o.known is None:
-            px = (avg_e8 * cum // E8 - self.quote.get(o.order_id, 0)) * E8 // missing
-            if px <= 0:
-                px = avg_e8  # rounding on a tiny remainder: the average is the best estimate
-        return self._fill(o, missing, px, 0, venue_ns, now_ns, 0)
-
-    def _fill(self, o: LiveOrder, qty: int, px: int, fee: int, venue_ns: int, now_ns: int, trade_id: int):
-        self.quote[o.order_id] = self.quote.get(o.order_id, 0) + qty * px // E8
-        return super()._fill(o, qty, px, fee, venue_ns, now_ns, trade_id)
-
     def _note_reason(self, o: LiveOrder, v: dict) -> None:
         if v.get("rejectReason") == retcodes.POST_ONLY_WOULD_TAKE:
             self.end_reason[o.order_id] = retcodes.R.VENUE_WOULD_TAKE
@@ -454,7 +438,6 @@ class BybitProtocol(Protocol):
     def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
         out = super()._maybe_done(o, now_ns)
         if o.done:
-            self.quote.pop(o.order_id, None)
             self.venue_ids.pop(o.order_id, None)
             self.stage.pop(o.order_id, None)
             why = self.end_reason.pop(o.order_id, 0)
