@@ -87,7 +87,6 @@ class Reader:
         self._unpark = entry_point(K.rd_unpark_at, *self._addrs)
         self._rd_copy = entry_point(K.rd_copy, hdr, ring.slots, rst, self._copy_buf)
         self._closed = False
-        self._copy_scratch = None  # read_batch(copy=True) copies through it
         if self._wait is not None:
             self._wait.watch(self)
 
@@ -192,16 +191,15 @@ class Reader:
             raise RingConfigError(f"max_n must be >= 1, got {max_n}")
         self._i = self._n = 0  # a batch read ends any per-record iteration
         if copy:
-            # Copied through one scratch of the reader and returned at its own size: a fresh
-            # max_n-sized array per call, returned as a view, kept its whole allocation alive
-            # for each few records a caller held on to (tens of GB of address space in a test
-            # that kept every batch, and forks then failed with ENOMEM).
+            # Copied through the reader's copy buffer (read()'s; a batch read ends that iteration)
+            # and returned at its own size: a fresh max_n-sized array per call, returned as a
+            # view, kept its whole allocation alive for each few records a caller held on to
+            # (tens of GB of address space in a test that kept every batch; forks then failed).
             want = min(max_n, self.capacity)
-            scratch = self._copy_scratch
-            if scratch is None or scratch.shape[0] < want:
-                scratch = self._copy_scratch = np.empty(want, self.ring.layout.dtype)
-            n = K.rd_copy(self.hdr, self.slots, self.rst, scratch[:want])
-            return scratch[:n].copy()
+            if self._copy_buf.shape[0] < want:
+                self._copy_buf = np.zeros(want, self.ring.layout.dtype)
+            n = K.rd_copy(self.hdr, self.slots, self.rst, self._copy_buf[:want])
+            return self._copy_buf[:n].copy()
         n = self._rd_next(*self._addrs, max_n)
         if n <= 0:
             if n == K.STUCK:

@@ -205,4 +205,6 @@ def test_a_copied_batch_owns_only_its_records(instance):
         kept.append(batch)
     pub.publish_batch(bench_records(1, 30, 1))
     assert list(rd.read_batch(copy=True)["seq"]) == [30]
-    assert [int(b["seq"][0]) for b in kept] == list(range(0, 30, 3))  # the scratch's reuse changed none
+    assert [int(b["seq"][0]) for b in kept] == list(range(0, 30, 3))  # the buffer's reuse changed none
+    pub.publish_batch(bench_records(1, 31, 2))  # record by record after batches: the same buffer
+    assert [int(rd.read()["seq"]), int(rd.read()["seq"])] == [31, 32] and rd.read() is None
