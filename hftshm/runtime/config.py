@@ -401,7 +401,7 @@ def refuse_usdm_orders(cfg: Config) -> None:
                           "orders: set strategies = [] (or drop replay: the synthetic USD-M market trades)")
 
 
-MARKET_DATA_ONLY = ("bybit_spot", "bybit_linear", "okx")  # venues with no order entry here
+MARKET_DATA_ONLY = ("bybit_spot", "bybit_linear", "okx")  # venues hftshm start takes no orders on
 
 
 def refuse_market_data_only_orders(cfg: Config) -> None:
@@ -418,8 +418,9 @@ def refuse_market_data_only_orders(cfg: Config) -> None:
         cfg.strategies = []
     elif cfg.strategies:
         where = "[venue] kind" if cfg.venue.kind != "sim" else "[sim] venue"
-        raise ConfigError(f'{where} = "{kind}": market data only (no order entry for this venue): set '
-                          "strategies = []")
+        why = ("its order protocol is not driven by the execution worker yet" if kind == "bybit_linear"
+               else "no order entry for this venue")
+        raise ConfigError(f'{where} = "{kind}": market data only ({why}): set strategies = []')
 
 
 DEFAULT_STRATEGY = {"name": "momentum", "kind": S.STRATEGY["kind"].default}  # with no [[strategies]], on the simulator

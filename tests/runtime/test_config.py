@@ -388,3 +388,18 @@ def test_strategy_tables_are_typed_with_their_kind_defaults_and_read_flat_too():
     assert json.loads(cfg.to_json())["strategies"][1]["class"] == "X"  # config.json keeps the file's shape
     with pytest.raises(C.ConfigError, match="no strategy named 'nope'"):
         cfg.strategy("nope")
+
+
+@pytest.mark.parametrize("kind,why", [("okx", "no order entry for this venue"),
+                                      ("bybit_spot", "no order entry for this venue"),
+                                      ("bybit_linear", "not driven by the execution worker yet")])
+@pytest.mark.parametrize("where", ["venue", "sim"])
+def test_strategies_on_a_market_data_only_venue_are_refused(kind, why, where):
+    strategies = [{"name": "m", "kind": "momentum"}]
+    streams = ["trades"] if kind == "okx" else ["publicTrade"]
+    venue = ({"venue": {"kind": kind, "stream_url": "wss://example.invalid", "symbols": ["btcusdt"],
+                        "streams": streams}}
+             if where == "venue" else {"sim": {"venue": kind}, "venue": {"streams": streams}})
+    with pytest.raises(ConfigError, match=rf'\[{where}\] (kind|venue) = "{kind}": market data only \(.*{why}'):
+        C.from_dict({"strategies": strategies, **venue})
+    assert C.from_dict({"strategies": [], **venue}).strategies == []  # market data alone is fine
