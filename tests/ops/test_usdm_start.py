@@ -26,6 +26,7 @@ START_S = 600  # a first run compiles every kernel (minutes on a loaded machine)
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "usdm-sim.toml"
 E8 = 100_000_000
 FUNDING_S = 3.0
+MD_S = 10.0  # run at least this long: >= 3 MARK (1 s) and >= 2 LIQUIDATION (5/s, pushed <= 1/s)
 
 
 def _config(tmp_path: Path, name: str) -> Path:
@@ -59,6 +60,7 @@ def test_usdm_example_trades_on_the_simulator_and_status_shows_position_mark_and
             except AssertionError:
                 assert sup.poll() is None, f"hftshm start exited with {sup.returncode}: {sup.communicate()[0]}"
                 assert time.monotonic() < started, f"the workers did not start within {START_S} s"
+        running_at = time.monotonic()
         seen = {}
         deadline = time.monotonic() + 150
         while True:
@@ -73,7 +75,9 @@ def test_usdm_example_trades_on_the_simulator_and_status_shows_position_mark_and
                     seen["funding"] = (sym, f, ex.get("funding", 0))
             if ex.get("fills", 0) >= 1:
                 seen["fills"] = ex["fills"]
-            if {"position", "funding", "fills"} <= set(seen):
+            # MARK comes each second and LIQUIDATION at most each second: the journal checks below
+            # need a few seconds of them, which fills and funding alone need not have lasted
+            if {"position", "funding", "fills"} <= set(seen) and time.monotonic() - running_at >= MD_S:
                 break
             assert sup.poll() is None, sup.communicate()[0]
             assert time.monotonic() < deadline, f"after 150 s: {seen}, execution {ex}, futures {fut}"
