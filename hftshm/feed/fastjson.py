@@ -278,3 +278,8 @@ class Templates:
         flat = rows.tolist()
         nb = 2 * n_bids
         return rows, list(zip(flat[0:nb:2], flat[1:nb:2])), list(zip(flat[nb::2], flat[nb + 1::2]))
+
+    def rows(self, first: int, count: int) -> np.ndarray:
+        """A copy of ``count`` rows from row ``first`` (``<LEVELS>`` holes in a row, e.g. bids
+        then asks) as flat int64 (price_e8, qty_e8) pairs: no Python object per level."""
+        return self._levels[2 * first: 2 * (first + count)].copy()

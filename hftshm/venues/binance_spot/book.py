@@ -40,14 +40,15 @@ Records written (into an ``MdScratch``; ``exch_ns`` is the event's ``E``, 0 for 
 
 from __future__ import annotations
 
-from bisect import bisect_left
 from typing import NamedTuple
+
+import numpy as np
 
 from hftshm.layouts import md
 
 from hftshm.feed.scratch import MdScratch
 from .counters import FeedCounters
-from .levels import BookSide
+from .levels import BookLevels
 
 DEFAULT_MAX_BUFFERED = 1000
 _NO_TOP = (0, 0, 0, 0)
@@ -60,12 +61,13 @@ class DepthEvent(NamedTuple):
     final_id: int  # u
     exch_ns: int  # E * 1e6
     recv_ns: int
-    bids: list[tuple[int, int]]  # (price_e8, qty_e8)
-    asks: list[tuple[int, int]]
+    bids: list[tuple[int, int]] | None  # (price_e8, qty_e8); None when ``rows`` holds them
+    asks: list[tuple[int, int]] | None
     prev_id: int = -1  # pu: the previous event's u (futures only; Spot sends none)
-    # the same levels as flat int64 (price_e8, qty_e8) pairs, bids then asks, when the normalizer
-    # has them so (its fast path): the LEVELs are then written in one compiled pass
-    rows: object = None
+    # the levels as flat int64 (price_e8, qty_e8) pairs, bids then asks, the first ``n_bids``
+    # pairs bids, when the normalizer has them so (its fast path: no Python list per level)
+    rows: np.ndarray | None = None
+    n_bids: int = -1  # with ``rows``: how many of its pairs are bids (-1: len(bids))
 
 
 class LocalBook:
@@ -80,8 +82,9 @@ class LocalBook:
             raise ValueError(f"max_buffered must be >= 1, got {max_buffered}")
         self.symbol = symbol
         self.symbol_id = symbol_id
-        self.bids = BookSide(bid=True)
-        self.asks = BookSide(bid=False)
+        self._levels = BookLevels()
+        self.bids = self._levels.bids  # read-only views of the sides
+        self.asks = self._levels.asks
         self.max_buffered = max_buffered
         self.live = False
         self.wants_snapshot = False
@@ -122,8 +125,7 @@ class LocalBook:
                 self._resync(ev, out)
                 return
         start = out.n
-        self._apply(ev, out)
-        if self.is_crossed():
+        if self._apply(ev, out):  # crossed
             out.truncate(start)
             c.crossed_books += 1
             self._reset(out, ev.exch_ns, ev.recv_ns)
@@ -146,14 +148,9 @@ class LocalBook:
         if pending and self._misses(pending[0], last_update_id):  # rule 5: snapshot too old
             c.straddle_misses += 1
             return
-        for price, qty in bids:
-            self.bids.set(price, qty)
-        for price, qty in asks:
-            self.asks.set(price, qty)
-        if self.is_crossed():
+        if self._levels.apply(_rows(bids, asks), len(bids)):
             c.crossed_books += 1
-            self.bids.clear()
-            self.asks.clear()
+            self._levels.clear()
             return
 
         sid = self.symbol_id
@@ -200,36 +197,37 @@ class LocalBook:
         self._buffer.append(ev)
         self.wants_snapshot = True
 
-    def _apply(self, ev: DepthEvent, out: MdScratch) -> None:
-        bids, asks = ev.bids, ev.asks
-        # BookSide.set inlined (a method call is a third of a level's cost; ~70 levels an event)
-        for side, levels in ((self.bids, bids), (self.asks, asks)):
-            book, prices = side.qty, side._prices
-            for price, qty in levels:
-                if qty:
-                    if price not in book:
-                        prices.insert(bisect_left(prices, price), price)
-                    book[price] = qty
-                elif price in book:
-                    del book[price]
-                    del prices[bisect_left(prices, price)]
+    def _apply(self, ev: DepthEvent, out: MdScratch) -> bool:
+        """The event's levels into the book (one compiled pass) and its LEVELs into ``out``;
+        True if the book is now crossed (the caller rolls back and resyncs)."""
+        rows, n_bids = ev.rows, ev.n_bids
+        if rows is None:
+            rows, n_bids = _rows(ev.bids, ev.asks), len(ev.bids)
+        elif n_bids < 0:
+            n_bids = len(ev.bids)
+        if self._levels.apply(rows, n_bids):
+            return True
         sid, u, first, e_ns, r_ns = self.symbol_id, ev.final_id, ev.first_id, ev.exch_ns, ev.recv_ns
-        if ev.rows is not None and out.put_diff_rows(ev.rows, len(bids), sid, e_ns, r_ns, u, first):
-            return
+        if out.put_diff_rows(rows, n_bids, sid, e_ns, r_ns, u, first):
+            return False
+        # a value of 2**53 or more: the LEVELs one by one (their floats as Python's int / int)
+        flat = rows.tolist()
+        nb = 2 * n_bids
+        bids, asks = list(zip(flat[0:nb:2], flat[1:nb:2])), list(zip(flat[nb::2], flat[nb + 1::2]))
         last = md.F_LAST_IN_EVENT
         out.put_levels(md.BID, 0, 0 if asks else last, sid, e_ns, r_ns, u, first, bids)
         out.put_levels(md.ASK, 0, last, sid, e_ns, r_ns, u, first, asks)
+        return False
 
     def _publish_top(self, out: MdScratch, exch_ns: int, recv_ns: int, update_id: int) -> None:
-        top = self.bids.best() + self.asks.best()
+        top = tuple(self._levels.top.tolist())  # the best levels as of the last apply
         if top != self._top:
             self._top = top
             out.put(md.QUOTE, 0, md.F_FROM_BOOK, self.symbol_id, exch_ns, 0, recv_ns,
                     update_id, 0, *top)
 
     def _reset(self, out: MdScratch, exch_ns: int, recv_ns: int) -> None:
-        self.bids.clear()
-        self.asks.clear()
+        self._levels.clear()
         self.live = False
         self._bridged = False
         self._top = _NO_TOP
@@ -249,3 +247,9 @@ class LocalBook:
         """Discard the book; ``ev`` is newer than it and starts the next buffer."""
         self._reset(out, ev.exch_ns, ev.recv_ns)
         self._buffer_event(ev)
+
+
+def _rows(bids: list[tuple[int, int]], asks: list[tuple[int, int]]) -> np.ndarray:
+    """Levels as flat int64 (price_e8, qty_e8) pairs, bids then asks (parsed e8 values: int64)."""
+    rows = np.array(bids + asks, np.int64)
+    return rows.reshape(-1) if len(rows) else np.zeros(0, np.int64)

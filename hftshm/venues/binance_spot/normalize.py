@@ -147,7 +147,7 @@ class BinanceSpotNormalizer:
         # returns (a <STR> hole's bytes are its text: printable ASCII, no escapes)
         fast = Templates(self.TEMPLATES)
         self._fmatch, self._fprog, self._fwork = fast.entry, fast.prog, fast.work
-        self._fviews, self._fsides = fast.views, fast.sides
+        self._fviews, self._fsides, self._frows = fast.views, fast.sides, fast.rows
         self._sym_b = {name.encode(): sid for name, sid in self._ids.items()}.get
         self._books = {name: self.book_class(name, sid, self.counters, max_buffered)
                        for name, sid in self._ids.items()}
@@ -199,8 +199,8 @@ class BinanceSpotNormalizer:
                 book = self._books_b.get(frame[s0:s1])
                 if book is not None and first <= final and 0 < exch_ms <= _MAX_MS:
                     self.counters.frames += 1
-                    rows, bids, asks = self._fsides(b0, bn, an)  # a0 == b0 + bn
-                    ev = DepthEvent(first, final, exch_ms * _MS, recv_ns, bids, asks, -1, rows)
+                    rows = self._frows(b0, bn + an)  # a0 == b0 + bn
+                    ev = DepthEvent(first, final, exch_ms * _MS, recv_ns, None, None, -1, rows, bn)
                     return self._on_diff(book, ev)
         return self._normalize(frame, recv_ns)
 

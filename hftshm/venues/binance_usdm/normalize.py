@@ -124,8 +124,8 @@ class BinanceUsdmNormalizer(BinanceSpotNormalizer):
                 book = self._books_b.get(frame[s0:s1])
                 if book is not None and first <= final and 0 < exch_ms <= _MAX_MS:
                     self.counters.frames += 1
-                    rows, bids, asks = self._fsides(b0, bn, an)  # a0 == b0 + bn
-                    ev = DepthEvent(first, final, exch_ms * _MS, recv_ns, bids, asks, prev, rows)
+                    rows = self._frows(b0, bn + an)  # a0 == b0 + bn
+                    ev = DepthEvent(first, final, exch_ms * _MS, recv_ns, None, None, prev, rows, bn)
                     return self._on_diff(book, ev)
         return self._normalize(frame, recv_ns)
 
