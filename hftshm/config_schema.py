@@ -306,7 +306,7 @@ STREAMS = ("trade", "aggTrade", "bookTicker", "depth@100ms", "depth",
            # Bybit v5 (hftshm.venues.bybit.urls) and OKX v5 (hftshm.venues.okx.urls)
            "orderbook.1", "orderbook.50", "publicTrade", "tickers", "bbo-tbt", "books", "trades")
 MARKET_VENUES = ("binance_spot", "binance_usdm",  # hftshm.venues; "binance" is binance_spot
-                 "bybit_spot", "bybit_linear", "okx")  # market data only
+                 "bybit_spot", "bybit_linear", "okx")  # bybit_linear also takes orders; the others market data only
 HOUR = 3600.0
 
 TOP = Section(

@@ -12,7 +12,12 @@ Endpoints (``server.py`` routes them here):
 * ``/v5/private``: the same auth (answered ``{"success", "ret_msg", "op", "conn_id"}``), then
   ``subscribe`` to ``order`` and ``execution``; ``ping`` is answered ``pong``.
 * ``GET /v5/order/realtime`` (``openOnly`` 0 open, 1 closed) and ``GET /v5/order/history``,
-  signed with the ``X-BAPI-*`` headers (bad signature: retCode 10004).
+  signed with the ``X-BAPI-*`` headers (bad signature: retCode 10004). ``GET /v5/position/list``
+  ("Position" > "Get Position Info": ``symbol``, ``side`` Buy/Sell or "" when flat, ``size``,
+  ``avgPrice``, one-way ``positionIdx`` 0): the ledger's positions, for tests and operators to
+  compare with hftshm's. ``GET /v5/market/instruments-info`` ("Market" > "Get Instruments
+  Info", public): each symbol's tick, step and bounds from the simulator's own table, the rules
+  its matching uses (hftshm fetches them at start, ``venues/bybit/exchange_info.py``).
 
 Matching (per symbol, prices in ticks and quantities in lots of the simulator's symbol spec): a
 marketable order takes the book's levels (taker fee), the rest of a GTC rests, an IOC's or a
@@ -51,7 +56,8 @@ from .inband import Market
 
 TRADE_PATH = "/v5/trade"
 PRIVATE_PATH = "/v5/private"
-REST_PATHS = ("/v5/order/realtime", "/v5/order/history")
+INSTRUMENTS_PATH = "/v5/market/instruments-info"  # public: no signature
+REST_PATHS = ("/v5/order/realtime", "/v5/order/history", "/v5/position/list", INSTRUMENTS_PATH)
 TICK_S = 0.01
 OPEN_STATES = ("New", "PartiallyFilled")
 
@@ -136,6 +142,7 @@ class BybitTrade:
         self.executions: list[dict] = []
         self.drop_answers = 0
         self.dropped: list[str] = []  # reqIds whose answer was not sent (fault)
+        self.dropped_links: list[str] = []  # ...and those orders' orderLinkIds
         self._conns = 0
 
     # --- auth ---------------------------------------------------------------------------------
@@ -248,6 +255,7 @@ class BybitTrade:
         if self.drop_answers > 0:  # fault: placed, but neither its answer nor its events go out
             self.drop_answers -= 1
             self.dropped.append(rid)
+            self.dropped_links.append(link)
             answer, events = None, []
         return answer, events
 
@@ -368,7 +376,10 @@ class BybitTrade:
 
     # --- REST ---------------------------------------------------------------------------------
     def rest(self, path: str, query: str, headers, now_ms: int) -> dict:
-        """``GET /v5/order/realtime`` / ``/v5/order/history``: the answer body."""
+        """``GET /v5/order/realtime`` / ``/v5/order/history`` / ``/v5/position/list`` /
+        ``/v5/market/instruments-info``: the answer body."""
+        if path == INSTRUMENTS_PATH:
+            return self._instruments({k: v[-1] for k, v in parse_qs(query).items()}, now_ms)
         key, sign = headers.get("X-BAPI-API-KEY", ""), headers.get("X-BAPI-SIGN", "")
         window = headers.get("X-BAPI-RECV-WINDOW", "5000")
         try:
@@ -384,6 +395,8 @@ class BybitTrade:
         q = {k: v[-1] for k, v in parse_qs(query).items()}
         if q.get("category") != "linear":
             return self._rest_error(10001, "params error: category")
+        if path == "/v5/position/list":
+            return self._positions(q, now_ms)
         history = path.endswith("/history")
         closed = q.get("openOnly", "0") == "1"
         out = []
@@ -400,6 +413,37 @@ class BybitTrade:
                 continue
             out.append(o.view())
         out = out[: int(q.get("limit", 20))]
+        return {"retCode": 0, "retMsg": "OK", "result": {"list": out, "nextPageCursor": "", "category": "linear"},
+                "retExtInfo": {}, "time": now_ms}
+
+    def _instruments(self, q: dict, now_ms: int) -> dict:
+        if q.get("category") != "linear":
+            return self._rest_error(10001, "params error: category")
+        out = []
+        for sym, m in sorted(self.markets.items()):
+            if q.get("symbol", sym) != sym:
+                continue
+            spec = m.spec
+            out.append({"symbol": sym, "contractType": "LinearPerpetual", "status": "Trading", "baseCoin": spec.base,
+                        "quoteCoin": spec.quote, "settleCoin": spec.quote,
+                        "priceFilter": {"minPrice": _text(spec.tick_e8), "maxPrice": "1999999", "tickSize":
+                                        _text(spec.tick_e8)},
+                        "lotSizeFilter": {"maxOrderQty": _text(spec.max_qty_e8), "minOrderQty": _text(spec.min_qty_e8),
+                                          "qtyStep": _text(spec.step_e8), "maxMktOrderQty": _text(spec.max_qty_e8),
+                                          "postOnlyMaxOrderQty": _text(spec.max_qty_e8),
+                                          "minNotionalValue": _text(spec.min_notional_e8)}})
+        return {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": out, "nextPageCursor": ""},
+                "retExtInfo": {}, "time": now_ms}
+
+    def _positions(self, q: dict, now_ms: int) -> dict:
+        out = []
+        for sym in sorted(self.markets):
+            if q.get("symbol", sym) != sym or not sym.endswith(q.get("settleCoin", "")):
+                continue
+            p = self.ledger.position(sym)
+            out.append({"positionIdx": 0, "symbol": sym, "side": "Buy" if p.qty_e8 > 0 else "Sell" if p.qty_e8 else "",
+                        "size": _text(abs(p.qty_e8)), "avgPrice": f"{p.entry:.8f}".rstrip("0").rstrip(".") or "0",
+                        "curRealisedPnl": f"{p.realized - p.fees:.8f}", "updatedTime": str(now_ms)})
         return {"retCode": 0, "retMsg": "OK", "result": {"list": out, "nextPageCursor": "", "category": "linear"},
                 "retExtInfo": {}, "time": now_ms}
 

@@ -20,6 +20,8 @@ from .. import private
 from ..runtime.worker_env import without_secrets
 
 START_TIMEOUT_S = 60.0
+# the order API path by the venue the simulator speaks (Spot: /ws-api/v3); Bybit: its trade API
+API_PATHS = {"binance_usdm": "/ws-fapi/v1", "bybit_linear": "/v5/trade"}
 
 
 class SimStartError(RuntimeError):
@@ -76,7 +78,7 @@ class SimProcess:
     def urls(self, venue: str = "binance_spot") -> tuple[str, str]:
         """(stream URL, WebSocket API URL) of the market it plays."""
         base = f"ws://127.0.0.1:{self.port}"
-        return base, base + ("/ws-fapi/v1" if venue == "binance_usdm" else "/ws-api/v3")
+        return base, base + API_PATHS.get(venue, "/ws-api/v3")
 
     def poll(self) -> int | None:
         return self.proc.poll()

@@ -19,7 +19,7 @@ from ..exchange.thread import SimThread
 from ..runtime import config as config_mod
 from ..trading import credentials, instruments
 from .instance import Instance
-from .simulator import SimProcess
+from .simulator import API_PATHS, SimProcess
 
 
 class TradingInstance:
@@ -29,8 +29,13 @@ class TradingInstance:
                  streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None,
                  journal: bool = False, replay: str | None = None, speed: float = 1.0,
                  params: dict | None = None, state: bool = True, sim: SimThread | None = None,
-                 venue: dict | None = None):
+                 venue: dict | None = None, sim_venue: str = "binance_spot"):
         self.instance = instance
+        # the venue the simulator speaks to ingest and execution ([sim] venue): Spot, or Bybit linear
+        # (served on its own paths); the in-thread simulator here does not speak USD-M
+        if sim_venue == "binance_usdm":
+            raise ValueError("TradingInstance: sim_venue binance_usdm is not supported (use hftshm start)")
+        self.sim_venue = sim_venue
         self.venue = venue or {}  # more [venue] keys (instruments_refresh_s, ...)
         self.strategies = strategies
         self.risk = risk or {}
@@ -79,7 +84,8 @@ class TradingInstance:
         self.cfg = config_mod.from_dict({
             "instance": self.instance, "data_dir": str(self.log_dir),
             "venue": {"kind": "sim", "symbols": self.symbols, "streams": self.streams,
-                      "stream_url": url, "api_url": f"{url}/ws-api/v3", **self.venue},
+                      "stream_url": url, "api_url": url + API_PATHS.get(self.sim_venue, "/ws-api/v3"), **self.venue},
+            "sim": {"venue": self.sim_venue},
             "journal": {"enabled": self.journal},
             "strategies": self.strategies, "risk": self.risk, "execution": self.execution,
             "workers": {n: {**waits, **self.workers.get(n, {})} for n in names},

@@ -383,8 +383,17 @@ def validate_market_venue(cfg: Config) -> None:
     if cfg.venue.kind != "sim":
         if not cfg.venue.stream_url:
             cfg.venue.stream_url = venue.live_stream_url
-        if not cfg.venue.api_url:
-            cfg.venue.api_url = venue.live_api_url
+        if not cfg.venue.api_url:  # Bybit's market data needs no API: its orders' trade API then
+            cfg.venue.api_url = venue.live_api_url or _order_api_url(venue.kind)
+
+
+def _order_api_url(kind: str) -> str:
+    from .. import venues
+
+    try:
+        return venues.order_venue(kind).live_api_url
+    except KeyError:  # market data only
+        return ""
 
 
 def refuse_usdm_orders(cfg: Config) -> None:
@@ -401,26 +410,28 @@ def refuse_usdm_orders(cfg: Config) -> None:
                           "orders: set strategies = [] (or drop replay: the synthetic USD-M market trades)")
 
 
-MARKET_DATA_ONLY = ("bybit_spot", "bybit_linear", "okx")  # venues hftshm start takes no orders on
+MARKET_DATA_ONLY = ("bybit_spot", "okx")  # venues with no order entry here (bybit_linear has: venues/bybit)
 
 
 def refuse_market_data_only_orders(cfg: Config) -> None:
-    """Bybit and OKX are market data only: no default strategy on the simulator speaking them,
-    and a configured one is refused rather than sent to the Spot API."""
+    """Bybit spot and OKX are market data only: no default strategy on the simulator speaking
+    them, and a configured one is refused rather than sent to another venue's API. Bybit linear
+    trades (its own order protocol), but only with configured strategies: no default one."""
     if cfg.venue.kind in ("replay", "bridge"):
         return
     from .. import venues
 
     kind = venues.market_venue_of(cfg).kind
+    if kind == "bybit_linear" and cfg.strategies is None:
+        cfg.strategies = []  # the default strategy's quantity is sized for Binance's rules
     if kind not in MARKET_DATA_ONLY:
         return
     if cfg.strategies is None:
         cfg.strategies = []
     elif cfg.strategies:
         where = "[venue] kind" if cfg.venue.kind != "sim" else "[sim] venue"
-        why = ("its order protocol is not driven by the execution worker yet" if kind == "bybit_linear"
-               else "no order entry for this venue")
-        raise ConfigError(f'{where} = "{kind}": market data only ({why}): set strategies = []')
+        raise ConfigError(f'{where} = "{kind}": market data only (no order entry for this venue): set '
+                          "strategies = []")
 
 
 DEFAULT_STRATEGY = {"name": "momentum", "kind": S.STRATEGY["kind"].default}  # with no [[strategies]], on the simulator

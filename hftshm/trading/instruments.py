@@ -2,7 +2,7 @@
 
 * **At start** (``fetch_at_start``, called by the supervisor and the test harness before any
   trading worker starts): GET ``<rest_url><path>`` (``/api/v3/exchangeInfo`` for Binance Spot,
-  ``/fapi/v1/exchangeInfo`` for USD-M), parse it with the venue's parser
+  ``/fapi/v1/exchangeInfo`` for USD-M, ``/v5/market/instruments-info`` for Bybit linear), parse it with the venue's parser
   (``hftshm.venues.<venue>.exchange_info``), keep the configured symbols, and write them to
   ``<data_dir>/<instance>/instruments.json`` (owner-only, replaced atomically). A failure stops
   the start: no trading without rules, and the error names the URL, the symbol and the filter.
@@ -33,6 +33,7 @@ from .. import private
 from ..venues import instruments as I
 from ..venues.binance_spot import exchange_info as spot_info
 from ..venues.binance_usdm import exchange_info as usdm_info
+from ..venues.bybit import exchange_info as bybit_info
 
 log = logging.getLogger("hftshm.instruments")
 
@@ -43,8 +44,10 @@ MAX_BODY = 64 << 20  # Binance Spot's full answer is ~10 MB; a larger one is ref
 SOURCES = {
     "binance_spot": (spot_info.PATH, "https://api.binance.com", spot_info.parse),
     "binance_usdm": (usdm_info.PATH, "https://fapi.binance.com", usdm_info.parse),
+    "bybit_linear": (bybit_info.PATH, "https://api.bybit.com", bybit_info.parse),  # v5 instruments-info
 }
-LIVE_KINDS = {"binance": "binance_spot", "binance_spot": "binance_spot", "binance_usdm": "binance_usdm"}
+LIVE_KINDS = {"binance": "binance_spot", "binance_spot": "binance_spot", "binance_usdm": "binance_usdm",
+              "bybit_linear": "bybit_linear"}
 
 
 def venue_kind(cfg) -> str:

@@ -11,16 +11,19 @@ step; every time is passed in.
   question for every order in flight, and on the first connection only the reconciliation
   requests (the venue's order history and open orders, matched before any new order goes out).
 * **Holding** (``holding``): new orders wait in the ring while a protecting worker is starting,
-  while reconciling, and (USD-M) until the user-data stream is open (``user_ready``).
+  while reconciling, (USD-M) until the user-data stream is open (``user_ready``), and (Bybit)
+  until the protocol is ``ready`` (trade connection authenticated, private stream subscribed).
 * **Housekeeping tick** (``tick(now)``): the protection watch, the reconciliation deadline,
   overdue answers (a status question each, never a resend), and, when the control block's
-  trading state changed to HALTED with ``cancel_open``, a cancel for every open order.
+  trading state changed to HALTED with ``cancel_open``, a cancel for every open order. A venue
+  that refused the connection's authentication (Bybit's ``auth_refused``) ends the session:
+  ConnectionError (logged; counted in ``auth_refused`` and as a reconnect; nothing is sent meanwhile).
 * **USD-M user data** (``user_key(mono)``): the listenKey to open the user-data stream with
   once ``userDataStream.start`` answered; none within ``RECONCILE_NS``: ConnectionError (the
   worker reconnects, counted).
-* **Normal stop** (``stop_cancels``, ``stop_waiting``, ``stopped``): with
-  ``[execution] cancel_on_stop`` a cancel for every open order, then up to ``STOP_CANCEL_NS``
-  for the venue to confirm; ``stop_left`` is what stayed open.
+* **Normal stop** (``stop_step``, built on ``stop_cancels`` and ``stop_waiting``; ``stopped``):
+  with ``[execution] cancel_on_stop`` a cancel for every open order, then up to
+  ``STOP_CANCEL_NS`` for the venue to confirm; ``stop_left`` is what stayed open.
 * **A lost connection** (``lost(now)``): the protection verdict kept current (nothing goes out
   while disconnected), ``reconnects`` counted, and the delay before the next attempt, 0.1 s
   doubling to 5 s (``connected()`` starts over).
@@ -60,6 +63,7 @@ class OrderSession:
         self.trading_changes = -1  # the control block's trading change count last seen
         self.delay_s = RECONNECT_FIRST_S
         self.stop_deadline_ns = 0  # monotonic
+        self.stopping = False  # stop_step has sent the cancels
 
     # --- start ------------------------------------------------------------------------------------
     def resume(self, published: dict, recover, ring_trades: dict, ended) -> tuple[int, int]:
@@ -95,12 +99,18 @@ class OrderSession:
     @property
     def holding(self) -> bool:
         """New orders wait in the ring: protection starting, reconciling, or no user data yet."""
-        return self.protection.holding or self.router.reconciling or not self.user_ready
+        return (self.protection.holding or self.router.reconciling or not self.user_ready
+                or not getattr(self.router.proto, "ready", True))  # Bybit: both connections authenticated
 
     def tick(self, now_ns: int) -> list[bytes]:
         """One housekeeping tick: the frames to send (status questions, cancels)."""
         router, control = self.router, self.control
         self.protection.check(now_ns)
+        refused = getattr(router.proto, "auth_refused", None)
+        if refused is not None:  # fail closed: a new session authenticates again (after the delay)
+            router.proto.auth_refused = None
+            self.count("auth_refused")
+            raise ConnectionError(f"the venue refused the {refused[0]} connection: code {refused[1]} {refused[2]}")
         router.reconcile_check(now_ns)
         frames = router.expired(now_ns)
         if control.trading_changes != self.trading_changes:
@@ -141,6 +151,15 @@ class OrderSession:
         log.info("stopping: cancelling %d open orders ([execution] cancel_on_stop)", router.open)
         self.stop_deadline_ns = mono_ns + STOP_CANCEL_NS
         return frames
+
+    def stop_step(self, now_ns: int, mono_ns: int) -> list[bytes] | None:
+        """One step of a normal stop, for the worker to send then sleep a housekeeping tick: first
+        the cancels (``stop_cancels``), then overdue questions while ``stop_waiting``; None when
+        there is nothing (more) to wait for."""
+        if not self.stopping:
+            self.stopping = True
+            return self.stop_cancels(now_ns, mono_ns)
+        return self.router.expired(now_ns) if self.stop_waiting(mono_ns) else None
 
     def stop_waiting(self, mono_ns: int) -> bool:
         """Orders still open and the stop's wait for their cancels not over."""

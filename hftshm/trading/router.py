@@ -53,7 +53,8 @@ COUNTERS = ("orders_in", "sent", "acked", "fills", "filled", "canceled", "expire
             "venue_rejects", "cancels_sent", "cancel_rejects", "timeouts", "resolved", "duplicates", "reconnects",
             "open", "parks", "stale", "prot_trips", "protection", "rate_limited", "backoffs", "backoff_rejects",
             "rate_halts", "stop_canceled", "stop_left", "reconciled", "recovered", "recovered_fills",
-            "funding")  # funding: futures funding payments applied (usdm)
+            "funding",  # funding: futures funding payments applied (usdm)
+            "auth_refused")  # the venue refused a connection's authentication (Bybit; order_session.py)
 ENDED_COUNTER = {F.ST_FILLED: "filled", F.ST_CANCELED: "canceled", F.ST_EXPIRED: "expired",
                  F.ST_REJECTED: "rejected"}
 
@@ -223,6 +224,11 @@ class OrderRouter:
         self.wire_ns = wire
         self.count("sent")
         return frame
+
+    def sent(self) -> None:
+        """The released order's frame is written: its verdict-to-sent and tick-to-trade latencies."""
+        self.lat["verdict_to_sent"].record(self.wire_ns - self.stamps[0])
+        self.lat["tick_to_trade"].record(self.wire_ns - self.stamps[1])
 
     def cancel_open_orders(self, now_ns: int, at_stop: bool = False) -> list[bytes]:
         """Cancel frames for every open order without a cancel on the way (a halt with

@@ -1,7 +1,8 @@
 """Build what the execution worker wires together, from its worker context: the rings, the
 pre-trade gate over the shared risk state, the protocol with the venue's credentials, the
-order router, the protection watch, the session duties around them (``order_session``). One
-builder, so the worker file stays wiring."""
+order router, the protection watch, the session duties around them (``order_session``) and the
+venue's other links (``order_links``); it also asks for the wake-up time slice. One builder, so
+the worker file stays wiring."""
 
 from __future__ import annotations
 
@@ -22,11 +23,13 @@ from ..venues import clientid, order_venue_of
 from . import credentials, instruments
 from ..state.store import history, path_for, unfinished
 from .area import TradingArea
+from .order_links import OrderLinks, links_for
 from .order_session import OrderSession
 from .rate_backoff import RateBackoff
 from .protection import Protection, ProtectionWatch
 from .router import OrderRouter
 from . import undo
+from ..wait.slice import request_slice
 
 log = logging.getLogger("hftshm.execution")
 STAGES = ("intent_to_verdict", "verdict_to_sent", "sent_to_ack", "tick_to_trade", "risk_check")
@@ -48,7 +51,7 @@ class Execution:
     cancel_on_stop: bool
     instruments: instruments.Refresher  # the venue's rules in the gate, refreshed
     session: OrderSession  # connecting, reconciling, housekeeping, stopping (order_session.py)
-    user_url: object  # USD-M: user_stream_url(api_url, listen_key) of the user-data stream; else None
+    links: OrderLinks  # the venue's report stream, REST queries and pings (order_links.py)
 
 
 def published_fills(fills: BroadcastRing) -> dict:
@@ -120,7 +123,11 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     fills_known = {oid: {**hist.orphans.get(oid, {}), **trades.get(oid, {})} for oid in {*hist.orphans, *trades}}
     proto.set_history(hist.after, hist.since_ms, hist.stored, fills_known, ended)
     protection = Protection(control, watch, count, gauge)
-    user_url = order_venue_of(cfg).user_stream_url
-    session = OrderSession(router, protection, control, count, gauge, ex.cancel_on_stop, user_url is not None)
+    venue = order_venue_of(cfg)
+    session = OrderSession(router, protection, control, count, gauge, ex.cancel_on_stop,
+                           venue.user_stream_url is not None)
+    links = links_for(venue, session, proto, cfg.venue.api_url)
+    if ex.slice_us:
+        request_slice(ex.slice_us)  # an order's wake-up preempts a busy core (wait/slice.py)
     return Execution(router, cum, recover, trades, ended, reader, publisher, protection,
-                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop, refresher, session, user_url)
+                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop, refresher, session, links)

@@ -391,8 +391,7 @@ def test_strategy_tables_are_typed_with_their_kind_defaults_and_read_flat_too():
 
 
 @pytest.mark.parametrize("kind,why", [("okx", "no order entry for this venue"),
-                                      ("bybit_spot", "no order entry for this venue"),
-                                      ("bybit_linear", "not driven by the execution worker yet")])
+                                      ("bybit_spot", "no order entry for this venue")])
 @pytest.mark.parametrize("where", ["venue", "sim"])
 def test_strategies_on_a_market_data_only_venue_are_refused(kind, why, where):
     strategies = [{"name": "m", "kind": "momentum"}]
@@ -403,3 +402,15 @@ def test_strategies_on_a_market_data_only_venue_are_refused(kind, why, where):
     with pytest.raises(ConfigError, match=rf'\[{where}\] (kind|venue) = "{kind}": market data only \(.*{why}'):
         C.from_dict({"strategies": strategies, **venue})
     assert C.from_dict({"strategies": [], **venue}).strategies == []  # market data alone is fine
+
+
+@pytest.mark.parametrize("where", ["venue", "sim"])
+def test_strategies_on_bybit_linear_are_taken_and_none_is_added_by_default(where):
+    """Bybit linear has order entry (hftshm.venues.bybit.protocol, driven by execution); with no
+    [[strategies]] the simulator speaking it gets no default one (sized for Binance's rules)."""
+    strategies = [{"name": "m", "kind": "momentum"}]
+    venue = ({"venue": {"kind": "bybit_linear", "stream_url": "wss://example.invalid", "symbols": ["btcusdt"],
+                        "streams": ["publicTrade"]}}
+             if where == "venue" else {"sim": {"venue": "bybit_linear"}, "venue": {"streams": ["publicTrade"]}})
+    assert [s.name for s in C.from_dict({"strategies": strategies, **venue}).strategies] == ["m"]
+    assert C.from_dict(venue).strategies == []

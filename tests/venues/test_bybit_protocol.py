@@ -204,9 +204,12 @@ def test_ack_partial_fill_duplicate_and_fill():
     assert p.on_frame(execution("0.04", "0.06", fee="0.0352"), T0 + 4 * MS) == ([], [])
     out, _ = p.on_frame(execution("0.06", "0", px="1599.5", fee="-0.01", exec_id="e2"), T0 + 5 * MS)
     assert kinds(out) == [(F.EX_TRADE, F.ST_FILLED)] and int(out[0][1][0]["fee_e8"]) == -1_000_000
-    assert o.filled_e8 == 10_000_000 and OID in p.orders  # filled, but the venue's Filled not seen yet
+    # leavesQty 0: filled, ended on this fill's report (the router frees the order's slot with it;
+    # ended only by the order topic's Filled below, it would have had no report to do so)
+    assert o.filled_e8 == 10_000_000 and o.done and OID not in p.orders
+    unknown = p.unknown_events
     out, _ = p.on_frame(order_event("Filled", cum="0.1", avg="1599.7", leaves="0"), T0 + 6 * MS)
-    assert out == [] and o.done and OID not in p.orders
+    assert out == [] and p.late_events == 1 and p.unknown_events == unknown  # the late Filled changes nothing
 
 
 def test_filled_before_its_executions_waits_then_recovers_from_the_query():

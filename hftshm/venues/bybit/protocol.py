@@ -137,6 +137,7 @@ class BybitProtocol(AverageRecovery, Protocol):
         self.bad_events = 0
         self.other_execs = 0  # executions that are not our trades (funding, ADL, ...): not applied
         self.unknown_answers = 0
+        self.late_events = 0  # order events for our orders already ended (a Filled after its last execution)
 
     @property
     def ready(self) -> bool:
@@ -465,7 +466,10 @@ class BybitProtocol(AverageRecovery, Protocol):
     def _order_event(self, v: dict, now_ns: int) -> list:
         o = self._ours(v)
         if o is None:
-            self.unknown_events += 1
+            if clientid.parse(self.prefix, str(v.get("orderLinkId", ""))):
+                self.late_events += 1  # ours, already ended (by its last execution): nothing to change
+            else:
+                self.unknown_events += 1
             return []
         state = STATES.get(v["orderStatus"], 0)  # every field read before anything changes
         cum = parse_e8(str(v.get("cumExecQty") or "0"))
@@ -513,4 +517,9 @@ class BybitProtocol(AverageRecovery, Protocol):
                 fee = fee * qty // last
             out.append(self._fill(o, qty, px, fee, venue_ns, now_ns, id_int(v.get("execId"))))
         o.venue_cum = max(o.venue_cum, z)
+        if not o.final and "leavesQty" in v and parse_e8(str(v["leavesQty"])) == 0 and z >= o.qty_e8:
+            # nothing left: filled. The order topic's Filled usually comes after this execution;
+            # ending the order here puts the end on this fill's report, which the router applies
+            # (frees the slot, counts it). Ended only there, the order would end with no report.
+            o.final = F.ST_FILLED
         return out + self._maybe_done(o, now_ns)
