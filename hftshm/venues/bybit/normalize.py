@@ -50,7 +50,7 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
-from hftshm.feed.fastjson import Templates
+from hftshm.feed.fastjson import MAX_VALS, Templates
 from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
@@ -94,6 +94,7 @@ class BybitNormalizer(InbandNormalizer):
         fast = Templates(self.TEMPLATES)
         self._fmatch, self._fprog, self._fwork = fast.entry, fast.prog, fast.work
         self._fviews, self._fsides = fast.views, fast.sides
+        self._flevels = fast.work[MAX_VALS:]  # the <LEVELS> holes' rows: flat (price_e8, qty_e8)
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
@@ -124,6 +125,14 @@ class BybitNormalizer(InbandNormalizer):
                 kind = _BOOK_TYPES.get(frame[k0:k1])
                 if route is not None and route[0] == _BOOK and kind is not None and 0 < ts <= _MAX_MS:
                     self.counters.frames += 1
+                    book = route[1]
+                    if kind == "delta" and book.live and u == book.last_id + 1:  # the usual case: one call
+                        out = self._out
+                        out.n = 0
+                        book.apply_at(self._flevels, b0, bn + an, bn, u, seq, ts * _MS, recv_ns, out)
+                        if book.wants_snapshot:  # it crossed: reset, resync
+                            self._track(book)
+                        return out.view()
                     rows, bids, asks = self._fsides(b0, bn, an)
                     return self._book_levels(kind, route[1], ts * _MS, u, seq, bids, asks, rows, recv_ns)
         return self._normalize(frame, recv_ns)
