@@ -80,6 +80,12 @@ class BybitNormalizer(InbandNormalizer):
         '"u":<INT>,"seq":<INT>},"cts":<INT>}',
     )
 
+    # tickers: a delta carrying only the mark price (a linear ticker's usual push between the
+    # snapshot's fields changing); any other shape goes to the general path.
+    TICKER_TEMPLATES = (
+        '{"topic":"<STR>","type":"delta","data":{"symbol":"<STR>","markPrice":"<STR>"},"cs":<INT>,"ts":<INT>}',
+    )
+
     def __init__(self, symbols, **kw):
         super().__init__(symbols, **kw)
         self._topics: dict[str, tuple[int, object]] = {}
@@ -95,12 +101,21 @@ class BybitNormalizer(InbandNormalizer):
         self._fmatch, self._fprog, self._fwork = fast.entry, fast.prog, fast.work
         self._fviews, self._fsides = fast.views, fast.sides
         self._flevels = fast.work[MAX_VALS:]  # the <LEVELS> holes' rows: flat (price_e8, qty_e8)
+        tick = Templates(self.TICKER_TEMPLATES, max_levels=0)
+        self._tmatch, self._tprog, self._twork, self._tview = tick.entry, tick.prog, tick.work, tick.views[0]
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
         matcher; anything else, or a value the general path would refuse or count, goes to
         ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
-        if type(frame) is bytes and frame[10:18] != b"tickers.":  # no template for tickers
+        if type(frame) is not bytes:
+            return self._normalize(frame, recv_ns)
+        if frame[10:18] == b"tickers.":
+            if self._tmatch(frame, self._tprog, self._twork) == 0:
+                out = self._mark_delta(frame, recv_ns)
+                if out is not None:
+                    return out
+        else:
             t = self._fmatch(frame, self._fprog, self._fwork)
             if t == 0:  # one trade
                 (p0, p1, ts, txn, _, _, s0, s1, qty, price, _, _, i0, i1, block,
@@ -136,6 +151,36 @@ class BybitNormalizer(InbandNormalizer):
                     rows, bids, asks = self._fsides(b0, bn, an)
                     return self._book_levels(kind, route[1], ts * _MS, u, seq, bids, asks, rows, recv_ns)
         return self._normalize(frame, recv_ns)
+
+    def _mark_delta(self, frame: bytes, recv_ns: int):
+        """A tickers delta of ``TICKER_TEMPLATES``' shape: the mark price over the merged state
+        of a symbol whose last push was read whole (its other values are the published ones,
+        ``_marks``); None (nothing counted or changed) for anything the general path decides."""
+        p0, p1, _, _, m0, m1, cs, ts = self._tview.tolist()
+        route = self._topics_b(frame[p0:p1])
+        if route is None or route[0] != _TICKER or not 0 < ts <= _MAX_MS:
+            return None
+        sid = route[1]
+        state, last = self._tickers.get(sid), self._marks.get(sid)
+        if state is None or last is None or "markPrice" not in state:
+            return None
+        text = frame[m0:m1].decode()
+        mark = self._e8(text)
+        if mark is None:
+            try:
+                mark = self._e8_parse(text)
+            except _BAD_INPUT:
+                return None
+        if not mark:
+            return None
+        self.counters.frames += 1
+        state["markPrice"] = text
+        values = (mark,) + last[1:]
+        if last == values:
+            return self._out.empty
+        self._marks[sid] = values
+        _, funding, index, next_ns, oi = values
+        return self._out.single(md.MARK, 0, 0, sid, ts * _MS, next_ns, recv_ns, cs, oi, mark, funding, index, 0)
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """The general path: orjson, then every field checked."""
