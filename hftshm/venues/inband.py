@@ -66,23 +66,23 @@ class _Side:
         self._book, self._s = book, s
 
     def __len__(self) -> int:
-        return int(self._book.state[self._s])
+        return int(self._book.sides[A.STATE, self._s])
 
     def best(self) -> tuple[int, int]:
         """(price_e8, qty_e8) of the best level, (0, 0) when the side is empty."""
-        b, s = self._book, self._s
-        n = int(b.state[s])
+        sides, s = self._book.sides, self._s
+        n = int(sides[A.STATE, s])
         if not n:
             return 0, 0
-        k = int(b.keys[s, n - 1])
-        return (k if s == 0 else -k), int(b.qtys[s, n - 1])
+        k = int(sides[s, n - 1])
+        return (k if s == 0 else -k), int(sides[2 + s, n - 1])
 
     @property
     def qty(self) -> dict[int, int]:
-        b, s = self._book, self._s
-        n = int(b.state[s])
-        keys = b.keys[s, :n].tolist()
-        return dict(zip(keys if s == 0 else [-k for k in keys], b.qtys[s, :n].tolist()))
+        sides, s = self._book.sides, self._s
+        n = int(sides[A.STATE, s])
+        keys = sides[s, :n].tolist()
+        return dict(zip(keys if s == 0 else [-k for k in keys], sides[2 + s, :n].tolist()))
 
     def as_dict(self) -> dict[int, int]:
         return self.qty
@@ -110,10 +110,10 @@ class InbandBook:
                  capacity: int = 64):
         self.symbol = symbol
         self.symbol_id = symbol_id
-        self.keys = np.zeros((2, capacity), np.int64)
-        self.qtys = np.zeros((2, capacity), np.int64)
-        self.texts = np.zeros((2, capacity, A.TEXT_WIDTH if text else 0), np.uint8)
-        self.state = np.zeros(8, np.int64)
+        self.sides = np.zeros((5, max(capacity, 8)), np.int64)
+        self.sides[A.STATE, A.SYMBOL] = symbol_id
+        self.texts = np.zeros((2, self.sides.shape[1], A.TEXT_WIDTH if text else 0), np.uint8)
+        self._text = text
         self.bids = _Side(self, 0)
         self.asks = _Side(self, 1)
         self.live = False
@@ -121,14 +121,18 @@ class InbandBook:
         self.last_id = 0
         self._c = counters
         self._published = False
+        self._array = self._words = None  # the output records, and the same memory as int64 words
 
     def _grow(self) -> None:
-        cap = 2 * self.keys.shape[1]
-        for name in ("keys", "qtys", "texts"):
-            old = getattr(self, name)
-            new = np.zeros((2, cap) + old.shape[2:], old.dtype)
-            new[:, : old.shape[1]] = old
-            setattr(self, name, new)
+        cap = 2 * self.sides.shape[1]
+        sides = np.zeros((5, cap), np.int64)
+        sides[:, : self.sides.shape[1]] = self.sides
+        texts = np.zeros((2, cap, self.texts.shape[2]), np.uint8)
+        texts[:, : self.texts.shape[1]] = self.texts
+        self.sides, self.texts = sides, texts
+
+    def _top(self) -> tuple:
+        return tuple(self.sides[A.STATE, 2:6].tolist())
 
     def is_crossed(self) -> bool:
         return bool(self.bids) and bool(self.asks) and self.bids.best()[0] >= self.asks.best()[0]
@@ -148,7 +152,7 @@ class InbandBook:
             if rows is None:
                 rows = _rows(bids, asks)
             while True:
-                why = A.load_levels_at(self.keys, self.qtys, self.texts, self.state, rows, len(bids), src, toff)
+                why = A.load_levels_at(self.sides, self.texts, rows, len(bids), src, toff)
                 if why != A.NEED_ROOM:
                     break
                 self._grow()
@@ -163,7 +167,7 @@ class InbandBook:
             out.put_levels(md.BID, snap, snap if asks else last, sid, exch_ns, recv_ns, update_id, id2, bids)
             out.put_levels(md.ASK, snap, last, sid, exch_ns, recv_ns, update_id, id2, asks)
             self._c.snapshots_applied += 1
-            self.state[2:6] = 0
+            self.sides[A.STATE, 2:6] = 0
         else:  # a snapshot that continues the book (Bybit depth 1): its differences
             start = out.n
             cur_b, cur_a = self.bids.qty, self.asks.qty
@@ -172,6 +176,8 @@ class InbandBook:
             db += [(p, q) for p, q in new_b.items() if cur_b.get(p) != q]
             da = [(p, 0) for p in cur_a if p not in new_a]
             da += [(p, q) for p, q in new_a.items() if cur_a.get(p) != q]
+            if self._text:
+                raise NotImplementedError("a text book takes whole snapshots only")
             if self._change(_rows(db, da), 0, len(db) + len(da), len(db)) == A.CROSSED:
                 out.truncate(start)
                 self._crossed(out, exch_ns, recv_ns)
@@ -207,8 +213,13 @@ class InbandBook:
         if len(array) - n <= count:
             out.reserve(count + 1)
             array = out.array
-        w = A.apply_delta_at(self.keys, self.qtys, self.texts, self.state, rows, r0, count, n_bids, src, toff, array,
-                             n, self.symbol_id, exch_ns, recv_ns, update_id, id2, 1)
+        if array is not self._array:
+            self._array, self._words = array, array.view(np.int64)
+        if self._text:
+            w = A.apply_text_at(self.sides, self.texts, rows, r0, count, n_bids, src, toff, self._words, n, exch_ns,
+                                recv_ns, update_id, id2)
+        else:
+            w = A.apply_plain_at(self.sides, rows, r0, count, n_bids, self._words, n, exch_ns, recv_ns, update_id, id2)
         if w >= 0:
             self.last_id = update_id
             if w < _NEED_QUOTE:
@@ -243,7 +254,7 @@ class InbandBook:
 
     def reset(self, out: MdScratch, exch_ns: int, recv_ns: int) -> None:
         """Discard the book (a gap): BOOK_RESET if consumers hold it; wait for a snapshot."""
-        self.state[:] = 0
+        self.sides[A.STATE, 0:6] = 0
         self.live = False
         self.wants_snapshot = True
         if self._published:
@@ -258,38 +269,34 @@ class InbandBook:
 
     def join_top(self, depth: int, buf: np.ndarray) -> int:
         """OKX's checksum text of the best ``depth`` levels a side into ``buf``: its length."""
-        return A.join_top_at(self.keys, self.texts, self.state, depth, buf)
+        return A.join_top_at(self.sides, self.texts, depth, buf)
 
     # -- internals ---------------------------------------------------------------------------
 
     def _change(self, rows, r0, count, n_bids, src: bytes = b"", toff=_NO_TEXT) -> int:
         """Levels into the sides, no records, the published top left alone: 0 or CROSSED."""
         while True:
-            w = A.apply_delta_at(self.keys, self.qtys, self.texts, self.state, rows, r0, count, n_bids, src, toff,
-                                 _NO_OUT, 0, 0, 0, 0, 0, 0, 0)
+            w = A.change_at(self.sides, self.texts, rows, r0, count, n_bids, src, toff)
             if w != A.NEED_ROOM:
                 break
             self._grow()
         if w == A.LONG_TEXT:
             raise LevelText("level text")
-        return A.CROSSED if w == A.CROSSED else 0
+        return w
 
     def _crossed(self, out, exch_ns, recv_ns) -> None:
         self._c.crossed_books += 1
         self.reset(out, exch_ns, recv_ns)
 
     def _put_top(self, out: MdScratch, exch_ns: int, recv_ns: int, update_id: int) -> None:
-        bp, bq, ap, aq = self.state[2:6].tolist()
+        bp, bq, ap, aq = self._top()
         out.put(md.QUOTE, 0, md.F_FROM_BOOK, self.symbol_id, exch_ns, 0, recv_ns, update_id, 0, bp, bq, ap, aq)
 
     def _publish_top(self, out: MdScratch, exch_ns: int, recv_ns: int, update_id: int) -> None:
         top = self.bids.best() + self.asks.best()
-        if top != tuple(self.state[2:6].tolist()):
-            self.state[2:6] = top
+        if top != self._top():
+            self.sides[A.STATE, 2:6] = top
             self._put_top(out, exch_ns, recv_ns, update_id)
-
-
-_NO_OUT = np.zeros(1, md.DTYPE)
 
 
 class InbandNormalizer:
