@@ -13,8 +13,8 @@ Layout (one book; ``s`` = 0 bids, 1 asks)::
     sides[4, 0:2]       int64  n_bids, n_asks
     sides[4, 2:6]       int64  the last published top: bid, bid qty, ask, ask qty (0s: none)
     sides[4, 7]         int64  the symbol id
-    texts[s, i, :]      uint8  OKX only: [len(price), len(size), price, size], the level's text
-                               as the venue sent it (OKX's checksum is over it)
+    texts[s, i, :]      uint8  OKX only: [n, "price:size" (n bytes)], the level's texts as the
+                               venue sent them (OKX's checksum is over them)
 
 The best level is last so that changes near the top, the usual ones, move few entries. Records
 are written through ``words``, the output records as int64 words (md.DTYPE's byte offsets,
@@ -136,14 +136,16 @@ def _set_text(sides, texts, s, price, qty, src, toff, r, only_new):
                 texts[s, j, b] = texts[s, j + 1, b]
         return
     p0, p1, q0, q1 = toff[4 * r], toff[4 * r + 1], toff[4 * r + 2], toff[4 * r + 3]
-    texts[s, i, 0] = p1 - p0
-    texts[s, i, 1] = q1 - q0
-    o = 2
+    t = texts[s, i]
+    t[0] = p1 - p0 + 1 + q1 - q0
+    o = 1
     for b in range(p0, p1):
-        texts[s, i, o] = src[b]
+        t[o] = src[b]
         o += 1
+    t[o] = 58  # ":"
+    o += 1
     for b in range(q0, q1):
-        texts[s, i, o] = src[b]
+        t[o] = src[b]
         o += 1
 
 
@@ -156,7 +158,7 @@ def _room(sides, count):
 def _texts_fit(texts, r0, count, toff):
     tw = texts.shape[2]
     for r in range(r0, r0 + count):
-        if toff[4 * r + 1] - toff[4 * r] + toff[4 * r + 3] - toff[4 * r + 2] > tw - 2:
+        if toff[4 * r + 1] - toff[4 * r] + toff[4 * r + 3] - toff[4 * r + 2] > tw - 2:  # + ":", length
             return False
     return True
 
@@ -285,24 +287,21 @@ def join_top(sides, texts, depth, buf):
     """OKX's checksum string of the best ``depth`` levels a side into ``buf``
     (``bid:size:ask:size:..``, the longer side's rest alone); returns its length."""
     nb, na = sides[STATE, 0], sides[STATE, 1]
-    o = 0
+    o = -1
     for i in range(depth):
         for s in range(2):
             n = nb if s == 0 else na
             if i >= n:
                 continue
             t = texts[s, n - 1 - i]
-            lp = t[0]
-            lq = t[1]
-            if o:
+            if o >= 0:
                 buf[o] = 58  # ":"
-                o += 1
-            buf[o:o + lp] = t[2:2 + lp]
-            o += lp
-            buf[o] = 58
-            buf[o + 1:o + 1 + lq] = t[2 + lp:2 + lp + lq]
-            o += 1 + lq
-    return o
+            o += 1
+            k = np.int64(t[0])
+            for b in range(k):
+                buf[o + b] = t[1 + b]
+            o += k
+    return max(o, 0)
 
 
 _SIDES = np.zeros((5, 8), np.int64)

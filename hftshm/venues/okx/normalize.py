@@ -127,13 +127,14 @@ class OkxNormalizer(InbandNormalizer):
                 self._inst[inst_id(name)] = (sid, name)
             except ValueError:
                 pass  # no OKX instrument: its records never come (connections refuses it)
-        self._ckbuf = np.zeros(2 * CHECKSUM_LEVELS * (A.TEXT_WIDTH + 2), np.uint8)
+        self._ckbuf = np.zeros(2 * CHECKSUM_LEVELS * A.TEXT_WIDTH, np.uint8)
         self._ckmv = memoryview(self._ckbuf)
         self._fbook = parse_at  # the books fast path (fastbook.py); tests switch it off to compare
         self._bvals = np.zeros(VALS, np.int64)
         self._brows = np.zeros(2 * self.MAX_ROWS, np.int64)
         self._btoff = np.zeros(4 * self.MAX_ROWS, np.int64)
         self._inst_b = {name.encode(): found for name, found in self._inst.items()}.get
+        self._book_b = {name.encode(): self._books[found[1]] for name, found in self._inst.items()}.get
         fast = Templates(self.TEMPLATES)
         self._fmatch, self._fprog, self._fwork, self._fviews = fast.entry, fast.prog, fast.work, fast.views
 
@@ -145,13 +146,25 @@ class OkxNormalizer(InbandNormalizer):
             if frame[19:25] == b'books"':
                 if self._fbook(frame, self._bvals, self._brows, self._btoff):
                     i0, i1, a0, a1, ts, want, prev, seq, nb, na = self._bvals.tolist()
-                    found = self._inst_b(frame[i0:i1])
+                    book = self._book_b(frame[i0:i1])
                     action = frame[a0:a1]
-                    if found is not None and 0 < ts <= _MAX_MS and (action == b"update" or action == b"snapshot"):
+                    if book is not None and 0 < ts <= _MAX_MS and (action == b"update" or action == b"snapshot"):
                         self.counters.frames += 1
                         try:
-                            return self._book_levels(action == b"snapshot", found[1], ts * 1_000_000, seq, prev, want,
-                                                     None, None, self._brows, nb, na, frame, self._btoff, recv_ns)
+                            if (action == b"update" and book.live and prev == book.last_id and seq >= prev
+                                    and (nb or na)):  # the usual case, inline: one call, then the checksum
+                                out = self._out
+                                out.n = 0
+                                exch = ts * 1_000_000
+                                book.apply_at(self._brows, 0, nb + na, nb, seq, prev, exch, recv_ns, out, frame,
+                                              self._btoff)
+                                if book.live and want and self._checksum(book) != want:
+                                    self._corrupt(book, out, exch, recv_ns)
+                                if book.wants_snapshot:
+                                    self._track(book)
+                                return out.view()
+                            return self._book_levels(action == b"snapshot", book.symbol, ts * 1_000_000, seq, prev,
+                                                     want, None, None, self._brows, nb, na, frame, self._btoff, recv_ns)
                         except LevelText:
                             self.counters.bad_fields += 1
                             return self._out.empty
@@ -353,11 +366,16 @@ class OkxNormalizer(InbandNormalizer):
                 c.venue_resets += 1
             book.apply_at(levels, 0, nb + na, nb, seq, max(prev, 0), exch, recv_ns, out, src, toff)
         if book.live and want and self._checksum(book) != want:
-            c.checksum_errors += 1
-            c.depth_gaps += 1
-            book.reset(out, exch, recv_ns)
+            self._corrupt(book, out, exch, recv_ns)
         self._track(book)
         return out.view()
+
+    def _corrupt(self, book, out, exch: int, recv_ns: int) -> None:
+        """The book's checksum differs from the venue's: reset it and resync."""
+        c = self.counters
+        c.checksum_errors += 1
+        c.depth_gaps += 1
+        book.reset(out, exch, recv_ns)
 
     def _checksum(self, book) -> int:
         """OKX's checksum of the book's best CHECKSUM_LEVELS levels a side, from their texts."""
