@@ -36,6 +36,7 @@ def _pair(venue: str):
         ref._fbook = lambda frame, vals, rows, toff: 0
     else:
         ref._tmatch = lambda frame, prog, work: -1
+        ref._fdelta = lambda *args: -5  # fastbook.OTHER
     return fast, ref
 
 

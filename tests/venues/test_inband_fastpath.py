@@ -46,6 +46,7 @@ def test_same_records_and_counts_as_the_general_path(venue, kind):
         slow._fbook = lambda frame, vals, rows, toff: 0
     else:  # Bybit tickers: their own template set
         slow._tmatch = lambda frame, prog, work: -1
+        slow._fdelta = lambda *args: -5  # fastbook.OTHER
     matched = 0
     for i, frame in enumerate(frames):
         if kind == "books":

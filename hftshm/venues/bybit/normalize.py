@@ -55,7 +55,9 @@ from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
 from ..binance_spot.normalize import _BAD_INPUT, BadTime, Refused, ZeroValue, _id, _ms
+from .. import inband_arrays as A
 from ..inband import InbandNormalizer
+from .fastbook import NEED_OUT, delta_at
 
 _MS = 1_000_000
 _E8 = md.E8
@@ -101,6 +103,11 @@ class BybitNormalizer(InbandNormalizer):
         self._fmatch, self._fprog, self._fwork = fast.entry, fast.prog, fast.work
         self._fviews, self._fsides = fast.views, fast.sides
         self._flevels = fast.work[MAX_VALS:]  # the <LEVELS> holes' rows: flat (price_e8, qty_e8)
+        self._delta_books = {name.encode(): target for name, (what, target) in self._topics.items()
+                             if what == _BOOK}.get
+        self._fdelta = delta_at  # a live book's next delta in one call (fastbook.py); tests switch it off
+        self._dwork = np.zeros(MAX_VALS + 2 * 4096, np.int64)
+        self._arr = self._words = None  # the output records, and the same memory as int64 words
         tick = Templates(self.TICKER_TEMPLATES, max_levels=0)
         self._tmatch, self._tprog, self._twork, self._tview = tick.entry, tick.prog, tick.work, tick.views[0]
 
@@ -110,12 +117,19 @@ class BybitNormalizer(InbandNormalizer):
         ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
         if type(frame) is not bytes:
             return self._normalize(frame, recv_ns)
-        if frame[10:18] == b"tickers.":
+        head = frame[10:18]
+        if head == b"tickers.":
             if self._tmatch(frame, self._tprog, self._twork) == 0:
                 out = self._mark_delta(frame, recv_ns)
                 if out is not None:
                     return out
         else:
+            if head == b"orderboo":
+                book = self._delta_books(frame[10:frame.find(b'"', 10)])
+                if book is not None and book.live:
+                    out = self._book_delta(book, frame, recv_ns)
+                    if out is not None:
+                        return out
             t = self._fmatch(frame, self._fprog, self._fwork)
             if t == 0:  # one trade
                 (p0, p1, ts, txn, _, _, s0, s1, qty, price, _, _, i0, i1, block,
@@ -151,6 +165,38 @@ class BybitNormalizer(InbandNormalizer):
                     rows, bids, asks = self._fsides(b0, bn, an)
                     return self._book_levels(kind, route[1], ts * _MS, u, seq, bids, asks, rows, recv_ns)
         return self._normalize(frame, recv_ns)
+
+    def _book_delta(self, book, frame: bytes, recv_ns: int):
+        """A live book's next delta (``fastbook.delta``): its records, or None (nothing counted or
+        changed) for a frame the other paths decide."""
+        out = self._out
+        array = out.array
+        if array is not self._arr:
+            self._arr, self._words = array, array.view(np.int64)
+        w = self._fdelta(frame, book.sides, self._dwork, self._words, 0, recv_ns, book.last_id + 1)
+        if w >= 0:
+            self.counters.frames += 1
+            book.last_id += 1
+            if w < A.NEED_QUOTE:
+                out.n = w
+                return out.view()
+            out.n = w - A.NEED_QUOTE
+            book._put_top(out, int(self._dwork[1]) * _MS, recv_ns, book.last_id)
+            return out.view()
+        if w == A.CROSSED:
+            self.counters.frames += 1
+            out.n = 0
+            book._crossed(out, int(self._dwork[1]) * _MS, recv_ns)
+            self._track(book)
+            return out.view()
+        if w == NEED_OUT:
+            out.n = 0
+            out.reserve(int(self._dwork[0]))
+            return self._book_delta(book, frame, recv_ns)
+        if w == A.NEED_ROOM:
+            book._grow()
+            return self._book_delta(book, frame, recv_ns)
+        return None  # another shape, u or time, or a value past 2**53: the template path decides
 
     def _mark_delta(self, frame: bytes, recv_ns: int):
         """A tickers delta of ``TICKER_TEMPLATES``' shape: the mark price over the merged state

@@ -1,0 +1,114 @@
+"""A Bybit book delta in one compiled call: read, applied, written. The usual push's fast path.
+
+The shape is the book template's (``BybitNormalizer.TEMPLATES``, the docs' key order) with
+``"type":"delta"``::
+
+    {"topic":"<STR>","type":"delta","ts":<INT>,"data":{"s":"<STR>","b":<LEVELS>,"a":<LEVELS>,
+     "u":<INT>,"seq":<INT>},"cts":<INT>}
+
+read with ``feed.fastjson``'s scanners (a frame that matches is valid JSON with exactly these
+values). ``delta(frame, sides, work, words, n, recv_ns, want_u)``: when the frame has this shape,
+its ``ts`` is a time the general path takes (0 < ts <= int64 ns / 1e6) and its ``u`` is
+``want_u`` (the book's last + 1; the caller passes it only for a live book), the levels go into
+the book and the records are written as ``inband_arrays.apply_plain`` does, and the count comes
+back. Otherwise nothing changes and a code says why: OTHER (anything else: the caller's other
+paths decide), NEED_ROOM (the book's arrays), NEED_OUT (the output records: ``work[0]`` holds
+how many the delta needs), BIG_VALUE (a value past 2**53), CROSSED (applied, crossed: the caller
+resets the book). ``work[1]`` holds ``ts`` once the frame is one of these.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from hftshm.feed.fastjson import MAX_VALS, _levels, _uint
+from hftshm.ring.fast import entry_point
+
+from .. import inband_arrays as A
+
+OTHER, NEED_OUT = -5, -6
+_MAX_MS = ((1 << 63) - 1) // 1_000_000
+_HEAD = np.frombuffer(b'{"topic":"', np.uint8)
+_TYPE = np.frombuffer(b'","type":"delta","ts":', np.uint8)
+_DATA = np.frombuffer(b',"data":{"s":"', np.uint8)
+_B = np.frombuffer(b'","b":', np.uint8)
+_A = np.frombuffer(b',"a":', np.uint8)
+_U = np.frombuffer(b',"u":', np.uint8)
+_SEQ = np.frombuffer(b',"seq":', np.uint8)
+_CTS = np.frombuffer(b'},"cts":', np.uint8)
+
+
+@njit(cache=True, inline="always")
+def _lit(buf, pos, n, lit):
+    m = len(lit)
+    if pos < 0 or pos + m > n:
+        return -1
+    for j in range(m):
+        if buf[pos + j] != lit[j]:
+            return -1
+    return pos + m
+
+
+@njit(cache=True, inline="always")
+def _str(buf, pos, n):
+    if pos < 0:
+        return -1
+    while pos < n:
+        c = buf[pos]
+        if c < 32 or c > 126 or c == 92:
+            return -1
+        if c == 34:
+            return pos
+        pos += 1
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _int(buf, pos, n):
+    if pos < 0:
+        return 0, -1
+    return _uint(buf, pos, n)
+
+
+@njit(cache=True)
+def delta(buf, sides, work, words, n, recv_ns, want_u):
+    size = len(buf)
+    rows_max = (len(work) - MAX_VALS) // 2
+    pos = _str(buf, _lit(buf, 0, size, _HEAD), size)
+    ts, pos = _int(buf, _lit(buf, pos, size, _TYPE), size)
+    pos = _str(buf, _lit(buf, pos, size, _DATA), size)
+    pos = _lit(buf, pos, size, _B)
+    if pos < 0:
+        return OTHER
+    pos, nb = _levels(buf, pos, size, work, 0, rows_max)
+    pos = _lit(buf, pos, size, _A)
+    if pos < 0:
+        return OTHER
+    pos, end = _levels(buf, pos, size, work, nb, rows_max)
+    u, pos = _int(buf, _lit(buf, pos, size, _U), size)
+    seq, pos = _int(buf, _lit(buf, pos, size, _SEQ), size)
+    _, pos = _int(buf, _lit(buf, pos, size, _CTS), size)
+    if pos < 0 or pos + 1 != size or buf[pos] != 125:  # "}"
+        return OTHER
+    if u != want_u or not 0 < ts <= _MAX_MS:
+        return OTHER
+    work[1] = ts
+    count = end
+    rows = work[MAX_VALS:]
+    if n + count + 1 > len(words) // 16:
+        work[0] = count + 1
+        return NEED_OUT
+    if not A._room(sides, count):
+        return A.NEED_ROOM
+    if not A._exact(rows, 0, count):
+        return A.BIG_VALUE
+    for r in range(count):
+        A._set(sides, 0 if r < nb else 1, rows[2 * r], rows[2 * r + 1], False)
+    if A._crossed(sides):
+        return A.CROSSED
+    return A._write(sides, rows, 0, count, nb, words, n, ts * 1_000_000, recv_ns, u, seq)
+
+
+delta_at = entry_point(delta, b"{}", np.zeros((5, 8), np.int64), np.zeros(MAX_VALS + 8, np.int64),
+                       np.zeros(16, np.int64), 0, 0, 0)
