@@ -34,6 +34,7 @@ def _pair(venue: str):
     ref._fmatch = lambda frame, prog, work: -1
     if venue == "okx":
         ref._fbook = lambda frame, vals, rows, toff: 0
+        ref._fupdate = lambda *args: -5  # fastbook.OTHER
     else:
         ref._tmatch = lambda frame, prog, work: -1
         ref._fdelta = lambda *args: -5  # fastbook.OTHER

@@ -44,6 +44,7 @@ def test_same_records_and_counts_as_the_general_path(venue, kind):
     slow._fmatch = lambda frame, prog, work: -1
     if venue == "okx":  # OKX books: its own compiled reader (okx/fastbook.py)
         slow._fbook = lambda frame, vals, rows, toff: 0
+        slow._fupdate = lambda *args: -5  # fastbook.OTHER
     else:  # Bybit tickers: their own template set
         slow._tmatch = lambda frame, prog, work: -1
         slow._fdelta = lambda *args: -5  # fastbook.OTHER

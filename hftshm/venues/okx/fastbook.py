@@ -26,6 +26,8 @@ from numba import njit
 from hftshm.feed.fastjson import _dec, _uint
 from hftshm.ring.fast import entry_point
 
+from .. import inband_arrays as A
+
 _HEAD = np.frombuffer(b'{"arg":{"channel":"books","instId":"', np.uint8)
 _ACTION = np.frombuffer(b'"},"action":"', np.uint8)
 _ASKS = np.frombuffer(b'","data":[{"asks":', np.uint8)
@@ -164,3 +166,43 @@ def parse(buf, vals, rows, toff):
 
 
 parse_at = entry_point(parse, b"{}", np.zeros(VALS, np.int64), np.zeros(4, np.int64), np.zeros(8, np.int64))
+
+
+_UPDATE = np.frombuffer(b"update", np.uint8)
+OTHER, NEED_OUT = -5, -6
+_MAX_MS = ((1 << 63) - 1) // 1_000_000
+
+
+@njit(cache=True)
+def update(buf, sides, texts, vals, rows, toff, words, n, recv_ns, last, buf_ck, depth):
+    """A live book's next update in one call: ``parse``, then, when it is an ``update`` with
+    levels chained to ``last`` (prevSeqId == last, seqId >= prevSeqId) and a time the general
+    path takes, the levels into the text book and the records written as
+    ``inband_arrays.apply_text`` does; the count comes back, and ``vals[10]`` holds the length
+    of the checksum text joined into ``buf_ck`` (the best ``depth`` levels a side; 0 when the
+    push's checksum is 0, not checked). Codes as apply_text's (LONG_TEXT, BIG_VALUE, NEED_ROOM
+    before any change, CROSSED after), OTHER (the caller's other paths decide), or NEED_OUT
+    (the output records: ``vals[10]`` holds how many)."""
+    if not parse(buf, vals, rows, toff):
+        return OTHER
+    a0, a1 = vals[2], vals[3]
+    if a1 - a0 != 6:
+        return OTHER
+    for j in range(6):
+        if buf[a0 + j] != _UPDATE[j]:
+            return OTHER
+    ts, want, prev, seq, nb, na = vals[4], vals[5], vals[6], vals[7], vals[8], vals[9]
+    count = nb + na
+    if prev != last or seq < prev or not count or not 0 < ts <= _MAX_MS:
+        return OTHER
+    if n + count + 1 > len(words) // 16:
+        vals[10] = count + 1
+        return NEED_OUT
+    w = A.apply_text(sides, texts, rows, 0, count, nb, buf, toff, words, n, ts * 1_000_000, recv_ns, seq, prev)
+    vals[10] = A.join_top(sides, texts, depth, buf_ck) if w >= 0 and want else 0
+    return w
+
+
+update_at = entry_point(update, b"{}", np.zeros((5, 8), np.int64), np.zeros((2, 8, 0), np.uint8),
+                        np.zeros(VALS + 1, np.int64), np.zeros(4, np.int64), np.zeros(8, np.int64),
+                        np.zeros(16, np.int64), 0, 0, 0, np.zeros(8, np.uint8), 0)

@@ -48,7 +48,7 @@ from hftshm.layouts import md
 from .. import inband_arrays as A
 from ..binance_spot.normalize import _BAD_INPUT, BadId, Refused, ZeroValue, _id, _ms
 from ..inband import InbandNormalizer, LevelText
-from .fastbook import VALS, parse_at
+from .fastbook import NEED_OUT, VALS, parse_at, update_at
 from .urls import inst_id
 
 _loads = orjson.loads
@@ -130,7 +130,9 @@ class OkxNormalizer(InbandNormalizer):
         self._ckbuf = np.zeros(2 * CHECKSUM_LEVELS * A.TEXT_WIDTH, np.uint8)
         self._ckmv = memoryview(self._ckbuf)
         self._fbook = parse_at  # the books fast path (fastbook.py); tests switch it off to compare
-        self._bvals = np.zeros(VALS, np.int64)
+        self._fupdate = update_at  # a live book's next update in one call; tests switch it off
+        self._bvals = np.zeros(VALS + 1, np.int64)
+        self._arr = self._words = None  # the output records, and the same memory as int64 words
         self._brows = np.zeros(2 * self.MAX_ROWS, np.int64)
         self._btoff = np.zeros(4 * self.MAX_ROWS, np.int64)
         self._inst_b = {name.encode(): found for name, found in self._inst.items()}.get
@@ -144,8 +146,13 @@ class OkxNormalizer(InbandNormalizer):
         ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
         if type(frame) is bytes:
             if frame[19:25] == b'books"':
+                book = self._book_b(frame[36:frame.find(b'"', 36)])
+                if book is not None and book.live:
+                    out = self._book_update(book, frame, recv_ns)
+                    if out is not None:
+                        return out
                 if self._fbook(frame, self._bvals, self._brows, self._btoff):
-                    i0, i1, a0, a1, ts, want, prev, seq, nb, na = self._bvals.tolist()
+                    i0, i1, a0, a1, ts, want, prev, seq, nb, na, _ = self._bvals.tolist()
                     book = self._book_b(frame[i0:i1])
                     action = frame[a0:a1]
                     if book is not None and 0 < ts <= _MAX_MS and (action == b"update" or action == b"snapshot"):
@@ -198,6 +205,51 @@ class OkxNormalizer(InbandNormalizer):
                     return self._out.single(md.QUOTE, 0, 0, found[0], int(ts) * 1_000_000, 0, recv_ns, seq, 0,
                                             bid, bid_qty, ask, ask_qty)
         return self._normalize(frame, recv_ns)
+
+    def _book_update(self, book, frame: bytes, recv_ns: int):
+        """A live book's next update (``fastbook.update``): its records, checksum checked; None
+        (nothing counted or changed) for a frame the other paths decide."""
+        out = self._out
+        array = out.array
+        if array is not self._arr:
+            self._arr, self._words = array, array.view(np.int64)
+        vals = self._bvals
+        w = self._fupdate(frame, book.sides, book.texts, vals, self._brows, self._btoff, self._words, 0, recv_ns,
+                          book.last_id, self._ckbuf, CHECKSUM_LEVELS)
+        if w >= 0:
+            self.counters.frames += 1
+            _, _, _, _, ts, want, _, seq, _, _, joined = vals.tolist()
+            book.last_id = seq
+            exch = ts * 1_000_000
+            if w < A.NEED_QUOTE:
+                out.n = w
+            else:
+                out.n = w - A.NEED_QUOTE
+                book._put_top(out, exch, recv_ns, seq)
+            if want:
+                value = zlib.crc32(self._ckmv[:joined])
+                if (value - (1 << 32) if value >= 1 << 31 else value) != want:
+                    self._corrupt(book, out, exch, recv_ns)
+                    self._track(book)
+            return out.view()
+        if w == A.CROSSED:
+            self.counters.frames += 1
+            out.n = 0
+            book._crossed(out, int(vals[4]) * 1_000_000, recv_ns)
+            self._track(book)
+            return out.view()
+        if w == A.LONG_TEXT:  # as the general path: refused, nothing changed
+            self.counters.frames += 1
+            self.counters.bad_fields += 1
+            return out.empty
+        if w == NEED_OUT:
+            out.n = 0
+            out.reserve(int(vals[10]))
+            return self._book_update(book, frame, recv_ns)
+        if w == A.NEED_ROOM:
+            book._grow()
+            return self._book_update(book, frame, recv_ns)
+        return None  # not a chained update with levels, or a value past 2**53: the other paths
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """The general path: orjson, then every field checked."""
