@@ -145,37 +145,6 @@ class OkxNormalizer(InbandNormalizer):
         matcher; anything else, or a value the general path would refuse or count, goes to
         ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
         if type(frame) is bytes:
-            if frame[19:25] == b'books"':
-                book = self._book_b(frame[36:frame.find(b'"', 36)])
-                if book is not None and book.live:
-                    out = self._book_update(book, frame, recv_ns)
-                    if out is not None:
-                        return out
-                if self._fbook(frame, self._bvals, self._brows, self._btoff):
-                    i0, i1, a0, a1, ts, want, prev, seq, nb, na, _ = self._bvals.tolist()
-                    book = self._book_b(frame[i0:i1])
-                    action = frame[a0:a1]
-                    if book is not None and 0 < ts <= _MAX_MS and (action == b"update" or action == b"snapshot"):
-                        self.counters.frames += 1
-                        try:
-                            if (action == b"update" and book.live and prev == book.last_id and seq >= prev
-                                    and (nb or na)):  # the usual case, inline: one call, then the checksum
-                                out = self._out
-                                out.n = 0
-                                exch = ts * 1_000_000
-                                book.apply_at(self._brows, 0, nb + na, nb, seq, prev, exch, recv_ns, out, frame,
-                                              self._btoff)
-                                if book.live and want and self._checksum(book) != want:
-                                    self._corrupt(book, out, exch, recv_ns)
-                                if book.wants_snapshot:
-                                    self._track(book)
-                                return out.view()
-                            return self._book_levels(action == b"snapshot", book.symbol, ts * 1_000_000, seq, prev,
-                                                     want, None, None, self._brows, nb, na, frame, self._btoff, recv_ns)
-                        except LevelText:
-                            self.counters.bad_fields += 1
-                            return self._out.empty
-                return self._normalize(frame, recv_ns)
             t = self._fmatch(frame, self._fprog, self._fwork)
             if t == 0 or t == 1:  # one trade
                 v = self._fviews[t].tolist()
@@ -204,6 +173,31 @@ class OkxNormalizer(InbandNormalizer):
                     self.counters.frames += 1
                     return self._out.single(md.QUOTE, 0, 0, found[0], int(ts) * 1_000_000, 0, recv_ns, seq, 0,
                                             bid, bid_qty, ask, ask_qty)
+            elif frame[19:25] == b'books"':  # after the templates: trades and bbo-tbt pay nothing for it
+                return self._books_push(frame, recv_ns)
+        return self._normalize(frame, recv_ns)
+
+    def _books_push(self, frame: bytes, recv_ns: int) -> np.ndarray:
+        """A books push: a live book's next update in one call (``_book_update``), else the
+        docs' shape read by ``fastbook.parse`` (snapshots, gaps, idle books, restarts...), else
+        the general path."""
+        book = self._book_b(frame[36:frame.find(b'"', 36)])
+        if book is not None and book.live:
+            out = self._book_update(book, frame, recv_ns)
+            if out is not None:
+                return out
+        if self._fbook(frame, self._bvals, self._brows, self._btoff):
+            _, _, a0, a1, ts, want, prev, seq, nb, na, _ = self._bvals.tolist()
+            action = frame[a0:a1]
+            book = self._book_b(frame[self._bvals[0]:self._bvals[1]])
+            if book is not None and 0 < ts <= _MAX_MS and (action == b"update" or action == b"snapshot"):
+                self.counters.frames += 1
+                try:
+                    return self._book_levels(action == b"snapshot", book.symbol, ts * 1_000_000, seq, prev, want,
+                                             None, None, self._brows, nb, na, frame, self._btoff, recv_ns)
+                except LevelText:  # as the general path: refused, nothing changed
+                    self.counters.bad_fields += 1
+                    return self._out.empty
         return self._normalize(frame, recv_ns)
 
     def _book_update(self, book, frame: bytes, recv_ns: int):
