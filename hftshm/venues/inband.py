@@ -122,6 +122,7 @@ class InbandBook:
         self._c = counters
         self._published = False
         self._array = self._words = None  # the output records, and the same memory as int64 words
+        self._diff = np.zeros(0, np.int64)  # a continuing snapshot's differences
 
     def _grow(self) -> None:
         cap = 2 * self.sides.shape[1]
@@ -137,10 +138,10 @@ class InbandBook:
     def is_crossed(self) -> bool:
         return bool(self.bids) and bool(self.asks) and self.bids.best()[0] >= self.asks.best()[0]
 
-    def same_as(self, bids, asks) -> bool:
-        """The book holds exactly these levels (a re-sent snapshot)."""
-        return (len(bids) == len(self.bids) and len(asks) == len(self.asks)
-                and dict(bids) == self.bids.qty and dict(asks) == self.asks.qty)
+    def same_as(self, bids, asks, rows=None) -> bool:
+        """The book holds exactly these levels (a re-sent snapshot); ``rows``: the same levels
+        as flat int64 pairs, if the caller has them."""
+        return bool(A.same_levels_at(self.sides, _rows(bids, asks) if rows is None else rows, len(bids)))
 
     def load(self, bids, asks, update_id: int, id2: int, exch_ns: int, recv_ns: int, out: MdScratch,
              reset: bool, rows=None, src: bytes = b"", toff=_NO_TEXT) -> None:
@@ -168,29 +169,23 @@ class InbandBook:
             out.put_levels(md.ASK, snap, last, sid, exch_ns, recv_ns, update_id, id2, asks)
             self._c.snapshots_applied += 1
             self.sides[A.STATE, 2:6] = 0
-        else:  # a snapshot that continues the book (Bybit depth 1): its differences
-            start = out.n
-            cur_b, cur_a = self.bids.qty, self.asks.qty
-            new_b, new_a = dict(bids), dict(asks)
-            db = [(p, 0) for p in cur_b if p not in new_b]
-            db += [(p, q) for p, q in new_b.items() if cur_b.get(p) != q]
-            da = [(p, 0) for p in cur_a if p not in new_a]
-            da += [(p, q) for p, q in new_a.items() if cur_a.get(p) != q]
+            self._publish_top(out, exch_ns, recv_ns, update_id)
+        else:  # a snapshot that continues the book (Bybit depth 1): its differences, as a delta
             if self._text:
                 raise NotImplementedError("a text book takes whole snapshots only")
-            if self._change(_rows(db, da), 0, len(db) + len(da), len(db)) == A.CROSSED:
-                out.truncate(start)
-                self._crossed(out, exch_ns, recv_ns)
-                return
-            if db or da:
-                last = md.F_LAST_IN_EVENT
-                out.put_levels(md.BID, 0, 0 if da else last, sid, exch_ns, recv_ns, update_id, id2, db)
-                out.put_levels(md.ASK, 0, last, sid, exch_ns, recv_ns, update_id, id2, da)
+            if rows is None:
+                rows = _rows(bids, asks)
+            need = 2 * (2 * self.sides.shape[1] + len(rows) // 2)
+            if len(self._diff) < need:
+                self._diff = np.zeros(need, np.int64)
+            count, n_bids = A.diff_levels_at(self.sides, rows, len(bids), self._diff)
+            self.apply_at(self._diff, 0, count, n_bids, update_id, id2, exch_ns, recv_ns, out)
+            if not self.live:  # it crossed: reset
+                return  # (apply_at wrote the QUOTE if the top changed)
         self.live = True
         self.wants_snapshot = False
         self.last_id = update_id
         self._published = True
-        self._publish_top(out, exch_ns, recv_ns, update_id)
 
     def apply(self, bids, asks, update_id: int, id2: int, exch_ns: int, recv_ns: int, out: MdScratch,
               rows=None, src: bytes = b"", toff=_NO_TEXT) -> None:

@@ -313,3 +313,82 @@ apply_text_at = entry_point(apply_text, _SIDES, _T, _R, 0, 0, 0, b"", _R, _W, 0,
 change_at = entry_point(change, _SIDES, _T, _R, 0, 0, 0, b"", _R)
 load_levels_at = entry_point(load_levels, _SIDES, _T, _R, 0, b"", _R)
 join_top_at = entry_point(join_top, _SIDES, _T, 0, np.zeros(1, np.uint8))
+
+
+@njit(cache=True, inline="always")
+def _qty_of(sides, s, price):
+    """The book's quantity at ``price`` on side ``s``; -1 when absent."""
+    n = sides[STATE, s]
+    k = price if s == 0 else -price
+    i = _find(sides[s], n, k)
+    if i < n and sides[s, i] == k:
+        return sides[2 + s, i]
+    return -1
+
+
+@njit(cache=True)
+def same_levels(sides, rows, n_bids):
+    """The book holds exactly these levels (as ``dict(levels) == side``, each side): a re-sent
+    snapshot."""
+    count = len(rows) // 2
+    if n_bids != sides[STATE, 0] or count - n_bids != sides[STATE, 1]:
+        return False
+    for r in range(count):
+        s = 0 if r < n_bids else 1
+        if _qty_of(sides, s, rows[2 * r]) != rows[2 * r + 1]:
+            return False
+        for j in range(r):  # a repeated price: fewer distinct levels than the book holds
+            if (j < n_bids) == (r < n_bids) and rows[2 * j] == rows[2 * r]:
+                return False
+    return True
+
+
+@njit(cache=True)
+def diff_levels(sides, rows, n_bids, diff):
+    """The differences a snapshot makes to the book, as ``InbandBook.load`` publishes them, into
+    ``diff`` (flat pairs): per side, each level the snapshot lacks with qty 0 (book order), then
+    each snapshot level whose quantity differs (first position of a repeated price, its last
+    quantity). Returns (row count, bid rows)."""
+    count = len(rows) // 2
+    o = 0
+    nb_diff = 0
+    for s in range(2):
+        lo, hi = (0, n_bids) if s == 0 else (n_bids, count)
+        n = sides[STATE, s]
+        for j in range(n):
+            k = sides[s, j]
+            p = k if s == 0 else -k
+            listed = False
+            for r in range(lo, hi):
+                if rows[2 * r] == p:
+                    listed = True
+                    break
+            if not listed:
+                diff[2 * o] = p
+                diff[2 * o + 1] = 0
+                o += 1
+        for r in range(lo, hi):
+            p = rows[2 * r]
+            first = True
+            for j in range(lo, r):
+                if rows[2 * j] == p:
+                    first = False
+                    break
+            if not first:
+                continue
+            q = rows[2 * r + 1]
+            for j in range(hi - 1, r, -1):  # a repeated price keeps its last quantity
+                if rows[2 * j] == p:
+                    q = rows[2 * j + 1]
+                    break
+            if _qty_of(sides, s, p) != q:  # absent (-1) always differs
+                diff[2 * o] = p
+                diff[2 * o + 1] = q
+                o += 1
+        if s == 0:
+            nb_diff = o
+    return o, nb_diff
+
+
+same_levels_at = entry_point(same_levels, _SIDES, _R, 0)
+diff_levels_at = entry_point(diff_levels, _SIDES, _R, 0, _R)

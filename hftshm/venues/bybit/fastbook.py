@@ -1,20 +1,25 @@
-"""A Bybit book delta in one compiled call: read, applied, written. The usual push's fast path.
+"""A live Bybit book's next push in one compiled call: read, applied, written. The fast path.
 
-The shape is the book template's (``BybitNormalizer.TEMPLATES``, the docs' key order) with
-``"type":"delta"``::
+The shape is the book template's (``BybitNormalizer.TEMPLATES``, the docs' key order)::
 
-    {"topic":"<STR>","type":"delta","ts":<INT>,"data":{"s":"<STR>","b":<LEVELS>,"a":<LEVELS>,
+    {"topic":"<STR>","type":"<STR>","ts":<INT>,"data":{"s":"<STR>","b":<LEVELS>,"a":<LEVELS>,
      "u":<INT>,"seq":<INT>},"cts":<INT>}
 
 read with ``feed.fastjson``'s scanners (a frame that matches is valid JSON with exactly these
-values). ``delta(frame, sides, work, words, n, recv_ns, want_u)``: when the frame has this shape,
-its ``ts`` is a time the general path takes (0 < ts <= int64 ns / 1e6) and its ``u`` is
-``want_u`` (the book's last + 1; the caller passes it only for a live book), the levels go into
-the book and the records are written as ``inband_arrays.apply_plain`` does, and the count comes
-back. Otherwise nothing changes and a code says why: OTHER (anything else: the caller's other
-paths decide), NEED_ROOM (the book's arrays), NEED_OUT (the output records: ``work[0]`` holds
-how many the delta needs), BIG_VALUE (a value past 2**53), CROSSED (applied, crossed: the caller
-resets the book). ``work[1]`` holds ``ts`` once the frame is one of these.
+values). ``delta(frame, sides, work, words, n, recv_ns, last, diff)``, for a live book whose
+last ``u`` is ``last``, takes a frame of this shape with a time the general path takes
+(0 < ts <= int64 ns / 1e6) when it is
+
+- a delta with ``u`` = last + 1: its levels go into the book;
+- a snapshot (depth 1) with ``u`` = last + 1 (not 1, a restart): its differences from the book
+  (``inband_arrays.diff_levels``, into ``diff``) go in, as ``InbandBook.load`` does;
+- a snapshot with ``u`` = last holding the book's levels: RESENT (nothing changes);
+
+and writes the records as ``inband_arrays.apply_plain`` does, returning their count. Otherwise
+nothing changes and a code says why: OTHER (anything else: the normalizer's other paths
+decide), NEED_ROOM (the book's arrays), NEED_OUT / NEED_DIFF (the output records / ``diff``:
+``work[0]`` holds how many it needs), BIG_VALUE (a value past 2**53), CROSSED (applied,
+crossed: the caller resets the book). ``work[1]`` holds ``ts`` once the frame has the shape.
 """
 
 from __future__ import annotations
@@ -27,10 +32,13 @@ from hftshm.ring.fast import entry_point
 
 from .. import inband_arrays as A
 
-OTHER, NEED_OUT = -5, -6
+OTHER, NEED_OUT, RESENT, NEED_DIFF = -5, -6, -7, -8
 _MAX_MS = ((1 << 63) - 1) // 1_000_000
 _HEAD = np.frombuffer(b'{"topic":"', np.uint8)
-_TYPE = np.frombuffer(b'","type":"delta","ts":', np.uint8)
+_TYPE = np.frombuffer(b'","type":"', np.uint8)
+_TS = np.frombuffer(b'","ts":', np.uint8)
+_DELTA = np.frombuffer(b"delta", np.uint8)
+_SNAPSHOT = np.frombuffer(b"snapshot", np.uint8)
 _DATA = np.frombuffer(b',"data":{"s":"', np.uint8)
 _B = np.frombuffer(b'","b":', np.uint8)
 _A = np.frombuffer(b',"a":', np.uint8)
@@ -71,12 +79,24 @@ def _int(buf, pos, n):
     return _uint(buf, pos, n)
 
 
+@njit(cache=True, inline="always")
+def _is(buf, a, b, word):
+    if b - a != len(word):
+        return False
+    for j in range(b - a):
+        if buf[a + j] != word[j]:
+            return False
+    return True
+
+
 @njit(cache=True)
-def delta(buf, sides, work, words, n, recv_ns, want_u):
+def delta(buf, sides, work, words, n, recv_ns, last, diff):
     size = len(buf)
     rows_max = (len(work) - MAX_VALS) // 2
     pos = _str(buf, _lit(buf, 0, size, _HEAD), size)
-    ts, pos = _int(buf, _lit(buf, pos, size, _TYPE), size)
+    k0 = _lit(buf, pos, size, _TYPE)
+    k1 = _str(buf, k0, size)
+    ts, pos = _int(buf, _lit(buf, k1, size, _TS), size)
     pos = _str(buf, _lit(buf, pos, size, _DATA), size)
     pos = _lit(buf, pos, size, _B)
     if pos < 0:
@@ -89,13 +109,30 @@ def delta(buf, sides, work, words, n, recv_ns, want_u):
     u, pos = _int(buf, _lit(buf, pos, size, _U), size)
     seq, pos = _int(buf, _lit(buf, pos, size, _SEQ), size)
     _, pos = _int(buf, _lit(buf, pos, size, _CTS), size)
-    if pos < 0 or pos + 1 != size or buf[pos] != 125:  # "}"
-        return OTHER
-    if u != want_u or not 0 < ts <= _MAX_MS:
+    if pos < 0 or pos + 1 != size or buf[pos] != 125 or not 0 < ts <= _MAX_MS:  # "}"
         return OTHER
     work[1] = ts
-    count = end
     rows = work[MAX_VALS:]
+    if _is(buf, k0, k1, _DELTA):
+        if u != last + 1:
+            return OTHER
+        count = end
+    elif _is(buf, k0, k1, _SNAPSHOT) and u != 1:  # depth 1: snapshots only, each continuing the book
+        if u == last:
+            return RESENT if A.same_levels(sides, rows[:2 * end], nb) else OTHER
+        if u != last + 1:
+            return OTHER
+        need = 2 * (sides[A.STATE, 0] + sides[A.STATE, 1] + end)
+        if len(diff) < need:
+            work[0] = need
+            return NEED_DIFF
+        if n + sides[A.STATE, 0] + sides[A.STATE, 1] + end + 1 > len(words) // 16:
+            work[0] = sides[A.STATE, 0] + sides[A.STATE, 1] + end + 1
+            return NEED_OUT
+        count, nb = A.diff_levels(sides, rows[:2 * end], nb, diff)
+        rows = diff
+    else:
+        return OTHER
     if n + count + 1 > len(words) // 16:
         work[0] = count + 1
         return NEED_OUT
@@ -111,4 +148,4 @@ def delta(buf, sides, work, words, n, recv_ns, want_u):
 
 
 delta_at = entry_point(delta, b"{}", np.zeros((5, 8), np.int64), np.zeros(MAX_VALS + 8, np.int64),
-                       np.zeros(16, np.int64), 0, 0, 0)
+                       np.zeros(16, np.int64), 0, 0, 0, np.zeros(8, np.int64))

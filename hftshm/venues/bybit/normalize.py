@@ -57,7 +57,7 @@ from hftshm.layouts import md
 from ..binance_spot.normalize import _BAD_INPUT, BadTime, Refused, ZeroValue, _id, _ms
 from .. import inband_arrays as A
 from ..inband import InbandNormalizer
-from .fastbook import NEED_OUT, delta_at
+from .fastbook import NEED_DIFF, NEED_OUT, RESENT, delta_at
 
 _MS = 1_000_000
 _E8 = md.E8
@@ -107,6 +107,7 @@ class BybitNormalizer(InbandNormalizer):
                              if what == _BOOK}.get
         self._fdelta = delta_at  # a live book's next delta in one call (fastbook.py); tests switch it off
         self._dwork = np.zeros(MAX_VALS + 2 * 4096, np.int64)
+        self._ddiff = np.zeros(1024, np.int64)  # a depth-1 snapshot's differences
         self._arr = self._words = None  # the output records, and the same memory as int64 words
         tick = Templates(self.TICKER_TEMPLATES, max_levels=0)
         self._tmatch, self._tprog, self._twork, self._tview = tick.entry, tick.prog, tick.work, tick.views[0]
@@ -167,13 +168,13 @@ class BybitNormalizer(InbandNormalizer):
         return self._normalize(frame, recv_ns)
 
     def _book_delta(self, book, frame: bytes, recv_ns: int):
-        """A live book's next delta (``fastbook.delta``): its records, or None (nothing counted or
-        changed) for a frame the other paths decide."""
+        """A live book's next push (``fastbook.delta``: a delta, or a depth-1 snapshot): its
+        records, or None (nothing counted or changed) for a frame the other paths decide."""
         out = self._out
         array = out.array
         if array is not self._arr:
             self._arr, self._words = array, array.view(np.int64)
-        w = self._fdelta(frame, book.sides, self._dwork, self._words, 0, recv_ns, book.last_id + 1)
+        w = self._fdelta(frame, book.sides, self._dwork, self._words, 0, recv_ns, book.last_id, self._ddiff)
         if w >= 0:
             self.counters.frames += 1
             book.last_id += 1
@@ -189,9 +190,16 @@ class BybitNormalizer(InbandNormalizer):
             book._crossed(out, int(self._dwork[1]) * _MS, recv_ns)
             self._track(book)
             return out.view()
+        if w == RESENT:  # depth 1: re-sent after 3 s without a change
+            self.counters.frames += 1
+            self.counters.resends += 1
+            return out.empty
         if w == NEED_OUT:
             out.n = 0
             out.reserve(int(self._dwork[0]))
+            return self._book_delta(book, frame, recv_ns)
+        if w == NEED_DIFF:
+            self._ddiff = np.zeros(int(self._dwork[0]), np.int64)
             return self._book_delta(book, frame, recv_ns)
         if w == A.NEED_ROOM:
             book._grow()
@@ -383,19 +391,19 @@ class BybitNormalizer(InbandNormalizer):
             return out.view()
         if kind == "snapshot":
             if not book.live:
-                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
+                book.load(bids, asks, u, seq, exch, recv_ns, out, True, rows)
             elif u == 1:  # "u"=1: the book service restarted; overwrite the local book
                 c.venue_resets += 1
-                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
+                book.load(bids, asks, u, seq, exch, recv_ns, out, True, rows)
             elif u == book.last_id:
-                if book.same_as(bids, asks):  # depth 1: re-sent after 3 s without a change
+                if book.same_as(bids, asks, rows):  # depth 1: re-sent after 3 s without a change
                     c.resends += 1
                     return out.empty
-                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
+                book.load(bids, asks, u, seq, exch, recv_ns, out, True, rows)
             else:
                 if u != book.last_id + 1:
                     c.depth_gaps += 1  # messages lost; this snapshot repairs the book
-                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=False)
+                book.load(bids, asks, u, seq, exch, recv_ns, out, False, rows)
         elif kind == "delta":
             if not book.live:
                 c.stale_depth_events += 1
