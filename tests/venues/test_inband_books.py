@@ -234,3 +234,42 @@ def test_a_deep_bybit_book_grows_and_equals_a_dict_book():
         assert consumer.bids == rb and consumer.asks == ra and consumer.top == consumer.best(), i
     assert n.counters.depth_gaps == 0 and n.counters.crossed_books == 0
     assert n.book("BTCUSDT").sides.shape[1] >= 300
+
+
+def test_continuing_snapshot_differences_and_resends_equal_a_dict_computation():
+    """``InbandBook.load(reset=False)`` (Bybit depth 1) publishes what the dict rule says: per
+    side, the book's levels the snapshot lacks with qty 0, then the snapshot's levels whose
+    quantity differs (a repeated price at its first place with its last quantity, a listed zero
+    always); ``same_as`` is ``dict(levels) == side``. Random snapshots with repeats and zeros."""
+    from hftshm.feed.scratch import MdScratch
+    from hftshm.venues.inband import InbandBook, InbandCounters
+
+    rng = random.Random(5)
+    book = InbandBook("BTCUSDT", 7, InbandCounters())
+    out = MdScratch()
+    bid_p, ask_p = [100 + i for i in range(6)], [200 + i for i in range(6)]
+    book.load([(100, 5)], [(200, 5)], 1, 0, 1, 2, out, True)
+    for u in range(2, 800):
+        bids = [(rng.choice(bid_p), rng.choice((0, 1, 2, 3))) for _ in range(rng.randint(0, 4))]
+        asks = [(rng.choice(ask_p), rng.choice((0, 1, 2, 3))) for _ in range(rng.randint(0, 4))]
+        cur_b, cur_a = book.bids.as_dict(), book.asks.as_dict()
+        assert book.same_as(bids, asks) == (len(bids) == len(cur_b) and len(asks) == len(cur_a)
+                                            and dict(bids) == cur_b and dict(asks) == cur_a)
+        want = []
+        for cur, new, side in ((cur_b, dict(bids), md.BID), (cur_a, dict(asks), md.ASK)):
+            want += [(side, p, 0) for p in cur if p not in new]
+            want += [(side, p, q) for p, q in new.items() if cur.get(p) != q]
+        out.clear()
+        book.load(bids, asks, u, 0, 1, 2, out, False)
+        recs = out.view()
+        got = [(int(r["side"]), int(r["price_e8"]), int(r["qty_e8"])) for r in recs if r["kind"] == md.LEVEL]
+        assert got == want, u
+        flags = [int(r["flags"]) for r in recs if r["kind"] == md.LEVEL]
+        assert flags == [0] * (len(want) - 1) + [md.F_LAST_IN_EVENT] * bool(want), u
+        assert book.bids.as_dict() == {p: q for p, q in dict(bids).items() if q}, u
+        assert book.asks.as_dict() == {p: q for p, q in dict(asks).items() if q}, u
+        assert book.last_id == u and book.live
+    out.clear()
+    book.load([(100, 1), (101, 1)], [(200, 1)], 900, 0, 1, 2, out, True)
+    assert book.same_as([(101, 1), (100, 1)], [(200, 1)])
+    assert not book.same_as([(100, 1), (100, 1)], [(200, 1)])  # two rows, but one level of the two
