@@ -23,6 +23,8 @@ checked at import).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
 
@@ -47,6 +49,8 @@ def _check_layout() -> None:
     found = {n: md.DTYPE.fields[n][1] for n in md.DTYPE.names}
     if found != want or md.DTYPE.itemsize != 128:
         raise ImportError(f"md.DTYPE changed: {found}; the book kernels write {want}")
+    if sys.byteorder != "little":  # the records are little-endian; the kernels pack native words
+        raise ImportError("the in-band book kernels write md records as little-endian int64 words")
 
 
 _check_layout()

@@ -168,7 +168,8 @@ def test_okx_edge_frames_fast_path_equals_reference():
         _okx_upd(100, 104, *up1, cs=cs1),
         _okx_upd(104, 104),  # the idle heartbeat: seqId == prevSeqId, no levels
         _okx_upd(104, 3, *up2, cs=cs2),  # a sequence reset after maintenance: applies
-        _okx_upd(3, 9, bids=[("8399.75", "2")], cs=cs2),  # a checksum mismatch: reset
+        _okx_upd(3, 5, asks=[("8450", "100000000.5")]),  # a size past 2**53 (1e16 e8), checksum 0
+        _okx_upd(5, 9, bids=[("8399.75", "2")], cs=cs2),  # a checksum mismatch: reset
         _okx_upd(9, 10, bids=[("8399.75", "2")]),  # no live book: stale
         _okx_snap(20, bids, asks),
         _okx_upd(21, 22, bids=[("8399", "1")]),  # prevSeqId 21 != 20: a gap
