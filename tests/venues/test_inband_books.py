@@ -223,8 +223,11 @@ def test_a_deep_bybit_book_grows_and_equals_a_dict_book():
     ref.snapshot(b, a)
     refs = [(dict(ref.bids), dict(ref.asks))]
     for u in range(1001, 1600):
-        db = [(rng.choice(bid_p), "0" if rng.random() < 0.3 else f"{rng.randint(1, 9)}") for _ in range(rng.randint(0, 3))]
-        da = [(rng.choice(ask_p), "0" if rng.random() < 0.3 else f"{rng.randint(1, 9)}") for _ in range(rng.randint(0, 3))]
+        def some(prices):
+            return [(rng.choice(prices), "0" if rng.random() < 0.3 else f"{rng.randint(1, 9)}")
+                    for _ in range(rng.randint(0, 3))]
+
+        db, da = some(bid_p), some(ask_p)
         frames.append(_bybit(u, b=db, a=da, depth=200))
         ref.delta(db, da)
         refs.append((dict(ref.bids), dict(ref.asks)))

@@ -2,7 +2,8 @@
 (orjson + field checks): the simulator's synthetic streams of every topic (with its restarts,
 re-sends, gaps, idle books), clean and with seeded byte mutations, go to both; the records must
 be the same, byte for byte, and the counters too. The reference is the same normalizer with its
-matcher switched off (the code before the fast path). Frames come from hftshm/exchange/inband.py,
+compiled readers switched off (templates, Bybit's one-call book path, OKX's books reader): the
+code before the fast path. Frames come from hftshm/exchange/inband.py,
 which follows the docs' examples (no recording of either venue exists)."""
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ import pytest
 from hftshm import venues
 from hftshm.exchange.inband import InbandOptions, InbandSession
 
-CASES = [("bybit_linear", "publicTrade"), ("bybit_linear", "orderbook.50"), ("bybit_linear", "tickers"), ("bybit_spot", "orderbook.1"),
+CASES = [("bybit_linear", "publicTrade"), ("bybit_linear", "orderbook.50"), ("bybit_linear", "tickers"),
+         ("bybit_spot", "orderbook.1"),
          ("bybit_spot", "publicTrade"), ("okx", "trades"), ("okx", "bbo-tbt"), ("okx", "books")]
 _JUNK = [b"-", b"0", b" ", b"\\", b'"', b".", b"9", b"e5", b"99999999999999999999", b"", b"1.123456789",
          b"\\u0041", b"true", b"null", b"]", b"[", b",", b"{", b"}", b"0.0", b"x"]
