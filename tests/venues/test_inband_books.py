@@ -38,6 +38,7 @@ def _pair(venue: str):
     else:
         ref._tmatch = lambda frame, prog, work: -1
         ref._fdelta = lambda *args: -5  # fastbook.OTHER
+        ref._ftrade = lambda *args: -5
     return fast, ref
 
 
@@ -75,6 +76,33 @@ def _ticker(kind, data, cs=24987956059):
 
 TICKER_SNAPSHOT = {"markPrice": "17217.33", "indexPrice": "17227.36", "fundingRate": "-0.000212",
                    "nextFundingTime": "1673280000000", "openInterest": "68744.761"}
+
+
+def _trade(i="20f43950-d8dd-5b31-9112-a178eb6023af", side="Buy", v="0.001", p="16578.50", bt=False, ts=1672304486868):
+    return orjson.dumps({"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": ts,
+                         "data": [{"T": ts - 3, "s": "BTCUSDT", "S": side, "v": v, "p": p, "L": "PlusTick", "i": i,
+                                   "BT": bt, "seq": 1783284617}]})
+
+
+def test_bybit_trade_edge_frames_fast_path_equals_reference():
+    fast, ref = _pair("bybit_spot")
+    good = [
+        _trade(),  # the docs' linear trade: a UUID id (0)
+        _trade(i="2290000000061666327", side="Sell"),  # a spot id
+        _trade(i="9223372036854775807", bt=True),  # int64's largest id; a block trade
+        _trade(i="9223372036854775808"),  # past int64: 0
+        _trade(i="12345678901234567890"),  # 20 digits: 0
+        _trade(i=""),
+        _trade(i="007"),
+    ]
+    refused = [
+        _trade(side="Sideways"),  # no such side: bad_fields
+        _trade(p="0"),  # zero_values
+        _trade(v="0.000000000"),  # more than 8 decimals: bad_fields
+        _trade(ts=0),  # bad_times
+    ]
+    big = [_trade(p="100000000.5")]  # a price past 2**53 in e8: the template path packs its float in Python
+    assert _same(fast, ref, good + refused + big) == len(good) + len(big)
 
 
 def test_bybit_edge_frames_fast_path_equals_reference():

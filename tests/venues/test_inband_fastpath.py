@@ -50,6 +50,7 @@ def test_same_records_and_counts_as_the_general_path(venue, kind):
     else:  # Bybit tickers: their own template set
         slow._tmatch = lambda frame, prog, work: -1
         slow._fdelta = lambda *args: -5  # fastbook.OTHER
+        slow._ftrade = lambda *args: -5
     matched = 0
     for i, frame in enumerate(frames):
         if kind == "books":

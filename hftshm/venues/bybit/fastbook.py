@@ -27,7 +27,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from hftshm.feed.fastjson import MAX_VALS, _levels, _uint
+from hftshm.feed.fastjson import MAX_VALS, _dec, _levels, _uint
+from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
 
 from .. import inband_arrays as A
@@ -149,3 +150,106 @@ def delta(buf, sides, work, words, n, recv_ns, last, diff):
 
 delta_at = entry_point(delta, b"{}", np.zeros((5, 8), np.int64), np.zeros(MAX_VALS + 8, np.int64),
                        np.zeros(16, np.int64), 0, 0, 0, np.zeros(8, np.int64))
+
+
+_T_HEAD = np.frombuffer(b'","type":"snapshot","ts":', np.uint8)
+_T_DATA = np.frombuffer(b',"data":[{"T":', np.uint8)
+_T_S = np.frombuffer(b',"s":"', np.uint8)
+_T_SIDE = np.frombuffer(b'","S":"', np.uint8)
+_T_V = np.frombuffer(b'","v":"', np.uint8)
+_T_P = np.frombuffer(b'","p":"', np.uint8)
+_T_L = np.frombuffer(b'","L":"', np.uint8)
+_T_I = np.frombuffer(b'","i":"', np.uint8)
+_T_BT = np.frombuffer(b'","BT":', np.uint8)
+_T_SEQ = np.frombuffer(b',"seq":', np.uint8)
+_T_END = np.frombuffer(b'}]}', np.uint8)
+_BUY = np.frombuffer(b"Buy", np.uint8)
+_SELL = np.frombuffer(b"Sell", np.uint8)
+_INT64_MAX = (1 << 63) - 1
+_TRADE = md.TRADE
+
+
+@njit(cache=True)
+def trade(buf, words, sid, recv_ns, side_buy, side_sell, not_market):
+    """A one-trade publicTrade push of the trade template's shape (``BybitNormalizer.TEMPLATES``
+    [0]) as its TRADE record at ``words`` record 0, as the template path packs it: 1, or OTHER
+    for anything that path would not take (another shape, a side not Buy/Sell, a zero price or
+    size, a time out of range) or a value of 2**53 or more (its float from Python)."""
+    size = len(buf)
+    pos = _str(buf, _lit(buf, 0, size, _HEAD), size)
+    ts, pos = _int(buf, _lit(buf, pos, size, _T_HEAD), size)
+    txn, pos = _int(buf, _lit(buf, pos, size, _T_DATA), size)
+    pos = _str(buf, _lit(buf, pos, size, _T_S), size)
+    s0 = _lit(buf, pos, size, _T_SIDE)
+    s1 = _str(buf, s0, size)
+    pos = _lit(buf, s1, size, _T_V)
+    if pos < 0:
+        return OTHER
+    qty, pos = _dec(buf, pos, size)
+    pos = _lit(buf, pos, size, _T_P)
+    if pos < 0:
+        return OTHER
+    price, pos = _dec(buf, pos, size)
+    pos = _str(buf, _lit(buf, pos, size, _T_L), size)
+    i0 = _lit(buf, pos, size, _T_I)
+    i1 = _str(buf, i0, size)
+    pos = _lit(buf, i1, size, _T_BT)
+    if pos < 0:
+        return OTHER
+    if pos + 4 <= size and buf[pos] == 116 and buf[pos + 1] == 114 and buf[pos + 2] == 117 and buf[pos + 3] == 101:
+        block = True
+        pos += 4
+    elif (pos + 5 <= size and buf[pos] == 102 and buf[pos + 1] == 97 and buf[pos + 2] == 108
+          and buf[pos + 3] == 115 and buf[pos + 4] == 101):
+        block = False
+        pos += 5
+    else:
+        return OTHER
+    seq, pos = _int(buf, _lit(buf, pos, size, _T_SEQ), size)
+    pos = _lit(buf, pos, size, _T_END)
+    if pos != size:
+        return OTHER
+    if _is(buf, s0, s1, _BUY):
+        side = side_buy
+    elif _is(buf, s0, s1, _SELL):
+        side = side_sell
+    else:
+        return OTHER
+    if not price or not qty or not 0 < ts <= _MAX_MS or not 0 < txn <= _MAX_MS:
+        return OTHER
+    if price >= 1 << 53 or qty >= 1 << 53:
+        return OTHER
+    tid = 0  # the trade id when it is a decimal integer within int64 (spot), else 0 (linear: a UUID)
+    if 0 < i1 - i0 <= 19:
+        for j in range(i0, i1):
+            d = buf[j] - 48
+            if d < 0 or d > 9:
+                tid = -1
+                break
+            if tid > (_INT64_MAX - d) // 10:
+                tid = -1
+                break
+            tid = tid * 10 + d
+        if tid < 0:
+            tid = 0
+    f = words.view(np.float64)
+    words[0] = 0
+    words[1] = _TRADE | (side << 8) | ((not_market if block else 0) << 16) | (sid << 32)
+    words[2] = ts * 1_000_000
+    words[3] = txn * 1_000_000
+    words[4] = recv_ns
+    words[5] = 0
+    words[6] = tid
+    words[7] = seq
+    words[8] = price
+    words[9] = qty
+    words[10] = 0
+    words[11] = 0
+    f[12] = np.float64(price) / 100_000_000
+    f[13] = np.float64(qty) / 100_000_000
+    f[14] = 0.0
+    f[15] = 0.0
+    return 1
+
+
+trade_at = entry_point(trade, b"{}", np.zeros(16, np.int64), 0, 0, 0, 0, 0)

@@ -57,7 +57,7 @@ from hftshm.layouts import md
 from ..binance_spot.normalize import _BAD_INPUT, BadTime, Refused, ZeroValue, _id, _ms
 from .. import inband_arrays as A
 from ..inband import InbandNormalizer
-from .fastbook import NEED_DIFF, NEED_OUT, RESENT, delta_at
+from .fastbook import NEED_DIFF, NEED_OUT, RESENT, delta_at, trade_at
 
 _MS = 1_000_000
 _E8 = md.E8
@@ -106,6 +106,9 @@ class BybitNormalizer(InbandNormalizer):
         self._delta_books = {name.encode(): target for name, (what, target) in self._topics.items()
                              if what == _BOOK}.get
         self._fdelta = delta_at  # a live book's next delta in one call (fastbook.py); tests switch it off
+        self._ftrade = trade_at  # a one-trade push in one call (fastbook.py); tests switch it off
+        self._trade_topics = {name.encode(): target for name, (what, target) in self._topics.items()
+                              if what == _TRADE}.get
         self._dwork = np.zeros(MAX_VALS + 2 * 4096, np.int64)
         self._ddiff = np.zeros(1024, np.int64)  # a depth-1 snapshot's differences
         self._arr = self._words = None  # the output records, and the same memory as int64 words
@@ -125,7 +128,17 @@ class BybitNormalizer(InbandNormalizer):
                 if out is not None:
                     return out
         else:
-            if head == b"orderboo":
+            if head == b"publicTr":
+                sid = self._trade_topics(frame[10:frame.find(b'"', 10)])
+                if sid is not None:
+                    out = self._out
+                    if out.array is not self._arr:
+                        self._arr, self._words = out.array, out.array.view(np.int64)
+                    if self._ftrade(frame, self._words, sid, recv_ns, md.BUY, md.SELL, md.F_NOT_MARKET) == 1:
+                        self.counters.frames += 1
+                        out.n = 1
+                        return out.one
+            elif head == b"orderboo":
                 book = self._delta_books(frame[10:frame.find(b'"', 10)])
                 if book is not None and book.live:
                     out = self._book_delta(book, frame, recv_ns)
