@@ -14,22 +14,21 @@ Records (into an ``MdScratch``), as the Binance books write them (layouts/md.py)
   consumers see a diff stream, not a reset every 10 ms.
 - ``apply``: one LEVEL per delta level, bids then asks, F_LAST_IN_EVENT on the last.
 - after each, a QUOTE with F_FROM_BOOK when the top changed.
-A crossed result is rolled back: BOOK_RESET (if consumers held the book), counted in
-crossed_books, and the book waits for the next snapshot (``wants_snapshot``).
+A crossed result discards the book: BOOK_RESET (if consumers held the book), counted in
+crossed_books, and the book waits for the next snapshot (``wants_snapshot``). The sides are
+arrays changed by compiled kernels (``inband_arrays``): a delta is one call.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import numpy as np
 
 from hftshm.feed.scratch import MdScratch
 from hftshm.layouts import md
 
+from . import inband_arrays as A
 from .binance_spot.counters import COUNTER_NAMES, FeedCounters
 from .binance_spot.normalize import ZeroValue
-from .binance_spot.levels import BookSide
-
-_NO_TOP = (0, 0, 0, 0)
 
 # Counters these venues keep beyond Binance's set (not in the shared control block, which is
 # full: they show in ``normalizer.counters.as_dict()``; the events they count also bump a shared
@@ -57,43 +56,110 @@ class InbandCounters(FeedCounters):
         return {name: getattr(self, name) for name in (*COUNTER_NAMES, *EXTRA_NAMES)}
 
 
-class InbandBook:
-    """One symbol's book. ``live``: the sides are the venue's as of ``last_id``."""
+class _Side:
+    """A reader's view of one side of an ``InbandBook`` (tests, re-sent snapshot checks, the
+    depth-1 diff): not on the hot path."""
 
-    def __init__(self, symbol: str, symbol_id: int, counters: InbandCounters):
+    __slots__ = ("_book", "_s")
+
+    def __init__(self, book: InbandBook, s: int):
+        self._book, self._s = book, s
+
+    def __len__(self) -> int:
+        return int(self._book.sides[A.STATE, self._s])
+
+    def best(self) -> tuple[int, int]:
+        """(price_e8, qty_e8) of the best level, (0, 0) when the side is empty."""
+        sides, s = self._book.sides, self._s
+        n = int(sides[A.STATE, s])
+        if not n:
+            return 0, 0
+        k = int(sides[s, n - 1])
+        return (k if s == 0 else -k), int(sides[2 + s, n - 1])
+
+    @property
+    def qty(self) -> dict[int, int]:
+        sides, s = self._book.sides, self._s
+        n = int(sides[A.STATE, s])
+        keys = sides[s, :n].tolist()
+        return dict(zip(keys if s == 0 else [-k for k in keys], sides[2 + s, :n].tolist()))
+
+    def as_dict(self) -> dict[int, int]:
+        return self.qty
+
+
+_NO_TEXT = np.zeros(0, np.int64)
+_NEED_QUOTE = A.NEED_QUOTE
+
+
+def _rows(bids, asks) -> np.ndarray:
+    """Parsed levels as the kernels take them: flat int64 (price_e8, qty_e8), bids then asks."""
+    return np.array([v for level in bids for v in level] + [v for level in asks for v in level], np.int64)
+
+
+class LevelText(ValueError):
+    """A level's text is longer than the book keeps (``inband_arrays.TEXT_WIDTH``)."""
+
+
+class InbandBook:
+    """One symbol's book. ``live``: the sides are the venue's as of ``last_id``. The sides are
+    arrays changed by compiled kernels (``inband_arrays``); ``bids``/``asks`` are views of them.
+    ``text``: keep each level's text as sent (OKX's checksum)."""
+
+    def __init__(self, symbol: str, symbol_id: int, counters: InbandCounters, text: bool = False,
+                 capacity: int = 64):
         self.symbol = symbol
         self.symbol_id = symbol_id
-        self.bids = BookSide(bid=True)
-        self.asks = BookSide(bid=False)
+        self.sides = np.zeros((5, max(capacity, 8)), np.int64)
+        self.sides[A.STATE, A.SYMBOL] = symbol_id
+        self.texts = np.zeros((2, self.sides.shape[1], A.TEXT_WIDTH if text else 0), np.uint8)
+        self._text = text
+        self.bids = _Side(self, 0)
+        self.asks = _Side(self, 1)
         self.live = False
         self.wants_snapshot = False
         self.last_id = 0
         self._c = counters
         self._published = False
-        self._top = _NO_TOP
+        self._array = self._words = None  # the output records, and the same memory as int64 words
+        self._diff = np.zeros(0, np.int64)  # a continuing snapshot's differences
+
+    def _grow(self) -> None:
+        cap = 2 * self.sides.shape[1]
+        sides = np.zeros((5, cap), np.int64)
+        sides[:, : self.sides.shape[1]] = self.sides
+        texts = np.zeros((2, cap, self.texts.shape[2]), np.uint8)
+        texts[:, : self.texts.shape[1]] = self.texts
+        self.sides, self.texts = sides, texts
+
+    def _top(self) -> tuple:
+        return tuple(self.sides[A.STATE, 2:6].tolist())
 
     def is_crossed(self) -> bool:
         return bool(self.bids) and bool(self.asks) and self.bids.best()[0] >= self.asks.best()[0]
 
-    def same_as(self, bids, asks) -> bool:
-        """The book holds exactly these levels (a re-sent snapshot)."""
-        return (len(bids) == len(self.bids) and len(asks) == len(self.asks)
-                and dict(bids) == self.bids.qty and dict(asks) == self.asks.qty)
+    def same_as(self, bids, asks, rows=None) -> bool:
+        """The book holds exactly these levels (a re-sent snapshot); ``rows``: the same levels
+        as flat int64 pairs, if the caller has them."""
+        return bool(A.same_levels_at(self.sides, _rows(bids, asks) if rows is None else rows, len(bids)))
 
     def load(self, bids, asks, update_id: int, id2: int, exch_ns: int, recv_ns: int, out: MdScratch,
-             reset: bool) -> None:
-        """The book becomes exactly ``bids``/``asks`` (a snapshot)."""
+             reset: bool, rows=None, src: bytes = b"", toff=_NO_TEXT) -> None:
+        """The book becomes exactly ``bids``/``asks`` (a snapshot). ``rows``: the same levels as
+        flat int64 pairs; ``src``/``toff``: each level's (price, size) text offsets in ``src``
+        (a text book). LevelText (a ValueError) before any change for a text too long."""
         sid = self.symbol_id
         if reset or not self.live:
-            self.bids.clear()
-            self.asks.clear()
-            for p, q in bids:
-                if q:
-                    self.bids.set(p, q)
-            for p, q in asks:
-                if q:
-                    self.asks.set(p, q)
-            if self.is_crossed():
+            if rows is None:
+                rows = _rows(bids, asks)
+            while True:
+                why = A.load_levels_at(self.sides, self.texts, rows, len(bids), src, toff)
+                if why != A.NEED_ROOM:
+                    break
+                self._grow()
+            if why == A.LONG_TEXT:
+                raise LevelText("level text")
+            if why == A.CROSSED:
                 self._crossed(out, exch_ns, recv_ns)
                 return
             out.put(md.BOOK_RESET, 0, 0, sid, exch_ns, 0, recv_ns, 0, 0, 0, 0)
@@ -102,69 +168,90 @@ class InbandBook:
             out.put_levels(md.BID, snap, snap if asks else last, sid, exch_ns, recv_ns, update_id, id2, bids)
             out.put_levels(md.ASK, snap, last, sid, exch_ns, recv_ns, update_id, id2, asks)
             self._c.snapshots_applied += 1
-            self._top = _NO_TOP
-        else:
-            start = out.n
-            new_b, new_a = dict(bids), dict(asks)
-            db = [(p, 0) for p in self.bids.qty if p not in new_b]
-            db += [(p, q) for p, q in new_b.items() if self.bids.qty.get(p) != q]
-            da = [(p, 0) for p in self.asks.qty if p not in new_a]
-            da += [(p, q) for p, q in new_a.items() if self.asks.qty.get(p) != q]
-            if not self._set(db, da, update_id, id2, exch_ns, recv_ns, out, start):
-                return
+            self.sides[A.STATE, 2:6] = 0
+            self._publish_top(out, exch_ns, recv_ns, update_id)
+        else:  # a snapshot that continues the book (Bybit depth 1): its differences, as a delta
+            if self._text:
+                raise NotImplementedError("a text book takes whole snapshots only")
+            if rows is None:
+                rows = _rows(bids, asks)
+            need = 2 * (2 * self.sides.shape[1] + len(rows) // 2)
+            if len(self._diff) < need:
+                self._diff = np.zeros(need, np.int64)
+            count, n_bids = A.diff_levels_at(self.sides, rows, len(bids), self._diff)
+            self.apply_at(self._diff, 0, count, n_bids, update_id, id2, exch_ns, recv_ns, out)
+            if not self.live:  # it crossed: reset
+                return  # (apply_at wrote the QUOTE if the top changed)
         self.live = True
         self.wants_snapshot = False
         self.last_id = update_id
         self._published = True
-        self._publish_top(out, exch_ns, recv_ns, update_id)
 
     def apply(self, bids, asks, update_id: int, id2: int, exch_ns: int, recv_ns: int, out: MdScratch,
-              rows=None) -> None:
-        """A delta that continues the live book. The hot path: ``_set``, ``BookSide.set`` and
-        ``_publish_top`` inlined (a Python call is a tenth of a delta's time). ``rows``: the same
-        levels as flat int64 pairs, bids then asks (the normalizer's fast path), to write the
-        LEVELs in one compiled pass."""
-        bq, aq = self.bids.qty, self.asks.qty
-        old_b = [(p, bq.get(p, 0)) for p, _ in bids]
-        old_a = [(p, aq.get(p, 0)) for p, _ in asks]
-        bp, ap = self.bids._prices, self.asks._prices
-        for book, prices, levels in ((bq, bp, bids), (aq, ap, asks)):
-            for p, q in levels:
-                if q:
-                    if p not in book:
-                        prices.insert(bisect_left(prices, p), p)
-                    book[p] = q
-                elif p in book:
-                    del book[p]
-                    del prices[bisect_left(prices, p)]
-        if bp and ap and bp[-1] >= ap[0]:  # crossed: roll back, reset, resync
-            set_b, set_a = self.bids.set, self.asks.set
-            for p, q in reversed(old_b):
-                set_b(p, q)
-            for p, q in reversed(old_a):
-                set_a(p, q)
+              rows=None, src: bytes = b"", toff=_NO_TEXT) -> None:
+        """A delta that continues the live book (``apply_at`` of its levels; ``rows``: the
+        same levels as flat int64 pairs, if the caller has them)."""
+        if rows is None:
+            rows = _rows(bids, asks)
+        self.apply_at(rows, 0, len(bids) + len(asks), len(bids), update_id, id2, exch_ns, recv_ns, out, src, toff)
+
+    def apply_at(self, rows, r0: int, count: int, n_bids: int, update_id: int, id2: int, exch_ns: int, recv_ns: int,
+                 out: MdScratch, src: bytes = b"", toff=_NO_TEXT) -> None:
+        """A delta that continues the live book, ``count`` levels from row ``r0`` of ``rows``
+        (flat int64 (price_e8, qty_e8) pairs, ``n_bids`` bids then asks; ``src``/``toff``: their
+        texts, a text book): one compiled call applies it, writes its LEVELs (F_LAST_IN_EVENT on
+        the last) and the QUOTE when the top changed. A crossed result resets the book
+        (BOOK_RESET if published) and asks for a snapshot. LevelText (a ValueError) before any
+        change for a text too long."""
+        n = out.n
+        array = out.array
+        if len(array) - n <= count:
+            out.reserve(count + 1)
+            array = out.array
+        if array is not self._array:
+            self._array, self._words = array, array.view(np.int64)
+        if self._text:
+            w = A.apply_text_at(self.sides, self.texts, rows, r0, count, n_bids, src, toff, self._words, n, exch_ns,
+                                recv_ns, update_id, id2)
+        else:
+            w = A.apply_plain_at(self.sides, rows, r0, count, n_bids, self._words, n, exch_ns, recv_ns, update_id, id2)
+        if w >= 0:
+            self.last_id = update_id
+            if w < _NEED_QUOTE:
+                out.n = n + w
+                return
+            out.n = n + w - _NEED_QUOTE
+            self._put_top(out, exch_ns, recv_ns, update_id)
+            return
+        if w == A.CROSSED:
+            self._crossed(out, exch_ns, recv_ns)
+            return
+        if w == A.LONG_TEXT:
+            raise LevelText("level text")
+        if w == A.NEED_ROOM:
+            self._grow()
+            self.apply_at(rows, r0, count, n_bids, update_id, id2, exch_ns, recv_ns, out, src, toff)
+            return
+        # BIG_VALUE, nothing changed: a value past 2**53, its floats from Python, as put_levels
+        flat = rows[2 * r0: 2 * (r0 + count)].tolist()
+        nb = 2 * n_bids
+        bids, asks = list(zip(flat[0:nb:2], flat[1:nb:2])), list(zip(flat[nb::2], flat[nb + 1::2]))
+        if self._change(rows, r0, count, n_bids, src, toff) == A.CROSSED:
             self._crossed(out, exch_ns, recv_ns)
             return
         sid, last = self.symbol_id, md.F_LAST_IN_EVENT
-        if rows is None or not out.put_diff_rows(rows, len(bids), sid, exch_ns, recv_ns, update_id, id2):
-            if bids:
-                out.put_levels(md.BID, 0, 0 if asks else last, sid, exch_ns, recv_ns, update_id, id2, bids)
-            if asks:
-                out.put_levels(md.ASK, 0, last, sid, exch_ns, recv_ns, update_id, id2, asks)
+        if bids:
+            out.put_levels(md.BID, 0, 0 if asks else last, sid, exch_ns, recv_ns, update_id, id2, bids)
+        if asks:
+            out.put_levels(md.ASK, 0, last, sid, exch_ns, recv_ns, update_id, id2, asks)
         self.last_id = update_id
-        top = (bp[-1], bq[bp[-1]]) if bp else (0, 0)
-        top += (ap[0], aq[ap[0]]) if ap else (0, 0)
-        if top != self._top:
-            self._top = top
-            out.put(md.QUOTE, 0, md.F_FROM_BOOK, sid, exch_ns, 0, recv_ns, update_id, 0, *top)
+        self._publish_top(out, exch_ns, recv_ns, update_id)
 
     def reset(self, out: MdScratch, exch_ns: int, recv_ns: int) -> None:
         """Discard the book (a gap): BOOK_RESET if consumers hold it; wait for a snapshot."""
-        self.bids.clear()
-        self.asks.clear()
+        self.sides[A.STATE, 0:6] = 0
         self.live = False
         self.wants_snapshot = True
-        self._top = _NO_TOP
         if self._published:
             self._published = False
             self._c.book_resets += 1
@@ -175,44 +262,44 @@ class InbandBook:
         self._published = True
         self.reset(out, 0, recv_ns)
 
+    def join_top(self, depth: int, buf: np.ndarray) -> int:
+        """OKX's checksum text of the best ``depth`` levels a side into ``buf``: its length."""
+        return A.join_top_at(self.sides, self.texts, depth, buf)
+
     # -- internals ---------------------------------------------------------------------------
 
-    def _set(self, bids, asks, update_id, id2, exch_ns, recv_ns, out, start) -> bool:
-        old_b = [(p, self.bids.qty.get(p, 0)) for p, _ in bids]
-        old_a = [(p, self.asks.qty.get(p, 0)) for p, _ in asks]
-        for p, q in bids:
-            self.bids.set(p, q)
-        for p, q in asks:
-            self.asks.set(p, q)
-        if self.is_crossed():
-            for p, q in reversed(old_b):
-                self.bids.set(p, q)
-            for p, q in reversed(old_a):
-                self.asks.set(p, q)
-            out.truncate(start)
-            self._crossed(out, exch_ns, recv_ns)
-            return False
-        if bids or asks:
-            sid, last = self.symbol_id, md.F_LAST_IN_EVENT
-            out.put_levels(md.BID, 0, 0 if asks else last, sid, exch_ns, recv_ns, update_id, id2, bids)
-            out.put_levels(md.ASK, 0, last, sid, exch_ns, recv_ns, update_id, id2, asks)
-        return True
+    def _change(self, rows, r0, count, n_bids, src: bytes = b"", toff=_NO_TEXT) -> int:
+        """Levels into the sides, no records, the published top left alone: 0 or CROSSED."""
+        while True:
+            w = A.change_at(self.sides, self.texts, rows, r0, count, n_bids, src, toff)
+            if w != A.NEED_ROOM:
+                break
+            self._grow()
+        if w == A.LONG_TEXT:
+            raise LevelText("level text")
+        return w
 
     def _crossed(self, out, exch_ns, recv_ns) -> None:
         self._c.crossed_books += 1
         self.reset(out, exch_ns, recv_ns)
 
+    def _put_top(self, out: MdScratch, exch_ns: int, recv_ns: int, update_id: int) -> None:
+        bp, bq, ap, aq = self._top()
+        out.put(md.QUOTE, 0, md.F_FROM_BOOK, self.symbol_id, exch_ns, 0, recv_ns, update_id, 0, bp, bq, ap, aq)
+
     def _publish_top(self, out: MdScratch, exch_ns: int, recv_ns: int, update_id: int) -> None:
         top = self.bids.best() + self.asks.best()
-        if top != self._top:
-            self._top = top
-            out.put(md.QUOTE, 0, md.F_FROM_BOOK, self.symbol_id, exch_ns, 0, recv_ns, update_id, 0, *top)
+        if top != self._top():
+            self.sides[A.STATE, 2:6] = top
+            self._put_top(out, exch_ns, recv_ns, update_id)
 
 
 class InbandNormalizer:
     """What Bybit's and OKX's normalizers share: counters, scratch, e8 memo, books, level
     parsing, and the normalizer interface ingest uses (``resume``, ``snapshot_requests``...).
     Subclasses write ``normalize``. Returned views are valid until the next call."""
+
+    TEXT_BOOKS = False  # books keep each level's text as sent (OKX's checksum)
 
     def __init__(self, symbols, *, memo_limit: int = 4096, **_ignored):
         from hftshm.feed.e8 import E8Memo
@@ -225,7 +312,7 @@ class InbandNormalizer:
         self._memo = E8Memo(memo_limit)
         self._e8 = self._memo.get
         self._e8_parse = self._memo.parse
-        self._books = {name: InbandBook(name, sid, self.counters) for name, sid in self._ids.items()}
+        self._books = {name: InbandBook(name, sid, self.counters, self.TEXT_BOOKS) for name, sid in self._ids.items()}
         self._wanted: set[str] = set()
 
     def snapshot_requests(self) -> list[str]:

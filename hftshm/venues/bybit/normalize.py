@@ -50,12 +50,14 @@ from __future__ import annotations
 import numpy as np
 import orjson
 
-from hftshm.feed.fastjson import Templates
+from hftshm.feed.fastjson import MAX_VALS, Templates
 from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
 from ..binance_spot.normalize import _BAD_INPUT, BadTime, Refused, ZeroValue, _id, _ms
+from .. import inband_arrays as A
 from ..inband import InbandNormalizer
+from .fastbook import NEED_DIFF, NEED_OUT, RESENT, delta_at, trade_at
 
 _MS = 1_000_000
 _E8 = md.E8
@@ -80,6 +82,12 @@ class BybitNormalizer(InbandNormalizer):
         '"u":<INT>,"seq":<INT>},"cts":<INT>}',
     )
 
+    # tickers: a delta carrying only the mark price (a linear ticker's usual push between the
+    # snapshot's fields changing); any other shape goes to the general path.
+    TICKER_TEMPLATES = (
+        '{"topic":"<STR>","type":"delta","data":{"symbol":"<STR>","markPrice":"<STR>"},"cs":<INT>,"ts":<INT>}',
+    )
+
     def __init__(self, symbols, **kw):
         super().__init__(symbols, **kw)
         self._topics: dict[str, tuple[int, object]] = {}
@@ -94,12 +102,48 @@ class BybitNormalizer(InbandNormalizer):
         fast = Templates(self.TEMPLATES)
         self._fmatch, self._fprog, self._fwork = fast.entry, fast.prog, fast.work
         self._fviews, self._fsides = fast.views, fast.sides
+        self._flevels = fast.work[MAX_VALS:]  # the <LEVELS> holes' rows: flat (price_e8, qty_e8)
+        self._delta_books = {name.encode(): target for name, (what, target) in self._topics.items()
+                             if what == _BOOK}.get
+        self._fdelta = delta_at  # a live book's next delta in one call (fastbook.py); tests switch it off
+        self._ftrade = trade_at  # a one-trade push in one call (fastbook.py); tests switch it off
+        self._trade_topics = {name.encode(): target for name, (what, target) in self._topics.items()
+                              if what == _TRADE}.get
+        self._dwork = np.zeros(MAX_VALS + 2 * 4096, np.int64)
+        self._ddiff = np.zeros(1024, np.int64)  # a depth-1 snapshot's differences
+        self._arr = self._words = None  # the output records, and the same memory as int64 words
+        tick = Templates(self.TICKER_TEMPLATES, max_levels=0)
+        self._tmatch, self._tprog, self._twork, self._tview = tick.entry, tick.prog, tick.work, tick.views[0]
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
         matcher; anything else, or a value the general path would refuse or count, goes to
         ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
-        if type(frame) is bytes and frame[10:18] != b"tickers.":  # no template for tickers
+        if type(frame) is not bytes:
+            return self._normalize(frame, recv_ns)
+        head = frame[10:18]
+        if head == b"tickers.":
+            if self._tmatch(frame, self._tprog, self._twork) == 0:
+                out = self._mark_delta(frame, recv_ns)
+                if out is not None:
+                    return out
+        else:
+            if head == b"publicTr":
+                sid = self._trade_topics(frame[10:frame.find(b'"', 10)])
+                if sid is not None:
+                    out = self._out
+                    if out.array is not self._arr:
+                        self._arr, self._words = out.array, out.array.view(np.int64)
+                    if self._ftrade(frame, self._words, sid, recv_ns, md.BUY, md.SELL, md.F_NOT_MARKET) == 1:
+                        self.counters.frames += 1
+                        out.n = 1
+                        return out.one
+            elif head == b"orderboo":
+                book = self._delta_books(frame[10:frame.find(b'"', 10)])
+                if book is not None and book.live:
+                    out = self._book_delta(book, frame, recv_ns)
+                    if out is not None:
+                        return out
             t = self._fmatch(frame, self._fprog, self._fwork)
             if t == 0:  # one trade
                 (p0, p1, ts, txn, _, _, s0, s1, qty, price, _, _, i0, i1, block,
@@ -124,9 +168,86 @@ class BybitNormalizer(InbandNormalizer):
                 kind = _BOOK_TYPES.get(frame[k0:k1])
                 if route is not None and route[0] == _BOOK and kind is not None and 0 < ts <= _MAX_MS:
                     self.counters.frames += 1
+                    book = route[1]
+                    if kind == "delta" and book.live and u == book.last_id + 1:  # the usual case: one call
+                        out = self._out
+                        out.n = 0
+                        book.apply_at(self._flevels, b0, bn + an, bn, u, seq, ts * _MS, recv_ns, out)
+                        if book.wants_snapshot:  # it crossed: reset, resync
+                            self._track(book)
+                        return out.view()
                     rows, bids, asks = self._fsides(b0, bn, an)
                     return self._book_levels(kind, route[1], ts * _MS, u, seq, bids, asks, rows, recv_ns)
         return self._normalize(frame, recv_ns)
+
+    def _book_delta(self, book, frame: bytes, recv_ns: int):
+        """A live book's next push (``fastbook.delta``: a delta, or a depth-1 snapshot): its
+        records, or None (nothing counted or changed) for a frame the other paths decide."""
+        out = self._out
+        array = out.array
+        if array is not self._arr:
+            self._arr, self._words = array, array.view(np.int64)
+        w = self._fdelta(frame, book.sides, self._dwork, self._words, 0, recv_ns, book.last_id, self._ddiff)
+        if w >= 0:
+            self.counters.frames += 1
+            book.last_id += 1
+            if w < A.NEED_QUOTE:
+                out.n = w
+                return out.view()
+            out.n = w - A.NEED_QUOTE
+            book._put_top(out, int(self._dwork[1]) * _MS, recv_ns, book.last_id)
+            return out.view()
+        if w == A.CROSSED:
+            self.counters.frames += 1
+            out.n = 0
+            book._crossed(out, int(self._dwork[1]) * _MS, recv_ns)
+            self._track(book)
+            return out.view()
+        if w == RESENT:  # depth 1: re-sent after 3 s without a change
+            self.counters.frames += 1
+            self.counters.resends += 1
+            return out.empty
+        if w == NEED_OUT:
+            out.n = 0
+            out.reserve(int(self._dwork[0]))
+            return self._book_delta(book, frame, recv_ns)
+        if w == NEED_DIFF:
+            self._ddiff = np.zeros(int(self._dwork[0]), np.int64)
+            return self._book_delta(book, frame, recv_ns)
+        if w == A.NEED_ROOM:
+            book._grow()
+            return self._book_delta(book, frame, recv_ns)
+        return None  # another shape, u or time, or a value past 2**53: the template path decides
+
+    def _mark_delta(self, frame: bytes, recv_ns: int):
+        """A tickers delta of ``TICKER_TEMPLATES``' shape: the mark price over the merged state
+        of a symbol whose last push was read whole (its other values are the published ones,
+        ``_marks``); None (nothing counted or changed) for anything the general path decides."""
+        p0, p1, _, _, m0, m1, cs, ts = self._tview.tolist()
+        route = self._topics_b(frame[p0:p1])
+        if route is None or route[0] != _TICKER or not 0 < ts <= _MAX_MS:
+            return None
+        sid = route[1]
+        state, last = self._tickers.get(sid), self._marks.get(sid)
+        if state is None or last is None or "markPrice" not in state:
+            return None
+        text = frame[m0:m1].decode()
+        mark = self._e8(text)
+        if mark is None:
+            try:
+                mark = self._e8_parse(text)
+            except _BAD_INPUT:
+                return None
+        if not mark:
+            return None
+        self.counters.frames += 1
+        state["markPrice"] = text
+        values = (mark,) + last[1:]
+        if last == values:
+            return self._out.empty
+        self._marks[sid] = values
+        _, funding, index, next_ns, oi = values
+        return self._out.single(md.MARK, 0, 0, sid, ts * _MS, next_ns, recv_ns, cs, oi, mark, funding, index, 0)
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """The general path: orjson, then every field checked."""
@@ -283,19 +404,19 @@ class BybitNormalizer(InbandNormalizer):
             return out.view()
         if kind == "snapshot":
             if not book.live:
-                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
+                book.load(bids, asks, u, seq, exch, recv_ns, out, True, rows)
             elif u == 1:  # "u"=1: the book service restarted; overwrite the local book
                 c.venue_resets += 1
-                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
+                book.load(bids, asks, u, seq, exch, recv_ns, out, True, rows)
             elif u == book.last_id:
-                if book.same_as(bids, asks):  # depth 1: re-sent after 3 s without a change
+                if book.same_as(bids, asks, rows):  # depth 1: re-sent after 3 s without a change
                     c.resends += 1
                     return out.empty
-                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=True)
+                book.load(bids, asks, u, seq, exch, recv_ns, out, True, rows)
             else:
                 if u != book.last_id + 1:
                     c.depth_gaps += 1  # messages lost; this snapshot repairs the book
-                book.load(bids, asks, u, seq, exch, recv_ns, out, reset=False)
+                book.load(bids, asks, u, seq, exch, recv_ns, out, False, rows)
         elif kind == "delta":
             if not book.live:
                 c.stale_depth_events += 1

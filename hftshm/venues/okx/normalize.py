@@ -45,8 +45,10 @@ from hftshm.feed.fastjson import Templates
 from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
+from .. import inband_arrays as A
 from ..binance_spot.normalize import _BAD_INPUT, BadId, Refused, ZeroValue, _id, _ms
-from ..inband import InbandNormalizer
+from ..inband import InbandNormalizer, LevelText
+from .fastbook import NEED_OUT, VALS, parse_at, update_at
 from .urls import inst_id
 
 _loads = orjson.loads
@@ -89,7 +91,25 @@ _MAX_MS = ((1 << 63) - 1) // 1_000_000
 _SIDES_B = {b"buy": md.BUY, b"sell": md.SELL}
 
 
+_NO_TEXT = np.zeros(0, np.int64)
+
+
+def _texts(raw_b: list, raw_a: list) -> tuple[bytes, np.ndarray]:
+    """The levels' (price, size) texts, as sent, joined, and each one's offsets (start, end,
+    start, end), bids then asks: what a text book keeps (``InbandBook.load``/``apply_at``)."""
+    parts, offs, o = [], [], 0
+    for level in raw_b + raw_a:
+        p, q = level[0].encode(), level[1].encode()
+        parts += (p, q)
+        offs += (o, o + len(p), o + len(p), o + len(p) + len(q))
+        o += len(p) + len(q)
+    return b"".join(parts), np.array(offs, np.int64)
+
+
 class OkxNormalizer(InbandNormalizer):
+    TEXT_BOOKS = True  # the checksum is over the levels' texts as sent
+    MAX_ROWS = 8192  # levels a books push may carry on the fast path (bids and asks together)
+
     # The fast path (``feed.fastjson``): a one-trade push (with and without the docs' "source"),
     # and a bbo-tbt push, in the docs' key order; normalize reads the holes by position.
     TEMPLATES = (
@@ -107,8 +127,16 @@ class OkxNormalizer(InbandNormalizer):
                 self._inst[inst_id(name)] = (sid, name)
             except ValueError:
                 pass  # no OKX instrument: its records never come (connections refuses it)
-        self._text: dict[str, tuple[dict, dict]] = {name: ({}, {}) for name in self._ids}
+        self._ckbuf = np.zeros(2 * CHECKSUM_LEVELS * A.TEXT_WIDTH, np.uint8)
+        self._ckmv = memoryview(self._ckbuf)
+        self._fbook = parse_at  # the books fast path (fastbook.py); tests switch it off to compare
+        self._fupdate = update_at  # a live book's next update in one call; tests switch it off
+        self._bvals = np.zeros(VALS + 1, np.int64)
+        self._arr = self._words = None  # the output records, and the same memory as int64 words
+        self._brows = np.zeros(2 * self.MAX_ROWS, np.int64)
+        self._btoff = np.zeros(4 * self.MAX_ROWS, np.int64)
         self._inst_b = {name.encode(): found for name, found in self._inst.items()}.get
+        self._book_b = {name.encode(): self._books[found[1]] for name, found in self._inst.items()}.get
         fast = Templates(self.TEMPLATES)
         self._fmatch, self._fprog, self._fwork, self._fviews = fast.entry, fast.prog, fast.work, fast.views
 
@@ -145,7 +173,77 @@ class OkxNormalizer(InbandNormalizer):
                     self.counters.frames += 1
                     return self._out.single(md.QUOTE, 0, 0, found[0], int(ts) * 1_000_000, 0, recv_ns, seq, 0,
                                             bid, bid_qty, ask, ask_qty)
+            elif frame[19:25] == b'books"':  # after the templates: trades and bbo-tbt pay nothing for it
+                return self._books_push(frame, recv_ns)
         return self._normalize(frame, recv_ns)
+
+    def _books_push(self, frame: bytes, recv_ns: int) -> np.ndarray:
+        """A books push: a live book's next update in one call (``_book_update``), else the
+        docs' shape read by ``fastbook.parse`` (snapshots, gaps, idle books, restarts...), else
+        the general path."""
+        book = self._book_b(frame[36:frame.find(b'"', 36)])
+        if book is not None and book.live:
+            out = self._book_update(book, frame, recv_ns)
+            if out is not None:
+                return out
+        if self._fbook(frame, self._bvals, self._brows, self._btoff):
+            _, _, a0, a1, ts, want, prev, seq, nb, na, _ = self._bvals.tolist()
+            action = frame[a0:a1]
+            book = self._book_b(frame[self._bvals[0]:self._bvals[1]])
+            if book is not None and 0 < ts <= _MAX_MS and (action == b"update" or action == b"snapshot"):
+                self.counters.frames += 1
+                try:
+                    return self._book_levels(action == b"snapshot", book.symbol, ts * 1_000_000, seq, prev, want,
+                                             None, None, self._brows, nb, na, frame, self._btoff, recv_ns)
+                except LevelText:  # as the general path: refused, nothing changed
+                    self.counters.bad_fields += 1
+                    return self._out.empty
+        return self._normalize(frame, recv_ns)
+
+    def _book_update(self, book, frame: bytes, recv_ns: int):
+        """A live book's next update (``fastbook.update``): its records, checksum checked; None
+        (nothing counted or changed) for a frame the other paths decide."""
+        out = self._out
+        array = out.array
+        if array is not self._arr:
+            self._arr, self._words = array, array.view(np.int64)
+        vals = self._bvals
+        w = self._fupdate(frame, book.sides, book.texts, vals, self._brows, self._btoff, self._words, 0, recv_ns,
+                          book.last_id, self._ckbuf, CHECKSUM_LEVELS)
+        if w >= 0:
+            self.counters.frames += 1
+            _, _, _, _, ts, want, _, seq, _, _, joined = vals.tolist()
+            book.last_id = seq
+            exch = ts * 1_000_000
+            if w < A.NEED_QUOTE:
+                out.n = w
+            else:
+                out.n = w - A.NEED_QUOTE
+                book._put_top(out, exch, recv_ns, seq)
+            if want:
+                value = zlib.crc32(self._ckmv[:joined])
+                if (value - (1 << 32) if value >= 1 << 31 else value) != want:
+                    self._corrupt(book, out, exch, recv_ns)
+                    self._track(book)
+            return out.view()
+        if w == A.CROSSED:
+            self.counters.frames += 1
+            out.n = 0
+            book._crossed(out, int(vals[4]) * 1_000_000, recv_ns)
+            self._track(book)
+            return out.view()
+        if w == A.LONG_TEXT:  # as the general path: refused, nothing changed
+            self.counters.frames += 1
+            self.counters.bad_fields += 1
+            return out.empty
+        if w == NEED_OUT:
+            out.n = 0
+            out.reserve(int(vals[10]))
+            return self._book_update(book, frame, recv_ns)
+        if w == A.NEED_ROOM:
+            book._grow()
+            return self._book_update(book, frame, recv_ns)
+        return None  # not a chained update with levels, or a value past 2**53: the other paths
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """The general path: orjson, then every field checked."""
@@ -265,8 +363,6 @@ class OkxNormalizer(InbandNormalizer):
         return out.view()
 
     def _book(self, action: str, d: dict, name: str, recv_ns: int) -> np.ndarray:
-        c = self.counters
-        book = self._books[name]
         exch = _ts(d["ts"])
         seq, prev = _seq(d["seqId"]), _seq(d.get("prevSeqId", -1))
         raw_b, raw_a = d["bids"], d["asks"]
@@ -276,16 +372,22 @@ class OkxNormalizer(InbandNormalizer):
             raise TypeError("checksum")
         if seq < 0:
             raise BadId("seqId")
+        if action != "snapshot" and action != "update":
+            raise ValueError("action")
+        return self._book_levels(action == "snapshot", name, exch, seq, prev, want, raw_b, raw_a,
+                                 bids + asks, len(bids), len(asks), b"", _NO_TEXT, recv_ns)
+
+    def _book_levels(self, snapshot: bool, name: str, exch: int, seq: int, prev: int, want: int, raw_b, raw_a,
+                     levels, nb: int, na: int, src: bytes, toff, recv_ns: int) -> np.ndarray:
+        """A books push, validated and parsed, into the book. ``levels``: the parsed levels, bids
+        then asks, as (price_e8, size_e8) pairs (the general path: ``raw_b``/``raw_a`` hold
+        their texts) or flat int64 rows (the fast path: their texts' offsets in ``src`` at
+        ``toff``)."""
+        c = self.counters
+        book = self._books[name]
         out = self._out
         out.clear()
-        text_b, text_a = self._text[name]
-        if action == "snapshot":
-            text_b.clear()
-            text_a.clear()
-            self._keep_text(text_b, bids, raw_b)
-            self._keep_text(text_a, asks, raw_a)
-            book.load(bids, asks, seq, 0, exch, recv_ns, out, reset=True)
-        elif action == "update":
+        if not snapshot:
             if not book.live:
                 c.stale_depth_events += 1
                 self._track(book)
@@ -295,34 +397,33 @@ class OkxNormalizer(InbandNormalizer):
                 book.reset(out, exch, recv_ns)
                 self._track(book)
                 return out.view()
-            if seq == prev and not bids and not asks:  # an idle book's heartbeat
+            if seq == prev and not nb and not na:  # an idle book's heartbeat
                 c.idle_books += 1
                 return out.empty
+        if raw_b is not None:  # the general path: rows and texts from the parsed frame
+            src, toff = _texts(raw_b, raw_a)
+            levels = np.array([v for level in levels for v in level], np.int64)
+        if snapshot:
+            flat = levels[: 2 * (nb + na)].tolist()
+            bids, asks = list(zip(flat[0:2 * nb:2], flat[1:2 * nb:2])), list(zip(flat[2 * nb::2], flat[2 * nb + 1::2]))
+            book.load(bids, asks, seq, 0, exch, recv_ns, out, True, levels[: 2 * (nb + na)], src, toff)
+        else:
             if seq < prev:  # the sequence restarted (maintenance); the update still applies
                 c.venue_resets += 1
-            self._keep_text(text_b, bids, raw_b)
-            self._keep_text(text_a, asks, raw_a)
-            book.apply(bids, asks, seq, max(prev, 0), exch, recv_ns, out)
-        else:
-            raise ValueError("action")
-        if book.live and want and self._checksum(book, text_b, text_a) != want:
-            c.checksum_errors += 1
-            c.depth_gaps += 1
-            book.reset(out, exch, recv_ns)
+            book.apply_at(levels, 0, nb + na, nb, seq, max(prev, 0), exch, recv_ns, out, src, toff)
+        if book.live and want and self._checksum(book) != want:
+            self._corrupt(book, out, exch, recv_ns)
         self._track(book)
         return out.view()
 
-    @staticmethod
-    def _keep_text(text: dict, parsed, raw) -> None:
-        for (p, q), level in zip(parsed, raw):
-            if q:
-                text[p] = (level[0], level[1])
-            else:
-                text.pop(p, None)
+    def _corrupt(self, book, out, exch: int, recv_ns: int) -> None:
+        """The book's checksum differs from the venue's: reset it and resync."""
+        c = self.counters
+        c.checksum_errors += 1
+        c.depth_gaps += 1
+        book.reset(out, exch, recv_ns)
 
-    @staticmethod
-    def _checksum(book, text_b: dict, text_a: dict) -> int:
-        n = CHECKSUM_LEVELS
-        bids = [text_b[p] for p in book.bids._prices[-1:-n - 1:-1]]
-        asks = [text_a[p] for p in book.asks._prices[:n]]
-        return checksum(bids, asks)
+    def _checksum(self, book) -> int:
+        """OKX's checksum of the book's best CHECKSUM_LEVELS levels a side, from their texts."""
+        value = zlib.crc32(self._ckmv[: book.join_top(CHECKSUM_LEVELS, self._ckbuf)])
+        return value - (1 << 32) if value >= 1 << 31 else value

@@ -1,0 +1,255 @@
+"""A live Bybit book's next push in one compiled call: read, applied, written. The fast path.
+
+The shape is the book template's (``BybitNormalizer.TEMPLATES``, the docs' key order)::
+
+    {"topic":"<STR>","type":"<STR>","ts":<INT>,"data":{"s":"<STR>","b":<LEVELS>,"a":<LEVELS>,
+     "u":<INT>,"seq":<INT>},"cts":<INT>}
+
+read with ``feed.fastjson``'s scanners (a frame that matches is valid JSON with exactly these
+values). ``delta(frame, sides, work, words, n, recv_ns, last, diff)``, for a live book whose
+last ``u`` is ``last``, takes a frame of this shape with a time the general path takes
+(0 < ts <= int64 ns / 1e6) when it is
+
+- a delta with ``u`` = last + 1: its levels go into the book;
+- a snapshot (depth 1) with ``u`` = last + 1 (not 1, a restart): its differences from the book
+  (``inband_arrays.diff_levels``, into ``diff``) go in, as ``InbandBook.load`` does;
+- a snapshot with ``u`` = last holding the book's levels: RESENT (nothing changes);
+
+and writes the records as ``inband_arrays.apply_plain`` does, returning their count. Otherwise
+nothing changes and a code says why: OTHER (anything else: the normalizer's other paths
+decide), NEED_ROOM (the book's arrays), NEED_OUT / NEED_DIFF (the output records / ``diff``:
+``work[0]`` holds how many it needs), BIG_VALUE (a value past 2**53), CROSSED (applied,
+crossed: the caller resets the book). ``work[1]`` holds ``ts`` once the frame has the shape.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from hftshm.feed.fastjson import MAX_VALS, _dec, _levels, _uint
+from hftshm.layouts import md
+from hftshm.ring.fast import entry_point
+
+from .. import inband_arrays as A
+
+OTHER, NEED_OUT, RESENT, NEED_DIFF = -5, -6, -7, -8
+_MAX_MS = ((1 << 63) - 1) // 1_000_000
+_HEAD = np.frombuffer(b'{"topic":"', np.uint8)
+_TYPE = np.frombuffer(b'","type":"', np.uint8)
+_TS = np.frombuffer(b'","ts":', np.uint8)
+_DELTA = np.frombuffer(b"delta", np.uint8)
+_SNAPSHOT = np.frombuffer(b"snapshot", np.uint8)
+_DATA = np.frombuffer(b',"data":{"s":"', np.uint8)
+_B = np.frombuffer(b'","b":', np.uint8)
+_A = np.frombuffer(b',"a":', np.uint8)
+_U = np.frombuffer(b',"u":', np.uint8)
+_SEQ = np.frombuffer(b',"seq":', np.uint8)
+_CTS = np.frombuffer(b'},"cts":', np.uint8)
+
+
+@njit(cache=True, inline="always")
+def _lit(buf, pos, n, lit):
+    m = len(lit)
+    if pos < 0 or pos + m > n:
+        return -1
+    for j in range(m):
+        if buf[pos + j] != lit[j]:
+            return -1
+    return pos + m
+
+
+@njit(cache=True, inline="always")
+def _str(buf, pos, n):
+    if pos < 0:
+        return -1
+    while pos < n:
+        c = buf[pos]
+        if c < 32 or c > 126 or c == 92:
+            return -1
+        if c == 34:
+            return pos
+        pos += 1
+    return -1
+
+
+@njit(cache=True, inline="always")
+def _int(buf, pos, n):
+    if pos < 0:
+        return 0, -1
+    return _uint(buf, pos, n)
+
+
+@njit(cache=True, inline="always")
+def _is(buf, a, b, word):
+    if b - a != len(word):
+        return False
+    for j in range(b - a):
+        if buf[a + j] != word[j]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def delta(buf, sides, work, words, n, recv_ns, last, diff):
+    size = len(buf)
+    rows_max = (len(work) - MAX_VALS) // 2
+    pos = _str(buf, _lit(buf, 0, size, _HEAD), size)
+    k0 = _lit(buf, pos, size, _TYPE)
+    k1 = _str(buf, k0, size)
+    ts, pos = _int(buf, _lit(buf, k1, size, _TS), size)
+    pos = _str(buf, _lit(buf, pos, size, _DATA), size)
+    pos = _lit(buf, pos, size, _B)
+    if pos < 0:
+        return OTHER
+    pos, nb = _levels(buf, pos, size, work, 0, rows_max)
+    pos = _lit(buf, pos, size, _A)
+    if pos < 0:
+        return OTHER
+    pos, end = _levels(buf, pos, size, work, nb, rows_max)
+    u, pos = _int(buf, _lit(buf, pos, size, _U), size)
+    seq, pos = _int(buf, _lit(buf, pos, size, _SEQ), size)
+    _, pos = _int(buf, _lit(buf, pos, size, _CTS), size)
+    if pos < 0 or pos + 1 != size or buf[pos] != 125 or not 0 < ts <= _MAX_MS:  # "}"
+        return OTHER
+    work[1] = ts
+    rows = work[MAX_VALS:]
+    if _is(buf, k0, k1, _DELTA):
+        if u != last + 1:
+            return OTHER
+        count = end
+    elif _is(buf, k0, k1, _SNAPSHOT) and u != 1:  # depth 1: snapshots only, each continuing the book
+        if u == last:
+            return RESENT if A.same_levels(sides, rows[:2 * end], nb) else OTHER
+        if u != last + 1:
+            return OTHER
+        need = 2 * (sides[A.STATE, 0] + sides[A.STATE, 1] + end)
+        if len(diff) < need:
+            work[0] = need
+            return NEED_DIFF
+        if n + sides[A.STATE, 0] + sides[A.STATE, 1] + end + 1 > len(words) // 16:
+            work[0] = sides[A.STATE, 0] + sides[A.STATE, 1] + end + 1
+            return NEED_OUT
+        count, nb = A.diff_levels(sides, rows[:2 * end], nb, diff)
+        rows = diff
+    else:
+        return OTHER
+    if n + count + 1 > len(words) // 16:
+        work[0] = count + 1
+        return NEED_OUT
+    if not A._room(sides, count):
+        return A.NEED_ROOM
+    if not A._exact(rows, 0, count):
+        return A.BIG_VALUE
+    for r in range(count):
+        A._set(sides, 0 if r < nb else 1, rows[2 * r], rows[2 * r + 1], False)
+    if A._crossed(sides):
+        return A.CROSSED
+    return A._write(sides, rows, 0, count, nb, words, n, ts * 1_000_000, recv_ns, u, seq)
+
+
+delta_at = entry_point(delta, b"{}", np.zeros((5, 8), np.int64), np.zeros(MAX_VALS + 8, np.int64),
+                       np.zeros(16, np.int64), 0, 0, 0, np.zeros(8, np.int64))
+
+
+_T_HEAD = np.frombuffer(b'","type":"snapshot","ts":', np.uint8)
+_T_DATA = np.frombuffer(b',"data":[{"T":', np.uint8)
+_T_S = np.frombuffer(b',"s":"', np.uint8)
+_T_SIDE = np.frombuffer(b'","S":"', np.uint8)
+_T_V = np.frombuffer(b'","v":"', np.uint8)
+_T_P = np.frombuffer(b'","p":"', np.uint8)
+_T_L = np.frombuffer(b'","L":"', np.uint8)
+_T_I = np.frombuffer(b'","i":"', np.uint8)
+_T_BT = np.frombuffer(b'","BT":', np.uint8)
+_T_SEQ = np.frombuffer(b',"seq":', np.uint8)
+_T_END = np.frombuffer(b'}]}', np.uint8)
+_BUY = np.frombuffer(b"Buy", np.uint8)
+_SELL = np.frombuffer(b"Sell", np.uint8)
+_INT64_MAX = (1 << 63) - 1
+_TRADE = md.TRADE
+
+
+@njit(cache=True)
+def trade(buf, words, sid, recv_ns, side_buy, side_sell, not_market):
+    """A one-trade publicTrade push of the trade template's shape (``BybitNormalizer.TEMPLATES``
+    [0]) as its TRADE record at ``words`` record 0, as the template path packs it: 1, or OTHER
+    for anything that path would not take (another shape, a side not Buy/Sell, a zero price or
+    size, a time out of range) or a value of 2**53 or more (its float from Python)."""
+    size = len(buf)
+    pos = _str(buf, _lit(buf, 0, size, _HEAD), size)
+    ts, pos = _int(buf, _lit(buf, pos, size, _T_HEAD), size)
+    txn, pos = _int(buf, _lit(buf, pos, size, _T_DATA), size)
+    pos = _str(buf, _lit(buf, pos, size, _T_S), size)
+    s0 = _lit(buf, pos, size, _T_SIDE)
+    s1 = _str(buf, s0, size)
+    pos = _lit(buf, s1, size, _T_V)
+    if pos < 0:
+        return OTHER
+    qty, pos = _dec(buf, pos, size)
+    pos = _lit(buf, pos, size, _T_P)
+    if pos < 0:
+        return OTHER
+    price, pos = _dec(buf, pos, size)
+    pos = _str(buf, _lit(buf, pos, size, _T_L), size)
+    i0 = _lit(buf, pos, size, _T_I)
+    i1 = _str(buf, i0, size)
+    pos = _lit(buf, i1, size, _T_BT)
+    if pos < 0:
+        return OTHER
+    if pos + 4 <= size and buf[pos] == 116 and buf[pos + 1] == 114 and buf[pos + 2] == 117 and buf[pos + 3] == 101:
+        block = True
+        pos += 4
+    elif (pos + 5 <= size and buf[pos] == 102 and buf[pos + 1] == 97 and buf[pos + 2] == 108
+          and buf[pos + 3] == 115 and buf[pos + 4] == 101):
+        block = False
+        pos += 5
+    else:
+        return OTHER
+    seq, pos = _int(buf, _lit(buf, pos, size, _T_SEQ), size)
+    pos = _lit(buf, pos, size, _T_END)
+    if pos != size:
+        return OTHER
+    if _is(buf, s0, s1, _BUY):
+        side = side_buy
+    elif _is(buf, s0, s1, _SELL):
+        side = side_sell
+    else:
+        return OTHER
+    if not price or not qty or not 0 < ts <= _MAX_MS or not 0 < txn <= _MAX_MS:
+        return OTHER
+    if price >= 1 << 53 or qty >= 1 << 53:
+        return OTHER
+    tid = 0  # the trade id when it is a decimal integer within int64 (spot), else 0 (linear: a UUID)
+    if 0 < i1 - i0 <= 19:
+        for j in range(i0, i1):
+            d = buf[j] - 48
+            if d < 0 or d > 9:
+                tid = -1
+                break
+            if tid > (_INT64_MAX - d) // 10:
+                tid = -1
+                break
+            tid = tid * 10 + d
+        if tid < 0:
+            tid = 0
+    f = words.view(np.float64)
+    words[0] = 0
+    words[1] = _TRADE | (side << 8) | ((not_market if block else 0) << 16) | (sid << 32)
+    words[2] = ts * 1_000_000
+    words[3] = txn * 1_000_000
+    words[4] = recv_ns
+    words[5] = 0
+    words[6] = tid
+    words[7] = seq
+    words[8] = price
+    words[9] = qty
+    words[10] = 0
+    words[11] = 0
+    f[12] = np.float64(price) / 100_000_000
+    f[13] = np.float64(qty) / 100_000_000
+    f[14] = 0.0
+    f[15] = 0.0
+    return 1
+
+
+trade_at = entry_point(trade, b"{}", np.zeros(16, np.int64), 0, 0, 0, 0, 0)

@@ -1,0 +1,307 @@
+"""The in-band books' compiled paths (venues/inband_arrays.py, okx/fastbook.py, Bybit's book and
+ticker templates) against the reference: the same normalizer with every compiled reader switched
+off, so each frame goes through orjson and the field checks. The documented edge cases, as
+literal frames in the docs' key order (the shapes of tests/venues/test_bybit.py and test_okx.py,
+which quote the docs), go to both; every record must be equal field by field, the counters too,
+and the frames the fast path is for must take it.
+
+Bybit: snapshot, deltas, a delete, u = 1 (a restart), a gap, a delta while no book is live, a
+crossing delta, a quantity past 2**53 (its floats come from Python), depth-1 re-sends and
+continuing snapshots, tickers. OKX: snapshot, updates with the checksum by OKX's rule, a
+checksum mismatch, the idle heartbeat, a sequence reset, a prevSeqId gap, a level text longer
+than the book keeps, a snapshot deeper than the arrays' first size, a crossing update.
+"""
+
+from __future__ import annotations
+
+import random
+
+import orjson
+import pytest
+
+from hftshm import venues
+from hftshm.exchange.inband import InbandOptions, InbandSession
+from hftshm.feed.e8 import parse_e8
+from hftshm.layouts import md
+from hftshm.venues.okx.normalize import checksum
+
+from .book_check import ConsumerBook, DictBook
+
+
+def _pair(venue: str):
+    fast = venues.get(venue).normalizer({"BTCUSDT": 3})
+    ref = venues.get(venue).normalizer({"BTCUSDT": 3})
+    ref._fmatch = lambda frame, prog, work: -1
+    if venue == "okx":
+        ref._fbook = lambda frame, vals, rows, toff: 0
+        ref._fupdate = lambda *args: -5  # fastbook.OTHER
+    else:
+        ref._tmatch = lambda frame, prog, work: -1
+        ref._fdelta = lambda *args: -5  # fastbook.OTHER
+        ref._ftrade = lambda *args: -5
+    return fast, ref
+
+
+def _same(fast, ref, frames):
+    """Every frame through both; returns how many the fast path read (frames counted there
+    without the general path)."""
+    taken = 0
+    for i, frame in enumerate(frames):
+        general = fast._normalize
+        hits = []
+        fast._normalize = lambda f, r, _g=general: hits.append(1) or _g(f, r)
+        try:
+            got = fast.normalize(frame, 100 + i).copy()
+        finally:
+            fast._normalize = general
+        taken += not hits
+        want = ref.normalize(frame, 100 + i)
+        assert len(got) == len(want), (i, frame[:160])
+        for name in md.DTYPE.names:
+            assert got[name].tolist() == want[name].tolist(), (i, name, frame[:160])
+        assert fast.counters.as_dict() == ref.counters.as_dict(), (i, frame[:160])
+    return taken
+
+
+def _bybit(u, kind="delta", b=(), a=(), depth=50, ts=1672304484978):
+    return orjson.dumps({"topic": f"orderbook.{depth}.BTCUSDT", "type": kind, "ts": ts,
+                         "data": {"s": "BTCUSDT", "b": [list(x) for x in b], "a": [list(x) for x in a], "u": u,
+                                  "seq": 7961638724 + u}, "cts": ts - 2})
+
+
+def _ticker(kind, data, cs=24987956059):
+    return orjson.dumps({"topic": "tickers.BTCUSDT", "type": kind, "data": {"symbol": "BTCUSDT", **data}, "cs": cs,
+                         "ts": 1673272861686})
+
+
+TICKER_SNAPSHOT = {"markPrice": "17217.33", "indexPrice": "17227.36", "fundingRate": "-0.000212",
+                   "nextFundingTime": "1673280000000", "openInterest": "68744.761"}
+
+
+def _trade(i="20f43950-d8dd-5b31-9112-a178eb6023af", side="Buy", v="0.001", p="16578.50", bt=False, ts=1672304486868):
+    return orjson.dumps({"topic": "publicTrade.BTCUSDT", "type": "snapshot", "ts": ts,
+                         "data": [{"T": ts - 3, "s": "BTCUSDT", "S": side, "v": v, "p": p, "L": "PlusTick", "i": i,
+                                   "BT": bt, "seq": 1783284617}]})
+
+
+def test_bybit_trade_edge_frames_fast_path_equals_reference():
+    fast, ref = _pair("bybit_spot")
+    good = [
+        _trade(),  # the docs' linear trade: a UUID id (0)
+        _trade(i="2290000000061666327", side="Sell"),  # a spot id
+        _trade(i="9223372036854775807", bt=True),  # int64's largest id; a block trade
+        _trade(i="9223372036854775808"),  # past int64: 0
+        _trade(i="12345678901234567890"),  # 20 digits: 0
+        _trade(i=""),
+        _trade(i="007"),
+    ]
+    refused = [
+        _trade(side="Sideways"),  # no such side: bad_fields
+        _trade(p="0"),  # zero_values
+        _trade(v="0.000000000"),  # more than 8 decimals: bad_fields
+        _trade(ts=0),  # bad_times
+    ]
+    big = [_trade(p="100000000.5")]  # a price past 2**53 in e8: the template path packs its float in Python
+    assert _same(fast, ref, good + refused + big) == len(good) + len(big)
+
+
+def test_bybit_edge_frames_fast_path_equals_reference():
+    fast, ref = _pair("bybit_linear")
+    frames = [
+        _bybit(18521288, "snapshot", b=[("16493.50", "0.006"), ("16493.00", "0.100")],
+               a=[("16611.00", "0.029"), ("16612.00", "0.213")]),  # the docs' snapshot
+        _bybit(18521289, b=[("16493.50", "0")], a=[("16611.00", "0.5")]),  # a delete, a change
+        _bybit(18521290, b=[("16400.00", "1.5")]),  # a new level, top unchanged
+        _bybit(18521291, a=[("16611.00", "100000000.5")]),  # a quantity past 2**53 (1e16 e8)
+        _bybit(18521293, b=[("16490.00", "1")]),  # u skipped: a gap, reset
+        _bybit(18521294, b=[("16490.00", "1")]),  # no live book: stale
+        _bybit(1, "snapshot", b=[("16000.00", "1")], a=[("16001.00", "2")]),  # after the gap
+        _bybit(2, a=[("16001.00", "0")]),
+        _bybit(1, "snapshot", b=[("15000.00", "3")], a=[("15001.00", "4")]),  # u = 1 on a live book: restart
+        _bybit(2, b=[("15002.00", "1")]),  # a bid above the best ask: crossed, reset
+        _bybit(3, "snapshot", b=[("15000.00", "3")], a=[("15001.00", "4")]),
+    ]
+    depth1 = [
+        _bybit(100, "snapshot", b=[("16493.50", "0.006")], a=[("16611.00", "0.029")], depth=1),
+        _bybit(100, "snapshot", b=[("16493.50", "0.006")], a=[("16611.00", "0.029")], depth=1),  # re-sent
+        _bybit(101, "snapshot", b=[("16493.00", "0.2")], a=[("16611.00", "0.029")], depth=1),  # continues
+        _bybit(103, "snapshot", b=[("16493.00", "0.3")], a=[("16610.00", "0.029")], depth=1),  # a gap, repaired
+    ]
+    tickers = [
+        _ticker("delta", {"markPrice": "17217.40"}),  # before any snapshot: stale
+        _ticker("snapshot", TICKER_SNAPSHOT),
+        _ticker("delta", {"markPrice": "17217.40"}),
+        _ticker("delta", {"markPrice": "17217.40"}),  # unchanged: nothing
+        _ticker("delta", {"markPrice": "0"}),  # zero: refused by the general path
+        _ticker("delta", {"markPrice": "17217.5x"}),  # not a number: bad_fields
+        _ticker("delta", {"markPrice": "17218"}),
+        _ticker("delta", {"indexPrice": "17230.00"}),  # another shape: the general path
+        _ticker("delta", {"markPrice": "17218.5"}),
+    ]
+    taken = _same(fast, ref, frames + tickers)
+    c = fast.counters
+    assert (c.venue_resets, c.depth_gaps, c.stale_depth_events, c.crossed_books) == (1, 1, 2, 1)
+    assert c.zero_values == 1 and c.bad_fields == 1
+    # every book frame has the template's shape; tickers: the four plain mark deltas on a state
+    assert taken == len(frames) + 4, taken
+    fast, ref = _pair("bybit_spot")  # depth 1 on its own book
+    assert _same(fast, ref, depth1) == len(depth1)
+    assert fast.counters.resends == 1 and fast.counters.depth_gaps == 1
+
+
+def _okx_snap(seq, bids, asks, cs=None, inst="BTC-USDT"):
+    if cs is None:
+        cs = checksum([tuple(x[:2]) for x in bids[:25]], [tuple(x[:2]) for x in asks[:25]])
+    return orjson.dumps({"arg": {"channel": "books", "instId": inst}, "action": "snapshot",
+                         "data": [{"asks": asks, "bids": bids, "ts": "1597026383085", "checksum": cs,
+                                   "prevSeqId": -1, "seqId": seq}]})
+
+
+def _okx_upd(prev, seq, bids=(), asks=(), cs=0):
+    return orjson.dumps({"arg": {"channel": "books", "instId": "BTC-USDT"}, "action": "update",
+                         "data": [{"asks": [[p, q, "0", "1"] for p, q in asks],
+                                   "bids": [[p, q, "0", "1"] for p, q in bids],
+                                   "ts": "1597026383185", "checksum": cs, "prevSeqId": prev, "seqId": seq}]})
+
+
+class _TextBook:
+    """OKX's book as the frames describe it, texts kept: the reference for each checksum."""
+
+    def __init__(self, bids, asks):
+        self.b = {parse_e8(p): (p, q) for p, q, *_ in bids if parse_e8(q)}
+        self.a = {parse_e8(p): (p, q) for p, q, *_ in asks if parse_e8(q)}
+
+    def update(self, bids, asks) -> int:
+        for side, levels in ((self.b, bids), (self.a, asks)):
+            for p, q in levels:
+                if parse_e8(q):
+                    side[parse_e8(p)] = (p, q)
+                else:
+                    side.pop(parse_e8(p), None)
+        return checksum([self.b[p] for p in sorted(self.b, reverse=True)[:25]],
+                        [self.a[p] for p in sorted(self.a)[:25]])
+
+
+def test_okx_edge_frames_fast_path_equals_reference():
+    fast, ref = _pair("okx")
+    bids = [[f"{8400 - i}.5", f"{i + 1}", "0", "1"] for i in range(90)]  # deeper than the first 64 slots
+    asks = [[f"{8401 + i}", f"0.{i + 1:02d}0", "0", "2"] for i in range(90)]
+    book = _TextBook(bids, asks)
+    up1 = [("8400.5", "7.25")], [("8401", "0")]  # a change at the top, a deleted best ask
+    cs1 = book.update(*up1)
+    up2 = [("8399.75", "1")], []  # a new best bid
+    cs2 = book.update(*up2)
+    frames = [
+        _okx_snap(100, bids, asks),
+        _okx_upd(100, 104, *up1, cs=cs1),
+        _okx_upd(104, 104),  # the idle heartbeat: seqId == prevSeqId, no levels
+        _okx_upd(104, 3, *up2, cs=cs2),  # a sequence reset after maintenance: applies
+        _okx_upd(3, 5, asks=[("8450", "100000000.5")]),  # a size past 2**53 (1e16 e8), checksum 0
+        _okx_upd(5, 9, bids=[("8399.75", "2")], cs=cs2),  # a checksum mismatch: reset
+        _okx_upd(9, 10, bids=[("8399.75", "2")]),  # no live book: stale
+        _okx_snap(20, bids, asks),
+        _okx_upd(21, 22, bids=[("8399", "1")]),  # prevSeqId 21 != 20: a gap
+        _okx_snap(30, bids, asks),
+        _okx_upd(30, 31, bids=[("0" * 70 + "1", "1")]),  # a text longer than the book keeps
+        _okx_upd(30, 31, bids=[("8402", "1")]),  # above the best ask: crossed
+        _okx_snap(40, bids, asks, cs=12345),  # a snapshot whose checksum does not match
+    ]
+    taken = _same(fast, ref, frames)
+    c = fast.counters
+    assert (c.idle_books, c.venue_resets, c.checksum_errors, c.stale_depth_events, c.crossed_books) == (1, 1, 2, 1, 1)
+    assert c.depth_gaps == 3 and c.bad_fields == 1 and c.snapshots_applied == 4
+    assert taken == len(frames), taken
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_okx_checksums_hold_over_the_simulators_stream(seed):
+    """The simulator computes each push's checksum from its own book: a normalizer whose text
+    book drifted from it would count checksum errors. Restarts and idle books included."""
+    opts = InbandOptions(seed=seed, reset_every=301, idle_every=20, levels=40)  # 301: not on an idle one
+    session = InbandSession("okx", opts, {"BTCUSDT"})
+    (conn,) = venues.get("okx").connections("ws://x", ["btcusdt"], ["books"])
+    (msg,) = conn.subscribe_messages(conn.subscribe)
+    session.handle(msg)
+    frames = session.next_messages(3000)
+    n = venues.get("okx").normalizer({"BTCUSDT": 0})
+    consumer = ConsumerBook()
+    for i, frame in enumerate(frames):
+        consumer.feed(n.normalize(frame, i).copy())
+    c = n.counters
+    assert c.checksum_errors == 0 and c.depth_gaps == 0 and c.bad_fields == 0
+    assert c.venue_resets >= 5 and c.idle_books >= 50 and n.book("BTCUSDT").live
+    book = n.book("BTCUSDT")
+    assert consumer.bids == book.bids.as_dict() and consumer.asks == book.asks.as_dict()
+    sim = session.markets["BTCUSDT"]  # the simulator's own book after its last push
+    assert book.bids.as_dict() == {parse_e8(sim.px(p)): parse_e8(sim.qty(q)) for p, q in sim.bids.items()}
+    assert book.asks.as_dict() == {parse_e8(sim.px(p)): parse_e8(sim.qty(q)) for p, q in sim.asks.items()}
+
+
+def test_a_deep_bybit_book_grows_and_equals_a_dict_book():
+    """orderbook.200 with up to 300 levels a side (past the arrays' first size), random deltas
+    through the fast path: after each, the book, the consumer's rebuild and a dict book agree."""
+    rng = random.Random(11)
+    n = venues.get("bybit_linear").normalizer({"BTCUSDT": 0})
+    ref, consumer = DictBook(), ConsumerBook()
+    bid_p = [f"{20000 - i}.5" for i in range(300)]
+    ask_p = [f"{20001 + i}.5" for i in range(300)]
+    b = [(p, f"{rng.randint(1, 9)}.{rng.randint(0, 99)}") for p in bid_p]
+    a = [(p, f"{rng.randint(1, 9)}") for p in ask_p]
+    frames = [_bybit(1000, "snapshot", b=b, a=a, depth=200)]
+    ref.snapshot(b, a)
+    refs = [(dict(ref.bids), dict(ref.asks))]
+    for u in range(1001, 1600):
+        def some(prices):
+            return [(rng.choice(prices), "0" if rng.random() < 0.3 else f"{rng.randint(1, 9)}")
+                    for _ in range(rng.randint(0, 3))]
+
+        db, da = some(bid_p), some(ask_p)
+        frames.append(_bybit(u, b=db, a=da, depth=200))
+        ref.delta(db, da)
+        refs.append((dict(ref.bids), dict(ref.asks)))
+    for i, (frame, (rb, ra)) in enumerate(zip(frames, refs)):
+        consumer.feed(n.normalize(frame, i).copy())
+        book = n.book("BTCUSDT")
+        assert book.bids.as_dict() == rb and book.asks.as_dict() == ra, i
+        assert consumer.bids == rb and consumer.asks == ra and consumer.top == consumer.best(), i
+    assert n.counters.depth_gaps == 0 and n.counters.crossed_books == 0
+    assert n.book("BTCUSDT").sides.shape[1] >= 300
+
+
+def test_continuing_snapshot_differences_and_resends_equal_a_dict_computation():
+    """``InbandBook.load(reset=False)`` (Bybit depth 1) publishes what the dict rule says: per
+    side, the book's levels the snapshot lacks with qty 0, then the snapshot's levels whose
+    quantity differs (a repeated price at its first place with its last quantity, a listed zero
+    always); ``same_as`` is ``dict(levels) == side``. Random snapshots with repeats and zeros."""
+    from hftshm.feed.scratch import MdScratch
+    from hftshm.venues.inband import InbandBook, InbandCounters
+
+    rng = random.Random(5)
+    book = InbandBook("BTCUSDT", 7, InbandCounters())
+    out = MdScratch()
+    bid_p, ask_p = [100 + i for i in range(6)], [200 + i for i in range(6)]
+    book.load([(100, 5)], [(200, 5)], 1, 0, 1, 2, out, True)
+    for u in range(2, 800):
+        bids = [(rng.choice(bid_p), rng.choice((0, 1, 2, 3))) for _ in range(rng.randint(0, 4))]
+        asks = [(rng.choice(ask_p), rng.choice((0, 1, 2, 3))) for _ in range(rng.randint(0, 4))]
+        cur_b, cur_a = book.bids.as_dict(), book.asks.as_dict()
+        assert book.same_as(bids, asks) == (len(bids) == len(cur_b) and len(asks) == len(cur_a)
+                                            and dict(bids) == cur_b and dict(asks) == cur_a)
+        want = []
+        for cur, new, side in ((cur_b, dict(bids), md.BID), (cur_a, dict(asks), md.ASK)):
+            want += [(side, p, 0) for p in cur if p not in new]
+            want += [(side, p, q) for p, q in new.items() if cur.get(p) != q]
+        out.clear()
+        book.load(bids, asks, u, 0, 1, 2, out, False)
+        recs = out.view()
+        got = [(int(r["side"]), int(r["price_e8"]), int(r["qty_e8"])) for r in recs if r["kind"] == md.LEVEL]
+        assert got == want, u
+        flags = [int(r["flags"]) for r in recs if r["kind"] == md.LEVEL]
+        assert flags == [0] * (len(want) - 1) + [md.F_LAST_IN_EVENT] * bool(want), u
+        assert book.bids.as_dict() == {p: q for p, q in dict(bids).items() if q}, u
+        assert book.asks.as_dict() == {p: q for p, q in dict(asks).items() if q}, u
+        assert book.last_id == u and book.live
+    out.clear()
+    book.load([(100, 1), (101, 1)], [(200, 1)], 900, 0, 1, 2, out, True)
+    assert book.same_as([(101, 1), (100, 1)], [(200, 1)])
+    assert not book.same_as([(100, 1), (100, 1)], [(200, 1)])  # two rows, but one level of the two
