@@ -199,6 +199,13 @@ def bc_publish(hdr, slots, recs, first, count, out):
     return done
 
 
+@njit(cache=True)
+def bc_publish_at(hdr_addr, slots_addr, recs, first, count, out):
+    """``bc_publish`` for Python callers, with the header and slots passed by address."""
+    hdr = header_at(hdr_addr)
+    return bc_publish(hdr, slots_at(slots_addr, hdr, recs), recs, first, count, out)
+
+
 @njit(cache=True, inline="always")
 def bc_publish_one(hdr, slots, rec):
     """Publish ``rec[0]``: the per-record fast path. Returns parked bits (>= 0), FULL, or

@@ -208,3 +208,19 @@ def test_a_copied_batch_owns_only_its_records(instance):
     assert [int(b["seq"][0]) for b in kept] == list(range(0, 30, 3))  # the buffer's reuse changed none
     pub.publish_batch(bench_records(1, 31, 2))  # record by record after batches: the same buffer
     assert [int(rd.read()["seq"]), int(rd.read()["seq"])] == [31, 32] and rd.read() is None
+
+
+def test_a_batch_of_any_memory_layout_publishes_its_records_in_order(instance):
+    # the compiled batch entry takes C-contiguous arrays of the ring's dtype; a strided view, a
+    # read-only array or an equal dtype of another object is copied first, never misread
+    ring = make(instance)
+    pub = ring.publisher()
+    rd = ring.reader("r", gating=True)
+    recs = bench_records(1, 0, 12)
+    pub.publish_batch(recs[::3])  # values 0, 3, 6, 9: strided
+    frozen = recs[1:3].copy()
+    frozen.flags.writeable = False
+    pub.publish_batch(frozen)  # 1, 2
+    pub.publish_batch(recs[4:6].astype(np.dtype(bench.DTYPE.descr)))  # 4, 5: an equal, distinct dtype
+    got = rd.read_batch()
+    assert list(got["value"]) == [0, 3, 6, 9, 1, 2, 4, 5] and list(got["seq"]) == list(range(8))
