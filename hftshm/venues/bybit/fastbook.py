@@ -275,7 +275,9 @@ def ticker(buf, work):
     Bybit sends them): a bit mask of which of ``TICKER_FIELDS`` it carries (bit i: field i), with
     work[0] = the topic's end, work[1] = cs, work[2] = ts and work[3 + 2i], work[4 + 2i] = field
     i's value offsets. Any other shape (a snapshot, a value not a plain string, one of those
-    fields twice) is OTHER: the general path decides. Valid JSON whenever it matches."""
+    fields twice) is OTHER: the general path decides. Valid JSON whenever it matches. Bits 5 + i:
+    field i's value read by parse_e8's grammar (the funding rate with an optional "-") into
+    work[13 + i] (not for nextFundingTime; a value it does not take is left to the caller)."""
     size = len(buf)
     p1 = _str(buf, _lit(buf, 0, size, _HEAD), size)
     pos = _str(buf, _lit(buf, p1, size, _K_DELTA), size)
@@ -322,7 +324,17 @@ def ticker(buf, work):
     work[0] = p1
     work[1] = cs
     work[2] = ts
-    return mask
+    parsed = 0  # mark, index, open interest as parse_e8 reads them, the funding rate signed
+    for i in (0, 1, 2, 4):
+        if mask & (1 << i):
+            v0 = work[3 + 2 * i]
+            v1 = work[4 + 2 * i]
+            neg = i == 2 and v1 > v0 and buf[v0] == 45  # "-"
+            value, end = _dec(buf, v0 + 1 if neg else v0, v1)
+            if end == v1:
+                work[13 + i] = -value if neg else value
+                parsed |= 1 << i
+    return mask | (parsed << 5)
 
 
-ticker_at = entry_point(ticker, b"{}", np.zeros(16, np.int64))
+ticker_at = entry_point(ticker, b"{}", np.zeros(18, np.int64))

@@ -107,7 +107,7 @@ class BybitNormalizer(InbandNormalizer):
         self._ddiff = np.zeros(1024, np.int64)  # a depth-1 snapshot's differences
         self._arr = self._words = None  # the output records, and the same memory as int64 words
         self._fticker = ticker_at  # a tickers delta's MARK fields located in one call; tests switch it off
-        self._kwork = np.zeros(16, np.int64)
+        self._kwork = np.zeros(18, np.int64)
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
@@ -219,19 +219,19 @@ class BybitNormalizer(InbandNormalizer):
         the whole state gives whenever that state holds a mark price). A delta of none of them
         (best bid/ask, last price, volume: most pushes) changes no MARK: counted, nothing out.
         None (nothing counted or changed) for anything the general path decides."""
-        work = self._kwork
-        mask = self._fticker(frame, work)
+        mask = self._fticker(frame, self._kwork)
         if mask < 0:
             return None
-        p1, cs, ts = work[:3].tolist()
-        route = self._topics_b(frame[10:p1])
+        w = self._kwork.tolist()
+        route = self._topics_b(frame[10:w[0]])
+        ts = w[2]
         if route is None or route[0] != _TICKER or not 0 < ts <= _MAX_MS:
             return None
         sid = route[1]
         state = self._tickers.get(sid)
         if state is None:
             return None  # no snapshot yet: the general path counts it stale
-        if not mask:  # the general path's merge would change nothing the MARK uses
+        if not mask & 31:  # the general path's merge would change nothing the MARK uses
             self.counters.frames += 1
             return self._out.empty
         last = self._marks.get(sid)
@@ -241,31 +241,29 @@ class BybitNormalizer(InbandNormalizer):
         texts = {}
         try:  # each field as the general path reads it from the merged state
             if mask & 1:
-                a, b = work[3:5].tolist()
-                texts["markPrice"] = text = frame[a:b].decode()
-                mark = self._e8_of(text)
+                texts["markPrice"] = text = frame[w[3]:w[4]].decode()
+                mark = w[13] if mask & 32 else self._e8_of(text)
                 if not mark:
                     return None
             if mask & 2:
-                a, b = work[5:7].tolist()
-                texts["indexPrice"] = text = frame[a:b].decode()
-                index = self._e8_of(text) if text else 0
+                texts["indexPrice"] = text = frame[w[5]:w[6]].decode()
+                index = w[14] if mask & 64 else self._e8_of(text) if text else 0
             if mask & 4:
-                a, b = work[7:9].tolist()
-                texts["fundingRate"] = text = frame[a:b].decode()
-                rate = text or "0"
-                funding = -self._e8_of(rate[1:]) if rate[:1] == "-" else self._e8_of(rate)
+                texts["fundingRate"] = text = frame[w[7]:w[8]].decode()
+                if mask & 128:
+                    funding = w[15]
+                else:
+                    rate = text or "0"
+                    funding = -self._e8_of(rate[1:]) if rate[:1] == "-" else self._e8_of(rate)
             if mask & 8:
-                a, b = work[9:11].tolist()
-                texts["nextFundingTime"] = text = frame[a:b].decode()
+                texts["nextFundingTime"] = text = frame[w[9]:w[10]].decode()
                 nxt = text or "0"
                 if not nxt.isdigit():
                     return None
                 next_ns = _ms(int(nxt)) if nxt != "0" else 0
             if mask & 16:
-                a, b = work[11:13].tolist()
-                texts["openInterest"] = text = frame[a:b].decode()
-                oi = self._e8_of(text) if text else 0
+                texts["openInterest"] = text = frame[w[11]:w[12]].decode()
+                oi = w[17] if mask & 512 else self._e8_of(text) if text else 0
         except _BAD_INPUT:
             return None
         self.counters.frames += 1
@@ -274,7 +272,7 @@ class BybitNormalizer(InbandNormalizer):
         if last == values:
             return self._out.empty
         self._marks[sid] = values
-        return self._out.single(md.MARK, 0, 0, sid, ts * _MS, next_ns, recv_ns, cs, oi, mark, funding, index, 0)
+        return self._out.single(md.MARK, 0, 0, sid, ts * _MS, next_ns, recv_ns, w[1], oi, mark, funding, index, 0)
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """The general path: orjson, then every field checked."""
