@@ -11,7 +11,8 @@ reason about one connection alone. What is served, and the venue behaviours it i
   ``reset_every`` book messages a snapshot with ``u`` = 1 (a book-service restart).
   ``orderbook.1.<S>``: snapshots only; every ``resend_every``-th one is the previous one re-sent
   (same ``u``, same levels). ``publicTrade.<S>`` (spot ids numeric, linear ids UUID strings, both
-  with ``seq``), ``tickers.<S>`` on linear (a snapshot, then deltas of the changed fields).
+  with ``seq``), ``tickers.<S>`` on linear (a snapshot, then deltas of the changed fields: a
+  seeded mix of best bid/ask, trade, mark/index, open interest and funding changes, ``_ticker``).
 * OKX ``books``: a snapshot (``prevSeqId`` -1, with ``checksum``), then updates chained by
   ``prevSeqId``; every ``idle_every``-th update is an idle-book heartbeat (no levels,
   ``seqId`` == ``prevSeqId``); every ``reset_every`` updates the sequence restarts (``seqId``
@@ -52,6 +53,7 @@ BYBIT_PATHS = {"/v5/public/spot": "bybit_spot", "/v5/public/linear": "bybit_line
 OKX_PATH = "/ws/v5/public"
 TICK_S = 0.01
 WRITE_HIGH = 1 << 18  # unsent bytes past which an unpaced (rate 0) connection waits for its reader
+_FUNDING_MS = 28_800_000  # Bybit linear's funding period (8 h): nextFundingTime steps by it
 
 
 @dataclass
@@ -418,18 +420,93 @@ class InbandSession:
                                        "p": m.px(price), "L": "PlusTick", "i": tid, "BT": False, "seq": self.seq}]})
 
     def _ticker(self, name, m: Market, snapshot: bool) -> bytes:
+        """Bybit v5 docs, WebSocket Stream > Public > Ticker: linear pushes a snapshot, then
+        (every 100 ms) a "delta" holding only the fields that changed, every value a string, in
+        the snapshot's key order (the docs' example). Each delta here is a seeded mix of what
+        moves a real one: the best bid/ask (most), a trade (last price, tick direction, 24 h
+        volume and turnover), the mark and index prices, open interest now and then, the
+        funding rate rarely, the next funding time at a funding period's roll; the values come
+        from this market (its book, its trades), so they stay consistent with each other."""
         ms = self._ms()
-        m.mark_e8 += (self.rng.randint(-5, 5)) * m.spec.tick_e8
-        mark = m.px(m.mark_e8 // m.spec.tick_e8)
-        self.seq += 1
+        st = self.ids.get(name)
+        if st is None:
+            st = self.ids[name] = self._ticker_state(m, ms)
+        old = st["text"]
         if snapshot:
-            data = {"symbol": m.symbol, "lastPrice": mark, "markPrice": mark, "indexPrice": mark,
-                    "fundingRate": "0.0001", "nextFundingTime": str((ms // 28_800_000 + 1) * 28_800_000),
-                    "openInterest": "68744.761"}
+            self._ticker_move(m, st, mark=True)
         else:
-            data = {"symbol": m.symbol, "markPrice": mark}
+            rng = self.rng
+            while True:
+                self._ticker_move(m, st, book=rng.random() < 0.85, trade=rng.random() < 0.3,
+                                  mark=rng.random() < 0.3, oi=rng.random() < 0.05, funding=rng.random() < 0.02,
+                                  roll=rng.random() < 0.002)
+                if st["text"] != old:
+                    break
+        new = st["text"]
+        self.seq += 1
+        data = {"symbol": m.symbol}
+        data.update(new if snapshot else {k: v for k, v in new.items() if v != old.get(k)})
         return orjson.dumps({"topic": name, "type": "snapshot" if snapshot else "delta", "data": data,
                              "cs": self.seq, "ts": ms})
+
+    def _ticker_state(self, m: Market, ms: int) -> dict:
+        spec = m.spec
+        mid = (max(m.bids) + min(m.asks)) // 2
+        oi = 68_744_761 * 10**5 // spec.step_e8 * spec.step_e8
+        vol = 91_705_276 * 10**5 // spec.step_e8 * spec.step_e8
+        return {"last": mid, "dir": "PlusTick", "prev24h": mid * 983 // 1000, "high": mid * 1004 // 1000,
+                "low": mid * 981 // 1000, "prev1h": mid * 1001 // 1000, "mark": mid, "index": mid,
+                "oi": oi, "volume": vol, "turnover": vol * (mid * spec.tick_e8) // E8,
+                "funding_e8": -21_200, "next_ms": (ms // _FUNDING_MS + 1) * _FUNDING_MS, "text": {}}
+
+    def _ticker_move(self, m: Market, st: dict, book=False, trade=False, mark=False, oi=False,
+                     funding=False, roll=False) -> None:
+        """Move the drawn parts of the ticker, then render every field (``st["text"]``)."""
+        rng, spec = self.rng, m.spec
+        if book and not any(t[1] == m.symbol and t[0].startswith("orderbook") for t in self.topics.values()):
+            top = max(m.bids.items()), min(m.asks.items())  # no book topic moves this market: the ticker does
+            for _ in range(100):  # until the best bid or ask moves (most changes are deeper)
+                m.change()
+                if (max(m.bids.items()), min(m.asks.items())) != top:
+                    break
+        if trade:
+            _, price, lots = m.trade()
+            if price != st["last"]:
+                st["dir"] = "PlusTick" if price > st["last"] else "MinusTick"
+            elif not st["dir"].startswith("Zero"):
+                st["dir"] = "ZeroPlusTick" if st["dir"] == "PlusTick" else "ZeroMinusTick"
+            st["last"] = price
+            st["high"], st["low"] = max(st["high"], price), min(st["low"], price)
+            qty = lots * spec.step_e8
+            st["volume"] += qty
+            st["turnover"] += qty * price * spec.tick_e8 // E8
+        if mark:
+            st["mark"] = (max(m.bids) + min(m.asks)) // 2 + rng.randint(-2, 2)
+            st["index"] = st["mark"] + rng.randint(-3, 3)
+            m.mark_e8 = st["mark"] * spec.tick_e8
+        if oi:
+            st["oi"] = max(spec.step_e8, st["oi"] + rng.randint(-5, 5) * m.lot * spec.step_e8)
+        if funding:
+            st["funding_e8"] = min(375_000, max(-375_000, st["funding_e8"] + rng.randint(-20, 20) * 100))
+        if roll:
+            st["next_ms"] += _FUNDING_MS
+        (bp, bq), (ap, aq) = max(m.bids.items()), min(m.asks.items())
+        pct = (st["last"] - st["prev24h"]) * E8 // st["prev24h"]  # a fraction (0.017103: +1.7%), in e8
+        fr = st["funding_e8"]
+        st["text"] = {
+            "tickDirection": st["dir"], "price24hPcnt": f"{'-' if pct < 0 else ''}{_e8_text(abs(pct), 6)}",
+            "lastPrice": m.px(st["last"]), "prevPrice24h": m.px(st["prev24h"]), "highPrice24h": m.px(st["high"]),
+            "lowPrice24h": m.px(st["low"]), "prevPrice1h": m.px(st["prev1h"]), "markPrice": m.px(st["mark"]),
+            "indexPrice": m.px(st["index"]), "openInterest": m.qty(st["oi"] // spec.step_e8),
+            "openInterestValue": _e8_text(st["oi"] * st["mark"] * spec.tick_e8 // E8, 2),
+            "turnover24h": _e8_text(st["turnover"], 6), "volume24h": m.qty(st["volume"] // spec.step_e8),
+            "nextFundingTime": str(st["next_ms"]), "fundingRate": f"{'-' if fr < 0 else ''}{_e8_text(abs(fr), 6)}",
+            "bid1Price": m.px(bp), "bid1Size": m.qty(bq), "ask1Price": m.px(ap), "ask1Size": m.qty(aq)}
+
+
+def _e8_text(v: int, decimals: int) -> str:
+    """A non-negative e8 amount as text with ``decimals`` decimals (truncated)."""
+    return f"{v // E8}.{v % E8:08d}"[: len(str(v // E8)) + 1 + decimals]
 
 
 async def _flood(conn, reader, frames: list[bytes], chunk: int = 512) -> None:

@@ -36,7 +36,7 @@ def _pair(venue: str):
         ref._fbook = lambda frame, vals, rows, toff: 0
         ref._fupdate = lambda *args: -5  # fastbook.OTHER
     else:
-        ref._tmatch = lambda frame, prog, work: -1
+        ref._fticker = lambda *args: -5  # fastbook.OTHER
         ref._fdelta = lambda *args: -5  # fastbook.OTHER
         ref._ftrade = lambda *args: -5
     return fast, ref
@@ -135,18 +135,69 @@ def test_bybit_edge_frames_fast_path_equals_reference():
         _ticker("delta", {"markPrice": "0"}),  # zero: refused by the general path
         _ticker("delta", {"markPrice": "17217.5x"}),  # not a number: bad_fields
         _ticker("delta", {"markPrice": "17218"}),
-        _ticker("delta", {"indexPrice": "17230.00"}),  # another shape: the general path
+        _ticker("delta", {"indexPrice": "17230.00"}),  # another MARK field
         _ticker("delta", {"markPrice": "17218.5"}),
     ]
     taken = _same(fast, ref, frames + tickers)
     c = fast.counters
     assert (c.venue_resets, c.depth_gaps, c.stale_depth_events, c.crossed_books) == (1, 1, 2, 1)
     assert c.zero_values == 1 and c.bad_fields == 1
-    # every book frame has the template's shape; tickers: the four plain mark deltas on a state
-    assert taken == len(frames) + 4, taken
+    # every book frame has the template's shape; tickers: the five plain deltas on a state
+    assert taken == len(frames) + 5, taken
     fast, ref = _pair("bybit_spot")  # depth 1 on its own book
     assert _same(fast, ref, depth1) == len(depth1)
     assert fast.counters.resends == 1 and fast.counters.depth_gaps == 1
+
+
+def test_bybit_ticker_delta_shapes_fast_path_equals_reference():
+    """Ticker deltas of the documented field sets (Bybit v5 docs, WebSocket Stream > Public >
+    Ticker: only the changed fields, in the snapshot's key order), and the edges of each."""
+    fast, ref = _pair("bybit_linear")
+    book = {"bid1Price": "17215.50", "bid1Size": "84.489", "ask1Price": "17216.00", "ask1Size": "83.020"}
+    trade = {"tickDirection": "ZeroPlusTick", "lastPrice": "17216.00", "turnover24h": "1570383121.943499",
+             "volume24h": "91705.276", "price24hPcnt": "0.017103"}
+    taken_ok = [
+        _ticker("snapshot", {"bid1Price": "17215.00"}),  # a snapshot without a mark price: general
+        _ticker("delta", book),  # no MARK field: counted, nothing out
+        _ticker("delta", {"markPrice": "17217.33"}),  # the state has no mark price yet: general
+        _ticker("snapshot", {**TICKER_SNAPSHOT, **book, **trade}),
+        _ticker("delta", book),
+        _ticker("delta", trade),
+        _ticker("delta", {"bid1Size": "0.001"}),
+        _ticker("delta", {"markPrice": "17217.40", "indexPrice": "17227.50", "openInterestValue": "1183601.91"}),
+        _ticker("delta", {"markPrice": "17217.40", "indexPrice": "17227.50"}),  # unchanged: nothing
+        _ticker("delta", {**book, "lastPrice": "17215.50", "markPrice": "17216.90"}),
+        _ticker("delta", {"openInterest": "68750.1", "openInterestValue": "1183700000.00"}),
+        _ticker("delta", {"fundingRate": "0.0001"}),  # a sign change
+        _ticker("delta", {"nextFundingTime": "1673308800000", "fundingRate": "-0.000015"}),
+        _ticker("delta", {"indexPrice": "", "openInterest": ""}),  # empty: 0, as the general path
+        _ticker("delta", {"fundingRate": "-0", "nextFundingTime": "0"}),
+        _ticker("delta", {"openInterest": "100000000.5"}),  # past 2**53 in e8: an int, exact
+    ]
+    general = [
+        _ticker("delta", {"markPrice": "0"}),  # zero_values
+        _ticker("delta", {"fundingRate": "abc"}),  # bad_fields
+        _ticker("delta", {"fundingRate": "--1"}),  # bad_fields
+        _ticker("delta", {"nextFundingTime": "00"}),  # ms 0: bad_times
+        _ticker("delta", {"nextFundingTime": "-1"}),  # bad_fields
+        _ticker("delta", book, cs=-1),  # a signed cs: no MARK, nothing out either way
+        _ticker("delta", {"markPrice": "17300"}, cs=-1),  # a bad cs on a MARK: bad ids
+        orjson.dumps({"topic": "tickers.BTCUSDT", "type": "delta", "data": {"symbol": "BTCUSDT", "bid1Size": 84.4},
+                      "cs": 1, "ts": 1673272861686}),  # a number, not a string
+        b'{"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","markPrice":"17301",'
+        b'"markPrice":"17302"},"cs":1,"ts":1673272861686}',  # twice: JSON's last one wins
+        _ticker("delta", {"lastPrice": "17216.\\u0030"}),  # an escape (a backslash)
+        orjson.dumps({"topic": "tickers.ETHUSDT", "type": "delta", "data": {"symbol": "ETHUSDT", **book},
+                      "cs": 1, "ts": 1673272861686}),  # unknown_symbols
+        orjson.dumps({"topic": "tickers.BTCUSDT", "type": "delta", "data": {"symbol": "BTCUSDT", **book},
+                      "cs": 1, "ts": 0}),  # bad_times
+    ]
+    taken = _same(fast, ref, taken_ok + general)
+    assert taken == len(taken_ok) - 3, taken  # all but the two snapshots and the mark over no mark
+    c = fast.counters
+    assert (c.zero_values, c.bad_fields, c.bad_times, c.unknown_symbols) == (1, 3, 2, 1), c.as_dict()
+    fast, ref = _pair("bybit_linear")
+    assert _same(fast, ref, [_ticker("delta", book)]) == 0 and fast.counters.stale_depth_events == 1
 
 
 def _okx_snap(seq, bids, asks, cs=None, inst="BTC-USDT"):

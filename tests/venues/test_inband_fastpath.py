@@ -48,7 +48,7 @@ def test_same_records_and_counts_as_the_general_path(venue, kind):
         slow._fbook = lambda frame, vals, rows, toff: 0
         slow._fupdate = lambda *args: -5  # fastbook.OTHER
     else:  # Bybit tickers: their own template set
-        slow._tmatch = lambda frame, prog, work: -1
+        slow._fticker = lambda *args: -5  # fastbook.OTHER
         slow._fdelta = lambda *args: -5  # fastbook.OTHER
         slow._ftrade = lambda *args: -5
     matched = 0
@@ -56,9 +56,48 @@ def test_same_records_and_counts_as_the_general_path(venue, kind):
         if kind == "books":
             matched += i < len(clean) and fast._fbook(frame, fast._bvals, fast._brows, fast._btoff) == 1
         elif kind == "tickers":
-            matched += i < len(clean) and fast._tmatch(frame, fast._tprog, fast._twork) == 0
+            matched += i < len(clean) and fast._fticker(frame, fast._kwork) >= 0
         else:
             matched += i < len(clean) and fast._fmatch(frame, fast._fprog, fast._fwork) >= 0
         assert fast.normalize(frame, i).tobytes() == slow.normalize(frame, i).tobytes(), frame[:200]
     assert fast.counters.as_dict() == slow.counters.as_dict()
     assert matched >= 0.9 * len(clean), matched
+
+
+# Bybit v5 docs, WebSocket Stream > Public > Ticker: the linear snapshot's fields (its example)
+_TICKER_FIELDS = {"symbol", "tickDirection", "price24hPcnt", "lastPrice", "prevPrice24h", "highPrice24h",
+                  "lowPrice24h", "prevPrice1h", "markPrice", "indexPrice", "openInterest", "openInterestValue",
+                  "turnover24h", "volume24h", "nextFundingTime", "fundingRate", "bid1Price", "bid1Size",
+                  "ask1Price", "ask1Size"}
+
+
+def test_bybit_tickers_stream_mixes_the_documented_delta_shapes():
+    """The simulator's tickers deltas carry only changed fields, of several documented sets,
+    with values that agree with each other once merged (bid below ask, the volume growing)."""
+    import orjson
+
+    from hftshm.feed.e8 import parse_e8
+
+    frames = [orjson.loads(f) for f in _frames("bybit_linear", "tickers", 3000)]
+    assert frames[0]["type"] == "snapshot" and set(frames[0]["data"]) == _TICKER_FIELDS
+    state = dict(frames[0]["data"])
+    seen = {"book": 0, "markPrice": 0, "volume24h": 0, "openInterest": 0, "fundingRate": 0, "none": 0}
+    for msg in frames[1:]:
+        data = msg["data"]
+        assert msg["type"] == "delta" and set(data) <= _TICKER_FIELDS and len(data) > 1, data
+        assert all(type(v) is str for v in data.values()), data
+        changed = {k: v for k, v in data.items() if k != "symbol"}
+        assert all(state[k] != v for k, v in changed.items()), data  # only what changed
+        volume = parse_e8(state["volume24h"])
+        state.update(changed)
+        assert parse_e8(state["bid1Price"]) < parse_e8(state["ask1Price"]), state
+        assert parse_e8(state["volume24h"]) >= volume
+        assert parse_e8(state["lowPrice24h"]) <= parse_e8(state["lastPrice"]) <= parse_e8(state["highPrice24h"])
+        for key in seen:
+            seen[key] += key in data
+        seen["book"] += bool(set(data) & {"bid1Price", "bid1Size", "ask1Price", "ask1Size"})
+        seen["none"] += not set(data) & {"markPrice", "indexPrice", "fundingRate", "nextFundingTime", "openInterest"}
+    n = len(frames) - 1
+    assert seen["book"] > 0.6 * n and seen["none"] > 0.4 * n, seen  # most change the book's top, many only it
+    assert 0.1 * n < seen["markPrice"] < 0.5 * n and seen["volume24h"] > 0.1 * n, seen
+    assert 0 < seen["openInterest"] < 0.1 * n and 0 < seen["fundingRate"] < 0.05 * n, seen

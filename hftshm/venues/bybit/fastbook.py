@@ -253,3 +253,88 @@ def trade(buf, words, sid, recv_ns, side_buy, side_sell, not_market):
 
 
 trade_at = entry_point(trade, b"{}", np.zeros(16, np.int64), 0, 0, 0, 0, 0)
+
+
+# -- tickers (linear): a delta of any field set, the fields the MARK record uses located --------
+
+_K_DELTA = np.frombuffer(b'","type":"delta","data":{"symbol":"', np.uint8)
+_K_CS = np.frombuffer(b'},"cs":', np.uint8)
+_K_TS = np.frombuffer(b',"ts":', np.uint8)
+_K_MARK = np.frombuffer(b"markPrice", np.uint8)
+_K_INDEX = np.frombuffer(b"indexPrice", np.uint8)
+_K_FUNDING = np.frombuffer(b"fundingRate", np.uint8)
+_K_NEXT = np.frombuffer(b"nextFundingTime", np.uint8)
+_K_OI = np.frombuffer(b"openInterest", np.uint8)
+TICKER_FIELDS = ("markPrice", "indexPrice", "fundingRate", "nextFundingTime", "openInterest")
+
+
+@njit(cache=True)
+def ticker(buf, work):
+    """A tickers delta in the docs' envelope (``{"topic":"<STR>","type":"delta","data":{"symbol":
+    "<STR>",<"key":"<STR>">...},"cs":<INT>,"ts":<INT>}``, every data value a plain string, as
+    Bybit sends them): a bit mask of which of ``TICKER_FIELDS`` it carries (bit i: field i), with
+    work[0] = the topic's end, work[1] = cs, work[2] = ts and work[3 + 2i], work[4 + 2i] = field
+    i's value offsets. Any other shape (a snapshot, a value not a plain string, one of those
+    fields twice) is OTHER: the general path decides. Valid JSON whenever it matches. Bits 5 + i:
+    field i's value read by parse_e8's grammar (the funding rate with an optional "-") into
+    work[13 + i] (not for nextFundingTime; a value it does not take is left to the caller)."""
+    size = len(buf)
+    p1 = _str(buf, _lit(buf, 0, size, _HEAD), size)
+    pos = _str(buf, _lit(buf, p1, size, _K_DELTA), size)
+    if pos < 0:
+        return OTHER
+    pos += 1
+    mask = 0
+    while True:
+        if pos + 2 > size:
+            return OTHER
+        if buf[pos] != 44 or buf[pos + 1] != 34:  # ',"': a next key, else the data's end
+            break
+        k0 = pos + 2
+        k1 = _str(buf, k0, size)
+        if k1 < 0 or k1 + 3 > size or buf[k1 + 1] != 58 or buf[k1 + 2] != 34:  # '":"'
+            return OTHER
+        v0 = k1 + 3
+        v1 = _str(buf, v0, size)
+        if v1 < 0:
+            return OTHER
+        pos = v1 + 1
+        i = -1
+        n = k1 - k0
+        if n == 9 and _is(buf, k0, k1, _K_MARK):
+            i = 0
+        elif n == 10 and _is(buf, k0, k1, _K_INDEX):
+            i = 1
+        elif n == 11 and _is(buf, k0, k1, _K_FUNDING):
+            i = 2
+        elif n == 15 and _is(buf, k0, k1, _K_NEXT):
+            i = 3
+        elif n == 12 and _is(buf, k0, k1, _K_OI):
+            i = 4
+        if i >= 0:
+            if mask & (1 << i):  # twice: JSON's last one wins; the general path reads it
+                return OTHER
+            mask |= 1 << i
+            work[3 + 2 * i] = v0
+            work[4 + 2 * i] = v1
+    cs, pos = _int(buf, _lit(buf, pos, size, _K_CS), size)
+    ts, pos = _int(buf, _lit(buf, pos, size, _K_TS), size)
+    if pos < 0 or pos + 1 != size or buf[pos] != 125:  # "}"
+        return OTHER
+    work[0] = p1
+    work[1] = cs
+    work[2] = ts
+    parsed = 0  # mark, index, open interest as parse_e8 reads them, the funding rate signed
+    for i in (0, 1, 2, 4):
+        if mask & (1 << i):
+            v0 = work[3 + 2 * i]
+            v1 = work[4 + 2 * i]
+            neg = i == 2 and v1 > v0 and buf[v0] == 45  # "-"
+            value, end = _dec(buf, v0 + 1 if neg else v0, v1)
+            if end == v1:
+                work[13 + i] = -value if neg else value
+                parsed |= 1 << i
+    return mask | (parsed << 5)
+
+
+ticker_at = entry_point(ticker, b"{}", np.zeros(18, np.int64))

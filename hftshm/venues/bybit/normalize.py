@@ -57,7 +57,7 @@ from hftshm.layouts import md
 from ..binance_spot.normalize import _BAD_INPUT, BadTime, Refused, ZeroValue, _id, _ms
 from .. import inband_arrays as A
 from ..inband import InbandNormalizer
-from .fastbook import NEED_DIFF, NEED_OUT, RESENT, delta_at, trade_at
+from .fastbook import NEED_DIFF, NEED_OUT, RESENT, delta_at, ticker_at, trade_at
 
 _MS = 1_000_000
 _E8 = md.E8
@@ -80,12 +80,6 @@ class BybitNormalizer(InbandNormalizer):
         '"v":"<DEC>","p":"<DEC>","L":"<STR>","i":"<STR>","BT":<BOOL>,"seq":<INT>}]}',
         '{"topic":"<STR>","type":"<STR>","ts":<INT>,"data":{"s":"<STR>","b":<LEVELS>,"a":<LEVELS>,'
         '"u":<INT>,"seq":<INT>},"cts":<INT>}',
-    )
-
-    # tickers: a delta carrying only the mark price (a linear ticker's usual push between the
-    # snapshot's fields changing); any other shape goes to the general path.
-    TICKER_TEMPLATES = (
-        '{"topic":"<STR>","type":"delta","data":{"symbol":"<STR>","markPrice":"<STR>"},"cs":<INT>,"ts":<INT>}',
     )
 
     def __init__(self, symbols, **kw):
@@ -112,8 +106,8 @@ class BybitNormalizer(InbandNormalizer):
         self._dwork = np.zeros(MAX_VALS + 2 * 4096, np.int64)
         self._ddiff = np.zeros(1024, np.int64)  # a depth-1 snapshot's differences
         self._arr = self._words = None  # the output records, and the same memory as int64 words
-        tick = Templates(self.TICKER_TEMPLATES, max_levels=0)
-        self._tmatch, self._tprog, self._twork, self._tview = tick.entry, tick.prog, tick.work, tick.views[0]
+        self._fticker = ticker_at  # a tickers delta's MARK fields located in one call; tests switch it off
+        self._kwork = np.zeros(18, np.int64)
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
@@ -123,10 +117,9 @@ class BybitNormalizer(InbandNormalizer):
             return self._normalize(frame, recv_ns)
         head = frame[10:18]
         if head == b"tickers.":
-            if self._tmatch(frame, self._tprog, self._twork) == 0:
-                out = self._mark_delta(frame, recv_ns)
-                if out is not None:
-                    return out
+            out = self._ticker_delta(frame, recv_ns)
+            if out is not None:
+                return out
         else:
             if head == b"publicTr":
                 sid = self._trade_topics(frame[10:frame.find(b'"', 10)])
@@ -219,35 +212,67 @@ class BybitNormalizer(InbandNormalizer):
             return self._book_delta(book, frame, recv_ns)
         return None  # another shape, u or time, or a value past 2**53: the template path decides
 
-    def _mark_delta(self, frame: bytes, recv_ns: int):
-        """A tickers delta of ``TICKER_TEMPLATES``' shape: the mark price over the merged state
-        of a symbol whose last push was read whole (its other values are the published ones,
-        ``_marks``); None (nothing counted or changed) for anything the general path decides."""
-        p0, p1, _, _, m0, m1, cs, ts = self._tview.tolist()
-        route = self._topics_b(frame[p0:p1])
+    def _ticker_delta(self, frame: bytes, recv_ns: int):
+        """A tickers delta (``fastbook.ticker``: any field set, the MARK fields located) over the
+        merged state of a symbol that has one: only the MARK fields it carries are parsed, the
+        others are the published values (``_marks``, which is what the general path's parse of
+        the whole state gives whenever that state holds a mark price). A delta of none of them
+        (best bid/ask, last price, volume: most pushes) changes no MARK: counted, nothing out.
+        None (nothing counted or changed) for anything the general path decides."""
+        mask = self._fticker(frame, self._kwork)
+        if mask < 0:
+            return None
+        w = self._kwork.tolist()
+        route = self._topics_b(frame[10:w[0]])
+        ts = w[2]
         if route is None or route[0] != _TICKER or not 0 < ts <= _MAX_MS:
             return None
         sid = route[1]
-        state, last = self._tickers.get(sid), self._marks.get(sid)
-        if state is None or last is None or "markPrice" not in state:
+        state = self._tickers.get(sid)
+        if state is None:
+            return None  # no snapshot yet: the general path counts it stale
+        if not mask & 31:  # the general path's merge would change nothing the MARK uses
+            self.counters.frames += 1
+            return self._out.empty
+        last = self._marks.get(sid)
+        if last is None or "markPrice" not in state:
             return None
-        text = frame[m0:m1].decode()
-        mark = self._e8(text)
-        if mark is None:
-            try:
-                mark = self._e8_parse(text)
-            except _BAD_INPUT:
-                return None
-        if not mark:
+        mark, funding, index, next_ns, oi = last
+        texts = {}
+        try:  # each field as the general path reads it from the merged state
+            if mask & 1:
+                texts["markPrice"] = text = frame[w[3]:w[4]].decode()
+                mark = w[13] if mask & 32 else self._e8_of(text)
+                if not mark:
+                    return None
+            if mask & 2:
+                texts["indexPrice"] = text = frame[w[5]:w[6]].decode()
+                index = w[14] if mask & 64 else self._e8_of(text) if text else 0
+            if mask & 4:
+                texts["fundingRate"] = text = frame[w[7]:w[8]].decode()
+                if mask & 128:
+                    funding = w[15]
+                else:
+                    rate = text or "0"
+                    funding = -self._e8_of(rate[1:]) if rate[:1] == "-" else self._e8_of(rate)
+            if mask & 8:
+                texts["nextFundingTime"] = text = frame[w[9]:w[10]].decode()
+                nxt = text or "0"
+                if not nxt.isdigit():
+                    return None
+                next_ns = _ms(int(nxt)) if nxt != "0" else 0
+            if mask & 16:
+                texts["openInterest"] = text = frame[w[11]:w[12]].decode()
+                oi = w[17] if mask & 512 else self._e8_of(text) if text else 0
+        except _BAD_INPUT:
             return None
         self.counters.frames += 1
-        state["markPrice"] = text
-        values = (mark,) + last[1:]
+        state.update(texts)
+        values = (mark, funding, index, next_ns, oi)
         if last == values:
             return self._out.empty
         self._marks[sid] = values
-        _, funding, index, next_ns, oi = values
-        return self._out.single(md.MARK, 0, 0, sid, ts * _MS, next_ns, recv_ns, cs, oi, mark, funding, index, 0)
+        return self._out.single(md.MARK, 0, 0, sid, ts * _MS, next_ns, recv_ns, w[1], oi, mark, funding, index, 0)
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """The general path: orjson, then every field checked."""
