@@ -160,5 +160,8 @@ def test_a_reader_that_falls_behind_is_dropped_and_others_carry_on():
         await asyncio.to_thread(read_to_end)
         return got
 
-    got = with_sim(cfg(rate=100000.0, max_buffer=1 << 16), body)
+    # 20,000 market steps/s: the reader that never reads (six streams) still fills its 64 KiB
+    # within seconds, while the one that reads keeps up on a loaded machine (at 100,000 steps/s
+    # CI's loaded run dropped it too)
+    got = with_sim(cfg(rate=20000.0, max_buffer=1 << 16), body)
     assert [m["t"] for m in got] == list(range(got[0]["t"], got[0]["t"] + 5))
