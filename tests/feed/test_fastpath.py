@@ -25,6 +25,7 @@ SYMBOLS = {"BTCUSDT": 3, "ETHUSDT": 4}
 
 
 def _general_only(norm):
+    norm._fone = lambda frame, state, recv_ns: -1  # the one-call path (fastrecord) off
     norm._fmatch = lambda frame, prog, work: -1
     return norm
 

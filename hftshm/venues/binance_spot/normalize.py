@@ -56,6 +56,7 @@ from hftshm.layouts import md
 from hftshm.feed.e8 import INT64_MAX, E8Memo
 from hftshm.feed.fastjson import Templates
 from hftshm.feed.scratch import MdScratch, sparse_record
+from . import fastrecord
 from .book import DEFAULT_MAX_BUFFERED, DepthEvent, LocalBook
 from .counters import FeedCounters
 from .symbols import check_symbols
@@ -71,6 +72,7 @@ _pack_quote = sparse_record("kind", "symbol_id", "recv_ns", "venue_id", "price_e
                             "price2_e8", "qty2_e8", "price", "qty", "price2", "qty2").pack_into
 _E8 = md.E8  # floats are e8 / E8: int / int true division is correctly rounded
 _TRADE, _QUOTE, _BUY, _SELL, _F_BEST_MATCH = md.TRADE, md.QUOTE, md.BUY, md.SELL, md.F_BEST_MATCH
+_TRADE_GAP = fastrecord.TRADE_GAP
 
 
 class Refused(ValueError):
@@ -122,6 +124,9 @@ class BinanceSpotNormalizer:
     """
 
     book_class = LocalBook  # the venue's book-sync rules (binance_usdm: FuturesBook)
+    # A bookTicker or trade of TEMPLATES [0] / [1] read and written in one compiled call
+    # (fastrecord.py; binance_usdm: its own shapes' kernel)
+    ONE_CALL = staticmethod(fastrecord.spot_at)
     # The wire's shapes of a combined-stream frame (the vendored capture), for the fast path:
     # bookTicker, trade, depthUpdate, in that order (normalize reads the holes by position).
     TEMPLATES = (
@@ -153,7 +158,12 @@ class BinanceSpotNormalizer:
                        for name, sid in self._ids.items()}
         self._books_b = {name.encode(): book for name, book in self._books.items()}
         self._wanted: set[str] = set()  # symbols whose book asks for a snapshot
-        self._last_trade: dict[int, int] = {}  # symbol_id -> last "t"
+        # the one-call path's symbol table and trade-id state, and the record it writes
+        self._fstate = fastrecord.FastState(self._ids)
+        self._farray, self._frecord = self._fstate.array, self._fstate.record
+        self._fone = self.ONE_CALL  # tests switch it off (the reference is the code before it)
+        # symbol_id -> last "t", in the one-call path's state: every path keeps the same one
+        self._last_trade = fastrecord.TradeIds(self._fstate)
         self._last_agg: dict[int, int] = {}  # symbol_id -> last "a"
 
     # -- public API --------------------------------------------------------------------------
@@ -161,47 +171,63 @@ class BinanceSpotNormalizer:
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one text frame (possibly none). Never raises on bad input: counts it.
 
-        A frame of one of ``TEMPLATES``' exact shapes (the wire's) is read by the compiled
-        matcher (``feed.fastjson``) and packed here; anything else, or a value the general path
-        would refuse or count, goes to ``_normalize``, which decides. Same records either way
-        (tests/feed/test_fastpath.py compares the two over the captures)."""
+        A bookTicker or trade of ``TEMPLATES``' exact shapes (the wire's) that the general path
+        would publish is read and its record written in one compiled call (``fastrecord``); any
+        other frame of those shapes is read by the compiled matcher (``feed.fastjson``) and
+        packed here (``_templated``); anything else, or a value the general path would refuse or
+        count, goes to ``_normalize``, which decides. Same records either way
+        (tests/feed/test_fastpath.py and test_fastrecord.py compare them over the captures)."""
         if type(frame) is bytes:
-            t = self._fmatch(frame, self._fprog, self._fwork)
-            if t == 0:  # bookTicker
-                _, _, u, s0, s1, bid, bid_qty, ask, ask_qty = self._fviews[0].tolist()
-                sid = self._sym_b(frame[s0:s1])
-                if sid is not None and 0 < bid < ask and bid_qty and ask_qty:
-                    self.counters.frames += 1
-                    out = self._out
-                    _pack_quote(out.mv, 0, _QUOTE, sid, recv_ns, u, bid, bid_qty, ask, ask_qty,
-                                bid / _E8, bid_qty / _E8, ask / _E8, ask_qty / _E8)
-                    out.n = 1
-                    return out.one
-            elif t == 1:  # trade
-                _, _, exch_ms, s0, s1, tid, price, qty, txn_ms, m, best = self._fviews[1].tolist()
-                sid = self._sym_b(frame[s0:s1])
-                if sid is not None and price and qty and 0 < exch_ms <= _MAX_MS and 0 < txn_ms <= _MAX_MS:
-                    c = self.counters
-                    c.frames += 1
-                    out = self._out
-                    _pack_trade(out.mv, 0, _TRADE, _SELL if m else _BUY, _F_BEST_MATCH if best else 0, sid,
-                                exch_ms * _MS, txn_ms * _MS, recv_ns, tid, price, qty, price / _E8, qty / _E8)
-                    out.n = 1
-                    last = self._last_trade.get(sid)
-                    if last is not None and tid != last + 1:
-                        c.trade_id_gaps += 1
-                        if tid > last:
-                            c.trade_ids_missed += tid - last - 1
-                    self._last_trade[sid] = tid
-                    return out.one
-            elif t == 2:  # depthUpdate
-                _, _, exch_ms, s0, s1, first, final, b0, bn, a0, an = self._fviews[2].tolist()
-                book = self._books_b.get(frame[s0:s1])
-                if book is not None and first <= final and 0 < exch_ms <= _MAX_MS:
-                    self.counters.frames += 1
-                    rows = self._frows(b0, bn + an)  # a0 == b0 + bn
-                    ev = DepthEvent(first, final, exch_ms * _MS, recv_ns, None, None, -1, rows, bn)
-                    return self._on_diff(book, ev)
+            code = self._fone(frame, self._farray, recv_ns)
+            if code > 0:
+                c = self.counters
+                c.frames += 1
+                if code == _TRADE_GAP:
+                    c.trade_id_gaps += 1
+                    c.trade_ids_missed += self._fstate.missed
+                return self._frecord
+            return self._templated(frame, recv_ns)
+        return self._normalize(frame, recv_ns)
+
+    def _templated(self, frame: bytes, recv_ns: int) -> np.ndarray:
+        """The template path: a frame of one of ``TEMPLATES``' shapes read by the compiled
+        matcher and packed here, if the general path would take it; else ``_normalize``."""
+        t = self._fmatch(frame, self._fprog, self._fwork)
+        if t == 0:  # bookTicker
+            _, _, u, s0, s1, bid, bid_qty, ask, ask_qty = self._fviews[0].tolist()
+            sid = self._sym_b(frame[s0:s1])
+            if sid is not None and 0 < bid < ask and bid_qty and ask_qty:
+                self.counters.frames += 1
+                out = self._out
+                _pack_quote(out.mv, 0, _QUOTE, sid, recv_ns, u, bid, bid_qty, ask, ask_qty,
+                            bid / _E8, bid_qty / _E8, ask / _E8, ask_qty / _E8)
+                out.n = 1
+                return out.one
+        elif t == 1:  # trade
+            _, _, exch_ms, s0, s1, tid, price, qty, txn_ms, m, best = self._fviews[1].tolist()
+            sid = self._sym_b(frame[s0:s1])
+            if sid is not None and price and qty and 0 < exch_ms <= _MAX_MS and 0 < txn_ms <= _MAX_MS:
+                c = self.counters
+                c.frames += 1
+                out = self._out
+                _pack_trade(out.mv, 0, _TRADE, _SELL if m else _BUY, _F_BEST_MATCH if best else 0, sid,
+                            exch_ms * _MS, txn_ms * _MS, recv_ns, tid, price, qty, price / _E8, qty / _E8)
+                out.n = 1
+                last = self._last_trade.get(sid)
+                if last is not None and tid != last + 1:
+                    c.trade_id_gaps += 1
+                    if tid > last:
+                        c.trade_ids_missed += tid - last - 1
+                self._last_trade[sid] = tid
+                return out.one
+        elif t == 2:  # depthUpdate
+            _, _, exch_ms, s0, s1, first, final, b0, bn, a0, an = self._fviews[2].tolist()
+            book = self._books_b.get(frame[s0:s1])
+            if book is not None and first <= final and 0 < exch_ms <= _MAX_MS:
+                self.counters.frames += 1
+                rows = self._frows(b0, bn + an)  # a0 == b0 + bn
+                ev = DepthEvent(first, final, exch_ms * _MS, recv_ns, None, None, -1, rows, bn)
+                return self._on_diff(book, ev)
         return self._normalize(frame, recv_ns)
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:

@@ -51,6 +51,7 @@ import orjson
 from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
+from ..binance_spot import fastrecord
 from ..binance_spot.book import DepthEvent
 from ..binance_spot.normalize import (_BAD_INPUT, BadId, BadTime, BinanceSpotNormalizer, Refused,
                                       ZeroValue, _id, _ms)
@@ -74,6 +75,7 @@ class BinanceUsdmNormalizer(BinanceSpotNormalizer):
     contract as ``BinanceSpotNormalizer`` (returned views are valid until the next call)."""
 
     book_class = FuturesBook
+    ONE_CALL = staticmethod(fastrecord.usdm_at)  # TEMPLATES [0] / [1] in one call, as Spot's
     # The wire's shapes (the vendored capture), for the fast path as Spot's: bookTicker, trade,
     # depthUpdate, in that order (normalize reads the holes by position).
     TEMPLATES = (
@@ -85,48 +87,47 @@ class BinanceUsdmNormalizer(BinanceSpotNormalizer):
         '"pu":<INT>,"b":<LEVELS>,"a":<LEVELS>}}',
     )
 
-    def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
-        """Records from one text frame (possibly none). Never raises on bad input: counts it.
-        The fast path as Spot's (``TEMPLATES``), else ``_normalize``, which decides."""
-        if type(frame) is bytes:
-            t = self._fmatch(frame, self._fprog, self._fwork)
-            if t == 0:  # bookTicker
-                _, _, u, s0, s1, bid, bid_qty, ask, ask_qty, txn_ms, exch_ms = self._fviews[0].tolist()
-                sid = self._sym_b(frame[s0:s1])
-                if (sid is not None and 0 < bid < ask and bid_qty and ask_qty and 0 < exch_ms <= _MAX_MS
-                        and 0 < txn_ms <= _MAX_MS):
-                    self.counters.frames += 1
-                    out = self._out
-                    _pack_quote(out.mv, 0, _QUOTE, sid, exch_ms * _MS, txn_ms * _MS, recv_ns, u, bid,
-                                bid_qty, ask, ask_qty, bid / _E8, bid_qty / _E8, ask / _E8, ask_qty / _E8)
-                    out.n = 1
-                    return out.one
-            elif t == 1:  # trade
-                _, _, exch_ms, txn_ms, s0, s1, tid, price, qty, x0, x1, m = self._fviews[1].tolist()
-                sid = self._sym_b(frame[s0:s1])
-                if sid is not None and price and qty and 0 < exch_ms <= _MAX_MS and 0 < txn_ms <= _MAX_MS:
-                    c = self.counters
-                    c.frames += 1
-                    out = self._out
-                    _pack_trade(out.mv, 0, _TRADE, _SELL if m else _BUY,
-                                0 if frame[x0:x1] == b"MARKET" else _F_NOT_MARKET, sid, exch_ms * _MS,
-                                txn_ms * _MS, recv_ns, tid, price, qty, price / _E8, qty / _E8)
-                    out.n = 1
-                    last = self._last_trade.get(sid)
-                    if last is not None and tid != last + 1:
-                        c.trade_id_gaps += 1
-                        if tid > last:
-                            c.trade_ids_missed += tid - last - 1
-                    self._last_trade[sid] = tid
-                    return out.one
-            elif t == 2:  # depthUpdate
-                _, _, exch_ms, _, s0, s1, first, final, prev, b0, bn, a0, an = self._fviews[2].tolist()
-                book = self._books_b.get(frame[s0:s1])
-                if book is not None and first <= final and 0 < exch_ms <= _MAX_MS:
-                    self.counters.frames += 1
-                    rows = self._frows(b0, bn + an)  # a0 == b0 + bn
-                    ev = DepthEvent(first, final, exch_ms * _MS, recv_ns, None, None, prev, rows, bn)
-                    return self._on_diff(book, ev)
+    def _templated(self, frame: bytes, recv_ns: int) -> np.ndarray:
+        """The template path as Spot's (``TEMPLATES``), for what the one-call path
+        (``ONE_CALL``, Spot's ``normalize``) leaves; else ``_normalize``, which decides."""
+        t = self._fmatch(frame, self._fprog, self._fwork)
+        if t == 0:  # bookTicker
+            _, _, u, s0, s1, bid, bid_qty, ask, ask_qty, txn_ms, exch_ms = self._fviews[0].tolist()
+            sid = self._sym_b(frame[s0:s1])
+            if (sid is not None and 0 < bid < ask and bid_qty and ask_qty and 0 < exch_ms <= _MAX_MS
+                    and 0 < txn_ms <= _MAX_MS):
+                self.counters.frames += 1
+                out = self._out
+                _pack_quote(out.mv, 0, _QUOTE, sid, exch_ms * _MS, txn_ms * _MS, recv_ns, u, bid,
+                            bid_qty, ask, ask_qty, bid / _E8, bid_qty / _E8, ask / _E8, ask_qty / _E8)
+                out.n = 1
+                return out.one
+        elif t == 1:  # trade
+            _, _, exch_ms, txn_ms, s0, s1, tid, price, qty, x0, x1, m = self._fviews[1].tolist()
+            sid = self._sym_b(frame[s0:s1])
+            if sid is not None and price and qty and 0 < exch_ms <= _MAX_MS and 0 < txn_ms <= _MAX_MS:
+                c = self.counters
+                c.frames += 1
+                out = self._out
+                _pack_trade(out.mv, 0, _TRADE, _SELL if m else _BUY,
+                            0 if frame[x0:x1] == b"MARKET" else _F_NOT_MARKET, sid, exch_ms * _MS,
+                            txn_ms * _MS, recv_ns, tid, price, qty, price / _E8, qty / _E8)
+                out.n = 1
+                last = self._last_trade.get(sid)
+                if last is not None and tid != last + 1:
+                    c.trade_id_gaps += 1
+                    if tid > last:
+                        c.trade_ids_missed += tid - last - 1
+                self._last_trade[sid] = tid
+                return out.one
+        elif t == 2:  # depthUpdate
+            _, _, exch_ms, _, s0, s1, first, final, prev, b0, bn, a0, an = self._fviews[2].tolist()
+            book = self._books_b.get(frame[s0:s1])
+            if book is not None and first <= final and 0 < exch_ms <= _MAX_MS:
+                self.counters.frames += 1
+                rows = self._frows(b0, bn + an)  # a0 == b0 + bn
+                ev = DepthEvent(first, final, exch_ms * _MS, recv_ns, None, None, prev, rows, bn)
+                return self._on_diff(book, ev)
         return self._normalize(frame, recv_ns)
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
