@@ -138,3 +138,21 @@ def format_e8(value: int) -> str:
 
 def records(n: int = 1) -> np.ndarray:
     return np.zeros(n, DTYPE)
+
+
+# The field offsets the compiled writers (venues/inband_arrays.py, venues/binance_spot/fastrecord.py)
+# use when they write a record as 16 little-endian int64 words instead of through numpy's fields.
+WORD_OFFSETS = {"seq": 0, "kind": 8, "side": 9, "flags": 10, "symbol_id": 12, "exch_ns": 16, "txn_ns": 24,
+                "recv_ns": 32, "publish_ns": 40, "venue_id": 48, "venue_id2": 56, "price_e8": 64,
+                "qty_e8": 72, "price2_e8": 80, "qty2_e8": 88, "price": 96, "qty": 104, "price2": 112,
+                "qty2": 120}
+
+
+def check_words(writer: str) -> None:
+    """Refuse to load ``writer`` (ImportError) unless the record is what it writes word by word."""
+    import sys
+    found = {n: DTYPE.fields[n][1] for n in DTYPE.names}
+    if found != WORD_OFFSETS or DTYPE.itemsize != 128:
+        raise ImportError(f"md.DTYPE changed: {found}; {writer} writes {WORD_OFFSETS}")
+    if sys.byteorder != "little":  # the records are little-endian; the kernels write native words
+        raise ImportError(f"{writer} writes md records as little-endian int64 words")

@@ -111,6 +111,42 @@ def _dec(buf, pos, n):
 
 
 @njit(cache=True, inline="always")
+def expect(buf, pos, n, lit):
+    """``lit`` (a uint8 array) at ``pos``: the offset after it, -1 if absent (or ``pos`` is -1)."""
+    m = len(lit)
+    if pos < 0 or pos + m > n:
+        return -1
+    for j in range(m):
+        if buf[pos + j] != lit[j]:
+            return -1
+    return pos + m
+
+
+@njit(cache=True, inline="always")
+def string_end(buf, pos, n):
+    """A plain string body at ``pos`` (printable ASCII, no backslash): its closing quote's offset,
+    -1 if a byte it refuses or the frame's end comes first."""
+    if pos < 0:
+        return -1
+    while pos < n:
+        c = buf[pos]
+        if c == 34:
+            return pos
+        if c < 32 or c > 126 or c == 92:
+            return -1
+        pos += 1
+    return -1
+
+
+@njit(cache=True, inline="always")
+def uint_or_fail(buf, pos, n):
+    """``_uint`` that passes on a failure before it: (0, -1) when ``pos`` is -1."""
+    if pos < 0:
+        return 0, -1
+    return _uint(buf, pos, n)
+
+
+@njit(cache=True, inline="always")
 def _lit(buf, pos, n, prog, off, ln):
     if pos + ln > n:
         return -1

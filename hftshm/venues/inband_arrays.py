@@ -23,8 +23,6 @@ checked at import).
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 from numba import njit
 
@@ -42,23 +40,12 @@ _LAST, _FROM_BOOK = md.F_LAST_IN_EVENT, md.F_FROM_BOOK
 _WORDS = md.DTYPE.itemsize // 8
 
 
-def _check_layout() -> None:
-    want = {"seq": 0, "kind": 8, "side": 9, "flags": 10, "symbol_id": 12, "exch_ns": 16, "txn_ns": 24,
-            "recv_ns": 32, "publish_ns": 40, "venue_id": 48, "venue_id2": 56, "price_e8": 64, "qty_e8": 72,
-            "price2_e8": 80, "qty2_e8": 88, "price": 96, "qty": 104, "price2": 112, "qty2": 120}
-    found = {n: md.DTYPE.fields[n][1] for n in md.DTYPE.names}
-    if found != want or md.DTYPE.itemsize != 128:
-        raise ImportError(f"md.DTYPE changed: {found}; the book kernels write {want}")
-    if sys.byteorder != "little":  # the records are little-endian; the kernels pack native words
-        raise ImportError("the in-band book kernels write md records as little-endian int64 words")
-
-
-_check_layout()
+md.check_words("the in-band book kernels")
 
 
 @njit(cache=True, inline="always")
 def _record(words, at, kind, side, flags, sid, exch_ns, recv_ns, id1, id2, price, qty, price2, qty2):
-    """One md record at record index ``at`` (fields by the offsets _check_layout pins)."""
+    """One md record at record index ``at`` (fields at md.WORD_OFFSETS, which md.check_words pins)."""
     o = at * _WORDS
     words[o] = 0
     words[o + 1] = kind | (side << 8) | (flags << 16) | (sid << 32)

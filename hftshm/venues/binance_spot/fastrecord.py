@@ -32,12 +32,10 @@ nothing changed.
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 from numba import njit
 
-from hftshm.feed.fastjson import _dec, _uint
+from hftshm.feed.fastjson import expect, string_end, uint_or_fail, _dec, _uint
 from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
 
@@ -48,18 +46,7 @@ _QUOTE, _TRADE, _BUY, _SELL = md.QUOTE, md.TRADE, md.BUY, md.SELL
 _F_BEST_MATCH, _F_NOT_MARKET = md.F_BEST_MATCH, md.F_NOT_MARKET
 
 
-def _check_layout() -> None:
-    want = {"seq": 0, "kind": 8, "side": 9, "flags": 10, "symbol_id": 12, "exch_ns": 16, "txn_ns": 24,
-            "recv_ns": 32, "publish_ns": 40, "venue_id": 48, "venue_id2": 56, "price_e8": 64, "qty_e8": 72,
-            "price2_e8": 80, "qty2_e8": 88, "price": 96, "qty": 104, "price2": 112, "qty2": 120}
-    found = {n: md.DTYPE.fields[n][1] for n in md.DTYPE.names}
-    if found != want or md.DTYPE.itemsize != 128:
-        raise ImportError(f"md.DTYPE changed: {found}; fastrecord writes {want}")
-    if sys.byteorder != "little":  # the records are little-endian; the kernels write native words
-        raise ImportError("fastrecord writes md records as little-endian int64 words")
-
-
-_check_layout()
+md.check_words("fastrecord")
 
 
 def _lit_array(text: str) -> np.ndarray:
@@ -93,40 +80,6 @@ _T_QTY = _lit_array('","q":"')
 _T_M = _lit_array('","m":')
 _T_M_AFTER_INT = _lit_array(',"m":')
 _END = _lit_array("}}")
-
-
-@njit(cache=True, inline="always")
-def _lit(buf, pos, n, lit):
-    m = len(lit)
-    if pos < 0 or pos + m > n:
-        return -1
-    for j in range(m):
-        if buf[pos + j] != lit[j]:
-            return -1
-    return pos + m
-
-
-@njit(cache=True, inline="always")
-def _str(buf, pos, n):
-    """A ``<STR>`` hole's body at ``pos``: the closing quote's offset, -1 if none (a byte the hole
-    refuses: a control byte, non-ASCII, a backslash)."""
-    if pos < 0:
-        return -1
-    while pos < n:
-        c = buf[pos]
-        if c == 34:
-            return pos
-        if c < 32 or c > 126 or c == 92:
-            return -1
-        pos += 1
-    return -1
-
-
-@njit(cache=True, inline="always")
-def _int(buf, pos, n):
-    if pos < 0:
-        return 0, -1
-    return _uint(buf, pos, n)
 
 
 @njit(cache=True, inline="always")
@@ -218,10 +171,10 @@ def _record(words, kind, side, flags, sid, exch_ns, txn_ns, recv_ns, venue_id, p
 @njit(cache=True, inline="always")
 def _quote_levels(buf, pos, n):
     """``b":"<DEC>","B":"<DEC>","a":"<DEC>","A":"<DEC>`` after the symbol's closing quote."""
-    bid, pos = _num(buf, _lit(buf, pos, n, _B_BID), n)
-    bid_qty, pos = _num(buf, _lit(buf, pos, n, _B_BID_QTY), n)
-    ask, pos = _num(buf, _lit(buf, pos, n, _B_ASK), n)
-    ask_qty, pos = _num(buf, _lit(buf, pos, n, _B_ASK_QTY), n)
+    bid, pos = _num(buf, expect(buf, pos, n, _B_BID), n)
+    bid_qty, pos = _num(buf, expect(buf, pos, n, _B_BID_QTY), n)
+    ask, pos = _num(buf, expect(buf, pos, n, _B_ASK), n)
+    ask_qty, pos = _num(buf, expect(buf, pos, n, _B_ASK_QTY), n)
     return bid, bid_qty, ask, ask_qty, pos
 
 
@@ -249,16 +202,16 @@ def _trade_done(state, slot, side, flags, exch_ms, txn_ms, recv_ns, tid, price, 
 def spot(buf, state, recv_ns):
     """A Spot bookTicker or trade frame (``BinanceSpotNormalizer.TEMPLATES`` [0], [1])."""
     n = len(buf)
-    pos = _str(buf, _lit(buf, 0, n, _HEAD), n)
+    pos = string_end(buf, expect(buf, 0, n, _HEAD), n)
     if pos < 0:
         return OTHER
-    at = _lit(buf, pos, n, _S_QUOTE)
+    at = expect(buf, pos, n, _S_QUOTE)
     if at >= 0:  # {"stream":..,"data":{"u":<INT>,"s":"<STR>","b":..,"B":..,"a":..,"A":..}}
-        u, pos = _int(buf, at, n)
-        s0 = _lit(buf, pos, n, _S)
-        s1 = _str(buf, s0, n)
+        u, pos = uint_or_fail(buf, at, n)
+        s0 = expect(buf, pos, n, _S)
+        s1 = string_end(buf, s0, n)
         bid, bid_qty, ask, ask_qty, pos = _quote_levels(buf, s1, n)
-        if _lit(buf, pos, n, _S_QUOTE_END) != n or not _quote_ok(bid, bid_qty, ask, ask_qty):
+        if expect(buf, pos, n, _S_QUOTE_END) != n or not _quote_ok(bid, bid_qty, ask, ask_qty):
             return OTHER
         slot = _slot(buf, s0, s1, state)
         if slot < 0:
@@ -267,16 +220,16 @@ def spot(buf, state, recv_ns):
         return QUOTE_OK
     # {"stream":..,"data":{"e":"trade","E":<INT>,"s":"<STR>","t":<INT>,"p":"<DEC>","q":"<DEC>",
     #  "T":<INT>,"m":<BOOL>,"M":<BOOL>}}
-    exch_ms, pos = _int(buf, _lit(buf, pos, n, _S_TRADE), n)
-    s0 = _lit(buf, pos, n, _S)
-    s1 = _str(buf, s0, n)
-    tid, pos = _int(buf, _lit(buf, s1, n, _T_ID), n)
-    price, pos = _num(buf, _lit(buf, pos, n, _T_PRICE), n)
-    qty, pos = _num(buf, _lit(buf, pos, n, _T_QTY), n)
-    txn_ms, pos = _int(buf, _lit(buf, pos, n, _S_TRADE_T), n)
-    m, pos = _bool(buf, _lit(buf, pos, n, _T_M_AFTER_INT), n)
-    best, pos = _bool(buf, _lit(buf, pos, n, _S_M), n)
-    if (_lit(buf, pos, n, _END) != n or price == 0 or qty == 0 or price >= _EXACT or qty >= _EXACT
+    exch_ms, pos = uint_or_fail(buf, expect(buf, pos, n, _S_TRADE), n)
+    s0 = expect(buf, pos, n, _S)
+    s1 = string_end(buf, s0, n)
+    tid, pos = uint_or_fail(buf, expect(buf, s1, n, _T_ID), n)
+    price, pos = _num(buf, expect(buf, pos, n, _T_PRICE), n)
+    qty, pos = _num(buf, expect(buf, pos, n, _T_QTY), n)
+    txn_ms, pos = uint_or_fail(buf, expect(buf, pos, n, _S_TRADE_T), n)
+    m, pos = _bool(buf, expect(buf, pos, n, _T_M_AFTER_INT), n)
+    best, pos = _bool(buf, expect(buf, pos, n, _S_M), n)
+    if (expect(buf, pos, n, _END) != n or price == 0 or qty == 0 or price >= _EXACT or qty >= _EXACT
             or not 0 < exch_ms <= _MAX_MS or not 0 < txn_ms <= _MAX_MS):
         return OTHER
     slot = _slot(buf, s0, s1, state)
@@ -290,18 +243,18 @@ def spot(buf, state, recv_ns):
 def usdm(buf, state, recv_ns):
     """A USD-M bookTicker or trade frame (``BinanceUsdmNormalizer.TEMPLATES`` [0], [1])."""
     n = len(buf)
-    pos = _str(buf, _lit(buf, 0, n, _HEAD), n)
+    pos = string_end(buf, expect(buf, 0, n, _HEAD), n)
     if pos < 0:
         return OTHER
-    at = _lit(buf, pos, n, _U_QUOTE)
+    at = expect(buf, pos, n, _U_QUOTE)
     if at >= 0:  # ..{"e":"bookTicker","u":<INT>,"s":"<STR>","b":..,"B":..,"a":..,"A":..,"T":<INT>,"E":<INT>}}
-        u, pos = _int(buf, at, n)
-        s0 = _lit(buf, pos, n, _S)
-        s1 = _str(buf, s0, n)
+        u, pos = uint_or_fail(buf, at, n)
+        s0 = expect(buf, pos, n, _S)
+        s1 = string_end(buf, s0, n)
         bid, bid_qty, ask, ask_qty, pos = _quote_levels(buf, s1, n)
-        txn_ms, pos = _int(buf, _lit(buf, pos, n, _U_QUOTE_T), n)
-        exch_ms, pos = _int(buf, _lit(buf, pos, n, _U_E), n)
-        if (_lit(buf, pos, n, _END) != n or not _quote_ok(bid, bid_qty, ask, ask_qty)
+        txn_ms, pos = uint_or_fail(buf, expect(buf, pos, n, _U_QUOTE_T), n)
+        exch_ms, pos = uint_or_fail(buf, expect(buf, pos, n, _U_E), n)
+        if (expect(buf, pos, n, _END) != n or not _quote_ok(bid, bid_qty, ask, ask_qty)
                 or not 0 < exch_ms <= _MAX_MS or not 0 < txn_ms <= _MAX_MS):
             return OTHER
         slot = _slot(buf, s0, s1, state)
@@ -312,17 +265,17 @@ def usdm(buf, state, recv_ns):
         return QUOTE_OK
     # ..{"e":"trade","E":<INT>,"T":<INT>,"s":"<STR>","t":<INT>,"p":"<DEC>","q":"<DEC>","X":"<STR>",
     #  "m":<BOOL>}}
-    exch_ms, pos = _int(buf, _lit(buf, pos, n, _U_TRADE), n)
-    txn_ms, pos = _int(buf, _lit(buf, pos, n, _U_T), n)
-    s0 = _lit(buf, pos, n, _S)
-    s1 = _str(buf, s0, n)
-    tid, pos = _int(buf, _lit(buf, s1, n, _T_ID), n)
-    price, pos = _num(buf, _lit(buf, pos, n, _T_PRICE), n)
-    qty, pos = _num(buf, _lit(buf, pos, n, _T_QTY), n)
-    x0 = _lit(buf, pos, n, _U_X)
-    x1 = _str(buf, x0, n)
-    m, pos = _bool(buf, _lit(buf, x1, n, _T_M), n)
-    if (_lit(buf, pos, n, _END) != n or price == 0 or qty == 0 or price >= _EXACT or qty >= _EXACT
+    exch_ms, pos = uint_or_fail(buf, expect(buf, pos, n, _U_TRADE), n)
+    txn_ms, pos = uint_or_fail(buf, expect(buf, pos, n, _U_T), n)
+    s0 = expect(buf, pos, n, _S)
+    s1 = string_end(buf, s0, n)
+    tid, pos = uint_or_fail(buf, expect(buf, s1, n, _T_ID), n)
+    price, pos = _num(buf, expect(buf, pos, n, _T_PRICE), n)
+    qty, pos = _num(buf, expect(buf, pos, n, _T_QTY), n)
+    x0 = expect(buf, pos, n, _U_X)
+    x1 = string_end(buf, x0, n)
+    m, pos = _bool(buf, expect(buf, x1, n, _T_M), n)
+    if (expect(buf, pos, n, _END) != n or price == 0 or qty == 0 or price >= _EXACT or qty >= _EXACT
             or not 0 < exch_ms <= _MAX_MS or not 0 < txn_ms <= _MAX_MS):
         return OTHER
     slot = _slot(buf, s0, s1, state)

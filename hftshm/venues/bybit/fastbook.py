@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from hftshm.feed.fastjson import MAX_VALS, _dec, _levels, _uint
+from hftshm.feed.fastjson import MAX_VALS, expect, string_end, uint_or_fail, _dec, _levels, _uint
 from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
 
@@ -49,38 +49,6 @@ _CTS = np.frombuffer(b'},"cts":', np.uint8)
 
 
 @njit(cache=True, inline="always")
-def _lit(buf, pos, n, lit):
-    m = len(lit)
-    if pos < 0 or pos + m > n:
-        return -1
-    for j in range(m):
-        if buf[pos + j] != lit[j]:
-            return -1
-    return pos + m
-
-
-@njit(cache=True, inline="always")
-def _str(buf, pos, n):
-    if pos < 0:
-        return -1
-    while pos < n:
-        c = buf[pos]
-        if c < 32 or c > 126 or c == 92:
-            return -1
-        if c == 34:
-            return pos
-        pos += 1
-    return -1
-
-
-@njit(cache=True, inline="always")
-def _int(buf, pos, n):
-    if pos < 0:
-        return 0, -1
-    return _uint(buf, pos, n)
-
-
-@njit(cache=True, inline="always")
 def _is(buf, a, b, word):
     if b - a != len(word):
         return False
@@ -94,22 +62,22 @@ def _is(buf, a, b, word):
 def delta(buf, sides, work, words, n, recv_ns, last, diff):
     size = len(buf)
     rows_max = (len(work) - MAX_VALS) // 2
-    pos = _str(buf, _lit(buf, 0, size, _HEAD), size)
-    k0 = _lit(buf, pos, size, _TYPE)
-    k1 = _str(buf, k0, size)
-    ts, pos = _int(buf, _lit(buf, k1, size, _TS), size)
-    pos = _str(buf, _lit(buf, pos, size, _DATA), size)
-    pos = _lit(buf, pos, size, _B)
+    pos = string_end(buf, expect(buf, 0, size, _HEAD), size)
+    k0 = expect(buf, pos, size, _TYPE)
+    k1 = string_end(buf, k0, size)
+    ts, pos = uint_or_fail(buf, expect(buf, k1, size, _TS), size)
+    pos = string_end(buf, expect(buf, pos, size, _DATA), size)
+    pos = expect(buf, pos, size, _B)
     if pos < 0:
         return OTHER
     pos, nb = _levels(buf, pos, size, work, 0, rows_max)
-    pos = _lit(buf, pos, size, _A)
+    pos = expect(buf, pos, size, _A)
     if pos < 0:
         return OTHER
     pos, end = _levels(buf, pos, size, work, nb, rows_max)
-    u, pos = _int(buf, _lit(buf, pos, size, _U), size)
-    seq, pos = _int(buf, _lit(buf, pos, size, _SEQ), size)
-    _, pos = _int(buf, _lit(buf, pos, size, _CTS), size)
+    u, pos = uint_or_fail(buf, expect(buf, pos, size, _U), size)
+    seq, pos = uint_or_fail(buf, expect(buf, pos, size, _SEQ), size)
+    _, pos = uint_or_fail(buf, expect(buf, pos, size, _CTS), size)
     if pos < 0 or pos + 1 != size or buf[pos] != 125 or not 0 < ts <= _MAX_MS:  # "}"
         return OTHER
     work[1] = ts
@@ -176,24 +144,24 @@ def trade(buf, words, sid, recv_ns, side_buy, side_sell, not_market):
     for anything that path would not take (another shape, a side not Buy/Sell, a zero price or
     size, a time out of range) or a value of 2**53 or more (its float from Python)."""
     size = len(buf)
-    pos = _str(buf, _lit(buf, 0, size, _HEAD), size)
-    ts, pos = _int(buf, _lit(buf, pos, size, _T_HEAD), size)
-    txn, pos = _int(buf, _lit(buf, pos, size, _T_DATA), size)
-    pos = _str(buf, _lit(buf, pos, size, _T_S), size)
-    s0 = _lit(buf, pos, size, _T_SIDE)
-    s1 = _str(buf, s0, size)
-    pos = _lit(buf, s1, size, _T_V)
+    pos = string_end(buf, expect(buf, 0, size, _HEAD), size)
+    ts, pos = uint_or_fail(buf, expect(buf, pos, size, _T_HEAD), size)
+    txn, pos = uint_or_fail(buf, expect(buf, pos, size, _T_DATA), size)
+    pos = string_end(buf, expect(buf, pos, size, _T_S), size)
+    s0 = expect(buf, pos, size, _T_SIDE)
+    s1 = string_end(buf, s0, size)
+    pos = expect(buf, s1, size, _T_V)
     if pos < 0:
         return OTHER
     qty, pos = _dec(buf, pos, size)
-    pos = _lit(buf, pos, size, _T_P)
+    pos = expect(buf, pos, size, _T_P)
     if pos < 0:
         return OTHER
     price, pos = _dec(buf, pos, size)
-    pos = _str(buf, _lit(buf, pos, size, _T_L), size)
-    i0 = _lit(buf, pos, size, _T_I)
-    i1 = _str(buf, i0, size)
-    pos = _lit(buf, i1, size, _T_BT)
+    pos = string_end(buf, expect(buf, pos, size, _T_L), size)
+    i0 = expect(buf, pos, size, _T_I)
+    i1 = string_end(buf, i0, size)
+    pos = expect(buf, i1, size, _T_BT)
     if pos < 0:
         return OTHER
     if pos + 4 <= size and buf[pos] == 116 and buf[pos + 1] == 114 and buf[pos + 2] == 117 and buf[pos + 3] == 101:
@@ -205,8 +173,8 @@ def trade(buf, words, sid, recv_ns, side_buy, side_sell, not_market):
         pos += 5
     else:
         return OTHER
-    seq, pos = _int(buf, _lit(buf, pos, size, _T_SEQ), size)
-    pos = _lit(buf, pos, size, _T_END)
+    seq, pos = uint_or_fail(buf, expect(buf, pos, size, _T_SEQ), size)
+    pos = expect(buf, pos, size, _T_END)
     if pos != size:
         return OTHER
     if _is(buf, s0, s1, _BUY):
@@ -279,8 +247,8 @@ def ticker(buf, work):
     field i's value read by parse_e8's grammar (the funding rate with an optional "-") into
     work[13 + i] (not for nextFundingTime; a value it does not take is left to the caller)."""
     size = len(buf)
-    p1 = _str(buf, _lit(buf, 0, size, _HEAD), size)
-    pos = _str(buf, _lit(buf, p1, size, _K_DELTA), size)
+    p1 = string_end(buf, expect(buf, 0, size, _HEAD), size)
+    pos = string_end(buf, expect(buf, p1, size, _K_DELTA), size)
     if pos < 0:
         return OTHER
     pos += 1
@@ -291,11 +259,11 @@ def ticker(buf, work):
         if buf[pos] != 44 or buf[pos + 1] != 34:  # ',"': a next key, else the data's end
             break
         k0 = pos + 2
-        k1 = _str(buf, k0, size)
+        k1 = string_end(buf, k0, size)
         if k1 < 0 or k1 + 3 > size or buf[k1 + 1] != 58 or buf[k1 + 2] != 34:  # '":"'
             return OTHER
         v0 = k1 + 3
-        v1 = _str(buf, v0, size)
+        v1 = string_end(buf, v0, size)
         if v1 < 0:
             return OTHER
         pos = v1 + 1
@@ -317,8 +285,8 @@ def ticker(buf, work):
             mask |= 1 << i
             work[3 + 2 * i] = v0
             work[4 + 2 * i] = v1
-    cs, pos = _int(buf, _lit(buf, pos, size, _K_CS), size)
-    ts, pos = _int(buf, _lit(buf, pos, size, _K_TS), size)
+    cs, pos = uint_or_fail(buf, expect(buf, pos, size, _K_CS), size)
+    ts, pos = uint_or_fail(buf, expect(buf, pos, size, _K_TS), size)
     if pos < 0 or pos + 1 != size or buf[pos] != 125:  # "}"
         return OTHER
     work[0] = p1

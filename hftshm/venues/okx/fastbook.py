@@ -23,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from hftshm.feed.fastjson import _dec, _uint
+from hftshm.feed.fastjson import expect, string_end, _dec, _uint
 from hftshm.ring.fast import entry_point
 
 from .. import inband_arrays as A
@@ -38,33 +38,6 @@ _PREV = np.frombuffer(b',"prevSeqId":', np.uint8)
 _SEQ = np.frombuffer(b',"seqId":', np.uint8)
 _TAIL = np.frombuffer(b'}]}', np.uint8)
 VALS = 10
-
-
-@njit(cache=True, inline="always")
-def _lit(buf, pos, n, lit):
-    m = len(lit)
-    if pos < 0 or pos + m > n:
-        return -1
-    for j in range(m):
-        if buf[pos + j] != lit[j]:
-            return -1
-    return pos + m
-
-
-@njit(cache=True, inline="always")
-def _str(buf, pos, n):
-    """A plain string body at ``pos`` (printable ASCII, no quote or backslash): its end (the
-    closing quote), -1 if the frame ends first."""
-    if pos < 0:
-        return -1
-    while pos < n:
-        c = buf[pos]
-        if c < 32 or c > 126 or c == 92:
-            return -1
-        if c == 34:
-            return pos
-        pos += 1
-    return -1
 
 
 @njit(cache=True, inline="always")
@@ -98,10 +71,10 @@ def _levels4(buf, pos, n, rows, toff, row, limit):
         if pos < 0 or pos + 3 > n or buf[pos] != 34 or buf[pos + 1] != 44 or buf[pos + 2] != 34:
             return -1, row
         q1 = pos
-        pos = _str(buf, pos + 3, n)
+        pos = string_end(buf, pos + 3, n)
         if pos < 0 or pos + 3 > n or buf[pos + 1] != 44 or buf[pos + 2] != 34:  # ","
             return -1, row
-        pos = _str(buf, pos + 3, n)
+        pos = string_end(buf, pos + 3, n)
         if pos < 0 or pos + 2 > n or buf[pos + 1] != 93:  # "]
             return -1, row
         rows[2 * row] = price
@@ -127,27 +100,27 @@ def parse(buf, vals, rows, toff):
     n = len(buf)
     limit = len(rows) // 2
     half = limit // 2
-    pos = _lit(buf, 0, n, _HEAD)
+    pos = expect(buf, 0, n, _HEAD)
     vals[0] = pos
-    pos = _str(buf, pos, n)
+    pos = string_end(buf, pos, n)
     vals[1] = pos
-    pos = _lit(buf, pos, n, _ACTION)
+    pos = expect(buf, pos, n, _ACTION)
     vals[2] = pos
-    pos = _str(buf, pos, n)
+    pos = string_end(buf, pos, n)
     vals[3] = pos
-    pos = _lit(buf, pos, n, _ASKS)
+    pos = expect(buf, pos, n, _ASKS)
     pos, end_a = _levels4(buf, pos, n, rows, toff, half, limit)  # asks parked in the upper half
-    pos = _lit(buf, pos, n, _BIDS)
+    pos = expect(buf, pos, n, _BIDS)
     pos, nb = _levels4(buf, pos, n, rows, toff, 0, half)
-    pos = _lit(buf, pos, n, _TS)
+    pos = expect(buf, pos, n, _TS)
     ts, pos = _uint(buf, pos, n) if pos >= 0 else (0, -1)
-    pos = _lit(buf, pos, n, _CHECKSUM)
+    pos = expect(buf, pos, n, _CHECKSUM)
     checksum, pos = _sint(buf, pos, n)
-    pos = _lit(buf, pos, n, _PREV)
+    pos = expect(buf, pos, n, _PREV)
     prev, pos = _sint(buf, pos, n)
-    pos = _lit(buf, pos, n, _SEQ)
+    pos = expect(buf, pos, n, _SEQ)
     seq, pos = _uint(buf, pos, n) if pos >= 0 else (0, -1)
-    pos = _lit(buf, pos, n, _TAIL)
+    pos = expect(buf, pos, n, _TAIL)
     if pos != n:
         return 0
     na = end_a - half
