@@ -218,7 +218,9 @@ def test_worker_reads_both_routed_paths(ingest_instance, tmp_path):
         inst = ingest_instance
         inst.start(_config(inst, sim.port, streams=["bookTicker", "markPrice@1s", "forceOrder"]))
         recs = inst.read_until(lambda r: len(r) >= 101, timeout=60)
-        c = inst.wait_counters(lambda c: c["msgs"] == 101 and c["connected"] == 2, timeout=30)
+        # the gauge and the counts are separate words: wait for all of them (a loaded CI run read
+        # connected == 2 before the second connection's connects count)
+        c = inst.wait_counters(lambda c: c["msgs"] == 101 and c["connected"] == 2 and c["connects"] == 2, timeout=30)
         assert c["connects"] == 2 and c["silent"] == 0 and c["bad_fields"] == 0 and c["records"] == 101
         kinds = [int(r["kind"]) for r in recs]
         assert kinds.count(md.QUOTE) == 50 and kinds.count(md.MARK) == 50 and kinds.count(md.LIQUIDATION) == 1
