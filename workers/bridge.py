@@ -49,6 +49,7 @@ COUNTERS = (
     "epoch",  # md in: the source ring epoch followed (a gauge; kept across restarts)
     "src_base",  # md in: source sequence of local position 0 (a gauge)
     "stream_seq",  # md in: the last stream sequence used (a gauge; where a restart resumes)
+    "pending_in",  # md in: what the last ring publish was (a restart counts it if a kill -9 left it uncounted)
     # orders (docs/bridge.md, "A remote strategy host")
     "orders_out",  # remote host: orders stored in the work-queue stream (acknowledged, not duplicates)
     "orders_in",  # trading host: orders offered into the local orders ring
@@ -56,9 +57,9 @@ COUNTERS = (
     "orders_resent",  # ... messages delivered again (a crash before the acknowledgement)
     "orders_refused",  # ... orders of a strategy id not in orders_in_strategies: never offered
     # fills in (a remote strategy host: its strategies' positions), as md in's for the fills ring;
-    # a worker has 32 counters: fills in's refusals and duplicates are logged, not counted
+    # a worker has 36 counters: fills in's refusals and duplicates are logged, not counted
     "fills_records_in", "fills_lag_in", "fills_gaps_lost", "fills_src_lost",
-    "fills_epoch", "fills_src_base", "fills_stream_seq",
+    "fills_epoch", "fills_src_base", "fills_stream_seq", "fills_pending_in",
 )
 
 

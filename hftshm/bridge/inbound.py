@@ -41,6 +41,7 @@ REFUSE_MALFORMED = "malformed"
 class Verdict:
     kind: str
     records: np.ndarray | None = None
+    counted: str = ""  # ACCEPT: the count the records went to ("records" or "src_lost")
     reason: str = ""
     detail: str = ""
 
@@ -88,14 +89,13 @@ class Inbound:
         self.counts["duplicates"] += skip
         n = count - skip
         if kind == wire.GAP:
-            recs = self.placeholder(self.next_src, n)
-            self.counts["src_lost"] += n
+            recs, counted = self.placeholder(self.next_src, n), "src_lost"
         else:
             body = memoryview(payload)[wire.HEADER_LENGTH + skip * size:]
-            recs = np.frombuffer(body, self.dtype, n)
-            self.counts["records"] += n
+            recs, counted = np.frombuffer(body, self.dtype, n), "records"
+        self.counts[counted] += n
         self.next_src = end
-        return Verdict(ACCEPT, records=recs)
+        return Verdict(ACCEPT, records=recs, counted=counted)
 
     def lose(self, upto: int) -> np.ndarray:
         """Give up on source sequences ``next_src .. upto - 1``: counted, and their placeholders."""

@@ -228,6 +228,8 @@ class InLink:
             self.inb.counts[key] = a.get(name)
         self.publisher = ring.publisher()
         self._slots = None  # (counter array, index) per name of _sync_counts
+        if epoch:
+            self._recount(ring.published())
         self.stream_seq = a.get("stream_seq")
         self.refused_logged = 0
         self.seen = self.stream_seq  # the last stream sequence delivered to us
@@ -243,6 +245,24 @@ class InLink:
               "transport_lost": "gaps_lost", "refused_layout": "refused_layout", "refused_epoch": "refused_epoch",
               "refused_malformed": "refused_bad"}
 
+    # the counts that take ring positions, and their codes in the pending_in word (see _publish)
+    POSITION_COUNTS = ("records", "src_lost", "transport_lost")
+
+    def _recount(self, held: int) -> None:
+        """A worker killed between a publish and the counters after it left that publish
+        uncounted (its message comes again, as a duplicate): the ring holds more positions than
+        the counts say. ``pending_in`` says what the last publish was; count it."""
+        c = self.inb.counts
+        missing = held - sum(c[k] for k in self.POSITION_COUNTS)
+        pending = self.agent.get("pending_in")
+        if missing <= 0:
+            return
+        if missing > pending >> 2:
+            log.warning("in: the ring holds %d records the counters do not account for; not counted", missing)
+            return
+        c[self.POSITION_COUNTS[(pending & 3) - 1]] += missing
+        self._sync_counts()
+
     def _sync_counts(self) -> None:
         """Publish the core's counts (after each message: the array writes are cheap, the name
         lookups are done once in ``_slots``)."""
@@ -255,10 +275,14 @@ class InLink:
             if arr is not None:
                 arr[i] = v
 
-    def _publish(self, recs: np.ndarray) -> None:
+    def _publish(self, recs: np.ndarray, counted: str) -> None:
+        """Publish, then the counts: ``pending_in`` (n << 2 | code of ``counted``) says what a
+        kill -9 between the two left uncounted (``_recount``)."""
+        self.agent.set("pending_in", len(recs) << 2 | (self.POSITION_COUNTS.index(counted) + 1))
         cap = self.ring.capacity
         for i in range(0, len(recs), cap):
             self.publisher.publish_batch(np.ascontiguousarray(recs[i:i + cap]))
+        self._sync_counts()
 
     async def _subscribe(self, js, stop):
         if self.stream_seq:
@@ -303,7 +327,7 @@ class InLink:
                 log.warning("md in: refused stream message %d (%s): %s [%d refused]", sseq, v.reason, v.detail,
                             self.refused_logged)
         elif v.kind == IB.ACCEPT and len(v.records):
-            self._publish(v.records)
+            self._publish(v.records, v.counted)
         return True
 
     def _drain(self) -> None:
@@ -330,7 +354,7 @@ class InLink:
         upto = min(self.ahead)
         log.warning("md in: source sequences %d..%d are not in the stream (%s); counted lost",
                     self.inb.next_src, upto - 1, why)
-        self._publish(self.inb.lose(upto))
+        self._publish(self.inb.lose(upto), "transport_lost")
         self.hole_at = None
         self._drain()
 

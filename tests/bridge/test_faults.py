@@ -80,6 +80,7 @@ def test_kill9_receiving_bridge_resumes_without_duplicates(make_instance, nats_s
         publish("md", src.name, 30_000, 10_000)
         dst.spawn(); dst.wait_running()
         check_exact(col.drain(40_000), 0, 40_000)
+        dst.wait_counter("records_in", 40_000, timeout=30)  # the counts follow each publish
         c = dst.counters()
         assert c["gaps_lost"] == 0 and c["records_in"] == 40_000, c
     finally:
