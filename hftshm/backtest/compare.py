@@ -206,5 +206,6 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
         "first_divergence": divergence, "live_pnl": live_pnl, "backtest_pnl": bt_pnl,
         "pnl_difference": bt_pnl - live_pnl, "pnl_difference_within_md": bt_pnl_md - live_pnl_md, "replayed_rejects": int(getattr(bt.lat, "failures", 0)),
         "busy": None if bt.busy is None else {"record_us": bt.busy.record_ns / 1e3, "intent_us": bt.busy.intent_ns / 1e3,
+                                              "wake_us": bt.busy.wake_ns / 1e3,
                                               **bt.busy.fit},
     }

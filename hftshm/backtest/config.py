@@ -18,6 +18,7 @@
     busy = "constant"             # the strategy's busy time: "constant" (the two below) or "recorded" (fitted to run)
     busy_record_us = 0            # per md record the strategy reads (0 and 0: it keeps up with the stream)
     busy_intent_us = 0            # per intent it sends
+    busy_wake_us = 0              # a parked strategy's wake-up (it then reads md before answers)
 
     [backtest.fill]
     queue = "conservative"        # "conservative" | "probabilistic"
@@ -49,7 +50,8 @@ from .errors import BacktestError
 DEFAULT_BACKTEST = {"equity_interval_ms": 1000}
 DEFAULT_LATENCY = {"model": "constant", "entry_us": 0, "response_us": 0, "compute_us": 0, "entry_mult": 1.0,
                    "response_mult": 1.0, "offset_us": 0, "run": "", "compute": "constant",
-                   "busy": "constant", "busy_record_us": 0, "busy_intent_us": 0}
+                   "busy": "constant", "busy_record_us": 0, "busy_intent_us": 0,
+                   "busy_wake_us": 0}
 DEFAULT_FILL = {"queue": "conservative", "queue_power": 2.0, "taker": "touch", "maker_fee_bps": 10.0,
                 "taker_fee_bps": 10.0}
 SYMBOL_KEYS = ("tick", "step", "min_notional")
@@ -129,7 +131,7 @@ def from_dict(data: dict, symbols: list[str]) -> BacktestConfig:
     if lat["model"] not in LATENCY_MODELS:
         raise BacktestError(f"[backtest.latency] model must be one of {', '.join(LATENCY_MODELS)}, got {lat['model']!r}")
     for key in ("entry_us", "response_us", "compute_us", "entry_mult", "response_mult", "offset_us",
-                "busy_record_us", "busy_intent_us"):
+                "busy_record_us", "busy_intent_us", "busy_wake_us"):
         _number(f"[backtest.latency] {key}", lat[key], 0)
     if not isinstance(lat["run"], str):
         raise BacktestError(f"[backtest.latency] run must be a path (a live run's directory), got {lat['run']!r}")

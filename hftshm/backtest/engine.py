@@ -22,7 +22,9 @@ Rules (each a guarantee, tested in tests/backtest):
    earlier than without busy time. Intents are stamped at the strategy's clock (never earlier
    than the compute model says; for a trigger the recorded run acted on, the clock follows its
    live intent times, and an answer live had too takes its live response latency). Rules 4 and
-   5 then hold with ``R`` for ``L``.
+   5 then hold with ``R`` for ``L``. With a wake-up time ``wake_ns``, a strategy that is free
+   (parked) when a record is published or an answer arrives reads ``wake_ns`` after the first of
+   them: the md published by then first, then the answers (the live worker's order).
 7. The pre-trade check runs at the model's verdict time (``latency.verdict``: the intent plus
    the recorded intent -> verdict delay, non-decreasing, as one execution worker checks them),
    and a risk reject is answered then; without one, at the intent time.
@@ -126,6 +128,7 @@ class Backtest:
         self.busy = getattr(latency, "busy", None)
         self.record_cost = self.busy.record_ns if self.busy is not None else 0
         self.intent_cost = self.busy.intent_ns if self.busy is not None else 0
+        self.wake = self.busy.wake_ns if self.busy is not None else 0  # a parked strategy's wake-up
         self.compute_extra = getattr(latency, "compute_extra_ns", getattr(latency, "compute_ns", 0))
         self.free = 0
         self.batch_end = 0
@@ -213,9 +216,13 @@ class Backtest:
                     break
             if vp >= n and not w.exhausted:
                 continue  # refill, then carry on
-            # the strategy: answers first, then timers, then md records below the horizon
+            if self.wake and l_local != INF:  # an answer the venue just made can wake the strategy sooner
+                l_next = self._read_time(sp)
+            # the strategy: answers first, then timers, then md records below the horizon; a
+            # parked strategy woken by an answer reads the md published meanwhile first
             r_min = self.answers[0][0] if self.answers else INF
-            if r_min != INF and r_min <= l_next:
+            r_eff = r_min if r_min == INF or r_min <= self.free or not self.wake else r_min + self.wake
+            if r_min != INF and (r_eff < l_next or (r_eff == l_next and not self.wake)):
                 self.sp = sp
                 self._deliver(r_min)
                 continue
@@ -234,7 +241,8 @@ class Backtest:
             venue_next = v_next if self.venue.open_orders() else INF
             if self.arrivals:
                 venue_next = min(venue_next, self.arrivals[0][0])
-            horizon = min(r_min, t_timer, INF if venue_next == INF else venue_next + resp)
+            horizon = min(r_eff + (self.wake > 0 and r_eff != INF), t_timer,
+                          INF if venue_next == INF else venue_next + resp)
             if l_next < horizon:
                 sp = self._strategy(sp, horizon)
                 continue
@@ -250,13 +258,23 @@ class Backtest:
         time, or, for the next batch, when the strategy is free and the record was published."""
         if self.w.base + sp < self.batch_end:
             return self.batch_r
-        return max(self.free, self.w.avail_list[sp])
+        a = self.w.avail_list[sp]
+        if a <= self.free or not self.wake:
+            return max(self.free, a)
+        # parked when the record is published: the strategy wakes ``wake`` after the first thing
+        # that wakes it (this record or an answer) and reads the md published by then first
+        # (workers/strategy.py reads md, then fills)
+        r = self.answers[0][0] if self.answers else INF
+        if r <= self.free or r + self.wake < a:
+            r = a
+        return min(a, r) + self.wake
 
-    def _handled(self, t: int) -> int:
-        """The busy strategy handles an answer or timer due at ``t``: its clock then."""
+    def _handled(self, t: int, wake: int = 0) -> int:
+        """The busy strategy handles an answer or timer due at ``t``: its clock then (``wake``
+        later if it was parked at ``t``)."""
         if self.busy is None:
             return t
-        self.free = max(self.free, t)
+        self.free = max(self.free, t + wake if t > self.free else t)
         return self.free
 
     # --- timers --------------------------------------------------------------------------------
@@ -331,7 +349,7 @@ class Backtest:
                 continue
             runner.now = self.lat.compute(t)
             if self.busy is not None:
-                runner.now = max(runner.now, self._handled(t) + self.compute_extra)
+                runner.now = max(runner.now, self._handled(t, self.wake) + self.compute_extra)
                 runner.live = None  # no trigger record
             runner.engine.on_fill(r)
             if runner.emitted and self.busy is not None:
@@ -386,7 +404,7 @@ class Backtest:
             # rule 6: the read batch (one read time, below the horizon): records published by
             # its read time, up to READ_BATCH; a batch already begun goes on where it was cut
             if w.base + sp >= self.batch_end:
-                r = max(self.free, w.avail_list[sp])
+                r = self._read_time(sp)
                 hi = bisect_right(w.avail_list, r, sp, min(len(w), sp + READ_BATCH))
                 self.batch_r, self.batch_end, self.free = r, w.base + hi, r
             end = self.batch_end - w.base

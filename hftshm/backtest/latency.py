@@ -23,9 +23,10 @@ A model also states its minimum entry and response latency: the engine's batch l
 The strategy's busy time (``busy``, a ``BusyTime`` or None): live, a strategy worker reads the md
 records published so far in batches of up to ``READ_BATCH``, handles each (a cost per record and
 per intent it sends), then reads the answers that arrived meanwhile; a slow strategy sees later
-records, and answers, later. ``busy = "constant"`` takes the two costs from ``busy_record_us`` and
-``busy_intent_us``; ``busy = "recorded"`` fits them to a live run's own stamps
-(``recorded_busy``).
+records, and answers, later. A parked (idle) worker wakes some time after what woke it, and then
+reads md first. ``busy = "constant"`` takes the two costs and the wake-up time from
+``busy_record_us``, ``busy_intent_us`` and ``busy_wake_us``; ``busy = "recorded"`` fits them to a
+live run's own stamps (``recorded_busy``).
 
 The pre-trade check (``verdict``, recorded model only): live, execution checks an order when it
 takes it off the orders ring, after the strategy's intent; the recorded model takes that delay
@@ -48,12 +49,13 @@ class BusyTime:
     read batch, whatever its kind: the worker walks them all), ``intent_ns`` per intent sent.
     ``fit``: how the figures were found (for reports)."""
 
-    def __init__(self, record_us: float = 0, intent_us: float = 0, fit: dict | None = None):
-        for name, v in (("busy_record_us", record_us), ("busy_intent_us", intent_us)):
+    def __init__(self, record_us: float = 0, intent_us: float = 0, fit: dict | None = None, wake_us: float = 0):
+        for name, v in (("busy_record_us", record_us), ("busy_intent_us", intent_us), ("busy_wake_us", wake_us)):
             if not v >= 0:
                 raise BacktestError(f"[backtest.latency] {name} must be >= 0, got {v!r}")
         self.record_ns = int(round(record_us * US))
         self.intent_ns = int(round(intent_us * US))
+        self.wake_ns = int(round(wake_us * US))
         self.fit = fit or {}
 
 
@@ -354,7 +356,7 @@ def recorded_busy(run_dir, symbols: list[str]) -> BusyTime:
     avail = np.maximum.accumulate(np.maximum(md["recv_ns"], md["publish_ns"]).astype(np.int64))
     o = orders[orders["trigger_recv_ns"] > 0]
     o = o[np.argsort(o["intent_ns"], kind="stable")]
-    best = (0.0, 0.0)
+    best = (0.0, 0.0, 0.0)
     fits = {}
     for sid in np.unique(o["strategy_id"]):
         mine = o[o["strategy_id"] == sid]
@@ -373,9 +375,18 @@ def recorded_busy(run_dir, symbols: list[str]) -> BusyTime:
                 rows.append((i1 - i0, n0))
                 dt.append(t1 - t0)
         c, y = _fit(np.array(rows, np.float64).reshape(-1, 2), np.array(dt, np.float64))
-        fits[int(sid)] = {"pairs": len(rows), "record_us": c / US, "intent_us": y / US}
-        best = (max(best[0], c), max(best[1], y))
-    return BusyTime(best[0] / US, best[1] / US, {"strategies": fits})
+        # the wake-up: triggers the strategy met parked (published at least IDLE_NS after the
+        # previous trigger's first intent), from publish to first intent, less one record's cost
+        woke = [t1 - int(avail[i1]) for (i0, t0, _), (i1, t1, _) in zip(anchors, anchors[1:])
+                if avail[i1] >= t0 + IDLE_NS and t1 >= avail[i1]]
+        wake = max(0.0, float(np.median(woke)) - c) if woke else 0.0
+        fits[int(sid)] = {"pairs": len(rows), "record_us": c / US, "intent_us": y / US,
+                          "wakes": len(woke), "wake_us": wake / US}
+        best = (max(best[0], c), max(best[1], y), max(best[2], wake))
+    return BusyTime(best[0] / US, best[1] / US, {"strategies": fits}, wake_us=best[2] / US)
+
+
+IDLE_NS = 1_000_000  # a trigger published this long after the strategy's last intent found it parked
 
 
 def _fit(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -425,8 +436,8 @@ def make(table: dict, symbols: list[str] | None = None):
         if not table["run"]:
             raise BacktestError("[backtest.latency] busy 'recorded' needs run = \"RUN_DIR\" (a live run's directory)")
         model.busy = recorded_busy(table["run"], symbols or [])
-    elif table["busy_record_us"] > 0 or table["busy_intent_us"] > 0:
-        model.busy = BusyTime(table["busy_record_us"], table["busy_intent_us"])
+    elif table["busy_record_us"] > 0 or table["busy_intent_us"] > 0 or table["busy_wake_us"] > 0:
+        model.busy = BusyTime(table["busy_record_us"], table["busy_intent_us"], wake_us=table["busy_wake_us"])
     else:
         model.busy = None  # the strategy keeps up with the stream
     return model

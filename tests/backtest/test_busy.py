@@ -98,6 +98,8 @@ def test_busy_config_is_checked(tmp_path):
         build(tmp_path / "md", cfg=cfg(first_trade(), latency={"busy": "live"}))
     with pytest.raises(BacktestError, match="busy_record_us must be a number >= 0"):
         build(tmp_path / "md", cfg=cfg(first_trade(), latency={"busy_record_us": -1}))
+    with pytest.raises(BacktestError, match="busy_wake_us must be a number >= 0"):
+        build(tmp_path / "md", cfg=cfg(first_trade(), latency={"busy_wake_us": -1}))
     with pytest.raises(BacktestError, match="busy 'recorded' needs run"):
         build(tmp_path / "md", cfg=cfg(first_trade(), latency={"busy": "recorded"}))
     bt, _, _ = build(tmp_path / "md", cfg=cfg(first_trade()))
@@ -130,15 +132,16 @@ def bursty(seed: int, n: int, feed_us: int):
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 2**31), entry=st.integers(0, 3_000), response=st.integers(0, 3_000),
        compute=st.integers(0, 300), record=st.integers(1, 400), intent=st.integers(0, 500),
-       every=st.integers(1, 4), gtc=st.booleans())
-def test_no_look_ahead_with_busy_time(tmp_path_factory, seed, entry, response, compute, record, intent, every, gtc):
+       every=st.integers(1, 4), gtc=st.booleans(), wake=st.sampled_from([0, 0, 40, 300]))
+def test_no_look_ahead_with_busy_time(tmp_path_factory, seed, entry, response, compute, record, intent, every, gtc,
+                                      wake):
     d = tmp_path_factory.mktemp("busy")
     md, publish = bursty(seed, 300, 1_000)
     write_md(d / "md", md, publish_ns=publish)
     strategies = [{"name": "nth", "kind": "file", "path": STRAT, "class": "EveryNthTrade", "every": every,
                    "gtc": gtc, "slip_bps": 3}]
     c = cfg(strategies, latency={"entry_us": entry, "response_us": response, "compute_us": compute,
-                                 "busy_record_us": record, "busy_intent_us": intent})
+                                 "busy_record_us": record, "busy_intent_us": intent, "busy_wake_us": wake})
     bt, _, _ = build(d / "md", cfg=c)
     log = []
     strat = bt.runners[1].strategy
@@ -203,10 +206,53 @@ def test_recorded_busy_fits_the_costs_to_a_live_runs_stamps(tmp_path):
     busy = recorded_busy(run, ["btcusdt"])
     assert busy.fit["strategies"][1]["pairs"] == 2  # 100 -> 400, 400 -> 550; not 550 -> 1050
     assert busy.record_ns == c and busy.intent_ns == y
+    # 1050 found the strategy parked: published -> first intent 3 records' time, less one record's
+    assert busy.fit["strategies"][1]["wakes"] == 1 and busy.wake_ns == 2 * c
     # no order with a trigger: zero costs, the strategy kept up
     journal(tmp_path / "none" / "journal" / "md", M.LAYOUT, md)
     journal(tmp_path / "none" / "journal" / "orders", O.LAYOUT, new_order(1, T0, 0, 0))
     assert recorded_busy(tmp_path / "none", ["btcusdt"]).record_ns == 0
+
+
+# --- the wake-up of a parked strategy ------------------------------------------------------------
+
+def test_a_parked_strategy_woken_by_an_answer_reads_the_md_published_meanwhile_first(tmp_path):
+    """The IOC (sent on the trade) is answered at T0 + 250 us; a quote comes 10 us later, inside
+    the 50 us wake-up: live the worker wakes at T0 + 300 us and reads md before fills, so the
+    quote comes first. Without the wake-up the strategy sees the answer first, at its arrival."""
+    recs = np.concatenate([quote(T0, PX - TICK, E8, PX, E8), trade(T0 + 10 * US, PX, 1000, M.BUY),
+                           quote(T0 + 260 * US, PX - TICK, E8 + 1, PX, E8),
+                           quote(T0 + 400 * US, PX - TICK, E8 + 2, PX, E8)])
+    write_md(tmp_path / "md", recs)
+    _, log = run_log(tmp_path / "md", busy_record_us=0.001)  # busy, no wake-up
+    k = next(k for k, e in enumerate(log) if e[0] == "fill")
+    # the trade read at T0 + 10 us (1 ns a record): the answer 200 us after, seen at once
+    assert [e[1] for e in log[:k] if e[0] == "md"] == [1, 2] and log[k][2] == T0 + 210 * US + 1
+    bt, log = run_log(tmp_path / "md", busy_wake_us=50)
+    assert bt.wake == 50 * US
+    mds = [e for e in log if e[0] == "md"]
+    # parked at T0: records 1 and 2 (published by T0 + 50 us) read at the wake-up
+    assert mds[:2] == [("md", 1, T0 + 50 * US), ("md", 2, T0 + 50 * US)]
+    orders, reps, _ = results(bt)
+    assert int(orders[0]["intent_ns"]) == T0 + 50 * US
+    fill = reps[reps["exec_type"] == F.EX_TRADE][0]
+    assert int(fill["recv_ns"]) == T0 + 250 * US  # the answer's arrival is the venue's, unchanged
+    k = next(k for k, e in enumerate(log) if e[0] == "fill")
+    assert log[k - 1] == ("md", 3, T0 + 300 * US)  # the quote first, at the wake-up
+    assert log[k][2] == T0 + 300 * US
+    assert mds[3] == ("md", 4, T0 + 450 * US)  # parked again: the next record wakes it
+    clocks = [e[2] for e in log]
+    assert clocks == sorted(clocks)
+
+
+def test_an_answer_with_no_md_behind_it_is_seen_a_wake_up_after_it_arrives(tmp_path):
+    recs = np.concatenate([quote(T0, PX - TICK, E8, PX, E8), trade(T0 + 10 * US, PX, 1000, M.BUY),
+                           quote(T0 + 5_000 * US, PX - TICK, E8 + 1, PX, E8)])
+    write_md(tmp_path / "md", recs)
+    _, log = run_log(tmp_path / "md", busy_wake_us=30)
+    k = next(k for k, e in enumerate(log) if e[0] == "fill")
+    # intent at T0 + 30 us, answer at T0 + 230 us, seen at T0 + 260 us; the quote at 5,030 us
+    assert log[k][2] == T0 + 260 * US and log[-1] == ("md", 3, T0 + 5_030 * US)
 
 
 # --- the pre-trade check at the verdict time ------------------------------------------------------
