@@ -18,6 +18,9 @@ Endpoints (``server.py`` routes them here):
   compare with hftshm's. ``GET /v5/market/instruments-info`` ("Market" > "Get Instruments
   Info", public): each symbol's tick, step and bounds from the simulator's own table, the rules
   its matching uses (hftshm fetches them at start, ``venues/bybit/exchange_info.py``).
+  ``GET /v5/execution/list`` ("Trade" > "Get Trade History": ``symbol``, ``execType``,
+  ``limit`` up to 100, newest first): the executions sent, trades and funding, for tests to
+  compare with hftshm's.
 
 Matching (per symbol, prices in ticks and quantities in lots of the simulator's symbol spec): a
 marketable order takes the book's levels (taker fee), the rest of a GTC rests, an IOC's or a
@@ -29,6 +32,17 @@ with 110017 (Bybit may trim the larger one instead; not modelled). No margin is 
 Positions and fees go to a ``futures.Ledger`` (``ledger``), which tests compare with hftshm's
 risk state. The book here is this module's own, not the one each public connection sees
 (``inband.py`` gives every public connection its own market).
+
+Funding (``funding``, called by the server every ``TICK_S`` whether or not orders are being
+placed), as ``futures.FuturesApi.tick`` does USD-M's: at each multiple of ``funding_interval_s``
+since the epoch (from the first one after the first trade connection), each open position pays position x mark
+x ``funding_rate`` (a long pays a positive rate; the mark is this book's mid), booked in the
+ledger (``Position.funding``, ``funding_record``) and sent on the private ``execution`` topic as
+Bybit's funding execution (``execType`` Funding, ``execFee`` the amount paid, negative when
+received, ``execQty`` the position, ``execPrice``/``markPrice`` the mark, ``feeRate`` the rate,
+``side`` the position's, ``orderType`` UNKNOWN, no ``orderLinkId``; the fields
+``venues/bybit/protocol.py`` cites). The public ``tickers`` stream's ``fundingRate`` and
+``nextFundingTime`` are those of its own market (``inband.py``), not these.
 
 Faults for tests: ``drop_answers`` = N: the next N orders are placed and neither their
 order.create answers nor their private events are sent, so the client must resolve them by
@@ -51,13 +65,14 @@ from websockets.exceptions import ConnectionClosed
 
 from hftshm.layouts.md import E8
 
-from .futures import Ledger
+from .futures import FundingPayment, Ledger
 from .inband import Market
 
 TRADE_PATH = "/v5/trade"
 PRIVATE_PATH = "/v5/private"
 INSTRUMENTS_PATH = "/v5/market/instruments-info"  # public: no signature
-REST_PATHS = ("/v5/order/realtime", "/v5/order/history", "/v5/position/list", INSTRUMENTS_PATH)
+EXECUTIONS_PATH = "/v5/execution/list"
+REST_PATHS = ("/v5/order/realtime", "/v5/order/history", "/v5/position/list", INSTRUMENTS_PATH, EXECUTIONS_PATH)
 TICK_S = 0.01
 OPEN_STATES = ("New", "PartiallyFilled")
 
@@ -130,7 +145,7 @@ class BybitTrade:
     for the private connections."""
 
     def __init__(self, symbols, api_key: str, api_secret: str, maker_fee_e8: int, taker_fee_e8: int,
-                 levels: int = 20, seed: int = 1):
+                 levels: int = 20, seed: int = 1, funding_interval_s: float = 28800.0, funding_rate: str = "0.0001"):
         self.rng = random.Random(seed)
         self.markets = {s.upper(): Market(s.lower(), levels, self.rng) for s in symbols}
         self.api_key = api_key
@@ -139,7 +154,13 @@ class BybitTrade:
         self.orders: dict[str, SimOrder] = {}  # orderId -> order
         self.by_link: dict[str, SimOrder] = {}
         self.ledger = Ledger(0)
-        self.executions: list[dict] = []
+        self.executions: list[dict] = []  # every execution sent (trades and funding), in order
+        self.funding_step_ms = max(1, int(funding_interval_s * 1000))
+        rate = _e8(funding_rate[1:] if funding_rate.startswith("-") else funding_rate)
+        if rate is None:
+            raise ValueError(f"funding_rate must be a signed decimal like '0.0001', got {funding_rate!r}")
+        self.funding_rate_e8 = -rate if funding_rate.startswith("-") else rate
+        self.next_funding_ms = 0  # the next funding time; 0 until the first call to ``funding``
         self.drop_answers = 0
         self.dropped: list[str] = []  # reqIds whose answer was not sent (fault)
         self.dropped_links: list[str] = []  # ...and those orders' orderLinkIds
@@ -345,6 +366,47 @@ class BybitTrade:
                 events.append(("order", o.view()))
         return events
 
+    def mark_e8(self, m: Market) -> int:
+        """The mark price: this book's mid (the last one, when a side has been taken empty)."""
+        if m.bids and m.asks:
+            m.mark_e8 = (max(m.bids) + min(m.asks)) * m.spec.tick_e8 // 2
+        return m.mark_e8
+
+    def funding(self, now_ms: int) -> list:
+        """Pay funding at the funding time passed since the last call (module docstring): the
+        ``execution`` events. The first call only sets the next funding time."""
+        step = self.funding_step_ms
+        if not self.next_funding_ms:
+            self.next_funding_ms = (now_ms // step + 1) * step
+            return []
+        if now_ms < self.next_funding_ms:
+            return []
+        t, rate = self.next_funding_ms, self.funding_rate_e8
+        self.next_funding_ms = (now_ms // step + 1) * step  # funding times missed meanwhile: paid once
+        events = []
+        for sym, m in self.markets.items():
+            p = self.ledger.position(sym)
+            if not p.qty_e8:
+                continue
+            mark = self.mark_e8(m)
+            amount = -(p.qty_e8 * mark // E8) * rate // E8  # received (> 0); a long pays a positive rate
+            p.funding += amount / E8
+            self.ledger.wallet_e8 += amount
+            self.ledger.funding_record.append(FundingPayment(sym, t, p.qty_e8, mark, rate, amount))
+            size = abs(p.qty_e8)
+            ex = {"category": "linear", "symbol": sym, "execFee": _text(-amount),
+                  "execId": str(uuid.UUID(int=self.rng.getrandbits(128))), "execPrice": _text(mark),
+                  "execQty": _text(size), "execType": "Funding", "execValue": _text(size * mark // E8),
+                  "isMaker": False, "feeRate": _text(rate), "tradeIv": "", "markIv": "", "blockTradeId": "",
+                  "markPrice": _text(mark), "indexPrice": "", "underlyingPrice": "", "leavesQty": "0",
+                  "orderId": f"{t // 1000}-{sym}-1-{'Buy' if p.qty_e8 > 0 else 'Sell'}", "orderLinkId": "",
+                  "orderPrice": "0", "orderQty": "0", "orderType": "UNKNOWN", "stopOrderType": "UNKNOWN",
+                  "side": "Buy" if p.qty_e8 > 0 else "Sell", "execTime": str(t), "isLeverage": "0",
+                  "closedSize": "0", "seq": len(self.executions) + 1, "createType": ""}
+            self.executions.append(ex)
+            events.append(("execution", ex))
+        return events
+
     # --- the private stream -------------------------------------------------------------------
     def handle_private(self, text, s: Session, now_ms: int) -> bytes:
         try:
@@ -397,6 +459,8 @@ class BybitTrade:
             return self._rest_error(10001, "params error: category")
         if path == "/v5/position/list":
             return self._positions(q, now_ms)
+        if path == EXECUTIONS_PATH:
+            return self._executions(q, now_ms)
         history = path.endswith("/history")
         closed = q.get("openOnly", "0") == "1"
         out = []
@@ -433,6 +497,19 @@ class BybitTrade:
                                           "postOnlyMaxOrderQty": _text(spec.max_qty_e8),
                                           "minNotionalValue": _text(spec.min_notional_e8)}})
         return {"retCode": 0, "retMsg": "OK", "result": {"category": "linear", "list": out, "nextPageCursor": ""},
+                "retExtInfo": {}, "time": now_ms}
+
+    def _executions(self, q: dict, now_ms: int) -> dict:
+        """"Get Trade History": the executions sent, newest first, by ``symbol`` and ``execType``."""
+        try:
+            limit = int(q.get("limit", "50"))
+        except ValueError:
+            limit = 0
+        if not 1 <= limit <= 100:
+            return self._rest_error(10001, "params error: limit must be 1 to 100")
+        out = [ex for ex in reversed(self.executions) if q.get("symbol", ex["symbol"]) == ex["symbol"]
+               and q.get("execType", ex["execType"]) == ex["execType"]][:limit]
+        return {"retCode": 0, "retMsg": "OK", "result": {"nextPageCursor": "", "category": "linear", "list": out},
                 "retExtInfo": {}, "time": now_ms}
 
     def _positions(self, q: dict, now_ms: int) -> dict:
@@ -507,8 +584,10 @@ class BybitTradeServer:
     async def _ticks(self) -> None:
         while True:
             await asyncio.sleep(TICK_S)
+            now_ms = int(time.time() * 1000)
             if self._trades:
-                self.publish(self.venue.tick(int(time.time() * 1000)))
+                self.publish(self.venue.tick(now_ms))
+            self.publish(self.venue.funding(now_ms))
 
     async def stop(self) -> None:
         if self._tick_task is not None:

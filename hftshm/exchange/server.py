@@ -111,7 +111,8 @@ class ExchangeSimulator:
         from .config import fee_e8 as _fee_e8
 
         self.bybit = BybitTradeServer(BybitTrade(cfg.symbols, cfg.api_key, cfg.api_secret, _fee_e8(cfg.maker_fee),
-                                                 _fee_e8(cfg.taker_fee), cfg.levels, cfg.seed))
+                                                 _fee_e8(cfg.taker_fee), cfg.levels, cfg.seed,
+                                                 cfg.funding_interval_s, cfg.funding_rate))  # funding as USD-M's
         # --- end Bybit ---
         self.prefixes: dict[str, bytes] = {}
         self.stats = Stats()

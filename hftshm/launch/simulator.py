@@ -56,6 +56,8 @@ class SimProcess:
         if getattr(sim, "venue", "binance_spot") == "binance_usdm":  # Bybit, OKX: served on their own paths
             cmd += ["--venue", "binance_usdm", "--funding-interval", repr(float(sim.funding_interval_s)),
                     "--liquidations-per-s", repr(float(sim.liquidations_per_s))]
+        elif getattr(sim, "venue", "") == "bybit_linear":  # its trade side pays funding on this interval too
+            cmd += ["--funding-interval", repr(float(sim.funding_interval_s))]
         if sim.replay:
             cmd += ["--replay", str(sim.replay), "--speed", str(sim.speed)]
             if sim.replay_orders:

@@ -321,3 +321,40 @@ def test_bybit_start_up_reconciliation_cancels_an_earlier_runs_order():
                 await c.stop()
 
     asyncio.run(asyncio.wait_for(main(), 60))
+
+
+def test_bybit_funding_from_the_private_stream_equals_the_simulators_ledger():
+    """Funding every second on a long, then on a short: each Funding execution on /v5/private is
+    applied by the router (counted in ``funding``), and the risk state's funding equals what the
+    simulator's ledger booked, payment for payment."""
+    cfg = ExchangeConfig(port=0, symbols=("btcusdt",), rate=50.0, funding_interval_s=1.0, funding_rate="0.0005")
+
+    async def main():
+        async with ExchangeSimulator(cfg) as sim:
+            c = Client(sim)
+            await c.start()
+            try:
+                ledger = sim.bybit.venue.ledger
+                funding = c.risk.symbols[0]
+
+                async def paid_once_more():
+                    n = len(ledger.funding_record)
+                    await c.until(lambda: len(ledger.funding_record) > n
+                                  and c.counts.get("funding", 0) == len(ledger.funding_record), timeout=10)
+                    assert round(float(funding["funding"]) * E8) == sum(f.amount_e8 for f in ledger.funding_record)
+                    return ledger.funding_record[-1]
+
+                await c.order(O.BUY, 2_000_000)
+                f = await paid_once_more()
+                assert f.position_e8 == 2_000_000 and f.amount_e8 < 0  # a long pays a positive rate
+                assert f.time_ms % 1000 == 0
+                await c.order(O.SELL, 5_000_000)
+                f = await paid_once_more()
+                assert f.position_e8 == -3_000_000 and f.amount_e8 > 0  # a short receives it
+                assert ledger.position("BTCUSDT").funding == pytest.approx(float(funding["funding"]), abs=1e-8)
+                assert c.proto.funding_events == len(ledger.funding_record) and c.proto.other_execs == 0
+                check_against_sim(c)
+            finally:
+                await c.stop()
+
+    asyncio.run(asyncio.wait_for(main(), 90))

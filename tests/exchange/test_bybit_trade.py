@@ -89,3 +89,42 @@ def test_rest_is_signed_and_filters_open_closed_and_link_id():
     (done,) = get("category=linear&orderLinkId=done&openOnly=1")["result"]["list"]
     assert done["orderStatus"] == "Filled" and done["cumExecQty"] == "0.001"
     assert get("category=linear&openOnly=0", sign=BybitSigner(KEY, "wrong"))["retCode"] == 10004
+
+
+def test_funding_at_each_funding_time_booked_and_sent_as_bybit_funding_executions():
+    """Funding on the interval's grid: each open position pays position x mark x rate (a long pays
+    a positive rate); the ledger books it, and the execution sent says the same amount in
+    Bybit's funding shape (execFee positive when paid)."""
+    v = BybitTrade(("btcusdt", "ethusdt"), KEY, SECRET, 20_000, 55_000, levels=20, seed=3, funding_interval_s=2.0,
+                   funding_rate="0.0005")
+    s = authed(v)
+    t0 = 1_700_000_000_500  # 0.5 s past a funding time (an even second)
+    assert v.funding(t0) == [] and v.next_funding_ms == 1_700_000_002_000  # the first call sets the grid
+    ans, _ = create(v, s, "r1", side="Buy", orderType="Market", qty="0.003", orderLinkId="long")
+    assert ans["retCode"] == 0 and v.ledger.position("BTCUSDT").qty_e8 == 300_000
+    assert v.funding(1_700_000_001_999) == []  # not yet
+    (topic, ex), = v.funding(1_700_000_002_010)  # ETHUSDT has no position: nothing for it
+    m = v.markets["BTCUSDT"]
+    mark = (max(m.bids) + min(m.asks)) * m.spec.tick_e8 // 2
+    paid = -(-(300_000 * mark // E8) * 50_000 // E8)  # to the 1e-8 the payer's way (futures.py's rule)
+    (rec,) = v.ledger.funding_record
+    assert topic == "execution" and rec.amount_e8 == -paid < 0 and rec.time_ms == 1_700_000_002_000
+    assert ex["execType"] == "Funding" and ex["symbol"] == "BTCUSDT" and ex["side"] == "Buy"
+    assert ex["execFee"] == f"{paid / E8:.8f}".rstrip("0") and ex["execQty"] == "0.003"
+    assert ex["execPrice"] == ex["markPrice"] and ex["feeRate"] == "0.0005" and ex["orderLinkId"] == ""
+    assert ex["orderType"] == "UNKNOWN" and ex["execTime"] == "1700000002000"
+    assert v.ledger.position("BTCUSDT").funding == -paid / E8
+    # a short on a negative rate pays too; a missed funding time is paid once, at the latest
+    v.funding_rate_e8 = -50_000
+    create(v, s, "r2", side="Sell", orderType="Market", qty="0.005", orderLinkId="short")
+    pos = v.ledger.position("BTCUSDT").qty_e8
+    assert pos == -200_000
+    (_, ex2), = v.funding(1_700_000_007_000)
+    assert v.ledger.funding_record[-1].time_ms == 1_700_000_004_000 and v.next_funding_ms == 1_700_000_008_000
+    assert ex2["side"] == "Sell" and not ex2["execFee"].startswith("-") and v.ledger.funding_record[-1].amount_e8 < 0
+    # the executions over REST ("Get Trade History"), funding only, newest first
+    q = "category=linear&symbol=BTCUSDT&execType=Funding"
+    listed = v.rest("/v5/execution/list", q, BybitSigner(KEY, SECRET).rest_headers(now_ms(), "5000", q), now_ms())
+    assert [e["execId"] for e in listed["result"]["list"]] == [ex2["execId"], ex["execId"]]
+    assert sum(-round(float(e["execFee"]) * E8) for e in listed["result"]["list"]) == \
+        sum(r.amount_e8 for r in v.ledger.funding_record)

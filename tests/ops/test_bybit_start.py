@@ -2,9 +2,12 @@
 on the simulator speaking Bybit v5 linear. Execution authenticates the trade API (/v5/trade) and
 the private stream (/v5/private), reconciles over REST, and the momentum strategy trades; then
 trading is halted and, once nothing is open, the position ``hftshm status`` shows equals the
-simulator's own ledger (asked over its signed ``GET /v5/position/list``). After the stop: exit 0,
-nothing left in /dev/shm, every fill journaled, and the final position equals the journaled
-fills. Every wait is for the condition checked, with a deadline (no fixed sleeps)."""
+simulator's own ledger (asked over its signed ``GET /v5/position/list``), and the funding in the
+risk state equals what the simulator booked (a compressed funding interval; its Funding
+executions, asked over ``GET /v5/execution/list``), applied one by one from the private stream.
+After the stop: exit 0, nothing left in /dev/shm, every fill journaled, and the final position
+equals the journaled fills. Every wait is for the condition checked, with a deadline (no fixed
+sleeps)."""
 
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.runtime.control import ControlBlock
 from hftshm.trading.area import TradingArea
+from hftshm.trading.snapshot import figures
 from hftshm.venues.bybit.signing import BybitSigner
 from tests.runtime.helpers import CLI, leftovers, stop, supervisor, wait_running
 
@@ -32,12 +36,14 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "bybit-sim
 E8 = 100_000_000
 FILLS = 3  # fills to see before the halt
 LIVE = ("new", "acked", "partial")  # orders_by_state names of orders not ended
+FUNDING_S = 3.0  # the simulator's funding interval here (the example's is 60 s)
 
 
 def _config(tmp_path: Path, name: str) -> Path:
     text = EXAMPLE.read_text()
     for pattern, value in ((r'(?m)^instance = ".*"$', f'instance = "{name}"'),
-                           (r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "runs"}"')):
+                           (r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "runs"}"'),
+                           (r"(?m)^funding_interval_s = [0-9.]+", f"funding_interval_s = {FUNDING_S}")):
         text, n = re.subn(pattern, value, text)
         assert n == 1, f"the example config no longer has {pattern!r}"
     path = tmp_path / "bybit.toml"
@@ -71,6 +77,35 @@ def _sim_positions(port: int) -> dict[str, int]:
     return out
 
 
+def _sim_funding(port: int) -> list[int]:
+    """The funding the simulator booked, oldest first, as amounts received (1e-8; Bybit's execFee
+    is the fee paid), from its Funding executions over the signed "Get Trade History" call."""
+    query = "category=linear&execType=Funding&limit=100"
+    signer = BybitSigner(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v5/execution/list?{query}",
+                                 headers=signer.rest_headers(int(time.time() * 1000), "5000", query))
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        body = orjson.loads(resp.read())
+    assert body["retCode"] == 0, body
+    listed = body["result"]["list"]
+    assert len(listed) < 100, "more funding executions than one page: shorten the run"
+    out = []
+    for e in reversed(listed):
+        fee = e["execFee"]
+        out.append(round(float(fee[1:]) * E8) if fee.startswith("-") else -round(float(fee) * E8))
+    return out
+
+
+def _our_funding(name: str) -> tuple[int, int]:
+    """(the risk state's funding, 1e-8; execution's ``funding`` counter), read from shared memory."""
+    ctl = ControlBlock.attach(name)
+    try:
+        pnl = figures(ctl)["pnl"]
+        return round(pnl.get("funding", 0.0) * E8), ctl.counter_values(ctl.find_worker("execution"))["funding"]
+    finally:
+        ctl.close()
+
+
 def _live_slots(name: str) -> int:
     """Trading-area slots still held (an order that ended must free its slot: 256 in all)."""
     ctl = ControlBlock.attach(name)
@@ -94,13 +129,14 @@ def test_bybit_example_trades_on_the_simulator_and_positions_match_the_venue(tmp
                 assert time.monotonic() < started, f"the workers did not start within {START_S} s"
         port = int((run / "exchange.port").read_text())
         deadline = time.monotonic() + 150
-        while True:  # the strategy trades through the Bybit protocol
+        while True:  # the strategy trades through the Bybit protocol, and funding is paid on its position
             snap = _status(instance)
             ex = {w["name"]: w for w in snap["workers"]}["execution"]["counters"]
-            if ex.get("fills", 0) >= FILLS:
+            if ex.get("fills", 0) >= FILLS and _sim_funding(port):
                 break
             assert sup.poll() is None, sup.communicate()[0]
-            assert time.monotonic() < deadline, f"after 150 s: execution {ex}, trading {snap['trading']}"
+            assert time.monotonic() < deadline, (f"after 150 s: execution {ex}, trading {snap['trading']}, "
+                                                 f"the simulator's funding {_sim_funding(port)}")
             time.sleep(0.5)
 
         _cli("halt", "--instance", instance)  # no new orders: the position settles
@@ -119,6 +155,17 @@ def test_bybit_example_trades_on_the_simulator_and_positions_match_the_venue(tmp
             time.sleep(0.5)
         matched_ns = time.time_ns()  # nothing open, halted: no fill comes until the resume
         ex = {w["name"]: w for w in snap["workers"]}["execution"]["counters"]
+        # funding goes on while a position is open: ours is compared between two equal reads of the
+        # simulator's, so no funding time falls between them
+        deadline = time.monotonic() + 60
+        while True:
+            booked = _sim_funding(port)
+            ours, applied = _our_funding(instance)
+            if booked == _sim_funding(port) and ours == sum(booked) and applied == len(booked):
+                break
+            assert time.monotonic() < deadline, f"funding: ours {ours} in {applied} payments, the simulator's {booked}"
+            time.sleep(0.2)
+        shown = _status(instance)["trading"]  # and hftshm status shows it
         _cli("resume", "--instance", instance)  # (a run that ends halted exits 3: trading was stopped)
         output = stop(sup)
     assert sup.returncode == 0, output
@@ -126,6 +173,8 @@ def test_bybit_example_trades_on_the_simulator_and_positions_match_the_venue(tmp
 
     # the Bybit session: one connection set, every sent order acknowledged (by its answer or its query)
     assert ex["reconnects"] == 0, ex  # (a late answer is asked about: timeouts may happen on a loaded machine)
+    assert booked and all(booked) and shown["pnl"]["funding"] != 0.0
+    assert any(f["funding"] != 0.0 for f in shown["futures"].values()), shown
     assert ex["acked"] == ex["sent"] >= FILLS and ex["venue_rejects"] == 0, ex
     log = (run / "logs" / "execution.log").read_text()
     assert "reconciled with the venue" in log  # the open orders, asked over REST before trading

@@ -25,6 +25,17 @@ Bybit's v5 docs, which this follows:
   ``leavesQty``, ``execTime``) brings fills. A fill's cumulative quantity is ``orderQty -
   leavesQty`` at that trade, so fills are applied by cumulative quantity as on Binance: an
   execution seen twice, or one also recovered from a query, counts once.
+* Funding comes on the same ``execution`` topic ("WebSocket Stream" > "Private" > "Execution":
+  ``execType`` "Only USDT Perpetual has `Funding` feed"; "Enums Definitions" > ``execType``
+  ``Funding`` is the funding fee, and ``orderType`` ``UNKNOWN`` is "mainly used when execType is
+  Funding"): one event per position at each funding time, with ``symbol``, ``execFee`` the
+  funding fee in the settle coin, a fee as a trade's is (positive: paid by us; negative:
+  received), ``execQty`` the position size, ``execPrice``/``markPrice`` the mark, ``feeRate``
+  the funding rate, ``side`` the position's side, ``execTime``, and no order of ours
+  (``orderLinkId`` ""). It is queued as ``("funding", symbol id, -execFee, venue ns)`` (> 0
+  received, as ``risk.marks.on_funding`` takes it) for the router (``take_account``), as USD-M's
+  ``ACCOUNT_UPDATE`` FUNDING_FEE is; a symbol we do not trade goes as symbol -1, which the router
+  attributes as it does USD-M's cross-margin funding. Each ``execId`` is applied once.
 * "Trade" > "Get Open & Closed Orders" ``GET /v5/order/realtime`` (``openOnly`` 0: open orders;
   1: the most recent 500 closed ones, cleared when Bybit restarts its service) and "Get Order
   History" ``GET /v5/order/history``, signed as "Integration Guidance" says (``signing.py``):
@@ -36,12 +47,14 @@ Bybit's v5 docs, which this follows:
 Uncertain (not checked against a live account; said in docs/venues.md too): whether
 ``/v5/order/realtime`` with ``openOnly`` 0 and an ``orderLinkId`` also returns that order once
 closed (we ask open, then closed, then history, which is correct either way); how soon a new
-order appears in ``/v5/order/history``; funding settlements in the ``execution`` topic
-(``execType`` Funding) are counted (``other_execs``) but not applied to the risk state.
+order appears in ``/v5/order/history``; a live funding event's fields beyond the four we read
+(``symbol``, ``execFee``, ``execId``, ``execTime``). Executions that are neither our trades nor
+funding (``AdlTrade``, ``BustTrade``, ...) are counted (``other_execs``), not applied.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
@@ -68,6 +81,7 @@ STATUS_PATHS = (("/v5/order/realtime", {"openOnly": "0"}), ("/v5/order/realtime"
                 ("/v5/order/history", {}))
 OPEN_PAGE = 50  # "Get Open & Closed Orders": limit [1, 50]
 PRIVATE_TOPICS = ("order", "execution")
+FUNDING_IDS = 4096  # funding execIds remembered, so a repeated event is not applied twice
 
 
 @dataclass(frozen=True)
@@ -135,7 +149,14 @@ class BybitProtocol(AverageRecovery, Protocol):
         self.end_reason: dict[int, int] = {}  # order id -> reason its end report carries
         self.open_lists: dict[str, list] = {}  # reconciliation: request id (one a settle coin) -> orders listed
         self.bad_events = 0
-        self.other_execs = 0  # executions that are not our trades (funding, ADL, ...): not applied
+        self.other_execs = 0  # executions that are neither our trades nor funding (ADL, ...): not applied
+        # ("funding", symbol id or -1, amount_e8 (> 0 received), venue ns) for the router (take_account)
+        self.account_updates: list[tuple] = []
+        self.funding_events = 0  # funding executions read (a zero fee is read and not queued)
+        self.funding_repeats = 0  # a funding execId seen again: not applied twice
+        self.unknown_symbols = 0  # funding for a symbol we do not trade (queued as symbol -1)
+        self._funding_ids: OrderedDict = OrderedDict()
+        self._sid = {s: i for i, s in enumerate(self.symbols)}
         self.unknown_answers = 0
         self.late_events = 0  # order events for our orders already ended (a Filled after its last execution)
 
@@ -492,7 +513,11 @@ class BybitProtocol(AverageRecovery, Protocol):
         return out + self._maybe_done(o, now_ns)
 
     def _execution(self, v: dict, now_ns: int) -> list:
-        if v.get("execType", "Trade") != "Trade":
+        kind = v.get("execType", "Trade")
+        if kind == "Funding" and v.get("category", CATEGORY) == CATEGORY:
+            self._funding(v)
+            return []
+        if kind != "Trade":
             self.other_execs += 1
             return []
         o = self._ours(v)
@@ -523,3 +548,33 @@ class BybitProtocol(AverageRecovery, Protocol):
             # (frees the slot, counts it). Ended only there, the order would end with no report.
             o.final = F.ST_FILLED
         return out + self._maybe_done(o, now_ns)
+
+    def _funding(self, v: dict) -> None:
+        """A funding settlement (module docstring) into ``account_updates``. A malformed one is
+        counted in ``bad_events`` and changes nothing (no fill rides on it: no order is asked)."""
+        try:
+            paid = signed_e8(v["execFee"])  # positive: we paid
+            venue_ns = int(v.get("execTime") or 0) * 1_000_000
+        except (KeyError, ValueError, TypeError):
+            self.bad_events += 1
+            return
+        exec_id = str(v.get("execId") or "")
+        if exec_id:
+            if exec_id in self._funding_ids:
+                self.funding_repeats += 1
+                return
+            self._funding_ids[exec_id] = None
+            if len(self._funding_ids) > FUNDING_IDS:
+                self._funding_ids.popitem(last=False)
+        sid = self._sid.get(str(v.get("symbol", "")))
+        if sid is None:
+            self.unknown_symbols += 1
+            sid = -1
+        self.funding_events += 1
+        if paid:
+            self.account_updates.append(("funding", sid, -paid, venue_ns))
+
+    def take_account(self) -> list[tuple]:
+        """Funding settlements since the last call, for the router to apply (as USD-M's)."""
+        out, self.account_updates = self.account_updates, []
+        return out
