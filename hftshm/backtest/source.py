@@ -81,7 +81,7 @@ class MdSource:
     def _feed_offset(self) -> int:
         seen = []
         n = 0
-        for chunk in self._raw():
+        for chunk in self._raw(verify=False):  # (chunks() checks them when it reads them)
             both = chunk[(chunk["exch_ns"] > 0) & (chunk["recv_ns"] > 0)]
             seen.append((both["recv_ns"] - both["exch_ns"]).astype(np.int64))
             n += len(chunk)
@@ -90,14 +90,14 @@ class MdSource:
         lat = np.concatenate(seen) if seen else np.zeros(0, np.int64)
         return int(np.median(lat)) if len(lat) else 0
 
-    def _raw(self) -> Iterator[np.ndarray]:
+    def _raw(self, verify: bool = True) -> Iterator[np.ndarray]:
         """Checked records in chunks of at most about CHUNK: a large batch in views of the map
         (no copy), small ones joined up to a chunk's worth, so memory holds a chunk, never the
         journal."""
         parts, n = [], 0
         for p in self.files:
-            for _, recs in _batches(files.JournalFile(p), verify=True):
-                if len(recs) >= CHUNK // 2:
+            for _, recs in _batches(files.JournalFile(p), verify=verify):
+                if len(recs) >= CHUNK // 8:  # (the import and the journal write batches of up to 32,768)
                     if parts:
                         yield parts[0] if len(parts) == 1 else np.concatenate(parts)
                         parts, n = [], 0
