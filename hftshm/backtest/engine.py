@@ -137,6 +137,8 @@ class Backtest:
         # the live intent times per trigger (recorded compute), which a busy clock follows
         self.stamps = getattr(getattr(latency, "compute", None), "stamps_of", None) if self.busy is not None else None
         self.verdict = getattr(latency, "verdict", None)  # rule 7
+        self.first_mark = getattr(latency, "first_mark_ns", None) or {}  # the live risk worker's first mids
+        self.unmarked: dict[int, tuple[int, int]] = {}  # symbol -> (mid, recv) not yet marked
         self.reply = getattr(latency, "reply", None) if self.busy is not None else None  # per-answer recorded latency
         self.last_verdict = 0
         self.runners = {sid: Runner(self, s, sid) for s, sid in strategies}
@@ -506,8 +508,16 @@ class Backtest:
         (the last per symbol), into the risk state and the equity marks. Lazy: called before a
         risk check, an equity row and a window refill."""
         lo = self.marked - self.w.base
-        if hi <= lo:
-            return
+        if hi > lo:
+            self._new_marks(lo, hi)
+        if self.unmarked and hi > 0:  # mids held back until the live risk worker's first mark
+            now = self.w.local_list[min(hi, len(self.w)) - 1]
+            for s, (mid, recv) in list(self.unmarked.items()):
+                if now >= self.first_mark[s]:
+                    del self.unmarked[s]
+                    on_mid(self.risk.symbols, self.risk.account, s, mid, recv)
+
+    def _new_marks(self, lo: int, hi: int) -> None:
         self.marked = self.w.base + hi
         recs = self.w.records[max(lo, 0):hi]
         q = recs[(recs["kind"] == M.QUOTE) & (recs["price_e8"] > 0) & (recs["price2_e8"] >= recs["price_e8"])]
@@ -520,6 +530,10 @@ class Backtest:
             last = q[np.flatnonzero(sym == s)[-1]]
             mid = int(last["price_e8"]) + (int(last["price2_e8"]) - int(last["price_e8"])) // 2
             self.mid[s] = mid
+            if int(last["recv_ns"]) < self.first_mark.get(int(s), 0):  # (the recorded model)
+                self.unmarked[int(s)] = (mid, int(last["recv_ns"]))  # no reference price yet
+                continue
+            self.unmarked.pop(int(s), None)
             on_mid(self.risk.symbols, self.risk.account, int(s), mid, int(last["recv_ns"]))
 
     def _intents(self, runner: Runner, trigger_index) -> None:

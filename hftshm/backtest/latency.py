@@ -152,6 +152,11 @@ class RecordedLatency:
     interpolated linearly; before the first and after the last it is held. A sample below zero
     (the local clock ahead of the venue's, or a venue time in whole milliseconds) counts as zero.
 
+    ``first_mark_ns``: per symbol, no reference price for the pre-trade check before this time
+    (live, the risk worker publishes a symbol's first mid some milliseconds after the start, and
+    the gate refuses its orders until then): just after the last live NO_REFERENCE_PRICE refusal
+    before the first order of the symbol that got past it.
+
     ``failure``: the live orders that were rejected for a cause the backtest does not model
     (``MODELLED_REJECTS``: its own gate and venue model decide those), timeouts resolved as not
     sent included. A backtest order with the same strategy, trigger record, side, price and
@@ -228,6 +233,20 @@ class RecordedLatency:
                 self.live.setdefault(_key(o), failed)
         self.windows.sort()
         self.failures = len(self.windows)
+        # the live risk worker's first mark: until it has published a symbol's mid, the gate refuses
+        # that symbol's orders (NO_REFERENCE_PRICE). Per symbol, the verdict time of the last such
+        # refusal before its first order that got past it: no mark before then
+        self.first_mark_ns: dict[int, int] = {}
+        done: set[int] = set()
+        for o in new[np.argsort(new["intent_ns"], kind="stable")]:
+            sym = int(o["symbol_id"])
+            if sym in done:
+                continue
+            rep = rejected.get(int(o["order_id"]))
+            if rep is not None and int(rep["reason"]) == R.NO_REFERENCE_PRICE:
+                self.first_mark_ns[sym] = int(rep["recv_ns"]) + 1
+            elif rep is not None or int(o["order_id"]) in checked:
+                done.add(sym)
 
     def entry(self, intent_ns: int) -> int:
         return intent_ns + int(np.interp(intent_ns, self.t, self.entry_s))

@@ -16,7 +16,7 @@ from hftshm.layouts import md as M
 from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
 
-from ._md import T0, backtest, quote, trade, write_md
+from ._md import T0, WIDE_RISK, backtest, quote, trade, write_md
 from .test_engine import nth
 from .test_queue import ASK, BID, TICK, order, venue
 
@@ -200,6 +200,42 @@ def test_replayed_reject_reaches_the_strategy_at_the_recorded_moment(tmp_path):
     o = orders2[orders2["order_id"] == r["order_id"]][0]
     assert int(r["recv_ns"]) - int(o["intent_ns"]) == 700_000
     assert int(o["state"]) == F.ST_REJECTED and int(o["verdict"]) == O.APPROVED
+
+
+def test_no_reference_price_until_the_live_risk_workers_first_mark(tmp_path):
+    """Live, the gate refused the first two orders: the risk worker had not published a mid yet.
+    The recorded model gives the backtest's gate no reference price before then: it refuses the
+    same two, with the same reason, and (refused by the gate, as live) they take no place in the
+    order-rate window, so with two orders a second allowed the other two pass."""
+    px = 60_000 * E8
+    recs = [quote(T0, px - TICK, E8, px, E8)] + [trade(T0 + k * 1_000_000, px, 1000, M.BUY) for k in range(1, 5)]
+    write_md(tmp_path / "md", np.concatenate(recs))
+    first = backtest(tmp_path / "md", nth(1, slip_bps=10), tmp_path / "bt1",
+                     latency={"entry_us": 100, "response_us": 100})
+    assert first["summary"]["trades"] == 4
+    from hftshm.journal import files
+
+    _, orders = files.load_ring(files.ring_dir(tmp_path / "bt1", "orders"))
+    _, fills = files.load_ring(files.ring_dir(tmp_path / "bt1", "fills"))
+    refused = [int(o["order_id"]) for o in orders[:2]]
+    keep = fills[~np.isin(fills["order_id"], refused)]
+    rej = [report(int(o["order_id"]), F.EX_REJECTED, F.ST_REJECTED, 0, int(o["intent_ns"]) + 50_000,
+                  R.NO_REFERENCE_PRICE) for o in orders[:2]]
+    run = live_run(tmp_path, [orders], [keep, *rej])
+    lat = RecordedLatency(run, ["btcusdt"])
+    assert lat.first_mark_ns == {0: int(orders[1]["intent_ns"]) + 50_000 + 1}
+    risk = dict(WIDE_RISK, max_orders_per_s=2, max_orders_per_s_total=2)
+    again = backtest(tmp_path / "md", nth(1, slip_bps=10), tmp_path / "bt2",
+                     latency={"model": "recorded", "run": str(run)}, risk=risk)
+    assert again["summary"]["trades"] == 2
+    _, orders2 = files.load_ring(files.ring_dir(tmp_path / "bt2", "orders"))
+    assert [int(o["reason"]) for o in orders2] == [R.NO_REFERENCE_PRICE, R.NO_REFERENCE_PRICE, 0, 0]
+    # without the recorded first mark the gate has a price from the first quote: the first two
+    # pass and fill, and the rate window then refuses the third
+    plain = backtest(tmp_path / "md", nth(1, slip_bps=10), tmp_path / "bt3",
+                     latency={"entry_us": 100, "response_us": 100}, risk=risk)
+    _, orders3 = files.load_ring(files.ring_dir(tmp_path / "bt3", "orders"))
+    assert int(orders3[2]["reason"]) == R.RATE_LIMIT and plain["summary"]["trades"] < 4
 
 
 # --- recorded compute time ---------------------------------------------------------------------------
