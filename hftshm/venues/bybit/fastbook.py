@@ -30,6 +30,7 @@ from numba import njit
 from hftshm.feed.fastjson import MAX_VALS, expect, string_end, uint_or_fail, _dec, _levels, _uint
 from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
+from hftshm.ring.pointers import address, words_at
 
 from .. import inband_arrays as A
 
@@ -116,8 +117,74 @@ def delta(buf, sides, work, words, n, recv_ns, last, diff):
     return A._write(sides, rows, 0, count, nb, words, n, ts * 1_000_000, recv_ns, u, seq)
 
 
-delta_at = entry_point(delta, b"{}", np.zeros((5, 8), np.int64), np.zeros(MAX_VALS + 8, np.int64),
-                       np.zeros(16, np.int64), 0, 0, 0, np.zeros(8, np.int64))
+# The normalizer's own arrays by address (``ctx``: int64 words, see ``bind``): each array passed
+# from Python costs a meminfo and two reference counts, an int a few ns (ring/pointers.py). The
+# book's sides stay an array argument: the book may replace them (growing) where the normalizer
+# does not see it. The book topics' table lets the kernel route the frame: the Python side needs
+# no slice, search or lookup of the topic for the book it called with (the hot one).
+(CTX_WORK, CTX_WORK_LEN, CTX_WORDS, CTX_WORDS_LEN, CTX_DIFF, CTX_DIFF_LEN, CTX_TOPICS, CTX_TOPIC_W,
+ CTX_TOPIC_N, CTX_HOT, CTX_LEN) = range(11)
+MISS = -1000  # the frame is book topic i's, not the hot one's: MISS - i (nothing read or changed)
+
+
+def topic_table(topics) -> np.ndarray:
+    """Book topics (bytes) as int64 rows: [length, one byte a word...]."""
+    width = 1 + max(len(t) for t in topics)
+    table = np.zeros((len(topics), width), np.int64)
+    for i, t in enumerate(topics):
+        table[i, 0] = len(t)
+        table[i, 1:1 + len(t)] = np.frombuffer(t, np.uint8)
+    return table
+
+
+def bind(ctx: np.ndarray, work: np.ndarray, words: np.ndarray, diff: np.ndarray, topics: np.ndarray) -> None:
+    """Point ``ctx`` at the arrays ``delta_by`` uses (int64, C-contiguous, kept alive by the
+    caller, which binds again whenever it replaces one)."""
+    for a in (work, words, diff, topics):
+        assert a.dtype == np.int64 and a.flags.c_contiguous
+    ctx[CTX_WORK], ctx[CTX_WORK_LEN] = address(work), len(work)
+    ctx[CTX_WORDS], ctx[CTX_WORDS_LEN] = address(words), len(words)
+    ctx[CTX_DIFF], ctx[CTX_DIFF_LEN] = address(diff), len(diff)
+    ctx[CTX_TOPICS], ctx[CTX_TOPIC_N], ctx[CTX_TOPIC_W] = address(topics), topics.shape[0], topics.shape[1]
+
+
+@njit(cache=True, inline="always")
+def _topic_is(buf, table, w, i, end):
+    o = i * w
+    m = table[o]
+    if end - 10 != m:
+        return False
+    for j in range(m):
+        if buf[10 + j] != table[o + 1 + j]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def delta_by(buf, sides, ctx_addr, last, recv_ns):
+    """``delta`` for a frame of the hot book topic (``ctx[CTX_HOT]``), whose book's ``sides``
+    and ``last`` these are, with ``work``, ``words`` (records from 0) and ``diff`` from ``ctx``
+    at ``ctx_addr``: the same result, the same arrays changed. Another book topic of the table:
+    MISS - its index; none: OTHER (nothing read or changed)."""
+    ctx = words_at(ctx_addr, CTX_LEN)
+    size = len(buf)
+    end = string_end(buf, expect(buf, 0, size, _HEAD), size)
+    if end < 0:
+        return OTHER
+    w = ctx[CTX_TOPIC_W]
+    n = ctx[CTX_TOPIC_N]
+    table = words_at(ctx[CTX_TOPICS], n * w)
+    hot = ctx[CTX_HOT]
+    if not _topic_is(buf, table, w, hot, end):
+        for i in range(n):
+            if i != hot and _topic_is(buf, table, w, i, end):
+                return MISS - i
+        return OTHER
+    return delta(buf, sides, words_at(ctx[CTX_WORK], ctx[CTX_WORK_LEN]), words_at(ctx[CTX_WORDS], ctx[CTX_WORDS_LEN]),
+                 0, recv_ns, last, words_at(ctx[CTX_DIFF], ctx[CTX_DIFF_LEN]))
+
+
+delta_by_at = entry_point(delta_by, b"{}", np.zeros((5, 8), np.int64), 0, 0, 0)
 
 
 _T_HEAD = np.frombuffer(b'","type":"snapshot","ts":', np.uint8)

@@ -57,7 +57,9 @@ from hftshm.layouts import md
 from ..binance_spot.normalize import _BAD_INPUT, BadTime, Refused, ZeroValue, _id, _ms
 from .. import inband_arrays as A
 from ..inband import InbandNormalizer
-from .fastbook import NEED_DIFF, NEED_OUT, RESENT, delta_at, ticker_at, trade_at
+from hftshm.ring.pointers import address
+
+from .fastbook import CTX_HOT, CTX_LEN, MISS, NEED_DIFF, NEED_OUT, RESENT, bind, delta_by_at, ticker_at, topic_table, trade_at
 
 _MS = 1_000_000
 _E8 = md.E8
@@ -70,6 +72,7 @@ _SIDES = {"Buy": md.BUY, "Sell": md.SELL}
 _BOOK, _TRADE, _TICKER = 1, 2, 3
 _SIDES_B = {b"Buy": md.BUY, b"Sell": md.SELL}
 _BOOK_TYPES = {b"delta": "delta", b"snapshot": "snapshot"}
+_VIEWS = 8  # output views prebuilt: a delta writes a few records (its levels, the QUOTE)
 
 
 class BybitNormalizer(InbandNormalizer):
@@ -97,17 +100,38 @@ class BybitNormalizer(InbandNormalizer):
         self._fmatch, self._fprog, self._fwork = fast.entry, fast.prog, fast.work
         self._fviews, self._fsides = fast.views, fast.sides
         self._flevels = fast.work[MAX_VALS:]  # the <LEVELS> holes' rows: flat (price_e8, qty_e8)
-        self._delta_books = {name.encode(): target for name, (what, target) in self._topics.items()
-                             if what == _BOOK}.get
-        self._fdelta = delta_at  # a live book's next delta in one call (fastbook.py); tests switch it off
+        self._fdelta = delta_by_at  # a live book's next push in one call (fastbook.py); tests switch it off
         self._ftrade = trade_at  # a one-trade push in one call (fastbook.py); tests switch it off
-        self._trade_topics = {name.encode(): target for name, (what, target) in self._topics.items()
-                              if what == _TRADE}.get
         self._dwork = np.zeros(MAX_VALS + 2 * 4096, np.int64)
         self._ddiff = np.zeros(1024, np.int64)  # a depth-1 snapshot's differences
         self._arr = self._words = None  # the output records, and the same memory as int64 words
         self._fticker = ticker_at  # a tickers delta's MARK fields located in one call; tests switch it off
         self._kwork = np.zeros(18, np.int64)
+        # the frame's topic -> (what, book or symbol id): one slice and one lookup route a push
+        self._routes = self._topics_b
+        # delta_by's arrays by address (fastbook.bind), the book topics it routes (the hot one:
+        # the last book it read) and the output's first views prebuilt (slicing an array costs
+        # ~150 ns, a tenth of a delta)
+        book_topics = [name.encode() for name, (what, _) in self._topics.items() if what == _BOOK]
+        self._tbooks = [self._topics_b(t)[1] for t in book_topics]
+        self._book_index = {t: i for i, t in enumerate(book_topics)}.get
+        self._ttable = topic_table(book_topics)
+        self._ctx = np.zeros(CTX_LEN, np.int64)
+        self._ctx_addr = address(self._ctx)
+        self._views = ()
+        self._bind(self._out.array)
+        self._set_hot(0)
+
+    def _bind(self, array) -> None:
+        """``array`` (the output records) is the one the compiled paths write from now on."""
+        self._arr, self._words = array, array.view(np.int64)
+        self._views = tuple(array[:k] for k in range(min(len(array), _VIEWS) + 1))
+        bind(self._ctx, self._dwork, self._words, self._ddiff, self._ttable)
+
+    def _set_hot(self, i: int) -> None:
+        """Book topic ``i`` is the one ``delta_by`` reads (with its book's sides and last ``u``)."""
+        self._hot = self._tbooks[i]
+        self._ctx[CTX_HOT] = i
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
@@ -115,28 +139,49 @@ class BybitNormalizer(InbandNormalizer):
         ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
         if type(frame) is not bytes:
             return self._normalize(frame, recv_ns)
-        head = frame[10:18]
-        if head == b"tickers.":
-            out = self._ticker_delta(frame, recv_ns)
-            if out is not None:
-                return out
-        else:
-            if head == b"publicTr":
-                sid = self._trade_topics(frame[10:frame.find(b'"', 10)])
-                if sid is not None:
-                    out = self._out
-                    if out.array is not self._arr:
-                        self._arr, self._words = out.array, out.array.view(np.int64)
-                    if self._ftrade(frame, self._words, sid, recv_ns, md.BUY, md.SELL, md.F_NOT_MARKET) == 1:
-                        self.counters.frames += 1
-                        out.n = 1
-                        return out.one
-            elif head == b"orderboo":
-                book = self._delta_books(frame[10:frame.find(b'"', 10)])
-                if book is not None and book.live:
-                    out = self._book_delta(book, frame, recv_ns)
+        tried = False
+        if frame[10:11] == b"o":  # an orderbook topic's push: delta_by routes it (the hot book's?)
+            book = self._hot
+            if book.live:  # a live book's next push in one call, by address (fastbook.delta_by)
+                out = self._out
+                if out.array is not self._arr:
+                    self._bind(out.array)
+                w = self._fdelta(frame, book.sides, self._ctx_addr, book.last_id, recv_ns)
+                if 0 <= w <= _VIEWS:  # the usual case: its records written, the book changed
+                    self.counters.frames += 1
+                    book.last_id += 1
+                    out.n = w
+                    return self._views[w]
+                if w <= MISS:  # another book's topic: that book is the hot one now
+                    self._set_hot(MISS - w)
+                    return self.normalize(frame, recv_ns)
+                tried = True
+                out = self._book_delta(book, frame, recv_ns, w)
+                if out is not None:
+                    return out
+        topic = frame[10:frame.find(b'"', 10)]  # '{"topic":"' is 10 bytes: the paths below check it
+        route = self._routes(topic)
+        if route is not None:
+            what, target = route
+            if what == _BOOK:
+                if target.live and not tried:
+                    self._set_hot(self._book_index(topic))
+                    out = self._book_delta(target, frame, recv_ns)
                     if out is not None:
                         return out
+            elif what == _TRADE:
+                out = self._out
+                if out.array is not self._arr:
+                    self._bind(out.array)
+                if self._ftrade(frame, self._words, target, recv_ns, md.BUY, md.SELL, md.F_NOT_MARKET) == 1:
+                    self.counters.frames += 1
+                    out.n = 1
+                    return out.one
+            else:
+                out = self._ticker_delta(frame, recv_ns)
+                if out is not None:
+                    return out
+        if route is None or what != _TICKER:
             t = self._fmatch(frame, self._fprog, self._fwork)
             if t == 0:  # one trade
                 (p0, p1, ts, txn, _, _, s0, s1, qty, price, _, _, i0, i1, block,
@@ -173,14 +218,15 @@ class BybitNormalizer(InbandNormalizer):
                     return self._book_levels(kind, route[1], ts * _MS, u, seq, bids, asks, rows, recv_ns)
         return self._normalize(frame, recv_ns)
 
-    def _book_delta(self, book, frame: bytes, recv_ns: int):
+    def _book_delta(self, book, frame: bytes, recv_ns: int, w=None):
         """A live book's next push (``fastbook.delta``: a delta, or a depth-1 snapshot): its
-        records, or None (nothing counted or changed) for a frame the other paths decide."""
+        records, or None (nothing counted or changed) for a frame the other paths decide.
+        ``w``: what ``delta_by`` already returned for it (else it is called here)."""
         out = self._out
-        array = out.array
-        if array is not self._arr:
-            self._arr, self._words = array, array.view(np.int64)
-        w = self._fdelta(frame, book.sides, self._dwork, self._words, 0, recv_ns, book.last_id, self._ddiff)
+        if w is None:
+            if out.array is not self._arr:
+                self._bind(out.array)
+            w = self._fdelta(frame, book.sides, self._ctx_addr, book.last_id, recv_ns)
         if w >= 0:
             self.counters.frames += 1
             book.last_id += 1
@@ -206,6 +252,7 @@ class BybitNormalizer(InbandNormalizer):
             return self._book_delta(book, frame, recv_ns)
         if w == NEED_DIFF:
             self._ddiff = np.zeros(int(self._dwork[0]), np.int64)
+            self._bind(out.array)
             return self._book_delta(book, frame, recv_ns)
         if w == A.NEED_ROOM:
             book._grow()
