@@ -373,3 +373,111 @@ def ticker(buf, work):
 
 
 ticker_at = entry_point(ticker, b"{}", np.zeros(18, np.int64))
+
+
+# -- tickers (linear): the whole MARK in one call, the symbol's state in an int64 row ----------
+
+# ``kst`` (one symbol's ticker state, int64): the flags (KS_STATE: the general path holds a state
+# for it; KS_MARK_TEXT: that state has a markPrice; KS_KNOWN: a MARK was made), the last MARK's
+# values (KS_VALUES: mark, funding, index, next funding ns, open interest, as the general path
+# computed or this kernel did), the symbol id, ``ticker``'s work, and where each field's text was
+# in the last frame that carried it (KS_OFFSETS + 2i: start, end), for the normalizer's texts.
+KS_FLAGS, KS_VALUES, KS_SID, KS_WORK, KS_OFFSETS, KS_LEN = 0, 1, 6, 8, 26, 36
+KS_STATE, KS_MARK_TEXT, KS_KNOWN = 4, 2, 1
+_MARK = md.MARK
+_EXACT = 1 << 53
+
+
+@njit(cache=True, inline="always")
+def _texts_value(buf, work, i, mask):
+    """Field i's value as the general path reads it from its text (``parsed`` bits of
+    ``ticker``): (value, ok). Empty: 0 (not the mark price)."""
+    v0 = work[3 + 2 * i]
+    v1 = work[4 + 2 * i]
+    if v0 == v1:
+        return 0, i != 0
+    if mask & (1 << (5 + i)):
+        return work[13 + i], True
+    return 0, False
+
+
+@njit(cache=True)
+def ticker_by(buf, kst, ctx_addr, recv_ns):
+    """A tickers delta (``ticker``'s shape) for the symbol of ``kst``, as the general path merges
+    it into the state and makes its MARK: 1 (the MARK written at record 0 of ``ctx``'s words, the
+    values kept), 0 (no MARK value changed), plus 4 * the bits of the MARK fields it carries
+    (their text offsets kept at KS_OFFSETS). OTHER (nothing changed) for anything the general
+    path decides: no state or no mark price in it yet, a value it would refuse or that needs its
+    floats from Python (2**53 or more), another shape."""
+    work = kst[KS_WORK:KS_WORK + 18]
+    mask = ticker(buf, work)
+    if mask < 0:
+        return OTHER
+    ts = work[2]
+    flags = kst[KS_FLAGS]
+    if not 0 < ts <= _MAX_MS or not flags & KS_STATE:
+        return OTHER
+    fields = mask & 31
+    if not fields:  # nothing the MARK uses: the merge changes no MARK field
+        return 0
+    if flags != KS_STATE | KS_MARK_TEXT | KS_KNOWN:
+        return OTHER
+    mark, funding, index, nxt, oi = kst[1], kst[2], kst[3], kst[4], kst[5]
+    if fields & 1:
+        mark, ok = _texts_value(buf, work, 0, mask)
+        if not ok or not mark or mark >= _EXACT:
+            return OTHER
+    if fields & 2:
+        index, ok = _texts_value(buf, work, 1, mask)
+        if not ok or index >= _EXACT:
+            return OTHER
+    if fields & 4:
+        funding, ok = _texts_value(buf, work, 2, mask)
+        if not ok or funding >= _EXACT or funding <= -_EXACT:
+            return OTHER
+    if fields & 8:  # digits, "0" or empty (0); int(text) as ms within int64 ns, not 0 ("00")
+        v0, v1 = work[9], work[10]
+        nxt = 0
+        for j in range(v0, v1):
+            d = buf[j] - 48
+            if d < 0 or d > 9 or nxt > (_MAX_MS - d) // 10:
+                return OTHER
+            nxt = nxt * 10 + d
+        if nxt:
+            nxt *= 1_000_000
+        elif not (v1 == v0 or (v1 == v0 + 1 and buf[v0] == 48)):
+            return OTHER
+    if fields & 16:
+        oi, ok = _texts_value(buf, work, 4, mask)
+        if not ok:
+            return OTHER
+    for i in range(5):
+        if fields & (1 << i):
+            kst[KS_OFFSETS + 2 * i] = work[3 + 2 * i]
+            kst[KS_OFFSETS + 2 * i + 1] = work[4 + 2 * i]
+    if mark == kst[1] and funding == kst[2] and index == kst[3] and nxt == kst[4] and oi == kst[5]:
+        return 4 * fields
+    kst[1], kst[2], kst[3], kst[4], kst[5] = mark, funding, index, nxt, oi
+    ctx = words_at(ctx_addr, CTX_LEN)
+    words = words_at(ctx[CTX_WORDS], 16)
+    f = words.view(np.float64)
+    words[0] = 0
+    words[1] = _MARK | (kst[KS_SID] << 32)
+    words[2] = ts * 1_000_000
+    words[3] = nxt
+    words[4] = recv_ns
+    words[5] = 0
+    words[6] = work[1]
+    words[7] = oi
+    words[8] = mark
+    words[9] = funding
+    words[10] = index
+    words[11] = 0
+    f[12] = np.float64(mark) / 100_000_000
+    f[13] = np.float64(funding) / 100_000_000
+    f[14] = np.float64(index) / 100_000_000
+    f[15] = 0.0
+    return 1 + 4 * fields
+
+
+ticker_by_at = entry_point(ticker_by, b"{}", np.zeros(KS_LEN, np.int64), 0, 0)
