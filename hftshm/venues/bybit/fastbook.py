@@ -20,6 +20,10 @@ nothing changes and a code says why: OTHER (anything else: the normalizer's othe
 decide), NEED_ROOM (the book's arrays), NEED_OUT / NEED_DIFF (the output records / ``diff``:
 ``work[0]`` holds how many it needs), BIG_VALUE (a value past 2**53), CROSSED (applied,
 crossed: the caller resets the book). ``work[1]`` holds ``ts`` once the frame has the shape.
+
+The normalizer calls ``delta_by``: ``delta`` with its arrays by address and the frame's topic
+checked against the book it passes (the one it read last), and ``ticker_by``: a tickers delta's
+whole MARK in one call.
 """
 
 from __future__ import annotations
@@ -372,8 +376,6 @@ def ticker(buf, work):
     return mask | (parsed << 5)
 
 
-ticker_at = entry_point(ticker, b"{}", np.zeros(18, np.int64))
-
 
 # -- tickers (linear): the whole MARK in one call, the symbol's state in an int64 row ----------
 
@@ -425,15 +427,15 @@ def ticker_by(buf, kst, ctx_addr, recv_ns):
     mark, funding, index, nxt, oi = kst[1], kst[2], kst[3], kst[4], kst[5]
     if fields & 1:
         mark, ok = _texts_value(buf, work, 0, mask)
-        if not ok or not mark or mark >= _EXACT:
+        if not ok or not mark:
             return OTHER
     if fields & 2:
         index, ok = _texts_value(buf, work, 1, mask)
-        if not ok or index >= _EXACT:
+        if not ok:
             return OTHER
     if fields & 4:
         funding, ok = _texts_value(buf, work, 2, mask)
-        if not ok or funding >= _EXACT or funding <= -_EXACT:
+        if not ok:
             return OTHER
     if fields & 8:  # digits, "0" or empty (0); int(text) as ms within int64 ns, not 0 ("00")
         v0, v1 = work[9], work[10]
@@ -451,6 +453,8 @@ def ticker_by(buf, kst, ctx_addr, recv_ns):
         oi, ok = _texts_value(buf, work, 4, mask)
         if not ok:
             return OTHER
+    if mark >= _EXACT or index >= _EXACT or funding >= _EXACT or funding <= -_EXACT:
+        return OTHER  # a float the general path makes from Python's int / int (kept ones too)
     for i in range(5):
         if fields & (1 << i):
             kst[KS_OFFSETS + 2 * i] = work[3 + 2 * i]
