@@ -356,3 +356,28 @@ def test_continuing_snapshot_differences_and_resends_equal_a_dict_computation():
     book.load([(100, 1), (101, 1)], [(200, 1)], 900, 0, 1, 2, out, True)
     assert book.same_as([(101, 1), (100, 1)], [(200, 1)])
     assert not book.same_as([(100, 1), (100, 1)], [(200, 1)])  # two rows, but one level of the two
+
+
+def test_bybit_ticker_texts_read_by_the_compiled_path_reach_the_general_one():
+    """The compiled tickers path keeps where each MARK field's text was; the general path takes
+    those texts into its merged state when it next reads it: a MARK the general path makes
+    (a mark price past 2**53 in e8, its floats from Python) carries every field the compiled
+    path read before it, and the compiled path goes on from the general path's values."""
+    fast, ref = _pair("bybit_linear")
+    frames = [
+        _ticker("snapshot", TICKER_SNAPSHOT),
+        _ticker("delta", {"indexPrice": "17228.01", "bid1Size": "1.5"}),
+        _ticker("delta", {"fundingRate": "-0.000300", "openInterest": "70000.25"}),
+        _ticker("delta", {"nextFundingTime": "01673308800000"}),  # leading zeros: int() reads them
+        _ticker("delta", {"markPrice": "17219.10", "indexPrice": "17229.02"}),
+        _ticker("delta", {"markPrice": "99999999.00000001"}),  # past 2**53: the general path
+        _ticker("delta", {"openInterest": "70001.5"}),  # over that mark: its float from Python too
+        _ticker("delta", {"markPrice": "17219.20"}),
+        _ticker("delta", {"fundingRate": ""}),  # empty: 0
+        _ticker("delta", {"markPrice": "17219.30"}, cs=-1),  # the general path (bad id), its state kept
+        _ticker("delta", {"indexPrice": "17229.03"}),
+        _ticker("delta", {"markPrice": "99999999.00000002"}),
+    ]
+    taken = _same(fast, ref, frames)
+    assert taken == len(frames) - 5, taken  # the snapshot, the three past 2**53, the bad cs
+    assert fast.counters.bad_ids == 1, fast.counters.as_dict()

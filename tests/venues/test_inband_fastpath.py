@@ -52,11 +52,19 @@ def test_same_records_and_counts_as_the_general_path(venue, kind):
         slow._fdelta = lambda *args: -5  # fastbook.OTHER
         slow._ftrade = lambda *args: -5
     matched = 0
+    general = fast._normalize
+    hits = []
+    if kind == "tickers":  # the frames the compiled path took: those that never reach the general path
+        fast._normalize = lambda f, r: hits.append(1) or general(f, r)
     for i, frame in enumerate(frames):
         if kind == "books":
             matched += i < len(clean) and fast._fbook(frame, fast._bvals, fast._brows, fast._btoff) == 1
         elif kind == "tickers":
-            matched += i < len(clean) and fast._fticker(frame, fast._kwork) >= 0
+            before = len(hits)
+            got = fast.normalize(frame, i).tobytes()
+            matched += i < len(clean) and len(hits) == before
+            assert got == slow.normalize(frame, i).tobytes(), frame[:200]
+            continue
         else:
             matched += i < len(clean) and fast._fmatch(frame, fast._fprog, fast._fwork) >= 0
         assert fast.normalize(frame, i).tobytes() == slow.normalize(frame, i).tobytes(), frame[:200]
@@ -101,3 +109,41 @@ def test_bybit_tickers_stream_mixes_the_documented_delta_shapes():
     assert seen["book"] > 0.6 * n and seen["none"] > 0.4 * n, seen  # most change the book's top, many only it
     assert 0.1 * n < seen["markPrice"] < 0.5 * n and seen["volume24h"] > 0.1 * n, seen
     assert 0 < seen["openInterest"] < 0.1 * n and 0 < seen["fundingRate"] < 0.05 * n, seen
+
+
+def _symbol_frames(venue: str, kind: str, symbol: str, n: int) -> list[bytes]:
+    session = InbandSession(venue, InbandOptions(), {symbol.upper()})
+    (conn,) = venues.get(venue).connections("ws://x", [symbol], [kind])
+    (msg,) = conn.subscribe_messages(conn.subscribe)
+    session.handle(msg)
+    return session.next_messages(n)
+
+
+@pytest.mark.parametrize("venue, depths", [("bybit_linear", ("50", "50")), ("bybit_spot", ("1", "50"))])
+def test_bybit_books_of_several_symbols_interleaved(venue, depths):
+    """The compiled book path reads the last book it read (its topic checked in the kernel) and
+    switches book when another book topic comes: two symbols' books (spot: one of depth 1, its
+    continuing snapshots and re-sends), interleaved at random, give the general path's records
+    and counts, and every frame but the snapshots takes the compiled path."""
+    rng = random.Random(7)
+    streams = [_symbol_frames(venue, f"orderbook.{depths[0]}", "btcusdt", 1500),
+               _symbol_frames(venue, f"orderbook.{depths[1]}", "ethusdt", 1500)]
+    frames, pos = [], [0] * len(streams)
+    while any(p < len(s) for p, s in zip(pos, streams)):
+        k = rng.choice([i for i, s in enumerate(streams) if pos[i] < len(s)])
+        frames.append(streams[k][pos[k]])
+        pos[k] += 1
+    fast = venues.get(venue).normalizer({"BTCUSDT": 0, "ETHUSDT": 1})
+    slow = venues.get(venue).normalizer({"BTCUSDT": 0, "ETHUSDT": 1})
+    slow._fmatch = lambda frame, prog, work: -1
+    slow._fdelta = lambda *args: -5  # fastbook.OTHER
+    general, set_hot = fast._normalize, fast._set_hot
+    hits, switches = [], []
+    fast._normalize = lambda f, r: hits.append(1) or general(f, r)
+    fast._set_hot = lambda i: switches.append(i) or set_hot(i)
+    for i, frame in enumerate(frames):
+        assert fast.normalize(frame, i).tobytes() == slow.normalize(frame, i).tobytes(), frame[:200]
+    assert fast.counters.as_dict() == slow.counters.as_dict()
+    assert len(set(switches)) == len(streams) and len(switches) > 0.3 * len(frames), len(switches)
+    snapshots = sum(b'"type":"snapshot"' in f for f in frames)
+    assert len(hits) <= snapshots + 0.01 * len(frames), (len(hits), snapshots)

@@ -20,6 +20,10 @@ nothing changes and a code says why: OTHER (anything else: the normalizer's othe
 decide), NEED_ROOM (the book's arrays), NEED_OUT / NEED_DIFF (the output records / ``diff``:
 ``work[0]`` holds how many it needs), BIG_VALUE (a value past 2**53), CROSSED (applied,
 crossed: the caller resets the book). ``work[1]`` holds ``ts`` once the frame has the shape.
+
+The normalizer calls ``delta_by``: ``delta`` with its arrays by address and the frame's topic
+checked against the book it passes (the one it read last), and ``ticker_by``: a tickers delta's
+whole MARK in one call.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from numba import njit
 from hftshm.feed.fastjson import MAX_VALS, expect, string_end, uint_or_fail, _dec, _levels, _uint
 from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
+from hftshm.ring.pointers import address, words_at
 
 from .. import inband_arrays as A
 
@@ -116,8 +121,74 @@ def delta(buf, sides, work, words, n, recv_ns, last, diff):
     return A._write(sides, rows, 0, count, nb, words, n, ts * 1_000_000, recv_ns, u, seq)
 
 
-delta_at = entry_point(delta, b"{}", np.zeros((5, 8), np.int64), np.zeros(MAX_VALS + 8, np.int64),
-                       np.zeros(16, np.int64), 0, 0, 0, np.zeros(8, np.int64))
+# The normalizer's own arrays by address (``ctx``: int64 words, see ``bind``): each array passed
+# from Python costs a meminfo and two reference counts, an int a few ns (ring/pointers.py). The
+# book's sides stay an array argument: the book may replace them (growing) where the normalizer
+# does not see it. The book topics' table lets the kernel route the frame: the Python side needs
+# no slice, search or lookup of the topic for the book it called with (the hot one).
+(CTX_WORK, CTX_WORK_LEN, CTX_WORDS, CTX_WORDS_LEN, CTX_DIFF, CTX_DIFF_LEN, CTX_TOPICS, CTX_TOPIC_W,
+ CTX_TOPIC_N, CTX_HOT, CTX_LEN) = range(11)
+MISS = -1000  # the frame is book topic i's, not the hot one's: MISS - i (nothing read or changed)
+
+
+def topic_table(topics) -> np.ndarray:
+    """Book topics (bytes) as int64 rows: [length, one byte a word...]."""
+    width = 1 + max(len(t) for t in topics)
+    table = np.zeros((len(topics), width), np.int64)
+    for i, t in enumerate(topics):
+        table[i, 0] = len(t)
+        table[i, 1:1 + len(t)] = np.frombuffer(t, np.uint8)
+    return table
+
+
+def bind(ctx: np.ndarray, work: np.ndarray, words: np.ndarray, diff: np.ndarray, topics: np.ndarray) -> None:
+    """Point ``ctx`` at the arrays ``delta_by`` uses (int64, C-contiguous, kept alive by the
+    caller, which binds again whenever it replaces one)."""
+    for a in (work, words, diff, topics):
+        assert a.dtype == np.int64 and a.flags.c_contiguous
+    ctx[CTX_WORK], ctx[CTX_WORK_LEN] = address(work), len(work)
+    ctx[CTX_WORDS], ctx[CTX_WORDS_LEN] = address(words), len(words)
+    ctx[CTX_DIFF], ctx[CTX_DIFF_LEN] = address(diff), len(diff)
+    ctx[CTX_TOPICS], ctx[CTX_TOPIC_N], ctx[CTX_TOPIC_W] = address(topics), topics.shape[0], topics.shape[1]
+
+
+@njit(cache=True, inline="always")
+def _topic_is(buf, table, w, i, end):
+    o = i * w
+    m = table[o]
+    if end - 10 != m:
+        return False
+    for j in range(m):
+        if buf[10 + j] != table[o + 1 + j]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def delta_by(buf, sides, ctx_addr, last, recv_ns):
+    """``delta`` for a frame of the hot book topic (``ctx[CTX_HOT]``), whose book's ``sides``
+    and ``last`` these are, with ``work``, ``words`` (records from 0) and ``diff`` from ``ctx``
+    at ``ctx_addr``: the same result, the same arrays changed. Another book topic of the table:
+    MISS - its index; none: OTHER (nothing read or changed)."""
+    ctx = words_at(ctx_addr, CTX_LEN)
+    size = len(buf)
+    end = string_end(buf, expect(buf, 0, size, _HEAD), size)
+    if end < 0:
+        return OTHER
+    w = ctx[CTX_TOPIC_W]
+    n = ctx[CTX_TOPIC_N]
+    table = words_at(ctx[CTX_TOPICS], n * w)
+    hot = ctx[CTX_HOT]
+    if not _topic_is(buf, table, w, hot, end):
+        for i in range(n):
+            if i != hot and _topic_is(buf, table, w, i, end):
+                return MISS - i
+        return OTHER
+    return delta(buf, sides, words_at(ctx[CTX_WORK], ctx[CTX_WORK_LEN]), words_at(ctx[CTX_WORDS], ctx[CTX_WORDS_LEN]),
+                 0, recv_ns, last, words_at(ctx[CTX_DIFF], ctx[CTX_DIFF_LEN]))
+
+
+delta_by_at = entry_point(delta_by, b"{}", np.zeros((5, 8), np.int64), 0, 0, 0)
 
 
 _T_HEAD = np.frombuffer(b'","type":"snapshot","ts":', np.uint8)
@@ -305,4 +376,112 @@ def ticker(buf, work):
     return mask | (parsed << 5)
 
 
-ticker_at = entry_point(ticker, b"{}", np.zeros(18, np.int64))
+
+# -- tickers (linear): the whole MARK in one call, the symbol's state in an int64 row ----------
+
+# ``kst`` (one symbol's ticker state, int64): the flags (KS_STATE: the general path holds a state
+# for it; KS_MARK_TEXT: that state has a markPrice; KS_KNOWN: a MARK was made), the last MARK's
+# values (KS_VALUES: mark, funding, index, next funding ns, open interest, as the general path
+# computed or this kernel did), the symbol id, ``ticker``'s work, and where each field's text was
+# in the last frame that carried it (KS_OFFSETS + 2i: start, end), for the normalizer's texts.
+KS_FLAGS, KS_VALUES, KS_SID, KS_WORK, KS_OFFSETS, KS_LEN = 0, 1, 6, 8, 26, 36
+KS_STATE, KS_MARK_TEXT, KS_KNOWN = 4, 2, 1
+_MARK = md.MARK
+_EXACT = 1 << 53
+
+
+@njit(cache=True, inline="always")
+def _texts_value(buf, work, i, mask):
+    """Field i's value as the general path reads it from its text (``parsed`` bits of
+    ``ticker``): (value, ok). Empty: 0 (not the mark price)."""
+    v0 = work[3 + 2 * i]
+    v1 = work[4 + 2 * i]
+    if v0 == v1:
+        return 0, i != 0
+    if mask & (1 << (5 + i)):
+        return work[13 + i], True
+    return 0, False
+
+
+@njit(cache=True)
+def ticker_by(buf, kst, ctx_addr, recv_ns):
+    """A tickers delta (``ticker``'s shape) for the symbol of ``kst``, as the general path merges
+    it into the state and makes its MARK: 1 (the MARK written at record 0 of ``ctx``'s words, the
+    values kept), 0 (no MARK value changed), plus 4 * the bits of the MARK fields it carries
+    (their text offsets kept at KS_OFFSETS). OTHER (nothing changed) for anything the general
+    path decides: no state or no mark price in it yet, a value it would refuse or that needs its
+    floats from Python (2**53 or more), another shape."""
+    work = kst[KS_WORK:KS_WORK + 18]
+    mask = ticker(buf, work)
+    if mask < 0:
+        return OTHER
+    ts = work[2]
+    flags = kst[KS_FLAGS]
+    if not 0 < ts <= _MAX_MS or not flags & KS_STATE:
+        return OTHER
+    fields = mask & 31
+    if not fields:  # nothing the MARK uses: the merge changes no MARK field
+        return 0
+    if flags != KS_STATE | KS_MARK_TEXT | KS_KNOWN:
+        return OTHER
+    mark, funding, index, nxt, oi = kst[1], kst[2], kst[3], kst[4], kst[5]
+    if fields & 1:
+        mark, ok = _texts_value(buf, work, 0, mask)
+        if not ok or not mark:
+            return OTHER
+    if fields & 2:
+        index, ok = _texts_value(buf, work, 1, mask)
+        if not ok:
+            return OTHER
+    if fields & 4:
+        funding, ok = _texts_value(buf, work, 2, mask)
+        if not ok:
+            return OTHER
+    if fields & 8:  # digits, "0" or empty (0); int(text) as ms within int64 ns, not 0 ("00")
+        v0, v1 = work[9], work[10]
+        nxt = 0
+        for j in range(v0, v1):
+            d = buf[j] - 48
+            if d < 0 or d > 9 or nxt > (_MAX_MS - d) // 10:
+                return OTHER
+            nxt = nxt * 10 + d
+        if nxt:
+            nxt *= 1_000_000
+        elif not (v1 == v0 or (v1 == v0 + 1 and buf[v0] == 48)):
+            return OTHER
+    if fields & 16:
+        oi, ok = _texts_value(buf, work, 4, mask)
+        if not ok:
+            return OTHER
+    if mark >= _EXACT or index >= _EXACT or funding >= _EXACT or funding <= -_EXACT:
+        return OTHER  # a float the general path makes from Python's int / int (kept ones too)
+    for i in range(5):
+        if fields & (1 << i):
+            kst[KS_OFFSETS + 2 * i] = work[3 + 2 * i]
+            kst[KS_OFFSETS + 2 * i + 1] = work[4 + 2 * i]
+    if mark == kst[1] and funding == kst[2] and index == kst[3] and nxt == kst[4] and oi == kst[5]:
+        return 4 * fields
+    kst[1], kst[2], kst[3], kst[4], kst[5] = mark, funding, index, nxt, oi
+    ctx = words_at(ctx_addr, CTX_LEN)
+    words = words_at(ctx[CTX_WORDS], 16)
+    f = words.view(np.float64)
+    words[0] = 0
+    words[1] = _MARK | (kst[KS_SID] << 32)
+    words[2] = ts * 1_000_000
+    words[3] = nxt
+    words[4] = recv_ns
+    words[5] = 0
+    words[6] = work[1]
+    words[7] = oi
+    words[8] = mark
+    words[9] = funding
+    words[10] = index
+    words[11] = 0
+    f[12] = np.float64(mark) / 100_000_000
+    f[13] = np.float64(funding) / 100_000_000
+    f[14] = np.float64(index) / 100_000_000
+    f[15] = 0.0
+    return 1 + 4 * fields
+
+
+ticker_by_at = entry_point(ticker_by, b"{}", np.zeros(KS_LEN, np.int64), 0, 0)

@@ -55,9 +55,13 @@ from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
 
 from ..binance_spot.normalize import _BAD_INPUT, BadTime, Refused, ZeroValue, _id, _ms
+from hftshm.ring.pointers import address
+
 from .. import inband_arrays as A
 from ..inband import InbandNormalizer
-from .fastbook import NEED_DIFF, NEED_OUT, RESENT, delta_at, ticker_at, trade_at
+from .fastbook import (CTX_HOT, CTX_LEN, KS_FLAGS, KS_KNOWN, KS_LEN, KS_MARK_TEXT, KS_OFFSETS, KS_SID, KS_STATE,
+                       KS_VALUES, MISS, NEED_DIFF, NEED_OUT, RESENT, TICKER_FIELDS, bind, delta_by_at, ticker_by_at,
+                       topic_table, trade_at)
 
 _MS = 1_000_000
 _E8 = md.E8
@@ -70,6 +74,8 @@ _SIDES = {"Buy": md.BUY, "Sell": md.SELL}
 _BOOK, _TRADE, _TICKER = 1, 2, 3
 _SIDES_B = {b"Buy": md.BUY, b"Sell": md.SELL}
 _BOOK_TYPES = {b"delta": "delta", b"snapshot": "snapshot"}
+_FIELD_BITS = tuple(tuple(i for i in range(5) if m >> i & 1) for m in range(32))  # a mask's field indexes
+_VIEWS = 8  # output views prebuilt: a delta writes a few records (its levels, the QUOTE)
 
 
 class BybitNormalizer(InbandNormalizer):
@@ -90,24 +96,52 @@ class BybitNormalizer(InbandNormalizer):
                 self._topics[f"orderbook.{depth}.{name}"] = (_BOOK, self._books[name])
             self._topics[f"publicTrade.{name}"] = (_TRADE, sid)
             self._topics[f"tickers.{name}"] = (_TICKER, sid)
-        self._tickers: dict[int, dict] = {}
-        self._marks: dict[int, tuple] = {}
+        self._tickers: dict[int, dict] = {}  # the merged MARK fields' texts (see _ticker_texts)
+        # each symbol's ticker state for the compiled path (fastbook.ticker_by: flags, the last
+        # MARK's values), and the frame that last carried each MARK field there: its text is
+        # taken into _tickers when the general path next reads them
+        self._kst = {}
+        self._tsrc = {}
+        for sid in self._ids.values():
+            self._kst[sid] = kst = np.zeros(KS_LEN, np.int64)
+            kst[KS_SID] = sid
+            self._tsrc[sid] = [None] * len(TICKER_FIELDS)
         self._topics_b = {name.encode(): route for name, route in self._topics.items()}.get
         fast = Templates(self.TEMPLATES)
         self._fmatch, self._fprog, self._fwork = fast.entry, fast.prog, fast.work
         self._fviews, self._fsides = fast.views, fast.sides
         self._flevels = fast.work[MAX_VALS:]  # the <LEVELS> holes' rows: flat (price_e8, qty_e8)
-        self._delta_books = {name.encode(): target for name, (what, target) in self._topics.items()
-                             if what == _BOOK}.get
-        self._fdelta = delta_at  # a live book's next delta in one call (fastbook.py); tests switch it off
+        self._fdelta = delta_by_at  # a live book's next push in one call (fastbook.py); tests switch it off
         self._ftrade = trade_at  # a one-trade push in one call (fastbook.py); tests switch it off
-        self._trade_topics = {name.encode(): target for name, (what, target) in self._topics.items()
-                              if what == _TRADE}.get
         self._dwork = np.zeros(MAX_VALS + 2 * 4096, np.int64)
         self._ddiff = np.zeros(1024, np.int64)  # a depth-1 snapshot's differences
         self._arr = self._words = None  # the output records, and the same memory as int64 words
-        self._fticker = ticker_at  # a tickers delta's MARK fields located in one call; tests switch it off
-        self._kwork = np.zeros(18, np.int64)
+        self._fticker = ticker_by_at  # a tickers delta's MARK in one call; tests switch it off
+        # the frame's topic -> (what, book or symbol id): one slice and one lookup route a push
+        self._routes = self._topics_b
+        # delta_by's arrays by address (fastbook.bind), the book topics it routes (the hot one:
+        # the last book it read) and the output's first views prebuilt (slicing an array costs
+        # ~150 ns, a tenth of a delta)
+        book_topics = [name.encode() for name, (what, _) in self._topics.items() if what == _BOOK]
+        self._tbooks = [self._topics_b(t)[1] for t in book_topics]
+        self._book_index = {t: i for i, t in enumerate(book_topics)}.get
+        self._ttable = topic_table(book_topics)
+        self._ctx = np.zeros(CTX_LEN, np.int64)
+        self._ctx_addr = address(self._ctx)
+        self._views = ()
+        self._bind(self._out.array)
+        self._set_hot(0)
+
+    def _bind(self, array) -> None:
+        """``array`` (the output records) is the one the compiled paths write from now on."""
+        self._arr, self._words = array, array.view(np.int64)
+        self._views = tuple(array[:k] for k in range(min(len(array), _VIEWS) + 1))
+        bind(self._ctx, self._dwork, self._words, self._ddiff, self._ttable)
+
+    def _set_hot(self, i: int) -> None:
+        """Book topic ``i`` is the one ``delta_by`` reads (with its book's sides and last ``u``)."""
+        self._hot = self._tbooks[i]
+        self._ctx[CTX_HOT] = i
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
@@ -115,28 +149,60 @@ class BybitNormalizer(InbandNormalizer):
         ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
         if type(frame) is not bytes:
             return self._normalize(frame, recv_ns)
-        head = frame[10:18]
-        if head == b"tickers.":
-            out = self._ticker_delta(frame, recv_ns)
-            if out is not None:
-                return out
-        else:
-            if head == b"publicTr":
-                sid = self._trade_topics(frame[10:frame.find(b'"', 10)])
-                if sid is not None:
-                    out = self._out
-                    if out.array is not self._arr:
-                        self._arr, self._words = out.array, out.array.view(np.int64)
-                    if self._ftrade(frame, self._words, sid, recv_ns, md.BUY, md.SELL, md.F_NOT_MARKET) == 1:
-                        self.counters.frames += 1
-                        out.n = 1
-                        return out.one
-            elif head == b"orderboo":
-                book = self._delta_books(frame[10:frame.find(b'"', 10)])
-                if book is not None and book.live:
-                    out = self._book_delta(book, frame, recv_ns)
+        tried = False
+        if frame[10:11] == b"o":  # an orderbook topic's push: delta_by routes it (the hot book's?)
+            book = self._hot
+            if book.live:  # a live book's next push in one call, by address (fastbook.delta_by)
+                out = self._out
+                if out.array is not self._arr:
+                    self._bind(out.array)
+                w = self._fdelta(frame, book.sides, self._ctx_addr, book.last_id, recv_ns)
+                if 0 <= w <= _VIEWS:  # the usual case: its records written, the book changed
+                    self.counters.frames += 1
+                    book.last_id += 1
+                    out.n = w
+                    return self._views[w]
+                if w <= MISS:  # another book's topic: that book is the hot one now
+                    self._set_hot(MISS - w)
+                    return self.normalize(frame, recv_ns)
+                tried = True
+                out = self._book_delta(book, frame, recv_ns, w)
+                if out is not None:
+                    return out
+        topic = frame[10:frame.find(b'"', 10)]  # '{"topic":"' is 10 bytes: the paths below check it
+        route = self._routes(topic)
+        if route is not None:
+            what, target = route
+            if what == _BOOK:
+                if target.live and not tried:
+                    self._set_hot(self._book_index(topic))
+                    out = self._book_delta(target, frame, recv_ns)
                     if out is not None:
                         return out
+            elif what == _TRADE:
+                out = self._out
+                if out.array is not self._arr:
+                    self._bind(out.array)
+                if self._ftrade(frame, self._words, target, recv_ns, md.BUY, md.SELL, md.F_NOT_MARKET) == 1:
+                    self.counters.frames += 1
+                    out.n = 1
+                    return out.one
+            else:  # a tickers delta in one call (fastbook.ticker_by)
+                out = self._out
+                if out.array is not self._arr:
+                    self._bind(out.array)
+                r = self._fticker(frame, self._kst[target], self._ctx_addr, recv_ns)
+                if r >= 0:
+                    self.counters.frames += 1
+                    if r > 1:  # MARK fields' texts: where they are kept
+                        srcs = self._tsrc[target]
+                        for i in _FIELD_BITS[r >> 2]:
+                            srcs[i] = frame
+                    if r & 1:
+                        out.n = 1
+                        return out.one
+                    return out.empty
+        if route is None or what != _TICKER:
             t = self._fmatch(frame, self._fprog, self._fwork)
             if t == 0:  # one trade
                 (p0, p1, ts, txn, _, _, s0, s1, qty, price, _, _, i0, i1, block,
@@ -173,14 +239,15 @@ class BybitNormalizer(InbandNormalizer):
                     return self._book_levels(kind, route[1], ts * _MS, u, seq, bids, asks, rows, recv_ns)
         return self._normalize(frame, recv_ns)
 
-    def _book_delta(self, book, frame: bytes, recv_ns: int):
+    def _book_delta(self, book, frame: bytes, recv_ns: int, w=None):
         """A live book's next push (``fastbook.delta``: a delta, or a depth-1 snapshot): its
-        records, or None (nothing counted or changed) for a frame the other paths decide."""
+        records, or None (nothing counted or changed) for a frame the other paths decide.
+        ``w``: what ``delta_by`` already returned for it (else it is called here)."""
         out = self._out
-        array = out.array
-        if array is not self._arr:
-            self._arr, self._words = array, array.view(np.int64)
-        w = self._fdelta(frame, book.sides, self._dwork, self._words, 0, recv_ns, book.last_id, self._ddiff)
+        if w is None:
+            if out.array is not self._arr:
+                self._bind(out.array)
+            w = self._fdelta(frame, book.sides, self._ctx_addr, book.last_id, recv_ns)
         if w >= 0:
             self.counters.frames += 1
             book.last_id += 1
@@ -206,73 +273,12 @@ class BybitNormalizer(InbandNormalizer):
             return self._book_delta(book, frame, recv_ns)
         if w == NEED_DIFF:
             self._ddiff = np.zeros(int(self._dwork[0]), np.int64)
+            self._bind(out.array)
             return self._book_delta(book, frame, recv_ns)
         if w == A.NEED_ROOM:
             book._grow()
             return self._book_delta(book, frame, recv_ns)
         return None  # another shape, u or time, or a value past 2**53: the template path decides
-
-    def _ticker_delta(self, frame: bytes, recv_ns: int):
-        """A tickers delta (``fastbook.ticker``: any field set, the MARK fields located) over the
-        merged state of a symbol that has one: only the MARK fields it carries are parsed, the
-        others are the published values (``_marks``, which is what the general path's parse of
-        the whole state gives whenever that state holds a mark price). A delta of none of them
-        (best bid/ask, last price, volume: most pushes) changes no MARK: counted, nothing out.
-        None (nothing counted or changed) for anything the general path decides."""
-        mask = self._fticker(frame, self._kwork)
-        if mask < 0:
-            return None
-        w = self._kwork.tolist()
-        route = self._topics_b(frame[10:w[0]])
-        ts = w[2]
-        if route is None or route[0] != _TICKER or not 0 < ts <= _MAX_MS:
-            return None
-        sid = route[1]
-        state = self._tickers.get(sid)
-        if state is None:
-            return None  # no snapshot yet: the general path counts it stale
-        if not mask & 31:  # the general path's merge would change nothing the MARK uses
-            self.counters.frames += 1
-            return self._out.empty
-        last = self._marks.get(sid)
-        if last is None or "markPrice" not in state:
-            return None
-        mark, funding, index, next_ns, oi = last
-        texts = {}
-        try:  # each field as the general path reads it from the merged state
-            if mask & 1:
-                texts["markPrice"] = text = frame[w[3]:w[4]].decode()
-                mark = w[13] if mask & 32 else self._e8_of(text)
-                if not mark:
-                    return None
-            if mask & 2:
-                texts["indexPrice"] = text = frame[w[5]:w[6]].decode()
-                index = w[14] if mask & 64 else self._e8_of(text) if text else 0
-            if mask & 4:
-                texts["fundingRate"] = text = frame[w[7]:w[8]].decode()
-                if mask & 128:
-                    funding = w[15]
-                else:
-                    rate = text or "0"
-                    funding = -self._e8_of(rate[1:]) if rate[:1] == "-" else self._e8_of(rate)
-            if mask & 8:
-                texts["nextFundingTime"] = text = frame[w[9]:w[10]].decode()
-                nxt = text or "0"
-                if not nxt.isdigit():
-                    return None
-                next_ns = _ms(int(nxt)) if nxt != "0" else 0
-            if mask & 16:
-                texts["openInterest"] = text = frame[w[11]:w[12]].decode()
-                oi = w[17] if mask & 512 else self._e8_of(text) if text else 0
-        except _BAD_INPUT:
-            return None
-        self.counters.frames += 1
-        state.update(texts)
-        values = (mark, funding, index, next_ns, oi)
-        if last == values:
-            return self._out.empty
-        self._marks[sid] = values
-        return self._out.single(md.MARK, 0, 0, sid, ts * _MS, next_ns, recv_ns, w[1], oi, mark, funding, index, 0)
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """The general path: orjson, then every field checked."""
@@ -453,13 +459,28 @@ class BybitNormalizer(InbandNormalizer):
         self._track(book)
         return out.view()
 
+    def _ticker_texts(self, sid: int):
+        """The symbol's merged MARK field texts (None before a snapshot), with those the
+        compiled path read since (from the frame that last carried each) taken in."""
+        state = self._tickers.get(sid)
+        srcs = self._tsrc[sid]
+        kst = None
+        for i, src in enumerate(srcs):
+            if src is not None:
+                if kst is None:
+                    kst = self._kst[sid].tolist()
+                o = KS_OFFSETS + 2 * i
+                state[TICKER_FIELDS[i]] = src[kst[o]:kst[o + 1]].decode()
+                srcs[i] = None
+        return state
+
     def _ticker(self, msg: dict, sid: int, recv_ns: int) -> np.ndarray:
         exch = _ms(msg["ts"])
         d = msg["data"]
         if type(d) is not dict:
             raise TypeError("data")
         kind = msg["type"]
-        state = self._tickers.get(sid)
+        state = self._ticker_texts(sid)
         if kind == "snapshot" or state is None:
             if kind != "snapshot":
                 self.counters.stale_depth_events += 1  # a delta before any snapshot: nothing to merge into
@@ -470,8 +491,10 @@ class BybitNormalizer(InbandNormalizer):
         fields = {k: d[k] for k in ("markPrice", "indexPrice", "fundingRate", "nextFundingTime", "openInterest")
                   if k in d}
         merged = {**state, **fields}
+        kst = self._kst[sid]
         if "markPrice" not in merged:
             self._tickers[sid] = merged
+            kst[KS_FLAGS] = (kst[KS_FLAGS] & KS_KNOWN) | KS_STATE
             return self._out.empty
         mark = self._e8_of(merged["markPrice"])
         if not mark:
@@ -486,10 +509,12 @@ class BybitNormalizer(InbandNormalizer):
         oi = self._e8_of(merged["openInterest"]) if merged.get("openInterest") else 0
         cs = msg.get("cs", 0)
         self._tickers[sid] = merged  # only once every field parsed
+        kst[KS_FLAGS] |= KS_STATE | KS_MARK_TEXT
         values = (mark, funding, index, next_ns, oi)
-        if self._marks.get(sid) == values:
+        if kst[KS_FLAGS] & KS_KNOWN and tuple(kst[KS_VALUES:KS_VALUES + 5].tolist()) == values:
             return self._out.empty
-        self._marks[sid] = values
+        kst[KS_VALUES:KS_VALUES + 5] = values
+        kst[KS_FLAGS] |= KS_KNOWN
         return self._out.single(md.MARK, 0, 0, sid, exch, next_ns, recv_ns, _id(cs), oi, mark, funding, index, 0)
 
 
