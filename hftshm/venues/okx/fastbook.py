@@ -142,20 +142,118 @@ parse_at = entry_point(parse, b"{}", np.zeros(VALS, np.int64), np.zeros(4, np.in
 
 
 _UPDATE = np.frombuffer(b"update", np.uint8)
-OTHER, NEED_OUT = -5, -6
+OTHER, NEED_OUT, IDLE = -5, -6, -7
+LAST = 6  # sides[STATE, LAST]: the book's last seqId (an OKX book's; inband_arrays leaves it alone)
+CHECKSUM_BAD = 1 << 29  # added to a count: applied, but the checksum differs (the caller resets)
+WORK_VALS = 16  # work[:WORK_VALS]: parse's vals, then (WORK_VALS = 16) rows and toff (see rows_of)
 _MAX_MS = ((1 << 63) - 1) // 1_000_000
 
 
+def _crc_table() -> np.ndarray:
+    """CRC-32 (zlib's: reflected 0xEDB88320) tables for 16 bytes a step ("slicing by 16"):
+    row k maps a byte to its CRC followed by k zero bytes."""
+    t = np.zeros((16, 256), np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+        t[0, i] = c
+    for i in range(256):
+        c = int(t[0, i])
+        for k in range(1, 16):
+            c = (c >> 8) ^ int(t[0, c & 0xFF])
+            t[k, i] = c
+    return t
+
+
+_CRC = _crc_table()
+
+
+@njit(cache=True, inline="always")
+def _word(t, i):
+    return (np.int64(t[i]) | (np.int64(t[i + 1]) << 8) | (np.int64(t[i + 2]) << 16)
+            | (np.int64(t[i + 3]) << 24))
+
+
+@njit(cache=True, inline="always")
+def _tb(k, x):
+    return np.int64(_CRC[k, x & 0xFF])
+
+
+@njit(cache=True, inline="always")
+def _crc_bytes(c, t, a, b):
+    """The running CRC ``c`` (pre-inverted, in 0..2**32) over ``t[a:b]``."""
+    i = a
+    while i + 16 <= b:
+        x0, x1, x2, x3 = c ^ _word(t, i), _word(t, i + 4), _word(t, i + 8), _word(t, i + 12)
+        c = ((_tb(15, x0) ^ _tb(14, x0 >> 8) ^ _tb(13, x0 >> 16) ^ _tb(12, x0 >> 24))
+             ^ (_tb(11, x1) ^ _tb(10, x1 >> 8) ^ _tb(9, x1 >> 16) ^ _tb(8, x1 >> 24))
+             ^ (_tb(7, x2) ^ _tb(6, x2 >> 8) ^ _tb(5, x2 >> 16) ^ _tb(4, x2 >> 24))
+             ^ (_tb(3, x3) ^ _tb(2, x3 >> 8) ^ _tb(1, x3 >> 16) ^ _tb(0, x3 >> 24)))
+        i += 16
+    if i + 8 <= b:
+        x0, x1 = c ^ _word(t, i), _word(t, i + 4)
+        c = ((_tb(7, x0) ^ _tb(6, x0 >> 8) ^ _tb(5, x0 >> 16) ^ _tb(4, x0 >> 24))
+             ^ (_tb(3, x1) ^ _tb(2, x1 >> 8) ^ _tb(1, x1 >> 16) ^ _tb(0, x1 >> 24)))
+        i += 8
+    if i + 4 <= b:
+        x0 = c ^ _word(t, i)
+        c = (c >> 32) ^ _tb(3, x0) ^ _tb(2, x0 >> 8) ^ _tb(1, x0 >> 16) ^ _tb(0, x0 >> 24)
+        i += 4
+    while i < b:
+        c = _tb(0, c ^ np.int64(t[i])) ^ (c >> 8)
+        i += 1
+    return c
+
+
 @njit(cache=True)
-def update(buf, sides, texts, vals, rows, toff, words, n, recv_ns, last, buf_ck, depth):
-    """A live book's next update in one call: ``parse``, then, when it is an ``update`` with
-    levels chained to ``last`` (prevSeqId == last, seqId >= prevSeqId) and a time the general
-    path takes, the levels into the text book and the records written as
-    ``inband_arrays.apply_text`` does; the count comes back, and ``vals[10]`` holds the length
-    of the checksum text joined into ``buf_ck`` (the best ``depth`` levels a side; 0 when the
-    push's checksum is 0, not checked). Codes as apply_text's (LONG_TEXT, BIG_VALUE, NEED_ROOM
-    before any change, CROSSED after), OTHER (the caller's other paths decide), or NEED_OUT
-    (the output records: ``vals[10]`` holds how many)."""
+def checksum_top(sides, texts, depth):
+    """OKX's checksum (CRC-32 as a signed 32-bit int) of the book's best ``depth`` levels a
+    side, ``bid:size:ask:size:..`` from their texts as sent: ``inband_arrays.join_top``'s text,
+    hashed as it is walked (no copy)."""
+    nb, na = sides[A.STATE, 0], sides[A.STATE, 1]
+    c = np.int64(0xFFFFFFFF)
+    first = True
+    for i in range(depth):
+        if i >= nb and i >= na:
+            break
+        for s in range(2):
+            n = nb if s == 0 else na
+            if i >= n:
+                continue
+            t = texts[s, n - 1 - i]
+            if not first:
+                c = _tb(0, c ^ 58) ^ (c >> 8)  # ":"
+            first = False
+            c = _crc_bytes(c, t, 1, 1 + np.int64(t[0]))
+    c ^= 0xFFFFFFFF
+    return c - (1 << 32) if c >= 1 << 31 else c
+
+
+@njit(cache=True, inline="always")
+def rows_of(work):
+    """``work``'s parts: parse's vals, rows (flat price/size pairs) and toff (text offsets)."""
+    m = (len(work) - WORK_VALS) // 6
+    return work[:WORK_VALS], work[WORK_VALS:WORK_VALS + 2 * m], work[WORK_VALS + 2 * m:WORK_VALS + 6 * m]
+
+
+@njit(cache=True)
+def update(buf, sides, texts, work, words, recv_ns, depth):
+    """A live book's next update in one call: ``parse``, then, when it is an ``update``
+    chained to the book's last ``seqId`` (``sides[STATE, LAST]``: prevSeqId == it, seqId >=
+    prevSeqId) with a time the general path takes,
+
+    - with levels: the levels into the text book and the records written at record 0 of
+      ``words`` as ``inband_arrays.apply_text`` does; the book's last ``seqId`` becomes this
+      one; the push's checksum (unless 0) checked against the best ``depth`` levels a side.
+      The count comes back (+ NEED_QUOTE: the caller writes the QUOTE; + CHECKSUM_BAD: a
+      mismatch, the caller resets the book).
+    - without levels and seqId == prevSeqId: IDLE (an idle book's heartbeat; nothing changes).
+
+    Otherwise codes as apply_text's (LONG_TEXT, BIG_VALUE, NEED_ROOM before any change, CROSSED
+    after), OTHER (nothing changed: the caller's other paths decide), or NEED_OUT (the output
+    records: ``work[10]`` holds how many). ``work[4]`` holds ``ts`` (ms) once parsed."""
+    vals, rows, toff = rows_of(work)
     if not parse(buf, vals, rows, toff):
         return OTHER
     a0, a1 = vals[2], vals[3]
@@ -166,16 +264,22 @@ def update(buf, sides, texts, vals, rows, toff, words, n, recv_ns, last, buf_ck,
             return OTHER
     ts, want, prev, seq, nb, na = vals[4], vals[5], vals[6], vals[7], vals[8], vals[9]
     count = nb + na
-    if prev != last or seq < prev or not count or not 0 < ts <= _MAX_MS:
+    if prev != sides[A.STATE, LAST] or seq < prev or not 0 < ts <= _MAX_MS:
         return OTHER
-    if n + count + 1 > len(words) // 16:
+    if not count:
+        return IDLE if seq == prev else OTHER
+    if count + 1 > len(words) // 16:
         vals[10] = count + 1
         return NEED_OUT
-    w = A.apply_text(sides, texts, rows, 0, count, nb, buf, toff, words, n, ts * 1_000_000, recv_ns, seq, prev)
-    vals[10] = A.join_top(sides, texts, depth, buf_ck) if w >= 0 and want else 0
+    w = A.apply_text(sides, texts, rows, 0, count, nb, buf, toff, words, 0, ts * 1_000_000, recv_ns, seq, prev)
+    if w < 0:
+        return w
+    sides[A.STATE, LAST] = seq
+    if want and checksum_top(sides, texts, depth) != want:
+        w += CHECKSUM_BAD
     return w
 
 
 update_at = entry_point(update, b"{}", np.zeros((5, 8), np.int64), np.zeros((2, 8, 0), np.uint8),
-                        np.zeros(VALS + 1, np.int64), np.zeros(4, np.int64), np.zeros(8, np.int64),
-                        np.zeros(16, np.int64), 0, 0, 0, np.zeros(8, np.uint8), 0)
+                        np.zeros(WORK_VALS + 6, np.int64), np.zeros(16, np.int64), 0, 0)
+checksum_top_at = entry_point(checksum_top, np.zeros((5, 8), np.int64), np.zeros((2, 8, 0), np.uint8), 0)
