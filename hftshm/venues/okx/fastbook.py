@@ -20,6 +20,8 @@ of its price and size texts in ``frame`` (start, end, start, end).
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
 
@@ -169,10 +171,20 @@ def _crc_table() -> np.ndarray:
 _CRC = _crc_table()
 
 
-@njit(cache=True, inline="always")
-def _word(t, i):
-    return (np.int64(t[i]) | (np.int64(t[i + 1]) << 8) | (np.int64(t[i + 2]) << 16)
-            | (np.int64(t[i + 3]) << 24))
+def _before(byte: int, after: int) -> int:
+    """The CRC state that ``byte`` takes to ``after`` (a byte step is one-to-one)."""
+    top = after >> 24
+    idx = next(i for i in range(256) if int(_CRC[0, i]) >> 24 == top)
+    return ((after ^ int(_CRC[0, idx])) << 8) | (idx ^ byte)
+
+
+# Every level is hashed as ":" + its text (the row's bytes from 0, the length byte read as
+# ":"), 8 aligned bytes a load; the first level's ":" is hashed from the state it takes to the
+# initial one, so it adds nothing.
+_COLON = 58
+_START = _before(_COLON, 0xFFFFFFFF)
+if sys.byteorder != "little":  # the rows are read as little-endian words
+    raise ImportError("hftshm.venues.okx.fastbook reads texts as little-endian words")
 
 
 @njit(cache=True, inline="always")
@@ -181,28 +193,37 @@ def _tb(k, x):
 
 
 @njit(cache=True, inline="always")
-def _crc_bytes(c, t, a, b):
-    """The running CRC ``c`` (pre-inverted, in 0..2**32) over ``t[a:b]``."""
-    i = a
-    while i + 16 <= b:
-        x0, x1, x2, x3 = c ^ _word(t, i), _word(t, i + 4), _word(t, i + 8), _word(t, i + 12)
-        c = ((_tb(15, x0) ^ _tb(14, x0 >> 8) ^ _tb(13, x0 >> 16) ^ _tb(12, x0 >> 24))
-             ^ (_tb(11, x1) ^ _tb(10, x1 >> 8) ^ _tb(9, x1 >> 16) ^ _tb(8, x1 >> 24))
-             ^ (_tb(7, x2) ^ _tb(6, x2 >> 8) ^ _tb(5, x2 >> 16) ^ _tb(4, x2 >> 24))
-             ^ (_tb(3, x3) ^ _tb(2, x3 >> 8) ^ _tb(1, x3 >> 16) ^ _tb(0, x3 >> 24)))
-        i += 16
-    if i + 8 <= b:
-        x0, x1 = c ^ _word(t, i), _word(t, i + 4)
-        c = ((_tb(7, x0) ^ _tb(6, x0 >> 8) ^ _tb(5, x0 >> 16) ^ _tb(4, x0 >> 24))
-             ^ (_tb(3, x1) ^ _tb(2, x1 >> 8) ^ _tb(1, x1 >> 16) ^ _tb(0, x1 >> 24)))
-        i += 8
-    if i + 4 <= b:
-        x0 = c ^ _word(t, i)
-        c = (c >> 32) ^ _tb(3, x0) ^ _tb(2, x0 >> 8) ^ _tb(1, x0 >> 16) ^ _tb(0, x0 >> 24)
-        i += 4
-    while i < b:
-        c = _tb(0, c ^ np.int64(t[i])) ^ (c >> 8)
-        i += 1
+def _crc_row(c, row, k):
+    """The running CRC ``c`` (pre-inverted, in 0..2**32) over ":" + a level's text: ``row``
+    (its texts row as uint64 words) bytes 0..k, byte 0 (the length) read as ":"."""
+    n = k + 1  # bytes to hash
+    d = (np.int64(row[0]) & ~np.int64(0xFF)) | _COLON  # the next 8 bytes
+    j = 0
+    while n >= 16:
+        z = d ^ c
+        y = np.int64(row[j + 1])
+        c = ((_tb(15, z) ^ _tb(14, z >> 8) ^ _tb(13, z >> 16) ^ _tb(12, z >> 24))
+             ^ (_tb(11, z >> 32) ^ _tb(10, z >> 40) ^ _tb(9, z >> 48) ^ _tb(8, z >> 56))
+             ^ (_tb(7, y) ^ _tb(6, y >> 8) ^ _tb(5, y >> 16) ^ _tb(4, y >> 24))
+             ^ (_tb(3, y >> 32) ^ _tb(2, y >> 40) ^ _tb(1, y >> 48) ^ _tb(0, y >> 56)))
+        n -= 16
+        j += 2
+        d = np.int64(row[j]) if n else 0
+    if n >= 8:
+        z = d ^ c
+        c = ((_tb(7, z) ^ _tb(6, z >> 8) ^ _tb(5, z >> 16) ^ _tb(4, z >> 24))
+             ^ (_tb(3, z >> 32) ^ _tb(2, z >> 40) ^ _tb(1, z >> 48) ^ _tb(0, z >> 56)))
+        n -= 8
+        j += 1
+        d = np.int64(row[j]) if n else 0
+    if n >= 4:
+        z = d ^ c
+        c = _tb(3, z) ^ _tb(2, z >> 8) ^ _tb(1, z >> 16) ^ _tb(0, z >> 24)
+        d >>= 32
+        n -= 4
+    for _ in range(n):
+        c = _tb(0, c ^ d) ^ (c >> 8)
+        d >>= 8
     return c
 
 
@@ -212,20 +233,15 @@ def checksum_top(sides, texts, depth):
     side, ``bid:size:ask:size:..`` from their texts as sent: ``inband_arrays.join_top``'s text,
     hashed as it is walked (no copy)."""
     nb, na = sides[A.STATE, 0], sides[A.STATE, 1]
-    c = np.int64(0xFFFFFFFF)
-    first = True
-    for i in range(depth):
-        if i >= nb and i >= na:
-            break
-        for s in range(2):
-            n = nb if s == 0 else na
-            if i >= n:
-                continue
-            t = texts[s, n - 1 - i]
-            if not first:
-                c = _tb(0, c ^ 58) ^ (c >> 8)  # ":"
-            first = False
-            c = _crc_bytes(c, t, 1, 1 + np.int64(t[0]))
+    words = texts.view(np.uint64)
+    c = np.int64(_START)
+    for i in range(min(depth, max(nb, na))):
+        if i < nb:
+            idx = nb - 1 - i
+            c = _crc_row(c, words[0, idx], np.int64(texts[0, idx, 0]))
+        if i < na:
+            idx = na - 1 - i
+            c = _crc_row(c, words[1, idx], np.int64(texts[1, idx, 0]))
     c ^= 0xFFFFFFFF
     return c - (1 << 32) if c >= 1 << 31 else c
 
