@@ -193,12 +193,12 @@ def _tb(k, x):
 
 
 @njit(cache=True, inline="always")
-def _crc_row(c, row, k):
-    """The running CRC ``c`` (pre-inverted, in 0..2**32) over ":" + a level's text: ``row``
-    (its texts row as uint64 words) bytes 0..k, byte 0 (the length) read as ":"."""
-    n = k + 1  # bytes to hash
-    d = (np.int64(row[0]) & ~np.int64(0xFF)) | _COLON  # the next 8 bytes
-    j = 0
+def _crc_row(c, row, j):
+    """The running CRC ``c`` (pre-inverted, in 0..2**32) over ":" + a level's text: its texts
+    row, words ``row[j:]`` (uint64), bytes 0..k, byte 0 (the length, k) read as ":"."""
+    d = np.int64(row[j])
+    n = (d & 0xFF) + 1  # bytes to hash
+    d = (d & ~np.int64(0xFF)) | _COLON  # the next 8 bytes
     while n >= 16:
         z = d ^ c
         y = np.int64(row[j + 1])
@@ -233,15 +233,15 @@ def checksum_top(sides, texts, depth):
     side, ``bid:size:ask:size:..`` from their texts as sent: ``inband_arrays.join_top``'s text,
     hashed as it is walked (no copy)."""
     nb, na = sides[A.STATE, 0], sides[A.STATE, 1]
-    words = texts.view(np.uint64)
+    words = texts.view(np.uint64).reshape(-1)
+    w = texts.shape[2] // 8  # words a row
+    ask0 = texts.shape[1] * w  # the asks' first row
     c = np.int64(_START)
     for i in range(min(depth, max(nb, na))):
         if i < nb:
-            idx = nb - 1 - i
-            c = _crc_row(c, words[0, idx], np.int64(texts[0, idx, 0]))
+            c = _crc_row(c, words, (nb - 1 - i) * w)
         if i < na:
-            idx = na - 1 - i
-            c = _crc_row(c, words[1, idx], np.int64(texts[1, idx, 0]))
+            c = _crc_row(c, words, ask0 + (na - 1 - i) * w)
     c ^= 0xFFFFFFFF
     return c - (1 << 32) if c >= 1 << 31 else c
 
