@@ -146,6 +146,10 @@ parse_at = entry_point(parse, b"{}", np.zeros(VALS, np.int64), np.zeros(4, np.in
 _UPDATE = np.frombuffer(b"update", np.uint8)
 OTHER, NEED_OUT, IDLE = -5, -6, -7
 LAST = 6  # sides[STATE, LAST]: the book's last seqId (an OKX book's; inband_arrays leaves it alone)
+# sides[STATE, CK_STATES + i]: the checksum's CRC state before level pair i, valid for i <
+# sides[STATE, CK_VALID] (0: none); an update recomputes from the first pair it changed. Any
+# other change to the book (the normalizer's Python paths) sets CK_VALID to 0.
+CK_VALID, CK_STATES = 8, 9
 CHECKSUM_BAD = 1 << 29  # added to a count: applied, but the checksum differs (the caller resets)
 WORK_VALS = 16  # work[:WORK_VALS]: parse's vals, then (WORK_VALS = 16) rows and toff (see rows_of)
 _MAX_MS = ((1 << 63) - 1) // 1_000_000
@@ -227,23 +231,60 @@ def _crc_row(c, row, j):
     return c
 
 
-@njit(cache=True)
-def checksum_top(sides, texts, depth):
-    """OKX's checksum (CRC-32 as a signed 32-bit int) of the book's best ``depth`` levels a
-    side, ``bid:size:ask:size:..`` from their texts as sent: ``inband_arrays.join_top``'s text,
-    hashed as it is walked (no copy)."""
-    nb, na = sides[A.STATE, 0], sides[A.STATE, 1]
+@njit(cache=True, inline="always")
+def _checksum(sides, texts, depth, start, cache):
+    """OKX's checksum of the best ``depth`` levels a side from level pair ``start`` on (pair i:
+    bid i then ask i, best first), from the state cached before it (``cache``: the book's
+    STATE row keeps the state before each pair, CK_VALID of them valid; refreshed here)."""
+    st = sides[A.STATE]
+    nb, na = st[0], st[1]
+    pairs = min(depth, max(nb, na))
+    if len(st) < CK_STATES + pairs + 1:
+        cache = False
+    if not cache:
+        start = 0
+    start = min(start, pairs)
     words = texts.view(np.uint64).reshape(-1)
     w = texts.shape[2] // 8  # words a row
     ask0 = texts.shape[1] * w  # the asks' first row
-    c = np.int64(_START)
-    for i in range(min(depth, max(nb, na))):
+    c = st[CK_STATES + start] if start else np.int64(_START)
+    for i in range(start, pairs):
+        if cache:
+            st[CK_STATES + i] = c
         if i < nb:
             c = _crc_row(c, words, (nb - 1 - i) * w)
         if i < na:
             c = _crc_row(c, words, ask0 + (na - 1 - i) * w)
+    if cache:
+        st[CK_STATES + pairs] = c
+        st[CK_VALID] = pairs + 1
     c ^= 0xFFFFFFFF
     return c - (1 << 32) if c >= 1 << 31 else c
+
+
+@njit(cache=True)
+def checksum_top(sides, texts, depth):
+    """OKX's checksum (CRC-32 as a signed 32-bit int) of the book's best ``depth`` levels a
+    side, ``bid:size:ask:size:..`` from their texts as sent: ``inband_arrays.join_top``'s text,
+    hashed as it is walked (no copy); no cached state used or kept."""
+    return _checksum(sides, texts, depth, 0, False)
+
+
+@njit(cache=True, inline="always")
+def _first_changed(sides, rows, count, n_bids):
+    """The best rank (0: the best level) an update's rows touch, before they apply: the levels
+    better than it on both sides stay as they are."""
+    st = sides[A.STATE]
+    first = 1 << 62
+    for r in range(count):
+        s = 0 if r < n_bids else 1
+        k = rows[2 * r] if s == 0 else -rows[2 * r]
+        n = st[s]
+        j = A._find(sides[s], n, k)
+        better = n - j - (1 if j < n and sides[s, j] == k else 0)
+        if better < first:
+            first = better
+    return first
 
 
 @njit(cache=True, inline="always")
@@ -287,12 +328,20 @@ def update(buf, sides, texts, work, words, recv_ns, depth):
     if count + 1 > len(words) // 16:
         vals[10] = count + 1
         return NEED_OUT
+    st = sides[A.STATE]
+    valid = st[CK_VALID] if len(st) > CK_VALID else 0
+    first = _first_changed(sides, rows, count, nb)  # the checksum's states before it still hold
+    if len(st) > CK_VALID:
+        st[CK_VALID] = 0  # none, until the checksum refreshes them (or the apply fails)
     w = A.apply_text(sides, texts, rows, 0, count, nb, buf, toff, words, 0, ts * 1_000_000, recv_ns, seq, prev)
     if w < 0:
         return w
-    sides[A.STATE, LAST] = seq
-    if want and checksum_top(sides, texts, depth) != want:
-        w += CHECKSUM_BAD
+    st[LAST] = seq
+    if want:
+        if _checksum(sides, texts, depth, min(first, valid - 1) if valid else 0, True) != want:
+            w += CHECKSUM_BAD
+    elif valid:
+        st[CK_VALID] = min(valid, first + 1)
     return w
 
 

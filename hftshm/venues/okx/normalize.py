@@ -48,7 +48,7 @@ from hftshm.layouts import md
 from .. import inband_arrays as A
 from ..binance_spot.normalize import _BAD_INPUT, BadId, Refused, ZeroValue, _id, _ms
 from ..inband import InbandBook, InbandNormalizer, LevelText
-from .fastbook import CHECKSUM_BAD, IDLE, LAST, NEED_OUT, VALS, WORK_VALS, parse_at, update_at
+from .fastbook import CHECKSUM_BAD, CK_VALID, IDLE, LAST, NEED_OUT, VALS, WORK_VALS, parse_at, update_at
 from .urls import inst_id
 
 _loads = orjson.loads
@@ -434,6 +434,7 @@ class OkxNormalizer(InbandNormalizer):
         ``toff``)."""
         c = self.counters
         book = self._books[name]
+        book.sides[A.STATE, CK_VALID] = 0  # the compiled checksum's cached states: a change they do not see
         out = self._out
         out.clear()
         if not snapshot:
