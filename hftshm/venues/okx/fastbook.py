@@ -16,6 +16,11 @@ price, more rows than fit) is no match and goes to the general path. ``checksum`
 start, end, ts, checksum, prevSeqId, seqId, bid count, ask count. ``rows``: flat (price_e8,
 size_e8), bids then asks (as ``InbandBook.apply_at`` takes them); ``toff``: per row the offsets
 of its price and size texts in ``frame`` (start, end, start, end).
+
+``update(frame, sides, texts, work, words, recv_ns, depth)``: a live book's next update in one
+call (read, sequence checked, applied, records written, checksum checked), the normalizer's
+usual books case; ``checksum_top``: OKX's checksum computed over the book's kept texts (CRC-32,
+zlib's polynomial, 16 bytes a step), which tests compare with ``normalize.checksum`` (zlib).
 """
 
 from __future__ import annotations
