@@ -513,3 +513,33 @@ def test_okx_compiled_checksum_equals_zlib_over_random_texts():
                 levels[s].append((p, q))
         want = checksum(levels[0][::-1][:25], levels[1][::-1][:25])
         assert fastbook.checksum_top_at(sides, texts, 25) == want, trial
+
+
+def test_okx_number_scanners_read_what_fastjson_reads():
+    """okx/fastbook.py's division-free _dec/_uint against feed.fastjson's: on random digit runs
+    (dots, leading zeros, junk, up to 30 characters) every value they accept is fastjson's; they
+    refuse only runs of more than 18 significant digits (the general path reads those)."""
+    import numpy as np
+    from numba import njit
+
+    from hftshm.feed import fastjson
+
+    @njit
+    def both(buf):
+        n = len(buf)
+        return fastjson._dec(buf, 0, n), fastbook._dec(buf, 0, n), fastjson._uint(buf, 0, n), fastbook._uint(buf, 0, n)
+
+    rng = random.Random(3)
+    seen = 0
+    for case in range(20000):
+        pool = rng.choice(("0123456789", "0123456789.", "00000000001.", '0123456789."x-'))
+        text = "".join(rng.choice(pool) for _ in range(rng.randrange(1, 31))) + '"'
+        d_ref, d_got, u_ref, u_got = both(np.frombuffer(text.encode(), np.uint8))
+        body = text.split(".")[0].split('"')[0].lstrip("0")
+        for ref, got in ((d_ref, d_got), (u_ref, u_got)):
+            if got[1] >= 0:
+                assert got == ref, (text, got, ref)
+                seen += 1
+            else:
+                assert ref[1] < 0 or len(body) > 18, (text, ref)
+    assert seen > 5000

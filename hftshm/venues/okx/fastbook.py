@@ -30,7 +30,7 @@ import sys
 import numpy as np
 from numba import njit
 
-from hftshm.feed.fastjson import expect, string_end, _dec, _uint
+from hftshm.feed.fastjson import expect, string_end
 from hftshm.ring.fast import entry_point
 
 from .. import inband_arrays as A
@@ -45,6 +45,77 @@ _PREV = np.frombuffer(b',"prevSeqId":', np.uint8)
 _SEQ = np.frombuffer(b',"seqId":', np.uint8)
 _TAIL = np.frombuffer(b'}]}', np.uint8)
 VALS = 10
+
+
+_MAX = (1 << 63) - 1
+_E8 = 100_000_000
+_MAX_WHOLE = _MAX // _E8
+_P10 = np.array([10 ** k for k in range(9)], np.int64)
+
+
+# ``feed.fastjson``'s _uint and _dec, without a division a digit: at most 18 significant digits a
+# run (no int64 overflow), a longer run is no match (the general path reads it, as it reads any frame
+# these refuse). What they accept, they read as fastjson's do.
+@njit(cache=True, inline="always")
+def _digits(buf, pos, n):
+    """The decimal digits at ``pos``: (value, end); end -1 past 18 of them after leading zeros."""
+    while pos < n and buf[pos] == 48:
+        pos += 1
+    v = 0
+    start = pos
+    while pos < n:
+        d = np.int64(buf[pos]) - 48
+        if d < 0 or d > 9:
+            break
+        v = v * 10 + d
+        pos += 1
+    if pos - start > 18:
+        return 0, -1
+    return v, pos
+
+
+@njit(cache=True, inline="always")
+def _uint(buf, pos, n):
+    """A JSON integer without sign at ``pos``: (value, end), end -1 if none or too long."""
+    if pos < 0 or pos >= n:
+        return 0, -1
+    d = np.int64(buf[pos]) - 48
+    if d < 0 or d > 9:
+        return 0, -1
+    if d == 0:  # JSON allows no leading zero: "0" alone
+        if pos + 1 < n and 48 <= buf[pos + 1] <= 57:
+            return 0, -1
+        return 0, pos + 1
+    return _digits(buf, pos, n)
+
+
+@njit(cache=True, inline="always")
+def _dec(buf, pos, n):
+    """parse_e8's grammar at ``pos`` (the string's body): (e8 value, end), end -1 if it fails."""
+    whole, end = _digits(buf, pos, n)
+    if end < 0 or end == pos or whole > _MAX_WHOLE:
+        return 0, -1
+    pos = end
+    frac = 0
+    digits = 0
+    if pos < n and buf[pos] == 46:  # "."
+        pos += 1
+        while pos < n:
+            d = np.int64(buf[pos]) - 48
+            if d < 0 or d > 9:
+                break
+            digits += 1
+            if digits > 8:
+                return 0, -1
+            frac = frac * 10 + d
+            pos += 1
+        if digits == 0:
+            return 0, -1
+    base = whole * _E8
+    part = frac * _P10[8 - digits]
+    if base > _MAX - part:
+        return 0, -1
+    return base + part, pos
 
 
 @njit(cache=True, inline="always")
