@@ -23,6 +23,7 @@ from hftshm import venues
 from hftshm.exchange.inband import InbandOptions, InbandSession
 from hftshm.feed.e8 import parse_e8
 from hftshm.layouts import md
+from hftshm.venues.okx import fastbook
 from hftshm.venues.okx.normalize import checksum
 
 from .book_check import ConsumerBook, DictBook
@@ -381,3 +382,189 @@ def test_bybit_ticker_texts_read_by_the_compiled_path_reach_the_general_one():
     taken = _same(fast, ref, frames)
     assert taken == len(frames) - 5, taken  # the snapshot, the three past 2**53, the bad cs
     assert fast.counters.bad_ids == 1, fast.counters.as_dict()
+
+
+# -- OKX books' one-call update (okx/fastbook.py ``update``) --------------------------------------
+
+
+def _okx_spy(norm) -> list:
+    """The codes ``fastbook.update`` answers ``norm`` (>= 0: applied in the one call)."""
+    codes = []
+    inner = norm._fupdate
+
+    def spy(*args):
+        w = inner(*args)
+        codes.append(w)
+        return w
+
+    norm._fupdate = spy
+    return codes
+
+
+def _okx_stream(opts, symbols=("btcusdt",), n=3000):
+    session = InbandSession("okx", opts, {s.upper() for s in symbols})
+    (conn,) = venues.get("okx").connections("ws://x", list(symbols), ["books"])
+    for msg in conn.subscribe_messages(conn.subscribe):
+        session.handle(msg)
+    return session.next_messages(n)
+
+
+def test_okx_one_call_update_equals_reference_with_resets_gaps_and_idle_books():
+    """The simulator's books stream with sequence resets (every 301st update: not on an idle
+    one), idle heartbeats and lost updates (gaps, then the resubscription's snapshot), then the
+    docs' snapshot (tests/venues/test_okx.py quotes it), its levels, and updates: byte-identical
+    records and counters with the reference, and the one call takes the chained updates."""
+    from .test_okx import SNAPSHOT
+
+    fast, ref = _pair("okx")
+    codes = _okx_spy(fast)
+    session = InbandSession("okx", InbandOptions(seed=5, reset_every=301, idle_every=20, gap_every=97, levels=40),
+                            {"BTCUSDT"})
+    (conn,) = venues.get("okx").connections("ws://x", ["btcusdt"], ["books"])
+    (msg,) = conn.subscribe_messages(conn.subscribe)
+    session.handle(msg)
+    taken = 0
+    frames = []
+    for _ in range(3000):  # one at a time: a gap's resubscription (as the session sends it) brings a snapshot
+        frame = session.next_messages(1)
+        taken += _same(fast, ref, frame)
+        frames += frame
+        wanted = fast.snapshot_requests()
+        if wanted:
+            assert wanted == ref.snapshot_requests()
+            for m in conn.resync_messages(wanted):
+                replies = session.handle(m)
+                taken += _same(fast, ref, replies)
+                frames += replies
+    doc = SNAPSHOT["data"][0]
+    book = _TextBook(doc["bids"], doc["asks"])
+    up1 = [("8476.97", "250")], [("8476.98", "0")]  # the best bid's size, the best ask deleted
+    up2 = [], [("8476.99", "3")]  # a new best ask
+    # the docs' literal snapshot: its checksum does not match its (shortened) levels, a reset;
+    # then the same levels with the checksum derived from them
+    doc_frames = [orjson.dumps(SNAPSHOT), _okx_snap(123456, doc["bids"], doc["asks"]),
+                  _okx_upd(123456, 123460, *up1, cs=book.update(*up1)),
+                  _okx_upd(123460, 123460), _okx_upd(123460, 123461, *up2, cs=book.update(*up2))]
+    taken += _same(fast, ref, doc_frames)
+    frames += doc_frames
+    c = fast.counters
+    assert c.venue_resets >= 5 and c.idle_books >= 50 and c.depth_gaps >= 10, c.as_dict()
+    assert c.checksum_errors == 1 and c.bad_fields == 0 and fast.book("BTCUSDT").live
+    applied = sum(w >= 0 for w in codes)
+    assert applied >= 0.8 * (len(frames) - c.idle_books - c.depth_gaps - c.snapshots_applied), (applied, c.as_dict())
+    assert taken >= 0.95 * len(frames), taken
+    assert codes[-3:] == [codes[-3], fastbook.IDLE, codes[-1]] and codes[-3] >= 0 and codes[-1] >= 0
+
+
+def test_okx_two_instruments_switch_the_hot_book():
+    """Two instruments' books on one connection, interleaved: each push is its own book's (the
+    hot instrument's head is matched, not assumed), the same as the reference."""
+    symbols = {"BTCUSDT": 3, "ETHUSDT": 4}
+    fast, ref = venues.get("okx").normalizer(symbols), venues.get("okx").normalizer(symbols)
+    ref._fmatch = lambda frame, prog, work: -1
+    ref._fbook = lambda frame, vals, rows, toff: 0
+    ref._fupdate = lambda *args: -5
+    codes = _okx_spy(fast)
+    frames = _okx_stream(InbandOptions(seed=3, reset_every=301, idle_every=20), ("btcusdt", "ethusdt"), 2000)
+    assert {f[36:44] for f in frames} == {b"BTC-USDT", b"ETH-USDT"}
+    assert _same(fast, ref, frames) >= 0.95 * len(frames)
+    assert fast.book("BTCUSDT").live and fast.book("ETHUSDT").live
+    assert sum(w >= 0 for w in codes) > 0.8 * len(frames), codes[:50]
+
+
+def test_okx_odd_books_frames_take_the_fallback():
+    """Valid frames in another shape than the docs' (blanks, another key order, an escaped
+    instId, no checksum, a seqId as a string): the one call answers OTHER (or is not reached)
+    and the general path decides, the same as the reference; the next frame in the docs' shape
+    takes the one call again."""
+    fast, ref = _pair("okx")
+    codes = _okx_spy(fast)
+    bids = [[f"{8400 - i}.5", f"{i + 1}", "0", "1"] for i in range(30)]
+    asks = [[f"{8401 + i}", f"0.{i + 1:02d}0", "0", "2"] for i in range(30)]
+    book = _TextBook(bids, asks)
+    _same(fast, ref, [_okx_snap(100, bids, asks)])
+
+    def upd(prev, seq, b=(), a=()):
+        cs = book.update(b, a)
+        return {"arg": {"channel": "books", "instId": "BTC-USDT"}, "action": "update",
+                "data": [{"asks": [[p, q, "0", "1"] for p, q in a], "bids": [[p, q, "0", "1"] for p, q in b],
+                          "ts": "1597026383185", "checksum": cs, "prevSeqId": prev, "seqId": seq}]}
+
+    blanks = orjson.dumps(upd(100, 101, [("8400.5", "3")]), option=orjson.OPT_INDENT_2)
+    d = upd(101, 102, [("8399.5", "4")])
+    reordered = orjson.dumps({"data": d["data"], "action": "update", "arg": d["arg"]})
+    escaped = orjson.dumps(upd(102, 103, [], [("8401", "5")])).replace(b'"BTC-USDT"', b'"BTC\\u002dUSDT"')
+    d = upd(103, 104, [("8400.5", "6")])
+    del d["data"][0]["checksum"]
+    no_checksum = orjson.dumps(d)
+    d = upd(104, 105, [("8400.5", "7")])
+    d["data"][0]["seqId"] = "105"
+    string_seq = orjson.dumps(d)  # the general path refuses it (bad_fields), nothing changes
+    book.update([("8400.5", "6")], [])  # the refused frame did not change the book
+    for frame in (blanks, reordered, escaped, no_checksum, string_seq):
+        before = len(codes)
+        assert _same(fast, ref, [frame]) == 0, frame[:120]  # the general path read it
+        assert all(w == fastbook.OTHER for w in codes[before:]), (codes[before:], frame[:120])
+    c = fast.counters
+    assert c.bad_fields == 1 and c.checksum_errors == 0 and c.depth_gaps == 0 and fast.book("BTCUSDT").live
+    assert fast.book("BTCUSDT").last_id == 104
+    assert _same(fast, ref, [orjson.dumps(upd(104, 106, [("8399", "1")]))]) == 1 and codes[-1] >= 0
+
+
+def test_okx_compiled_checksum_equals_zlib_over_random_texts():
+    """``fastbook.checksum_top`` (CRC-32 over the kept texts rows, read as words) against
+    ``checksum`` (zlib over the joined text), on rows of every length up to the widest a book
+    keeps, with stale bytes after each text, sides of 0..40 levels."""
+    import numpy as np
+
+    from hftshm.venues import inband_arrays as A
+
+    rng = random.Random(7)
+    for trial in range(300):
+        counts = (rng.randrange(0, 41), rng.randrange(0, 41))
+        sides = np.zeros((5, 64), np.int64)
+        texts = np.frombuffer(rng.randbytes(2 * 64 * A.TEXT_WIDTH), np.uint8).reshape(2, 64, A.TEXT_WIDTH).copy()
+        sides[A.STATE, 0:2] = counts
+        levels: list[list] = [[], []]
+        for s in range(2):
+            for idx in range(counts[s]):  # best last, as the book keeps them
+                width = rng.randrange(3, A.TEXT_WIDTH - 1)  # "p:q", up to TEXT_WIDTH - 2 bytes
+                cut = rng.randrange(1, width - 1)
+                text = "".join(rng.choice("0123456789.") for _ in range(width))
+                p, q = text[:cut], text[cut + 1:]
+                raw = f"{p}:{q}".encode()
+                texts[s, idx, 0] = len(raw)
+                texts[s, idx, 1:1 + len(raw)] = np.frombuffer(raw, np.uint8)
+                levels[s].append((p, q))
+        want = checksum(levels[0][::-1][:25], levels[1][::-1][:25])
+        assert fastbook.checksum_top_at(sides, texts, 25) == want, trial
+
+
+def test_okx_number_scanners_read_what_fastjson_reads():
+    """okx/fastbook.py's division-free _dec/_uint against feed.fastjson's: on random digit runs
+    (dots, leading zeros, junk, up to 30 characters) every value they accept is fastjson's; they
+    refuse only runs of more than 18 significant digits (the general path reads those)."""
+    import numpy as np
+    from numba import njit
+
+    from hftshm.feed import fastjson
+
+    @njit
+    def both(buf):
+        n = len(buf)
+        return fastjson._dec(buf, 0, n), fastbook._dec(buf, 0, n), fastjson._uint(buf, 0, n), fastbook._uint(buf, 0, n)
+
+    rng = random.Random(3)
+    seen = 0
+    for case in range(20000):
+        pool = rng.choice(("0123456789", "0123456789.", "00000000001.", '0123456789."x-'))
+        text = "".join(rng.choice(pool) for _ in range(rng.randrange(1, 31))) + '"'
+        d_ref, d_got, u_ref, u_got = both(np.frombuffer(text.encode(), np.uint8))
+        body = text.split(".")[0].split('"')[0].lstrip("0")
+        for ref, got in ((d_ref, d_got), (u_ref, u_got)):
+            if got[1] >= 0:
+                assert got == ref, (text, got, ref)
+                seen += 1
+            else:
+                assert ref[1] < 0 or len(body) > 18, (text, ref)
+    assert seen > 5000

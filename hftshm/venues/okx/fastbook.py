@@ -16,14 +16,21 @@ price, more rows than fit) is no match and goes to the general path. ``checksum`
 start, end, ts, checksum, prevSeqId, seqId, bid count, ask count. ``rows``: flat (price_e8,
 size_e8), bids then asks (as ``InbandBook.apply_at`` takes them); ``toff``: per row the offsets
 of its price and size texts in ``frame`` (start, end, start, end).
+
+``update(frame, sides, texts, work, words, recv_ns, depth)``: a live book's next update in one
+call (read, sequence checked, applied, records written, checksum checked), the normalizer's
+usual books case; ``checksum_top``: OKX's checksum computed over the book's kept texts (CRC-32,
+zlib's polynomial, 16 bytes a step), which tests compare with ``normalize.checksum`` (zlib).
 """
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 from numba import njit
 
-from hftshm.feed.fastjson import expect, string_end, _dec, _uint
+from hftshm.feed.fastjson import expect, string_end
 from hftshm.ring.fast import entry_point
 
 from .. import inband_arrays as A
@@ -38,6 +45,77 @@ _PREV = np.frombuffer(b',"prevSeqId":', np.uint8)
 _SEQ = np.frombuffer(b',"seqId":', np.uint8)
 _TAIL = np.frombuffer(b'}]}', np.uint8)
 VALS = 10
+
+
+_MAX = (1 << 63) - 1
+_E8 = 100_000_000
+_MAX_WHOLE = _MAX // _E8
+_P10 = np.array([10 ** k for k in range(9)], np.int64)
+
+
+# ``feed.fastjson``'s _uint and _dec, without a division a digit: at most 18 significant digits a
+# run (no int64 overflow), a longer run is no match (the general path reads it, as it reads any frame
+# these refuse). What they accept, they read as fastjson's do.
+@njit(cache=True, inline="always")
+def _digits(buf, pos, n):
+    """The decimal digits at ``pos``: (value, end); end -1 past 18 of them after leading zeros."""
+    while pos < n and buf[pos] == 48:
+        pos += 1
+    v = 0
+    start = pos
+    while pos < n:
+        d = np.int64(buf[pos]) - 48
+        if d < 0 or d > 9:
+            break
+        v = v * 10 + d
+        pos += 1
+    if pos - start > 18:
+        return 0, -1
+    return v, pos
+
+
+@njit(cache=True, inline="always")
+def _uint(buf, pos, n):
+    """A JSON integer without sign at ``pos``: (value, end), end -1 if none or too long."""
+    if pos < 0 or pos >= n:
+        return 0, -1
+    d = np.int64(buf[pos]) - 48
+    if d < 0 or d > 9:
+        return 0, -1
+    if d == 0:  # JSON allows no leading zero: "0" alone
+        if pos + 1 < n and 48 <= buf[pos + 1] <= 57:
+            return 0, -1
+        return 0, pos + 1
+    return _digits(buf, pos, n)
+
+
+@njit(cache=True, inline="always")
+def _dec(buf, pos, n):
+    """parse_e8's grammar at ``pos`` (the string's body): (e8 value, end), end -1 if it fails."""
+    whole, end = _digits(buf, pos, n)
+    if end < 0 or end == pos or whole > _MAX_WHOLE:
+        return 0, -1
+    pos = end
+    frac = 0
+    digits = 0
+    if pos < n and buf[pos] == 46:  # "."
+        pos += 1
+        while pos < n:
+            d = np.int64(buf[pos]) - 48
+            if d < 0 or d > 9:
+                break
+            digits += 1
+            if digits > 8:
+                return 0, -1
+            frac = frac * 10 + d
+            pos += 1
+        if digits == 0:
+            return 0, -1
+    base = whole * _E8
+    part = frac * _P10[8 - digits]
+    if base > _MAX - part:
+        return 0, -1
+    return base + part, pos
 
 
 @njit(cache=True, inline="always")
@@ -142,20 +220,173 @@ parse_at = entry_point(parse, b"{}", np.zeros(VALS, np.int64), np.zeros(4, np.in
 
 
 _UPDATE = np.frombuffer(b"update", np.uint8)
-OTHER, NEED_OUT = -5, -6
+OTHER, NEED_OUT, IDLE = -5, -6, -7
+LAST = 6  # sides[STATE, LAST]: the book's last seqId (an OKX book's; inband_arrays leaves it alone)
+# sides[STATE, CK_STATES + i]: the checksum's CRC state before level pair i, valid for i <
+# sides[STATE, CK_VALID] (0: none); an update recomputes from the first pair it changed. Any
+# other change to the book (the normalizer's Python paths) sets CK_VALID to 0.
+CK_VALID, CK_STATES = 8, 9
+CHECKSUM_BAD = 1 << 29  # added to a count: applied, but the checksum differs (the caller resets)
+WORK_VALS = 16  # work[:WORK_VALS]: parse's vals, then (WORK_VALS = 16) rows and toff (see rows_of)
 _MAX_MS = ((1 << 63) - 1) // 1_000_000
 
 
+def _crc_table() -> np.ndarray:
+    """CRC-32 (zlib's: reflected 0xEDB88320) tables for 16 bytes a step ("slicing by 16"):
+    row k maps a byte to its CRC followed by k zero bytes."""
+    t = np.zeros((16, 256), np.uint32)
+    for i in range(256):
+        c = i
+        for _ in range(8):
+            c = (c >> 1) ^ 0xEDB88320 if c & 1 else c >> 1
+        t[0, i] = c
+    for i in range(256):
+        c = int(t[0, i])
+        for k in range(1, 16):
+            c = (c >> 8) ^ int(t[0, c & 0xFF])
+            t[k, i] = c
+    return t
+
+
+_CRC = _crc_table()
+
+
+def _before(byte: int, after: int) -> int:
+    """The CRC state that ``byte`` takes to ``after`` (a byte step is one-to-one)."""
+    top = after >> 24
+    idx = next(i for i in range(256) if int(_CRC[0, i]) >> 24 == top)
+    return ((after ^ int(_CRC[0, idx])) << 8) | (idx ^ byte)
+
+
+# Every level is hashed as ":" + its text (the row's bytes from 0, the length byte read as
+# ":"), 8 aligned bytes a load; the first level's ":" is hashed from the state it takes to the
+# initial one, so it adds nothing.
+_COLON = 58
+_START = _before(_COLON, 0xFFFFFFFF)
+if sys.byteorder != "little":  # the rows are read as little-endian words
+    raise ImportError("hftshm.venues.okx.fastbook reads texts as little-endian words")
+
+
+@njit(cache=True, inline="always")
+def _tb(k, x):
+    return np.int64(_CRC[k, x & 0xFF])
+
+
+@njit(cache=True, inline="always")
+def _crc_row(c, row, j):
+    """The running CRC ``c`` (pre-inverted, in 0..2**32) over ":" + a level's text: its texts
+    row, words ``row[j:]`` (uint64), bytes 0..k, byte 0 (the length, k) read as ":"."""
+    d = np.int64(row[j])
+    n = (d & 0xFF) + 1  # bytes to hash
+    d = (d & ~np.int64(0xFF)) | _COLON  # the next 8 bytes
+    while n >= 16:
+        z = d ^ c
+        y = np.int64(row[j + 1])
+        c = ((_tb(15, z) ^ _tb(14, z >> 8) ^ _tb(13, z >> 16) ^ _tb(12, z >> 24))
+             ^ (_tb(11, z >> 32) ^ _tb(10, z >> 40) ^ _tb(9, z >> 48) ^ _tb(8, z >> 56))
+             ^ (_tb(7, y) ^ _tb(6, y >> 8) ^ _tb(5, y >> 16) ^ _tb(4, y >> 24))
+             ^ (_tb(3, y >> 32) ^ _tb(2, y >> 40) ^ _tb(1, y >> 48) ^ _tb(0, y >> 56)))
+        n -= 16
+        j += 2
+        d = np.int64(row[j]) if n else 0
+    if n >= 8:
+        z = d ^ c
+        c = ((_tb(7, z) ^ _tb(6, z >> 8) ^ _tb(5, z >> 16) ^ _tb(4, z >> 24))
+             ^ (_tb(3, z >> 32) ^ _tb(2, z >> 40) ^ _tb(1, z >> 48) ^ _tb(0, z >> 56)))
+        n -= 8
+        j += 1
+        d = np.int64(row[j]) if n else 0
+    if n >= 4:
+        z = d ^ c
+        c = _tb(3, z) ^ _tb(2, z >> 8) ^ _tb(1, z >> 16) ^ _tb(0, z >> 24)
+        d >>= 32
+        n -= 4
+    for _ in range(n):
+        c = _tb(0, c ^ d) ^ (c >> 8)
+        d >>= 8
+    return c
+
+
+@njit(cache=True, inline="always")
+def _checksum(sides, texts, depth, start, cache):
+    """OKX's checksum of the best ``depth`` levels a side from level pair ``start`` on (pair i:
+    bid i then ask i, best first), from the state cached before it (``cache``: the book's
+    STATE row keeps the state before each pair, CK_VALID of them valid; refreshed here)."""
+    st = sides[A.STATE]
+    nb, na = st[0], st[1]
+    pairs = min(depth, max(nb, na))
+    if len(st) < CK_STATES + pairs + 1:
+        cache = False
+    if not cache:
+        start = 0
+    start = min(start, pairs)
+    words = texts.view(np.uint64).reshape(-1)
+    w = texts.shape[2] // 8  # words a row
+    ask0 = texts.shape[1] * w  # the asks' first row
+    c = st[CK_STATES + start] if start else np.int64(_START)
+    for i in range(start, pairs):
+        if cache:
+            st[CK_STATES + i] = c
+        if i < nb:
+            c = _crc_row(c, words, (nb - 1 - i) * w)
+        if i < na:
+            c = _crc_row(c, words, ask0 + (na - 1 - i) * w)
+    if cache:
+        st[CK_STATES + pairs] = c
+        st[CK_VALID] = pairs + 1
+    c ^= 0xFFFFFFFF
+    return c - (1 << 32) if c >= 1 << 31 else c
+
+
 @njit(cache=True)
-def update(buf, sides, texts, vals, rows, toff, words, n, recv_ns, last, buf_ck, depth):
-    """A live book's next update in one call: ``parse``, then, when it is an ``update`` with
-    levels chained to ``last`` (prevSeqId == last, seqId >= prevSeqId) and a time the general
-    path takes, the levels into the text book and the records written as
-    ``inband_arrays.apply_text`` does; the count comes back, and ``vals[10]`` holds the length
-    of the checksum text joined into ``buf_ck`` (the best ``depth`` levels a side; 0 when the
-    push's checksum is 0, not checked). Codes as apply_text's (LONG_TEXT, BIG_VALUE, NEED_ROOM
-    before any change, CROSSED after), OTHER (the caller's other paths decide), or NEED_OUT
-    (the output records: ``vals[10]`` holds how many)."""
+def checksum_top(sides, texts, depth):
+    """OKX's checksum (CRC-32 as a signed 32-bit int) of the book's best ``depth`` levels a
+    side, ``bid:size:ask:size:..`` from their texts as sent: ``inband_arrays.join_top``'s text,
+    hashed as it is walked (no copy); no cached state used or kept."""
+    return _checksum(sides, texts, depth, 0, False)
+
+
+@njit(cache=True, inline="always")
+def _first_changed(sides, rows, count, n_bids):
+    """The best rank (0: the best level) an update's rows touch, before they apply: the levels
+    better than it on both sides stay as they are."""
+    st = sides[A.STATE]
+    first = 1 << 62
+    for r in range(count):
+        s = 0 if r < n_bids else 1
+        k = rows[2 * r] if s == 0 else -rows[2 * r]
+        n = st[s]
+        j = A._find(sides[s], n, k)
+        better = n - j - (1 if j < n and sides[s, j] == k else 0)
+        if better < first:
+            first = better
+    return first
+
+
+@njit(cache=True, inline="always")
+def rows_of(work):
+    """``work``'s parts: parse's vals, rows (flat price/size pairs) and toff (text offsets)."""
+    m = (len(work) - WORK_VALS) // 6
+    return work[:WORK_VALS], work[WORK_VALS:WORK_VALS + 2 * m], work[WORK_VALS + 2 * m:WORK_VALS + 6 * m]
+
+
+@njit(cache=True)
+def update(buf, sides, texts, work, words, recv_ns, depth):
+    """A live book's next update in one call: ``parse``, then, when it is an ``update``
+    chained to the book's last ``seqId`` (``sides[STATE, LAST]``: prevSeqId == it, seqId >=
+    prevSeqId) with a time the general path takes,
+
+    - with levels: the levels into the text book and the records written at record 0 of
+      ``words`` as ``inband_arrays.apply_text`` does; the book's last ``seqId`` becomes this
+      one; the push's checksum (unless 0) checked against the best ``depth`` levels a side.
+      The count comes back (+ NEED_QUOTE: the caller writes the QUOTE; + CHECKSUM_BAD: a
+      mismatch, the caller resets the book).
+    - without levels and seqId == prevSeqId: IDLE (an idle book's heartbeat; nothing changes).
+
+    Otherwise codes as apply_text's (LONG_TEXT, BIG_VALUE, NEED_ROOM before any change, CROSSED
+    after), OTHER (nothing changed: the caller's other paths decide), or NEED_OUT (the output
+    records: ``work[10]`` holds how many). ``work[4]`` holds ``ts`` (ms) once parsed."""
+    vals, rows, toff = rows_of(work)
     if not parse(buf, vals, rows, toff):
         return OTHER
     a0, a1 = vals[2], vals[3]
@@ -166,16 +397,30 @@ def update(buf, sides, texts, vals, rows, toff, words, n, recv_ns, last, buf_ck,
             return OTHER
     ts, want, prev, seq, nb, na = vals[4], vals[5], vals[6], vals[7], vals[8], vals[9]
     count = nb + na
-    if prev != last or seq < prev or not count or not 0 < ts <= _MAX_MS:
+    if prev != sides[A.STATE, LAST] or seq < prev or not 0 < ts <= _MAX_MS:
         return OTHER
-    if n + count + 1 > len(words) // 16:
+    if not count:
+        return IDLE if seq == prev else OTHER
+    if count + 1 > len(words) // 16:
         vals[10] = count + 1
         return NEED_OUT
-    w = A.apply_text(sides, texts, rows, 0, count, nb, buf, toff, words, n, ts * 1_000_000, recv_ns, seq, prev)
-    vals[10] = A.join_top(sides, texts, depth, buf_ck) if w >= 0 and want else 0
+    st = sides[A.STATE]
+    valid = st[CK_VALID] if len(st) > CK_VALID else 0
+    first = _first_changed(sides, rows, count, nb)  # the checksum's states before it still hold
+    if len(st) > CK_VALID:
+        st[CK_VALID] = 0  # none, until the checksum refreshes them (or the apply fails)
+    w = A.apply_text(sides, texts, rows, 0, count, nb, buf, toff, words, 0, ts * 1_000_000, recv_ns, seq, prev)
+    if w < 0:
+        return w
+    st[LAST] = seq
+    if want:
+        if _checksum(sides, texts, depth, min(first, valid - 1) if valid else 0, True) != want:
+            w += CHECKSUM_BAD
+    elif valid:
+        st[CK_VALID] = min(valid, first + 1)
     return w
 
 
 update_at = entry_point(update, b"{}", np.zeros((5, 8), np.int64), np.zeros((2, 8, 0), np.uint8),
-                        np.zeros(VALS + 1, np.int64), np.zeros(4, np.int64), np.zeros(8, np.int64),
-                        np.zeros(16, np.int64), 0, 0, 0, np.zeros(8, np.uint8), 0)
+                        np.zeros(WORK_VALS + 6, np.int64), np.zeros(16, np.int64), 0, 0)
+checksum_top_at = entry_point(checksum_top, np.zeros((5, 8), np.int64), np.zeros((2, 8, 0), np.uint8), 0)

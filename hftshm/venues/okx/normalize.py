@@ -47,8 +47,8 @@ from hftshm.layouts import md
 
 from .. import inband_arrays as A
 from ..binance_spot.normalize import _BAD_INPUT, BadId, Refused, ZeroValue, _id, _ms
-from ..inband import InbandNormalizer, LevelText
-from .fastbook import NEED_OUT, VALS, parse_at, update_at
+from ..inband import InbandBook, InbandNormalizer, LevelText
+from .fastbook import CHECKSUM_BAD, CK_VALID, IDLE, LAST, NEED_OUT, VALS, WORK_VALS, parse_at, update_at
 from .urls import inst_id
 
 _loads = orjson.loads
@@ -106,6 +106,24 @@ def _texts(raw_b: list, raw_a: list) -> tuple[bytes, np.ndarray]:
     return b"".join(parts), np.array(offs, np.int64)
 
 
+class _Book(InbandBook):
+    """An OKX book: its last ``seqId`` lives in ``sides[STATE, LAST]``, where the one-call update
+    (``fastbook.update``) reads and advances it; ``last_id`` is that word."""
+
+    @property
+    def last_id(self) -> int:
+        return int(self.sides[A.STATE, LAST])
+
+    @last_id.setter
+    def last_id(self, value: int) -> None:
+        self.sides[A.STATE, LAST] = value
+
+
+_ONE_CALL = CHECKSUM_BAD  # update's counts below this: applied, QUOTE written, checksum good
+_VIEWS = 8  # prebuilt views of the output records' first 0..7 (slicing costs ~100 ns)
+_BOOKS_HEAD = b'{"arg":{"channel":"books","instId":"'
+
+
 class OkxNormalizer(InbandNormalizer):
     TEXT_BOOKS = True  # the checksum is over the levels' texts as sent
     MAX_ROWS = 8192  # levels a books push may carry on the fast path (bids and asks together)
@@ -131,12 +149,23 @@ class OkxNormalizer(InbandNormalizer):
         self._ckmv = memoryview(self._ckbuf)
         self._fbook = parse_at  # the books fast path (fastbook.py); tests switch it off to compare
         self._fupdate = update_at  # a live book's next update in one call; tests switch it off
-        self._bvals = np.zeros(VALS + 1, np.int64)
+        self._books = {name: _Book(name, sid, self.counters, True) for name, sid in self._ids.items()}
+        # update's work (fastbook.rows_of): parse's vals, rows, text offsets; parse_at's views of it
+        self._bwork = np.zeros(WORK_VALS + 6 * self.MAX_ROWS, np.int64)
+        self._bvals = self._bwork[:VALS + 1]
+        self._brows = self._bwork[WORK_VALS:WORK_VALS + 2 * self.MAX_ROWS]
+        self._btoff = self._bwork[WORK_VALS + 2 * self.MAX_ROWS:]
         self._arr = self._words = None  # the output records, and the same memory as int64 words
-        self._brows = np.zeros(2 * self.MAX_ROWS, np.int64)
-        self._btoff = np.zeros(4 * self.MAX_ROWS, np.int64)
         self._inst_b = {name.encode(): found for name, found in self._inst.items()}.get
         self._book_b = {name.encode(): self._books[found[1]] for name, found in self._inst.items()}.get
+        # The hot instrument: a books push that starts with its head (instId and its closing quote)
+        # is its own, found with one startswith; another instrument's becomes the hot one. None
+        # yet: a book never live, whose pushes all go to the other paths.
+        hot = {name.encode(): (_BOOKS_HEAD + name.encode() + b'"', self._books[found[1]])
+               for name, found in self._inst.items()}
+        self._hot_b = hot.get
+        self._hot_head, self._hot = next(iter(hot.values()), (_BOOKS_HEAD + b'"', _Book("", 0, self.counters, True)))
+        self._views: list = []
         fast = Templates(self.TEMPLATES)
         self._fmatch, self._fprog, self._fwork, self._fviews = fast.entry, fast.prog, fast.work, fast.views
 
@@ -145,6 +174,22 @@ class OkxNormalizer(InbandNormalizer):
         matcher; anything else, or a value the general path would refuse or count, goes to
         ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
         if type(frame) is bytes:
+            if frame.startswith(self._hot_head):  # the last books push's instrument: its next push
+                book = self._hot
+                if book.live:  # the usual case: its next update, one compiled call
+                    out = self._out
+                    if out.array is not self._arr:
+                        self._new_array(out.array)
+                    w = self._fupdate(frame, book.sides, book.texts, self._bwork, self._words, recv_ns,
+                                      CHECKSUM_LEVELS)
+                    if 0 <= w < _ONE_CALL:
+                        self.counters.frames += 1
+                        out.n = w
+                        return self._views[w] if w < _VIEWS else out.view()
+                    out = self._book_update(book, frame, recv_ns, w)
+                    if out is not None:
+                        return out
+                return self._books_push(frame, recv_ns)
             t = self._fmatch(frame, self._fprog, self._fwork)
             if t == 0 or t == 1:  # one trade
                 v = self._fviews[t].tolist()
@@ -173,19 +218,23 @@ class OkxNormalizer(InbandNormalizer):
                     self.counters.frames += 1
                     return self._out.single(md.QUOTE, 0, 0, found[0], int(ts) * 1_000_000, 0, recv_ns, seq, 0,
                                             bid, bid_qty, ask, ask_qty)
-            elif frame[19:25] == b'books"':  # after the templates: trades and bbo-tbt pay nothing for it
+            elif frame[19:25] == b'books"':  # another instrument's: it becomes the hot one
+                end = frame.find(b'"', 36)
+                found = self._hot_b(frame[36:end]) if end > 0 else None
+                if found is not None and frame.startswith(found[0]):
+                    self._hot_head, self._hot = found
+                    return self.normalize(frame, recv_ns)  # now the hot path's
                 return self._books_push(frame, recv_ns)
         return self._normalize(frame, recv_ns)
 
+    def _new_array(self, array) -> None:
+        """The output records moved (grown): their int64 words and prebuilt views follow."""
+        self._arr, self._words = array, array.view(np.int64)
+        self._views = [array[:k] for k in range(_VIEWS)]
+
     def _books_push(self, frame: bytes, recv_ns: int) -> np.ndarray:
-        """A books push: a live book's next update in one call (``_book_update``), else the
-        docs' shape read by ``fastbook.parse`` (snapshots, gaps, idle books, restarts...), else
-        the general path."""
-        book = self._book_b(frame[36:frame.find(b'"', 36)])
-        if book is not None and book.live:
-            out = self._book_update(book, frame, recv_ns)
-            if out is not None:
-                return out
+        """A books push the one-call update did not take: the docs' shape read by
+        ``fastbook.parse`` (snapshots, gaps, restarts...), else the general path."""
         if self._fbook(frame, self._bvals, self._brows, self._btoff):
             _, _, a0, a1, ts, want, prev, seq, nb, na, _ = self._bvals.tolist()
             action = frame[a0:a1]
@@ -200,36 +249,29 @@ class OkxNormalizer(InbandNormalizer):
                     return self._out.empty
         return self._normalize(frame, recv_ns)
 
-    def _book_update(self, book, frame: bytes, recv_ns: int):
-        """A live book's next update (``fastbook.update``): its records, checksum checked; None
-        (nothing counted or changed) for a frame the other paths decide."""
+    def _book_update(self, book, frame: bytes, recv_ns: int, w: int):
+        """What ``fastbook.update`` answered ``w`` for a live book's push, beyond the usual case
+        (``normalize`` takes that): its records; None (nothing counted or changed) for a frame
+        the other paths decide."""
         out = self._out
-        array = out.array
-        if array is not self._arr:
-            self._arr, self._words = array, array.view(np.int64)
-        vals = self._bvals
-        w = self._fupdate(frame, book.sides, book.texts, vals, self._brows, self._btoff, self._words, 0, recv_ns,
-                          book.last_id, self._ckbuf, CHECKSUM_LEVELS)
-        if w >= 0:
+        if w >= 0:  # applied: a QUOTE past 2**53 to write, or a checksum mismatch
             self.counters.frames += 1
-            _, _, _, _, ts, want, _, seq, _, _, joined = vals.tolist()
-            book.last_id = seq
-            exch = ts * 1_000_000
-            if w < A.NEED_QUOTE:
-                out.n = w
-            else:
-                out.n = w - A.NEED_QUOTE
-                book._put_top(out, exch, recv_ns, seq)
-            if want:
-                value = zlib.crc32(self._ckmv[:joined])
-                if (value - (1 << 32) if value >= 1 << 31 else value) != want:
-                    self._corrupt(book, out, exch, recv_ns)
-                    self._track(book)
+            exch = int(self._bwork[4]) * 1_000_000
+            out.n = w & (CHECKSUM_BAD - 1)
+            if w & A.NEED_QUOTE:
+                book._put_top(out, exch, recv_ns, book.last_id)
+            if w & CHECKSUM_BAD:
+                self._corrupt(book, out, exch, recv_ns)
+                self._track(book)
             return out.view()
+        if w == IDLE:  # an idle book's heartbeat: counted, nothing published
+            self.counters.frames += 1
+            self.counters.idle_books += 1
+            return out.empty
         if w == A.CROSSED:
             self.counters.frames += 1
             out.n = 0
-            book._crossed(out, int(vals[4]) * 1_000_000, recv_ns)
+            book._crossed(out, int(self._bwork[4]) * 1_000_000, recv_ns)
             self._track(book)
             return out.view()
         if w == A.LONG_TEXT:  # as the general path: refused, nothing changed
@@ -238,12 +280,19 @@ class OkxNormalizer(InbandNormalizer):
             return out.empty
         if w == NEED_OUT:
             out.n = 0
-            out.reserve(int(vals[10]))
-            return self._book_update(book, frame, recv_ns)
-        if w == A.NEED_ROOM:
+            out.reserve(int(self._bwork[10]))
+        elif w == A.NEED_ROOM:
             book._grow()
-            return self._book_update(book, frame, recv_ns)
-        return None  # not a chained update with levels, or a value past 2**53: the other paths
+        else:
+            return None  # not a chained update, or a value past 2**53: the other paths
+        if out.array is not self._arr:
+            self._new_array(out.array)
+        w = self._fupdate(frame, book.sides, book.texts, self._bwork, self._words, recv_ns, CHECKSUM_LEVELS)
+        if 0 <= w < _ONE_CALL:
+            self.counters.frames += 1
+            out.n = w
+            return out.view()
+        return self._book_update(book, frame, recv_ns, w)
 
     def _normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """The general path: orjson, then every field checked."""
@@ -385,6 +434,7 @@ class OkxNormalizer(InbandNormalizer):
         ``toff``)."""
         c = self.counters
         book = self._books[name]
+        book.sides[A.STATE, CK_VALID] = 0  # the compiled checksum's cached states: a change they do not see
         out = self._out
         out.clear()
         if not snapshot:
