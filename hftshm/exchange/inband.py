@@ -387,13 +387,15 @@ class InbandSession:
         else:
             st["n"] += 1
             prev = st["id"]
-            if opts.idle_every and st["n"] % opts.idle_every == 0:
+            # (the reset first: with the defaults every reset_every-th update is an idle_every-th too)
+            if opts.reset_every and st["n"] % opts.reset_every == 0:
+                bids, asks = m.change()
+                seq = self.rng.randint(1, 10)  # the sequence restarts after maintenance
+            elif opts.idle_every and st["n"] % opts.idle_every == 0:
                 bids, asks, seq = [], [], prev  # an idle book's heartbeat
             else:
                 bids, asks = m.change()
                 seq = prev + self.rng.randint(1, 20)
-                if opts.reset_every and st["n"] % opts.reset_every == 0:
-                    seq = self.rng.randint(1, 10)  # the sequence restarts after maintenance
             st["id"] = seq
             if (bids or asks) and self._gap():
                 return None

@@ -568,3 +568,14 @@ def test_okx_number_scanners_read_what_fastjson_reads():
             else:
                 assert ref[1] < 0 or len(body) > 18, (text, ref)
     assert seen > 5000
+
+
+def test_okx_default_stream_restarts_its_sequence():
+    """With the simulator's defaults (a reset every 3,000 updates, an idle heartbeat every 40th:
+    3,000 is a multiple of 40) the sequence reset still comes, and the normalizer counts it."""
+    frames = _okx_stream(InbandOptions(), n=3100)
+    norm = venues.get("okx").normalizer({"BTCUSDT": 0})
+    for f in frames:
+        norm.normalize(f, 0)
+    assert norm.counters.venue_resets >= 1, norm.counters.as_dict()
+    assert norm.counters.idle_books >= 70, norm.counters.as_dict()
