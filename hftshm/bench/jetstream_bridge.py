@@ -215,14 +215,18 @@ def bridge_throughput(url, n, tmp) -> dict:
         ring.close()
         src.spawn()
         dst.spawn()
+        procs = {"md_out": src.built.procs["bridge"].pid, "md_in": dst.built.procs["bridge"].pid,
+                 "server": _server_pid(url)}
+        before = {k: _schedstat(p) for k, p in procs.items() if p}
         got_n = _wait_published(dst.name, n, 120 + n / 20_000)
+        after = {k: _schedstat(procs[k]) for k in before}
         got = _all(dst.name, n)
         ok = len(got) == n and bool((got["seq"] == np.arange(n)).all()) and bool((got["venue_id"] == recs["venue_id"]).all())
         ts = got["publish_ns"].astype(np.int64)
         dt = (ts.max() - ts.min()) / 1e9 if len(ts) > 1 else float("nan")
         return {"case": "bridge ring -> JetStream -> ring, memory", "records_per_s": round((len(got) - 1) / dt) if dt else None,
                 "records": int(got_n), "exact": ok, "lost": n - len(got),
-                "duplicated": int(len(got) - len(np.unique(got["seq"])))}
+                "duplicated": int(len(got) - len(np.unique(got["seq"]))), **_cpu(before, after)}
     finally:
         src.close()
         dst.close()
@@ -255,6 +259,12 @@ def _schedstat(pid: int) -> tuple[int, int]:
     except (OSError, ValueError):
         pass
     return run, wait
+
+
+def _cpu(before: dict, after: dict) -> dict:
+    """Each process's CPU time and run-queue wait (ms) between two ``_schedstat`` readings."""
+    return {"cpu_ms": {k: round((after[k][0] - before[k][0]) / 1e6, 1) for k in before},
+            "runq_wait_ms": {k: round((after[k][1] - before[k][1]) / 1e6, 1) for k in before}}
 
 
 def _server_pid(url: str) -> int | None:
@@ -303,10 +313,8 @@ def bridge_latency(url, rate, seconds, tmp) -> dict:
         exact = bool((a["seq"][:m] == b["seq"][:m]).all()) and m == n
         # CPU time and run-queue wait of each process while the records were paced: a tail
         # made by waiting for a core shows here (docs/bridge.md, "Latency on a small machine")
-        cpu = {k: round((after[k][0] - before[k][0]) / 1e6, 1) for k in before}
-        runq = {k: round((after[k][1] - before[k][1]) / 1e6, 1) for k in before}
         return {"case": f"bridge added latency, ring -> ring, memory, {rate:,.0f} records/s",
-                **summary(lat[m // 10:]), "records": m, "exact": exact, "cpu_ms": cpu, "runq_wait_ms": runq}
+                **summary(lat[m // 10:]), "records": m, "exact": exact, **_cpu(before, after)}
     finally:
         src.close()
         dst.close()
