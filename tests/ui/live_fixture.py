@@ -75,7 +75,9 @@ class GatingChecker(threading.Thread):
 
 
 class LiveInstance:
-    def __init__(self, name: str, n: int = 60_000, rate: float = 1000.0, capacity: int = 1 << 16):
+    # n: 1,000 s of records at the default rate, so that the instance still publishes when the
+    # module's last test runs on a slow machine (a tail waits for a new record)
+    def __init__(self, name: str, n: int = 1_000_000, rate: float = 1000.0, capacity: int = 1 << 16):
         self.name = name
         self.proc = subprocess.Popen([sys.executable, SCRIPT, name, str(n), str(rate), str(capacity)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env())
