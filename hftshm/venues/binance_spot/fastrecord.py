@@ -347,6 +347,16 @@ class TradeIds:
             raise ValueError(f"trade id {tid} is not in 0 .. int64 max")
         self._last[self._slot_of[sid]] = tid
 
+    def see(self, sid, tid, counters) -> None:
+        """Trade ``tid`` of ``sid`` on a Python path: a step from the last id other than + 1 is
+        a gap (counted, with the ids skipped when it went forward); ``tid`` becomes the last."""
+        last = self._last.item(self._slot_of[sid])
+        if last >= 0 and tid != last + 1:
+            counters.trade_id_gaps += 1
+            if tid > last:
+                counters.trade_ids_missed += tid - last - 1
+        self[sid] = tid
+
     def update(self, items) -> None:
         for sid, tid in dict(items).items():
             self[sid] = tid

@@ -113,12 +113,7 @@ class BinanceUsdmNormalizer(BinanceSpotNormalizer):
                             0 if frame[x0:x1] == b"MARKET" else _F_NOT_MARKET, sid, exch_ms * _MS,
                             txn_ms * _MS, recv_ns, tid, price, qty, price / _E8, qty / _E8)
                 out.n = 1
-                last = self._last_trade.get(sid)
-                if last is not None and tid != last + 1:
-                    c.trade_id_gaps += 1
-                    if tid > last:
-                        c.trade_ids_missed += tid - last - 1
-                self._last_trade[sid] = tid
+                self._last_trade.see(sid, tid, c)
                 return out.one
         elif t == 2:  # depthUpdate
             _, _, exch_ms, _, s0, s1, first, final, prev, b0, bn, a0, an = self._fviews[2].tolist()
@@ -228,12 +223,7 @@ class BinanceUsdmNormalizer(BinanceSpotNormalizer):
                     _id(t)
                     raise BadTime("E/T") from None
                 out.n = 1
-                last = self._last_trade.get(sid)
-                if last is not None and t != last + 1:
-                    c.trade_id_gaps += 1
-                    if t > last:
-                        c.trade_ids_missed += t - last - 1
-                self._last_trade[sid] = t
+                self._last_trade.see(sid, t, c)
                 return out.one
             if e == "depthUpdate":
                 return self._depth(msg, recv_ns)
