@@ -35,6 +35,7 @@ import re
 import numpy as np
 from numba import njit
 
+from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
 
 LIT, INT, DEC, STR, BOOL, LEVELS = 0, 1, 2, 3, 4, 5
@@ -108,6 +109,35 @@ def _dec(buf, pos, n):
     if base > _MAX - part:
         return 0, -1
     return base + part, pos
+
+
+md.check_words("feed.fastjson.md_record")
+_WORDS = md.DTYPE.itemsize // 8
+
+
+@njit(cache=True, inline="always")
+def md_record(words, at, kind, side, flags, sid, exch_ns, txn_ns, recv_ns, id1, id2, price, qty, price2, qty2):
+    """Every field of md record ``at`` of ``words`` (the records as int64 words, at
+    md.WORD_OFFSETS, which md.check_words pins); seq and publish_ns 0: the ring stamps them. The
+    floats are e8 / 1e8, as Python's int / int, for values below 2**53 (callers refuse larger)."""
+    o = at * _WORDS
+    words[o] = 0
+    words[o + 1] = kind | (side << 8) | (flags << 16) | (sid << 32)
+    words[o + 2] = exch_ns
+    words[o + 3] = txn_ns
+    words[o + 4] = recv_ns
+    words[o + 5] = 0
+    words[o + 6] = id1
+    words[o + 7] = id2
+    words[o + 8] = price
+    words[o + 9] = qty
+    words[o + 10] = price2
+    words[o + 11] = qty2
+    f = words.view(np.float64)
+    f[o + 12] = np.float64(price) / 100_000_000
+    f[o + 13] = np.float64(qty) / 100_000_000
+    f[o + 14] = np.float64(price2) / 100_000_000
+    f[o + 15] = np.float64(qty2) / 100_000_000
 
 
 @njit(cache=True, inline="always")

@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from hftshm.feed.fastjson import md_record
 from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
 
@@ -34,36 +35,8 @@ NEED_ROOM, BIG_VALUE, LONG_TEXT, CROSSED = -4, -2, -3, -1
 NEED_QUOTE = 1 << 30  # added to an apply's count: the caller writes the QUOTE (a top past 2**53)
 STATE, SYMBOL = 4, 7
 _EXACT = 1 << 53  # a value past this: its float must be Python's int / int (the caller writes)
-_E8 = md.E8
 _LEVEL, _QUOTE, _BID, _ASK = md.LEVEL, md.QUOTE, md.BID, md.ASK
 _LAST, _FROM_BOOK = md.F_LAST_IN_EVENT, md.F_FROM_BOOK
-_WORDS = md.DTYPE.itemsize // 8
-
-
-md.check_words("the in-band book kernels")
-
-
-@njit(cache=True, inline="always")
-def _record(words, at, kind, side, flags, sid, exch_ns, recv_ns, id1, id2, price, qty, price2, qty2):
-    """One md record at record index ``at`` (fields at md.WORD_OFFSETS, which md.check_words pins)."""
-    o = at * _WORDS
-    words[o] = 0
-    words[o + 1] = kind | (side << 8) | (flags << 16) | (sid << 32)
-    words[o + 2] = exch_ns
-    words[o + 3] = 0
-    words[o + 4] = recv_ns
-    words[o + 5] = 0
-    words[o + 6] = id1
-    words[o + 7] = id2
-    words[o + 8] = price
-    words[o + 9] = qty
-    words[o + 10] = price2
-    words[o + 11] = qty2
-    f = words.view(np.float64)
-    f[o + 12] = np.float64(price) / _E8
-    f[o + 13] = np.float64(qty) / _E8
-    f[o + 14] = np.float64(price2) / _E8
-    f[o + 15] = np.float64(qty2) / _E8
 
 
 @njit(cache=True, inline="always")
@@ -177,8 +150,8 @@ def _write(sides, rows, r0, count, n_bids, words, n, exch_ns, recv_ns, id1, id2)
     sid = st[SYMBOL]
     for i in range(count):
         r = r0 + i
-        _record(words, n + i, _LEVEL, _BID if i < n_bids else _ASK, _LAST if i == count - 1 else 0, sid,
-                exch_ns, recv_ns, id1, id2, rows[2 * r], rows[2 * r + 1], 0, 0)
+        md_record(words, n + i, _LEVEL, _BID if i < n_bids else _ASK, _LAST if i == count - 1 else 0, sid,
+                  exch_ns, 0, recv_ns, id1, id2, rows[2 * r], rows[2 * r + 1], 0, 0)
     written = count
     nb, na = st[0], st[1]
     bp = sides[0, nb - 1] if nb else 0
@@ -188,7 +161,7 @@ def _write(sides, rows, r0, count, n_bids, words, n, exch_ns, recv_ns, id1, id2)
     if bp != st[2] or bq != st[3] or ap != st[4] or aq != st[5]:
         st[2], st[3], st[4], st[5] = bp, bq, ap, aq
         if bq < _EXACT and bp < _EXACT and ap < _EXACT and aq < _EXACT:
-            _record(words, n + written, _QUOTE, 0, _FROM_BOOK, sid, exch_ns, recv_ns, id1, 0, bp, bq, ap, aq)
+            md_record(words, n + written, _QUOTE, 0, _FROM_BOOK, sid, exch_ns, 0, recv_ns, id1, 0, bp, bq, ap, aq)
             written += 1
         else:
             written += NEED_QUOTE

@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from hftshm.feed.fastjson import expect, string_end, uint_or_fail, _dec, _uint
+from hftshm.feed.fastjson import expect, md_record, string_end, uint_or_fail, _dec, _uint
 from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
 
@@ -44,9 +44,6 @@ _MAX_MS = ((1 << 63) - 1) // 1_000_000
 _EXACT = 1 << 53
 _QUOTE, _TRADE, _BUY, _SELL = md.QUOTE, md.TRADE, md.BUY, md.SELL
 _F_BEST_MATCH, _F_NOT_MARKET = md.F_BEST_MATCH, md.F_NOT_MARKET
-
-
-md.check_words("fastrecord")
 
 
 def _lit_array(text: str) -> np.ndarray:
@@ -147,28 +144,6 @@ def _slot(buf, a, b, state):
 
 
 @njit(cache=True, inline="always")
-def _record(words, kind, side, flags, sid, exch_ns, txn_ns, recv_ns, venue_id, price, qty, price2, qty2):
-    """The record at ``words[0:16]``, every field (seq and publish_ns 0: the ring stamps them)."""
-    f = words.view(np.float64)
-    words[0] = 0
-    words[1] = kind | (side << 8) | (flags << 16) | (sid << 32)
-    words[2] = exch_ns
-    words[3] = txn_ns
-    words[4] = recv_ns
-    words[5] = 0
-    words[6] = venue_id
-    words[7] = 0
-    words[8] = price
-    words[9] = qty
-    words[10] = price2
-    words[11] = qty2
-    f[12] = np.float64(price) / 100_000_000
-    f[13] = np.float64(qty) / 100_000_000
-    f[14] = np.float64(price2) / 100_000_000
-    f[15] = np.float64(qty2) / 100_000_000
-
-
-@njit(cache=True, inline="always")
 def _quote_levels(buf, pos, n):
     """``b":"<DEC>","B":"<DEC>","a":"<DEC>","A":"<DEC>`` after the symbol's closing quote."""
     bid, pos = _num(buf, expect(buf, pos, n, _B_BID), n)
@@ -187,8 +162,8 @@ def _quote_ok(bid, bid_qty, ask, ask_qty):
 @njit(cache=True, inline="always")
 def _trade_done(state, slot, side, flags, exch_ms, txn_ms, recv_ns, tid, price, qty):
     """The trade's record and its id's continuity, as the general path keeps it."""
-    _record(state, _TRADE, side, flags, state[_SIDS + slot], exch_ms * 1_000_000, txn_ms * 1_000_000, recv_ns, tid,
-            price, qty, 0, 0)
+    md_record(state, 0, _TRADE, side, flags, state[_SIDS + slot], exch_ms * 1_000_000, txn_ms * 1_000_000, recv_ns,
+              tid, 0, price, qty, 0, 0)
     at = _SIDS + state[_N] + slot
     prev = state[at]
     state[at] = tid
@@ -216,7 +191,7 @@ def spot(buf, state, recv_ns):
         slot = _slot(buf, s0, s1, state)
         if slot < 0:
             return OTHER
-        _record(state, _QUOTE, 0, 0, state[_SIDS + slot], 0, 0, recv_ns, u, bid, bid_qty, ask, ask_qty)
+        md_record(state, 0, _QUOTE, 0, 0, state[_SIDS + slot], 0, 0, recv_ns, u, 0, bid, bid_qty, ask, ask_qty)
         return QUOTE_OK
     # {"stream":..,"data":{"e":"trade","E":<INT>,"s":"<STR>","t":<INT>,"p":"<DEC>","q":"<DEC>",
     #  "T":<INT>,"m":<BOOL>,"M":<BOOL>}}
@@ -260,8 +235,8 @@ def usdm(buf, state, recv_ns):
         slot = _slot(buf, s0, s1, state)
         if slot < 0:
             return OTHER
-        _record(state, _QUOTE, 0, 0, state[_SIDS + slot], exch_ms * 1_000_000, txn_ms * 1_000_000, recv_ns, u, bid,
-                bid_qty, ask, ask_qty)
+        md_record(state, 0, _QUOTE, 0, 0, state[_SIDS + slot], exch_ms * 1_000_000, txn_ms * 1_000_000, recv_ns, u, 0,
+                  bid, bid_qty, ask, ask_qty)
         return QUOTE_OK
     # ..{"e":"trade","E":<INT>,"T":<INT>,"s":"<STR>","t":<INT>,"p":"<DEC>","q":"<DEC>","X":"<STR>",
     #  "m":<BOOL>}}

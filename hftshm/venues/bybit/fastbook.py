@@ -31,7 +31,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from hftshm.feed.fastjson import MAX_VALS, expect, string_end, uint_or_fail, _dec, _levels, _uint
+from hftshm.feed.fastjson import MAX_VALS, expect, md_record, string_end, uint_or_fail, _dec, _levels, _uint
 from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
 from hftshm.ring.pointers import address, words_at
@@ -271,23 +271,8 @@ def trade(buf, words, sid, recv_ns, side_buy, side_sell, not_market):
             tid = tid * 10 + d
         if tid < 0:
             tid = 0
-    f = words.view(np.float64)
-    words[0] = 0
-    words[1] = _TRADE | (side << 8) | ((not_market if block else 0) << 16) | (sid << 32)
-    words[2] = ts * 1_000_000
-    words[3] = txn * 1_000_000
-    words[4] = recv_ns
-    words[5] = 0
-    words[6] = tid
-    words[7] = seq
-    words[8] = price
-    words[9] = qty
-    words[10] = 0
-    words[11] = 0
-    f[12] = np.float64(price) / 100_000_000
-    f[13] = np.float64(qty) / 100_000_000
-    f[14] = 0.0
-    f[15] = 0.0
+    md_record(words, 0, _TRADE, side, not_market if block else 0, sid, ts * 1_000_000, txn * 1_000_000, recv_ns,
+              tid, seq, price, qty, 0, 0)
     return 1
 
 
@@ -463,24 +448,8 @@ def ticker_by(buf, kst, ctx_addr, recv_ns):
         return 4 * fields
     kst[1], kst[2], kst[3], kst[4], kst[5] = mark, funding, index, nxt, oi
     ctx = words_at(ctx_addr, CTX_LEN)
-    words = words_at(ctx[CTX_WORDS], 16)
-    f = words.view(np.float64)
-    words[0] = 0
-    words[1] = _MARK | (kst[KS_SID] << 32)
-    words[2] = ts * 1_000_000
-    words[3] = nxt
-    words[4] = recv_ns
-    words[5] = 0
-    words[6] = work[1]
-    words[7] = oi
-    words[8] = mark
-    words[9] = funding
-    words[10] = index
-    words[11] = 0
-    f[12] = np.float64(mark) / 100_000_000
-    f[13] = np.float64(funding) / 100_000_000
-    f[14] = np.float64(index) / 100_000_000
-    f[15] = 0.0
+    md_record(words_at(ctx[CTX_WORDS], 16), 0, _MARK, 0, 0, kst[KS_SID], ts * 1_000_000, nxt, recv_ns, work[1], oi,
+              mark, funding, index, 0)
     return 1 + 4 * fields
 
 
