@@ -10,6 +10,7 @@ import pytest
 
 from hftshm.backtest.errors import BacktestError
 from hftshm.backtest.latency import RecordedCompute, RecordedLatency
+from hftshm.journal import files
 from hftshm.journal.writer import RingJournal
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import md as M
@@ -98,8 +99,6 @@ def test_depth_walk_through_the_engine(tmp_path):
     recs.append(trade(T0 + 2, px, 1000, M.BUY))
     write_md(tmp_path / "md", np.concatenate(recs))
     res = backtest(tmp_path / "md", nth(1, slip_bps=60, qty_e8=100_000), tmp_path / "run", fill={"taker": "depth"})
-    from hftshm.journal import files
-
     _, fills = files.load_ring(files.ring_dir(tmp_path / "run", "fills"))
     got = [(int(r["last_px_e8"]), int(r["last_qty_e8"])) for r in fills if r["exec_type"] == F.EX_TRADE]
     assert got == [(px, 10_000), (px + TICK, 20_000), (px + 2 * TICK, 50_000)]
@@ -169,19 +168,25 @@ def test_recorded_latency_is_taken_from_intent_and_replays_failures(tmp_path):
     assert lat.failure(differs) == (T0 + 2_005_000 * us, R.NOT_SENT, 0)
 
 
-def test_replayed_reject_reaches_the_strategy_at_the_recorded_moment(tmp_path):
-    """End to end: a backtest at the latency of a run in which one order was rate-limited by the
-    venue rejects that order, with the reason and venue code, as long after its intent as live."""
+def _four_fills(tmp_path):
+    """An md journal of a quote and four trades 1 ms apart, and the orders and reports of its
+    constant-latency backtest (the first record of every trade taken: four fills), to make a
+    live-looking run from."""
     px = 60_000 * E8
     recs = [quote(T0, px - TICK, E8, px, E8)] + [trade(T0 + k * 1_000_000, px, 1000, M.BUY) for k in range(1, 5)]
     write_md(tmp_path / "md", np.concatenate(recs))
     first = backtest(tmp_path / "md", nth(1, slip_bps=10), tmp_path / "bt1",
                      latency={"entry_us": 100, "response_us": 100})
     assert first["summary"]["trades"] == 4
-    from hftshm.journal import files
-
     _, orders = files.load_ring(files.ring_dir(tmp_path / "bt1", "orders"))
     _, fills = files.load_ring(files.ring_dir(tmp_path / "bt1", "fills"))
+    return orders, fills
+
+
+def test_replayed_reject_reaches_the_strategy_at_the_recorded_moment(tmp_path):
+    """End to end: a backtest at the latency of a run in which one order was rate-limited by the
+    venue rejects that order, with the reason and venue code, as long after its intent as live."""
+    orders, fills = _four_fills(tmp_path)
     # make it a live-looking run in which the third order was refused by the venue's rate limit
     third = orders[2]
     keep = fills[fills["order_id"] != third["order_id"]]
@@ -207,16 +212,7 @@ def test_no_reference_price_until_the_live_risk_workers_first_mark(tmp_path):
     The recorded model gives the backtest's gate no reference price before then: it refuses the
     same two, with the same reason, and (refused by the gate, as live) they take no place in the
     order-rate window, so with two orders a second allowed the other two pass."""
-    px = 60_000 * E8
-    recs = [quote(T0, px - TICK, E8, px, E8)] + [trade(T0 + k * 1_000_000, px, 1000, M.BUY) for k in range(1, 5)]
-    write_md(tmp_path / "md", np.concatenate(recs))
-    first = backtest(tmp_path / "md", nth(1, slip_bps=10), tmp_path / "bt1",
-                     latency={"entry_us": 100, "response_us": 100})
-    assert first["summary"]["trades"] == 4
-    from hftshm.journal import files
-
-    _, orders = files.load_ring(files.ring_dir(tmp_path / "bt1", "orders"))
-    _, fills = files.load_ring(files.ring_dir(tmp_path / "bt1", "fills"))
+    orders, fills = _four_fills(tmp_path)
     refused = [int(o["order_id"]) for o in orders[:2]]
     keep = fills[~np.isin(fills["order_id"], refused)]
     rej = [report(int(o["order_id"]), F.EX_REJECTED, F.ST_REJECTED, 0, int(o["intent_ns"]) + 50_000,
@@ -280,8 +276,6 @@ def test_recorded_compute_in_a_backtest_and_its_bad_input(tmp_path):
     backtest(tmp_path / "md", nth(1, slip_bps=10), tmp_path / "bt1", latency={"compute_us": 250, "entry_us": 50})
     res = backtest(tmp_path / "md", nth(1, slip_bps=10), tmp_path / "bt2",
                    latency={"compute": "recorded", "run": str(tmp_path / "bt1"), "entry_us": 50})
-    from hftshm.journal import files
-
     _, orders = files.load_ring(files.ring_dir(tmp_path / "bt2", "orders"))
     assert res["summary"]["trades"] == 4
     assert (orders["intent_ns"] - orders["trigger_recv_ns"] == 250_000).all()

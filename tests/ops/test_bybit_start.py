@@ -61,17 +61,21 @@ def _status(name: str) -> dict:
     return json.loads(_cli("status", "--json", "--instance", name).stdout)
 
 
-def _sim_positions(port: int) -> dict[str, int]:
-    """The simulator's positions (symbol -> signed 1e-8 quantity), over Bybit's signed REST call."""
-    query = "category=linear&settleCoin=USDT"
+def _sim_get(port: int, path: str, query: str) -> list:
+    """The ``result.list`` of one of the simulator's signed Bybit REST calls."""
     signer = BybitSigner(DEFAULT_API_KEY, DEFAULT_API_SECRET)
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/v5/position/list?{query}",
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}?{query}",
                                  headers=signer.rest_headers(int(time.time() * 1000), "5000", query))
     with urllib.request.urlopen(req, timeout=10) as resp:
         body = orjson.loads(resp.read())
     assert body["retCode"] == 0, body
+    return body["result"]["list"]
+
+
+def _sim_positions(port: int) -> dict[str, int]:
+    """The simulator's positions (symbol -> signed 1e-8 quantity), over Bybit's signed REST call."""
     out = {}
-    for p in body["result"]["list"]:
+    for p in _sim_get(port, "/v5/position/list", "category=linear&settleCoin=USDT"):
         size = round(float(p["size"]) * E8)
         out[p["symbol"]] = -size if p["side"] == "Sell" else size
     return out
@@ -80,14 +84,7 @@ def _sim_positions(port: int) -> dict[str, int]:
 def _sim_funding(port: int) -> list[int]:
     """The funding the simulator booked, oldest first, as amounts received (1e-8; Bybit's execFee
     is the fee paid), from its Funding executions over the signed "Get Trade History" call."""
-    query = "category=linear&execType=Funding&limit=100"
-    signer = BybitSigner(DEFAULT_API_KEY, DEFAULT_API_SECRET)
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/v5/execution/list?{query}",
-                                 headers=signer.rest_headers(int(time.time() * 1000), "5000", query))
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        body = orjson.loads(resp.read())
-    assert body["retCode"] == 0, body
-    listed = body["result"]["list"]
+    listed = _sim_get(port, "/v5/execution/list", "category=linear&execType=Funding&limit=100")
     assert len(listed) < 100, "more funding executions than one page: shorten the run"
     out = []
     for e in reversed(listed):
