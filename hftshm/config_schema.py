@@ -345,6 +345,33 @@ VENUE = Section(
     extra=_venue_extra,
 )
 
+# --- [[venues]]: several venues in one instance (hftshm.runtime.group) ------------------------
+VENUE_NAME = r"[a-z][a-z0-9]{0,7}"  # the "venue" of "venue:symbol"; the venue's instance is <instance>-<name>
+VENUE_TABLES = ("sim", "risk", "execution")  # a venue's own [sim], [risk] and [execution] keys
+
+
+def _venues_extra(where: str, v: dict) -> None:
+    if v["kind"] in ("replay", "bridge"):
+        raise ConfigError(f"{where} kind = {v['kind']!r}: a venue of several is a market: expected one of "
+                          + ", ".join(repr(k) for k in ("sim", "binance", *MARKET_VENUES)))
+    _venue_extra(where, v)
+
+
+VENUES = Section(  # one [[venues]] table: a name, the keys of [venue], and its own sub-tables
+    "[[venues]]",
+    Text("name", None, pattern=VENUE_NAME, empty=False, what="1 to 8 of a-z 0-9, starting with a letter"),
+    *(k for k in VENUE if k.name not in ("replay", "speed")),
+    extra=_venues_extra,
+)
+
+# across every venue of a [[venues]] config: checked by the supervisor, which halts every venue
+RISK_TOTAL = Section(
+    "[risk_total]",
+    Amount("max_gross_exposure", 100_000),  # quote units, summed over the venues' risk workers
+    Float("loss_limit", 2_000.0, lo=0.0, hi=1e15, lo_open=True),  # halt every venue when summed PnL <= -this
+)
+# --- end [[venues]] ---------------------------------------------------------------------------
+
 SIM = Section(
     "[sim]",
     Float("rate", 2000.0, lo=1.0, hi=2_000_000.0),  # the simulator's own range
@@ -523,5 +550,5 @@ SECTIONS = {
     "top": TOP, "rings": RING, "venue": VENUE, "sim": SIM, "feed": FEED, "journal": JOURNAL,
     "bridge": BRIDGE, "workers": WORKER, "risk": RISK, "execution": EXECUTION, "strategies": STRATEGY,
     "strategies.momentum": MOMENTUM, "strategies.imbalance": IMBALANCE, "strategies.grid": GRID,
-    "metrics": METRICS,
+    "metrics": METRICS, "venues": VENUES, "risk_total": RISK_TOTAL,
 }

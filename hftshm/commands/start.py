@@ -19,11 +19,12 @@ def start(
 ) -> None:
     """Start the simulated exchange (unless a venue is configured) and the whole pipeline."""
     from ..runtime import config as config_mod
+    from ..runtime import group
 
     if duration is not None and duration <= 0:
         raise typer.BadParameter("--duration must be positive")
-    try:
-        cfg = config_mod.load(config, {"instance": instance} if instance else None)
+    try:  # one venue: a Config; several ([[venues]]): a GroupConfig
+        cfg = group.load(config, {"instance": instance} if instance else None)
     except (config_mod.ConfigError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -34,8 +35,12 @@ def run_supervisor(cfg, duration, headless, summary) -> None:
     from ..runtime import config as config_mod
     from ..launch.supervisor import Supervisor
 
+    from ..runtime.group import GroupConfig
+
+    venues = list(cfg.venues.values()) if isinstance(cfg, GroupConfig) else [cfg]
     try:  # the data directory, cores and input files: before anything starts
-        config_mod.preflight(cfg)
+        for one in venues:
+            config_mod.preflight(one)
     except config_mod.ConfigError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
@@ -45,9 +50,14 @@ def run_supervisor(cfg, duration, headless, summary) -> None:
         from ..ui.live import LiveDashboard
 
         def dashboard(name, hz):
-            return LiveDashboard(name, hz=hz, latency_window_s=cfg.latency_window_s)
+            return LiveDashboard(name, hz=hz, latency_window_s=venues[0].latency_window_s)
     from ..metrics.exporter import Exporter
 
+    if isinstance(cfg, GroupConfig):
+        from ..launch.group import GroupSupervisor
+
+        raise typer.Exit(GroupSupervisor(cfg, duration=duration, dashboard=dashboard, exporter=Exporter,
+                                         summary_path=summary).run())
     raise typer.Exit(Supervisor(cfg, duration=duration, dashboard=dashboard, exporter=Exporter,
                                 summary_path=summary).run())
 

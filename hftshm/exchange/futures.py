@@ -140,6 +140,7 @@ class FuturesApi(WsApi):
             "order.cancel": Method(self._cancel, _const(1), signed=True),
             "order.status": Method(self._status, _const(1), signed=True),
             "openOrders.status": Method(self._open_orders, _const(40), signed=True),
+            "account.position": Method(self._positions, _const(5), signed=True),
             "userDataStream.start": Method(self._start_stream, _const(1)),
             "userDataStream.ping": Method(self._ping_stream, _const(1)),
         })
@@ -250,6 +251,21 @@ class FuturesApi(WsApi):
         self.absorb()
         s = params.get("symbol")
         return [self.view(o) for o in self.venue.engine.open_orders(self.venue.stream_symbol(s) if s else None)]
+
+    def _positions(self, params: dict, session: ApiSession, now_ns: int) -> list:
+        """account.position (WebSocket API "Position Information"): one-way mode, one entry per
+        symbol that has traded (``symbol`` narrows it), amounts as Binance's decimal strings."""
+        self.absorb()
+        want = str(params.get("symbol", "")).upper()
+        out = []
+        for s, p in sorted(self.ledger.positions.items()):
+            if want and s.upper() != want:
+                continue
+            mark = self.mark_e8(s)
+            out.append({"symbol": s.upper(), "positionSide": "BOTH", "positionAmt": _signed(p.qty_e8),
+                        "entryPrice": f"{p.entry:.8f}", "markPrice": format_e8(mark),
+                        "unRealizedProfit": f"{self.unrealized(s, mark):.8f}", "updateTime": now_ns // 1_000_000})
+        return out
 
     def view(self, o, tif_gtx: bool = False) -> dict:
         """The futures order answer (order.place RESULT, order.status, order.cancel)."""

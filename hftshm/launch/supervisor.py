@@ -292,18 +292,25 @@ class Supervisor:
             if end is not None and time.monotonic() >= end:
                 self.stop_reason = f"--duration {self.duration:g} s"
                 break
-            now = time.time_ns()
-            for w in self.workers:
-                self._check(w, now)
-            if self.sim is not None and self.sim.poll() is not None:
-                self.say(f"the simulator exited with {self.sim.proc.returncode}; see {self.run_dir / 'logs/exchange.log'}")
-                self.sim = None
-            self.latency.tick(now)
-            if self.first_data_s is None:
-                self._await_first_data()
-            if dash is not None:
-                self._draw()
+            self.watch_step(dash)
             time.sleep(LOOP_S)
+        self.stopping()
+
+    def watch_step(self, dash=None) -> None:
+        """One round of the watch: restart what crashed, tick the latency book, draw."""
+        now = time.time_ns()
+        for w in self.workers:
+            self._check(w, now)
+        if self.sim is not None and self.sim.poll() is not None:
+            self.say(f"the simulator exited with {self.sim.proc.returncode}; see {self.run_dir / 'logs/exchange.log'}")
+            self.sim = None
+        self.latency.tick(now)
+        if self.first_data_s is None:
+            self._await_first_data()
+        if dash is not None:
+            self._draw()
+
+    def stopping(self) -> None:
         # the verdict's trading state: before any worker stops, so the stop itself never counts
         self.end_trading = (self.control.trading_state, self.control.trading_reason)
         self.say(f"hftshm {self.cfg.instance}: stopping ({self.stop_reason or 'requested'})")

@@ -213,13 +213,17 @@ class StrategyConfig(Table):
     path: str | None = None  # kind "file": the Python file
     class_name: str | None = None  # kind "file": the Strategy subclass in it
     params: dict = field(default_factory=dict)
+    # a cross-venue strategy ([[venues]], runtime.group): venue name -> that venue's instance;
+    # its symbols are then "venue:symbol". Empty: the symbols are this instance's venue's.
+    venues: dict = field(default_factory=dict)
 
     @classmethod
     def of(cls, table) -> "StrategyConfig":
         """From a flat table that is resolved already (nothing is checked here)."""
         t = dict(table)
         return cls(name=t.pop("name"), kind=t.pop("kind"), id=t.pop("id"), symbols=list(t.pop("symbols")),
-                   path=t.pop("path", None), class_name=t.pop("class", None), params=t)
+                   path=t.pop("path", None), class_name=t.pop("class", None), venues=dict(t.pop("venues", {})),
+                   params=t)
 
     def _flat(self) -> dict:
         out = {"name": self.name, "kind": self.kind, "id": self.id, "symbols": self.symbols}
@@ -227,6 +231,8 @@ class StrategyConfig(Table):
             out["path"] = self.path
         if self.class_name is not None:
             out["class"] = self.class_name
+        if self.venues:
+            out["venues"] = self.venues
         return {**out, **self.params}
 
     def __getitem__(self, key: str):
@@ -241,6 +247,19 @@ class StrategyConfig(Table):
 
 assert set(RiskConfig.KEYS) == {f.name for f in dataclasses.fields(RiskConfig)}
 assert set(ExecutionConfig.KEYS) == {f.name for f in dataclasses.fields(ExecutionConfig)}
+
+
+@dataclass
+class GroupMember:
+    """A venue instance's place in a config of several venues (set by ``runtime.group``, never
+    written by hand): the group (the config's instance name), this venue's name, every venue's
+    instance, and the ids of the cross-venue strategies hosted by another venue that trade here
+    (this instance runs state, risk and execution for them)."""
+
+    group: str
+    venue: str
+    venues: dict = field(default_factory=dict)  # venue name -> instance name, in config order
+    remote_ids: list = field(default_factory=list)
 
 
 @dataclass
@@ -261,6 +280,7 @@ class Config:
     execution: ExecutionConfig | dict = field(default_factory=dict)  # [execution] timeouts, key file
     bridge: BridgeConfig = field(default_factory=BridgeConfig)  # [bridge] (docs/bridge.md)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)  # [metrics] (the Prometheus exporter)
+    group: GroupMember | None = None  # one venue of a [[venues]] config (runtime.group); None: a lone venue
 
     def worker(self, name: str) -> WorkerConfig:
         return self.workers.get(name) or WorkerConfig()
@@ -308,6 +328,9 @@ def from_dict(data: dict) -> Config:
     if not isinstance(data, dict):
         raise ConfigError(f"config: expected a table, got {data!r}")
     data = dict(data)
+    if "venues" in data:  # runtime.group expands it into one config per venue
+        raise ConfigError("[[venues]]: this config runs several venues, which `hftshm start` runs; "
+                          "this command takes a config of one [venue]")
     kw = {}
     for key in (*S.TOP.keys, *_TRADING):
         if key in data:
@@ -458,37 +481,59 @@ def validate_trading(cfg) -> None:
     cfg.execution = ExecutionConfig(**S.EXECUTION.check(_plain(cfg.execution)))
     seen_names, seen_ids = set(), set()
     for i, table in enumerate(cfg.strategies):
-        where = f"[[strategies]] #{i + 1}"
-        if not isinstance(table, Mapping):  # a dict as read, or a StrategyConfig validated before
-            raise ConfigError(f"{where}: expected a table, got {table!r}")
-        table = cfg.strategies[i] = dict(table)
-        table["name"] = S.STRATEGY["name"].check(where, table.get("name"))
-        name = table["name"]
-        if name in seen_names:
-            raise ConfigError(f"{where}: duplicate strategy name {name!r}")
-        seen_names.add(name)
-        where = f"{where} ({name})"
-        kind = table["kind"] = S.STRATEGY["kind"].check(where, table.get("kind", S.STRATEGY["kind"].default))
-        sid = table["id"] = S.STRATEGY["id"].check(where, table.get("id", i + 1))
-        if sid in seen_ids:
-            raise ConfigError(f"{where} id = {sid!r}: expected a unique id (another strategy has it)")
-        seen_ids.add(sid)
-        syms = S.STRATEGY["symbols"].check(where, table.get("symbols", list(symbols)))
-        if any(s.lower() not in symbols for s in syms):
-            raise ConfigError(f"{where} symbols = {syms!r}: expected a subset of the venue symbols {symbols}")
-        table["symbols"] = [s.lower() for s in syms]
-        if kind == "file":  # a file strategy reads its own keys
-            for key in ("path", "class"):
-                if key not in table:
-                    raise ConfigError(f"{where}: kind 'file' needs {key} = \"...\"")
-                S.STRATEGY[key].check(where, table[key])
-        else:
-            params = {k: v for k, v in table.items() if k not in STRATEGY_COMMON}
-            try:
-                table.update(S.KIND_KEYS[kind].check(params, where=""))
-            except ConfigError as exc:
-                raise ConfigError(f"{where}: {exc}") from None
-        cfg.strategies[i] = StrategyConfig.of(table)
+        # a cross-venue strategy validated again: its venues and venue:symbol names were checked
+        # by the expansion (runtime.group), which alone sets cfg.group
+        venues = (dict(table.get("venues") or {}) if getattr(cfg, "group", None) is not None
+                  and isinstance(table, Mapping) else None)
+        allowed = [s.lower() for s in table["symbols"]] if venues else symbols
+        cfg.strategies[i] = resolve_strategy(table, f"[[strategies]] #{i + 1}", i + 1, allowed, seen_names, seen_ids,
+                                             venues)
+
+
+def resolve_strategy(table, where: str, default_id: int, symbols: list[str], seen_names: set, seen_ids: set,
+                     venues: dict | None = None) -> StrategyConfig:
+    """One [[strategies]] table checked and resolved (``symbols``: those it may name, its default;
+    ``venues``: a cross-venue strategy's venue instances). ``seen_*`` collect names and ids so
+    that a second use is refused."""
+    if not isinstance(table, Mapping):  # a dict as read, or a StrategyConfig validated before
+        raise ConfigError(f"{where}: expected a table, got {table!r}")
+    table = dict(table)
+    if "venues" in table and not venues:
+        raise ConfigError(f"{where}: unknown key 'venues' (a strategy's venues come from its venue:symbol "
+                          "names, in a config of several [[venues]])")
+    table.pop("venues", None)  # the caller's (runtime.group), never the file's
+    table["name"] = S.STRATEGY["name"].check(where, table.get("name"))
+    name = table["name"]
+    if name in seen_names:
+        raise ConfigError(f"{where}: duplicate strategy name {name!r}")
+    seen_names.add(name)
+    where = f"{where} ({name})"
+    kind = table["kind"] = S.STRATEGY["kind"].check(where, table.get("kind", S.STRATEGY["kind"].default))
+    sid = table["id"] = S.STRATEGY["id"].check(where, table.get("id", default_id))
+    if sid in seen_ids:
+        raise ConfigError(f"{where} id = {sid!r}: expected a unique id (another strategy has it)")
+    seen_ids.add(sid)
+    key = S.STRATEGY["symbols"]
+    if venues:  # "venue:symbol" names: the same check, on the names' two parts
+        key = dataclasses.replace(key, pattern=rf"{S.VENUE_NAME}:{S.SYMBOL}", what="venue:symbol names")
+    syms = key.check(where, table.get("symbols", list(symbols)))
+    if any(s.lower() not in symbols for s in syms):
+        raise ConfigError(f"{where} symbols = {syms!r}: expected a subset of the venue symbols {symbols}")
+    table["symbols"] = [s.lower() for s in syms]
+    if kind == "file":  # a file strategy reads its own keys
+        for key in ("path", "class"):
+            if key not in table:
+                raise ConfigError(f"{where}: kind 'file' needs {key} = \"...\"")
+            S.STRATEGY[key].check(where, table[key])
+    else:
+        params = {k: v for k, v in table.items() if k not in STRATEGY_COMMON}
+        try:
+            table.update(S.KIND_KEYS[kind].check(params, where=""))
+        except ConfigError as exc:
+            raise ConfigError(f"{where}: {exc}") from None
+    if venues:
+        table["venues"] = dict(venues)
+    return StrategyConfig.of(table)
 
 
 def _plain(values):
@@ -688,6 +733,15 @@ def parse_speed(text, where: str = "speed") -> float:
 def load(path: str | Path | None, overrides: dict | None = None) -> Config:
     """The config in ``path`` (None: the defaults), with ``overrides`` (tables merged key by key,
     as the command line sets them) applied before anything is validated or defaulted."""
+    data = read(path, overrides)
+    try:
+        return from_dict(data)
+    except TypeError as exc:
+        raise ConfigError(f"{path or 'config'}: {exc}") from None
+
+
+def read(path: str | Path | None, overrides: dict | None = None) -> dict:
+    """The TOML of ``path`` (None: empty) with ``overrides`` merged in, unchecked."""
     data = {}
     if path is not None:
         try:
@@ -704,10 +758,7 @@ def load(path: str | Path | None, overrides: dict | None = None) -> Config:
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    try:
-        return from_dict(data)
-    except TypeError as exc:
-        raise ConfigError(f"{path or 'config'}: {exc}") from None
+    return data
 
 
 def from_json(text: str) -> Config:
@@ -722,4 +773,6 @@ def from_json(text: str) -> Config:
     kw["strategies"] = [StrategyConfig.of(t) for t in data.get("strategies") or ()]
     kw["risk"] = RiskConfig(**data.get("risk", {}))
     kw["execution"] = ExecutionConfig(**data.get("execution", {}))
+    if data.get("group"):
+        kw["group"] = GroupMember(**data["group"])
     return Config(**kw)

@@ -27,7 +27,9 @@ def workers(cfg) -> list[WorkerSpec]:
     # a remote strategy host ([venue] kind "bridge") has no venue: its bridge takes the orders
     # ring to the trading host, whose execution runs them; the trading host runs risk and
     # execution for remote strategies' orders (orders_in) even with none of its own
-    if (cfg.strategies or (bridge is not None and bridge.orders_in)) and cfg.venue.kind != "bridge":
+    # and a venue of several ([[venues]]) runs them for the cross-venue strategies another venue hosts
+    remote = getattr(cfg, "group", None) is not None and cfg.group.remote_ids
+    if (cfg.strategies or remote or (bridge is not None and bridge.orders_in)) and cfg.venue.kind != "bridge":
         out.append(WorkerSpec("state", "state"))  # orders and fills to SQLite (hftshm.state); before any order
         out.append(WorkerSpec("risk", "risk"))
         out.append(WorkerSpec("execution", "execution"))

@@ -136,11 +136,14 @@ def _section_keys():
 
     keys = {name: section.defaults() for name, section in S.SECTIONS.items()}
     keys["risk"]["symbols"] = None  # the per-symbol override tables
+    for name in S.VENUE_TABLES:
+        keys["venues"][name] = None  # a venue's own [sim], [risk], [execution] keys
     for name in ("id", "symbols", "path", "class"):
         keys["strategies"][name] = None  # per strategy, or required by kind "file"
     sections = {"rings", "venue", "sim", "feed", "journal", "bridge", "workers", "strategies", "risk",
                 "execution"}
     sections |= {"metrics"}  # [metrics]: the Prometheus exporter
+    sections |= {"group"}  # a venue of a [[venues]] config: set by runtime.group, never written
     top = {f.name for f in dataclasses.fields(C.Config)} - sections
     assert set(keys["top"]) == top, "Config gained a key or a section: add it to hftshm/config_schema.py"
     assert set(S.KIND_KEYS) | {"file"} == set(S.KINDS)

@@ -258,3 +258,13 @@ def test_production_changes_the_trading_state_only_through_this_module():
     writers = sorted(str(p.relative_to(root)) for d in ("hftshm", "workers", "layouts") for p in (root / d).rglob("*.py")
                      if "set_trading(" in p.read_text() or "TRADING_STATE)" in p.read_text())
     assert writers == ["hftshm/risk/killswitch.py", "hftshm/runtime/control.py"], writers
+
+
+def test_total_cause_over_the_venues_of_a_group():
+    # [risk_total] (launch.group): summed PnL and gross exposure across venues
+    assert K.total_cause(-10.0, 500.0, loss_limit=100.0, max_gross=1000.0) == R.OK
+    assert K.total_cause(-100.0, 500.0, loss_limit=100.0, max_gross=1000.0) == R.LOSS_LIMIT  # at the limit
+    assert K.total_cause(math.nan, 0.0, loss_limit=100.0, max_gross=1000.0) == R.LOSS_LIMIT  # unknown: fail closed
+    assert K.total_cause(0.0, 1000.0, loss_limit=100.0, max_gross=1000.0) == R.OK  # at the cap: allowed
+    assert K.total_cause(0.0, 1000.01, loss_limit=100.0, max_gross=1000.0) == R.MAX_GROSS_EXPOSURE
+    assert K.total_cause(-200.0, 5000.0, loss_limit=100.0, max_gross=1000.0) == R.LOSS_LIMIT  # the loss first

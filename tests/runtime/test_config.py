@@ -20,6 +20,7 @@ from hftshm.errors import ConfigError
 from hftshm.journal import format as F
 from hftshm.layouts import exec_report, md
 from hftshm.runtime import config as C
+from hftshm.runtime import group
 from hftshm.launch.supervisor import Supervisor
 from docs.test_docs import CONFIG_TABLES, name
 from .helpers import CLI, leftovers, run_config
@@ -78,6 +79,10 @@ def _config_with(section: str, key: str, value) -> dict:
         return {"rings": {"md": {key: value}}}
     if section == "workers":
         return {"workers": {"ingest": {key: value}}}
+    if section == "venues":  # a config of several venues (runtime.group)
+        return {"venues": [{"name": "a", key: value}]}
+    if section == "risk_total":
+        return {"venues": [{"name": "a"}], "risk_total": {key: value}}
     if section.startswith("strategies"):
         table = {"name": "s", "kind": section.partition(".")[2] or "momentum"}
         if key in ("path", "class"):
@@ -94,6 +99,13 @@ def _documented():
 
 DOCUMENTED = list(_documented())
 SCHEMA_ONLY_IN_PROSE = {("risk", "symbols")}  # per-symbol tables of [risk] keys: tested below
+# a venue's own [sim], [risk] and [execution] keys: tests/runtime/test_group_config.py
+SCHEMA_ONLY_IN_PROSE |= {("venues", t) for t in S.VENUE_TABLES}
+
+
+def _load(data: dict):
+    """A config dict as ``hftshm start`` loads it: one venue, or several (runtime.group)."""
+    return group.expand(data) if group.is_group(data) else C.from_dict(data)
 
 
 def test_every_documented_key_is_in_the_schema_and_back():
@@ -115,11 +127,11 @@ def test_every_documented_key_refuses_a_wrong_type_and_an_out_of_range_value(sec
         assert out, f"{section} {key}: a key with a range needs out-of-range values here"
     for value in wrong + out:
         with pytest.raises(ConfigError) as err:
-            C.from_dict(_config_with(section, key, value))
+            _load(_config_with(section, key, value))
         assert key in str(err.value), (section, key, value, str(err.value))
     # and the default passes
     if spec.default is not None:
-        C.from_dict(_config_with(section, key, spec.default))
+        _load(_config_with(section, key, spec.default))
 
 
 def test_risk_symbols_tables_are_checked_key_by_key():

@@ -1,0 +1,178 @@
+"""End to end: ``hftshm start`` with the shipped two-venue example (docs/examples/two-venues.toml):
+Binance USD-M and Bybit linear, each on its own simulator and in its own venue instance, and the
+built-in cross-venue strategy trading both. Once it has filled on both venues, trading is halted
+and each venue's position, as ``hftshm status`` shows it, equals that simulator's own ledger
+(asked over the venue's signed position query: USD-M's ``account.position`` on the WebSocket
+API, Bybit's ``GET /v5/position/list``). The stop is clean (exit 0, nothing left in /dev/shm) and
+each venue's journaled fills sum to its final position. A second run shows ``[risk_total]``: a
+gross exposure cap across venues halts trading on every venue. Every wait is for the condition
+checked, with a deadline."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import orjson
+from websockets.sync.client import connect
+
+from hftshm.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
+from hftshm.journal import files
+from hftshm.layouts import exec_report as F
+from hftshm.layouts import order as O
+from hftshm.venues.binance_spot.signing import Signer
+from hftshm.venues.bybit.signing import BybitSigner
+from tests.runtime.helpers import CLI, leftovers, stop, supervisor, wait_running
+
+START_S = 600  # a first run compiles every kernel (minutes on a loaded machine); an exit fails at once
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "two-venues.toml"
+E8 = 100_000_000
+LIVE = ("new", "acked", "partial")
+VENUES = ("usdm", "bybit")
+
+
+def _config(tmp_path: Path, name: str, extra: tuple = ()) -> Path:
+    """The example with this test's instance and data dir, trading on any divergence (the two
+    simulated markets wander apart; no fee or threshold to wait for)."""
+    text = EXAMPLE.read_text()
+    for pattern, value in ((r'(?m)^instance = ".*"$', f'instance = "{name}"'),
+                           (r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "runs"}"'),
+                           (r"(?m)^fee_bps = [0-9.]+", "fee_bps = 0.0"),
+                           (r"(?m)^threshold_bps = [0-9.]+", "threshold_bps = 0.1"), *extra):
+        text, n = re.subn(pattern, value, text)
+        assert n == 1, f"the example config no longer has {pattern!r}"
+    path = tmp_path / "two.toml"
+    path.write_text(text)
+    return path
+
+
+def _cli(*args) -> subprocess.CompletedProcess:
+    out = subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+def _status(instance: str) -> dict:
+    return json.loads(_cli("status", "--json", "--instance", instance).stdout)
+
+
+def _usdm_positions(port: int) -> dict[str, int]:
+    """The USD-M simulator's positions (symbol -> signed 1e-8), over the signed ``account.position``."""
+    params = Signer(DEFAULT_API_KEY, DEFAULT_API_SECRET).sign({"apiKey": DEFAULT_API_KEY,
+                                                               "timestamp": int(time.time() * 1000)})
+    with connect(f"ws://127.0.0.1:{port}/ws-fapi/v1", open_timeout=10) as ws:
+        ws.send(orjson.dumps({"id": "pos", "method": "account.position", "params": params}).decode())
+        answer = orjson.loads(ws.recv(timeout=10))
+    assert answer.get("status") == 200, answer
+    return {p["symbol"]: round(float(p["positionAmt"]) * E8) for p in answer["result"]}
+
+
+def _bybit_positions(port: int) -> dict[str, int]:
+    """The Bybit simulator's positions, over its signed ``GET /v5/position/list``."""
+    query = "category=linear&settleCoin=USDT"
+    signer = BybitSigner(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/v5/position/list?{query}",
+                                 headers=signer.rest_headers(int(time.time() * 1000), "5000", query))
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        body = orjson.loads(resp.read())
+    assert body["retCode"] == 0, body
+    out = {}
+    for p in body["result"]["list"]:
+        size = round(float(p["size"]) * E8)
+        out[p["symbol"]] = -size if p["side"] == "Sell" else size
+    return out
+
+
+def _started(sup, names, deadline) -> None:
+    while True:
+        try:
+            for name in names:
+                wait_running(name, timeout=5)
+            return
+        except AssertionError:
+            assert sup.poll() is None, f"hftshm start exited with {sup.returncode}: {sup.communicate()[0]}"
+            assert time.monotonic() < deadline, f"the workers did not start within {START_S} s"
+
+
+def _fills(instance: str) -> int:
+    ex = {w["name"]: w for w in _status(instance)["workers"]}["execution"]["counters"]
+    return ex.get("fills", 0)
+
+
+def test_a_cross_venue_strategy_trades_both_venues_and_each_position_matches_its_venue(tmp_path, instance):
+    names = {v: f"{instance}-{v}" for v in VENUES}
+    runs = tmp_path / "runs"
+    with supervisor("start", "--headless", "--summary", tmp_path / "s.json",
+                    "--config", _config(tmp_path, instance)) as sup:
+        _started(sup, names.values(), time.monotonic() + START_S)
+        ports = {v: int((runs / n / "exchange.port").read_text()) for v, n in names.items()}
+        deadline = time.monotonic() + 180
+        while not all(_fills(n) >= 2 for n in names.values()):  # the strategy fills on both venues
+            assert sup.poll() is None, sup.communicate()[0]
+            assert time.monotonic() < deadline, {v: _status(n)["trading"] for v, n in names.items()}
+            time.sleep(0.5)
+        # the strategy worker runs in the first venue's instance only, and reads both md rings
+        workers = {v: {w["name"]: w for w in _status(n)["workers"]} for v, n in names.items()}
+        assert "strategy-spread" in workers["usdm"] and "strategy-spread" not in workers["bybit"]
+        for n in names.values():
+            _cli("halt", "--instance", n)
+        venue_of = {"usdm": _usdm_positions, "bybit": _bybit_positions}
+        deadline = time.monotonic() + 60
+        while True:  # nothing open, and each venue's position is that simulator's
+            same, seen = True, {}
+            for v, n in names.items():
+                t = _status(n)["trading"]
+                ours = {s: round(q * E8) for s, q in t["positions"].items()}
+                theirs = venue_of[v](ports[v])
+                live = sum(k for s, k in t["orders_by_state"].items() if s in LIVE)
+                seen[v] = (ours, theirs, live)
+                same &= (ours == {s: theirs.get(s, 0) for s in ours} and set(theirs) <= set(ours) and not live)
+            if same:
+                break
+            assert time.monotonic() < deadline, f"after the halt (ours, the venue's, open): {seen}"
+            time.sleep(0.5)
+        assert any(q != 0 for ours, _, _ in seen.values() for q in ours.values()) or all(
+            _fills(n) >= 2 for n in names.values())
+        for n in names.values():
+            _cli("resume", "--instance", n)  # (a run that ends halted exits 3)
+        output = stop(sup)
+    assert sup.returncode == 0, output
+    for n in names.values():
+        assert leftovers(n) == []
+
+    summary = json.loads((tmp_path / "s.json").read_text())
+    assert set(summary["venues"]) == set(VENUES)
+    for v, n in names.items():  # every fill journaled in its venue's journal; the final position is their sum
+        _, fills = files.load_ring(runs / n / "journal" / "fills")
+        trades = fills[fills["exec_type"] == F.EX_TRADE]
+        mine = trades[(trades["order_id"] >> O.STRATEGY_SHIFT) == 1]  # the spread strategy (id 1)
+        assert len(mine) == len(trades) >= 2
+        signed = np.where(trades["side"] == O.BUY, trades["last_qty_e8"], -trades["last_qty_e8"])
+        final = summary["venues"][v]["trading"]["positions"]
+        assert round(sum(final.values()) * E8) == int(signed.sum())
+
+
+def test_the_total_gross_exposure_cap_halts_every_venue(tmp_path, instance):
+    names = {v: f"{instance}-{v}" for v in VENUES}
+    cfg = _config(tmp_path, instance, ((r"(?m)^max_gross_exposure = [0-9.]+", "max_gross_exposure = 1"),))
+    with supervisor("start", "--headless", "--config", cfg) as sup:
+        _started(sup, names.values(), time.monotonic() + START_S)
+        deadline = time.monotonic() + 180
+        while True:  # the first fill puts the venues' summed gross exposure above 1 USDT
+            states = {v: _status(n)["trading"] for v, n in names.items()}
+            if all(t["state"] == "HALTED" for t in states.values()):
+                break
+            assert sup.poll() is None, sup.communicate()[0]
+            assert time.monotonic() < deadline, states
+            time.sleep(0.5)
+        output = stop(sup)
+    assert all(t["reason"] == "MAX_GROSS_EXPOSURE" for t in states.values()), states
+    assert "[risk_total] MAX_GROSS_EXPOSURE" in output
+    assert sup.returncode == 3, output  # a run that ends halted says so
+    for n in names.values():
+        assert leftovers(n) == []
