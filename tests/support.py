@@ -68,3 +68,30 @@ class SeqChecker:
             self.lost += gaps
         self.count += len(batch)
         self.expected = int(seqs[-1]) + 1
+
+
+def bybit_get(port: int, path: str, query: str) -> list:
+    """The ``result.list`` of one of the Bybit simulator's signed REST calls."""
+    import urllib.request
+
+    import orjson
+
+    from hftshm.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
+    from hftshm.venues.bybit.signing import BybitSigner
+
+    signer = BybitSigner(DEFAULT_API_KEY, DEFAULT_API_SECRET)
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}?{query}",
+                                 headers=signer.rest_headers(int(time.time() * 1000), "5000", query))
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        body = orjson.loads(resp.read())
+    assert body["retCode"] == 0, body
+    return body["result"]["list"]
+
+
+def bybit_positions(port: int) -> dict[str, int]:
+    """The Bybit simulator's linear positions (symbol -> signed 1e-8 quantity)."""
+    out = {}
+    for p in bybit_get(port, "/v5/position/list", "category=linear&settleCoin=USDT"):
+        size = round(float(p["size"]) * 100_000_000)
+        out[p["symbol"]] = -size if p["side"] == "Sell" else size
+    return out

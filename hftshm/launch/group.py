@@ -36,7 +36,7 @@ from ..runtime import verdict as verdict_mod
 from ..trading import credentials
 from . import summary as summary_mod
 from .instance import StartError
-from .supervisor import LOOP_S, STOP_SIGNALS, Supervisor
+from .supervisor import LOOP_S, STOP_SIGNALS, Supervisor, quietly
 
 
 class GroupSupervisor:
@@ -102,10 +102,7 @@ class GroupSupervisor:
             return verdict_mod.START_FAILED
         finally:
             if self.dash is not None:
-                try:
-                    self.dash.stop()
-                except Exception:  # a closed terminal: the stop must go on
-                    pass
+                quietly(self.dash.stop)
             for sup in self._ordered(hosts_first=True):
                 sup._shutdown()
             self._write_summary()
@@ -136,10 +133,7 @@ class GroupSupervisor:
                 sup.watch_step()
             self._check_totals()
             if self.dash is not None:
-                try:
-                    self.dash.update()
-                except Exception:  # never let a closed terminal stop the run
-                    pass
+                quietly(self.dash.update)
             time.sleep(LOOP_S)
         for sup in self.sups.values():
             sup.stop_reason = sup.stop_reason or self.stop_reason

@@ -53,6 +53,14 @@ CRASH_WINDOW_S = 60.0
 MAX_CRASHES = 5  # in CRASH_WINDOW_S; then the worker stays down (and the operator is told)
 
 
+def quietly(call) -> None:
+    """The dashboard's calls: a closed terminal must never stop the run or its orderly stop."""
+    try:
+        call()
+    except Exception:
+        pass
+
+
 @dataclass
 class Worker:
     spec: plan.WorkerSpec
@@ -121,12 +129,8 @@ class Supervisor:
             self.say(line)
 
     def _draw(self) -> None:
-        if self.dash is None:
-            return
-        try:
-            self.dash.update()
-        except Exception:  # never let a closed terminal stop the run or its orderly stop
-            pass
+        if self.dash is not None:
+            quietly(self.dash.update)
 
     # --- setup ------------------------------------------------------------------------------------
 
@@ -155,10 +159,7 @@ class Supervisor:
             return verdict_mod.START_FAILED
         finally:
             if self.dash is not None:
-                try:
-                    self.dash.stop()
-                except Exception:  # a closed terminal: the stop must go on
-                    pass
+                quietly(self.dash.stop)  # a closed terminal: the stop must go on
             self._shutdown()
             os.umask(old_umask)
             for s, h in old.items():

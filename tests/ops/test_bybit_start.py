@@ -13,23 +13,19 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
-import orjson
 
-from hftshm.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
 from hftshm.journal import files
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.runtime.control import ControlBlock
 from hftshm.trading.area import TradingArea
 from hftshm.trading.snapshot import figures
-from hftshm.venues.bybit.signing import BybitSigner
-from tests.runtime.helpers import CLI, leftovers, stop, supervisor, wait_running
+from tests.runtime.helpers import cli_ok, leftovers, status_json, stop, supervisor, wait_running
+from tests.support import bybit_get, bybit_positions
 
 START_S = 600  # a first run compiles every kernel (minutes on a loaded machine); an exit fails at once
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "bybit-sim.toml"
@@ -51,40 +47,10 @@ def _config(tmp_path: Path, name: str) -> Path:
     return path
 
 
-def _cli(*args) -> subprocess.CompletedProcess:
-    out = subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out
-
-
-def _status(name: str) -> dict:
-    return json.loads(_cli("status", "--json", "--instance", name).stdout)
-
-
-def _sim_get(port: int, path: str, query: str) -> list:
-    """The ``result.list`` of one of the simulator's signed Bybit REST calls."""
-    signer = BybitSigner(DEFAULT_API_KEY, DEFAULT_API_SECRET)
-    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}?{query}",
-                                 headers=signer.rest_headers(int(time.time() * 1000), "5000", query))
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        body = orjson.loads(resp.read())
-    assert body["retCode"] == 0, body
-    return body["result"]["list"]
-
-
-def _sim_positions(port: int) -> dict[str, int]:
-    """The simulator's positions (symbol -> signed 1e-8 quantity), over Bybit's signed REST call."""
-    out = {}
-    for p in _sim_get(port, "/v5/position/list", "category=linear&settleCoin=USDT"):
-        size = round(float(p["size"]) * E8)
-        out[p["symbol"]] = -size if p["side"] == "Sell" else size
-    return out
-
-
 def _sim_funding(port: int) -> list[int]:
     """The funding the simulator booked, oldest first, as amounts received (1e-8; Bybit's execFee
     is the fee paid), from its Funding executions over the signed "Get Trade History" call."""
-    listed = _sim_get(port, "/v5/execution/list", "category=linear&execType=Funding&limit=100")
+    listed = bybit_get(port, "/v5/execution/list", "category=linear&execType=Funding&limit=100")
     assert len(listed) < 100, "more funding executions than one page: shorten the run"
     out = []
     for e in reversed(listed):
@@ -127,7 +93,7 @@ def test_bybit_example_trades_on_the_simulator_and_positions_match_the_venue(tmp
         port = int((run / "exchange.port").read_text())
         deadline = time.monotonic() + 150
         while True:  # the strategy trades through the Bybit protocol, and funding is paid on its position
-            snap = _status(instance)
+            snap = status_json(instance)
             ex = {w["name"]: w for w in snap["workers"]}["execution"]["counters"]
             if ex.get("fills", 0) >= FILLS and _sim_funding(port):
                 break
@@ -136,13 +102,13 @@ def test_bybit_example_trades_on_the_simulator_and_positions_match_the_venue(tmp
                                                  f"the simulator's funding {_sim_funding(port)}")
             time.sleep(0.5)
 
-        _cli("halt", "--instance", instance)  # no new orders: the position settles
+        cli_ok("halt", "--instance", instance)  # no new orders: the position settles
         deadline = time.monotonic() + 60
         while True:  # nothing open here, and our position is the venue's
-            snap = _status(instance)
+            snap = status_json(instance)
             t = snap["trading"]
             ours = {s: round(q * E8) for s, q in t["positions"].items()}
-            venue = _sim_positions(port)
+            venue = bybit_positions(port)
             live = sum(n for s, n in t["orders_by_state"].items() if s in LIVE)
             same = ours == {s: venue.get(s, 0) for s in ours} and set(venue) <= set(ours)
             if same and not live and not _live_slots(instance):
@@ -162,8 +128,8 @@ def test_bybit_example_trades_on_the_simulator_and_positions_match_the_venue(tmp
                 break
             assert time.monotonic() < deadline, f"funding: ours {ours} in {applied} payments, the simulator's {booked}"
             time.sleep(0.2)
-        shown = _status(instance)["trading"]  # and hftshm status shows it
-        _cli("resume", "--instance", instance)  # (a run that ends halted exits 3: trading was stopped)
+        shown = status_json(instance)["trading"]  # and hftshm status shows it
+        cli_ok("resume", "--instance", instance)  # (a run that ends halted exits 3: trading was stopped)
         output = stop(sup)
     assert sup.returncode == 0, output
     assert leftovers(instance) == []

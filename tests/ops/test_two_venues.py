@@ -14,7 +14,6 @@ import json
 import re
 import subprocess
 import time
-import urllib.request
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +25,8 @@ from hftshm.journal import files
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.venues.binance_spot.signing import Signer
-from hftshm.venues.bybit.signing import BybitSigner
-from tests.runtime.helpers import CLI, leftovers, stop, supervisor, wait_running
+from tests.runtime.helpers import CLI, cli_ok, leftovers, status_json, stop, supervisor, wait_running
+from tests.support import bybit_positions
 
 START_S = 600  # a first run compiles every kernel (minutes on a loaded machine); an exit fails at once
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "two-venues.toml"
@@ -51,16 +50,6 @@ def _config(tmp_path: Path, name: str, extra: tuple = ()) -> Path:
     return path
 
 
-def _cli(*args) -> subprocess.CompletedProcess:
-    out = subprocess.run(CLI + list(args), capture_output=True, text=True, timeout=60)
-    assert out.returncode == 0, out.stdout + out.stderr
-    return out
-
-
-def _status(instance: str) -> dict:
-    return json.loads(_cli("status", "--json", "--instance", instance).stdout)
-
-
 def _usdm_positions(port: int) -> dict[str, int]:
     """The USD-M simulator's positions (symbol -> signed 1e-8), over the signed ``account.position``."""
     params = Signer(DEFAULT_API_KEY, DEFAULT_API_SECRET).sign({"apiKey": DEFAULT_API_KEY,
@@ -70,22 +59,6 @@ def _usdm_positions(port: int) -> dict[str, int]:
         answer = orjson.loads(ws.recv(timeout=10))
     assert answer.get("status") == 200, answer
     return {p["symbol"]: round(float(p["positionAmt"]) * E8) for p in answer["result"]}
-
-
-def _bybit_positions(port: int) -> dict[str, int]:
-    """The Bybit simulator's positions, over its signed ``GET /v5/position/list``."""
-    query = "category=linear&settleCoin=USDT"
-    signer = BybitSigner(DEFAULT_API_KEY, DEFAULT_API_SECRET)
-    req = urllib.request.Request(f"http://127.0.0.1:{port}/v5/position/list?{query}",
-                                 headers=signer.rest_headers(int(time.time() * 1000), "5000", query))
-    with urllib.request.urlopen(req, timeout=10) as resp:
-        body = orjson.loads(resp.read())
-    assert body["retCode"] == 0, body
-    out = {}
-    for p in body["result"]["list"]:
-        size = round(float(p["size"]) * E8)
-        out[p["symbol"]] = -size if p["side"] == "Sell" else size
-    return out
 
 
 def _started(sup, names, deadline) -> None:
@@ -100,7 +73,7 @@ def _started(sup, names, deadline) -> None:
 
 
 def _fills(instance: str) -> int:
-    ex = {w["name"]: w for w in _status(instance)["workers"]}["execution"]["counters"]
+    ex = {w["name"]: w for w in status_json(instance)["workers"]}["execution"]["counters"]
     return ex.get("fills", 0)
 
 
@@ -114,19 +87,19 @@ def test_a_cross_venue_strategy_trades_both_venues_and_each_position_matches_its
         deadline = time.monotonic() + 180
         while not all(_fills(n) >= 2 for n in names.values()):  # the strategy fills on both venues
             assert sup.poll() is None, sup.communicate()[0]
-            assert time.monotonic() < deadline, {v: _status(n)["trading"] for v, n in names.items()}
+            assert time.monotonic() < deadline, {v: status_json(n)["trading"] for v, n in names.items()}
             time.sleep(0.5)
         # the strategy worker runs in the first venue's instance only, and reads both md rings
-        workers = {v: {w["name"]: w for w in _status(n)["workers"]} for v, n in names.items()}
+        workers = {v: {w["name"]: w for w in status_json(n)["workers"]} for v, n in names.items()}
         assert "strategy-spread" in workers["usdm"] and "strategy-spread" not in workers["bybit"]
         for n in names.values():
-            _cli("halt", "--instance", n)
-        venue_of = {"usdm": _usdm_positions, "bybit": _bybit_positions}
+            cli_ok("halt", "--instance", n)
+        venue_of = {"usdm": _usdm_positions, "bybit": bybit_positions}
         deadline = time.monotonic() + 60
         while True:  # nothing open, and each venue's position is that simulator's
             same, seen = True, {}
             for v, n in names.items():
-                t = _status(n)["trading"]
+                t = status_json(n)["trading"]
                 ours = {s: round(q * E8) for s, q in t["positions"].items()}
                 theirs = venue_of[v](ports[v])
                 live = sum(k for s, k in t["orders_by_state"].items() if s in LIVE)
@@ -139,7 +112,7 @@ def test_a_cross_venue_strategy_trades_both_venues_and_each_position_matches_its
         assert any(q != 0 for ours, _, _ in seen.values() for q in ours.values()) or all(
             _fills(n) >= 2 for n in names.values())
         for n in names.values():
-            _cli("resume", "--instance", n)  # (a run that ends halted exits 3)
+            cli_ok("resume", "--instance", n)  # (a run that ends halted exits 3)
         output = stop(sup)
     assert sup.returncode == 0, output
     for n in names.values():
@@ -164,15 +137,34 @@ def test_the_total_gross_exposure_cap_halts_every_venue(tmp_path, instance):
         _started(sup, names.values(), time.monotonic() + START_S)
         deadline = time.monotonic() + 180
         while True:  # the first fill puts the venues' summed gross exposure above 1 USDT
-            states = {v: _status(n)["trading"] for v, n in names.items()}
-            if all(t["state"] == "HALTED" for t in states.values()):
+            states = {v: status_json(n)["trading"] for v, n in names.items()}
+            if all(t["trading_state"] == "halted" for t in states.values()):
                 break
             assert sup.poll() is None, sup.communicate()[0]
             assert time.monotonic() < deadline, states
             time.sleep(0.5)
         output = stop(sup)
-    assert all(t["reason"] == "MAX_GROSS_EXPOSURE" for t in states.values()), states
+    assert all(t["trading_reason"] == "MAX_GROSS_EXPOSURE" for t in states.values()), states
     assert "[risk_total] MAX_GROSS_EXPOSURE" in output
     assert sup.returncode == 3, output  # a run that ends halted says so
     for n in names.values():
         assert leftovers(n) == []
+
+
+def test_a_venue_that_cannot_start_stops_the_whole_start_and_leaves_nothing(tmp_path, instance):
+    import socket
+
+    names = {v: f"{instance}-{v}" for v in VENUES}
+    with socket.socket() as taken:  # the second venue's simulator is told to use a port already in use
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = _config(tmp_path, instance, ((r'sim = \{ venue = "bybit_linear" \}',
+                                            f'sim = {{ venue = "bybit_linear", port = {port} }}'),))
+        out = subprocess.run(CLI + ["start", "--headless", "--config", str(cfg)], capture_output=True, text=True,
+                             timeout=300)
+    assert out.returncode == 1, out.stdout + out.stderr
+    assert "hftshm start failed" in out.stdout + out.stderr
+    for n in names.values():  # the first venue's simulator and segments went too
+        assert leftovers(n) == []
+    assert subprocess.run(["pgrep", "-f", f"{tmp_path}"], capture_output=True).stdout == b""

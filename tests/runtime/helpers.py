@@ -118,3 +118,17 @@ def stop(sup, timeout=180) -> str:
     """Ctrl-C the supervisor; its output once it has exited."""
     sup.send_signal(signal.SIGINT)
     return sup.communicate(timeout=timeout)[0]
+
+
+def cli_ok(*args) -> subprocess.CompletedProcess:
+    """`hftshm ARGS` run to its end; it must succeed."""
+    out = subprocess.run(CLI + [str(a) for a in args], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stdout + out.stderr
+    return out
+
+
+def status_json(instance: str) -> dict:
+    """`hftshm status --json` of a running instance."""
+    import json
+
+    return json.loads(cli_ok("status", "--json", "--instance", instance).stdout)
