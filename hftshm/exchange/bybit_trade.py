@@ -18,9 +18,12 @@ Endpoints (``server.py`` routes them here):
   compare with hftshm's. ``GET /v5/market/instruments-info`` ("Market" > "Get Instruments
   Info", public): each symbol's tick, step and bounds from the simulator's own table, the rules
   its matching uses (hftshm fetches them at start, ``venues/bybit/exchange_info.py``).
-  ``GET /v5/execution/list`` ("Trade" > "Get Trade History": ``symbol``, ``execType``,
-  ``limit`` up to 100, newest first): the executions sent, trades and funding, for tests to
-  compare with hftshm's.
+  ``GET /v5/execution/list`` ("Trade" > "Get Trade History", bybit-exchange.github.io/docs/v5/order/execution):
+  the executions made, trades and funding, newest first, by ``symbol``, ``execType`` and the
+  ``startTime``/``endTime`` window (ms, both ends included; neither: the last 7 days; one of
+  them: the 7 days from or to it; both more than 7 days apart: 10001), ``limit`` 1-100 (default
+  50) a page and ``cursor`` the answer's ``nextPageCursor`` ("" on the last page). hftshm asks it
+  for the funding its private stream missed; tests compare it with hftshm's.
 
 Matching (per symbol, prices in ticks and quantities in lots of the simulator's symbol spec): a
 marketable order takes the book's levels (taker fee), the rest of a GTC rests, an IOC's or a
@@ -46,7 +49,9 @@ received, ``execQty`` the position, ``execPrice``/``markPrice`` the mark, ``feeR
 
 Faults for tests: ``drop_answers`` = N: the next N orders are placed and neither their
 order.create answers nor their private events are sent, so the client must resolve them by
-asking.
+asking. ``BybitTradeServer.cut_private(True)``: every private connection is closed and new ones
+are closed at once until ``cut_private(False)``; what happens meanwhile (funding) is not sent.
+``fail_executions`` = N: the next N ``/v5/execution/list`` calls are answered retCode 10016.
 """
 
 from __future__ import annotations
@@ -162,6 +167,7 @@ class BybitTrade:
         self.funding_rate_e8 = -rate if funding_rate.startswith("-") else rate
         self.next_funding_ms = 0  # the next funding time; 0 until the first call to ``funding``
         self.drop_answers = 0
+        self.fail_executions = 0  # fault: the next N execution-list calls answer 10016
         self.dropped: list[str] = []  # reqIds whose answer was not sent (fault)
         self.dropped_links: list[str] = []  # ...and those orders' orderLinkIds
         self._conns = 0
@@ -500,16 +506,38 @@ class BybitTrade:
                 "retExtInfo": {}, "time": now_ms}
 
     def _executions(self, q: dict, now_ms: int) -> dict:
-        """"Get Trade History": the executions sent, newest first, by ``symbol`` and ``execType``."""
+        """"Get Trade History" (module docstring). The cursor is the offset of the next page in
+        the window's list, newest first: an execution made meanwhile is after ``endTime`` or
+        shifts the list by one, so a page may repeat one execution but never skips one."""
+        if self.fail_executions > 0:
+            self.fail_executions -= 1
+            return self._rest_error(10016, "Internal server error.")
+        span = 7 * 86_400_000
         try:
             limit = int(q.get("limit", "50"))
+            start = int(q["startTime"]) if "startTime" in q else None
+            end = int(q["endTime"]) if "endTime" in q else None
+            cursor = q.get("cursor", "")
+            offset = int(cursor[1:]) if cursor else 0
+            if cursor and (not cursor.startswith("o") or offset < 0):
+                raise ValueError(cursor)
         except ValueError:
-            limit = 0
+            return self._rest_error(10001, "params error: limit, startTime, endTime or cursor")
         if not 1 <= limit <= 100:
             return self._rest_error(10001, "params error: limit must be 1 to 100")
-        out = [ex for ex in reversed(self.executions) if q.get("symbol", ex["symbol"]) == ex["symbol"]
-               and q.get("execType", ex["execType"]) == ex["execType"]][:limit]
-        return {"retCode": 0, "retMsg": "OK", "result": {"nextPageCursor": "", "category": "linear", "list": out},
+        if start is None:
+            end = now_ms if end is None else end
+            start = end - span
+        elif end is None:
+            end = start + span
+        elif not 0 <= end - start <= span:
+            return self._rest_error(10001, "params error: endTime - startTime must be 0 to 7 days")
+        listed = sorted((ex for ex in reversed(self.executions) if q.get("symbol", ex["symbol"]) == ex["symbol"]
+                         and q.get("execType", ex["execType"]) == ex["execType"]
+                         and start <= int(ex["execTime"]) <= end), key=lambda ex: -int(ex["execTime"]))
+        out = listed[offset: offset + limit]
+        after = f"o{offset + limit}" if offset + limit < len(listed) else ""
+        return {"retCode": 0, "retMsg": "OK", "result": {"nextPageCursor": after, "category": "linear", "list": out},
                 "retExtInfo": {}, "time": now_ms}
 
     def _positions(self, q: dict, now_ms: int) -> dict:
@@ -538,6 +566,14 @@ class BybitTradeServer:
         self.private: dict = {}  # connection -> Session
         self._tick_task: asyncio.Task | None = None
         self._trades = 0
+        self.private_down = False  # fault (cut_private): private connections closed and refused
+
+    def cut_private(self, down: bool) -> None:
+        """Fault: close every private connection and refuse new ones (``down``), or serve again."""
+        self.private_down = down
+        if down:
+            for conn in list(self.private):
+                asyncio.get_running_loop().create_task(conn.close())
 
     def publish(self, events: list) -> None:
         if not events:
@@ -568,6 +604,9 @@ class BybitTradeServer:
             self._trades -= 1
 
     async def serve_private(self, conn) -> None:
+        if self.private_down:  # fault: refused (opened, then closed at once)
+            await conn.close()
+            return
         s = self.venue.new_session()
         self.private[conn] = s
         try:

@@ -21,7 +21,7 @@ class TradingArea:
         self.rejects = self.words[L.REJECTS_OFFSET // 8: L.REJECTS_OFFSET // 8 + L.REASONS]
         self.ended = self.words[L.ENDED_OFFSET // 8: L.ENDED_OFFSET // 8 + L.STATES]
         self.hwm = self.words[L.HWM_OFFSET // 8: L.HWM_OFFSET // 8 + L.STRATEGIES]
-        self.slots = raw[L.SLOTS_OFFSET:].view(L.SLOT_DTYPE)
+        self.slots = raw[L.SLOTS_OFFSET: L.FUNDING_OFFSET].view(L.SLOT_DTYPE)
         if not fresh:
             preamble.check_magic(self.words, L.W_MAGIC, L.MAGIC, "trading area", "not prepared by trading.setup")
             if int(self.words[L.W_VERSION]) != L.VERSION:

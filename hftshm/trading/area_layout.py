@@ -15,6 +15,7 @@ the risk state block, which starts at the area's beginning (``hftshm.risk.layout
            |              word its application changes (see below)                |
     +2048  | slots: SLOTS x SLOT_DTYPE (64 B): the orders execution sent and has   |
            |        not seen end (a slot is free when its order_id is 0)          |
+    +18432 | funding record: Bybit's funding applied, per symbol (see below)      | 576 B
            +----------------------------------------------------------------------+
 
 Write-ahead: execution fills a slot and raises its strategy's ``hwm`` *before* it sends the
@@ -40,6 +41,21 @@ restores the pre-images: the report is then as if never seen, and resolving the 
 venue applies it once. The symbol words the risk worker writes (``mid_e8``, ``mid_ns``,
 ``mark_e8``) are never restored.
 
+Funding record (int64 words from FUNDING_OFFSET; ``FR_*`` index them), for venues whose
+funding is one settlement per symbol per funding time (Bybit linear, one-way mode), so that the
+pair (symbol, funding time) names a payment and a restarted execution applies none twice
+(``trading/funding_record.py``)::
+
+    +0    state | symbol id | funding time (ms) being applied | funding (float64, pre-image) |
+          from (ms): funding before it is known applied, where the next venue query starts |
+          (zero)
+    +64   last[FUNDING_SYMBOLS]: per symbol id, the funding time (ms) of the last one applied
+
+Applying one: the pre-image and the time into the header, release-store ``state`` = OPEN, add
+to the symbol's ``funding``, release-store ``last[symbol]`` = the time (the commit point), store
+IDLE. A restart finding OPEN keeps it when ``last[symbol]`` reached the time, else writes the
+pre-image back.
+
 One writer (the execution process); ``hftshm status`` and the risk worker read. ``trigger``
 is the kill-switch cause the risk worker currently sees (``risk.reasons``, 0 = none), written
 by the risk worker: ``hftshm resume`` refuses while one holds.
@@ -51,7 +67,8 @@ from ..layouts.base import make_dtype
 from ..runtime import control_layout as C
 
 MAGIC = int.from_bytes(b"HFTTRAD\x01", "little")
-VERSION = 3  # 2: rejects has 128 reason codes (codes above 63 exist: risk.reasons); 3: the undo record
+VERSION = 4  # 2: rejects has 128 reason codes (codes above 63 exist: risk.reasons); 3: the undo record;
+# 4: the funding record
 CACHE_LINE = 64
 REASONS = 128
 STATES = 16
@@ -109,6 +126,17 @@ SLOT_DTYPE = make_dtype(
     64,
 )
 
-AREA_LENGTH = SLOTS_OFFSET + SLOTS * SLOT_DTYPE.itemsize
+FUNDING_OFFSET = SLOTS_OFFSET + SLOTS * SLOT_DTYPE.itemsize
+FUNDING_SYMBOLS = 64  # more than fit before the area (risk.layout.block_size)
+FUNDING_LENGTH = CACHE_LINE + FUNDING_SYMBOLS * 8
+# funding record words (int64 index from FUNDING_OFFSET)
+FR_STATE = 0  # IDLE or OPEN (release-stored)
+FR_SYMBOL = 1
+FR_TIME = 2  # the funding time (ms) being applied
+FR_BEFORE = 3  # the symbol's funding before it (float64 bits)
+FR_FROM = 4  # ms: the next venue query starts here (0: the run's start)
+FR_LAST = CACHE_LINE // 8  # last[symbol id]
+
+AREA_LENGTH = FUNDING_OFFSET + FUNDING_LENGTH
 AREA_OFFSET = C.RISK_LENGTH - AREA_LENGTH  # within the risk area
 assert AREA_OFFSET % CACHE_LINE == 0

@@ -5,8 +5,9 @@ passed in):
 * **A report stream of its own** (``side``): USD-M's listenKey user-data stream
   (``UserDataStream``: its URL is known once ``userDataStream.start`` answered; a new key ends
   it) or Bybit's authenticated private stream (``PrivateStream``: a fixed URL next to the trade
-  API; its auth and ``order``/``execution`` subscription are the first frames sent on it). None
-  for Spot (reports come on the API connection). The worker asks ``url(mono)`` until it is not
+  API; its auth and ``order``/``execution`` subscription are the first frames sent on it, and
+  the subscription's answer brings the protocol's query for the funding it missed, a REST call
+  like the others). None for Spot (reports come on the API connection). The worker asks ``url(mono)`` until it is not
   empty, opens it, sends ``opened(now)``, hands every frame to the router and stops reading
   when ``current()`` is false; ``closed()`` when it ends (which ends the session: the reconnect
   resyncs). New orders wait meanwhile (``OrderSession.holding``: USD-M's ``user_ready``,

@@ -117,6 +117,12 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     router = OrderRouter(risk, area, gate, proto, publisher.publish, count, lat,
                          lambda cause: killswitch.trip(control, cause).written,
                          ex.max_order_age_ms * 1_000_000, backoff, cursor=(fills.hdr, RH.W_CURSOR))
+    found = router.funding.recover(risk.symbols)  # a funding payment it was applying (funding_record.py)
+    if found is not None:
+        log.warning("an earlier execution died applying the funding of symbol %d at %d ms: %s", found[1], found[2],
+                    "it was complete, kept" if found[0] == "kept" else "undone (the venue is asked again)")
+    if router.funding_by_time:  # Bybit: its funding query starts where the applied funding ends (the run's start)
+        proto.funding_from_ms = router.funding.from_ms or area.run_tag
     cum, trades, ended = ring_reports(fills)
     recover = unfinished(path_for(cfg), area.run_tag)  # earlier runs (a whole-instance restart)
     hist = history(path_for(cfg), area.run_tag)

@@ -123,8 +123,46 @@ def test_funding_at_each_funding_time_booked_and_sent_as_bybit_funding_execution
     assert v.ledger.funding_record[-1].time_ms == 1_700_000_004_000 and v.next_funding_ms == 1_700_000_008_000
     assert ex2["side"] == "Sell" and not ex2["execFee"].startswith("-") and v.ledger.funding_record[-1].amount_e8 < 0
     # the executions over REST ("Get Trade History"), funding only, newest first
-    q = "category=linear&symbol=BTCUSDT&execType=Funding"
+    q = "category=linear&symbol=BTCUSDT&execType=Funding&startTime=1700000000000"  # (by default: the last 7 days)
     listed = v.rest("/v5/execution/list", q, BybitSigner(KEY, SECRET).rest_headers(now_ms(), "5000", q), now_ms())
     assert [e["execId"] for e in listed["result"]["list"]] == [ex2["execId"], ex["execId"]]
     assert sum(-round(float(e["execFee"]) * E8) for e in listed["result"]["list"]) == \
         sum(r.amount_e8 for r in v.ledger.funding_record)
+
+
+def test_execution_list_windows_pages_and_faults():
+    """"Get Trade History" as hftshm asks it for missed funding: the startTime/endTime window
+    (both ends in; at most 7 days), pages of ``limit`` newest first chained by nextPageCursor
+    ("" on the last), a bad window or cursor refused (10001), and the 10016 fault."""
+    v = venue()
+    base = 1_700_000_000_000
+    for i in range(7):  # funding executions at base + i s, and a trade among them
+        v.executions.append({"category": "linear", "symbol": "BTCUSDT", "execType": "Funding", "execId": f"f{i}",
+                             "execTime": str(base + i * 1000), "execFee": "0.01"})
+    v.executions.append({"category": "linear", "symbol": "BTCUSDT", "execType": "Trade", "execId": "t",
+                         "execTime": str(base + 2500), "execFee": "0.01"})
+    signer = BybitSigner(KEY, SECRET)
+
+    def get(q):
+        return v.rest("/v5/execution/list", q, signer.rest_headers(now_ms(), "5000", q), now_ms())
+
+    window = f"category=linear&execType=Funding&startTime={base + 1000}&endTime={base + 5000}&limit=2"
+    pages, cursor = [], ""
+    while True:
+        body = get(window + (f"&cursor={cursor}" if cursor else ""))
+        assert body["retCode"] == 0
+        pages.append([e["execId"] for e in body["result"]["list"]])
+        cursor = body["result"]["nextPageCursor"]
+        if not cursor:
+            break
+    assert pages == [["f5", "f4"], ["f3", "f2"], ["f1"]]  # both ends in, newest first, no trade
+    assert [e["execId"] for e in get(f"category=linear&startTime={base}&limit=100")["result"]["list"]] == \
+        ["f6", "f5", "f4", "f3", "t", "f2", "f1", "f0"]  # only startTime: the 7 days from it
+    assert get("category=linear&execType=Funding")["result"]["list"] == []  # by default the last 7 days
+    assert get(f"category=linear&startTime={base}&endTime={base + 7 * 86_400_000 + 1}")["retCode"] == 10001
+    assert get(f"category=linear&startTime={base + 1}&endTime={base}")["retCode"] == 10001
+    assert get(f"category=linear&startTime={base}&cursor=x1")["retCode"] == 10001
+    assert get(f"category=linear&startTime={base}&limit=101")["retCode"] == 10001
+    v.fail_executions = 1
+    assert get(f"category=linear&startTime={base}")["retCode"] == 10016
+    assert get(f"category=linear&startTime={base}")["retCode"] == 0  # once

@@ -36,6 +36,21 @@ Bybit's v5 docs, which this follows:
   received, as ``risk.marks.on_funding`` takes it) for the router (``take_account``), as USD-M's
   ``ACCOUNT_UPDATE`` FUNDING_FEE is; a symbol we do not trade goes as symbol -1, which the router
   attributes as it does USD-M's cross-margin funding. Each ``execId`` is applied once.
+* Funding settled while the private stream was down (a reconnect, an execution restart) is
+  asked for over REST each time the private topics are subscribed: "Trade" > "Get Trade
+  History" ``GET /v5/execution/list`` with ``category`` linear, ``execType`` Funding,
+  ``startTime``/``endTime`` (ms; at most 7 days apart), ``limit`` up to 100 and ``cursor`` (the
+  answer's ``result.nextPageCursor``), answered ``result.list[]`` with ``execId``, ``execTime``,
+  ``execFee``, ``execType`` and ``symbol`` as on the stream (newest first). It starts at
+  ``funding_from_ms`` (the trading area's funding record: every payment before it is applied).
+  Every page is gathered first; then they, and the stream's funding events held meanwhile, are
+  queued oldest first, each ``execId`` once. A payment is one per symbol and funding time
+  (one-way mode): the router applies it only if the symbol's last applied funding time, kept in
+  the trading area (``trading/funding_record.py``), is earlier, which holds across a restart of
+  execution. An error answer (HTTP status, retCode != 0) queues ``("funding_error", code,
+  message)`` and the query is asked again, from its first page, after ``FUNDING_RETRY_NS``;
+  nothing of a failed query is applied. Funding of a symbol we do not trade is taken from the
+  stream only (nothing marks it applied across a restart).
 * "Trade" > "Get Open & Closed Orders" ``GET /v5/order/realtime`` (``openOnly`` 0: open orders;
   1: the most recent 500 closed ones, cleared when Bybit restarts its service) and "Get Order
   History" ``GET /v5/order/history``, signed as "Integration Guidance" says (``signing.py``):
@@ -48,7 +63,9 @@ Uncertain (not checked against a live account; said in docs/venues.md too): whet
 ``/v5/order/realtime`` with ``openOnly`` 0 and an ``orderLinkId`` also returns that order once
 closed (we ask open, then closed, then history, which is correct either way); how soon a new
 order appears in ``/v5/order/history``; a live funding event's fields beyond the four we read
-(``symbol``, ``execFee``, ``execId``, ``execTime``). Executions that are neither our trades nor
+(``symbol``, ``execFee``, ``execId``, ``execTime``); that a funding execution's ``execTime`` is the
+same on the stream and in the execution list (the funding time), and how soon it is listed
+(``FUNDING_SETTLE_MS``). Executions that are neither our trades nor
 funding (``AdlTrade``, ``BustTrade``, ...) are counted (``other_execs``), not applied.
 """
 
@@ -82,6 +99,29 @@ STATUS_PATHS = (("/v5/order/realtime", {"openOnly": "0"}), ("/v5/order/realtime"
 OPEN_PAGE = 50  # "Get Open & Closed Orders": limit [1, 50]
 PRIVATE_TOPICS = ("order", "execution")
 FUNDING_IDS = 4096  # funding execIds remembered, so a repeated event is not applied twice
+EXECUTIONS_PATH = "/v5/execution/list"  # "Trade" > "Get Trade History"
+EXEC_PAGE = 100  # "Get Trade History": limit [1, 100]
+EXEC_SPAN_MS = 7 * 86_400_000  # "Get Trade History": endTime - startTime at most 7 days
+FUNDING_RETRY_NS = 5_000_000_000  # a failed funding query is asked again after this
+FUNDING_ANSWER_NS = 30_000_000_000  # a funding query not answered in this is taken as failed
+FUNDING_SETTLE_MS = 60_000  # a settlement is taken as listed by then: the next query overlaps this much
+FUNDING_PAGES = 1000  # pages of one funding query at most (a cursor that never ends fails it)
+
+
+@dataclass
+class FundingAsk:
+    """A funding query under way: ``[start_ms, end_ms]`` in windows of at most EXEC_SPAN_MS
+    (``window_ms`` the current one's start), page by page (``cursor``); ``items`` by execId."""
+
+    start_ms: int
+    end_ms: int
+    window_ms: int = 0
+    cursor: str = ""
+    pages: int = 0
+    items: dict = field(default_factory=dict)
+    rid: str = ""  # the request in flight, "" while waiting to retry
+    deadline_ns: int = 0  # the answer's deadline (in flight)
+    due_ns: int = 0  # when to ask again (after an error)
 
 
 @dataclass(frozen=True)
@@ -125,6 +165,12 @@ def decimal(value_e8: int) -> str:
     return format_e8(value_e8).rstrip("0").rstrip(".")
 
 
+def _funding_time(v: dict) -> tuple:
+    """A listed funding execution's sort key: its time (ms; 0 when unreadable), then its symbol."""
+    t = str(v.get("execTime") or "0")
+    return int(t) if t.isdigit() else 0, str(v.get("symbol", ""))
+
+
 def signed_e8(text) -> int:
     text = str(text or "0")
     return -parse_e8(text[1:]) if text.startswith("-") else parse_e8(text)
@@ -136,6 +182,7 @@ class BybitProtocol(AverageRecovery, Protocol):
     (``private_frames``; its events go to the same ``on_frame``) and REST queries."""
 
     codes = retcodes
+    funding_by_time = True  # one funding payment per symbol and funding time (one-way mode): trading/funding_record.py
 
     def __init__(self, signer, symbols: list[str], assets: list[tuple[str, str]], prefix: str,
                  recv_window_ms: int = 5000, timeout_ms: int = 2000):
@@ -156,6 +203,11 @@ class BybitProtocol(AverageRecovery, Protocol):
         self.funding_repeats = 0  # a funding execId seen again: not applied twice
         self.unknown_symbols = 0  # funding for a symbol we do not trade (queued as symbol -1)
         self._funding_ids: OrderedDict = OrderedDict()
+        self.funding_from_ms = 0  # funding queries start here (set from the trading area; 0: 7 days back)
+        self.funding_ask: FundingAsk | None = None
+        self.funding_held: list[dict] = []  # stream funding events held while a query runs
+        self.funding_asks = 0  # funding queries completed
+        self.funding_errors = 0  # funding query answers that failed (each asked again)
         self._sid = {s: i for i, s in enumerate(self.symbols)}
         self.unknown_answers = 0
         self.late_events = 0  # order events for our orders already ended (a Filled after its last execution)
@@ -326,6 +378,8 @@ class BybitProtocol(AverageRecovery, Protocol):
                 self.private_subscribed = bool(msg.get("success"))
                 if not self.private_subscribed:
                     self.auth_refused = ("private", 0, str(msg.get("ret_msg", ""))[:200])
+                else:  # from here the stream brings funding: ask for what it may have missed
+                    return [], [self.funding_query(now_ns)]
             return [], []
         return self._on_answer(msg, now_ns)
 
@@ -407,6 +461,12 @@ class BybitProtocol(AverageRecovery, Protocol):
         ok = status == 200 and code == 0 and isinstance(listed, list)
         if not ok and isinstance(code, int) and code in retcodes.RATE:
             self.rate_answer = (429, code, 0, None)
+        if kind == "f":
+            if ok:
+                return [], self._funding_listed(rid, listed, str(result.get("nextPageCursor") or ""), now_ns)
+            why = (int(code) if isinstance(code, int) else status, str(body.get("retMsg", f"HTTP {status}"))[:200])
+            self._funding_failed(rid, *why, now_ns)
+            return [], []
         if kind == "o":
             if not ok:
                 self.reconcile = ("failed", int(code) if isinstance(code, int) else status,
@@ -550,19 +610,29 @@ class BybitProtocol(AverageRecovery, Protocol):
         return out + self._maybe_done(o, now_ns)
 
     def _funding(self, v: dict) -> None:
-        """A funding settlement (module docstring) into ``account_updates``. A malformed one is
-        counted in ``bad_events`` and changes nothing (no fill rides on it: no order is asked)."""
+        """A funding settlement on the stream (module docstring) into ``account_updates``, or held
+        while a funding query runs. A malformed one is counted in ``bad_events`` and changes
+        nothing (no fill rides on it: no order is asked)."""
         try:
-            paid = signed_e8(v["execFee"])  # positive: we paid
-            venue_ns = int(v.get("execTime") or 0) * 1_000_000
+            signed_e8(v["execFee"])
+            int(v.get("execTime") or 0)
         except (KeyError, ValueError, TypeError):
             self.bad_events += 1
             return
+        if self.funding_ask is not None:  # applied after the query's, oldest first
+            self.funding_held.append(v)
+            return
+        self._funding_queue(v)
+
+    def _funding_queue(self, v: dict) -> bool:
+        """A readable funding execution into ``account_updates`` once per execId: whether it is new."""
+        paid = signed_e8(v["execFee"])  # positive: we paid
+        venue_ns = int(v.get("execTime") or 0) * 1_000_000
         exec_id = str(v.get("execId") or "")
         if exec_id:
             if exec_id in self._funding_ids:
                 self.funding_repeats += 1
-                return
+                return False
             self._funding_ids[exec_id] = None
             if len(self._funding_ids) > FUNDING_IDS:
                 self._funding_ids.popitem(last=False)
@@ -573,6 +643,94 @@ class BybitProtocol(AverageRecovery, Protocol):
         self.funding_events += 1
         if paid:
             self.account_updates.append(("funding", sid, -paid, venue_ns))
+        return True
+
+    # --- funding missed by the stream (module docstring) ---------------------------------------
+    def funding_query(self, now_ns: int) -> HttpRequest:
+        """Ask for the funding settled from ``funding_from_ms`` to now (a query under way is
+        replaced: its answer is ignored)."""
+        now_ms = now_ns // 1_000_000
+        start = self.funding_from_ms or now_ms - EXEC_SPAN_MS
+        self._funding_drop()
+        self.funding_ask = FundingAsk(start, max(start, now_ms), start)
+        return self._funding_page(now_ns)
+
+    def _funding_drop(self) -> None:
+        a = self.funding_ask
+        if a is not None and a.rid:
+            self.requests.pop(a.rid, None)  # a late answer to it is ignored
+
+    def _funding_page(self, now_ns: int) -> HttpRequest:
+        a = self.funding_ask
+        params = {"category": CATEGORY, "execType": "Funding", "startTime": a.window_ms,
+                  "endTime": min(a.window_ms + EXEC_SPAN_MS, a.end_ms), "limit": EXEC_PAGE}
+        if a.cursor:
+            params["cursor"] = a.cursor
+        req = self._rest("f", None, EXECUTIONS_PATH, params, now_ns)
+        a.rid, a.deadline_ns, a.due_ns = req.req_id, now_ns + FUNDING_ANSWER_NS, 0
+        a.pages += 1
+        return req
+
+    def _funding_listed(self, rid: str, listed: list, cursor: str, now_ns: int) -> list:
+        """One page of the funding query: the next page's request, or, after the last, every
+        payment gathered queued oldest first."""
+        a = self.funding_ask
+        if a is None or rid != a.rid:
+            return []  # superseded by a later query
+        for v in listed:
+            if isinstance(v, dict) and v.get("execType") == "Funding" and v.get("category", CATEGORY) == CATEGORY:
+                a.items[str(v.get("execId") or f"{v.get('symbol')}@{v.get('execTime')}")] = v
+        if cursor and len(listed) >= EXEC_PAGE:  # (Bybit may give a cursor on a last page too)
+            if a.pages >= FUNDING_PAGES:
+                self._funding_failed(rid, 0, f"more than {FUNDING_PAGES} pages", now_ns)
+                return []
+            a.cursor = cursor
+            return [self._funding_page(now_ns)]
+        window_end = min(a.window_ms + EXEC_SPAN_MS, a.end_ms)
+        if window_end < a.end_ms:  # the next window (its first ms listed twice at most: one execId)
+            a.window_ms, a.cursor = window_end, ""
+            return [self._funding_page(now_ns)]
+        self.funding_ask, held, self.funding_held = None, self.funding_held, []
+        new = 0
+        for v in sorted(a.items.values(), key=_funding_time):
+            if not _funding_time(v)[0]:  # no funding time: nothing could mark it applied
+                self.bad_events += 1
+                continue
+            try:
+                known = self._sid.get(str(v.get("symbol", ""))) is not None
+                new += bool(known and self._funding_queue(v))  # a symbol not traded: from the stream only
+            except (KeyError, ValueError, TypeError):
+                self.bad_events += 1
+        for v in held:  # after the query's: the router applies each symbol's payments in time order
+            self._funding_queue(v)
+        self.funding_asks += 1
+        self.funding_from_ms = max(self.funding_from_ms, a.end_ms - FUNDING_SETTLE_MS)
+        self.account_updates.append(("funding_recovered", new, a.start_ms, a.end_ms))
+        return []
+
+    def _funding_failed(self, rid: str, code: int, text: str, now_ns: int) -> None:
+        """Nothing of the query is applied; it is asked again, from its first page, later."""
+        a = self.funding_ask
+        if a is None or rid != a.rid:
+            return
+        self.requests.pop(rid, None)
+        self.funding_errors += 1
+        a.items.clear()
+        a.window_ms, a.cursor, a.pages, a.rid, a.deadline_ns = a.start_ms, "", 0, "", 0
+        a.due_ns = now_ns + FUNDING_RETRY_NS
+        self.account_updates.append(("funding_error", code, text))
+
+    def funding_due(self, now_ns: int) -> list:
+        """The funding query to ask again now (after an error, or no answer in time), if any."""
+        a = self.funding_ask
+        if a is None:
+            return []
+        if a.rid and now_ns >= a.deadline_ns:
+            self._funding_failed(a.rid, 0, "no answer in time", now_ns)
+            return []
+        if not a.rid and now_ns >= a.due_ns:
+            return [self._funding_page(now_ns)]
+        return []
 
     def take_account(self) -> list[tuple]:
         """Funding settlements since the last call, for the router to apply (as USD-M's)."""
