@@ -347,6 +347,7 @@ VENUE = Section(
 
 # --- [[venues]]: several venues in one instance (hftshm.runtime.group) ------------------------
 VENUE_NAME = r"[a-z][a-z0-9]{0,7}"  # the "venue" of "venue:symbol"; the venue's instance is <instance>-<name>
+QUALIFIED = re.compile(f"({VENUE_NAME}):({SYMBOL})")  # an instrument of several venues: "usdm:btcusdt"
 VENUE_TABLES = ("sim", "risk", "execution")  # a venue's own [sim], [risk] and [execution] keys
 
 
@@ -497,7 +498,7 @@ EXECUTION = Section(
     Int("rate_limit_halt_after", 3, lo=1, hi=1000),  # this many rate-limit answers in 60 s halt trading
 )
 
-KINDS = ("momentum", "imbalance", "grid", "file")
+KINDS = ("momentum", "imbalance", "grid", "spread", "file")
 MAX_STRATEGY_ID = 63  # area_layout.STRATEGIES - 1
 STRATEGY = Section(  # the keys of every kind; "id" and "symbols" default per strategy
     "[[strategies]]",
@@ -543,12 +544,62 @@ GRID = Section(  # a post-only grid market maker (hftshm.trading.builtins.Grid)
     Text("tick", "", pattern=r"(?=.*[1-9])[0-9]+(\.[0-9]{1,8})?", what='a positive decimal such as "0.1", or "" (the venue table\'s)'),
     Int("cooldown_ms", 100, lo=0, hi=86_400_000),
 )
-KIND_KEYS = {"momentum": MOMENTUM, "imbalance": IMBALANCE, "grid": GRID}
+
+
+def _spread_extra(where: str, v: dict) -> None:
+    enter = v["fee_bps"] + v["threshold_bps"]
+    if v["exit_bps"] > enter:  # an exit rule met at the entry itself: every pair taken back at once
+        raise ConfigError(f"{where_key(where, 'exit_bps')} = {v['exit_bps']!r}: expected at most fee_bps + "
+                          f"threshold_bps ({enter:g})")
+
+
+SPREAD = Section(  # the same instrument on two venues (hftshm.trading.builtins.Spread)
+    "[[strategies]] kind = \"spread\"",
+    Float("threshold_bps", 2.0, lo=0.0, hi=10_000.0),
+    Float("fee_bps", 10.0, lo=0.0, hi=10_000.0),
+    Float("exit_bps", 0.0, lo=-10_000.0, hi=10_000.0),
+    Amount("qty", "0.001", plain=True),
+    Amount("max_position", "0.005", plain=True),
+    Int("max_quote_age_ms", 500, lo=1, hi=60_000),
+    Int("cooldown_ms", 500, lo=0, hi=86_400_000),
+    extra=_spread_extra,
+)
+
+
+def spread_legs(symbols: list[str]) -> list[tuple[int, int]]:
+    """The legs of a ``spread`` strategy's ``symbols`` (qualified ``venue:symbol`` names, any
+    case): one (leg A, leg B) pair of indexes per instrument, grouped by the part after the colon,
+    A the one listed first, pairs in the order their first leg is listed. ConfigError naming the
+    problem unless every name is qualified and every instrument has exactly two legs, on two
+    venues. Here beside the kind's keys, so a config loader can check a table without numba."""
+    if not symbols:
+        raise ConfigError("spread: no symbols; list the same instrument on two venues, e.g. "
+                          "symbols = [\"usdm:btcusdt\", \"bybit:btcusdt\"]")
+    groups: dict[str, list[int]] = {}
+    for i, name in enumerate(symbols):
+        m = QUALIFIED.fullmatch(name.lower())
+        if m is None:
+            raise ConfigError(f"spread: symbol {name!r} is not a venue:symbol name (such as \"usdm:btcusdt\"); "
+                              "a spread trades one instrument on two venues")
+        groups.setdefault(m.group(2), []).append(i)
+    for instrument, legs in groups.items():
+        names = ", ".join(repr(symbols[i]) for i in legs)
+        if len(legs) != 2:
+            raise ConfigError(f"spread: instrument {instrument!r} has {len(legs)} leg{'s' * (len(legs) > 1)} "
+                              f"({names}); each needs exactly two, one per venue")
+        if symbols[legs[0]].lower().partition(":")[0] == symbols[legs[1]].lower().partition(":")[0]:
+            raise ConfigError(f"spread: instrument {instrument!r} is listed twice on one venue ({names}); "
+                              "its two legs must be on two venues")
+    return [(a, b) for a, b in groups.values()]
+
+
+KIND_KEYS = {"momentum": MOMENTUM, "imbalance": IMBALANCE, "grid": GRID, "spread": SPREAD}
 
 # Every documented table, by the name docs/operations.md marks it with (<!-- config NAME -->).
 SECTIONS = {
     "top": TOP, "rings": RING, "venue": VENUE, "sim": SIM, "feed": FEED, "journal": JOURNAL,
     "bridge": BRIDGE, "workers": WORKER, "risk": RISK, "execution": EXECUTION, "strategies": STRATEGY,
     "strategies.momentum": MOMENTUM, "strategies.imbalance": IMBALANCE, "strategies.grid": GRID,
+    "strategies.spread": SPREAD,
     "metrics": METRICS, "venues": VENUES, "risk_total": RISK_TOTAL,
 }

@@ -1,4 +1,5 @@
-"""The built-in strategies, configurable per symbol: ``momentum``, ``imbalance`` and ``grid``.
+"""The built-in strategies, configurable per symbol: ``momentum``, ``imbalance``, ``grid`` and
+``spread``.
 
 * ``momentum``: exponential moving averages of trade prices over ``short`` and ``long`` trades;
   when the short one crosses the long one upwards it buys ``qty``, downwards it sells ``qty``
@@ -12,6 +13,13 @@
 
 * ``grid``: a grid market maker of post-only orders (see ``Grid``), a Python hook; the backtest
   runs it in its compiled loop too (``hftshm.backtest.fast``), with the arithmetic defined here.
+* ``spread``: one instrument on two venues (see ``Spread``), a Python hook. Its symbols are
+  qualified ``venue:symbol`` names, grouped by the part after the colon into pairs (exactly two
+  legs each: ``config_schema.spread_legs``). When leg B's bid exceeds leg A's ask by more than ``fee_bps +
+  threshold_bps`` of the mid, both quotes fresh (``max_quote_age_ms``), it buys ``qty`` on A at
+  its ask and sells ``qty`` on B at its bid (IOC), within ``max_position`` per leg and once per
+  ``cooldown_ms``; the same the other way. A pair held is taken back when the divergence falls
+  below ``exit_bps`` (0: crossed back).
 
 Prices are rounded to the symbol's tick and ``qty`` down onto its step, both from the venue's
 instrument rules (its exchangeInfo, fetched at start: hftshm.trading.instruments), given to the
@@ -21,12 +29,12 @@ times (``recv_ns``), so replaying the same records gives the same intents.
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 from numba import njit
 
-from ..config_schema import KIND_KEYS
-import logging
-
+from ..config_schema import KIND_KEYS, spread_legs
 from ..feed.e8 import parse_e8
 from ..layouts import exec_report as F
 from ..layouts.md import format_e8
@@ -41,7 +49,8 @@ log = logging.getLogger("hftshm.strategy")
 MOMENTUM = KIND_KEYS["momentum"].defaults()
 IMBALANCE = KIND_KEYS["imbalance"].defaults()
 GRID = KIND_KEYS["grid"].defaults()
-PARAMS = {"momentum": MOMENTUM, "imbalance": IMBALANCE, "grid": GRID}
+SPREAD = KIND_KEYS["spread"].defaults()
+PARAMS = {"momentum": MOMENTUM, "imbalance": IMBALANCE, "grid": GRID, "spread": SPREAD}
 COMMON = {"name", "kind", "id", "symbols", "path", "class"}
 
 
@@ -75,14 +84,15 @@ def rules(strategy: Strategy) -> tuple[np.ndarray, np.ndarray]:
     return (np.array([r.tick_e8 for r in got], np.int64), np.array([r.step_e8 for r in got], np.int64))
 
 
-def order_qty(strategy: Strategy, value) -> int:
-    """The ``qty`` key as e8, rounded down onto the step of every symbol the strategy trades;
-    InstrumentError naming the symbol when it rounds to nothing or below that symbol's minQty."""
+def order_qty(strategy: Strategy, value, ids=None) -> int:
+    """The ``qty`` key as e8, rounded down onto the step of every symbol the strategy trades (or
+    of the symbol ids ``ids``); InstrumentError naming the symbol when it rounds to nothing or
+    below that symbol's minQty."""
     want = q = _e8(value, "qty")
     table = strategy.instruments
     if table is None:
         raise InstrumentError("this strategy was given no instrument rules: cannot round qty onto the venue's step")
-    traded = [select(table, [strategy.symbols[i]])[0] for i in strategy.trading]
+    traded = [select(table, [strategy.symbols[i]])[0] for i in (strategy.trading if ids is None else ids)]
     for _ in range(8):  # steps are powers of ten in practice: one pass; a few cover any divisor chain
         before = q
         for r in traded:
@@ -408,4 +418,108 @@ class Grid(Strategy):
                 self.next_ns[s] = int(r["recv_ns"]) + self.cooldown
 
 
-BUILTINS = {"momentum": Momentum, "imbalance": Imbalance, "grid": Grid}
+class Spread(Strategy):
+    """The same instrument on two venues, a Python hook. ``symbols`` are qualified names
+    (``usdm:btcusdt``, ``bybit:btcusdt``), one table over every venue: a record's ``symbol_id``
+    is its index in ``self.symbols``, and so are the intents' (the worker routes each to its
+    venue). Legs are grouped by the part after the colon, two per instrument (``config_schema.spread_legs``).
+
+    Per group the latest quote of each leg is kept; on each quote of a leg, when both are valid
+    and fresh (the older at most ``max_quote_age_ms`` older than the newer, by the records'
+    ``recv_ns``) and ``cooldown_ms`` has passed for the group since its last orders:
+
+    * exit: while the group holds a pair (leg A long and/or leg B short: direction d = +1; the
+      reverse: -1; both legs long or both short: no direction, no exit) and no order of the
+      group is live, once the divergence of the mids in that direction, d * (B mid - A mid),
+      has fallen below ``exit_bps`` of the mid (the mean of both legs' mids; 0: it crossed
+      back), each leg is taken back with an IOC at its touch (a long sold at its bid, a short
+      bought at its ask), min(abs(position), qty) rounded down onto its step (below its minQty:
+      not sent);
+    * else (no exit order sent) entry: when B's bid (rounded down onto B's tick) exceeds A's ask
+      (rounded up onto A's) by more than ``fee_bps + threshold_bps`` of the mid, buy ``qty`` on
+      A at that ask and sell ``qty`` on B at that bid (IOC limits), provided each leg's worst
+      case (position + open orders, this call's included) stays within +/- ``max_position``;
+      the same the other way. ``fee_bps`` is both legs' taker fees together. The sell is sent
+      only when the buy was (a full orders ring); a lone leg is taken back by the exit rule.
+
+    ``qty`` is rounded down onto both legs' steps (one size, so the legs hedge each other)."""
+
+    def on_start(self) -> None:
+        p = {**SPREAD, **self.params}
+        ids = list(self.trading)
+        self.legs = [(ids[a], ids[b]) for a, b in spread_legs([self.symbols[i] for i in ids])]
+        table = self.instruments
+        if table is None:
+            raise InstrumentError("this strategy was given no instrument rules (each venue's, fetched at start): "
+                                  "it cannot round prices and quantities")
+        self.rules = {i: r for i, r in zip(ids, select(table, [self.symbols[i] for i in ids]))}
+        self.group = {leg: g for g, pair in enumerate(self.legs) for leg in pair}
+        self.qty = [order_qty(self, p["qty"], pair) for pair in self.legs]
+        self.max_pos = _e8(p["max_position"], "max_position")
+        self.enter_bps = float(p["fee_bps"]) + float(p["threshold_bps"])
+        self.exit_bps = float(p["exit_bps"])
+        self.max_age = int(p["max_quote_age_ms"]) * 1_000_000
+        self.cooldown = int(p["cooldown_ms"]) * 1_000_000
+        self.quote: dict[int, tuple[int, int, int]] = {}  # symbol id -> (bid, ask, recv_ns), the latest
+        self.next_ns = [0] * len(self.legs)
+
+    def on_quote(self, r) -> None:
+        s = int(r["symbol_id"])
+        g = self.group.get(s)
+        if g is None:
+            return
+        self.quote[s] = (int(r["price_e8"]), int(r["price2_e8"]), int(r["recv_ns"]))
+        a, b = self.legs[g]
+        qa, qb = self.quote.get(a), self.quote.get(b)
+        if qa is None or qb is None:
+            return
+        a_bid, a_ask, a_ns = qa
+        b_bid, b_ask, b_ns = qb
+        if not (0 < a_bid <= a_ask and 0 < b_bid <= b_ask):
+            return  # an empty or crossed book: no price to trust
+        now = max(a_ns, b_ns)
+        if now - min(a_ns, b_ns) > self.max_age or now < self.next_ns[g]:
+            return
+        mid4 = a_bid + a_ask + b_bid + b_ask  # 4 x the mid
+        if self._exit(g, a, b, qa, qb, mid4) or self._enter(g, a, b, qa, qb, mid4):
+            self.next_ns[g] = now + self.cooldown
+
+    def _exit(self, g, a, b, qa, qb, mid4) -> bool:
+        pa, pb = int(self.position[a]), int(self.position[b])
+        d = (pa > 0) - (pa < 0) - (pb > 0) + (pb < 0)
+        if d == 0 or self.open_e8[a] or self.open_e8[b]:
+            return False
+        d = 1 if d > 0 else -1
+        # d * (B mid - A mid) < exit_bps of the mid, in integers but for exit_bps
+        if d * (qb[0] + qb[1] - qa[0] - qa[1]) * 20_000 >= self.exit_bps * mid4:
+            return False
+        sent = False
+        for leg, pos, (bid, ask, _) in ((a, pa, qa), (b, pb, qb)):
+            rules = self.rules[leg]
+            q = rules.qty_down(min(abs(pos), self.qty[g]))
+            if q <= 0 or q < rules.min_qty_e8:
+                continue
+            if pos > 0:
+                sent |= bool(self.sell(leg, q, rules.price_down(bid)))
+            else:
+                sent |= bool(self.buy(leg, q, rules.price_up(ask)))
+        return sent
+
+    def _enter(self, g, a, b, qa, qb, mid4) -> bool:
+        q = self.qty[g]
+        for buy_leg, ask, sell_leg, bid in ((a, qa[1], b, qb[0]), (b, qb[1], a, qa[0])):
+            buy_px = self.rules[buy_leg].price_up(ask)
+            sell_px = self.rules[sell_leg].price_down(bid)
+            if (sell_px - buy_px) * 40_000 <= self.enter_bps * mid4:  # edge in bps of the mid
+                continue
+            if (int(self.position[buy_leg]) + int(self.open_e8[buy_leg]) + q > self.max_pos
+                    or int(self.position[sell_leg]) + int(self.open_e8[sell_leg]) - q < -self.max_pos):
+                return False
+            if self.buy(buy_leg, q, buy_px):
+                self.sell(sell_leg, q, sell_px)
+                return True
+            return False
+        return False
+
+
+BUILTINS = {"momentum": Momentum, "imbalance": Imbalance, "grid": Grid, "spread": Spread}

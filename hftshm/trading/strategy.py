@@ -48,14 +48,15 @@ class Strategy:
 
     def __init__(self, params: dict, symbols: list[str], instruments: dict | None = None):
         """``params``: the strategy's config table; ``symbols``: the venue's symbol table (upper
-        case, index = symbol id). ``self.trading`` is the ids of the symbols it trades.
+        case, index = symbol id; a multi-venue strategy's: its qualified ``venue:symbol`` names).
+        ``self.trading`` is the ids of the symbols it trades (names compared in any case).
         ``instruments``: the venue's rules by symbol (``hftshm.venues.instruments.InstrumentRules``:
         tick, step, min notional...), as the venue's exchangeInfo gave them at start."""
         self.params = params
         self.symbols = symbols
         self.instruments = instruments
         wanted = {s.upper() for s in params.get("symbols") or symbols}
-        self.trading = [i for i, s in enumerate(symbols) if s in wanted]
+        self.trading = [i for i, s in enumerate(symbols) if s.upper() in wanted]
         self.position = np.zeros(len(symbols), np.int64)
         self.open_e8 = np.zeros(len(symbols), np.int64)
         self._engine = None

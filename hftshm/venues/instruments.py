@@ -201,11 +201,12 @@ def asset(symbol: str, entry: dict, key: str) -> str:
 
 
 def select(table: dict[str, InstrumentRules], symbols) -> list[InstrumentRules]:
-    """The rules of ``symbols`` (any case), in that order; InstrumentError naming the first
-    symbol the table lacks (fail closed: no trading for a symbol without rules)."""
+    """The rules of ``symbols`` (any case, for a table keyed in upper case; else as keyed), in
+    that order; InstrumentError naming the first symbol the table lacks (fail closed: no trading
+    for a symbol without rules)."""
     out = []
     for s in symbols:
-        rules = table.get(s.upper())
+        rules = table.get(s.upper()) or table.get(s)
         if rules is None:
             raise InstrumentError(f"{s.upper()}: the venue's exchangeInfo has no such symbol "
                                   f"(it lists {', '.join(sorted(table)[:20]) or 'none'}); no trading without rules")
