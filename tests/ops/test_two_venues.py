@@ -1,9 +1,9 @@
 """End to end: ``hftshm start`` with the shipped two-venue example (docs/examples/two-venues.toml):
-Binance USD-M and Bybit linear, each on its own simulator and in its own venue instance, and the
+Binance Spot and Binance USD-M, each on its own simulator and in its own venue instance, and the
 built-in cross-venue strategy trading both. Once it has filled on both venues, trading is halted
-and each venue's position, as ``hftshm status`` shows it, equals that simulator's own ledger
-(asked over the venue's signed position query: USD-M's ``account.position`` on the WebSocket
-API, Bybit's ``GET /v5/position/list``). The stop is clean (exit 0, nothing left in /dev/shm) and
+and each venue's position, as ``hftshm status`` shows it, equals that simulator's own record
+(asked over the venue's signed WebSocket API: USD-M's ``account.position``, the sum of Spot's
+``myTrades``). The stop is clean (exit 0, nothing left in /dev/shm) and
 each venue's journaled fills sum to its final position. A second run shows ``[risk_total]``: a
 gross exposure cap across venues halts trading on every venue. Every wait is for the condition
 checked, with a deadline."""
@@ -26,13 +26,12 @@ from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.venues.binance_spot.signing import Signer
 from tests.runtime.helpers import CLI, cli_ok, leftovers, status_json, stop, supervisor, wait_running
-from tests.support import bybit_positions
 
 START_S = 600  # a first run compiles every kernel (minutes on a loaded machine); an exit fails at once
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "two-venues.toml"
 E8 = 100_000_000
 LIVE = ("new", "acked", "partial")
-VENUES = ("usdm", "bybit")
+VENUES = ("spot", "usdm")
 
 
 def _config(tmp_path: Path, name: str, extra: tuple = ()) -> Path:
@@ -50,15 +49,28 @@ def _config(tmp_path: Path, name: str, extra: tuple = ()) -> Path:
     return path
 
 
-def _usdm_positions(port: int) -> dict[str, int]:
-    """The USD-M simulator's positions (symbol -> signed 1e-8), over the signed ``account.position``."""
-    params = Signer(DEFAULT_API_KEY, DEFAULT_API_SECRET).sign({"apiKey": DEFAULT_API_KEY,
+def _ws_api(port: int, path: str, method: str, **params) -> list:
+    """One signed WebSocket API call to a Binance simulator; its result."""
+    params = Signer(DEFAULT_API_KEY, DEFAULT_API_SECRET).sign({**params, "apiKey": DEFAULT_API_KEY,
                                                                "timestamp": int(time.time() * 1000)})
-    with connect(f"ws://127.0.0.1:{port}/ws-fapi/v1", open_timeout=10) as ws:
-        ws.send(orjson.dumps({"id": "pos", "method": "account.position", "params": params}).decode())
+    with connect(f"ws://127.0.0.1:{port}{path}", open_timeout=10) as ws:
+        ws.send(orjson.dumps({"id": "q", "method": method, "params": params}).decode())
         answer = orjson.loads(ws.recv(timeout=10))
     assert answer.get("status") == 200, answer
-    return {p["symbol"]: round(float(p["positionAmt"]) * E8) for p in answer["result"]}
+    return answer["result"]
+
+
+def _usdm_positions(port: int) -> dict[str, int]:
+    """The USD-M simulator's positions (symbol -> signed 1e-8), its ``account.position``."""
+    return {p["symbol"]: round(float(p["positionAmt"]) * E8)
+            for p in _ws_api(port, "/ws-fapi/v1", "account.position")}
+
+
+def _spot_positions(port: int) -> dict[str, int]:
+    """What the Spot simulator traded for us (symbol -> signed 1e-8 bought), from its ``myTrades``."""
+    got = sum(round(float(t["qty"]) * E8) * (1 if t["isBuyer"] else -1)
+              for t in _ws_api(port, "/ws-api/v3", "myTrades", symbol="BTCUSDT"))
+    return {"BTCUSDT": got} if got else {}
 
 
 def _started(sup, names, deadline) -> None:
@@ -91,10 +103,10 @@ def test_a_cross_venue_strategy_trades_both_venues_and_each_position_matches_its
             time.sleep(0.5)
         # the strategy worker runs in the first venue's instance only, and reads both md rings
         workers = {v: {w["name"]: w for w in status_json(n)["workers"]} for v, n in names.items()}
-        assert "strategy-spread" in workers["usdm"] and "strategy-spread" not in workers["bybit"]
+        assert "strategy-spread" in workers["spot"] and "strategy-spread" not in workers["usdm"]
         for n in names.values():
             cli_ok("halt", "--instance", n)
-        venue_of = {"usdm": _usdm_positions, "bybit": bybit_positions}
+        venue_of = {"spot": _spot_positions, "usdm": _usdm_positions}
         deadline = time.monotonic() + 60
         while True:  # nothing open, and each venue's position is that simulator's
             same, seen = True, {}
@@ -159,8 +171,8 @@ def test_a_venue_that_cannot_start_stops_the_whole_start_and_leaves_nothing(tmp_
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        cfg = _config(tmp_path, instance, ((r'sim = \{ venue = "bybit_linear" \}',
-                                            f'sim = {{ venue = "bybit_linear", port = {port} }}'),))
+        cfg = _config(tmp_path, instance, ((r'sim = \{ venue = "binance_usdm" \}',
+                                            f'sim = {{ venue = "binance_usdm", port = {port} }}'),))
         out = subprocess.run(CLI + ["start", "--headless", "--config", str(cfg)], capture_output=True, text=True,
                              timeout=300)
     assert out.returncode == 1, out.stdout + out.stderr
