@@ -70,6 +70,9 @@ class BacktestConfig:
     symbols: dict = field(default_factory=dict)  # lower-case symbol -> {tick, step, min_notional}
     strategies: list = field(default_factory=list)
     risk: dict = field(default_factory=dict)
+    # several venues: each venue's [risk] (the shared table, its [[venues]] risk on top), config
+    # order; empty for one venue (``risk`` then)
+    venue_risk: dict = field(default_factory=dict)
 
     def filters(self, symbol: str) -> Filters:
         """The venue filters of ``symbol``: its ``[backtest.symbols.X]`` table, else the known table."""
@@ -77,9 +80,11 @@ class BacktestConfig:
         if table is None:
             from ..exchange.config import KNOWN_SYMBOLS
 
-            spec = KNOWN_SYMBOLS.get(symbol.lower())
+            # several venues: "venue:symbol", the known table by its symbol
+            spec = KNOWN_SYMBOLS.get(symbol.lower().rpartition(":")[2])
             if spec is None:
-                raise BacktestError(f"[backtest.symbols.{symbol.lower()}]: no filters for {symbol}; set tick, step "
+                key = symbol.lower() if ":" not in symbol else f'"{symbol.lower()}"'
+                raise BacktestError(f"[backtest.symbols.{key}]: no filters for {symbol}; set tick, step "
                                     f"and min_notional (known symbols: {', '.join(KNOWN_SYMBOLS)})")
             return Filters(spec.tick_e8, spec.step_e8, spec.min_notional_e8)
         return Filters(*(parse_e8(str(table[k])) for k in SYMBOL_KEYS))
@@ -87,6 +92,11 @@ class BacktestConfig:
 
 def load(path: Path | None, symbols: list[str], overrides: dict | None = None) -> BacktestConfig:
     """The backtest config of a TOML file (None: defaults) for a journal of ``symbols``."""
+    return from_dict(read(path, overrides), symbols)
+
+
+def read(path: Path | None, overrides: dict | None = None) -> dict:
+    """A config file's tables (None: none), ``overrides`` on top."""
     data: dict = {}
     if path is not None:
         try:
@@ -97,7 +107,12 @@ def load(path: Path | None, symbols: list[str], overrides: dict | None = None) -
             raise BacktestError(f"{path}: not valid TOML: {exc}") from None
     for key, value in (overrides or {}).items():
         data[key] = value
-    return from_dict(data, symbols)
+    return data
+
+
+def is_group(data: dict) -> bool:
+    """A config of several venues (``[[venues]]``, ``runtime.group``)."""
+    return isinstance(data, dict) and "venues" in data
 
 
 def _number(where: str, value, low: float, integer: bool = False):
@@ -119,8 +134,10 @@ def _table(where: str, value, defaults: dict) -> dict:
     return {**defaults, **value}
 
 
-def from_dict(data: dict, symbols: list[str]) -> BacktestConfig:
-    """Validate a parsed config (defaults filled in); BacktestError naming the key on bad input."""
+def from_dict(data: dict, symbols: list[str], venues: dict | None = None) -> BacktestConfig:
+    """Validate a parsed config (defaults filled in); BacktestError naming the key on bad input.
+    ``venues``: a config of several venues (``[[venues]]``): each venue's journal symbols, config
+    order; ``symbols`` is then the merged table (``venue:symbol``, ``backtest.venues``)."""
     bt = data.get("backtest") or {}
     if not isinstance(bt, dict):
         raise BacktestError("[backtest]: expected a table")
@@ -166,7 +183,14 @@ def from_dict(data: dict, symbols: list[str]) -> BacktestConfig:
                 raise BacktestError(f"{where} {key}: {exc}") from None
         checked[sym.lower()] = dict(table)
     cfg = BacktestConfig(equity_interval_ms=top["equity_interval_ms"], latency=lat, fill=fill, symbols=checked)
-    _trading(cfg, data, lower)
+    if venues is None:
+        _trading(cfg, data, lower)
+    else:
+        for key in ("model", "compute", "busy"):
+            if lat[key] == "recorded":
+                raise BacktestError(f"[backtest.latency] {key} 'recorded' follows one live instance's run; with "
+                                    "several venues use the constant or feed model")
+        _group_trading(cfg, data, lower, venues)
     for s in lower:
         cfg.filters(s)  # every symbol needs filters: fail here, not mid-run
     return cfg
@@ -189,3 +213,58 @@ def _trading(cfg: BacktestConfig, data: dict, symbols: list[str]) -> None:
         raise BacktestError("the config has no [[strategies]]: a backtest needs at least one")
     cfg.strategies = ns.strategies
     cfg.risk = ns.risk
+
+
+def _group_trading(cfg: BacktestConfig, data: dict, symbols: list[str], venues: dict) -> None:
+    """``[[strategies]]`` of a config of several venues, on the merged table's ``venue:symbol``
+    names, and each venue's ``[risk]`` as ``runtime.group`` makes it for that venue's instance.
+    Every venue a strategy trades must have its journal in ``venues``."""
+    from ..errors import ConfigError
+    from ..runtime.config import _risk, resolve_strategy
+
+    entries = data.get("venues")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) and isinstance(e.get("name"), str)
+                                                for e in entries):
+        raise BacktestError(f"[[venues]]: expected an array of tables with a name, got {entries!r}")
+    config = {e["name"]: e for e in entries}
+    for name in venues:
+        if name not in config:
+            raise BacktestError(f"venue {name!r}: not a venue of the config ([[venues]]: {', '.join(config)})")
+    strategies = data.get("strategies")
+    if not isinstance(strategies, list) or not strategies:
+        raise BacktestError("the config has no [[strategies]]: a backtest needs at least one")
+    risk = data.get("risk") or {}
+    if isinstance(risk, dict) and "symbols" in risk:
+        raise BacktestError("[risk.symbols] with [[venues]]: a symbol's limits go in its venue's table "
+                            "([[venues]] ... risk = { symbols = { btcusdt = { ... } } })")
+    instance = data.get("instance") or "backtest"
+    seen_names, seen_ids = set(), set()
+    out = []
+    try:
+        for i, table in enumerate(strategies, 1):
+            where = f"[[strategies]] #{i}"
+            names = table.get("symbols") if isinstance(table, dict) else None
+            if not isinstance(names, list) or not names or not all(isinstance(s, str) for s in names):
+                raise BacktestError(f"{where} symbols = {names!r}: with [[venues]], a strategy names its symbols "
+                                    "as venue:symbol")
+            touched = list(dict.fromkeys(s.lower().partition(":")[0] for s in names))
+            for v in touched:
+                if v not in config:
+                    raise BacktestError(f"{where} symbols: no venue {v!r} (venues: {', '.join(config)})")
+                if v not in venues:
+                    raise BacktestError(f"{where} ({table.get('name')}) trades venue {v!r}: give its md journal "
+                                        f"({v}=PATH)")
+            out.append(resolve_strategy(table, where, i, symbols, seen_names, seen_ids,
+                                        {v: f"{instance}-{v}" for v in touched}))
+        cfg.venue_risk = {}
+        for name, own in venues.items():
+            mine = config[name].get("risk") or {}
+            if not isinstance(mine, dict):
+                raise BacktestError(f"[[venues]] {name} risk: expected a table, got {mine!r}")
+            try:
+                cfg.venue_risk[name] = _risk({**risk, **mine}, [s.lower() for s in own])
+            except ConfigError as exc:
+                raise ConfigError(f"[[venues]] {name}: {exc}") from None
+    except ConfigError as exc:
+        raise BacktestError(str(exc)) from None
+    cfg.strategies = out

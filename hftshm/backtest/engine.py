@@ -114,15 +114,23 @@ class Runner:
 
 class Backtest:
     def __init__(self, window: Window, strategies: list, venue: RecordedVenue, latency, limits, n_symbols: int,
-                 equity_interval_ns: int):
+                 equity_interval_ns: int, venue_of: list[int] | None = None):
+        """``limits``: one ``Limits``; or, with several venues (``venue_of``: each symbol id's
+        venue index), one per venue: each venue its own risk state and pre-trade check, as each
+        venue's execution and risk workers have live, and only its own symbols reach them."""
         self.w = window
         self.venue = venue
         self.lat = latency
         self.observe = getattr(latency, "observe", None)  # a model that follows the feed
         self.failure = getattr(latency, "failure", None)  # a model that replays recorded rejects
         self.n = n_symbols
-        self.risk = RiskState(n_symbols)
-        self.gate = PreTradeGate(self.risk, limits)
+        if venue_of is None:
+            limits, venue_of = [limits], [0] * n_symbols
+        self.risks = [RiskState(n_symbols) for _ in limits]
+        self.gates = [PreTradeGate(r, lim) for r, lim in zip(self.risks, limits)]
+        self.risk, self.gate = self.risks[0], self.gates[0]  # (the one venue's: the compiled loop's)
+        self.risk_of = [self.risks[v] for v in venue_of]  # by symbol id
+        self.gate_of = [self.gates[v] for v in venue_of]
         # the strategy's busy time (rule 6): one clock for the strategies, ``free`` when it is
         # done with what it read; the current read batch ends at global index ``batch_end``
         self.busy = getattr(latency, "busy", None)
@@ -371,8 +379,9 @@ class Backtest:
             self.cash[s] -= signed * px / E8 / E8 + fee / E8
             self.fees[s] += fee / E8
             self.trades[s] += 1
-            risk_on_fill(self.risk.symbols, self.risk.account, s, side, px, qty, fee, int(r["recv_ns"]))
-            on_done(self.risk.symbols, self.risk.account, s, side, qty)
+            risk = self.risk_of[s]
+            risk_on_fill(risk.symbols, risk.account, s, side, px, qty, fee, int(r["recv_ns"]))
+            on_done(risk.symbols, risk.account, s, side, qty)
         if order is None:
             return
         o = order[0]
@@ -386,7 +395,8 @@ class Backtest:
         if int(r["state"]) in F.TERMINAL_STATES and et != F.EX_CANCEL_REJECTED and int(o["verdict"]) == O.APPROVED:
             leaves = int(o["qty_e8"]) - int(o["filled_qty_e8"])
             if leaves > 0 and s < self.n:
-                on_done(self.risk.symbols, self.risk.account, s, int(o["side"]), leaves)
+                risk = self.risk_of[s]
+                on_done(risk.symbols, risk.account, s, int(o["side"]), leaves)
 
     def _strategy(self, sp: int, horizon: int) -> int:
         """Feed md records from ``sp`` (at least that one) while their local time is below
@@ -515,7 +525,7 @@ class Backtest:
             for s, (mid, recv) in list(self.unmarked.items()):
                 if now >= self.first_mark[s]:
                     del self.unmarked[s]
-                    on_mid(self.risk.symbols, self.risk.account, s, mid, recv)
+                    on_mid(self.risk_of[s].symbols, self.risk_of[s].account, s, mid, recv)
 
     def _new_marks(self, lo: int, hi: int) -> None:
         self.marked = self.w.base + hi
@@ -534,7 +544,8 @@ class Backtest:
                 self.unmarked[int(s)] = (mid, int(last["recv_ns"]))  # no reference price yet
                 continue
             self.unmarked.pop(int(s), None)
-            on_mid(self.risk.symbols, self.risk.account, int(s), mid, int(last["recv_ns"]))
+            risk = self.risk_of[s]
+            on_mid(risk.symbols, risk.account, int(s), mid, int(last["recv_ns"]))
 
     def _intents(self, runner: Runner, trigger_index) -> None:
         """The intents a strategy just emitted: risk check now, then off to the venue."""
@@ -545,7 +556,8 @@ class Backtest:
             v = t
             if self.verdict is not None and int(o["action"]) == O.NEW:  # rule 7
                 v = self.last_verdict = max(self.verdict(t), self.last_verdict)
-            reason = self.gate.admit(rec, R.TS_ACTIVE, v)
+            s = int(o["symbol_id"])
+            reason = (self.gate_of[s] if 0 <= s < self.n else self.gate).admit(rec, R.TS_ACTIVE, v)
             o["verdict_ns"] = v
             oid = int(o["order_id"])
             self.orders[oid] = rec

@@ -972,6 +972,8 @@ def eligible(bt) -> str | None:
     from ..trading.builtins import Grid
     from .latency import ConstantLatency
 
+    if len(bt.gates) != 1:
+        return "it runs one venue's journal"
     if len(bt.runners) != 1:
         return "it runs one strategy"
     runner = next(iter(bt.runners.values()))

@@ -20,16 +20,36 @@ from .errors import BacktestError
 from ..matching.queue import QueueModel
 from ..matching.recorded_venue import RecordedVenue
 from .source import MdSource
+from .venues import MergedSource
 from .window import Window, concat
 
 
 def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
-          cfg: C.BacktestConfig | None = None) -> tuple[Backtest, MdSource, C.BacktestConfig]:
-    """The engine for ``journal`` under a config file (or a ready ``cfg``), not yet run."""
-    src = MdSource(journal)
+          cfg: C.BacktestConfig | None = None) -> tuple[Backtest, MdSource | MergedSource, C.BacktestConfig]:
+    """The engine for ``journal`` under a config file (or a ready ``cfg``), not yet run.
+    ``journal``: one md journal, or ``{venue: journal}`` for a config of several venues
+    (``backtest.venues``: one merged stream, one table of ``venue:symbol``)."""
+    data = None if cfg is not None else C.read(cfg_path, overrides)
+    group = isinstance(journal, dict)
+    if data is not None and C.is_group(data) != group:
+        if group:
+            raise BacktestError("VENUE=PATH journals need a config of several venues ([[venues]]); "
+                                f"{cfg_path} has one venue: give its journal as PATH")
+        names = [e.get("name") for e in data["venues"] if isinstance(e, dict)]
+        raise BacktestError(f"{cfg_path} runs several venues ([[venues]]: {', '.join(map(str, names))}): give "
+                            "each venue's md journal as VENUE=PATH")
+    if group:
+        if data is None and not (cfg.venue_risk and set(journal) == set(cfg.venue_risk)):
+            raise BacktestError(f"journals of venues {', '.join(journal)}: the config's venues are "
+                                f"{', '.join(cfg.venue_risk) or 'none (one [venue])'}")
+        names = list(cfg.venue_risk) if data is None else [e.get("name") for e in data["venues"] if isinstance(e, dict)]
+        src = MergedSource(_config_order(journal, names))
+        venues = {n: s.symbols for n, s in src.sources.items()}
+    else:
+        src, venues = MdSource(journal), None
     lower = [s.lower() for s in src.symbols]
     if cfg is None:
-        cfg = C.load(cfg_path, lower, overrides)
+        cfg = C.from_dict(data, lower, venues)
     strategies = []
     rules = instrument_rules(cfg, src.symbols)
     for table in cfg.strategies:
@@ -40,9 +60,33 @@ def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
     fill = cfg.fill
     venue = RecordedVenue([cfg.filters(s) for s in lower], QueueModel(fill["queue"], fill["queue_power"]), fill["taker"],
                   fill["maker_fee_bps"], fill["taker_fee_bps"])
-    bt = Backtest(Window(src.chunks()), strategies, venue, LAT.make(cfg.latency, lower), risk_limits(cfg.risk, lower),
-                  len(lower), cfg.equity_interval_ms * 1_000_000)
+    if group:  # each venue's limits, over the whole table (only its own symbols reach them)
+        limits = [_venue_limits(risk, src, v) for v, risk in enumerate(cfg.venue_risk.values())]
+    else:
+        limits = risk_limits(cfg.risk, lower)
+    bt = Backtest(Window(src.chunks()), strategies, venue, LAT.make(cfg.latency, lower), limits,
+                  len(lower), cfg.equity_interval_ms * 1_000_000, venue_of=src.venue_of if group else None)
     return bt, src, cfg
+
+
+def _config_order(journals: dict, names: list) -> dict:
+    """``journals`` in the config's venue order (``names``); a venue the config lacks is refused."""
+    for v in journals:
+        if v not in names:
+            raise BacktestError(f"venue {v!r}: not a venue of the config ([[venues]]: {', '.join(map(str, names))})")
+    return {v: journals[v] for v in names if v in journals}
+
+
+def _venue_limits(risk, src: MergedSource, v: int):
+    """One venue's [risk] as limits over the merged table: its per-symbol overrides at its own
+    symbols' table ids (the defaults elsewhere: other venues' symbols never reach its gate)."""
+    from ..risk.limits import Limits
+    from ..config_schema import RISK_LIMITS
+
+    ids = [i for i, w in enumerate(src.venue_of) if w == v]
+    own = [src.symbols[i].partition(":")[2].lower() for i in ids]
+    overrides = {ids[own.index(s)]: t for s, t in (risk["symbols"] or {}).items()}
+    return Limits(n_symbols=len(src.symbols), overrides=overrides, **{k: risk[k] for k in RISK_LIMITS})
 
 
 def instrument_rules(cfg: C.BacktestConfig, symbols) -> dict:
@@ -109,7 +153,8 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
         position, fees, trades = r["position"], r["fees"], r["trades"]
     summary = stats.summary(curve, orders, fills, tick_to_venue, maker_trades)
     result = {
-        "journal": str(journal), "records": int(src.total), "symbols": src.symbols,
+        "journal": {v: str(p) for v, p in journal.items()} if isinstance(journal, dict) else str(journal),
+        "records": int(src.total), "symbols": src.symbols,
         "strategies": [{k: v for k, v in t.items()} for t in cfg.strategies],
         "latency": cfg.latency, "fill": cfg.fill, "feed_offset_ns": src.feed_offset_ns,
         "summary": summary,
@@ -120,6 +165,8 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
                    "records_per_s": src.total / (t2 - t1) if t2 > t1 else None,
                    "records_per_cpu_s": src.total / cpu if cpu > 0 else None},
     }
+    if isinstance(src, MergedSource):
+        result["venues"] = venue_totals(src, curve)
     if run_dir is not None:
         outputs.write_all(Path(run_dir), orders, fills, curve, [s.lower() for s in src.symbols], result)
         result["run_dir"] = str(run_dir)
@@ -129,3 +176,19 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
             why = draw(Path(run_dir) / "backtest.png", curve, fills, [s.lower() for s in src.symbols])
             result["picture"] = why or str(Path(run_dir) / "backtest.png")
     return result
+
+
+def venue_totals(src: MergedSource, curve: np.ndarray) -> dict:
+    """Per venue: its records, feed offset, the records applied after their own venue time
+    (``venues.MergedSource``), and its symbols' PnL, fees and trades at the end of the run."""
+    out = {}
+    last = curve[curve["time_ns"] == curve["time_ns"].max()] if len(curve) else curve
+    for v, name in enumerate(src.venues):
+        rows = last[np.isin(last["symbol_id"], [i for i, w in enumerate(src.venue_of) if w == v])]
+        net = float((rows["cash"] + rows["position_e8"] / 1e8 * rows["mid_e8"] / 1e8).sum())
+        fees = float(rows["fees"].sum())
+        raised = src.raised[name]
+        out[name] = {"records": int(src.sources[name].total), "feed_offset_ns": src.feed_offset_ns[name],
+                     "venue_time_raised": raised["records"], "venue_time_raised_max_us": raised["max_ns"] / 1e3,
+                     "net_pnl": net, "fees": fees, "gross_pnl": net + fees, "trades": int(rows["trades"].sum())}
+    return out

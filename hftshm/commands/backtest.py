@@ -14,8 +14,10 @@ from .common import fmt_figure
 
 
 def backtest(
-    journal: Annotated[Path, typer.Argument(help="An md journal: a .hftj file or a ring's journal directory "
-                                                 "(`hftshm journal import CAPTURE` makes one from a capture).")],
+    journals: Annotated[list[str], typer.Argument(
+        metavar="JOURNAL", help="An md journal: a .hftj file or a ring's journal directory (`hftshm journal "
+        "import CAPTURE` makes one from a capture). For a config of several venues, one per venue "
+        "it trades: VENUE=PATH (usdm=DATA/arb-usdm/journal/md bybit=...).")],
     config: Annotated[Optional[Path], typer.Option("--config", help="TOML: [[strategies]], [risk], [backtest].")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (orders, fills, equity, summary).")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the whole result here as JSON.")] = None,
@@ -32,10 +34,20 @@ def backtest(
     """Run the configured strategies over recorded market data, at a modelled latency."""
     from ..backtest.errors import BacktestError
     from ..backtest.run import run
+    from ..backtest.venues import parse_journals
 
     if config is None and compare_live is None:
         typer.echo("error: --config is required: a TOML file with at least one [[strategies]] table", err=True)
         raise typer.Exit(2)
+    try:
+        journal = parse_journals(journals)
+        if isinstance(journal, dict) and (grid or compare_live is not None):
+            raise BacktestError(f"{'--grid' if grid else '--compare-live'} takes one venue's journal (PATH)")
+    except BacktestError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    if isinstance(journal, str):
+        journal = Path(journal)
     if grid:
         _sweep(journal, config, grid, sort, processes, out, json_out)
         return
@@ -68,6 +80,12 @@ def backtest(
     table.add_column("value", justify="right")
     for key, value in s.items():
         table.add_row(key, fmt_figure(value))
+    for name, v in result.get("venues", {}).items():
+        table.add_row(f"{name}: net_pnl / fees / trades",
+                      f"{fmt_figure(v['net_pnl'])} / {fmt_figure(v['fees'])} / {v['trades']}")
+        if v["venue_time_raised"]:
+            table.add_row(f"{name}: records applied late (max us)",
+                          f"{v['venue_time_raised']:,} ({fmt_figure(v['venue_time_raised_max_us'])})")
     table.add_row("engine", result["engine"])
     table.add_row("loop records/s (wall)", fmt_figure(result["timing"]["records_per_s"]))
     table.add_row("loop records/s (cpu)", fmt_figure(result["timing"]["records_per_cpu_s"]))

@@ -92,3 +92,26 @@ class FirstTradeLog(Strategy):
 
     def on_fill(self, r):
         self.log.append(("fill", int(r["exec_type"]), self._engine.clock()))
+
+
+class BuyFirstAsk(Strategy):
+    """On the first quote of each symbol it trades: one IOC buy of ``qty_e8`` at that ask (a
+    cross-venue strategy's legs: each names its own venue's book); records what it saw."""
+
+    def on_start(self):
+        self.done = set()
+        self.seen = []  # (symbol name, local clock, recv_ns) per quote
+        self.sent = {}  # symbol name -> the ask bought at
+        self.seen_fills = []
+
+    def on_quote(self, r):
+        s = int(r["symbol_id"])
+        self.seen.append((self.symbols[s], self._engine.clock(), int(r["recv_ns"])))
+        if s in self.done:
+            return
+        self.done.add(s)
+        self.sent[self.symbols[s]] = int(r["price2_e8"])
+        self.buy(s, int(self.params.get("qty_e8", 100_000)), int(r["price2_e8"]), O.LIMIT, O.IOC)
+
+    def on_fill(self, r):
+        self.seen_fills.append(r.copy())
