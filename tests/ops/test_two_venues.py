@@ -35,13 +35,11 @@ VENUES = ("spot", "usdm")
 
 
 def _config(tmp_path: Path, name: str, extra: tuple = ()) -> Path:
-    """The example with this test's instance and data dir, trading on any divergence (the two
-    simulated markets wander apart; no fee or threshold to wait for)."""
+    """The example with this test's instance and data dir."""
     text = EXAMPLE.read_text()
     for pattern, value in ((r'(?m)^instance = ".*"$', f'instance = "{name}"'),
                            (r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "runs"}"'),
-                           (r"(?m)^fee_bps = [0-9.]+", "fee_bps = 0.0"),
-                           (r"(?m)^threshold_bps = [0-9.]+", "threshold_bps = 0.1"), *extra):
+                           *extra):
         text, n = re.subn(pattern, value, text)
         assert n == 1, f"the example config no longer has {pattern!r}"
     path = tmp_path / "two.toml"
