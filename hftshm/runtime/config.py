@@ -529,6 +529,8 @@ def resolve_strategy(table, where: str, default_id: int, symbols: list[str], see
         params = {k: v for k, v in table.items() if k not in STRATEGY_COMMON}
         try:
             table.update(S.KIND_KEYS[kind].check(params, where=""))
+            if kind == "spread":  # its legs: one instrument on two venues, checked at load
+                S.spread_legs(table["symbols"])
         except ConfigError as exc:
             raise ConfigError(f"{where}: {exc}") from None
     if venues:

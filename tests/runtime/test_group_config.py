@@ -106,6 +106,8 @@ def test_risk_total_defaults_and_checks():
     ({"strategies": [{"name": "s", "kind": "imbalance", "threshold": 2, "symbols": ["usdm:btcusdt", "bybit:btcusdt"]}]},
      r"\[\[strategies\]\] #1 \(s\): .*threshold = 2"),
     ({"workers": {"strategy-nobody": {"restart": False}}}, r"\[workers.strategy-nobody\]: no such strategy"),
+    ({"strategies": [{"name": "s", "kind": "spread", "symbols": ["usdm:btcusdt", "bybit:ethusdt"]}]},
+     r"#1 \(s\): spread: instrument 'btcusdt' has 1 leg"),
 ])
 def test_bad_input_is_refused_by_name(over, message):
     with pytest.raises(ConfigError, match=message):
@@ -137,3 +139,8 @@ def test_a_venues_key_in_a_one_venue_strategy_is_refused():
     with pytest.raises(ConfigError, match=r"unknown key 'venues'"):
         C.from_dict({"strategies": [{"name": "s", "kind": "file", "path": "x.py", "class": "X",
                                      "venues": {"a": "b"}}]})
+
+
+def test_a_spread_on_one_venue_is_refused_at_load():
+    with pytest.raises(ConfigError, match=r"\(s\): spread: symbol 'btcusdt' is not a venue:symbol name"):
+        C.from_dict({"strategies": [{"name": "s", "kind": "spread", "symbols": ["btcusdt"]}]})
