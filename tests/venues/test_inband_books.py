@@ -262,6 +262,9 @@ def test_okx_edge_frames_fast_path_equals_reference():
     ]
     taken = _same(fast, ref, frames)
     c = fast.counters
+    hot = fast.book("BTCUSDT")  # grown past its first 64 levels: update_by reads its arrays now
+    assert hot.sides.shape[1] > 64 and fast._bctx[fastbook.CTX_SIDES] == hot.sides.ctypes.data
+    assert fast._bctx[fastbook.CTX_TEXTS] == hot.texts.ctypes.data and fast._bctx[fastbook.CTX_CAP] == hot.sides.shape[1]
     assert (c.idle_books, c.venue_resets, c.checksum_errors, c.stale_depth_events, c.crossed_books) == (1, 1, 2, 1, 1)
     assert c.depth_gaps == 3 and c.bad_fields == 1 and c.snapshots_applied == 4
     assert taken == len(frames), taken

@@ -33,7 +33,7 @@ from numba import njit
 
 from hftshm.feed.fastjson import expect, string_end
 from hftshm.ring.fast import entry_point
-from hftshm.ring.pointers import address, words_at
+from hftshm.ring.pointers import address, bytes_at, words_at
 
 from .. import inband_arrays as A
 
@@ -426,11 +426,12 @@ def update(buf, sides, texts, work, words, recv_ns, depth):
 checksum_top_at = entry_point(checksum_top, np.zeros((5, 8), np.int64), np.zeros((2, 8, 0), np.uint8), 0)
 
 
-# ``update`` with the normalizer's own arrays by address (``ctx``: int64 words, see ``bind``):
-# each array passed from Python costs ~40 ns, an int a few (ring/pointers.py). The book's sides
-# and texts stay array arguments (the book replaces them when it grows). The hot instrument's
-# instId is checked here, so the caller needs no prefix comparison of its own.
-CTX_WORK, CTX_WORK_LEN, CTX_WORDS, CTX_WORDS_LEN, CTX_NAME, CTX_LEN = range(6)
+# ``update`` with every array by address (``ctx``: int64 words, see ``bind`` and ``bind_book``):
+# each array passed from Python costs ~40 ns, an int a few (ring/pointers.py). The hot book's
+# sides and texts are bound when it becomes the hot one and again whenever it grows (replaces
+# them). The hot instrument's instId is checked here, so the caller needs no prefix comparison.
+(CTX_WORK, CTX_WORK_LEN, CTX_WORDS, CTX_WORDS_LEN, CTX_NAME, CTX_SIDES, CTX_TEXTS, CTX_CAP, CTX_TEXT_W,
+ CTX_LEN) = range(10)
 MISS = -8  # the frame does not start with the hot instrument's books head: nothing read or changed
 _NAME_AT = len(_HEAD)
 
@@ -452,10 +453,20 @@ def bind(ctx: np.ndarray, work: np.ndarray, words: np.ndarray) -> None:
     ctx[CTX_WORDS], ctx[CTX_WORDS_LEN] = address(words), len(words)
 
 
+def bind_book(ctx: np.ndarray, name: np.ndarray, sides: np.ndarray, texts: np.ndarray) -> None:
+    """Point ``ctx`` at the hot book: its instId (``name_row``), sides and texts (kept alive by
+    the caller, which binds again whenever the book replaces them)."""
+    assert sides.dtype == np.int64 and texts.dtype == np.uint8 and sides.flags.c_contiguous
+    assert texts.flags.c_contiguous and sides.shape[0] == 5 and texts.shape[:2] == (2, sides.shape[1])
+    ctx[CTX_NAME] = address(name)
+    ctx[CTX_SIDES], ctx[CTX_TEXTS] = address(sides), address(texts)
+    ctx[CTX_CAP], ctx[CTX_TEXT_W] = sides.shape[1], texts.shape[2]
+
+
 @njit(cache=True)
-def update_by(buf, sides, texts, ctx_addr, recv_ns, depth):
-    """``update`` for a frame that starts with the books head of the instId whose
-    ``name_row`` is at ``ctx[CTX_NAME]``, else MISS; ``work`` and ``words`` from ``ctx``."""
+def update_by(buf, ctx_addr, recv_ns, depth):
+    """``update`` of the hot book for a frame that starts with the books head of its instId,
+    else MISS; every array from ``ctx``."""
     ctx = words_at(ctx_addr, CTX_LEN)
     m = words_at(ctx[CTX_NAME], 1)[0]
     name = words_at(ctx[CTX_NAME], 1 + m)
@@ -468,8 +479,10 @@ def update_by(buf, sides, texts, ctx_addr, recv_ns, depth):
     for j in range(m):
         if buf[_NAME_AT + j] != name[1 + j]:
             return MISS
-    return update(buf, sides, texts, words_at(ctx[CTX_WORK], ctx[CTX_WORK_LEN]),
-                  words_at(ctx[CTX_WORDS], ctx[CTX_WORDS_LEN]), recv_ns, depth)
+    cap = ctx[CTX_CAP]
+    return update(buf, words_at(ctx[CTX_SIDES], (5, cap)), bytes_at(ctx[CTX_TEXTS], (2, cap, ctx[CTX_TEXT_W])),
+                  words_at(ctx[CTX_WORK], ctx[CTX_WORK_LEN]), words_at(ctx[CTX_WORDS], ctx[CTX_WORDS_LEN]), recv_ns,
+                  depth)
 
 
-update_by_at = entry_point(update_by, b"{}", np.zeros((5, 8), np.int64), np.zeros((2, 8, 0), np.uint8), 0, 0, 0)
+update_by_at = entry_point(update_by, b"{}", 0, 0, 0)

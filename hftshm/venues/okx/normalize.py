@@ -49,7 +49,7 @@ from .. import inband_arrays as A
 from ..binance_spot.normalize import _BAD_INPUT, BadId, Refused, ZeroValue, _id, _ms
 from ..inband import InbandBook, InbandNormalizer, LevelText
 from . import fastbook, fastpush
-from .fastbook import CHECKSUM_BAD, CK_VALID, CTX_NAME, IDLE, LAST, MISS, NEED_OUT, VALS, WORK_VALS, name_row, parse_at
+from .fastbook import CHECKSUM_BAD, CK_VALID, IDLE, LAST, MISS, NEED_OUT, VALS, WORK_VALS, name_row, parse_at
 from .fastbook import update_by_at
 from .fastpush import BIG, CTX_NEED, inst_table, push_by_at
 from .fastpush import NEED_OUT as PUSH_NEED_OUT
@@ -106,7 +106,22 @@ def _texts(raw_b: list, raw_a: list) -> tuple[bytes, np.ndarray]:
 
 class _Book(InbandBook):
     """An OKX book: its last ``seqId`` lives in ``sides[STATE, LAST]``, where the one-call update
-    (``fastbook.update``) reads and advances it; ``last_id`` is that word."""
+    (``fastbook.update``) reads and advances it; ``last_id`` is that word. While it is the hot
+    book, ``fastbook.update_by`` reads its arrays by address from ``hot_ctx``: bound again when
+    it grows (replaces them)."""
+
+    hot_ctx = None
+    inst_row = fastbook.name_row(b"")  # its instId as update_by compares it
+
+    def bind(self, ctx) -> None:
+        """This book is update_by's from now on (None: no longer)."""
+        self.hot_ctx = ctx
+        if ctx is not None:
+            fastbook.bind_book(ctx, self.inst_row, self.sides, self.texts)
+
+    def _grow(self) -> None:
+        super()._grow()
+        self.bind(self.hot_ctx)
 
     @property
     def last_id(self) -> int:
@@ -150,15 +165,19 @@ class OkxNormalizer(InbandNormalizer):
         # is its own (update_by checks it while its book is live, one startswith while not);
         # another instrument's becomes the hot one. None yet: a book never live, whose pushes all
         # go to the other paths.
-        hot = {name.encode(): (_BOOKS_HEAD + name.encode() + b'"', self._books[found[1]], name_row(name.encode()))
+        hot = {name.encode(): (_BOOKS_HEAD + name.encode() + b'"', self._books[found[1]])
                for name, found in self._inst.items()}
+        for name, (_, book) in hot.items():
+            book.inst_row = name_row(name)
         self._hot_b = hot.get
         self._views: list = []
-        # update_by's and push_by's context: their arrays by address (the hot instId's row, the
-        # instruments' table), bound again whenever the output records move
+        # update_by's and push_by's contexts: their arrays by address (the hot book's instId row,
+        # sides and texts; the instruments' table; the output records), bound again whenever the
+        # output records move or the hot book changes or grows
         self._bctx = np.zeros(fastbook.CTX_LEN, np.int64)
         self._bctx_addr = address(self._bctx)
-        self._set_hot(next(iter(hot.values()), (_BOOKS_HEAD + b'"', _Book("", 0, self.counters, True), name_row(b""))))
+        self._hot = None
+        self._set_hot(next(iter(hot.values()), (_BOOKS_HEAD + b'"', _Book("", 0, self.counters, True))))
         self._fpush = push_by_at  # trades and bbo-tbt in one call (fastpush.py); tests switch it off
         self._itable = inst_table((name.encode(), found[0]) for name, found in self._inst.items())
         self._ctx = np.zeros(fastpush.CTX_LEN, np.int64)
@@ -166,9 +185,11 @@ class OkxNormalizer(InbandNormalizer):
         self._new_array(self._out.array)
 
     def _set_hot(self, found) -> None:
-        """The instrument whose books pushes ``update_by`` takes (its head, book, instId row)."""
-        self._hot_head, self._hot, self._hot_row = found
-        self._bctx[CTX_NAME] = address(self._hot_row)
+        """The instrument whose books pushes ``update_by`` takes (its books head, its book)."""
+        if self._hot is not None:
+            self._hot.bind(None)
+        self._hot_head, self._hot = found
+        self._hot.bind(self._bctx)
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one frame. The channel's second byte routes a push to its compiled call
@@ -188,7 +209,7 @@ class OkxNormalizer(InbandNormalizer):
             if c == 111:  # "o": books
                 book = self._hot
                 if book.live:  # the usual case: the hot instrument's next update, one compiled call
-                    w = self._fupdate(frame, book.sides, book.texts, self._bctx_addr, recv_ns, CHECKSUM_LEVELS)
+                    w = self._fupdate(frame, self._bctx_addr, recv_ns, CHECKSUM_LEVELS)
                     if 0 <= w < _ONE_CALL:
                         self.counters.frames += 1
                         out.n = w
@@ -290,7 +311,7 @@ class OkxNormalizer(InbandNormalizer):
             return None  # not a chained update, or a value past 2**53: the other paths
         if out.array is not self._arr:
             self._new_array(out.array)
-        w = self._fupdate(frame, book.sides, book.texts, self._bctx_addr, recv_ns, CHECKSUM_LEVELS)
+        w = self._fupdate(frame, self._bctx_addr, recv_ns, CHECKSUM_LEVELS)
         if 0 <= w < _ONE_CALL:
             self.counters.frames += 1
             out.n = w
