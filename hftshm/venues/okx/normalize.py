@@ -194,10 +194,10 @@ class OkxNormalizer(InbandNormalizer):
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
         """Records from one frame. The channel's second byte routes a push to its compiled call
         (books: ``fastbook.update_by`` for the hot instrument's live book; trades and bbo-tbt:
-        ``fastpush.push_by``), so no channel pays for another's check; a frame such a call does
-        not take, or any other, goes to the other books paths or ``_normalize``, which decide
-        (tests/venues/test_inband_fastpath.py, test_inband_books.py and test_okx_push.py compare
-        them)."""
+        ``fastpush.push_by``, which tells them apart), one integer comparison; a frame such a
+        call does not take, or any other, goes to the other books paths or ``_normalize``, which
+        decide (tests/venues/test_inband_fastpath.py, test_inband_books.py and test_okx_push.py
+        compare them)."""
         if type(frame) is bytes:
             try:
                 c = frame[20]  # '{"arg":{"channel":"' then books, bbo-tbt, trades: o, b, r
