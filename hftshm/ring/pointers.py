@@ -32,12 +32,19 @@ def _pointer_to(typingctx, addr, like):
 
 
 _I64 = np.zeros(1, np.int64)
+_U8 = np.zeros(1, np.uint8)
 
 
 @njit(cache=True, inline="always")
 def words_at(addr, n):
-    """``n`` int64 words at ``addr``."""
+    """``n`` int64 words at ``addr`` (``n`` a shape tuple: a C-ordered array of that shape)."""
     return carray(_pointer_to(addr, _I64), n)
+
+
+@njit(cache=True, inline="always")
+def bytes_at(addr, shape):
+    """A C-ordered uint8 array of ``shape`` at ``addr``."""
+    return carray(_pointer_to(addr, _U8), shape)
 
 
 @njit(cache=True, inline="always")

@@ -9,7 +9,8 @@ Bybit: snapshot, deltas, a delete, u = 1 (a restart), a gap, a delta while no bo
 crossing delta, a quantity past 2**53 (its floats come from Python), depth-1 re-sends and
 continuing snapshots, tickers. OKX: snapshot, updates with the checksum by OKX's rule, a
 checksum mismatch, the idle heartbeat, a sequence reset, a prevSeqId gap, a level text longer
-than the book keeps, a snapshot deeper than the arrays' first size, a crossing update.
+than the book keeps, a snapshot deeper than the arrays' first size, a crossing update (OKX
+trades and bbo-tbt: test_okx_push.py).
 """
 
 from __future__ import annotations
@@ -29,13 +30,14 @@ from hftshm.venues.okx.normalize import checksum
 from .book_check import ConsumerBook, DictBook
 
 
-def _pair(venue: str):
-    fast = venues.get(venue).normalizer({"BTCUSDT": 3})
-    ref = venues.get(venue).normalizer({"BTCUSDT": 3})
+def _pair(venue: str, symbols=None):
+    fast = venues.get(venue).normalizer(symbols or {"BTCUSDT": 3})
+    ref = venues.get(venue).normalizer(symbols or {"BTCUSDT": 3})
     ref._fmatch = lambda frame, prog, work: -1
     if venue == "okx":
         ref._fbook = lambda frame, vals, rows, toff: 0
         ref._fupdate = lambda *args: -5  # fastbook.OTHER
+        ref._fpush = lambda *args: -5  # fastpush.OTHER
     else:
         ref._fticker = lambda *args: -5  # fastbook.OTHER
         ref._fdelta = lambda *args: -5  # fastbook.OTHER
@@ -260,6 +262,9 @@ def test_okx_edge_frames_fast_path_equals_reference():
     ]
     taken = _same(fast, ref, frames)
     c = fast.counters
+    hot = fast.book("BTCUSDT")  # grown past its first 64 levels: update_by reads its arrays now
+    assert hot.sides.shape[1] > 64 and fast._bctx[fastbook.CTX_SIDES] == hot.sides.ctypes.data
+    assert fast._bctx[fastbook.CTX_TEXTS] == hot.texts.ctypes.data and fast._bctx[fastbook.CTX_CAP] == hot.sides.shape[1]
     assert (c.idle_books, c.venue_resets, c.checksum_errors, c.stale_depth_events, c.crossed_books) == (1, 1, 2, 1, 1)
     assert c.depth_gaps == 3 and c.bad_fields == 1 and c.snapshots_applied == 4
     assert taken == len(frames), taken
@@ -460,10 +465,7 @@ def test_okx_two_instruments_switch_the_hot_book():
     """Two instruments' books on one connection, interleaved: each push is its own book's (the
     hot instrument's head is matched, not assumed), the same as the reference."""
     symbols = {"BTCUSDT": 3, "ETHUSDT": 4}
-    fast, ref = venues.get("okx").normalizer(symbols), venues.get("okx").normalizer(symbols)
-    ref._fmatch = lambda frame, prog, work: -1
-    ref._fbook = lambda frame, vals, rows, toff: 0
-    ref._fupdate = lambda *args: -5
+    fast, ref = _pair("okx", symbols)
     codes = _okx_spy(fast)
     frames = _okx_stream(InbandOptions(seed=3, reset_every=301, idle_every=20), ("btcusdt", "ethusdt"), 2000)
     assert {f[36:44] for f in frames} == {b"BTC-USDT", b"ETH-USDT"}
@@ -474,9 +476,9 @@ def test_okx_two_instruments_switch_the_hot_book():
 
 def test_okx_odd_books_frames_take_the_fallback():
     """Valid frames in another shape than the docs' (blanks, another key order, an escaped
-    instId, no checksum, a seqId as a string): the one call answers OTHER (or is not reached)
-    and the general path decides, the same as the reference; the next frame in the docs' shape
-    takes the one call again."""
+    instId, no checksum, a seqId as a string): the one call answers OTHER (MISS for the escaped
+    instId: not the hot instrument's head), or is not reached, and the general path decides, the
+    same as the reference; the next frame in the docs' shape takes the one call again."""
     fast, ref = _pair("okx")
     codes = _okx_spy(fast)
     bids = [[f"{8400 - i}.5", f"{i + 1}", "0", "1"] for i in range(30)]
@@ -504,7 +506,8 @@ def test_okx_odd_books_frames_take_the_fallback():
     for frame in (blanks, reordered, escaped, no_checksum, string_seq):
         before = len(codes)
         assert _same(fast, ref, [frame]) == 0, frame[:120]  # the general path read it
-        assert all(w == fastbook.OTHER for w in codes[before:]), (codes[before:], frame[:120])
+        want = fastbook.MISS if frame is escaped else fastbook.OTHER
+        assert all(w == want for w in codes[before:]), (codes[before:], frame[:120])
     c = fast.counters
     assert c.bad_fields == 1 and c.checksum_errors == 0 and c.depth_gaps == 0 and fast.book("BTCUSDT").live
     assert fast.book("BTCUSDT").last_id == 104

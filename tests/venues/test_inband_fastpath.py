@@ -2,8 +2,8 @@
 (orjson + field checks): the simulator's synthetic streams of every topic (with its restarts,
 re-sends, gaps, idle books), clean and with seeded byte mutations, go to both; the records must
 be the same, byte for byte, and the counters too. The reference is the same normalizer with its
-compiled readers switched off (templates, Bybit's one-call book path, OKX's books reader): the
-code before the fast path. Frames come from hftshm/exchange/inband.py,
+compiled readers switched off (templates, Bybit's one-call paths, OKX's books reader and its
+trades/bbo-tbt call): the code before the fast path. Frames come from hftshm/exchange/inband.py,
 which follows the docs' examples (no recording of either venue exists)."""
 
 from __future__ import annotations
@@ -44,9 +44,10 @@ def test_same_records_and_counts_as_the_general_path(venue, kind):
     fast = venues.get(venue).normalizer({"BTCUSDT": 0})
     slow = venues.get(venue).normalizer({"BTCUSDT": 0})
     slow._fmatch = lambda frame, prog, work: -1
-    if venue == "okx":  # OKX books: its own compiled reader (okx/fastbook.py)
+    if venue == "okx":  # OKX: its own compiled readers (okx/fastbook.py, okx/fastpush.py)
         slow._fbook = lambda frame, vals, rows, toff: 0
         slow._fupdate = lambda *args: -5  # fastbook.OTHER
+        slow._fpush = lambda *args: -5  # fastpush.OTHER
     else:  # Bybit tickers: their own template set
         slow._fticker = lambda *args: -5  # fastbook.OTHER
         slow._fdelta = lambda *args: -5  # fastbook.OTHER
@@ -54,12 +55,13 @@ def test_same_records_and_counts_as_the_general_path(venue, kind):
     matched = 0
     general = fast._normalize
     hits = []
-    if kind == "tickers":  # the frames the compiled path took: those that never reach the general path
+    one_call = kind == "tickers" or venue == "okx" and kind != "books"
+    if one_call:  # the frames the compiled path took: those that never reach the general path
         fast._normalize = lambda f, r: hits.append(1) or general(f, r)
     for i, frame in enumerate(frames):
         if kind == "books":
             matched += i < len(clean) and fast._fbook(frame, fast._bvals, fast._brows, fast._btoff) == 1
-        elif kind == "tickers":
+        elif one_call:
             before = len(hits)
             got = fast.normalize(frame, i).tobytes()
             matched += i < len(clean) and len(hits) == before

@@ -19,8 +19,9 @@ of its price and size texts in ``frame`` (start, end, start, end).
 
 ``update(frame, sides, texts, work, words, recv_ns, depth)``: a live book's next update in one
 call (read, sequence checked, applied, records written, checksum checked), the normalizer's
-usual books case; ``checksum_top``: OKX's checksum computed over the book's kept texts (CRC-32,
-zlib's polynomial, 16 bytes a step), which tests compare with ``normalize.checksum`` (zlib).
+usual books case, which calls it as ``update_by`` (its arrays by address, the hot instId
+checked); ``checksum_top``: OKX's checksum computed over the book's kept texts (CRC-32, zlib's
+polynomial, 16 bytes a step), which tests compare with ``normalize.checksum`` (zlib).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from numba import njit
 
 from hftshm.feed.fastjson import expect, string_end
 from hftshm.ring.fast import entry_point
+from hftshm.ring.pointers import address, bytes_at, words_at
 
 from .. import inband_arrays as A
 
@@ -421,6 +423,66 @@ def update(buf, sides, texts, work, words, recv_ns, depth):
     return w
 
 
-update_at = entry_point(update, b"{}", np.zeros((5, 8), np.int64), np.zeros((2, 8, 0), np.uint8),
-                        np.zeros(WORK_VALS + 6, np.int64), np.zeros(16, np.int64), 0, 0)
 checksum_top_at = entry_point(checksum_top, np.zeros((5, 8), np.int64), np.zeros((2, 8, 0), np.uint8), 0)
+
+
+# ``update`` with every array by address (``ctx``: int64 words, see ``bind`` and ``bind_book``):
+# each array passed from Python costs ~40 ns, an int a few (ring/pointers.py). The hot book's
+# sides and texts are bound when it becomes the hot one and again whenever it grows (replaces
+# them). The hot instrument's instId is checked here, so the caller needs no prefix comparison.
+(CTX_WORK, CTX_WORK_LEN, CTX_WORDS, CTX_WORDS_LEN, CTX_NAME, CTX_SIDES, CTX_TEXTS, CTX_CAP, CTX_TEXT_W,
+ CTX_LEN) = range(10)
+MISS = -8  # the frame does not start with the hot instrument's books head: nothing read or changed
+_NAME_AT = len(_HEAD)
+
+
+def name_row(name: bytes) -> np.ndarray:
+    """An instId as the int64 row ``update_by`` compares: [length, one byte a word...]."""
+    row = np.zeros(1 + len(name), np.int64)
+    row[0] = len(name)
+    row[1:] = np.frombuffer(name, np.uint8)
+    return row
+
+
+def bind(ctx: np.ndarray, work: np.ndarray, words: np.ndarray) -> None:
+    """Point ``ctx`` at ``update``'s work and the output records as int64 words (kept alive by
+    the caller, which binds again whenever it replaces one)."""
+    for a in (work, words):
+        assert a.dtype == np.int64 and a.flags.c_contiguous
+    ctx[CTX_WORK], ctx[CTX_WORK_LEN] = address(work), len(work)
+    ctx[CTX_WORDS], ctx[CTX_WORDS_LEN] = address(words), len(words)
+
+
+def bind_book(ctx: np.ndarray, name: np.ndarray, sides: np.ndarray, texts: np.ndarray) -> None:
+    """Point ``ctx`` at the hot book: its instId (``name_row``), sides and texts (kept alive by
+    the caller, which binds again whenever the book replaces them)."""
+    assert sides.dtype == np.int64 and texts.dtype == np.uint8 and sides.flags.c_contiguous
+    assert texts.flags.c_contiguous and sides.shape[0] == 5 and texts.shape[:2] == (2, sides.shape[1])
+    ctx[CTX_NAME] = address(name)
+    ctx[CTX_SIDES], ctx[CTX_TEXTS] = address(sides), address(texts)
+    ctx[CTX_CAP], ctx[CTX_TEXT_W] = sides.shape[1], texts.shape[2]
+
+
+@njit(cache=True)
+def update_by(buf, ctx_addr, recv_ns, depth):
+    """``update`` of the hot book for a frame that starts with the books head of its instId,
+    else MISS; every array from ``ctx``."""
+    ctx = words_at(ctx_addr, CTX_LEN)
+    m = words_at(ctx[CTX_NAME], 1)[0]
+    name = words_at(ctx[CTX_NAME], 1 + m)
+    n = len(buf)
+    if n <= _NAME_AT + m or buf[_NAME_AT + m] != 34:  # the instId's closing quote
+        return MISS
+    for j in range(_NAME_AT):
+        if buf[j] != _HEAD[j]:
+            return MISS
+    for j in range(m):
+        if buf[_NAME_AT + j] != name[1 + j]:
+            return MISS
+    cap = ctx[CTX_CAP]
+    return update(buf, words_at(ctx[CTX_SIDES], (5, cap)), bytes_at(ctx[CTX_TEXTS], (2, cap, ctx[CTX_TEXT_W])),
+                  words_at(ctx[CTX_WORK], ctx[CTX_WORK_LEN]), words_at(ctx[CTX_WORDS], ctx[CTX_WORDS_LEN]), recv_ns,
+                  depth)
+
+
+update_by_at = entry_point(update_by, b"{}", 0, 0, 0)

@@ -41,18 +41,21 @@ import zlib
 import numpy as np
 import orjson
 
-from hftshm.feed.fastjson import Templates
 from hftshm.feed.scratch import sparse_record
 from hftshm.layouts import md
+from hftshm.ring.pointers import address
 
 from .. import inband_arrays as A
 from ..binance_spot.normalize import _BAD_INPUT, BadId, Refused, ZeroValue, _id, _ms
 from ..inband import InbandBook, InbandNormalizer, LevelText
-from .fastbook import CHECKSUM_BAD, CK_VALID, IDLE, LAST, NEED_OUT, VALS, WORK_VALS, parse_at, update_at
+from . import fastbook, fastpush
+from .fastbook import CHECKSUM_BAD, CK_VALID, IDLE, LAST, MISS, NEED_OUT, VALS, WORK_VALS, name_row, parse_at
+from .fastbook import update_by_at
+from .fastpush import BIG, CTX_NEED, inst_table, push_by_at
+from .fastpush import NEED_OUT as PUSH_NEED_OUT
 from .urls import inst_id
 
 _loads = orjson.loads
-_INT64_MAX = (1 << 63) - 1
 _E8 = md.E8
 _pack_trade = sparse_record("kind", "side", "flags", "symbol_id", "exch_ns", "txn_ns", "recv_ns", "venue_id",
                             "venue_id2", "price_e8", "qty_e8", "price", "qty").pack_into
@@ -85,12 +88,7 @@ def checksum(bids_text: list[tuple[str, str]], asks_text: list[tuple[str, str]])
     return value - (1 << 32) if value >= 1 << 31 else value
 
 
-_TRADE_ROW = ('{"arg":{"channel":"trades","instId":"<STR>"},"data":[{"instId":"<STR>","tradeId":"<STR>",'
-              '"px":"<DEC>","sz":"<DEC>","side":"<STR>","ts":"<STR>","count":"<STR>",')
 _MAX_MS = ((1 << 63) - 1) // 1_000_000
-_SIDES_B = {b"buy": md.BUY, b"sell": md.SELL}
-
-
 _NO_TEXT = np.zeros(0, np.int64)
 
 
@@ -108,7 +106,22 @@ def _texts(raw_b: list, raw_a: list) -> tuple[bytes, np.ndarray]:
 
 class _Book(InbandBook):
     """An OKX book: its last ``seqId`` lives in ``sides[STATE, LAST]``, where the one-call update
-    (``fastbook.update``) reads and advances it; ``last_id`` is that word."""
+    (``fastbook.update``) reads and advances it; ``last_id`` is that word. While it is the hot
+    book, ``fastbook.update_by`` reads its arrays by address from ``hot_ctx``: bound again when
+    it grows (replaces them)."""
+
+    hot_ctx = None
+    inst_row = fastbook.name_row(b"")  # its instId as update_by compares it
+
+    def bind(self, ctx) -> None:
+        """This book is update_by's from now on (None: no longer)."""
+        self.hot_ctx = ctx
+        if ctx is not None:
+            fastbook.bind_book(ctx, self.inst_row, self.sides, self.texts)
+
+    def _grow(self) -> None:
+        super()._grow()
+        self.bind(self.hot_ctx)
 
     @property
     def last_id(self) -> int:
@@ -128,15 +141,6 @@ class OkxNormalizer(InbandNormalizer):
     TEXT_BOOKS = True  # the checksum is over the levels' texts as sent
     MAX_ROWS = 8192  # levels a books push may carry on the fast path (bids and asks together)
 
-    # The fast path (``feed.fastjson``): a one-trade push (with and without the docs' "source"),
-    # and a bbo-tbt push, in the docs' key order; normalize reads the holes by position.
-    TEMPLATES = (
-        _TRADE_ROW + '"seqId":<INT>}]}',
-        _TRADE_ROW + '"source":"<STR>","seqId":<INT>}]}',
-        '{"arg":{"channel":"bbo-tbt","instId":"<STR>"},"data":[{"asks":[["<DEC>","<DEC>","<STR>","<STR>"]],'
-        '"bids":[["<DEC>","<DEC>","<STR>","<STR>"]],"ts":"<STR>","seqId":<INT>}]}',
-    )
-
     def __init__(self, symbols, **kw):
         super().__init__(symbols, **kw)
         self._inst: dict[str, tuple[int, str]] = {}
@@ -148,7 +152,7 @@ class OkxNormalizer(InbandNormalizer):
         self._ckbuf = np.zeros(2 * CHECKSUM_LEVELS * A.TEXT_WIDTH, np.uint8)
         self._ckmv = memoryview(self._ckbuf)
         self._fbook = parse_at  # the books fast path (fastbook.py); tests switch it off to compare
-        self._fupdate = update_at  # a live book's next update in one call; tests switch it off
+        self._fupdate = update_by_at  # a live book's next update in one call; tests switch it off
         self._books = {name: _Book(name, sid, self.counters, True) for name, sid in self._ids.items()}
         # update's work (fastbook.rows_of): parse's vals, rows, text offsets; parse_at's views of it
         self._bwork = np.zeros(WORK_VALS + 6 * self.MAX_ROWS, np.int64)
@@ -156,81 +160,101 @@ class OkxNormalizer(InbandNormalizer):
         self._brows = self._bwork[WORK_VALS:WORK_VALS + 2 * self.MAX_ROWS]
         self._btoff = self._bwork[WORK_VALS + 2 * self.MAX_ROWS:]
         self._arr = self._words = None  # the output records, and the same memory as int64 words
-        self._inst_b = {name.encode(): found for name, found in self._inst.items()}.get
         self._book_b = {name.encode(): self._books[found[1]] for name, found in self._inst.items()}.get
         # The hot instrument: a books push that starts with its head (instId and its closing quote)
-        # is its own, found with one startswith; another instrument's becomes the hot one. None
-        # yet: a book never live, whose pushes all go to the other paths.
+        # is its own (update_by checks it while its book is live, one startswith while not);
+        # another instrument's becomes the hot one. None yet: a book never live, whose pushes all
+        # go to the other paths.
         hot = {name.encode(): (_BOOKS_HEAD + name.encode() + b'"', self._books[found[1]])
                for name, found in self._inst.items()}
+        for name, (_, book) in hot.items():
+            book.inst_row = name_row(name)
         self._hot_b = hot.get
-        self._hot_head, self._hot = next(iter(hot.values()), (_BOOKS_HEAD + b'"', _Book("", 0, self.counters, True)))
         self._views: list = []
-        fast = Templates(self.TEMPLATES)
-        self._fmatch, self._fprog, self._fwork, self._fviews = fast.entry, fast.prog, fast.work, fast.views
+        # update_by's and push_by's contexts: their arrays by address (the hot book's instId row,
+        # sides and texts; the instruments' table; the output records), bound again whenever the
+        # output records move or the hot book changes or grows
+        self._bctx = np.zeros(fastbook.CTX_LEN, np.int64)
+        self._bctx_addr = address(self._bctx)
+        self._hot = None
+        self._set_hot(next(iter(hot.values()), (_BOOKS_HEAD + b'"', _Book("", 0, self.counters, True))))
+        self._fpush = push_by_at  # trades and bbo-tbt in one call (fastpush.py); tests switch it off
+        self._itable = inst_table((name.encode(), found[0]) for name, found in self._inst.items())
+        self._ctx = np.zeros(fastpush.CTX_LEN, np.int64)
+        self._ctx_addr = address(self._ctx)
+        self._new_array(self._out.array)
+
+    def _set_hot(self, found) -> None:
+        """The instrument whose books pushes ``update_by`` takes (its books head, its book)."""
+        if self._hot is not None:
+            self._hot.bind(None)
+        self._hot_head, self._hot = found
+        self._hot.bind(self._bctx)
 
     def normalize(self, frame: bytes | str, recv_ns: int) -> np.ndarray:
-        """Records from one frame. A frame of one of ``TEMPLATES``' shapes is read by the compiled
-        matcher; anything else, or a value the general path would refuse or count, goes to
-        ``_normalize``, which decides (tests/venues/test_inband_fastpath.py compares the two)."""
+        """Records from one frame. The channel's second byte routes a push to its compiled call
+        (books: ``fastbook.update_by`` for the hot instrument's live book; trades and bbo-tbt:
+        ``fastpush.push_by``, which tells them apart), one integer comparison; a frame such a
+        call does not take, or any other, goes to the other books paths or ``_normalize``, which
+        decide (tests/venues/test_inband_fastpath.py, test_inband_books.py and test_okx_push.py
+        compare them)."""
         if type(frame) is bytes:
-            if frame.startswith(self._hot_head):  # the last books push's instrument: its next push
+            try:
+                c = frame[20]  # '{"arg":{"channel":"' then books, bbo-tbt, trades: o, b, r
+            except IndexError:  # "pong", or anything as short
+                return self._normalize(frame, recv_ns)
+            out = self._out
+            if out.array is not self._arr:
+                self._new_array(out.array)
+            if c == 111:  # "o": books
                 book = self._hot
-                if book.live:  # the usual case: its next update, one compiled call
-                    out = self._out
-                    if out.array is not self._arr:
-                        self._new_array(out.array)
-                    w = self._fupdate(frame, book.sides, book.texts, self._bwork, self._words, recv_ns,
-                                      CHECKSUM_LEVELS)
+                if book.live:  # the usual case: the hot instrument's next update, one compiled call
+                    w = self._fupdate(frame, self._bctx_addr, recv_ns, CHECKSUM_LEVELS)
                     if 0 <= w < _ONE_CALL:
                         self.counters.frames += 1
                         out.n = w
                         return self._views[w] if w < _VIEWS else out.view()
-                    out = self._book_update(book, frame, recv_ns, w)
-                    if out is not None:
-                        return out
-                return self._books_push(frame, recv_ns)
-            t = self._fmatch(frame, self._fprog, self._fwork)
-            if t == 0 or t == 1:  # one trade
-                v = self._fviews[t].tolist()
-                i0, i1, _, _, d0, d1, price, qty, s0, s1, t0, t1 = v[:12]
-                seq = v[-1]
-                found = self._inst_b(frame[i0:i1])
-                side = _SIDES_B.get(frame[s0:s1])
-                tid, ts = frame[d0:d1], frame[t0:t1]
-                if (found is not None and side is not None and price and qty and tid.isdigit() and ts.isdigit()
-                        and len(tid) < 25 and len(ts) < 25):
-                    tid, ts = int(tid), int(ts)
-                    if tid <= _INT64_MAX and 0 < ts <= _MAX_MS:
-                        self.counters.frames += 1
-                        out = self._out
-                        ts *= 1_000_000
-                        _pack_trade(out.mv, 0, md.TRADE, side, 0, found[0], ts, ts, recv_ns, tid, seq, price, qty,
-                                    price / _E8, qty / _E8)
-                        out.n = 1
-                        return out.one
-            elif t == 2:  # bbo-tbt
-                i0, i1, ask, ask_qty, _, _, _, _, bid, bid_qty, _, _, _, _, t0, t1, seq = self._fviews[2].tolist()
-                found = self._inst_b(frame[i0:i1])
-                ts = frame[t0:t1]
-                if (found is not None and 0 < bid < ask and bid_qty and ask_qty and ts.isdigit()
-                        and len(ts) < 25 and 0 < int(ts) <= _MAX_MS):
+                    if w != MISS:  # the hot instrument's push
+                        out = self._book_update(book, frame, recv_ns, w)
+                        return self._books_push(frame, recv_ns) if out is None else out
+                elif frame.startswith(self._hot_head):
+                    return self._books_push(frame, recv_ns)
+                if frame[19:25] == b'books"':  # another instrument's: it becomes the hot one
+                    end = frame.find(b'"', 36)
+                    found = self._hot_b(frame[36:end]) if end > 0 else None
+                    if found is not None and frame.startswith(found[0]):
+                        self._set_hot(found)
+                        return self.normalize(frame, recv_ns)  # now the hot path's
+                    return self._books_push(frame, recv_ns)
+            else:  # trades, bbo-tbt: push_by checks which
+                w = self._fpush(frame, self._ctx_addr, recv_ns)
+                if w > 0:
                     self.counters.frames += 1
-                    return self._out.single(md.QUOTE, 0, 0, found[0], int(ts) * 1_000_000, 0, recv_ns, seq, 0,
-                                            bid, bid_qty, ask, ask_qty)
-            elif frame[19:25] == b'books"':  # another instrument's: it becomes the hot one
-                end = frame.find(b'"', 36)
-                found = self._hot_b(frame[36:end]) if end > 0 else None
-                if found is not None and frame.startswith(found[0]):
-                    self._hot_head, self._hot = found
-                    return self.normalize(frame, recv_ns)  # now the hot path's
-                return self._books_push(frame, recv_ns)
+                    if w > BIG:
+                        w = self._big_floats(w - BIG)
+                    out.n = w
+                    return self._views[w] if w < _VIEWS else out.view()
+                if w == PUSH_NEED_OUT:
+                    out.n = 0
+                    out.reserve(int(self._ctx[CTX_NEED]))
+                    return self.normalize(frame, recv_ns)
         return self._normalize(frame, recv_ns)
 
+    def _big_floats(self, n: int) -> int:
+        """``fastpush`` wrote ``n`` records with a value of 2**53 or more: their floats as the
+        general path makes them (Python's correctly rounded int / int)."""
+        a = self._arr
+        for name in ("price", "qty", "price2", "qty2"):
+            a[name][:n] = [v / _E8 for v in a[name + "_e8"][:n].tolist()]
+        return n
+
     def _new_array(self, array) -> None:
-        """The output records moved (grown): their int64 words and prebuilt views follow."""
+        """The output records moved (grown): their int64 words, prebuilt views and the compiled
+        calls' binding follow."""
         self._arr, self._words = array, array.view(np.int64)
         self._views = [array[:k] for k in range(_VIEWS)]
+        fastbook.bind(self._bctx, self._bwork, self._words)
+        fastpush.bind(self._ctx, self._words, self._itable)
 
     def _books_push(self, frame: bytes, recv_ns: int) -> np.ndarray:
         """A books push the one-call update did not take: the docs' shape read by
@@ -287,7 +311,7 @@ class OkxNormalizer(InbandNormalizer):
             return None  # not a chained update, or a value past 2**53: the other paths
         if out.array is not self._arr:
             self._new_array(out.array)
-        w = self._fupdate(frame, book.sides, book.texts, self._bwork, self._words, recv_ns, CHECKSUM_LEVELS)
+        w = self._fupdate(frame, self._bctx_addr, recv_ns, CHECKSUM_LEVELS)
         if 0 <= w < _ONE_CALL:
             self.counters.frames += 1
             out.n = w
