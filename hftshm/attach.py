@@ -11,6 +11,9 @@ The reader is ad-hoc (non-gating) by default: it never holds the producer back, 
 notebook, or one that is killed, costs the running system nothing; it may be lapped instead,
 which ``lost`` counts. A zero-copy batch is intact when returned and until the producer has
 published about a ring's worth more; ``intact()`` checks, ``read(copy=True)`` copies and validates.
+
+On a group (several venues in one instance) a ring is named with its venue,
+``hftshm.attach("bybit:md", "arb")``, and its symbols are ``bybit:BTCUSDT``.
 """
 
 from __future__ import annotations
@@ -22,12 +25,15 @@ import weakref
 class AttachedReader:
     """A reader of one ring with its symbol table and decoders at hand."""
 
-    def __init__(self, ring, reader):
+    def __init__(self, ring, reader, venue: str | None = None):
+        from .instances import qualify
+
         self.ring = ring
         self.reader = reader
         self.layout = ring.layout
         self.dtype = ring.layout.dtype
-        self.symbols: list[str] = ring.symbols
+        self.venue = venue  # a group's venue: symbols are 'venue:SYMBOL'
+        self.symbols: list[str] = [qualify(venue, s) for s in ring.symbols] if venue else ring.symbols
         self._closed = False
 
     # --- reading ------------------------------------------------------------------------------
@@ -67,6 +73,11 @@ class AttachedReader:
         return symbol_name(self.symbols, int(symbol_id))
 
     def symbol_id(self, name: str) -> int:
+        """The id of ``name`` (any case; on a group's venue 'venue:SYMBOL', or SYMBOL alone)."""
+        from .instances import QUALIFIER, qualify
+
+        if self.venue and QUALIFIER not in name:
+            name = qualify(self.venue, name)
         up = [s.upper() for s in self.symbols]
         try:
             return up.index(name.upper())
@@ -110,22 +121,35 @@ def _close_at_exit(ref):
 
 def attach(ring: str, instance: str | None = None, *, gating: bool = False, name: str | None = None,
            start="newest", wait: str = "backoff") -> AttachedReader:
-    """A reader of ring ``ring`` of ``instance`` (default: the only live instance).
+    """A reader of ring ``ring`` of ``instance`` (default: the only live instance, or group).
 
-    ``start``: 'newest' (default), 'oldest' or a sequence number. ``gating=True`` (with a
-    ``name``) makes it hold the producer back like a worker; use it only when losing records is
-    worse than stalling the system.
+    On a group, ``ring`` is ``venue:ring`` (``'bybit:md'``). ``start``: 'newest' (default),
+    'oldest' or a sequence number. ``gating=True`` (with a ``name``) makes it hold the producer
+    back like a worker; use it only when losing records is worse than stalling the system.
     """
-    from .ui.pick import pick_instance
+    from .errors import InstanceError
+    from .instances import QUALIFIER, Group
+    from .ui.pick import pick
     from .ui.rings import open_ring
 
-    inst = pick_instance(instance)
+    target = pick(instance)
+    venue = None
+    if isinstance(target, Group):
+        venue, ring = target.split(ring)
+        if venue is None:
+            raise InstanceError(f"group {target.name!r} has a {ring!r} ring per venue: attach "
+                                f"'venue:{ring}' (its venues: {', '.join(target.venues)})")
+        inst = target.instance(venue)
+    elif QUALIFIER in ring:
+        raise InstanceError(f"{target!r} is an instance, not a group: its rings have no venue ({ring!r})")
+    else:
+        inst = target
     seg = open_ring(inst, ring)
     try:
         reader = seg.reader(name, gating=gating, start=start, wait=wait)
     except BaseException:
         seg.close()
         raise
-    obj = AttachedReader(seg, reader)
+    obj = AttachedReader(seg, reader, venue)
     atexit.register(_close_at_exit, weakref.ref(obj))
     return obj

@@ -9,19 +9,35 @@ import typer
 
 from .. import instances
 
-# `status`, `tail`, `top`, `metrics`: --instance or -i; an unknown or ambiguous name exits 2
+# `metrics`: --instance or -i; an unknown or ambiguous name exits 2
 INSTANCE = typer.Option("--instance", "-i", help="Instance name (default: the only live one).")
+# `status`, `tail`, `top`: the same option, which also takes a group's name (several venues)
+TARGET = typer.Option("--instance", "-i", help="Instance or group name (default: the only live one, or the "
+                                               "group whose instances are all the live ones).")
 # `halt`, `resume`, `reduce-only`: --instance; an unknown or ambiguous name is a bad parameter
 CONTROL_INSTANCE = typer.Option("--instance", help="Instance name (default: the only live one).")
 
 
 def pick_instance(name: Optional[str]) -> str:
     """The instance to watch: ``name``, else the only live one; exits 2 with the reason otherwise."""
+    from ..ui import pick
+
+    return _picked(pick.pick_instance, name)
+
+
+def pick_target(name: Optional[str]):
+    """``pick_instance`` for the commands that also watch a group (``status``, ``tail``, ``top``):
+    an instance name or an ``instances.Group``."""
+    from ..ui import pick
+
+    return _picked(pick.pick, name)
+
+
+def _picked(how, name):
     from ..errors import InstanceError
-    from ..ui.pick import pick_instance as pick
 
     try:
-        return pick(name)
+        return how(name)
     except (InstanceError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2)

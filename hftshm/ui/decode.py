@@ -145,15 +145,20 @@ def _cell(value, width: int, right: bool) -> str:
     return text.rjust(width) if right else text.ljust(width)
 
 
-def header_line(layout: str, dtype: np.dtype | None = None) -> str:
+def _widths(cols, symbol_width: int):
+    """``cols`` with the symbol column at least ``symbol_width`` wide (a group's ``venue:SYMBOL``)."""
+    return [(h, max(w, symbol_width) if h == "symbol" else w, right, get) for h, w, right, get in cols]
+
+
+def header_line(layout: str, dtype: np.dtype | None = None, symbol_width: int = 0) -> str:
     cols = _COLUMNS.get(layout)
     if cols is None:
         return " ".join(dtype.names) if dtype is not None else ""
-    return " ".join(_cell(h, w, right) for h, w, right, _ in cols).rstrip()
+    return " ".join(_cell(h, w, right) for h, w, right, _ in _widths(cols, symbol_width)).rstrip()
 
 
-def text_line(d: dict, layout: str) -> str:
+def text_line(d: dict, layout: str, symbol_width: int = 0) -> str:
     cols = _COLUMNS.get(layout)
     if cols is None:
         return " ".join(str(v) for v in d.values())
-    return " ".join(_cell(get(d), w, right) for _, w, right, get in cols).rstrip()
+    return " ".join(_cell(get(d), w, right) for _, w, right, get in _widths(cols, symbol_width)).rstrip()

@@ -3,8 +3,10 @@
 Pure: no shared memory, no clock. At 80x24 it shows one row per ring, worker and latency stage
 (cutting the stage list, then the worker list, with a "+N more" row, when they do not fit); with
 more height it adds each ring's readers and blank lines between sections; with more width
-(>= ``WIDE``) it adds columns (policy, evictions, roles, counters, sample counts). States are
-spelled out in words as well as coloured, so the screen reads the same under ``NO_COLOR``.
+(>= ``WIDE``) it adds columns (policy, evictions, roles, counters, sample counts). With less
+room than that, as a group's venue may get (``render_group``), it leaves out the feed and
+trading lines, then sums up the stages, then the workers, in a line each. States are spelled
+out in words as well as coloured, so the screen reads the same under ``NO_COLOR``.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from rich.text import Text
 
 from . import fmt
 from .alerts import CRITICAL, WARNING, alerts
-from .snapshot import RingSnap, Snapshot
+from .snapshot import GroupSnapshot, RingSnap, Snapshot
 
 WIDE = 110
 BAD = "bold red"
@@ -59,8 +61,9 @@ def _line(*parts) -> Text:
 # --- sections ----------------------------------------------------------------------------------
 
 
-def _header(s: Snapshot) -> Text:
-    parts = [("hftshm ", "bold"), (s.instance, "bold cyan"), "  ", (s.state.upper() if s.state in ("dead", "missing")
+def _header(s: Snapshot, title: str | None = None) -> Text:
+    parts = [(f"{title}: ", "bold magenta")] if title else []
+    parts += [("hftshm ", "bold"), (s.instance, "bold cyan"), "  ", (s.state.upper() if s.state in ("dead", "missing")
                                                                   else s.state, _style(s.state))]
     if s.uptime_s is not None:
         parts.append(f"  up {fmt.seconds(s.uptime_s)}")
@@ -158,6 +161,18 @@ def _workers(s: Snapshot, wide: bool, limit: int, width: int = 80):
         for col in t.columns[:-1]:
             col.min_width = max([len(str(col.header))] + [Text(str(c)).cell_len for c in col._cells])
     return t, 1 + len(rows) + cut
+
+
+def _worker_summary(s: Snapshot) -> Text:
+    """The workers in one line: how many are in each state, the bad ones first."""
+    states: dict[str, int] = {}
+    for w in s.workers:
+        states[w.state] = states.get(w.state, 0) + 1
+    line = _line(("workers ", "bold"))
+    for i, (state, n) in enumerate(sorted(states.items(), key=lambda kv: (_style(kv[0]) != BAD, kv[0]))):
+        line.append(", " if i else "")
+        line.append(f"{n} {state.upper() if _style(state) == BAD else state}", _style(state))
+    return line
 
 
 def _stage_name(name: str, wide: bool) -> str:
@@ -271,8 +286,9 @@ def _alerts(s: Snapshot, room: int) -> list[Text]:
 # --- layout ------------------------------------------------------------------------------------
 
 
-def render(s: Snapshot, width: int = 80, height: int = 24) -> Group:
-    """The dashboard for ``s``, at most ``height`` lines of at most ``width`` columns."""
+def render(s: Snapshot, width: int = 80, height: int = 24, title: str | None = None) -> Group:
+    """The dashboard for ``s``, at most ``height`` lines of at most ``width`` columns; ``title``
+    (a group's venue) leads the top line."""
     wide = width >= WIDE
     footer = [_feed(s), _risk(s), _trading(s)]
     problems = _problems(s, 2) + _alerts(s, 4)
@@ -288,17 +304,40 @@ def render(s: Snapshot, width: int = 80, height: int = 24) -> Group:
     if spare < 0:
         worker_limit = max(min(2, worker_limit), worker_limit + spare)
         spare += len(s.workers) - worker_limit
+    # still too tall (a group's venue gets a share of the screen): leave out the feed and trading
+    # lines, then draw the latency stages, then the workers, as one summary line each
+    if spare < 0:
+        footer = [_risk(s)]
+        spare += 2
+    rings, _ = _rings(s, wide, 0)
+    workers, _ = _workers(s, wide, worker_limit, width)
+    latency, _ = _latency(s, wide, stage_limit)
+    if spare < 0 and s.stages:
+        latency = _line(("latency ", "bold"), (f"{len(s.stages)} stages: no room (hftshm status shows them)", DIM))
+        spare += stage_limit
+    if spare < 0 and s.workers:
+        workers = _worker_summary(s)
+        spare += worker_limit
     spare = max(0, spare)
     readers = min(spare, _reader_count(s))
     spare -= readers
     gaps = spare >= 3
-    rings, _ = _rings(s, wide, readers)
-    workers, _ = _workers(s, wide, worker_limit, width)
-    latency, _ = _latency(s, wide, stage_limit)
-    parts = [_header(s), *problems]
+    if readers:
+        rings, _ = _rings(s, wide, readers)
+    parts = [_header(s, title), *problems]
     for section in (rings, workers, latency):
         if gaps:
             parts.append(Text(""))
         parts.append(section)
     parts += footer
     return Group(*parts)
+
+
+MIN_VENUE_HEIGHT = 8  # header, alert, rings, a line each for workers, latency and risk
+
+
+def render_group(g: GroupSnapshot, width: int = 80, height: int = 24) -> Group:
+    """A group's dashboard: each venue instance's, stacked and titled with its venue, in an
+    equal share of ``height`` (at least ``MIN_VENUE_HEIGHT`` lines each)."""
+    each = max(MIN_VENUE_HEIGHT, height // max(1, len(g.venues)))
+    return Group(*(render(s, width, each, title=venue) for venue, s in g.venues.items()))

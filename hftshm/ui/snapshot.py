@@ -150,6 +150,31 @@ class Snapshot:
         return cls(**d)
 
 
+@dataclass(frozen=True)
+class GroupSnapshot:
+    """A group's instances (several venues in one instance, ``hftshm.instances.Group``): venue ->
+    the ``Snapshot`` of that venue's instance, by venue."""
+
+    group: str
+    venues: Mapping[str, Snapshot]
+
+    def __post_init__(self):
+        object.__setattr__(self, "venues", MappingProxyType(dict(self.venues)))
+
+    @property
+    def missing(self) -> bool:
+        """Some venue's instance has no control block."""
+        return any(s.state == "missing" for s in self.venues.values())
+
+    def as_dict(self) -> dict:
+        """``{"group": G, "venues": {venue: Snapshot.as_dict()}}`` (``hftshm status --json``)."""
+        return {"group": self.group, "venues": {v: s.as_dict() for v, s in self.venues.items()}}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GroupSnapshot":
+        return cls(data["group"], {v: Snapshot.from_dict(s) for v, s in data["venues"].items()})
+
+
 def _plain(value):
     if dataclasses.is_dataclass(value):
         return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
