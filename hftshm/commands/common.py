@@ -14,8 +14,10 @@ INSTANCE = typer.Option("--instance", "-i", help="Instance name (default: the on
 # `status`, `tail`, `top`: the same option, which also takes a group's name (several venues)
 TARGET = typer.Option("--instance", "-i", help="Instance or group name (default: the only live one, or the "
                                                "group whose instances are all the live ones).")
-# `halt`, `resume`, `reduce-only`: --instance; an unknown or ambiguous name is a bad parameter
-CONTROL_INSTANCE = typer.Option("--instance", help="Instance name (default: the only live one).")
+# `halt`, `resume`, `reduce-only`: --instance, an instance or a group (every venue of it); an
+# unknown or ambiguous name is a bad parameter
+CONTROL_INSTANCE = typer.Option("--instance", help="Instance or group name (default: the only live one, or the "
+                                                   "group whose instances are all the live ones).")
 
 
 def pick_instance(name: Optional[str]) -> str:
@@ -43,38 +45,51 @@ def _picked(how, name):
         raise typer.Exit(2)
 
 
-def attach_control(instance: Optional[str]):
-    """The control block of ``instance`` (else of the only live instance), to command its kill switch."""
+def attach_controls(instance: Optional[str]) -> list:
+    """The control blocks to command the kill switch of: ``instance``'s, or every venue's of the
+    group of that name (else of the only live instance, or the group that is all of them)."""
+    from ..errors import InstanceError
     from ..runtime.control import ControlBlock
+    from ..ui import pick
 
-    if instance is None:
-        live = sorted(n for n, i in instances.scan().items() if i.alive)
-        if len(live) != 1:
-            raise typer.BadParameter(f"{len(live)} live instances ({', '.join(live) or 'none'}): name one",
-                                     param_hint="--instance")
-        instance = live[0]
     try:
-        return ControlBlock.attach(instance)
+        target = pick.pick(instance)
+    except (InstanceError, ValueError) as exc:
+        raise typer.BadParameter(str(exc), param_hint="--instance") from None
+    names = list(target.instances) if isinstance(target, instances.Group) else [target]
+    out = []
+    try:
+        for name in names:
+            out.append(ControlBlock.attach(name))
     except Exception as exc:
-        raise typer.BadParameter(f"instance {instance!r}: {exc}", param_hint="--instance") from None
+        for control in out:
+            control.close()
+        raise typer.BadParameter(f"instance {name!r}: {exc}", param_hint="--instance") from None
+    return out
 
 
 def manual_change(instance: Optional[str], command: str, done: str) -> None:
-    """``resume`` and ``reduce-only``: a manual kill-switch command, refused (exit 1) while an
-    automatic cause holds."""
+    """``resume`` and ``reduce-only``: a manual kill-switch command on the instance (or on every
+    venue of the group), refused (exit 1) where an automatic cause holds."""
     from ..risk import reasons as R
     from ..trading import protection
 
-    control = attach_control(instance)
+    refused = False
+    controls = attach_controls(instance)
     try:
-        change = protection.command(control, command)
-        if not change.written:
-            typer.echo(f"{control.instance}: refused: {R.name(change.reason)} holds ({R.message(change.reason)}); "
-                       f"trading stays {R.state_name(change.state)}", err=True)
-            raise typer.Exit(1)
-        typer.echo(f"{control.instance}: trading {done} at {change.visible_ns}")
+        for control in controls:
+            change = protection.command(control, command)
+            if not change.written:
+                refused = True
+                typer.echo(f"{control.instance}: refused: {R.name(change.reason)} holds ({R.message(change.reason)}); "
+                           f"trading stays {R.state_name(change.state)}", err=True)
+            else:
+                typer.echo(f"{control.instance}: trading {done} at {change.visible_ns}")
     finally:
-        control.close()
+        for control in controls:
+            control.close()
+    if refused:
+        raise typer.Exit(1)
 
 
 def split_choices(value: str, allowed, what: str) -> tuple:

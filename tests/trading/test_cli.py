@@ -52,3 +52,33 @@ def test_bench_risk_reports_every_path():
     figures = dict(line.split() for line in res.output.strip().splitlines())
     for key in ("numba_loop_ns", "python_gate_ns", "python_live_admit_ns"):
         assert float(figures[key]) > 0
+
+
+def test_a_groups_name_commands_every_venue(instance):
+    """A config of several venues runs an instance per venue (``<group>-<venue>``, one owner
+    process): ``halt``, ``resume`` and ``reduce-only`` given the group's name act on each."""
+    names = [f"{instance}-a", f"{instance}-b"]
+    controls = [ControlBlock.create(n) for n in names]
+    try:
+        for n, control in zip(names, controls):
+            prepare(from_dict({"instance": n}), control)
+        runner = CliRunner()
+        res = runner.invoke(app, ["halt", "--instance", instance])
+        assert res.exit_code == 0, res.output
+        assert all(c.trading_state == HALTED and c.trading_reason == R.MANUAL for c in controls)
+        assert all(f"{n}: trading halted at" in res.output for n in names)
+        TradingArea(controls[1].risk_buffer()).set_trigger(R.LOSS_LIMIT, 1)  # b's risk worker holds a cause
+        res = runner.invoke(app, ["resume", "--instance", instance])
+        assert res.exit_code == 1 and "LOSS_LIMIT" in res.output, res.output
+        assert controls[0].trading_state == ACTIVE and controls[1].trading_state == HALTED
+        res = runner.invoke(app, ["reduce-only", "--instance", instance])
+        assert res.exit_code == 1 and controls[0].trading_state == REDUCE_ONLY, res.output
+        TradingArea(controls[1].risk_buffer()).set_trigger(R.OK, 2)
+        assert runner.invoke(app, ["resume", "--instance", names[1]]).exit_code == 0  # one venue, by its instance
+        res = runner.invoke(app, ["halt", "--instance", names[0]])
+        assert res.exit_code == 0, res.output
+        assert controls[0].trading_state == HALTED and controls[1].trading_state == ACTIVE
+    finally:
+        for control in controls:
+            control.close()
+            control.unlink()
