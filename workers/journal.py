@@ -157,8 +157,8 @@ class JournalAgent(Agent):
         return True
 
     def _failed(self, i: int, batch, exc: OSError) -> None:
-        """A write failed: keep the batch, stop reading this ring, alarm, halt (policy), retry later."""
-        self.count("write_errors")
+        """A write failed: keep the batch, stop reading this ring, alarm, halt (policy), retry later;
+        counted last, so that whoever sees the count sees the halt too."""
         ring = self._rings[i]
         self._held[i] = batch
         self._retry_at[i] = time.monotonic_ns() + int(RETRY_S * 1e9)
@@ -174,6 +174,7 @@ class JournalAgent(Agent):
             if not first:
                 log.error("journal of %s still down: trading halted again (JOURNAL_DOWN)", ring.name)
             halt_trading(self.ctx.control)
+        self.count("write_errors")
 
     def _recovered(self, i: int) -> None:
         took = time.monotonic_ns() - self._down_since[i]

@@ -83,6 +83,10 @@ def _config_with(section: str, key: str, value) -> dict:
         return {"venues": [{"name": "a", key: value}]}
     if section == "risk_total":
         return {"venues": [{"name": "a"}], "risk_total": {key: value}}
+    if section == "strategies.spread":  # one instrument on two venues: a config of several
+        table = {"name": "s", "kind": "spread", "symbols": ["a:btcusdt", "b:btcusdt"]}
+        return {"venues": [{"name": "a", "symbols": ["btcusdt"]}, {"name": "b", "symbols": ["btcusdt"]}],
+                "strategies": [{**table, key: value}]}
     if section.startswith("strategies"):
         table = {"name": "s", "kind": section.partition(".")[2] or "momentum"}
         if key in ("path", "class"):
