@@ -509,6 +509,7 @@ STRATEGY = Section(  # the keys of every kind; "id" and "symbols" default per st
     Names("symbols", None, pattern=SYMBOL, what="venue symbols"),
     Text("path", None, empty=False, what="a path to a Python file"),
     Text("class", None, pattern=r"[A-Za-z_][A-Za-z0-9_]*", what="a class name"),
+    Choice("host", "own", choices=("own", "execution")),  # its own process, or inside execution (plan.py)
 )
 
 

@@ -4,8 +4,9 @@ Wiring only (``trading.wiring`` builds the parts): the sans-I/O ``OrderRouter`` 
 send and what an answer means, ``OrderSession`` what a connection's life asks for, and
 ``order_links`` what else the venue needs (USD-M's user-data stream, Bybit's private stream,
 REST queries and pings). This file keeps the asyncio loop, the sockets and the wake-up: the
-pump polls the ring ``[execution] spins`` times after work, then parks its reader
-(``wait.FdWake``) in the loop's epoll until a publish wakes it. See docs/trading.md.
+pump polls the ring ``[execution] spins`` times after work (strategies with ``host = "execution"``
+first, ``trading.hosted_strategies``), then parks in the loop's epoll (``wait.FdWake``) until a
+publish wakes it. See docs/trading.md.
 """
 
 from __future__ import annotations
@@ -26,7 +27,6 @@ from hftshm.wait.fdwake import FdWake
 
 log = logging.getLogger("hftshm.execution")
 HOUSEKEEPING_S = 0.005
-PARK_TIMEOUT_S = 0.05  # a parked pump re-polls at least this often (a safety net, not the wake-up)
 CONNECT = {"compression": None, "max_size": 1 << 22, "ping_interval": 20}  # every venue socket
 
 
@@ -131,9 +131,8 @@ class ExecutionAgent(Agent):
                 idle = 0 if batch.shape[0] else idle + 1
                 await asyncio.sleep(0)
                 continue
-            idle = 0
-            self.count("parks")
-            await wake.wait_async(PARK_TIMEOUT_S)
+            self.count("parks")  # idle stays at spins: a wake that brings no order (a timeout, md) parks again
+            await wake.wait_async(self.w.park_s)
 
     async def _housekeeping(self, ws, stop: asyncio.Event) -> None:
         while not stop.is_set():

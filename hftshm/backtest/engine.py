@@ -273,7 +273,7 @@ class Backtest:
             return max(self.free, a)
         # parked when the record is published: the strategy wakes ``wake`` after the first thing
         # that wakes it (this record or an answer) and reads the md published by then first
-        # (workers/strategy.py reads md, then fills)
+        # (trading/strategy_core.py reads md, then fills)
         r = self.answers[0][0] if self.answers else INF
         if r <= self.free or r + self.wake < a:
             r = a

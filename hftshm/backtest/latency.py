@@ -41,7 +41,7 @@ from ..risk import reasons as R
 from .errors import BacktestError
 
 US = 1_000
-READ_BATCH = 256  # md records a live strategy worker reads at once (workers/strategy.py BATCH)
+READ_BATCH = 256  # md records a live strategy worker reads at once (trading/strategy_core.py BATCH)
 
 
 class BusyTime:

@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..config_schema import STRATEGY
 from ..launch.trading_instance import TradingInstance as Harness
 
 # What each stage measures, in pipeline order (printed under the table).
@@ -40,7 +41,8 @@ STAGES = {
     "publish_to_read.journal": "publish -> the journal reads it (any ring; a batch counts once)",
 }
 HEADLINE = ("tick_to_trade", "recv_to_publish", "tick_to_intent", "intent_to_verdict")
-# [workers.NAME] keys a variant may set; any other key goes to the worker's params
+# [workers.NAME] keys a variant may set; a strategy's [[strategies]] keys (``strategies.host=execution``)
+# go to its table; any other key goes to the worker's params
 WORKER_KEYS = ("wait", "max_nap_us", "cpu")
 # processes off the tick-to-trade path: their CPU is the "background" figure
 BACKGROUND = ("journal", "risk")
@@ -122,8 +124,7 @@ def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, war
                   {"name": "imb", "kind": "imbalance", "threshold": 0.2, "max_spread_bps": 50,
                    "max_position": "0.05", **cd}]
     risk = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000, "loss_limit": 1e6, "max_position": 10}
-    config = {n: {k: v for k, v in o.items() if k in WORKER_KEYS} for n, o in workers.items()}
-    params = {n: {k: v for k, v in o.items() if k not in WORKER_KEYS} for n, o in workers.items()}
+    config, params = split_overrides(strategies, workers)
     h = Harness(f"bt{os.getpid()}", strategies, risk=risk, sim_rate=rate, orders_per_10s=1_000_000, wait=wait,
                 sim_in_thread=False, symbols=symbols, streams=streams, workers=config, journal=journal,
                 replay=replay, speed=speed, params=params)
@@ -199,10 +200,22 @@ def explain():
           "window spent runnable but waiting for a core (/proc/PID/schedstat); rq wait/run = that per time it ran"
 
 
+def split_overrides(strategies: list[dict], workers: dict) -> tuple[dict, dict]:
+    """A variant's overrides (``parse_overrides``) applied: [[strategies]] keys into the strategy
+    tables (in place); returns the [workers.NAME] keys and the worker params, by worker."""
+    for s in strategies:
+        s.update({k: v for k, v in workers.get(f"strategy-{s['name']}", {}).items() if k in STRATEGY.keys})
+    config = {n: {k: v for k, v in o.items() if k in WORKER_KEYS} for n, o in workers.items()}
+    params = {n: {k: v for k, v in o.items() if k not in WORKER_KEYS and k not in STRATEGY.keys}
+              for n, o in workers.items()}
+    return config, params
+
+
 def parse_overrides(spec: str) -> dict:
     """``"journal.wait=backoff,risk.max_nap_us=500"`` -> ``{"journal": {"wait": "backoff"}, ...}``;
-    ``strategies.KEY`` applies to every strategy worker; a key that is not a [workers.NAME] key
-    (``WORKER_KEYS``) is a worker param (``ingest.hold_wakes=0``)."""
+    ``strategies.KEY`` applies to every strategy worker; a [[strategies]] key (``host``) goes to
+    the strategy's table; any other key that is not a [workers.NAME] key (``WORKER_KEYS``) is a
+    worker param (``ingest.hold_wakes=0``)."""
     out: dict[str, dict] = {}
     for item in filter(None, (x.strip() for x in spec.split(","))):
         key, eq, value = item.partition("=")

@@ -15,6 +15,12 @@ resumes from its cursor) and marked STARTING before the process exists, so ``wai
 always waits for the new process, never the RUNNING left by the one it replaces. Each worker
 runs in its own session (a terminal's Ctrl-C reaches the owner alone) and logs to
 ``<log_dir>/<name>.log``.
+
+The strategies execution hosts (``[[strategies]] host = "execution"``, ``plan.hosted``) have no
+process but keep their slot ``strategy-<name>``: it is claimed here with execution's (claims are
+the instance's alone, so two never race for a free slot), marked STARTING and given execution's
+pid; execution writes its heartbeat, counters and state. ``wait_running`` and ``counters`` take
+their names; the supervisor watches execution for them.
 """
 
 from __future__ import annotations
@@ -28,7 +34,7 @@ from pathlib import Path
 from .. import instances, private
 from ..latency import LatencyBook
 from ..runtime import control_layout as C
-from ..runtime import rings
+from ..runtime import plan, rings
 from ..runtime.control import ControlBlock
 from ..runtime.worker_env import WorkerEnv
 from ..trading import setup as trading_setup
@@ -53,6 +59,7 @@ class Instance:
         self.procs: dict[str, subprocess.Popen] = {}
         self.roles: dict[str, str] = {}
         self.slots: dict[str, int] = {}
+        self.hosts: dict[str, str] = {}  # a hosted strategy's worker name -> its host's (execution)
 
     @classmethod
     def create(cls, cfg, log_dir, *, trading: bool = False, fresh_state: bool | None = None,
@@ -91,6 +98,7 @@ class Instance:
         slot = self.control.claim_worker(name, role)
         self.slots[name], self.roles[name] = slot, role
         self.control.set_worker_field(slot, C.W_STATE, C.W_STARTING)
+        guests = self._claim_hosted(name) if role == "execution" else []
         fd = self.credentials.pipe() if role == "execution" and self.credentials is not None else None
         env = WorkerEnv(config_json or self.cfg.to_json(), params or {}, os.getpid(), fd)
         try:
@@ -103,8 +111,22 @@ class Instance:
             if fd is not None:
                 os.close(fd)
         self.procs[name] = proc
-        self.control.set_worker_field(slot, C.W_PID, proc.pid)
+        for s in (slot, *guests):
+            self.control.set_worker_field(s, C.W_PID, proc.pid)
         return proc
+
+    def _claim_hosted(self, host: str) -> list[int]:
+        """The slots of the strategies ``host`` (execution) runs, STARTING until it reports them
+        RUNNING; a restart of the host counts as theirs."""
+        out = []
+        for name in plan.hosted(self.cfg):
+            slot = self.control.claim_worker(name, "strategy")
+            if name in self.hosts:
+                self.control.add_restart(slot)
+            self.slots[name], self.hosts[name] = slot, host
+            self.control.set_worker_field(slot, C.W_STATE, C.W_STARTING)
+            out.append(slot)
+        return out
 
     def state(self, name: str) -> int:
         return self.control.worker_field(self.slots[name], C.W_STATE)
@@ -121,14 +143,15 @@ class Instance:
             while not self.running(name):
                 if while_waiting is not None:
                     while_waiting(name)
-                proc = self.procs[name]
+                host = self.hosts.get(name, name)  # a hosted strategy starts in its host
+                proc = self.procs[host]
                 if proc.poll() is not None:
-                    raise StartError(f"worker {name} exited with {proc.returncode} while starting; "
-                                     f"see {self.log_path(name)}:\n{self.log_tail(name)}")
+                    raise StartError(f"worker {host} exited with {proc.returncode} while starting; "
+                                     f"see {self.log_path(host)}:\n{self.log_tail(host)}")
                 if time.monotonic() > deadline:
                     waiting = [n for n in names if not self.running(n)]
                     raise StartError(f"worker {name} did not start within {timeout:g} s (not running: "
-                                     f"{', '.join(waiting)}); see {self.log_path(name)}:\n{self.log_tail(name)}")
+                                     f"{', '.join(waiting)}); see {self.log_path(host)}:\n{self.log_tail(host)}")
                 time.sleep(0.02)
 
     def stop(self, name: str, timeout: float = STOP_TIMEOUT_S) -> int | None:

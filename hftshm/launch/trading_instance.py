@@ -100,7 +100,8 @@ class TradingInstance:
             self.roles["state"] = ("state", {})
         self.roles.update({"risk": ("risk", {}), "execution": ("execution", {})})
         for s in self.cfg.strategies:
-            self.roles[f"strategy-{s.name}"] = ("strategy", {})  # its table: cfg.strategy(name)
+            if s.host == "own":  # host "execution": execution runs it (runtime.plan.hosted)
+                self.roles[f"strategy-{s.name}"] = ("strategy", {})  # its table: cfg.strategy(name)
         self.roles["ingest"] = ("ingest", {})
         if workers:
             for name in self.roles:

@@ -216,6 +216,9 @@ class StrategyConfig(Table):
     # a cross-venue strategy ([[venues]], runtime.group): venue name -> that venue's instance;
     # its symbols are then "venue:symbol". Empty: the symbols are this instance's venue's.
     venues: dict = field(default_factory=dict)
+    # "own": its own worker process (strategy-<name>); "execution": run inside the execution
+    # worker (trading.strategy_core, workers/execution.py), one process hop less on few cores
+    host: str = "own"
 
     @classmethod
     def of(cls, table) -> "StrategyConfig":
@@ -223,7 +226,7 @@ class StrategyConfig(Table):
         t = dict(table)
         return cls(name=t.pop("name"), kind=t.pop("kind"), id=t.pop("id"), symbols=list(t.pop("symbols")),
                    path=t.pop("path", None), class_name=t.pop("class", None), venues=dict(t.pop("venues", {})),
-                   params=t)
+                   host=t.pop("host", "own"), params=t)
 
     def _flat(self) -> dict:
         out = {"name": self.name, "kind": self.kind, "id": self.id, "symbols": self.symbols}
@@ -233,6 +236,8 @@ class StrategyConfig(Table):
             out["class"] = self.class_name
         if self.venues:
             out["venues"] = self.venues
+        if self.host != "own":
+            out["host"] = self.host
         return {**out, **self.params}
 
     def __getitem__(self, key: str):
@@ -458,7 +463,7 @@ def refuse_market_data_only_orders(cfg: Config) -> None:
 
 
 DEFAULT_STRATEGY = {"name": "momentum", "kind": S.STRATEGY["kind"].default}  # with no [[strategies]], on the simulator
-STRATEGY_COMMON = ("name", "kind", "id", "symbols", "path", "class")  # the keys of every kind
+STRATEGY_COMMON = ("name", "kind", "id", "symbols", "path", "class", "host")  # the keys of every kind
 
 
 def validate_trading(cfg) -> None:
@@ -488,6 +493,9 @@ def validate_trading(cfg) -> None:
         allowed = [s.lower() for s in table["symbols"]] if venues else symbols
         cfg.strategies[i] = resolve_strategy(table, f"[[strategies]] #{i + 1}", i + 1, allowed, seen_names, seen_ids,
                                              venues)
+        if cfg.strategies[i].host == "execution" and cfg.venue.kind == "bridge":
+            raise ConfigError(f"[[strategies]] #{i + 1} ({cfg.strategies[i].name}) host = \"execution\": "
+                              "[venue] kind \"bridge\" runs no execution worker here (the trading host does)")
 
 
 def resolve_strategy(table, where: str, default_id: int, symbols: list[str], seen_names: set, seen_ids: set,
@@ -520,6 +528,10 @@ def resolve_strategy(table, where: str, default_id: int, symbols: list[str], see
     if any(s.lower() not in symbols for s in syms):
         raise ConfigError(f"{where} symbols = {syms!r}: expected a subset of the venue symbols {symbols}")
     table["symbols"] = [s.lower() for s in syms]
+    host = table["host"] = S.STRATEGY["host"].check(where, table.get("host", S.STRATEGY["host"].default))
+    if host == "execution" and venues:
+        raise ConfigError(f"{where} host = \"execution\": a cross-venue strategy reads and trades several venues' "
+                          "rings, each venue's execution its own; it runs in its own process (host = \"own\")")
     if kind == "file":  # a file strategy reads its own keys
         for key in ("path", "class"):
             if key not in table:

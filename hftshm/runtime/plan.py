@@ -2,7 +2,8 @@
 
 Start: journal (it must be a gating reader before anything is published), state (the same, for
 the orders and fills rings; strategies read it when they start), risk, execution,
-the strategies, then the market-data producer (ingest, or replay), then the bridge (md's producer
+the strategies (those with ``host = "execution"`` run inside execution: no process of their
+own, see ``hosted``), then the market-data producer (ingest, or replay), then the bridge (md's producer
 for ``[venue] kind = "bridge"``). Stop runs the list backwards:
 the producer first, so every reader can drain, and the journal last.
 """
@@ -35,7 +36,8 @@ def workers(cfg) -> list[WorkerSpec]:
         out.append(WorkerSpec("execution", "execution"))
     if cfg.strategies:
         for s in cfg.strategies:
-            out.append(WorkerSpec(f"strategy-{s.name}", "strategy"))  # its table: cfg.strategy(name)
+            if s.host == "own":
+                out.append(WorkerSpec(f"strategy-{s.name}", "strategy"))  # its table: cfg.strategy(name)
     if cfg.venue.kind == "replay":
         out.append(WorkerSpec("replay", "replay"))
     elif cfg.venue.kind != "bridge":
@@ -45,3 +47,10 @@ def workers(cfg) -> list[WorkerSpec]:
     if cfg.venue.kind == "bridge" or (bridge is not None and (bridge.md_out or bridge.fills_out or bridge.orders_in)):
         out.append(WorkerSpec("bridge", "bridge"))
     return out
+
+
+def hosted(cfg) -> list[str]:
+    """The worker names of the strategies execution runs in its own process (``host =
+    "execution"``): each keeps its control-block slot ``strategy-<name>`` (claimed with
+    execution's, ``launch.instance``), its counters and its ring reader names."""
+    return [f"strategy-{s.name}" for s in cfg.strategies or () if s.host == "execution"]

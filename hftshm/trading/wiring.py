@@ -1,7 +1,8 @@
 """Build what the execution worker wires together, from its worker context: the rings, the
 pre-trade gate over the shared risk state, the protocol with the venue's credentials, the
-order router, the protection watch, the session duties around them (``order_session``) and the
-venue's other links (``order_links``); it also asks for the wake-up time slice. One builder, so
+order router, the protection watch, the session duties around them (``order_session``), the
+venue's other links (``order_links``) and the strategies it hosts (``hosted_strategies``); it
+also asks for the wake-up time slice. One builder, so
 the worker file stays wiring."""
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
 from ..ring import header as RH
 from ..runtime.config import risk_limits
+from ..runtime.plan import hosted
 from ..venues import clientid, order_venue_of
 from . import credentials, instruments
 from ..state.store import history, path_for, unfinished
@@ -26,12 +28,14 @@ from .area import TradingArea
 from .order_links import OrderLinks, links_for
 from .order_session import OrderSession
 from .rate_backoff import RateBackoff
+from .hosted_strategies import HostedStrategies
 from .protection import Protection, ProtectionWatch
 from .router import OrderRouter
 from . import undo
 from ..wait.slice import request_slice
 
 log = logging.getLogger("hftshm.execution")
+PARK_TIMEOUT_S = 0.05  # a parked pump re-polls at least this often (a safety net, not the wake-up)
 STAGES = ("intent_to_verdict", "verdict_to_sent", "sent_to_ack", "tick_to_trade", "risk_check")
 
 
@@ -42,7 +46,7 @@ class Execution:
     recover: list  # state.store.unfinished(): earlier runs' orders not seen to end, for router.recover
     ring_trades: dict  # this run's fills ring: order id -> {trade id: qty}, for router.recover
     ended: set  # this run's fills ring: order ids with a final report, for router.recover
-    reader: object  # the orders ring's gating reader
+    reader: object  # the orders ring's gating reader (a HostedStrategies running strategies before each read)
     publisher: object  # the fills ring's publisher
     protection: Protection
     wait_name: str
@@ -52,6 +56,7 @@ class Execution:
     instruments: instruments.Refresher  # the venue's rules in the gate, refreshed
     session: OrderSession  # connecting, reconciling, housekeeping, stopping (order_session.py)
     links: OrderLinks  # the venue's report stream, REST queries and pings (order_links.py)
+    park_s: float  # the pump's longest park (a hosted strategy's timer shortens it)
 
 
 def published_fills(fills: BroadcastRing) -> dict:
@@ -135,5 +140,10 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     links = links_for(venue, session, proto, cfg.venue.api_url)
     if ex.slice_us:
         request_slice(ex.slice_us)  # an order's wake-up preempts a busy core (wait/slice.py)
+    park_s = PARK_TIMEOUT_S
+    if hosted(cfg):  # [[strategies]] host = "execution": built after the router, as their workers start after it
+        reader = HostedStrategies(ctx, reader, wake, park_s)
+        park_s = reader.park_s
     return Execution(router, cum, recover, trades, ended, reader, publisher, protection,
-                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop, refresher, session, links)
+                     cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop, refresher, session, links,
+                     park_s)

@@ -35,6 +35,15 @@ def test_variants_split_worker_keys_and_params():
         bench.parse_overrides("journal=backoff")
 
 
+def test_a_strategy_table_key_goes_to_every_strategy_table():
+    strategies = [{"name": "mom", "kind": "momentum"}, {"name": "imb", "kind": "imbalance"}]
+    config, params = bench.split_overrides(
+        strategies, bench.parse_overrides("strategies.host=execution,strategies.wait=blocking,ingest.hold_wakes=0"))
+    assert [s["host"] for s in strategies] == ["execution", "execution"]
+    assert config == {"strategy-mom": {"wait": "blocking"}, "strategy-imb": {"wait": "blocking"}, "ingest": {}}
+    assert params == {"strategy-mom": {}, "strategy-imb": {}, "ingest": {"hold_wakes": 0.0}}
+
+
 @pytest.mark.parametrize("args,message", [
     (["--replay", "/nonexistent/capture"], "is not a readable file"),
     (["--variant", "nokey"], "WORKER.KEY=VALUE"),

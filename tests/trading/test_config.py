@@ -66,3 +66,48 @@ def test_prepare_formats_both_blocks(instance):
     finally:
         control.close()
         control.unlink()
+
+
+def test_a_strategy_hosted_by_execution_has_no_process_of_its_own():
+    from hftshm.runtime import plan
+
+    cfg = from_dict({"strategies": [{"name": "a"}, {"name": "b", "kind": "imbalance", "host": "execution"},
+                                    {"name": "c", "kind": "file", "path": "x.py", "class": "X", "host": "own"}]})
+    assert [s.host for s in cfg.strategies] == ["own", "execution", "own"]
+    names = [w.name for w in plan.workers(cfg)]
+    assert "strategy-a" in names and "strategy-c" in names and "strategy-b" not in names
+    assert names.index("execution") < names.index("strategy-a")
+    assert plan.hosted(cfg) == ["strategy-b"]
+    # the key is no kind's param: a file strategy's params and the flat table keep it apart
+    assert "host" not in cfg.strategies[2].params and dict(cfg.strategies[1])["host"] == "execution"
+    assert "host" not in dict(cfg.strategies[0])
+    again = from_dict({"strategies": [dict(t) for t in cfg.strategies]})  # a resolved config resolves the same
+    assert [s.host for s in again.strategies] == ["own", "execution", "own"]
+
+
+@pytest.mark.parametrize("data, words", [
+    ({"strategies": [{"name": "a", "host": "risk"}]}, r"host.*one of 'own', 'execution'"),
+    ({"strategies": [{"name": "a", "host": True}]}, "host"),
+    ({"venue": {"kind": "bridge"}, "bridge": {"source": "box", "orders_out": True},
+      "strategies": [{"name": "a", "host": "execution"}]}, 'kind "bridge" runs no execution'),
+])
+def test_bad_host_is_refused(data, words):
+    with pytest.raises(ConfigError, match=words):
+        from_dict(data)
+
+
+def test_a_cross_venue_strategy_cannot_be_hosted_by_execution():
+    from hftshm.runtime import group
+
+    venues = [{"name": "usdm", "kind": "sim", "symbols": ["btcusdt"], "streams": ["bookTicker", "trade"],
+               "sim": {"venue": "binance_usdm"}},
+              {"name": "bybit", "kind": "sim", "symbols": ["btcusdt"], "streams": ["orderbook.1", "publicTrade"],
+               "sim": {"venue": "bybit_linear"}}]
+    cross = {"name": "x", "kind": "imbalance", "symbols": ["usdm:btcusdt", "bybit:btcusdt"]}
+    with pytest.raises(ConfigError, match=r"\(x\) host = \"execution\": a cross-venue strategy"):
+        group.expand({"instance": "arb", "venues": venues, "strategies": [{**cross, "host": "execution"}]})
+    # a one-venue strategy in a config of several venues may be
+    g = group.expand({"instance": "arb", "venues": venues,
+                      "strategies": [cross, {"name": "y", "symbols": ["bybit:btcusdt"], "host": "execution"}]})
+    assert [s.host for s in g.venues["bybit"].strategies] == ["execution"]
+    assert g.venues["usdm"].strategies[0].host == "own"
