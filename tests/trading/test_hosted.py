@@ -8,7 +8,6 @@ equal the simulator's record), a trade id stored twice."""
 import json
 import re
 import signal
-import sqlite3
 import subprocess
 import sys
 
@@ -17,12 +16,11 @@ import numpy as np
 from hftshm.journal import files
 from hftshm.layouts import exec_report as F
 from hftshm.launch.trading_instance import TradingInstance as Harness
-from hftshm.risk.state import RiskState
 from hftshm.state.store import path_for, restore
 from hftshm.trading.area import TradingArea
 
 from ._checks import reports, wait_for
-from .test_state_restart import HERE, resume, settle, strategy_position, venue_trades
+from .test_state_restart import HERE, check_stored_and_risk, resume, settle, strategy_position, venue_trades
 
 CLI = [sys.executable, "-m", "hftshm.cli"]
 
@@ -38,17 +36,8 @@ def check_positions(h, where: str) -> None:
     venue = venue_trades(h)
     area = TradingArea(h.control.risk_buffer())
     back = restore(path_for(h.cfg), area.run_tag)
-    db = sqlite3.connect(path_for(h.cfg))
-    try:
-        rows = db.execute("SELECT trade_id, COUNT(*) FROM fills GROUP BY symbol, trade_id").fetchall()
-    finally:
-        db.close()
-    assert not [t for t, n in rows if n > 1], f"{where}: a trade id stored twice"
-    assert sorted(t for t, _ in rows) == sorted(venue), f"{where}: stored fills are not the venue's"
+    check_stored_and_risk(h, venue, where)
     pos = sum(q for q, _ in venue.values())
-    risk = RiskState.attach(h.control.risk_buffer())
-    assert int(risk.symbols[0]["position_e8"]) == pos, f"{where}: risk state position"
-    assert int(risk.symbols[0]["fills"]) == len(venue), f"{where}: risk state counted a fill twice or lost one"
     assert back.by_strategy.get(1, {}).get("BTCUSDT", 0) == pos, f"{where}: stored position"
     # the hosted strategy prints its position to execution's log (churn_strategy.py)
     assert re.search(r"^position 0 -?\d+$", h.log("execution"), re.M), "no position line in execution's log"

@@ -71,6 +71,22 @@ def settle(h) -> None:
                              f"the ring holds up to {last}; state log: {h.log('state')[-1500:]}") from None
 
 
+def check_stored_and_risk(h, venue: dict, where: str) -> None:
+    """The state holds each of the venue's trades once, and the risk state's position and fill
+    count are the venue's."""
+    db = sqlite3.connect(path_for(h.cfg))
+    try:
+        rows = db.execute("SELECT trade_id, COUNT(*) FROM fills GROUP BY symbol, trade_id").fetchall()
+    finally:
+        db.close()
+    twice = [t for t, n in rows if n > 1]
+    assert not twice, f"{where}: trade ids stored twice: {twice}"
+    assert sorted(t for t, _ in rows) == sorted(venue), f"{where}: stored fills are not the venue's"
+    risk = RiskState.attach(h.control.risk_buffer())
+    assert int(risk.symbols[0]["position_e8"]) == sum(q for q, _ in venue.values()), f"{where}: risk state position"
+    assert int(risk.symbols[0]["fills"]) == len(venue), f"{where}: risk state counted a fill twice or lost one"
+
+
 def check(h, where: str, whole: bool = False) -> None:
     """``whole``: the instance was restarted, its fills ring holds this run's fills only."""
     venue = venue_trades(h)
@@ -80,20 +96,10 @@ def check(h, where: str, whole: bool = False) -> None:
         by_strategy[sid] = by_strategy.get(sid, 0) + q
     area = TradingArea(h.control.risk_buffer())
     back = restore(path_for(h.cfg), area.run_tag)
-    db = sqlite3.connect(path_for(h.cfg))
-    try:
-        rows = db.execute("SELECT trade_id, COUNT(*) FROM fills GROUP BY symbol, trade_id").fetchall()
-    finally:
-        db.close()
-    twice = [t for t, n in rows if n > 1]
-    assert not twice, f"{where}: trade ids stored twice: {twice}"
-    assert sorted(t for t, _ in rows) == sorted(venue), f"{where}: stored fills are not the venue's"
+    check_stored_and_risk(h, venue, where)
     stored = {sid: p.get("BTCUSDT", 0) for sid, p in back.by_strategy.items()}
     assert {k: v for k, v in stored.items() if v} == {k: v for k, v in by_strategy.items() if v}, \
         f"{where}: stored positions"
-    risk = RiskState.attach(h.control.risk_buffer())
-    assert int(risk.symbols[0]["position_e8"]) == pos, f"{where}: risk state position"
-    assert int(risk.symbols[0]["fills"]) == len(venue), f"{where}: risk state counted a fill twice or lost one"
     assert strategy_position(h) == by_strategy.get(1, 0), f"{where}: the strategy's position"
     if "strategy-pas" in h.roles:
         assert strategy_position(h, "strategy-pas") == by_strategy.get(2, 0), f"{where}: the passive strategy's position"
