@@ -171,14 +171,11 @@ class StrategyCore:
                         k = self.engine.on_md_batch(batch)
                         if k:
                             self.count("intents", k)
-            while True:
-                rep = leg.fills_reader.read()
-                if rep is None:
-                    break
-                work += 1
-                rep = leg.mapped(np.array(rep, copy=True).reshape(-1))
-                if rep.shape[0]:
-                    self.engine.on_fill(rep[0])
+            reps = leg.fills_reader.read_batch(BATCH, copy=True)  # a copy: mapped() rewrites its ids
+            if reps.shape[0]:
+                work += reps.shape[0]
+                for rep in leg.mapped(reps):
+                    self.engine.on_fill(rep)
                     self.count("fills_in")
         self.set("md_lost", self.venue_rings.lost())
         return work + self._timer_and_drops(work)
