@@ -2,10 +2,10 @@
 
 ::
 
-    0        8    9    10   12       16       24       32       40       48       56       64
-    +--------+----+----+----+--------+--------+--------+--------+--------+--------+--------+
-    | seq    |kind|side|flag|symbol  |exch_ns | txn_ns |recv_ns | pub_ns |venue_id|venue_id2|
-    +--------+----+----+----+--------+--------+--------+--------+--------+--------+--------+
+    0        8    9    10   11   12       16       24       32       40       48       56       64
+    +--------+----+----+----+----+--------+--------+--------+--------+--------+--------+--------+
+    | seq    |kind|side|flag|venu|symbol  |exch_ns | txn_ns |recv_ns | pub_ns |venue_id|venue_id2|
+    +--------+----+----+----+----+--------+--------+--------+--------+--------+--------+--------+
     64       72       80       88       96       104      112      120      128
     +--------+--------+--------+--------+--------+--------+--------+--------+
     |price_e8| qty_e8 |price2e8| qty2_e8| price  | qty    | price2 | qty2   |
@@ -62,6 +62,13 @@ source sequence ``p + base``, ``base`` fixed for the ring's life (the bridge's `
 counter; 0 when the receiver follows the source from its start). Every other field, exchange and
 receive times included, is the source's byte for byte; ``publish_ns`` is the local publish.
 
+Venue and instrument: ``venue`` is the code of the venue the record came from (``VENUES``
+below; 0: unknown, as in journals written before the field existed), and ``symbol_id`` the
+instrument's row in its ring's symbol table. Ingest's publisher writes ``venue`` into every record
+as the ring publishes it (``Publisher(stamp=...)``, hftshm/ring/broadcast.py), so no normalizer
+writes it; a bridged or replayed ring keeps the source's byte. With several venues
+(``[[venues]]``), ``(venue, symbol_id)`` names an instrument across the group's md rings.
+
 Timestamps (ns since the epoch): ``exch_ns`` the exchange event time ``E``; ``txn_ns`` the
 trade time ``T`` (trades), the transaction time ``T`` (futures QUOTE from bookTicker), the next
 funding time (MARK), the order time (LIQUIDATION), or 0; ``recv_ns`` local receive; ``publish_ns`` ring publish.
@@ -99,6 +106,11 @@ F_BEST_MATCH = 4  # trade "M"
 F_FROM_BOOK = 8  # QUOTE derived from the local order book (not a bookTicker)
 F_NOT_MARKET = 16  # TRADE the venue reports as other than a market trade (futures insurance fund, ADL)
 
+# venue codes (the ``[venue] kind`` an ingest normalizes); stable: journals keep them
+VENUES = {1: "binance_spot", 2: "binance_usdm", 3: "bybit_spot", 4: "bybit_linear", 5: "okx"}
+VENUE_CODES = {v: k for k, v in VENUES.items()}
+VENUE_CODES["binance"] = VENUE_CODES["binance_spot"]  # the kind's older name
+
 E8 = 100_000_000
 
 DTYPE = make_dtype(
@@ -106,7 +118,8 @@ DTYPE = make_dtype(
         ("seq", "<i8", 0),
         ("kind", "u1", 8),
         ("side", "u1", 9),
-        ("flags", "<u2", 10),
+        ("flags", "u1", 10),
+        ("venue", "u1", 11),
         ("symbol_id", "<u4", 12),
         ("exch_ns", "<i8", 16),
         ("txn_ns", "<i8", 24),
@@ -126,7 +139,11 @@ DTYPE = make_dtype(
     128,
 )
 
-LAYOUT = Layout("md_event.v1", DTYPE, __doc__)
+LAYOUT = Layout("md_event.v2", DTYPE, __doc__)
+
+# md_event.v1 (the same bytes, with ``flags`` a u2 whose high byte, now ``venue``, was always 0):
+# its journals read as v2 records of venue 0 (hftshm/journal/files.py)
+V1_FINGERPRINT = 0xEE204871FA8A8BBD
 
 
 def format_e8(value: int) -> str:
@@ -142,7 +159,7 @@ def records(n: int = 1) -> np.ndarray:
 
 # The field offsets the compiled writers (venues/inband_arrays.py, venues/binance_spot/fastrecord.py)
 # use when they write a record as 16 little-endian int64 words instead of through numpy's fields.
-WORD_OFFSETS = {"seq": 0, "kind": 8, "side": 9, "flags": 10, "symbol_id": 12, "exch_ns": 16, "txn_ns": 24,
+WORD_OFFSETS = {"seq": 0, "kind": 8, "side": 9, "flags": 10, "venue": 11, "symbol_id": 12, "exch_ns": 16, "txn_ns": 24,
                 "recv_ns": 32, "publish_ns": 40, "venue_id": 48, "venue_id2": 56, "price_e8": 64,
                 "qty_e8": 72, "price2_e8": 80, "qty2_e8": 88, "price": 96, "qty": 104, "price2": 112,
                 "qty2": 120}

@@ -80,8 +80,9 @@ class IngestAgent(Agent):
             if s.upper() not in table:
                 raise ValueError(f"[venue] symbol {s!r} is not in the md ring's symbol table {table}")
             ids[s.upper()] = table.index(s.upper())
-        self.publisher = self.ring.publisher()  # refuses while a predecessor still publishes
         market = venues.market_venue_of(ctx.config)
+        # refuses while a predecessor still publishes; names the venue in every record it publishes
+        self.publisher = self.ring.publisher(stamp={"venue": md.VENUE_CODES[market.kind]})
         market.check_streams(venue.streams)
         normalizer = market.normalizer(ids)
         # A restart: go on from the predecessor's last records (its counters go on by themselves,

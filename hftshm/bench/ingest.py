@@ -186,7 +186,7 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str 
         url = f"ws://127.0.0.1:{port}{INBAND[venue]}?rate=0&count={expected}"
         send = _inband_subscribe(venue, kind)
     if mode.startswith("pipeline"):
-        pub = ring.publisher()
+        pub = ring.publisher(stamp=_stamp(venue))
         pipeline = FeedPipeline(venues.get(venue).normalizer({"BTCUSDT": 0}), pub)
         if kind == "capture":  # the recorded snapshot, handed in when the book asks (no API here)
             snap = _recorded_snapshot(_CAPTURES[venue])
@@ -222,6 +222,11 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str 
     return row
 
 
+def _stamp(venue: str) -> dict:
+    """The publisher's stamp that live ingest uses (workers/ingest.py): the venue of every record."""
+    return {"venue": md.VENUE_CODES[venues.get(venue).kind]}
+
+
 def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot") -> dict:
     capture = _CAPTURES.get(venue)
     norm = venues.get(venue).normalizer({"BTCUSDT": 0})
@@ -232,7 +237,7 @@ def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot") ->
         passes = 1
     else:
         frames = [orjson.dumps(env) for env in templates(kind, capture)]
-    pub = ring.publisher()
+    pub = ring.publisher(stamp=_stamp(venue))
     normalize, publish, publish_batch, now = norm.normalize, pub.publish, pub.publish_batch, time.perf_counter_ns
     samples = []
     append = samples.append

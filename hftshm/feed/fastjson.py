@@ -118,7 +118,7 @@ _WORDS = md.DTYPE.itemsize // 8
 @njit(cache=True, inline="always")
 def md_record(words, at, kind, side, flags, sid, exch_ns, txn_ns, recv_ns, id1, id2, price, qty, price2, qty2):
     """Every field of md record ``at`` of ``words`` (the records as int64 words, at
-    md.WORD_OFFSETS, which md.check_words pins); seq and publish_ns 0: the ring stamps them. The
+    md.WORD_OFFSETS, which md.check_words pins); seq, publish_ns and venue 0: the ring stamps them. The
     floats are e8 / 1e8, as Python's int / int, for values below 2**53 (callers refuse larger)."""
     o = at * _WORDS
     words[o] = 0

@@ -20,9 +20,10 @@ from numba import njit
 from hftshm.layouts import md
 from hftshm.ring.fast import entry_point
 
-# Field order and struct codes, by offset. seq and publish_ns are written 0: the ring stamps them.
+# Field order and struct codes, by offset. seq, publish_ns and venue are written 0: the ring
+# stamps them (venue as a pad byte: no normalizer passes it).
 _FIELDS = (
-    ("seq", "<i8", "q"), ("kind", "|u1", "B"), ("side", "|u1", "B"), ("flags", "<u2", "H"),
+    ("seq", "<i8", "q"), ("kind", "|u1", "B"), ("side", "|u1", "B"), ("flags", "|u1", "B"), ("venue", "|u1", "x"),
     ("symbol_id", "<u4", "I"), ("exch_ns", "<i8", "q"), ("txn_ns", "<i8", "q"),
     ("recv_ns", "<i8", "q"), ("publish_ns", "<i8", "q"), ("venue_id", "<i8", "q"),
     ("venue_id2", "<i8", "q"), ("price_e8", "<i8", "q"), ("qty_e8", "<i8", "q"),

@@ -58,6 +58,7 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
     usdm = venue == "usdm" or (venue == "auto" and _looks_usdm(capture))
     ids = {s: i for i, s in enumerate(upper)}
     norm = BinanceUsdmNormalizer(ids) if usdm else BinanceSpotNormalizer(ids)
+    code = M.VENUE_CODES["binance_usdm" if usdm else "binance_spot"]
     journal = RingJournal(out_dir, _Ring([s.lower() for s in symbols]), "import", rotate_bytes)
     buf = np.zeros(BATCH, M.DTYPE)
     raw = memoryview(buf.view(np.uint8))
@@ -74,6 +75,7 @@ def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
             out = buf[:n]
             out["seq"] = np.arange(seq + 1, seq + n + 1)
             out["publish_ns"] = out["recv_ns"]
+            out["venue"] = code  # as live ingest's publisher stamps it
             journal.write(out)
             seq += n
             n = 0

@@ -16,6 +16,8 @@ from typing import Iterator
 
 import numpy as np
 
+from hftshm import layouts
+
 from . import format as F
 from .format import CutTail, JournalError
 
@@ -52,6 +54,10 @@ class JournalFile:
         self.raw = np.memmap(self.path, dtype=np.uint8, mode="r")
         self.size = size
         self.meta = F.decode(self.raw[:F.HEADER_LENGTH].tobytes(), where)
+        newer = layouts.upgrade(self.meta["layout"], self.meta["fingerprint"])
+        if newer is not None:  # an older layout of the same bytes: read as the current one
+            self.meta.update(layout=newer.name, fingerprint=newer.fingerprint & (2**64 - 1),
+                             dtype=F.dtype_json(newer.dtype), upgraded_from=self.meta["layout"])
         self.dtype = np.dtype(self.meta["dtype"])
         self.version = self.meta["version"]
 

@@ -45,8 +45,8 @@ class BroadcastRing(RingSegment):
         """Attach by name; with ``layout``, refuse a ring holding any other layout."""
         return cls._attach(instance, name, layout)
 
-    def publisher(self, wait=None) -> "Publisher":
-        return Publisher(self, wait)
+    def publisher(self, wait=None, stamp: dict | None = None) -> "Publisher":
+        return Publisher(self, wait, stamp)
 
     def reader(self, name: str | None = None, **options) -> Reader:
         return Reader(self, name, **options)
@@ -74,10 +74,29 @@ def _fast_publish(one, hdr_addr, slots_addr, dtype, wake, slow):
     return publish
 
 
-class Publisher:
-    """The ring's single producer. ``publish`` waits while a ``wait`` ring is full."""
+def stamp_word(dtype: np.dtype, stamp: dict | None) -> int:
+    """``header.W_PRODUCER_STAMP`` for ``{field: value}``: one one-byte field of the layout, which
+    the producer writes into every record it publishes (what was in it is overwritten)."""
+    if not stamp:
+        return 0
+    if len(stamp) != 1:
+        raise RingConfigError(f"a producer stamps one field, not {sorted(stamp)}")
+    (name, value), = stamp.items()
+    if name not in (dtype.names or ()) or dtype.fields[name][0].itemsize != 1:
+        raise RingConfigError(f"stamp field {name!r} is not a one-byte field of the ring's records")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
+        raise RingConfigError(f"stamp {name}={value!r}: a byte is 0..255")
+    return H.STAMP_SET | dtype.fields[name][1] << 8 | value
 
-    def __init__(self, ring: BroadcastRing, wait=None):
+
+class Publisher:
+    """The ring's single producer. ``publish`` waits while a ``wait`` ring is full.
+
+    ``stamp={"venue": 4}``: every record published gets that one-byte field (ingest names the
+    venue of its md records this way, so no normalizer writes it)."""
+
+    def __init__(self, ring: BroadcastRing, wait=None, stamp: dict | None = None):
+        word = stamp_word(ring.layout.dtype, stamp)
         hdr = ring.hdr
         pid = procinfo.me()[0]
         owner = int(A.load_acquire(hdr, H.W_PRODUCER_PID))
@@ -92,6 +111,7 @@ class Publisher:
         # A producer taking over from a dead one goes on from the last published record; its
         # predecessor's cached limit may predate readers that joined since, so rescan first.
         A.store_relaxed(hdr, H.W_PRODUCER_LIMIT, A.load_acquire(hdr, H.W_CURSOR))
+        A.store_relaxed(hdr, H.W_PRODUCER_STAMP, word)  # ours, not a predecessor's
         self.wait_strategy = make_wait(wait)
         self._waker = Waker(ring)
         self._held = 0  # parked bits taken while holding wake-ups (hold_wakes)

@@ -93,6 +93,10 @@ HOT_WORDS = (
     "producer_limit",  # broadcast producer's private cache: may publish below this unchecked
 )
 _hot = {name: HOT_OFFSET + i * CACHE_LINE for i, name in enumerate(HOT_WORDS)}
+# The broadcast producer's stamp, beside its limit on its private line: one byte it writes into
+# every record it publishes (md's ``venue``), as ``STAMP_SET | offset << 8 | value``; 0: none.
+PRODUCER_STAMP_OFFSET = _hot["producer_limit"] + WORD
+STAMP_SET = 1 << 32
 CURSOR_OFFSET = _hot["cursor"]
 CLAIM_OFFSET = _hot["claim"]
 PARKED_OFFSET = _hot["parked"]
@@ -165,6 +169,7 @@ W_GATING_MIN = GATING_MIN_OFFSET // WORD
 W_PRODUCER_HEARTBEAT = PRODUCER_HEARTBEAT_OFFSET // WORD
 W_PRODUCER_PID = PRODUCER_PID_OFFSET // WORD
 W_PRODUCER_LIMIT = PRODUCER_LIMIT_OFFSET // WORD
+W_PRODUCER_STAMP = PRODUCER_STAMP_OFFSET // WORD
 W_COMMITS = COMMITS_OFFSET // WORD
 
 assert READER_SLOTS <= 64

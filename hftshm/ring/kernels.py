@@ -11,7 +11,7 @@ Broadcast publish protocol (single producer)::
 
     claim   := s + n        relaxed store: "records below claim may be being written"
     fence(release)          the claim store is ordered before the record stores (smp_wmb)
-    write records, stamp seq and publish_ns
+    write records, stamp seq and publish_ns (and the producer's stamp byte, if it has one)
     cursor  := s + n        release store: the records are complete and visible
     fence(seq_cst); if parked: wake       StoreLoad against a reader arming its wake-up
 
@@ -32,7 +32,7 @@ from numba import njit
 from .. import atomics as A
 from ..clock import now_ns
 from . import header as H
-from .pointers import header_at, slots_at, words_at
+from .pointers import bytes_at, header_at, slots_at, words_at
 from . import producer_table as PT
 from . import reader_table as RT
 
@@ -154,15 +154,26 @@ def bc_claim(hdr, n):
     return seq
 
 
+@njit(cache=True, inline="always")
+def _stamp(stamp, slots, i):
+    """Write the producer's stamp byte (``header.W_PRODUCER_STAMP``) into record ``i``."""
+    if stamp != 0:
+        at = bytes_at(slots.ctypes.data + i * slots.itemsize + ((stamp >> 8) & 0xFFFF), (1,))
+        at[0] = stamp & 0xFF
+
+
 @njit(cache=True)
 def bc_commit(hdr, slots, seq, n):
     """Stamp and publish records [seq, seq + n) claimed by ``bc_claim``; returns bits to wake."""
     mask = hdr[H.W_CAPACITY] - 1
     t = now_ns()
+    stamp = hdr[H.W_PRODUCER_STAMP]
     for j in range(n):
-        rec = slots[(seq + j) & mask]
+        i = (seq + j) & mask
+        rec = slots[i]
         rec.seq = seq + j
         rec.publish_ns = t
+        _stamp(stamp, slots, i)
     A.store_release(hdr, H.W_CURSOR, seq + n)
     A.store_relaxed(hdr, H.W_PRODUCER_HEARTBEAT, t)
     return _wake(hdr)
@@ -185,12 +196,14 @@ def bc_publish(hdr, slots, recs, first, count, out):
         A.store_relaxed(hdr, H.W_CLAIM, seq + n)
         A.fence_release()
         t = now_ns()
+        stamp = hdr[H.W_PRODUCER_STAMP]
         for j in range(n):
             i = (seq + j) & mask
             slots[i] = recs[first + done + j]
             rec = slots[i]
             rec.seq = seq + j
             rec.publish_ns = t
+            _stamp(stamp, slots, i)
         A.store_release(hdr, H.W_CURSOR, seq + n)
         A.store_relaxed(hdr, H.W_PRODUCER_HEARTBEAT, t)
         done += n
@@ -222,6 +235,7 @@ def bc_publish_one(hdr, slots, rec):
     r = slots[i]
     r.seq = seq
     r.publish_ns = now_ns()
+    _stamp(hdr[H.W_PRODUCER_STAMP], slots, i)
     A.store_release(hdr, H.W_CURSOR, seq + 1)
     return _wake(hdr)
 

@@ -43,7 +43,7 @@ def _md(r, symbols) -> dict:
     kind = int(r["kind"])
     d = {
         "seq": int(r["seq"]), "kind": md.KIND_NAMES.get(kind, str(kind)),
-        "symbol": symbol_name(symbols, int(r["symbol_id"])),
+        "symbol": symbol_name(symbols, int(r["symbol_id"])), "venue": md.VENUES.get(int(r["venue"]), ""),
         "side": MD_SIDES.get(kind, {}).get(int(r["side"]), ""), "flags": int(r["flags"]),
         "price": format_e8(r["price_e8"]), "qty": format_e8(r["qty_e8"]),
         "price2": format_e8(r["price2_e8"]), "qty2": format_e8(r["qty2_e8"]),

@@ -114,6 +114,7 @@ def test_usdm_frames_go_through_the_live_usdm_normalizer(tmp_path):
     assert info["counters"].get("book_resets", 0) == 1 and "stale_depth_events" not in info["counters"]
     _, recs = files.load_ring(tmp_path / "md")
     assert (recs["seq"] == np.arange(1, len(recs) + 1)).all()
+    assert (recs["venue"] == M.VENUE_CODES["binance_usdm"]).all()  # as live ingest's records
     quotes = recs[(recs["kind"] == M.QUOTE) & ((recs["flags"] & M.F_FROM_BOOK) == 0)]
     assert len(quotes) == 1 and quotes[0]["exch_ns"] == 1003 * 1_000_000 and quotes[0]["qty_e8"] == 150_000_000
     assert quotes[0]["txn_ns"] == 1002 * 1_000_000

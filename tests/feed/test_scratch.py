@@ -16,8 +16,11 @@ def test_record_struct_matches_the_layout():
 def test_put_fills_every_field_and_derives_floats():
     out = MdScratch(capacity=1)
     out.put(md.LEVEL, md.ASK, md.F_LAST_IN_EVENT, 42, 11, 12, 13, 14, 15, 6_183_763_000_000, 1, 3, 2**63 - 1)
+    out.view()["venue"] = 9  # left to the ring's stamp: a put writes it 0
+    out.clear()
+    out.put(md.LEVEL, md.ASK, md.F_LAST_IN_EVENT, 42, 11, 12, 13, 14, 15, 6_183_763_000_000, 1, 3, 2**63 - 1)
     (rec,) = out.view().tolist()
-    assert rec == (0, md.LEVEL, md.ASK, md.F_LAST_IN_EVENT, 42, 11, 12, 13, 0, 14, 15,
+    assert rec == (0, md.LEVEL, md.ASK, md.F_LAST_IN_EVENT, 0, 42, 11, 12, 13, 0, 14, 15,
                    6_183_763_000_000, 1, 3, 2**63 - 1, 61837.63, 1e-8, 3e-8, 92233720368.54775807)
 
 

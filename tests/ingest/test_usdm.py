@@ -62,6 +62,8 @@ def _direct() -> dict[str, list[tuple]]:
             out.extend(norm.apply_snapshot("BTCUSDT", frame, recv).copy())
         else:
             out.extend(norm.normalize(frame, recv).copy())
+    for r in out:  # the ring names the venue in every record it publishes
+        r["venue"] = md.VENUE_CODES["binance_usdm"]
     return _channels(out)
 
 

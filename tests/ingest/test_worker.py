@@ -74,6 +74,8 @@ def _direct(lines) -> list[np.ndarray]:
             out.extend(norm.apply_snapshot("BTCUSDT", frame, recv).copy())
         else:
             out.extend(norm.normalize(frame, recv).copy())
+    for r in out:  # the ring names the venue in every record it publishes
+        r["venue"] = md.VENUE_CODES["binance_spot"]
     return out
 
 

@@ -238,3 +238,38 @@ def test_a_new_run_of_the_instance_never_skips_its_records(tmp_path):
     meta, got = files.load_ring(d)
     assert len(got) == 50 and meta["ring_created_ns"] == 222
     assert len(files.load_ring(d / "earlier-111")[1]) == 100
+
+
+def test_md_event_v1_journals_read_as_v2_records_of_venue_0(tmp_path, instance):
+    """Before records named their venue, byte 11 was the (always zero) high byte of a u2 flags:
+    a v1 journal is read as v2 records of venue 0, the flags kept, and a v2 file can continue it."""
+    from hftshm.layouts import upgrade
+    from hftshm.layouts.base import Layout, make_dtype
+
+    fields = [(n, md.DTYPE.fields[n][0].str, md.DTYPE.fields[n][1]) for n in md.DTYPE.names if n != "venue"]
+    fields = [("flags", "<u2", 10) if f[0] == "flags" else f for f in fields]
+    v1 = Layout("md_event.v1", make_dtype(fields, 128))
+    assert v1.fingerprint & (2**64 - 1) == md.V1_FINGERPRINT  # the constant is v1's
+    assert upgrade(v1.name, v1.fingerprint) is md.LAYOUT and upgrade("md_event.v1", 1) is None
+    old = np.zeros(500, v1.dtype)
+    old["seq"] = np.arange(500)
+    old["kind"] = md.TRADE
+    old["flags"] = md.F_BEST_MATCH | md.F_NOT_MARKET
+    old["price_e8"] = np.arange(500) * 10
+    d = tmp_path / "md"
+    write_journal(d, "md", v1, old, symbols=("BTCUSDT",))
+    meta, got = files.load_ring(d)
+    assert meta["layout"] == md.LAYOUT.name and meta["upgraded_from"] == "md_event.v1"
+    assert got.dtype == md.DTYPE and len(got) == 500
+    assert (got["venue"] == 0).all() and (got["flags"] == md.F_BEST_MATCH | md.F_NOT_MARKET).all()
+    assert (got["price_e8"] == old["price_e8"]).all() and (got["seq"] == old["seq"]).all()
+    # a v2 file written after the v1 ones continues the same journal
+    j = RingJournal(d, RingSpec("md", md.LAYOUT, ("BTCUSDT",)), "inst", 256 << 20)
+    assert j.last_seq == 499
+    more = md.records(2)
+    more["seq"] = [500, 501]
+    more["venue"] = 2
+    j.write(more)
+    j.close()
+    meta, got = files.load_ring(d)
+    assert got["venue"].tolist() == [0] * 500 + [2, 2]

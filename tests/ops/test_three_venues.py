@@ -73,6 +73,7 @@ def test_three_venues_ingest_side_by_side_without_loss_or_reordering(tmp_path, i
 
         _, recs = files.load_ring(tmp_path / "runs" / n / "journal" / "md")
         assert recs["seq"].tolist() == list(range(published)), venue  # nothing lost, nothing twice
+        assert set(recs["venue"].tolist()) == {M.VENUE_CODES[VENUES[venue][1]]}, venue  # each names its venue
         for sym in np.unique(recs["symbol_id"]):
             mine = recs[recs["symbol_id"] == sym]
             # one source at a time: a kind, and for quotes whether the venue sent it (bookTicker,

@@ -48,7 +48,7 @@ def test_layout_mismatch_names_both(instance):
     BroadcastRing.create(instance, "md", bench.LAYOUT, 16)
     with pytest.raises(LayoutMismatch) as err:
         BroadcastRing.attach(instance, "md", md.LAYOUT)
-    assert "bench.v1" in str(err.value) and "md_event.v1" in str(err.value)
+    assert "bench.v1" in str(err.value) and "md_event.v2" in str(err.value)
 
 
 @pytest.mark.parametrize("capacity", [0, 1, 3, 1000, -8, 2.0])

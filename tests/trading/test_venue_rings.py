@@ -44,8 +44,10 @@ def test_md_ids_map_into_the_strategys_table(two_venues):
         recs = np.zeros(4, M.DTYPE)
         recs["symbol_id"] = [0, 1, 2, 1]  # bybit's ids: ETHUSDT, BTCUSDT, SOLUSDT (not named), BTCUSDT
         recs["seq"] = [10, 11, 12, 13]
+        recs["venue"] = M.VENUE_CODES["bybit_linear"]
         out = leg.mapped(recs)
         assert out["seq"].tolist() == [10, 11, 13]  # SOLUSDT dropped, order kept
+        assert set(out["venue"].tolist()) == {M.VENUE_CODES["bybit_linear"]}  # each still names its venue
         assert out["symbol_id"].tolist() == [2, 1, 1]  # BYBIT:ETHUSDT = 2, BYBIT:BTCUSDT = 1
         bad = np.zeros(1, M.DTYPE)
         bad["symbol_id"] = 99  # past the venue's table: never indexes out of it

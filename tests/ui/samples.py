@@ -27,7 +27,7 @@ STAGE_NAMES = ("exch_to_recv", "recv_to_publish", "publish_to_read.journal", "pu
 
 def full(**changes) -> Snapshot:
     rings = (
-        RingSnap(name="md", layout="md_event.v1", policy="overwrite", capacity=1 << 20, published=1_234_567,
+        RingSnap(name="md", layout="md_event.v2", policy="overwrite", capacity=1 << 20, published=1_234_567,
                  rate=2013.0, occupancy=0.0001, symbols=2,
                  readers=(_reader("journal", lag=3), _reader("strategy-mm", lag=1),
                           _reader("adhoc-999.0", gating=False, lost=77, wait="backoff"))),

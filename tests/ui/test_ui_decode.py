@@ -12,11 +12,13 @@ SYMBOLS = ["BTCUSDT", "ETHUSDT"]
 
 def test_md_quote_and_level():
     recs = md.records(2)
-    recs[0] = (7, md.QUOTE, 0, md.F_FROM_BOOK, 1, 10, 0, 20, 30, 99, 0, 6_183_763_000_000, 50_000_000,
+    recs[0] = (7, md.QUOTE, 0, md.F_FROM_BOOK, md.VENUE_CODES["bybit_linear"], 1, 10, 0, 20, 30, 99, 0,
+               6_183_763_000_000, 50_000_000,
                6_183_764_000_000, 1, 61837.63, 0.5, 61837.64, 1e-8)
     recs[1]["kind"], recs[1]["side"], recs[1]["symbol_id"] = md.LEVEL, md.ASK, 5
     d = decode.to_dict(recs[0], decode.MD, SYMBOLS)
-    assert d == {"seq": 7, "kind": "quote", "symbol": "ETHUSDT", "side": "", "flags": md.F_FROM_BOOK,
+    assert d == {"seq": 7, "kind": "quote", "symbol": "ETHUSDT", "venue": "bybit_linear", "side": "",
+                 "flags": md.F_FROM_BOOK,
                  "price": "61837.63000000", "qty": "0.50000000", "price2": "61837.64000000", "qty2": "0.00000001",
                  "venue_id": 99, "venue_id2": 0, "exch_ns": 10, "txn_ns": 0, "recv_ns": 20, "publish_ns": 30}
     d1 = decode.to_dict(recs[1], decode.MD, SYMBOLS)

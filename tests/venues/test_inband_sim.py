@@ -97,8 +97,10 @@ def test_session_resyncs_gaps_and_the_consumer_book_matches(sim, kind):
         stop.set()
         await task
 
+    started = time.monotonic()
     asyncio.run(main())
-    assert done(), f"{kind}: {c.as_dict()} counts {counts}"
+    assert done(), (f"{kind}: {c.as_dict()} counts {counts} messages {pipeline.messages} "
+                    f"in {time.monotonic() - started:.1f} s")
     assert checked[0] > 20
     assert c.bad_fields == c.malformed_json == c.unknown_events == c.venue_errors == 0, c.as_dict()
     assert c.crossed_books == 0 and c.checksum_errors == 0, c.as_dict()
@@ -142,6 +144,7 @@ def test_the_ingest_worker_ingests_each_venue(ingest_instance, sim, kind):
                            and sum(int(x["kind"]) == md.LEVEL for x in r) >= 50, timeout=90)
     syms = {int(r["symbol_id"]) for r in recs}
     assert syms == {0, 1}  # the ring's table: BTCUSDT, ETHUSDT
+    assert {int(r["venue"]) for r in recs} == {md.VENUE_CODES[kind]}  # every record names its venue
     c = inst.wait_counters(lambda c: c["snapshots"] >= 2 and c["msgs"] >= 200, timeout=60)
     assert c["connects"] == 1 and c["conn_errors"] == 0 and c["silent"] == 0
     assert c["bad_fields"] == c["malformed"] == c["unknown"] == c["venue_errors"] == 0, c
