@@ -33,8 +33,8 @@ filled as maker (maker fee) when the market's own trades (a random walk, every `
 their price. ``reduceOnly`` that would not reduce the position, or is larger than it, is refused
 with 110017 (Bybit may trim the larger one instead; not modelled). No margin is checked.
 Positions and fees go to a ``futures.Ledger`` (``ledger``), which tests compare with hftshm's
-risk state. The book here is this module's own, not the one each public connection sees
-(``inband.py`` gives every public connection its own market).
+risk state. The book here is the one every public linear connection shows (``inband.py``): what
+an order takes from it is in each connection's next ``orderbook.50`` delta.
 
 Funding (``funding``, called by the server every ``TICK_S`` whether or not orders are being
 placed), as ``futures.FuturesApi.tick`` does USD-M's: at each multiple of ``funding_interval_s``

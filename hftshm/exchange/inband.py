@@ -2,10 +2,13 @@
 the way each venue sends them (hftshm/venues/bybit/normalize.py, okx/normalize.py quote the
 shapes from the venues' docs).
 
-Paths: ``/v5/public/spot`` and ``/v5/public/linear`` (Bybit), ``/ws/v5/public`` (OKX). Each
-connection gets its own market per symbol (a random walk of a book of ``levels`` levels a side
-and trades against it), started when a topic of the symbol is first subscribed, so a test can
-reason about one connection alone. What is served, and the venue behaviours it includes:
+Paths: ``/v5/public/spot`` and ``/v5/public/linear`` (Bybit), ``/ws/v5/public`` (OKX). A market
+per symbol is a random walk of a book of ``levels`` levels a side, and trades against it. On
+Bybit spot and OKX each connection gets its own, started when a topic of the symbol is first
+subscribed, so a test can reason about one connection alone. Bybit linear's connections all show
+the book the simulator's order matching uses (``bybit_trade.py``): what orders take from it, and
+its own moves between messages, reach every connection in its next delta, so a strategy trades
+against the book it sees. What is served, and the venue behaviours it includes:
 
 * Bybit ``orderbook.50.<S>``: a snapshot, then deltas, ``u`` + 1 per message; every
   ``reset_every`` book messages a snapshot with ``u`` = 1 (a book-service restart).
@@ -124,6 +127,14 @@ class Market:
     def change(self) -> tuple[list, list]:
         """One book change: (bid changes, ask changes) as [(ticks, lots)], 0 lots deletes."""
         rng = self.rng
+        if not self.bids or not self.asks:  # orders took a side empty (bybit_trade.py): quoted again
+            bid_side = not self.bids
+            other = self.asks if bid_side else self.bids
+            touch = (min(other) if bid_side else max(other)) if other else self.mid
+            step = -1 if bid_side else 1
+            changes = [(touch + step * i, rng.randint(1, 2 * self.lot)) for i in range(1, self.levels + 1)]
+            (self.bids if bid_side else self.asks).update(changes)
+            return (changes, []) if bid_side else ([], changes)
         bid_side = rng.random() < 0.5
         side = self.bids if bid_side else self.asks
         best_bid, best_ask = max(self.bids), min(self.asks)
@@ -179,12 +190,15 @@ class _Stream:
 class InbandSession:
     """One connection: topics, markets and the id state of each book."""
 
-    def __init__(self, venue: str, opts: InbandOptions, symbols: dict):
+    def __init__(self, venue: str, opts: InbandOptions, symbols: dict, markets: dict | None = None):
         self.venue = venue
         self.opts = opts
         self.symbols = symbols  # upper-case symbol -> allowed
         self.rng = random.Random(opts.seed)
-        self.markets: dict[str, Market] = {}
+        # ``markets`` given (Bybit linear: the matching's, shared with every connection): a book
+        # delta says every level that differs from what this topic last sent, whoever changed it
+        self.shared = markets is not None
+        self.markets: dict[str, Market] = markets if markets is not None else {}
         self.topics: dict[str, tuple[str, str]] = {}  # name -> (kind, SYMBOL)
         self.pending_snapshots: list[str] = []
         self.ids: dict[str, dict] = {}  # per book topic: u / seq state
@@ -318,6 +332,8 @@ class InbandSession:
     def _update(self, name: str):
         kind, sym = self.topics[name]
         m = self.markets[sym]
+        while not m.bids or not m.asks:  # (shared) orders took a side empty: quoted again first
+            m.change()
         if kind in ("publicTrade", "trades"):
             return self._trade(name, m)
         if kind == "tickers":
@@ -361,6 +377,8 @@ class InbandSession:
                 snapshot = True
             else:
                 bids, asks = m.change()
+                if self.shared:
+                    bids, asks = _changed(st, m, depth)
                 st["id"] += 1
                 if self._gap():
                     return None
@@ -369,6 +387,7 @@ class InbandSession:
                                               "a": [[m.px(p), m.qty(q)] for p, q in asks],
                                               "u": st["id"], "seq": self.seq}, "cts": self._ms()})
         bids, asks = m.top(depth)
+        st["sent"] = (dict(bids), dict(asks))
         msg = orjson.dumps({"topic": name, "type": "snapshot", "ts": self._ms(),
                             "data": {"s": m.symbol, "b": [[m.px(p), m.qty(q)] for p, q in bids],
                                      "a": [[m.px(p), m.qty(q)] for p, q in asks], "u": st["id"],
@@ -506,6 +525,17 @@ class InbandSession:
             "bid1Price": m.px(bp), "bid1Size": m.qty(bq), "ask1Price": m.px(ap), "ask1Size": m.qty(aq)}
 
 
+def _changed(st: dict, m: Market, depth: int) -> tuple[list, list]:
+    """The top ``depth`` levels a side that differ from what this topic last sent (``st["sent"]``,
+    updated), and 0 for those that left it: the market's moves and the orders' takes alike."""
+    bids, asks = m.top(depth)
+    out = []
+    for now, before in zip((dict(bids), dict(asks)), st.get("sent", ({}, {}))):
+        out.append([(p, q) for p, q in now.items() if before.get(p) != q] + [(p, 0) for p in before if p not in now])
+    st["sent"] = (dict(bids), dict(asks))
+    return out[0], out[1]
+
+
 def _e8_text(v: int, decimals: int) -> str:
     """A non-negative e8 amount as text with ``decimals`` decimals (truncated)."""
     return f"{v // E8}.{v % E8:08d}"[: len(str(v // E8)) + 1 + decimals]
@@ -520,9 +550,10 @@ async def _flood(conn, reader, frames: list[bytes], chunk: int = 512) -> None:
             return
 
 
-async def serve(conn, venue: str, opts: InbandOptions, symbols, stats=None) -> None:
-    """Serve one Bybit or OKX public connection until it closes (or ``opts.count`` is sent)."""
-    session = InbandSession(venue, opts, {s.upper() for s in symbols})
+async def serve(conn, venue: str, opts: InbandOptions, symbols, stats=None, markets=None) -> None:
+    """Serve one Bybit or OKX public connection until it closes (or ``opts.count`` is sent);
+    ``markets``: the symbols' markets to show, shared (else the connection's own)."""
+    session = InbandSession(venue, opts, {s.upper() for s in symbols}, markets)
 
     prepared: list[bytes] = []
 

@@ -260,7 +260,9 @@ class ExchangeSimulator:
             opts = inband.InbandOptions(rate=cfg.rate, levels=cfg.levels, seed=cfg.seed,
                                         gap_every=cfg.faults.gap_every, count=cfg.count or 0)
             opts = dataclasses.replace(opts, **conn.route[2])
-            await inband.serve(conn, conn.route[1], opts, [s.upper() for s in cfg.specs], self.stats)
+            # Bybit linear shows the book its orders match against (bybit_trade.py)
+            shared = self.bybit.venue.markets if conn.route[1] == "bybit_linear" else None
+            await inband.serve(conn, conn.route[1], opts, [s.upper() for s in cfg.specs], self.stats, shared)
         elif conn.route[0] == "bybit":  # Bybit v5 orders (bybit_trade.py)
             serve = self.bybit.serve_trade if conn.route[1] == BYBIT_TRADE_PATH else self.bybit.serve_private
             await serve(conn)

@@ -166,3 +166,46 @@ def test_execution_list_windows_pages_and_faults():
     v.fail_executions = 1
     assert get(f"category=linear&startTime={base}")["retCode"] == 10016
     assert get(f"category=linear&startTime={base}")["retCode"] == 0  # once
+
+
+def test_every_public_linear_connection_shows_the_book_orders_match_against():
+    """The public orderbook.50 of every linear connection is the matching's book: after an order
+    takes levels (and the market moves between messages), each connection's next delta brings
+    its consumer's book, rebuilt by the live normalizer, back to the simulator's own."""
+    from hftshm import venues
+    from hftshm.exchange.inband import InbandOptions, InbandSession
+
+    v = venue()
+    m = v.markets["BTCUSDT"]
+    opts = InbandOptions(reset_every=0, gap_every=0, levels=20)
+    conns = []
+    for _ in range(2):
+        session = InbandSession("bybit_linear", opts, {"BTCUSDT"}, v.markets)
+        norm = venues.get("bybit_linear").normalizer({"BTCUSDT": 0})
+        for reply in session.handle(orjson.dumps({"op": "subscribe", "args": ["orderbook.50.BTCUSDT",
+                                                                             "publicTrade.BTCUSDT"]})):
+            norm.normalize(reply, 1)
+        conns.append((session, norm))
+
+    def pump_and_check(n):
+        """Each connection's messages, then its book: the book as its last delta left it (the
+        other connection's messages move the shared market too; a trade message does not)."""
+        spec = m.spec
+        for session, norm in conns:
+            for msg in session.next_messages(n):
+                norm.normalize(msg, 2)
+            book = norm.book("BTCUSDT")
+            assert book.live
+            assert book.bids.as_dict() == {p * spec.tick_e8: q * spec.step_e8 for p, q in m.bids.items()}
+            assert book.asks.as_dict() == {p * spec.tick_e8: q * spec.step_e8 for p, q in m.asks.items()}
+
+    pump_and_check(40)
+    s = authed(v)
+    best, second = sorted(m.asks)[:2]
+    qty = (m.asks[best] + 1) * m.spec.step_e8  # the best ask whole and one lot of the next
+    ans, events = create(v, s, "t1", side="Buy", orderType="Market", qty=f"{qty / E8:.3f}", orderLinkId="t1")
+    assert ans["retCode"] == 0 and [t for t, _ in events].count("execution") == 2
+    assert best not in m.asks
+    v.tick(now_ms())  # the market's own move, outside any connection's messages
+    pump_and_check(40)  # every change reached every connection in its next delta
+    assert sum(n.counters.depth_gaps for _, n in conns) == 0

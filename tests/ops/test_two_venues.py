@@ -1,9 +1,10 @@
-"""End to end: ``hftshm start`` with the shipped two-venue example (docs/examples/two-venues.toml):
-Binance Spot and Binance USD-M, each on its own simulator and in its own venue instance, and the
-built-in cross-venue strategy trading both. Once it has filled on both venues, trading is halted
-and each venue's position, as ``hftshm status`` shows it, equals that simulator's own record
-(asked over the venue's signed WebSocket API: USD-M's ``account.position``, the sum of Spot's
-``myTrades``). The stop is clean (exit 0, nothing left in /dev/shm) and
+"""End to end: ``hftshm start`` with the shipped two-venue examples: Binance Spot and Binance
+USD-M (docs/examples/two-venues.toml), and Binance USD-M and Bybit linear
+(docs/examples/binance-bybit.toml), each venue on its own simulator and in its own venue instance,
+and the built-in cross-venue strategy trading both. Once it has filled on both venues, trading is
+halted and each venue's position, as ``hftshm status`` shows it, equals that simulator's own
+record (asked over the venue's signed API: USD-M's ``account.position``, the sum of Spot's
+``myTrades``, Bybit's ``/v5/position/list``). The stop is clean (exit 0, nothing left in /dev/shm) and
 each venue's journaled fills sum to its final position. A second run shows ``[risk_total]``: a
 gross exposure cap across venues halts trading on every venue. Every wait is for the condition
 checked, with a deadline."""
@@ -18,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import orjson
+import pytest
 from websockets.sync.client import connect
 
 from hftshm.exchange.config import DEFAULT_API_KEY, DEFAULT_API_SECRET
@@ -26,17 +28,19 @@ from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.venues.binance_spot.signing import Signer
 from tests.runtime.helpers import CLI, cli_ok, leftovers, status_json, stop, supervisor, wait_running
+from tests.support import bybit_positions
 
 START_S = 600  # a first run compiles every kernel (minutes on a loaded machine); an exit fails at once
-EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "two-venues.toml"
+EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
+EXAMPLE = EXAMPLES / "two-venues.toml"
 E8 = 100_000_000
 LIVE = ("new", "acked", "partial")
 VENUES = ("spot", "usdm")
 
 
-def _config(tmp_path: Path, name: str, extra: tuple = ()) -> Path:
+def _config(tmp_path: Path, name: str, extra: tuple = (), example: Path = EXAMPLE) -> Path:
     """The example with this test's instance and data dir."""
-    text = EXAMPLE.read_text()
+    text = example.read_text()
     for pattern, value in ((r'(?m)^instance = ".*"$', f'instance = "{name}"'),
                            (r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "runs"}"'),
                            *extra):
@@ -87,11 +91,15 @@ def _fills(instance: str) -> int:
     return ex.get("fills", 0)
 
 
-def test_a_cross_venue_strategy_trades_both_venues_and_each_position_matches_its_venue(tmp_path, instance):
-    names = {v: f"{instance}-{v}" for v in VENUES}
+@pytest.mark.parametrize("example", ["two-venues.toml", "binance-bybit.toml"])
+def test_a_cross_venue_strategy_trades_both_venues_and_each_position_matches_its_venue(tmp_path, instance, example):
+    venue_of = {"two-venues.toml": {"spot": _spot_positions, "usdm": _usdm_positions},
+                "binance-bybit.toml": {"usdm": _usdm_positions, "bybit": bybit_positions}}[example]
+    first, second = venue_of
+    names = {v: f"{instance}-{v}" for v in venue_of}
     runs = tmp_path / "runs"
     with supervisor("start", "--headless", "--summary", tmp_path / "s.json",
-                    "--config", _config(tmp_path, instance)) as sup:
+                    "--config", _config(tmp_path, instance, example=EXAMPLES / example)) as sup:
         _started(sup, names.values(), time.monotonic() + START_S)
         ports = {v: int((runs / n / "exchange.port").read_text()) for v, n in names.items()}
         deadline = time.monotonic() + 180
@@ -101,10 +109,9 @@ def test_a_cross_venue_strategy_trades_both_venues_and_each_position_matches_its
             time.sleep(0.5)
         # the strategy worker runs in the first venue's instance only, and reads both md rings
         workers = {v: {w["name"]: w for w in status_json(n)["workers"]} for v, n in names.items()}
-        assert "strategy-spread" in workers["spot"] and "strategy-spread" not in workers["usdm"]
+        assert "strategy-spread" in workers[first] and "strategy-spread" not in workers[second]
         for n in names.values():
             cli_ok("halt", "--instance", n)
-        venue_of = {"spot": _spot_positions, "usdm": _usdm_positions}
         deadline = time.monotonic() + 60
         while True:  # nothing open, and each venue's position is that simulator's
             same, seen = True, {}
@@ -129,7 +136,7 @@ def test_a_cross_venue_strategy_trades_both_venues_and_each_position_matches_its
         assert leftovers(n) == []
 
     summary = json.loads((tmp_path / "s.json").read_text())
-    assert set(summary["venues"]) == set(VENUES)
+    assert set(summary["venues"]) == set(venue_of)
     for v, n in names.items():  # every fill journaled in its venue's journal; the final position is their sum
         _, fills = files.load_ring(runs / n / "journal" / "fills")
         trades = fills[fills["exec_type"] == F.EX_TRADE]
