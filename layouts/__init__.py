@@ -6,14 +6,15 @@ from .base import Layout
 BY_NAME: dict[str, Layout] = {m.LAYOUT.name: m.LAYOUT for m in (md, order, exec_report, bench)}
 
 
-# Older layouts whose records are, byte for byte, records of a current one: (name, fingerprint as
-# u64) -> the current layout. Journals written in them read as the current layout.
-UPGRADES: dict[tuple[str, int], Layout] = {("md_event.v1", md.V1_FINGERPRINT): md.LAYOUT}
+# Older layouts whose records are, byte for byte, records of a current one: fingerprint (as u64;
+# it hashes the name too) -> the current layout. Journals and bridge messages written in them read
+# as the current layout.
+UPGRADES: dict[int, Layout] = {md.V1_FINGERPRINT: md.LAYOUT}  # md_event.v1
 
 
-def upgrade(name: str, fingerprint: int) -> Layout | None:
-    """The current layout that records of layout ``name`` (``fingerprint``) read as, or None."""
-    return UPGRADES.get((name, fingerprint & (2**64 - 1)))
+def upgrade(fingerprint: int) -> Layout | None:
+    """The current layout that records of the layout with ``fingerprint`` read as, or None."""
+    return UPGRADES.get(fingerprint & (2**64 - 1))
 
 
 def by_name(name: str) -> Layout:

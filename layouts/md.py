@@ -66,8 +66,9 @@ Venue and instrument: ``venue`` is the code of the venue the record came from (`
 below; 0: unknown, as in journals written before the field existed), and ``symbol_id`` the
 instrument's row in its ring's symbol table. Ingest's publisher writes ``venue`` into every record
 as the ring publishes it (``Publisher(stamp=...)``, hftshm/ring/broadcast.py), so no normalizer
-writes it; a bridged or replayed ring keeps the source's byte. With several venues
-(``[[venues]]``), ``(venue, symbol_id)`` names an instrument across the group's md rings.
+writes it; a bridged or replayed ring keeps the source's byte (a bridge's GAP stand-in says 0).
+It is the venue's kind: two venues of one kind in a group (``[[venues]]``) are told apart by their
+instance, whose ring holds the record.
 
 Timestamps (ns since the epoch): ``exch_ns`` the exchange event time ``E``; ``txn_ns`` the
 trade time ``T`` (trades), the transaction time ``T`` (futures QUOTE from bookTicker), the next

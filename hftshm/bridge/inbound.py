@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hftshm import layouts
+
 from . import wire
 
 ACCEPT = "accept"
@@ -69,7 +71,10 @@ class Inbound:
             kind, epoch, first, count, fp, size = wire.decode_header(payload)
         except wire.WireError as exc:
             return self._refuse(REFUSE_MALFORMED, str(exc))
-        if fp != self.fingerprint or (kind == wire.RECORDS and size != self.dtype.itemsize):
+        # ours, or an older layout of the same bytes (a source not yet upgraded, or its messages
+        # still in the stream: layouts.UPGRADES)
+        same = fp == self.fingerprint or getattr(layouts.upgrade(fp), "fingerprint", None) == self.fingerprint
+        if not same or (kind == wire.RECORDS and size != self.dtype.itemsize):
             return self._refuse(REFUSE_LAYOUT, f"layout fingerprint {fp & (2**64 - 1):#018x} ({size} B records); "
                                                f"this ring's is {self.fingerprint & (2**64 - 1):#018x}")
         if self.epoch and epoch != self.epoch:

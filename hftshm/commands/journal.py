@@ -45,7 +45,8 @@ def inspect(
     head = info["header"]
     console.print(f"[bold]{path}[/]: ring {head['ring']} of instance {head.get('instance')}, layout "
                   f"{head['layout']} ({head['record_size']} B, fingerprint {head['fingerprint']:#018x}), "
-                  f"{len(info['files'])} file(s)")
+                  f"{len(info['files'])} file(s)"
+                  + (f" (written as {head['upgraded_from']})" if head.get("upgraded_from") else ""))
     console.print(f"symbols: {', '.join(head.get('symbols', [])) or '-'}")
     console.print(f"records: {info['records']:,}")
     if info["records"]:

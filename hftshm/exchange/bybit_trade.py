@@ -45,7 +45,7 @@ Bybit's funding execution (``execType`` Funding, ``execFee`` the amount paid, ne
 received, ``execQty`` the position, ``execPrice``/``markPrice`` the mark, ``feeRate`` the rate,
 ``side`` the position's, ``orderType`` UNKNOWN, no ``orderLinkId``; the fields
 ``venues/bybit/protocol.py`` cites). The public ``tickers`` stream's ``fundingRate`` and
-``nextFundingTime`` are those of its own market (``inband.py``), not these.
+``nextFundingTime`` are the stream's own (``inband.py``), not these.
 
 Faults for tests: ``drop_answers`` = N: the next N orders are placed and neither their
 order.create answers nor their private events are sent, so the client must resolve them by

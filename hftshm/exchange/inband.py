@@ -124,17 +124,17 @@ class Market:
         v = lots * self.spec.step_e8
         return f"{v // E8}.{v % E8:08d}"[: len(str(v // E8)) + 1 + self._qd].rstrip(".")
 
+    def quote(self) -> None:
+        """Quote an empty side again (orders took it, bybit_trade.py) before anything reads the
+        touch; what it adds reaches a shared book's connections in their next delta."""
+        while not self.bids or not self.asks:
+            self.change()
+
     def change(self) -> tuple[list, list]:
         """One book change: (bid changes, ask changes) as [(ticks, lots)], 0 lots deletes."""
         rng = self.rng
-        if not self.bids or not self.asks:  # orders took a side empty (bybit_trade.py): quoted again
-            bid_side = not self.bids
-            other = self.asks if bid_side else self.bids
-            touch = (min(other) if bid_side else max(other)) if other else self.mid
-            step = -1 if bid_side else 1
-            changes = [(touch + step * i, rng.randint(1, 2 * self.lot)) for i in range(1, self.levels + 1)]
-            (self.bids if bid_side else self.asks).update(changes)
-            return (changes, []) if bid_side else ([], changes)
+        if len(self.bids) < self.levels or len(self.asks) < self.levels:
+            return self._deepen()
         bid_side = rng.random() < 0.5
         side = self.bids if bid_side else self.asks
         best_bid, best_ask = max(self.bids), min(self.asks)
@@ -164,6 +164,21 @@ class Market:
             q = rng.randint(1, 2 * self.lot)
             side[far] = q
             changes.append((far, q))
+        return (changes, []) if bid_side else ([], changes)
+
+    def _deepen(self) -> tuple[list, list]:
+        """A side orders took levels from (bybit_trade.py) gets them back: a whole side from the
+        other side's touch when it is empty, else one level beyond its far end."""
+        bid_side = len(self.bids) < self.levels
+        side, other = (self.bids, self.asks) if bid_side else (self.asks, self.bids)
+        step = -1 if bid_side else 1
+        if side:
+            prices = [(min(side) if bid_side else max(side)) + step]
+        else:
+            touch = (min(other) if bid_side else max(other)) if other else self.mid
+            prices = [touch + step * i for i in range(1, self.levels + 1)]
+        changes = [(p, self.rng.randint(1, 2 * self.lot)) for p in prices]
+        side.update(changes)
         return (changes, []) if bid_side else ([], changes)
 
     def trade(self) -> tuple[bool, int, int]:
@@ -322,6 +337,7 @@ class InbandSession:
     def _snapshot(self, name: str) -> bytes:
         kind, sym = self.topics[name]
         m = self.markets[sym]
+        m.quote()
         if kind == "tickers":
             return self._ticker(name, m, snapshot=True)
         st = self._book_state(name)
@@ -332,8 +348,7 @@ class InbandSession:
     def _update(self, name: str):
         kind, sym = self.topics[name]
         m = self.markets[sym]
-        while not m.bids or not m.asks:  # (shared) orders took a side empty: quoted again first
-            m.change()
+        m.quote()
         if kind in ("publicTrade", "trades"):
             return self._trade(name, m)
         if kind == "tickers":
@@ -504,7 +519,6 @@ class InbandSession:
         if mark:
             st["mark"] = (max(m.bids) + min(m.asks)) // 2 + rng.randint(-2, 2)
             st["index"] = st["mark"] + rng.randint(-3, 3)
-            m.mark_e8 = st["mark"] * spec.tick_e8
         if oi:
             st["oi"] = max(spec.step_e8, st["oi"] + rng.randint(-5, 5) * m.lot * spec.step_e8)
         if funding:

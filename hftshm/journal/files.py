@@ -38,7 +38,17 @@ def file_name(ring: str, first_seq: int) -> str:
 
 def read_meta(path) -> dict:
     with open(path, "rb") as f:
-        return F.decode(f.read(F.HEADER_LENGTH), str(path))
+        return _upgraded(F.decode(f.read(F.HEADER_LENGTH), str(path)))
+
+
+def _upgraded(meta: dict) -> dict:
+    """A header of an older layout of the same bytes (``layouts.UPGRADES``) as the current one's;
+    ``upgraded_from`` names the layout the file was written in."""
+    newer = layouts.upgrade(meta["fingerprint"])
+    if newer is not None:
+        meta.update(layout=newer.name, fingerprint=newer.fingerprint & (2**64 - 1),
+                    dtype=F.dtype_json(newer.dtype), upgraded_from=meta["layout"])
+    return meta
 
 
 class JournalFile:
@@ -53,11 +63,7 @@ class JournalFile:
                 F.decode(f.read(), where)  # raises: bad magic or a header cut short
         self.raw = np.memmap(self.path, dtype=np.uint8, mode="r")
         self.size = size
-        self.meta = F.decode(self.raw[:F.HEADER_LENGTH].tobytes(), where)
-        newer = layouts.upgrade(self.meta["layout"], self.meta["fingerprint"])
-        if newer is not None:  # an older layout of the same bytes: read as the current one
-            self.meta.update(layout=newer.name, fingerprint=newer.fingerprint & (2**64 - 1),
-                             dtype=F.dtype_json(newer.dtype), upgraded_from=self.meta["layout"])
+        self.meta = _upgraded(F.decode(self.raw[:F.HEADER_LENGTH].tobytes(), where))
         self.dtype = np.dtype(self.meta["dtype"])
         self.version = self.meta["version"]
 

@@ -146,6 +146,7 @@ def decode(head: bytes, where: str = "journal") -> dict:
     if computed != fprint:
         raise JournalError(where, 24, f"header dtype does not match the layout fingerprint {fprint & (2**64 - 1):#018x}"
                                       f" (the JSON was edited, or the header is damaged)")
+    meta["fingerprint"] = fprint & (2**64 - 1)  # the checked one (the JSON's is not checked)
     if meta.get("first_seq") != first:
         raise JournalError(where, 32, f"first seq {first} disagrees with the header JSON ({meta.get('first_seq')})")
     meta["created_ns"] = created

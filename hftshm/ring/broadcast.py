@@ -86,6 +86,8 @@ def stamp_word(dtype: np.dtype, stamp: dict | None) -> int:
         raise RingConfigError(f"stamp field {name!r} is not a one-byte field of the ring's records")
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 255:
         raise RingConfigError(f"stamp {name}={value!r}: a byte is 0..255")
+    if dtype.fields[name][1] > 0xFFFF:
+        raise RingConfigError(f"stamp field {name!r} lies past the first 64 KiB of the record")
     return H.STAMP_SET | dtype.fields[name][1] << 8 | value
 
 

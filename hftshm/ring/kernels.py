@@ -157,8 +157,9 @@ def bc_claim(hdr, n):
 @njit(cache=True, inline="always")
 def _stamp(stamp, slots, i):
     """Write the producer's stamp byte (``header.W_PRODUCER_STAMP``) into record ``i``."""
-    if stamp != 0:
-        at = bytes_at(slots.ctypes.data + i * slots.itemsize + ((stamp >> 8) & 0xFFFF), (1,))
+    off = (stamp >> 8) & 0xFFFF
+    if stamp != 0 and off < slots.itemsize:  # (a damaged word never writes past the record)
+        at = bytes_at(slots.ctypes.data + i * slots.itemsize + off, (1,))
         at[0] = stamp & 0xFF
 
 

@@ -81,6 +81,19 @@ def test_inbound_trims_duplicates_and_refuses_foreign_layout_and_epoch():
     assert inb.next_src == 15
 
 
+def test_inbound_takes_md_event_v1_messages_as_the_same_bytes():
+    """A source not yet upgraded (or its messages still in the stream) sends md_event.v1: the same
+    128 bytes, byte 11 always zero; they are taken as v2 records of venue 0, flags kept."""
+    inb = _inbound()
+    old = _ring_records(0, 3)
+    old["flags"] = md.F_BEST_MATCH
+    old["venue"] = 0
+    v1 = md.V1_FINGERPRINT - (1 << 64)  # as a signed word, as the wire carries it
+    v = inb.on_message(wire.encode(wire.RECORDS, 3, 0, 3, v1, 128, old.tobytes()))
+    assert v.kind == IB.ACCEPT and (v.records["venue"] == 0).all() and (v.records["flags"] == md.F_BEST_MATCH).all()
+    assert inb.counts["refused_layout"] == 0
+
+
 def test_inbound_holes_become_counted_placeholders():
     inb = _inbound()
     inb.on_message(_msg(100, 5))  # a fresh receiver: base is the first sequence it sees

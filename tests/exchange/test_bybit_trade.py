@@ -174,6 +174,7 @@ def test_every_public_linear_connection_shows_the_book_orders_match_against():
     its consumer's book, rebuilt by the live normalizer, back to the simulator's own."""
     from hftshm import venues
     from hftshm.exchange.inband import InbandOptions, InbandSession
+    from hftshm.layouts.md import format_e8
 
     v = venue()
     m = v.markets["BTCUSDT"]
@@ -203,9 +204,32 @@ def test_every_public_linear_connection_shows_the_book_orders_match_against():
     s = authed(v)
     best, second = sorted(m.asks)[:2]
     qty = (m.asks[best] + 1) * m.spec.step_e8  # the best ask whole and one lot of the next
-    ans, events = create(v, s, "t1", side="Buy", orderType="Market", qty=f"{qty / E8:.3f}", orderLinkId="t1")
+    ans, events = create(v, s, "t1", side="Buy", orderType="Market", qty=format_e8(qty), orderLinkId="t1")
     assert ans["retCode"] == 0 and [t for t, _ in events].count("execution") == 2
     assert best not in m.asks
     v.tick(now_ms())  # the market's own move, outside any connection's messages
     pump_and_check(40)  # every change reached every connection in its next delta
+    assert len(m.asks) == len(m.bids) == 20  # the taken levels came back: the book keeps its depth
     assert sum(n.counters.depth_gaps for _, n in conns) == 0
+
+
+def test_a_connection_opened_on_a_side_orders_took_empty_sees_it_quoted_again():
+    """Orders swept a whole side while no connection was open: a new connection's snapshots
+    (book and tickers) show the side quoted again, not an error."""
+    from hftshm import venues
+    from hftshm.exchange.inband import InbandOptions, InbandSession
+
+    v = venue()
+    m = v.markets["BTCUSDT"]
+    m.asks.clear()
+    session = InbandSession("bybit_linear", InbandOptions(reset_every=0, gap_every=0), {"BTCUSDT"}, v.markets)
+    norm = venues.get("bybit_linear").normalizer({"BTCUSDT": 0})
+    for reply in session.handle(orjson.dumps({"op": "subscribe", "args": [
+            "orderbook.50.BTCUSDT", "tickers.BTCUSDT", "publicTrade.BTCUSDT"]})):
+        norm.normalize(reply, 1)
+    for msg in session.next_messages(30):
+        norm.normalize(msg, 2)
+    book = norm.book("BTCUSDT")
+    assert len(m.asks) == 20 and min(m.asks) > max(m.bids)
+    assert book.live and book.asks.as_dict() == {p * m.spec.tick_e8: q * m.spec.step_e8 for p, q in m.asks.items()}
+    assert norm.counters.bad_fields == norm.counters.crossed_books == 0

@@ -250,7 +250,7 @@ def test_md_event_v1_journals_read_as_v2_records_of_venue_0(tmp_path, instance):
     fields = [("flags", "<u2", 10) if f[0] == "flags" else f for f in fields]
     v1 = Layout("md_event.v1", make_dtype(fields, 128))
     assert v1.fingerprint & (2**64 - 1) == md.V1_FINGERPRINT  # the constant is v1's
-    assert upgrade(v1.name, v1.fingerprint) is md.LAYOUT and upgrade("md_event.v1", 1) is None
+    assert upgrade(v1.fingerprint) is md.LAYOUT and upgrade(md.LAYOUT.fingerprint) is None
     old = np.zeros(500, v1.dtype)
     old["seq"] = np.arange(500)
     old["kind"] = md.TRADE
@@ -260,6 +260,9 @@ def test_md_event_v1_journals_read_as_v2_records_of_venue_0(tmp_path, instance):
     write_journal(d, "md", v1, old, symbols=("BTCUSDT",))
     meta, got = files.load_ring(d)
     assert meta["layout"] == md.LAYOUT.name and meta["upgraded_from"] == "md_event.v1"
+    assert files.read_meta(files.ring_files(d)[0])["layout"] == md.LAYOUT.name
+    out = cli("journal", "inspect", d)
+    assert out.returncode == 0 and "md_event.v2" in out.stdout and "written as md_event.v1" in out.stdout
     assert got.dtype == md.DTYPE and len(got) == 500
     assert (got["venue"] == 0).all() and (got["flags"] == md.F_BEST_MATCH | md.F_NOT_MARKET).all()
     assert (got["price_e8"] == old["price_e8"]).all() and (got["seq"] == old["seq"]).all()
