@@ -124,8 +124,9 @@ class RiskAgent(Agent):
         self.set("trigger", cause)
         self.set("md_lag", lag)
         self.set("md_lost", self.md_reader.lost)
-        self.set("pnl_milli", int(total * 1000) if math.isfinite(total) else 0)
-        self.set("gross", int(gross))
+        # not a number: UNKNOWN, which [risk_total] reads as such (killswitch.risk_total), never 0
+        self.set("pnl_milli", int(total * 1000) if math.isfinite(total) else killswitch.UNKNOWN)
+        self.set("gross", int(gross) if math.isfinite(gross) else killswitch.UNKNOWN)
         self.set("feed", self.feed.state(now, self.max_feed_age))
         if demanded == R.TS_HALTED and killswitch.trip(self.ctx.control, cause).written:
             self.count("halts")

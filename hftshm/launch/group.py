@@ -34,6 +34,7 @@ from ..runtime import control_layout as C
 from ..runtime import progress
 from ..runtime import verdict as verdict_mod
 from ..trading import credentials
+from ..trading.protection import risk_total, watch_verdict
 from . import summary as summary_mod
 from .instance import StartError
 from .supervisor import LOOP_S, STOP_SIGNALS, Supervisor, quietly
@@ -103,12 +104,19 @@ class GroupSupervisor:
         finally:
             if self.dash is not None:
                 quietly(self.dash.stop)
+            failed = None
             for sup in self._ordered(hosts_first=True):
-                sup._shutdown()
+                try:  # one venue's failing stop never leaves the next venue's workers running
+                    sup._shutdown()
+                except Exception as exc:
+                    self.say(f"hftshm {sup.cfg.instance}: stop failed: {type(exc).__name__}: {exc}")
+                    failed = failed or exc
             self._write_summary()
             os.umask(old_umask)
             for s, h in old.items():
                 signal.signal(s, h)
+            if failed is not None:
+                raise failed
 
     def _hz(self) -> float:
         return next(iter(self.group.venues.values())).dashboard_hz
@@ -141,25 +149,29 @@ class GroupSupervisor:
 
     def _check_totals(self) -> None:
         """[risk_total] over the venues' risk workers' figures (their ``pnl_milli`` and ``gross``
-        counters, refreshed every evaluation); while a limit is passed, every venue is tripped."""
-        pnl = gross = 0.0
-        seen = False
-        for sup in self.sups.values():
+        counters, refreshed every evaluation); while a limit is passed, or a venue's figures are
+        unknown (its risk worker down: killswitch.risk_total), every venue is tripped."""
+        now = time.time_ns()
+        readings = []
+        for venue, sup in self.sups.items():
             risk = next((w for w in sup.workers if w.spec.role == "risk"), None)
             if risk is None:
                 continue
-            values = sup.control.counter_values(risk.slot)
-            pnl += values.get("pnl_milli", 0) / 1000.0
-            gross += values.get("gross", 0)
-            seen = True
-        cause = killswitch.total_cause(pnl, gross, self.loss_limit, self.max_gross) if seen else R.OK
+            control = sup.control
+            verdict = watch_verdict(True, control.worker_field(risk.slot, C.W_STATE),
+                                    control.worker_field(risk.slot, C.W_HEARTBEAT_NS), now,
+                                    sup.cfg.risk.protection_timeout_ms * 1_000_000)
+            readings.append((venue, verdict, control.counter_values(risk.slot)))
+        cause, pnl, gross, down = risk_total(readings, self.loss_limit, self.max_gross)
         if cause != R.OK:
             for sup in self.sups.values():
                 if sup.control.trading_state != R.TS_HALTED:
                     killswitch.trip(sup.control, cause)
             if cause != self.total_tripped:
-                self.say(f"hftshm {self.group.instance}: [risk_total] {R.name(cause)}: PnL {pnl:.2f}, gross "
-                         f"exposure {gross:.2f} across the venues; trading halted on every venue")
+                what = (f"no figures from {', '.join(down)} (its risk worker is down)" if down else
+                        f"PnL {pnl:.2f}, gross exposure {gross:.2f} across the venues")
+                self.say(f"hftshm {self.group.instance}: [risk_total] {R.name(cause)}: {what}; trading halted "
+                         "on every venue")
         self.total_tripped = cause
 
     def _write_summary(self) -> None:

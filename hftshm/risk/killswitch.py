@@ -60,12 +60,16 @@ def evaluate(total_pnl: float, loss_limit: float, feed_age_ns: int, max_feed_age
 def total_cause(total_pnl: float, total_gross: float, loss_limit: float, max_gross: float) -> int:
     """``[risk_total]``, across the venues of a config of several (``launch.group``): LOSS_LIMIT
     when their summed PnL is at or below ``-loss_limit`` (or is not a number), MAX_GROSS_EXPOSURE
-    when their summed gross exposure is above ``max_gross``; else OK."""
+    when their summed gross exposure is above ``max_gross`` (or is not a number); else OK."""
     if math.isnan(total_pnl) or total_pnl <= -loss_limit:
         return R.LOSS_LIMIT
-    if total_gross > max_gross:
+    if math.isnan(total_gross) or total_gross > max_gross:
         return R.MAX_GROSS_EXPOSURE
     return R.OK
+
+
+UNKNOWN = -(1 << 63)  # the risk worker's pnl_milli or gross counter when it could not compute it
+
 
 
 def auto(current: int, evaluated: tuple[int, int]) -> tuple[int, int]:

@@ -6,6 +6,7 @@ because one is still starting. ``watch_verdict`` is a pure function."""
 from __future__ import annotations
 
 import logging
+import math
 
 from ..risk import killswitch
 from ..risk import reasons as R
@@ -118,3 +119,26 @@ def holding(control) -> int:
 def command(control, command: str, cancel_open: bool = False) -> killswitch.Change:
     """``hftshm halt`` / ``reduce-only`` / ``resume``: ``killswitch.command`` against what holds now."""
     return killswitch.command(control, command, holding(control), cancel_open)
+
+
+def risk_total(readings, loss_limit: float, max_gross: float) -> tuple[int, float, float, list]:
+    """``[risk_total]`` over each venue's risk worker: ``readings`` are ``(venue, verdict,
+    counters)``, ``verdict`` the protection watch's (``watch_verdict``, above).
+    Returns ``(cause, pnl, gross, down)``. Fails closed: a venue whose risk worker is down, or
+    whose counters are missing, leaves the totals unknown (RISK_DOWN, ``down`` names it); an
+    UNKNOWN figure (killswitch) is not a number (total_cause). A venue still starting is not counted (its
+    execution holds its orders until the risk worker's first beat)."""
+    pnl = gross = 0.0
+    down = []
+    for venue, verdict, values in readings:
+        if verdict == STARTING:
+            continue
+        p, g = values.get("pnl_milli"), values.get("gross")
+        if verdict == DOWN or p is None or g is None:
+            down.append(venue)
+            continue
+        pnl += math.nan if p == killswitch.UNKNOWN else p / 1000.0
+        gross += math.nan if g == killswitch.UNKNOWN else float(g)
+    if down:
+        return R.RISK_DOWN, pnl, gross, down
+    return killswitch.total_cause(pnl, gross, loss_limit, max_gross), pnl, gross, down

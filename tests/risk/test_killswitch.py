@@ -268,3 +268,21 @@ def test_total_cause_over_the_venues_of_a_group():
     assert K.total_cause(0.0, 1000.0, loss_limit=100.0, max_gross=1000.0) == R.OK  # at the cap: allowed
     assert K.total_cause(0.0, 1000.01, loss_limit=100.0, max_gross=1000.0) == R.MAX_GROSS_EXPOSURE
     assert K.total_cause(-200.0, 5000.0, loss_limit=100.0, max_gross=1000.0) == R.LOSS_LIMIT  # the loss first
+    assert K.total_cause(0.0, math.nan, loss_limit=100.0, max_gross=1000.0) == R.MAX_GROSS_EXPOSURE  # unknown
+
+
+def test_risk_total_fails_closed_when_a_venues_figures_are_unknown():
+    """What the group supervisor reads from each venue's risk worker (launch/group.py): figures
+    from a risk worker that is down, or counters it never wrote, leave the totals unknown."""
+    from hftshm.trading.protection import DOWN, STARTING, UP, risk_total
+
+    ok = {"pnl_milli": -30_000, "gross": 400}
+    assert risk_total([("a", UP, ok), ("b", UP, ok)], 100.0, 1000.0) == (R.OK, -60.0, 800.0, [])
+    assert risk_total([("a", UP, ok), ("b", UP, ok)], 50.0, 1000.0)[0] == R.LOSS_LIMIT  # -60 summed
+    assert risk_total([("a", UP, ok), ("b", STARTING, {})], 100.0, 1000.0)[0] == R.OK  # holds its own orders
+    assert risk_total([("a", UP, ok), ("b", DOWN, ok)], 100.0, 1000.0) == (R.RISK_DOWN, -30.0, 400.0, ["b"])
+    assert risk_total([("a", UP, ok), ("b", UP, {"gross": 1})], 100.0, 1000.0)[3] == ["b"]  # no pnl counter
+    unknown_pnl = {"pnl_milli": K.UNKNOWN, "gross": 0}
+    assert risk_total([("a", UP, ok), ("b", UP, unknown_pnl)], 100.0, 1000.0)[0] == R.LOSS_LIMIT
+    unknown_gross = {"pnl_milli": 0, "gross": K.UNKNOWN}
+    assert risk_total([("a", UP, unknown_gross)], 100.0, 1000.0)[0] == R.MAX_GROSS_EXPOSURE
