@@ -45,9 +45,11 @@ def _picked(how, name):
         raise typer.Exit(2)
 
 
-def attach_controls(instance: Optional[str]) -> list:
+def attach_controls(instance: Optional[str], failed: Optional[list] = None) -> list:
     """The control blocks to command the kill switch of: ``instance``'s, or every venue's of the
-    group of that name (else of the only live instance, or the group that is all of them)."""
+    group of that name (else of the only live instance, or the group that is all of them). One
+    that cannot be attached refuses them all, or, given ``failed`` (a halt: do what can be done),
+    is named there and the others are returned."""
     from ..errors import InstanceError
     from ..runtime.control import ControlBlock
     from ..ui import pick
@@ -57,14 +59,18 @@ def attach_controls(instance: Optional[str]) -> list:
     except (InstanceError, ValueError) as exc:
         raise typer.BadParameter(str(exc), param_hint="--instance") from None
     names = list(target.instances) if isinstance(target, instances.Group) else [target]
-    out = []
-    try:
-        for name in names:
+    out, problems = [], []
+    for name in names:
+        try:
             out.append(ControlBlock.attach(name))
-    except Exception as exc:
+        except Exception as exc:
+            problems.append(f"instance {name!r}: {exc}")
+    if problems and failed is None:
         for control in out:
             control.close()
-        raise typer.BadParameter(f"instance {name!r}: {exc}", param_hint="--instance") from None
+        raise typer.BadParameter("; ".join(problems), param_hint="--instance")
+    if failed is not None:
+        failed.extend(problems)
     return out
 
 

@@ -19,7 +19,8 @@ def halt(instance: Annotated[Optional[str], CONTROL_INSTANCE] = None,
     from ..risk import reasons as R
     from ..trading import protection
 
-    controls = attach_controls(instance)  # one instance, or every venue of a group
+    failed: list = []  # a venue that cannot be attached does not stop the others' halt
+    controls = attach_controls(instance, failed)  # one instance, or every venue of a group
     try:
         for control in controls:
             change = protection.command(control, killswitch.HALT, cancel_open=cancel_open)
@@ -32,6 +33,10 @@ def halt(instance: Annotated[Optional[str], CONTROL_INSTANCE] = None,
     finally:
         for control in controls:
             control.close()
+    for problem in failed:
+        typer.echo(f"error: not halted: {problem}", err=True)
+    if failed:
+        raise typer.Exit(1)
 
 
 def register(app) -> None:

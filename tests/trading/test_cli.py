@@ -82,3 +82,33 @@ def test_a_groups_name_commands_every_venue(instance):
         for control in controls:
             control.close()
             control.unlink()
+
+
+def test_a_group_halt_halts_every_venue_it_can_and_names_the_one_it_cannot(instance, monkeypatch):
+    """One venue's control block cannot be attached: the others are halted all the same (a halt
+    does what it can), the one is named, and the exit code says not everything was halted.
+    resume stays all or nothing."""
+    names = [f"{instance}-a", f"{instance}-b"]
+    controls = [ControlBlock.create(n) for n in names]
+    try:
+        for n, control in zip(names, controls):
+            prepare(from_dict({"instance": n}), control)
+        real = ControlBlock.attach
+
+        def attach(name):
+            if name == names[0]:
+                raise OSError("damaged")
+            return real(name)
+
+        monkeypatch.setattr(ControlBlock, "attach", staticmethod(attach))
+        runner = CliRunner()
+        res = runner.invoke(app, ["halt", "--instance", instance])
+        assert res.exit_code == 1, res.output
+        assert controls[1].trading_state == HALTED and controls[0].trading_state == ACTIVE
+        assert f"not halted: instance '{names[0]}': damaged" in res.output
+        res = runner.invoke(app, ["resume", "--instance", instance])
+        assert res.exit_code == 2 and controls[1].trading_state == HALTED, res.output
+    finally:
+        for control in controls:
+            control.close()
+            control.unlink()
