@@ -72,6 +72,9 @@ def expand(data: dict) -> GroupConfig:
                      ("bridge", "the bridge carries one venue's rings; it does not run with several venues")):
         if key in data:
             raise ConfigError(f"[{key}] with [[venues]]: {why}")
+    for key in ("sim", "risk", "execution", "metrics", "risk_total"):  # merged into each venue's: tables
+        if key in data and not isinstance(data[key], dict):
+            raise ConfigError(f"[{key}]: expected a table, got {data[key]!r}")
     total = S.RISK_TOTAL.check(data.pop("risk_total", {}))
     strategies = data.pop("strategies", [])
     if not isinstance(strategies, list):
@@ -87,6 +90,9 @@ def expand(data: dict) -> GroupConfig:
     S.TOP["instance"].check("", group)
 
     venues = _venues(entries, group)
+    if len(venues) < 2:  # (readers and halt know a group by its two or more instances)
+        raise ConfigError(f"[[venues]]: one venue ({next(iter(venues))!r}); write it as a [venue] table, or "
+                          "add the others")
     placed, cross = _strategies(strategies, {n: v["symbols"] for n, v in venues.items()})
 
     out = GroupConfig(group, risk_total=total)
@@ -154,7 +160,7 @@ def _strategies(strategies: list, symbols: dict) -> tuple[dict, list]:
     """Each venue's own strategies (symbols unqualified) and the cross-venue ones (#, table)."""
     placed = {name: [] for name in symbols}
     cross = []
-    ids = {}
+    ids, names_seen = {}, {}
     for i, table in enumerate(strategies, 1):
         where = f"[[strategies]] #{i}"
         if not isinstance(table, dict):
@@ -179,6 +185,10 @@ def _strategies(strategies: list, symbols: dict) -> tuple[dict, list]:
         if sid in ids:
             raise ConfigError(f"{where} id = {sid!r}: expected a unique id (strategy #{ids[sid]} has it)")
         ids[sid] = i
+        name = table.get("name")
+        if isinstance(name, str) and name in names_seen:  # unique across venues, not only within one
+            raise ConfigError(f"{where}: duplicate strategy name {name!r} (strategy #{names_seen[name]} has it)")
+        names_seen[name] = i
         touched = {v for v, _ in legs}
         if len(touched) == 1:
             placed[legs[0][0]].append(dict(table, symbols=[s for _, s in legs]))
@@ -192,12 +202,17 @@ def _venue_data(data: dict, entry: dict, i: int) -> dict:
     sub = copy.deepcopy(data)
     sub["venue"] = {k: v for k, v in entry.items() if k not in ("name", *S.VENUE_TABLES)}
     sim = {**data.get("sim", {}), **entry.get("sim", {})}
-    if "seed" not in entry.get("sim", {}):  # each simulated venue its own market, not a copy of the first
-        sim["seed"] = data.get("sim", {}).get("seed", S.SIM["seed"].default) + i
+    seed = data.get("sim", {}).get("seed", S.SIM["seed"].default)
+    if "seed" not in entry.get("sim", {}) and _is_int(seed):  # each simulated venue its own market
+        sim["seed"] = seed + i  # (a seed that is not a number is named by the venue's own check)
     sub["sim"] = sim
     sub["risk"] = {**data.get("risk", {}), **entry.get("risk", {})}
     sub["execution"] = {**data.get("execution", {}), **entry.get("execution", {})}
     metrics = data.get("metrics")
-    if isinstance(metrics, dict) and metrics.get("port"):  # one exporter per venue instance, ports in venue order
-        sub["metrics"] = dict(metrics, port=metrics["port"] + i)
+    if isinstance(metrics, dict) and _is_int(metrics.get("port")) and metrics["port"]:  # one exporter per
+        sub["metrics"] = dict(metrics, port=metrics["port"] + i)  # venue instance, ports in venue order
     return sub
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)

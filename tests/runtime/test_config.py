@@ -80,9 +80,9 @@ def _config_with(section: str, key: str, value) -> dict:
     if section == "workers":
         return {"workers": {"ingest": {key: value}}}
     if section == "venues":  # a config of several venues (runtime.group)
-        return {"venues": [{"name": "a", key: value}]}
+        return {"venues": [{"name": "a", key: value}, {"name": "b"}]}
     if section == "risk_total":
-        return {"venues": [{"name": "a"}], "risk_total": {key: value}}
+        return {"venues": [{"name": "a"}, {"name": "b"}], "risk_total": {key: value}}
     if section == "strategies.spread":  # one instrument on two venues: a config of several
         table = {"name": "s", "kind": "spread", "symbols": ["a:btcusdt", "b:btcusdt"]}
         return {"venues": [{"name": "a", "symbols": ["btcusdt"]}, {"name": "b", "symbols": ["btcusdt"]}],
