@@ -31,7 +31,7 @@ from ..state.store import path_for, restore
 from . import instruments, loader
 from .area import TradingArea
 from .strategy import StrategyEngine
-from .venue_rings import VenueRings
+from .venue_rings import VenueRings, restored
 
 BATCH = 256
 COUNTERS = ("md_in", "intents", "dropped", "fills_in", "md_lost", "order_ctr")
@@ -78,9 +78,7 @@ class StrategyCore:
         # position back from the persisted state (hftshm.state), then the fills after its cut
         symbols = list(md.symbols)
         back = restore(path_for(cfg), TradingArea(control.risk_buffer()).run_tag)
-        positions = {symbols.index(s): q for s, q in back.by_strategy.get(sid, {}).items() if s in symbols}
-        seen = {(symbols.index(s), t, o) for s, t, o in back.keys if s in symbols and o >> O.STRATEGY_SHIFT == sid}
-        start = back.fills_seq + 1 if back.fills_seq >= 0 else "oldest"
+        positions, seen, start = restored(back, sid, {s.upper(): i for i, s in enumerate(symbols)})
         self.md_reader = md.reader(None, gating=False, start="newest")  # no wait of its own: the host idles
         self.fills_reader = fills.reader(name, gating=True, start=start)
         self.producer = orders.producer(name)
@@ -171,13 +169,14 @@ class StrategyCore:
                         k = self.engine.on_md_batch(batch)
                         if k:
                             self.count("intents", k)
-            reps = leg.fills_reader.read_batch(BATCH, copy=True)  # a copy: mapped() rewrites its ids
-            if reps.shape[0]:
-                work += reps.shape[0]
-                for rep in leg.mapped(reps):
-                    self.engine.on_fill(rep)
-                    self.count("fills_in")
-        self.set("md_lost", self.venue_rings.lost())
+                    self.set("md_lost", self.venue_rings.lost())
+            if leg.fills_reader.pending():  # (an empty copying read costs ~2 us, pending() ~0.4)
+                reps = leg.fills_reader.read_batch(BATCH, copy=True)  # a copy: mapped() rewrites its ids
+                if reps.shape[0]:
+                    work += reps.shape[0]
+                    for rep in leg.mapped(reps):
+                        self.engine.on_fill(rep)
+                    self.count("fills_in", reps.shape[0])
         return work + self._timer_and_drops(work)
 
     def _timer_and_drops(self, work: int) -> int:

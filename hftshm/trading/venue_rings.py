@@ -33,6 +33,17 @@ from . import instruments
 from .area import TradingArea
 
 
+def restored(back, sid: int, table: dict[str, int]) -> tuple[dict, set, int | str]:
+    """One venue's persisted state (``hftshm.state.store.restore``) as strategy ``sid`` resumes
+    from it, in its table's ids (``table``: the venue's SYMBOL -> table id; other symbols are not
+    the strategy's): positions (id -> e8), the fills seen ((id, trade id, order id)), and where
+    its fills reader starts (just after the state's cut)."""
+    positions = {table[s.upper()]: q for s, q in back.by_strategy.get(sid, {}).items() if s.upper() in table}
+    seen = {(table[s.upper()], t, o) for s, t, o in back.keys
+            if s.upper() in table and o >> O.STRATEGY_SHIFT == sid}
+    return positions, seen, back.fills_seq + 1 if back.fills_seq >= 0 else "oldest"
+
+
 class Leg:
     """One venue's rings, and how its symbol ids map into the strategy's table."""
 
@@ -114,16 +125,12 @@ class VenueRings:
             finally:
                 control.close()
             back = restore(path_for(self.venue_config(leg)), tag)
-            names = {f"{leg.venue.upper()}:{s.upper()}": s for s in back.by_strategy.get(self.sid, {})}
-            for tid, name in enumerate(self.symbols):
-                if name in names:
-                    positions[tid] = positions.get(tid, 0) + back.by_strategy[self.sid][names[name]]
-            for s, t, o in back.keys:
-                name = f"{leg.venue.upper()}:{s.upper()}"
-                if name in self.symbols and o >> O.STRATEGY_SHIFT == self.sid:
-                    seen.add((self.symbols.index(name), t, o))
+            prefix = f"{leg.venue.upper()}:"
+            table = {name[len(prefix):]: tid for tid, name in enumerate(self.symbols) if name.startswith(prefix)}
+            held, fills, starts[leg.venue] = restored(back, self.sid, table)
+            positions.update(held)  # each table id is one venue's
+            seen |= fills
             counter = max(counter, back.counters.get(self.sid, 0))
-            starts[leg.venue] = back.fills_seq + 1 if back.fills_seq >= 0 else "oldest"
         return positions, seen, counter, starts
 
     def open(self, starts: dict) -> None:

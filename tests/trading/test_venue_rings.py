@@ -79,3 +79,24 @@ def test_each_intent_goes_to_its_venue_with_the_venues_id(two_venues):
             c.close()
     finally:
         vr.close()
+
+
+def test_a_venues_persisted_state_resumes_in_the_strategys_table_ids():
+    """What a (re)started strategy takes from one venue's stored state (``restored``, used by a
+    one-venue and a cross-venue strategy alike): its own positions and fills only, in table ids;
+    its fills reader starts just after the state's cut, or at the oldest fill with no state."""
+    from types import SimpleNamespace
+
+    from hftshm.trading.venue_rings import restored
+
+    mine, other = 7 << O.STRATEGY_SHIFT, 8 << O.STRATEGY_SHIFT
+    back = SimpleNamespace(by_strategy={7: {"BTCUSDT": 5, "solusdt": 9}, 8: {"ETHUSDT": 3}},
+                           keys=[("BTCUSDT", 10, mine | 1), ("btcusdt", 11, mine | 2), ("ETHUSDT", 12, other | 1),
+                                 ("SOLUSDT", 13, mine | 3), ("ETHUSDT", 14, mine | 4)],
+                           fills_seq=41)
+    positions, seen, start = restored(back, 7, {"BTCUSDT": 1, "ETHUSDT": 2})
+    assert positions == {1: 5}  # SOLUSDT is not in the table; strategy 8's ETHUSDT is not ours
+    assert seen == {(1, 10, mine | 1), (1, 11, mine | 2), (2, 14, mine | 4)}
+    assert start == 42
+    back.fills_seq = -1
+    assert restored(back, 7, {"BTCUSDT": 1})[2] == "oldest"
