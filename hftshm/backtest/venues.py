@@ -28,11 +28,12 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..journal.files import JournalFile
 from .errors import BacktestError
 from .source import INF, Chunk, MdSource
 from .window import concat
 
-VENUE_ARG = re.compile(r"([a-z][a-z0-9]{0,7})=(.+)", re.S)  # the [[venues]] name pattern (config_schema)
+VENUE_ARG = re.compile(r"([a-z][a-z0-9]{0,7})=(.+)", re.S | re.I)  # the [[venues]] name pattern (config_schema)
 
 
 def parse_journals(args: list[str]) -> str | dict[str, str]:
@@ -47,10 +48,30 @@ def parse_journals(args: list[str]) -> str | dict[str, str]:
     for a, m in zip(args, named):
         if m is None:
             raise BacktestError(f"{a!r}: with several journals, name each one's venue: VENUE=PATH")
-        if m[1] in out:
-            raise BacktestError(f"venue {m[1]!r} is given twice ({out[m[1]]}, {m[2]})")
-        out[m[1]] = m[2]
+        name = m[1].lower()  # venue names are lower case; USDM=PATH names usdm
+        if name in out:
+            raise BacktestError(f"venue {name!r} is given twice ({out[name]}, {m[2]})")
+        out[name] = m[2]
     return out
+
+
+def _span(src: MdSource) -> tuple[int, int]:
+    """The receive times of a journal's first and last records (batch views: nothing copied)."""
+    first = next(JournalFile(src.files[0]).batches(verify=False))[1]
+    *_, (_, last) = JournalFile(src.files[-1]).batches(verify=False)
+    return int(first["recv_ns"][0]), int(last["recv_ns"][-1])
+
+
+def _check_overlap(sources: dict) -> None:
+    """Journals recorded at different times would run one after the other, each venue's book
+    frozen while the other plays: refused, naming the two that do not meet."""
+    spans = {name: _span(s) for name, s in sources.items()}
+    starts_last = max(spans, key=lambda n: spans[n][0])
+    ends_first = min(spans, key=lambda n: spans[n][1])
+    if spans[starts_last][0] > spans[ends_first][1]:
+        raise BacktestError(f"venue {ends_first!r}'s journal ends before venue {starts_last!r}'s begins "
+                            f"({(spans[starts_last][0] - spans[ends_first][1]) / 1e9:.1f} s later): the journals "
+                            "must be recorded at the same time")
 
 
 class MergedSource:
@@ -68,6 +89,7 @@ class MergedSource:
                 self.sources[name] = MdSource(path)
             except BacktestError as exc:
                 raise BacktestError(f"venue {name!r}: {exc}") from None
+        _check_overlap(self.sources)
         self.symbols: list[str] = []
         self.venue_of: list[int] = []
         self.to_table: list[np.ndarray] = []  # per venue: its journal's symbol id -> table id

@@ -212,6 +212,14 @@ def test_a_venue_journal_that_is_not_there_names_the_venue(two, tmp_path):
         run({"usdm": two["usdm"], "bybit": tmp_path / "nowhere"}, None, group_toml(tmp_path / "c.toml", [cross()]))
 
 
+def test_journals_recorded_at_different_times_are_refused(two, tmp_path):
+    later = [quote(T0 + 3600 * 1_000_000_000 + k * MS, 61_000 * E8, E8, 61_001 * E8, E8) for k in range(5)]
+    b = write_md(tmp_path / "later", np.concatenate(later))
+    with pytest.raises(BacktestError, match=r"venue 'usdm'.s journal ends before venue 'bybit'.s begins"):
+        MergedSource({"usdm": two["usdm"], "bybit": b})
+    MergedSource(two)  # overlapping: taken
+
+
 def test_config_and_journals_must_agree_on_venues(two, tmp_path):
     with pytest.raises(BacktestError, match="give each venue's md journal as VENUE=PATH"):
         run(two["usdm"], None, group_toml(tmp_path / "c.toml", [cross()]))
@@ -252,6 +260,9 @@ def test_parse_journals():
         parse_journals(["usdm=a", "b"])
     with pytest.raises(BacktestError, match="given twice"):
         parse_journals(["usdm=a", "usdm=b"])
+    assert parse_journals(["USDM=a", "Bybit=b"]) == {"usdm": "a", "bybit": "b"}  # names are lower case
+    with pytest.raises(BacktestError, match="'usdm' is given twice"):
+        parse_journals(["USDM=a", "usdm=b"])
 
 
 def test_one_venue_run_is_unchanged_by_the_venue_plumbing(tmp_path):
