@@ -408,6 +408,7 @@ FEED = Section(
     Float("reconnect_max_s", 10.0, lo=0.0, hi=HOUR, lo_open=True),
     Float("max_connection_age_s", 23.5 * 3600, lo=1.0, hi=24 * HOUR),  # Binance closes at 24 h
     Float("max_outgoing_per_s", 5.0, lo=0.0, hi=1000.0, lo_open=True),
+    Choice("host", "own", choices=("own", "execution")),  # the ingest worker, or inside execution (plan.py)
     extra=_feed_extra,
 )
 

@@ -6,7 +6,7 @@ send and what an answer means, ``OrderSession`` what a connection's life asks fo
 REST queries and pings). This file keeps the asyncio loop, the sockets and the wake-up: the
 pump polls the ring ``[execution] spins`` times after work (strategies with ``host = "execution"``
 first, ``trading.hosted_strategies``), then parks in the loop's epoll (``wait.FdWake``) until a
-publish wakes it. See docs/trading.md.
+publish wakes it. With ``[feed] host = "execution"`` the feed runs here too (``trading.hosted_feed``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ class ExecutionAgent(Agent):
 
     async def run_async(self, stop: asyncio.Event) -> None:
         refresh = asyncio.create_task(instruments.refresh_loop(self.w.instruments, stop, self.count))
+        feed = self.w.feed and self.w.feed.start(stop)  # [feed] host = "execution"; its end ends execution
         while not stop.is_set():
             try:
                 async with connect(self.ctx.config.venue.api_url, **CONNECT) as ws:
@@ -56,6 +57,8 @@ class ExecutionAgent(Agent):
         self.session.stopped()
         refresh.cancel()
         await asyncio.gather(refresh, return_exceptions=True)
+        if feed:
+            await feed  # its failure, raised
 
     async def _session(self, ws, stop: asyncio.Event) -> None:
         self.rest = self.links.rest_calls(lambda text: self._send(ws, self.router.on_frame(text, time.time_ns())))
@@ -143,7 +146,5 @@ class ExecutionAgent(Agent):
                     await self._send(sock, pings)
 
     def on_close(self) -> None:
-        w = getattr(self, "w", None)
-        if w is not None:
-            w.reader.close()
-            w.publisher.close()
+        if (w := getattr(self, "w", None)) is not None:
+            w.close()  # the hosted feed, the orders reader, the fills publisher

@@ -124,10 +124,11 @@ def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, war
                   {"name": "imb", "kind": "imbalance", "threshold": 0.2, "max_spread_bps": 50,
                    "max_position": "0.05", **cd}]
     risk = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000, "loss_limit": 1e6, "max_position": 10}
-    config, params = split_overrides(strategies, workers)
+    feed = workers.get("feed", {})  # [feed] keys: feed.host=execution
+    config, params = split_overrides(strategies, {n: o for n, o in workers.items() if n != "feed"})
     h = Harness(f"bt{os.getpid()}", strategies, risk=risk, sim_rate=rate, orders_per_10s=1_000_000, wait=wait,
                 sim_in_thread=False, symbols=symbols, streams=streams, workers=config, journal=journal,
-                replay=replay, speed=speed, params=params)
+                replay=replay, speed=speed, params=params, feed=feed)
     try:
         h.start()
         h.wait_running(list(h.roles), timeout=180)
@@ -214,7 +215,7 @@ def split_overrides(strategies: list[dict], workers: dict) -> tuple[dict, dict]:
 def parse_overrides(spec: str) -> dict:
     """``"journal.wait=backoff,risk.max_nap_us=500"`` -> ``{"journal": {"wait": "backoff"}, ...}``;
     ``strategies.KEY`` applies to every strategy worker; a [[strategies]] key (``host``) goes to
-    the strategy's table; any other key that is not a [workers.NAME] key (``WORKER_KEYS``) is a
+    the strategy's table; ``feed.KEY`` is a [feed] key (``feed.host=execution``); any other key that is not a [workers.NAME] key (``WORKER_KEYS``) is a
     worker param (``ingest.hold_wakes=0``)."""
     out: dict[str, dict] = {}
     for item in filter(None, (x.strip() for x in spec.split(","))):

@@ -92,6 +92,7 @@ class FeedPipeline:
         self._r2p = recv_to_publish or _Null
         self._since = None if recv_to_publish is None else recv_to_publish.since
         self.on_wants_snapshot = None  # called after a read that left a book waiting for one
+        self.after_publish = None  # called after a read that published (an in-process reader's nudge)
         self._msgs_at = self.index.get("msgs")
         self._recs_at = self.index.get("records")
         self._hold = getattr(publisher, "hold_wakes", None) if hold_wakes else None
@@ -124,6 +125,8 @@ class FeedPipeline:
         finally:
             if hold is not None:
                 self.publisher.release_wakes()
+        if n and self.after_publish is not None:
+            self.after_publish()
         self.messages += len(messages)
         self.records += n
         if self.on_wants_snapshot is not None and self.normalizer.wants_snapshot():

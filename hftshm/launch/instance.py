@@ -16,8 +16,9 @@ always waits for the new process, never the RUNNING left by the one it replaces.
 runs in its own session (a terminal's Ctrl-C reaches the owner alone) and logs to
 ``<log_dir>/<name>.log``.
 
-The strategies execution hosts (``[[strategies]] host = "execution"``, ``plan.hosted``) have no
-process but keep their slot ``strategy-<name>``: it is claimed here with execution's (claims are
+The strategies execution hosts (``[[strategies]] host = "execution"``, ``plan.hosted``), and
+ingest with ``[feed] host = "execution"`` (``plan.feed_hosted``), have no process but keep their
+slot (``strategy-<name>``, ``ingest``): it is claimed here with execution's (claims are
 the instance's alone, so two never race for a free slot), marked STARTING and given execution's
 pid; execution writes its heartbeat, counters and state. ``wait_running`` and ``counters`` take
 their names; the supervisor watches execution for them.
@@ -116,11 +117,15 @@ class Instance:
         return proc
 
     def _claim_hosted(self, host: str) -> list[int]:
-        """The slots of the strategies ``host`` (execution) runs, STARTING until it reports them
-        RUNNING; a restart of the host counts as theirs."""
+        """The slots of the strategies ``host`` (execution) runs, and ingest's when it runs the
+        feed (``plan.feed_hosted``), STARTING until it reports them RUNNING; a restart of the host
+        counts as theirs."""
         out = []
-        for name in plan.hosted(self.cfg):
-            slot = self.control.claim_worker(name, "strategy")
+        guests = [(name, "strategy") for name in plan.hosted(self.cfg)]
+        if plan.feed_hosted(self.cfg):
+            guests.append(("ingest", "ingest"))
+        for name, role in guests:
+            slot = self.control.claim_worker(name, role)
             if name in self.hosts:
                 self.control.add_restart(slot)
             self.slots[name], self.hosts[name] = slot, host

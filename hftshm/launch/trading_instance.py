@@ -17,6 +17,7 @@ from ..exchange.config import SimLimits
 from ..exchange.config import ExchangeConfig
 from ..exchange.thread import SimThread
 from ..runtime import config as config_mod
+from ..runtime import plan
 from ..trading import credentials, instruments
 from .instance import Instance
 from .simulator import API_PATHS, SimProcess
@@ -29,7 +30,7 @@ class TradingInstance:
                  streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None,
                  journal: bool = False, replay: str | None = None, speed: float = 1.0,
                  params: dict | None = None, state: bool = True, sim: SimThread | None = None,
-                 venue: dict | None = None, sim_venue: str = "binance_spot"):
+                 venue: dict | None = None, sim_venue: str = "binance_spot", feed: dict | None = None):
         self.instance = instance
         # the venue the simulator speaks to ingest and execution ([sim] venue): Spot, or Bybit linear
         # (served on its own paths); the in-thread simulator here does not speak USD-M
@@ -37,6 +38,7 @@ class TradingInstance:
             raise ValueError("TradingInstance: sim_venue binance_usdm is not supported (use hftshm start)")
         self.sim_venue = sim_venue
         self.venue = venue or {}  # more [venue] keys (instruments_refresh_s, ...)
+        self.feed = feed or {}  # [feed] keys (host = "execution": execution runs the feed)
         self.strategies = strategies
         self.risk = risk or {}
         self.execution = execution or {}
@@ -85,7 +87,7 @@ class TradingInstance:
             "instance": self.instance, "data_dir": str(self.log_dir),
             "venue": {"kind": "sim", "symbols": self.symbols, "streams": self.streams,
                       "stream_url": url, "api_url": url + API_PATHS.get(self.sim_venue, "/ws-api/v3"), **self.venue},
-            "sim": {"venue": self.sim_venue},
+            "sim": {"venue": self.sim_venue}, "feed": self.feed,
             "journal": {"enabled": self.journal},
             "strategies": self.strategies, "risk": self.risk, "execution": self.execution,
             "workers": {n: {**waits, **self.workers.get(n, {})} for n in names},
@@ -102,7 +104,11 @@ class TradingInstance:
         for s in self.cfg.strategies:
             if s.host == "own":  # host "execution": execution runs it (runtime.plan.hosted)
                 self.roles[f"strategy-{s.name}"] = ("strategy", {})  # its table: cfg.strategy(name)
-        self.roles["ingest"] = ("ingest", {})
+        if plan.feed_hosted(self.cfg):  # execution runs it, with ingest's params
+            self.params = {**self.params, "execution": {**self.params.get("execution", {}),
+                                                        "ingest": self.params.get("ingest", {})}}
+        else:
+            self.roles["ingest"] = ("ingest", {})
         if workers:
             for name in self.roles:
                 self.spawn(name)

@@ -82,6 +82,7 @@ class FeedConfig:
     reconnect_max_s: float = S.FEED["reconnect_max_s"].field()
     max_connection_age_s: float = S.FEED["max_connection_age_s"].field()  # Binance closes connections at 24 h
     max_outgoing_per_s: float = S.FEED["max_outgoing_per_s"].field()  # Binance's limit per connection
+    host: str = S.FEED["host"].field()  # "execution": execution runs the feed (plan.feed_hosted)
 
 
 @dataclass
@@ -384,10 +385,27 @@ def validate(cfg: Config) -> None:
     validate_trading(cfg)
     refuse_usdm_orders(cfg)
     validate_bridge_ids(cfg)
+    validate_feed_host(cfg)
     known = [*FIXED_WORKERS, *(f"strategy-{s.name}" for s in cfg.strategies)]
     for name in cfg.workers:
         if name not in known:
             raise ConfigError(f"[workers.{name}]: no such worker; the workers are {', '.join(known)}")
+
+
+def validate_feed_host(cfg: Config) -> None:
+    """``[feed] host = "execution"`` needs both: an ingest (a venue's feed, not a replay or a
+    bridge) and an execution worker (an instance that trades) to run it in."""
+    from . import plan
+
+    if cfg.feed.host != "execution":
+        return
+    if cfg.venue.kind in ("replay", "bridge"):
+        raise ConfigError(f'[feed] host = "execution": [venue] kind "{cfg.venue.kind}" runs no ingest '
+                          '(its md comes from the ' + ("journal" if cfg.venue.kind == "replay" else "bridge") +
+                          '); leave host = "own"')
+    if not any(w.role == "execution" for w in plan.workers(cfg)):
+        raise ConfigError('[feed] host = "execution": this instance runs no execution worker (no '
+                          '[[strategies]] trade here); leave host = "own"')
 
 
 def validate_market_venue(cfg: Config) -> None:

@@ -6,6 +6,10 @@ the strategies (those with ``host = "execution"`` run inside execution: no proce
 own, see ``hosted``), then the market-data producer (ingest, or replay), then the bridge (md's producer
 for ``[venue] kind = "bridge"``). Stop runs the list backwards:
 the producer first, so every reader can drain, and the journal last.
+
+``[feed] host = "execution"`` (``feed_hosted``): execution runs the ingest's feed in its own
+process, next to the strategies it hosts: no ingest process, and the md producer starts with
+execution, before the strategies with a process of their own.
 """
 
 from __future__ import annotations
@@ -40,13 +44,19 @@ def workers(cfg) -> list[WorkerSpec]:
                 out.append(WorkerSpec(f"strategy-{s.name}", "strategy"))  # its table: cfg.strategy(name)
     if cfg.venue.kind == "replay":
         out.append(WorkerSpec("replay", "replay"))
-    elif cfg.venue.kind != "bridge":
+    elif cfg.venue.kind != "bridge" and not feed_hosted(cfg):
         out.append(WorkerSpec("ingest", "ingest"))
     # the bridge (docs/bridge.md): md's producer for [venue] kind "bridge", else a reader of md and
     # fills; started last, after every reader and execution
     if cfg.venue.kind == "bridge" or (bridge is not None and (bridge.md_out or bridge.fills_out or bridge.orders_in)):
         out.append(WorkerSpec("bridge", "bridge"))
     return out
+
+
+def feed_hosted(cfg) -> bool:
+    """Whether execution runs the ingest's feed (``[feed] host = "execution"``): the slot
+    ``ingest`` is then claimed with execution's, as a hosted strategy's is."""
+    return getattr(cfg.feed, "host", "own") == "execution"
 
 
 def hosted(cfg) -> list[str]:

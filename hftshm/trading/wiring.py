@@ -1,7 +1,8 @@
 """Build what the execution worker wires together, from its worker context: the rings, the
 pre-trade gate over the shared risk state, the protocol with the venue's credentials, the
 order router, the protection watch, the session duties around them (``order_session``), the
-venue's other links (``order_links``) and the strategies it hosts (``hosted_strategies``); it
+venue's other links (``order_links``), the strategies it hosts (``hosted_strategies``) and the
+feed it hosts (``hosted_feed``); it
 also asks for the wake-up time slice. One builder, so
 the worker file stays wiring."""
 
@@ -20,7 +21,7 @@ from ..risk.state import RiskState
 from ..ring import BroadcastRing, ManyToOneRing
 from ..ring import header as RH
 from ..runtime.config import risk_limits
-from ..runtime.plan import hosted
+from ..runtime.plan import feed_hosted, hosted
 from ..venues import clientid, order_venue_of
 from . import credentials, instruments
 from ..state.store import history, path_for, unfinished
@@ -28,6 +29,7 @@ from .area import TradingArea
 from .order_links import OrderLinks, links_for
 from .order_session import OrderSession
 from .rate_backoff import RateBackoff
+from .hosted_feed import HostedFeed
 from .hosted_strategies import HostedStrategies
 from .protection import Protection, ProtectionWatch
 from .router import OrderRouter
@@ -57,6 +59,14 @@ class Execution:
     session: OrderSession  # connecting, reconciling, housekeeping, stopping (order_session.py)
     links: OrderLinks  # the venue's report stream, REST queries and pings (order_links.py)
     park_s: float  # the pump's longest park (a hosted strategy's timer shortens it)
+    feed: HostedFeed | None  # the ingest it runs ([feed] host = "execution"), else None
+
+    def close(self) -> None:
+        """The hosted feed first (its md publisher), then the orders reader, the fills publisher."""
+        if self.feed is not None:
+            self.feed.close()
+        self.reader.close()
+        self.publisher.close()
 
 
 def published_fills(fills: BroadcastRing) -> dict:
@@ -144,6 +154,8 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
     if hosted(cfg):  # [[strategies]] host = "execution": built after the router, as their workers start after it
         reader = HostedStrategies(ctx, reader, wake, park_s)
         park_s = reader.park_s
+    # the feed last: its md publisher starts after every hosted reader exists, as ingest starts last
+    feed = HostedFeed(ctx, wake) if feed_hosted(cfg) else None
     return Execution(router, cum, recover, trades, ended, reader, publisher, protection,
                      cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop, refresher, session, links,
-                     park_s)
+                     park_s, feed)

@@ -112,6 +112,14 @@ class FdWake(Parking):
         if w is not None and not w.done():
             w.set_result(True)
 
+    def nudge(self) -> None:
+        """End a ``wait_async`` of this thread now (a producer in the same process, whose
+        datagram would cost a syscall and a round of the loop's epoll first); a spurious one
+        only re-checks the rings."""
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(True)
+
     async def wait_async(self, timeout: float) -> bool:
         """Park and sleep in the loop until woken (True) or ``timeout`` s pass (False). Returns
         True at once if a watched reader has something to read."""

@@ -166,3 +166,28 @@ def test_plain_loop_reader_loses_no_wakeups(instance):
     assert got == 3000 and bad == 0 and lost_wakeups == 0
     assert sleeps > 0
     pub.close()
+
+
+def test_a_nudge_ends_the_wait_of_this_thread_without_a_datagram(instance):
+    """An in-process producer (the feed execution hosts) nudges the pump: its wait ends though
+    the loop never saw the socket readable; with no wait on, a nudge is a no-op."""
+    ring = BroadcastRing.create(instance, "md", bench.LAYOUT, 64)
+    wake = FdWake()
+    reader = ring.reader("pump", gating=True, wait=wake)
+    wake.nudge()  # nothing waits: nothing to end, nothing kept for later
+
+    async def main():
+        wake.attach(asyncio.get_running_loop())
+        waiting = asyncio.create_task(wake.wait_async(5.0))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        wake.nudge()
+        return await asyncio.wait_for(waiting, 1.0)
+
+    try:
+        assert asyncio.run(main()) is True
+        assert wake.drain() == 0  # no datagram was sent for it
+        assert not reader.pending()
+    finally:
+        wake.close()
+        reader.close()

@@ -21,7 +21,7 @@ def bench_trading(
     journal: Annotated[bool, typer.Option(help="Run the journal worker too, as hftshm start does.")] = True,
     variant: Annotated[Optional[list[str]], typer.Option(
         help="Also run with these [workers.NAME] overrides, e.g. 'journal.wait=backoff,risk.wait=backoff' "
-             "('strategies.KEY' sets every strategy); repeatable; runs back to back, then a side-by-side table.")] = None,
+             "('strategies.KEY' sets every strategy, 'feed.host=execution' runs the feed in execution); repeatable; runs back to back, then a side-by-side table.")] = None,
     repeat: Annotated[int, typer.Option(help="Run the base and the variants this many times, interleaved.")] = 1,
 ) -> None:
     """Tick-to-trade through the whole pipeline against the simulator, with the scheduler's view of

@@ -1,0 +1,85 @@
+"""The ingest that the execution worker runs in its own process (``[feed] host = "execution"``,
+``runtime.plan.feed_hosted``): the venue's market streams, the normalizer and the md ring's
+publisher on execution's asyncio loop, beside the order socket and the strategies it hosts.
+
+Why: on a machine with fewer cores than busy processes every process hop costs a wake-up, a
+wait for a core and a cold cache; with the feed and the strategies in execution, a tick is read,
+published, turned into an intent and sent by one process (docs/trading.md "The feed inside
+execution"). The md ring is written as by the ingest worker: the journal, strategy processes,
+``hftshm tail`` and the bridge read it unchanged.
+
+The agent is the ingest worker's own (``runtime.roles``: ``IngestAgent``, resolved by role so
+this package does not import the workers), with the ``ingest`` control-block slot that the
+instance claimed with execution's (``launch.instance``): its counters, heartbeat and state are
+written here, and a restart of execution resumes the feed as a restarted ingest does (trade ids,
+books reset). A failure of the feed ends execution (``run`` raises); the supervisor restarts it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+
+from ..runtime import control_layout as C
+from ..runtime.agent import WorkerContext
+from ..runtime.roles import agent_class
+from ..runtime.runner import HEARTBEAT_NS
+
+log = logging.getLogger("hftshm.execution")
+NAME = "ingest"
+
+
+class HostedFeed:
+    def __init__(self, ctx, wake=None):
+        """``ctx``: execution's worker context; its params' ``ingest`` table holds the ingest
+        worker params (``hold_wakes``, ``frames``, ``depth_limit``); ``wake``: the pump's
+        ``FdWake``, nudged after each socket read that published."""
+        control = self.control = ctx.control
+        self.slot = control.find_worker(NAME)  # claimed with execution's (launch.instance)
+        cls = agent_class(NAME)
+        control.set_worker_field(self.slot, C.W_PID, os.getpid())
+        control.set_worker_field(self.slot, C.W_STARTED_NS, time.time_ns())
+        control.set_counter_names(self.slot, cls.counter_names)
+        params = dict((ctx.params or {}).get(NAME) or {})
+        self.agent = cls(WorkerContext(ctx.instance, NAME, NAME, ctx.config, control, self.slot,
+                                       control.counters(self.slot), ctx.latency, params))
+        try:
+            self.agent.on_start()
+        except BaseException:
+            self.agent.on_close()
+            raise
+        if wake is not None:
+            self.agent.pipeline.after_publish = wake.nudge
+        self._beat(C.W_RUNNING)  # the beat first: the slot may hold a dead one's
+        log.info("hosting the feed (%s)", ", ".join(ctx.config.venue.symbols))
+
+    def _beat(self, state: int | None = None) -> None:
+        self.control.set_worker_field(self.slot, C.W_HEARTBEAT_NS, time.time_ns())
+        if state is not None:
+            self.control.set_worker_field(self.slot, C.W_STATE, state)
+
+    def start(self, stop: asyncio.Event) -> asyncio.Task:
+        """``run`` as a task of the running loop; its end, by failure too, sets ``stop``: await
+        the task after execution's own stop to raise the failure."""
+        task = asyncio.create_task(self.run(stop))
+        task.add_done_callback(lambda _: stop.set())
+        return task
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """The feed until ``stop``; its heartbeat beside it (a blocked loop shows as hung)."""
+        async def beat():
+            while True:
+                self._beat()
+                await asyncio.sleep(HEARTBEAT_NS / 1e9)
+
+        beater = asyncio.create_task(beat())
+        try:
+            await self.agent.run_async(stop)
+        finally:
+            beater.cancel()
+
+    def close(self) -> None:
+        self.agent.on_close()
+        self._beat(C.W_STOPPED)
