@@ -31,9 +31,7 @@ DOC_SIGNATURE = "3c661234138461fcc7a7d8746c6558c9842d4e10870d2ecbedf7777cad694af
 
 def test_signing_known_answer_from_the_usdm_docs():
     s = Signer(DOC_KEY, DOC_SECRET)
-    mac = s._mac.copy()
-    mac.update(DOC_PAYLOAD.encode())
-    assert mac.hexdigest() == DOC_SIGNATURE
+    assert s._mac.hexdigest(DOC_PAYLOAD.encode()) == DOC_SIGNATURE
     # the WebSocket API signs the parameters sorted by name: the same key over that payload
     params = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT", "quantity": "1", "price": "9000",
               "timeInForce": "GTC", "recvWindow": "5000", "timestamp": "1591702613943"}

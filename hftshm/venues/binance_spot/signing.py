@@ -9,8 +9,7 @@ that what we sign is exactly what the venue reads. The secret never leaves this 
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from ..keyed_mac import KeyedMac
 
 
 def payload(params: dict) -> str:
@@ -35,12 +34,10 @@ class Signer:
         if not api_key or not secret:
             raise ValueError("API key and secret must not be empty")
         self.api_key = api_key
-        self._mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+        self._mac = KeyedMac(secret.encode())
 
     def signature(self, params: dict) -> str:
-        mac = self._mac.copy()  # keyed once: a copy skips re-deriving the key pads
-        mac.update(payload(params).encode())
-        return mac.hexdigest()
+        return self._mac.hexdigest(payload(params).encode())
 
     def sign(self, params: dict) -> dict:
         params["apiKey"] = self.api_key

@@ -16,8 +16,7 @@ the keyed MAC; ``repr`` shows neither it nor the key.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+from ..keyed_mac import KeyedMac
 
 AUTH_PREFIX = "GET/realtime"
 
@@ -39,12 +38,10 @@ class BybitSigner:
         if not api_key or not secret:
             raise ValueError("API key and secret must not be empty")
         self.api_key = api_key
-        self._mac = hmac.new(secret.encode(), digestmod=hashlib.sha256)
+        self._mac = KeyedMac(secret.encode())
 
     def hexdigest(self, payload: str) -> str:
-        mac = self._mac.copy()  # keyed once: a copy skips re-deriving the key pads
-        mac.update(payload.encode())
-        return mac.hexdigest()
+        return self._mac.hexdigest(payload.encode())
 
     def auth_args(self, expires_ms: int) -> list:
         return [self.api_key, int(expires_ms), self.hexdigest(auth_payload(expires_ms))]
@@ -69,5 +66,5 @@ def signer_from(signer) -> BybitSigner:
         raise TypeError(f"Bybit orders need a key pair signer, got {type(signer).__name__}")
     out = BybitSigner.__new__(BybitSigner)
     out.api_key = signer.api_key
-    out._mac = mac.copy()
+    out._mac = mac  # keyed once; each signature copies its states
     return out
