@@ -2,8 +2,9 @@
 "execution"``, ``runtime.plan.hosted``), each a ``StrategyCore`` as in a strategy worker.
 
 A ``HostedStrategies`` stands in for the pump's orders reader (``trading.wiring``): each
-``read_batch`` first runs every hosted strategy (md, fills, its timer), then reads the orders
-ring, so an intent is read in the round that made it, with no wake-up in between. Intents still
+``read_batch`` first runs the hosted strategies (md, fills, its timer; ``poll``: until one leaves
+an intent), then reads the orders ring, so an intent is read in the round that made it, with no
+wake-up in between. Intents still
 go through the orders ring: the journal, the state worker and the pre-trade check see them as
 from a strategy worker. Their md and fills readers are watched by execution's wake socket
 (``wait.FdWake``), so a parked pump wakes for market data and for the reports it published
@@ -66,6 +67,7 @@ class HostedStrategies:
             raise
         self.park_s = min([park_s, *(c.max_idle_s for c in self.cores if c.max_idle_s)])
         self.next_beat = 0
+        self.next = 0  # the strategy the next round starts with
         self._beat(time.time_ns(), C.W_RUNNING)  # the beat first: the slot may hold a dead one's
         log.info("hosting %s", ", ".join(c.name for c in self.cores))
 
@@ -77,13 +79,21 @@ class HostedStrategies:
         self.next_beat = now + HEARTBEAT_NS
 
     def poll(self) -> int:
-        """One round of every hosted strategy (md, fills, timer); returns how much it did."""
-        work = 0
-        for core in self.cores:
+        """A round of the hosted strategies (md, fills, timer), from the one after where the last
+        round stopped; a strategy that leaves an intent in the orders ring ends the round, so the
+        pump checks and sends it before the others run (they run first in the next round, which
+        the pump starts at once after orders; a parked pump wakes for their unread md). Returns
+        how much it did."""
+        work, cores = 0, self.cores
+        for _ in range(len(cores)):
+            core = cores[self.next]
+            self.next = (self.next + 1) % len(cores)
             try:
                 work += core.poll()
             except Exception as exc:
                 raise HostedStrategyError(f"hosted strategy {core.name} failed: {type(exc).__name__}: {exc}") from exc
+            if self.reader.pending():
+                break
         now = time.time_ns()
         if now >= self.next_beat:
             self._beat(now)

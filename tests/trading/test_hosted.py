@@ -88,3 +88,38 @@ def test_strategy_hosted_by_execution_trades_and_survives_kill_9(instance):
     assert set(reps["order_id"].tolist()) <= set(ids)
     assert set(reps[reps["exec_type"] == F.EX_TRADE]["trade_id"].tolist()) == venue
     assert np.all(np.diff(orders["seq"]) > 0)
+
+
+def test_a_round_ends_at_the_strategy_that_left_an_intent_and_the_next_starts_after_it():
+    """The pump sends an intent before the other hosted strategies run; none is skipped for good."""
+    from hftshm.trading.hosted_strategies import HostedStrategies
+
+    polled, queued = [], []
+
+    class Core:
+        def __init__(self, name, intents):
+            self.name, self.intents = name, intents
+
+        def poll(self):
+            polled.append(self.name)
+            queued.extend([self.name] * self.intents)
+            return 1
+
+    class Orders:
+        def pending(self):
+            return len(queued)
+
+        def read_batch(self, n):
+            out = list(queued[:n])
+            del queued[:n]
+            return out
+
+    h = HostedStrategies.__new__(HostedStrategies)
+    h.cores, h.slots, h.reader, h.next, h.next_beat = [Core("a", 0), Core("b", 1), Core("c", 0)], [], Orders(), 0, 1 << 62
+    assert h.read_batch(64) == ["b"] and polled == ["a", "b"]  # c waits: b's intent goes first
+    polled.clear()
+    h.cores[1].intents = 0
+    assert h.read_batch(64) == [] and polled == ["c", "a", "b"]  # the next round starts at c
+    polled.clear()
+    h.cores[0].intents = 2
+    assert h.read_batch(64) == ["a", "a"] and polled == ["c", "a"]
