@@ -2,6 +2,8 @@
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
@@ -11,6 +13,7 @@ from hftshm.venues.binance_spot.signing import Signer
 
 T0 = 1_700_000_000_000_000_000
 MS = 1_000_000
+KEY_LONG = "vmPUZE6mv9SD5VNHk4HlWFsOr6aKE2zvsw0MuIgwCIPy6utIco14y7Ju91duEh8A"
 
 
 def make(timeout_ms=2000):
@@ -179,3 +182,30 @@ def test_a_rejected_cancel_of_an_unanswered_order_still_gets_it_resolved():
     assert kinds(reports) == [(F.EX_CANCEL_REJECTED, F.ST_NEW)] and not o.done
     frames = [orjson.loads(f) for f in p.expired(T0 + 200 * MS)]
     assert [f["method"] for f in frames] == ["order.status"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(side=st.sampled_from([O.BUY, O.SELL]), tif=st.sampled_from([O.GTC, O.IOC, O.FOK]),
+       qty=st.integers(1, 10**15), price=st.integers(1, 10**15), symbol=st.integers(0, 1),
+       order_id=st.integers(1, 2**62), now=st.integers(T0, T0 + 10**18), key=st.sampled_from(["k", KEY_LONG]))
+def test_the_limit_template_frame_is_the_generic_frame_byte_for_byte(side, tif, qty, price, symbol, order_id, now, key):
+    fast = Protocol(Signer(key, "s"), ["BTCUSDT", "ETHUSDT"], [("BTC", "USDT"), ("ETH", "USDT")], "hk3x9")
+    slow = Protocol(Signer(key, "s"), ["BTCUSDT", "ETHUSDT"], [("BTC", "USDT"), ("ETH", "USDT")], "hk3x9")
+    assert fast._limit_fast
+    slow._limit_fast = False  # the generic dict, sort and JSON encoder
+    frames = []
+    for p in (fast, slow):
+        o = LiveOrder()
+        o.order_id, o.symbol_id, o.strategy_id, o.side, o.type, o.tif = order_id, symbol, 1, side, O.LIMIT, tif
+        o.qty_e8, o.price_e8 = qty, price
+        frames.append(p.place(o, now))
+        assert p.requests and o.deadline_ns == now + p.timeout_ns and p.orders[order_id] is o
+    assert frames[0] == frames[1]
+
+
+def test_a_key_that_json_would_escape_takes_the_generic_path():
+    p = Protocol(Signer('k"ey', "s"), ["BTCUSDT"], [("BTC", "USDT")], "htag")
+    assert not p._limit_fast
+    o = LiveOrder()
+    o.order_id, o.symbol_id, o.side, o.type, o.tif, o.qty_e8, o.price_e8 = 7, 0, O.BUY, O.LIMIT, O.GTC, 1, 1
+    assert orjson.loads(p.place(o, T0))["params"]["apiKey"] == 'k"ey'

@@ -26,6 +26,8 @@ Rules that keep every fill counted once and no order sent twice:
 
 from __future__ import annotations
 
+import re
+
 import orjson
 
 from ...feed.e8 import parse_e8
@@ -43,6 +45,7 @@ VENUE_STATES = {"NEW": F.ST_ACKED, "PARTIALLY_FILLED": F.ST_PARTIAL, "FILLED": F
 END_EXEC = {F.ST_CANCELED: F.EX_CANCELED, F.ST_EXPIRED: F.EX_EXPIRED, F.ST_REJECTED: F.EX_REJECTED}
 SKEW_MS = 1000  # allowance for the venue's clock when deciding an order never arrived
 SWEEP_LIMIT = 1000  # allOrders page size (the venue's maximum)
+_PLAIN = re.compile(r"[A-Za-z0-9_.-]*").fullmatch  # text that JSON and the signed payload take as it is
 
 
 class Protocol:
@@ -58,6 +61,11 @@ class Protocol:
         self.assets = assets
         self.prefix = prefix
         self.recv_window = str(recv_window_ms)
+        # the LIMIT order.place frame from one template (``_place_limit``) when every text in it
+        # needs no JSON escape: the same bytes as the generic path, a third of the work
+        key = getattr(signer, "api_key", None)
+        self._limit_fast = (isinstance(key, str) and hasattr(signer, "signature_of") and _PLAIN(key) is not None
+                            and _PLAIN(prefix) is not None and all(_PLAIN(s) for s in symbols))
         self.recv_window_ms = recv_window_ms
         self.timeout_ns = timeout_ms * 1_000_000
         self.orders: dict[int, LiveOrder] = {}
@@ -99,6 +107,8 @@ class Protocol:
         """The order.place frame for a new order (record it as sent: ``o.sent_ns``)."""
         o.cid = clientid.order_cid(self.prefix, o.order_id)
         self.orders[o.order_id] = o
+        if o.type == O.LIMIT and self._limit_fast and o.side in O.SIDE_NAMES and o.tif in O.TIF_NAMES:
+            return self._place_limit(o, now_ns)
         p = {"symbol": self.symbols[o.symbol_id], "side": O.SIDE_NAMES.get(o.side, "?"),
              "type": O.TYPE_NAMES.get(o.type, "?"), "quantity": format_e8(o.qty_e8),
              "newClientOrderId": o.cid, "newOrderRespType": "RESULT"}
@@ -107,6 +117,25 @@ class Protocol:
         if o.type == O.LIMIT:
             p["timeInForce"] = O.TIF_NAMES.get(o.tif, "GTC")
         return self._request("p", o, "order.place", p, now_ns)
+
+    def _place_limit(self, o: LiveOrder, now_ns: int) -> bytes:
+        """``place`` of a LIMIT order without the dict, the sort and the JSON encoder: the
+        signed payload is the parameters sorted by name (``signing.payload``), the frame their
+        generic order (tests/trading/test_protocol.py compares the two byte for byte)."""
+        self._next += 1
+        rid = f"p{self._next}"
+        self.requests[rid] = ("p", o)
+        o.deadline_ns = now_ns + self.timeout_ns
+        sym, side, tif = self.symbols[o.symbol_id], O.SIDE_NAMES[o.side], O.TIF_NAMES[o.tif]
+        qty, px, ts, rw, key = format_e8(o.qty_e8), format_e8(o.price_e8), str(now_ns // 1_000_000), \
+            self.recv_window, self.signer.api_key
+        sig = self.signer.signature_of(
+            f"apiKey={key}&newClientOrderId={o.cid}&newOrderRespType=RESULT&price={px}&quantity={qty}"
+            f"&recvWindow={rw}&side={side}&symbol={sym}&timeInForce={tif}&timestamp={ts}&type=LIMIT")
+        return (f'{{"id":"{rid}","method":"order.place","params":{{"symbol":"{sym}","side":"{side}",'
+                f'"type":"LIMIT","quantity":"{qty}","newClientOrderId":"{o.cid}","newOrderRespType":"RESULT",'
+                f'"price":"{px}","timeInForce":"{tif}","recvWindow":"{rw}","timestamp":"{ts}",'
+                f'"apiKey":"{key}","signature":"{sig}"}}}}').encode()
 
     def cancel(self, cancel_order_id: int, target_id: int, now_ns: int):
         """(frame or None, reports): cancel our live order ``target_id``."""

@@ -39,6 +39,10 @@ class Signer:
     def signature(self, params: dict) -> str:
         return self._mac.hexdigest(payload(params).encode())
 
+    def signature_of(self, text: str) -> str:
+        """The signature of a payload already in ``payload``'s form (sorted, ``apiKey`` in it)."""
+        return self._mac.hexdigest(text.encode())
+
     def sign(self, params: dict) -> dict:
         params["apiKey"] = self.api_key
         params["signature"] = self.signature(params)
