@@ -149,8 +149,10 @@ class Supervisor:
             self._start_dashboard()
             self._start_workers()
             self.control.set_state(C.RUNNING)
+            guests = plan.hosted(self.cfg) + (["ingest"] if plan.feed_hosted(self.cfg) else [])
             self.say(f"hftshm {self.cfg.instance}: running {len(self.workers)} workers "
-                     f"({', '.join(w.spec.name for w in self.workers)}); logs in {self.run_dir / 'logs'}")
+                     f"({', '.join(w.spec.name for w in self.workers)})"
+                     + (f"; execution runs {', '.join(guests)}" if guests else "") + f"; logs in {self.run_dir / 'logs'}")
             self._watch(self.dash)
             return self.exit_code_now()
         except (StartError, HftshmError) as exc:
