@@ -43,22 +43,20 @@ class ExecutionAgent(Agent):
 
     async def run_async(self, stop: asyncio.Event) -> None:
         refresh = asyncio.create_task(instruments.refresh_loop(self.w.instruments, stop, self.count))
-        feed = self.w.feed and self.w.feed.start(stop)  # [feed] host = "execution"; its end ends execution
-        while not stop.is_set():
-            try:
-                async with connect(self.ctx.config.venue.api_url, **CONNECT) as ws:
-                    self.session.connected()
-                    await self._session(ws, stop)
-            except (OSError, ConnectionClosed, asyncio.TimeoutError) as exc:
-                log.warning("venue connection lost (%s: %s); reconnecting", type(exc).__name__, exc)
-            if not stop.is_set():
-                with suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self.session.lost(time.time_ns()))
-        self.session.stopped()
-        refresh.cancel()
-        await asyncio.gather(refresh, return_exceptions=True)
-        if feed:
-            await feed  # its failure, raised
+        async with self.w.hosted_feed(stop):  # [feed] host = "execution": each one's end ends the other
+            while not stop.is_set():
+                try:
+                    async with connect(self.ctx.config.venue.api_url, **CONNECT) as ws:
+                        self.session.connected()
+                        await self._session(ws, stop)
+                except (OSError, ConnectionClosed, asyncio.TimeoutError) as exc:
+                    log.warning("venue connection lost (%s: %s); reconnecting", type(exc).__name__, exc)
+                if not stop.is_set():
+                    with suppress(asyncio.TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.session.lost(time.time_ns()))
+            self.session.stopped()
+            refresh.cancel()
+            await asyncio.gather(refresh, return_exceptions=True)
 
     async def _session(self, ws, stop: asyncio.Event) -> None:
         self.rest = self.links.rest_calls(lambda text: self._send(ws, self.router.on_frame(text, time.time_ns())))

@@ -342,6 +342,8 @@ class Supervisor:
         connected = None
         if feed is not None and feed.spec.role == "ingest":
             connected = self.control.counter_values(feed.slot).get("connected")
+        elif plan.feed_hosted(self.cfg) and "ingest" in self.instance.slots:  # run by execution
+            connected = self.control.counter_values(self.instance.slots["ingest"]).get("connected")
         what = ("waiting for the first market data (connected)" if connected else
                 "connecting to the market-data feed" if connected is not None else
                 "waiting for the first market data")
@@ -364,6 +366,9 @@ class Supervisor:
                 return
         self.control.set_worker_field(w.slot, C.W_EXIT_CODE, code)
         self.control.set_worker_field(w.slot, C.W_STATE, C.W_CRASHED)
+        for guest, host in self.instance.hosts.items():  # what it ran (hosted strategies, the feed) ended with it
+            if host == w.spec.name:
+                self.control.set_worker_field(self.instance.slots[guest], C.W_STATE, C.W_CRASHED)
         mono = time.monotonic()
         w.crashes.append(mono)
         while w.crashes and mono - w.crashes[0] > CRASH_WINDOW_S:

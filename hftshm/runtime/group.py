@@ -72,6 +72,11 @@ def expand(data: dict) -> GroupConfig:
                      ("bridge", "the bridge carries one venue's rings; it does not run with several venues")):
         if key in data:
             raise ConfigError(f"[{key}] with [[venues]]: {why}")
+    feed = data.get("feed")
+    if isinstance(feed, dict) and feed.get("host", "own") != "own":
+        raise ConfigError(f"[feed] host = {feed['host']!r} with [[venues]]: [feed] is every venue's, and a venue "
+                          "that only serves other venues' strategies, or only market data, runs no execution to "
+                          'host it; leave host = "own" (or run the venue as an instance of its own)')
     for key in ("sim", "risk", "execution", "metrics", "risk_total"):  # merged into each venue's: tables
         if key in data and not isinstance(data[key], dict):
             raise ConfigError(f"[{key}]: expected a table, got {data[key]!r}")

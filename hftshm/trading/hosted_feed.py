@@ -12,12 +12,15 @@ The agent is the ingest worker's own (``runtime.roles``: ``IngestAgent``, resolv
 this package does not import the workers), with the ``ingest`` control-block slot that the
 instance claimed with execution's (``launch.instance``): its counters, heartbeat and state are
 written here, and a restart of execution resumes the feed as a restarted ingest does (trade ids,
-books reset). A failure of the feed ends execution (``run`` raises); the supervisor restarts it.
+books reset). A failure of the feed ends execution and a failure of execution ends the feed (``running``); the
+supervisor restarts execution. An error inside a socket read (the normalizer, the publish) is
+the ingest worker's: that connection ends and the feed reconnects.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import time
@@ -60,12 +63,21 @@ class HostedFeed:
         if state is not None:
             self.control.set_worker_field(self.slot, C.W_STATE, state)
 
-    def start(self, stop: asyncio.Event) -> asyncio.Task:
-        """``run`` as a task of the running loop; its end, by failure too, sets ``stop``: await
-        the task after execution's own stop to raise the failure."""
+    @contextlib.asynccontextmanager
+    async def running(self, stop: asyncio.Event):
+        """The feed runs while the body does: its end, by failure too, sets ``stop`` (execution
+        stops as asked: cancels at stop, then ends), and the failure is raised on the way out;
+        the body's end, by failure too, stops the feed and waits for its connections to close,
+        so nothing publishes into the md ring once ``close`` has unmapped it."""
         task = asyncio.create_task(self.run(stop))
         task.add_done_callback(lambda _: stop.set())
-        return task
+        try:
+            yield
+        finally:
+            stop.set()
+            await asyncio.wait([task])
+            self.agent.pipeline.after_publish = None
+        task.result()  # the feed's failure, if that is what ended it
 
     async def run(self, stop: asyncio.Event) -> None:
         """The feed until ``stop``; its heartbeat beside it (a blocked loop shows as hung)."""
@@ -81,5 +93,6 @@ class HostedFeed:
             beater.cancel()
 
     def close(self) -> None:
+        self.agent.pipeline.after_publish = None
         self.agent.on_close()
         self._beat(C.W_STOPPED)

@@ -8,6 +8,7 @@ the worker file stays wiring."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -60,6 +61,10 @@ class Execution:
     links: OrderLinks  # the venue's report stream, REST queries and pings (order_links.py)
     park_s: float  # the pump's longest park (a hosted strategy's timer shortens it)
     feed: HostedFeed | None  # the ingest it runs ([feed] host = "execution"), else None
+
+    def hosted_feed(self, stop):
+        """An async context the hosted feed runs in (``HostedFeed.running``); with none, nothing."""
+        return contextlib.nullcontext() if self.feed is None else self.feed.running(stop)
 
     def close(self) -> None:
         """The hosted feed first (its md publisher), then the orders reader, the fills publisher."""
@@ -155,7 +160,12 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
         reader = HostedStrategies(ctx, reader, wake, park_s)
         park_s = reader.park_s
     # the feed last: its md publisher starts after every hosted reader exists, as ingest starts last
-    feed = HostedFeed(ctx, wake) if feed_hosted(cfg) else None
+    try:  # the pump's nudge only where something in this process waits for md
+        feed = HostedFeed(ctx, wake if hosted(cfg) else None) if feed_hosted(cfg) else None
+    except BaseException:
+        reader.close()
+        publisher.close()
+        raise
     return Execution(router, cum, recover, trades, ended, reader, publisher, protection,
                      cfg.worker(ctx.name).wait, ex.spins, ex.slice_us, ex.cancel_on_stop, refresher, session, links,
                      park_s, feed)

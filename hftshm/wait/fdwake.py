@@ -113,9 +113,10 @@ class FdWake(Parking):
             w.set_result(True)
 
     def nudge(self) -> None:
-        """End a ``wait_async`` of this thread now (a producer in the same process, whose
-        datagram would cost a syscall and a round of the loop's epoll first); a spurious one
-        only re-checks the rings."""
+        """End a ``wait_async`` of this thread now: a producer in the same process (the feed
+        execution hosts) need not wait for its datagram to come round the loop's epoll (the
+        datagram still follows, and is drained as a spurious wake-up); a spurious nudge only
+        re-checks the rings."""
         w = self._waiter
         if w is not None and not w.done():
             w.set_result(True)

@@ -15,6 +15,7 @@ from hftshm.journal import files
 from hftshm.layouts import md
 from hftshm.launch.trading_instance import TradingInstance as Harness
 from hftshm.runtime import config as config_mod
+from hftshm.runtime import group
 from hftshm.runtime import plan
 
 from ._checks import wait_for
@@ -83,3 +84,34 @@ def test_a_feed_host_that_cannot_run_it_is_refused_by_name(over, message):
     with pytest.raises(ConfigError) as e:
         config_mod.from_dict(_cfg(**over))
     assert message in str(e.value)
+
+
+def test_a_group_of_venues_refuses_the_hosted_feed_by_name():
+    with pytest.raises(ConfigError) as e:
+        group.expand({"instance": "g", "feed": {"host": "execution"},
+                              "venues": [{"name": "a", "kind": "sim", "symbols": ["btcusdt"]},
+                                         {"name": "b", "kind": "sim", "symbols": ["ethusdt"]}]})
+    assert '[feed] host = \'execution\' with [[venues]]' in str(e.value)
+
+
+def test_execution_failing_stops_its_feed_before_the_md_ring_goes(instance):
+    """A hosted strategy's fault ends execution while md pours in: execution exits with an error
+    (not a signal), its log says why, shows no failed socket read, and shows the feed's connection
+    closed by its stop before execution closed: nothing can publish into the md ring after."""
+    strategies = [{"name": "bad", "kind": "file", "path": str(HERE / "failing_strategy.py"), "class": "FailsLater",
+                   "symbols": ["btcusdt"], "fail_after": 300, "id": 1, "host": "execution"}]
+    h = Harness(instance, strategies, symbols=("btcusdt",), sim_rate=5000, feed={"host": "execution"})
+    try:
+        h.start()
+        proc = h.procs["execution"]
+        wait_for(lambda: proc.poll() is not None, 120, "execution to end on the strategy's fault")
+        log = h.log("execution")
+        assert proc.returncode > 0, (proc.returncode, log[-2000:])
+        assert "the strategy's own bug" in log
+        assert "data_received" not in log and "Fatal error" not in log, log[-3000:]
+        assert h.counters("ingest")["records"] > 300
+        # the feed was stopped and its connection closed before execution let go of the md ring
+        # (else asyncio's teardown cancels it with its socket still reading into the ring)
+        assert "feed connection ended: stop" in log, log[-3000:]
+    finally:
+        h.stop()
