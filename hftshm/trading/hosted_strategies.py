@@ -42,10 +42,11 @@ class HostedStrategyError(RuntimeError):
 
 
 class HostedStrategies:
-    def __init__(self, ctx, reader, wake, park_s: float):
+    def __init__(self, ctx, reader, wake, park_s: float, local_md: bool = False):
         """``ctx``: execution's worker context; ``reader``: its orders reader; ``wake``: the
         pump's FdWake; ``park_s``: the pump's longest park, shortened here to the shortest
-        strategy timer (``on_timer``)."""
+        strategy timer (``on_timer``); ``local_md``: md is published on this thread (the feed
+        execution hosts, which nudges the pump): the md readers are watched without a parked bit."""
         control = ctx.control
         self.control, self.reader = control, reader
         self.cores, self.slots = [], []
@@ -61,7 +62,10 @@ class HostedStrategies:
                 self.cores.append(core)
                 self.slots.append(slot)
                 for r in core.readers():
-                    wake.watch(r)
+                    if local_md and r is core.md_reader:
+                        wake.watch_local(r)
+                    else:
+                        wake.watch(r)
         except BaseException:
             self.close()
             raise

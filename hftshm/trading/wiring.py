@@ -157,7 +157,7 @@ def execution_router(ctx, count, gauge, wake) -> Execution:
         request_slice(ex.slice_us)  # an order's wake-up preempts a busy core (wait/slice.py)
     park_s = PARK_TIMEOUT_S
     if hosted(cfg):  # [[strategies]] host = "execution": built after the router, as their workers start after it
-        reader = HostedStrategies(ctx, reader, wake, park_s)
+        reader = HostedStrategies(ctx, reader, wake, park_s, local_md=feed_hosted(cfg))
         park_s = reader.park_s
     # the feed last: its md publisher starts after every hosted reader exists, as ingest starts last
     try:  # the pump's nudge only where something in this process waits for md

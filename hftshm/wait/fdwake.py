@@ -56,6 +56,8 @@ class FdWake(Parking):
         self._loop = None
         self._waiter = None
         self.wakeups = 0  # datagrams drained
+        self._local = []  # readers whose producer runs on this thread and nudges (watch_local)
+        self._nudged = False  # a nudge that found no wait: the next wait_async returns at once
 
     def _open(self, reader) -> str:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
@@ -112,18 +114,28 @@ class FdWake(Parking):
         if w is not None and not w.done():
             w.set_result(True)
 
+    def watch_local(self, reader) -> None:
+        """Watch ``reader`` without parking it: its producer runs on this thread (the feed
+        execution hosts) and calls ``nudge`` after publishing, so it never sends a datagram (a
+        syscall, then a round of the loop's epoll and a drain) to wake its own process."""
+        self._local.append(reader)
+
     def nudge(self) -> None:
-        """End a ``wait_async`` of this thread now: a producer in the same process (the feed
-        execution hosts) need not wait for its datagram to come round the loop's epoll (the
-        datagram still follows, and is drained as a spurious wake-up); a spurious nudge only
-        re-checks the rings."""
+        """End this thread's ``wait_async`` now, or the next one at once if none is on (the
+        producer published while the waiter was busy); a spurious nudge only re-checks."""
         w = self._waiter
         if w is not None and not w.done():
             w.set_result(True)
+        else:
+            self._nudged = True
 
     async def wait_async(self, timeout: float) -> bool:
         """Park and sleep in the loop until woken (True) or ``timeout`` s pass (False). Returns
-        True at once if a watched reader has something to read."""
+        True at once if a watched reader has something to read, or after a nudge (no await lies
+        between these checks and the sleep, so a nudge from this thread cannot fall between)."""
+        if self._nudged or any(r.pending() for r in self._local):
+            self._nudged = False
+            return True
         if not self.arm():
             return True
         loop = self._loop
@@ -145,3 +157,4 @@ class FdWake(Parking):
             self._sock = None
         self._loop = None
         self._readers.clear()
+        self._local.clear()

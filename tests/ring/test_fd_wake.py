@@ -170,11 +170,10 @@ def test_plain_loop_reader_loses_no_wakeups(instance):
 
 def test_a_nudge_ends_the_wait_of_this_thread_without_a_datagram(instance):
     """An in-process producer (the feed execution hosts) nudges the pump: its wait ends though
-    the loop never saw the socket readable; with no wait on, a nudge is a no-op."""
+    the loop never saw the socket readable."""
     ring = BroadcastRing.create(instance, "md", bench.LAYOUT, 64)
     wake = FdWake()
     reader = ring.reader("pump", gating=True, wait=wake)
-    wake.nudge()  # nothing waits: nothing to end, nothing kept for later
 
     async def main():
         wake.attach(asyncio.get_running_loop())
@@ -191,3 +190,42 @@ def test_a_nudge_ends_the_wait_of_this_thread_without_a_datagram(instance):
     finally:
         wake.close()
         reader.close()
+
+
+def test_a_local_reader_is_never_parked_and_a_nudge_without_a_wait_is_kept(instance):
+    """A reader whose producer is on this thread (watch_local): its publishes send no datagram;
+    its unread records end a wait at once; a nudge that came while nothing waited ends the next
+    wait at once (no lost wake-up); the other watched readers park as before."""
+    md = BroadcastRing.create(instance, "md", bench.LAYOUT, 64)
+    orders = ManyToOneRing.create(instance, "orders", bench.LAYOUT, 64)
+    wake = FdWake()
+    local = md.reader("hosted", gating=False, start="newest")
+    wake.watch_local(local)
+    pump = orders.reader("exec", gating=True, start="oldest", wait=wake)
+    pub = md.publisher()
+
+    async def main():
+        wake.attach(asyncio.get_running_loop())
+        pub.publish(bench_records(1, 0, 1))  # unread local md: no sleep at all
+        assert await asyncio.wait_for(wake.wait_async(5.0), 1.0) is True
+        assert len(local.read_batch()) == 1
+        wake.nudge()  # published while the pump was busy: kept for the next wait
+        assert await asyncio.wait_for(wake.wait_async(5.0), 1.0) is True
+        waiting = asyncio.create_task(wake.wait_async(5.0))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()
+        assert md.hdr[H.W_PARKED] == 0  # the local reader was not parked...
+        pub.publish(bench_records(1, 1, 1))
+        await asyncio.sleep(0.01)
+        assert not waiting.done()  # ...so its publish woke nothing by itself
+        wake.nudge()
+        return await asyncio.wait_for(waiting, 1.0)
+
+    try:
+        assert asyncio.run(main()) is True
+        assert wake.drain() == 0
+    finally:
+        pub.close()
+        wake.close()
+        local.close()
+        pump.close()
