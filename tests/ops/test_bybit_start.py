@@ -12,7 +12,6 @@ sleeps)."""
 from __future__ import annotations
 
 import json
-import re
 import time
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from hftshm.layouts import order as O
 from hftshm.runtime.control import ControlBlock
 from hftshm.trading.area import TradingArea
 from hftshm.trading.snapshot import figures
-from tests.runtime.helpers import cli_ok, leftovers, status_json, stop, supervisor, wait_running
+from tests.runtime.helpers import cli_ok, example_config, leftovers, status_json, stop, supervisor, wait_running
 from tests.support import bybit_get, bybit_positions
 
 START_S = 600  # a first run compiles every kernel (minutes on a loaded machine); an exit fails at once
@@ -33,18 +32,6 @@ E8 = 100_000_000
 FILLS = 3  # fills to see before the halt
 LIVE = ("new", "acked", "partial")  # orders_by_state names of orders not ended
 FUNDING_S = 3.0  # the simulator's funding interval here (the example's is 60 s)
-
-
-def _config(tmp_path: Path, name: str) -> Path:
-    text = EXAMPLE.read_text()
-    for pattern, value in ((r'(?m)^instance = ".*"$', f'instance = "{name}"'),
-                           (r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "runs"}"'),
-                           (r"(?m)^funding_interval_s = [0-9.]+", f"funding_interval_s = {FUNDING_S}")):
-        text, n = re.subn(pattern, value, text)
-        assert n == 1, f"the example config no longer has {pattern!r}"
-    path = tmp_path / "bybit.toml"
-    path.write_text(text)
-    return path
 
 
 def _sim_funding(port: int) -> list[int]:
@@ -79,7 +66,7 @@ def _live_slots(name: str) -> int:
 
 
 def test_bybit_example_trades_on_the_simulator_and_positions_match_the_venue(tmp_path, instance):
-    cfg = _config(tmp_path, instance)
+    cfg = example_config(tmp_path, instance, EXAMPLE, ((r"(?m)^funding_interval_s = [0-9.]+", f"funding_interval_s = {FUNDING_S}"),))
     run = tmp_path / "runs" / instance
     with supervisor("start", "--headless", "--summary", tmp_path / "s.json", "--config", cfg) as sup:
         started = time.monotonic() + START_S

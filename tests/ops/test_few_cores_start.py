@@ -6,28 +6,16 @@ every record once, in order. Every wait is for the condition checked, with a dea
 
 from __future__ import annotations
 
-import re
 import time
 from pathlib import Path
 
 import numpy as np
 
 from hftshm.journal import files
-from tests.runtime.helpers import leftovers, status_json, stop, supervisor, wait_running
+from tests.runtime.helpers import example_config, leftovers, status_json, stop, supervisor, wait_running
 
 START_S = 600  # a first run compiles every kernel (minutes on a loaded machine)
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "few-cores.toml"
-
-
-def _config(tmp_path: Path, name: str) -> Path:
-    text = EXAMPLE.read_text()
-    for pattern, value in ((r'(?m)^instance = ".*"$', f'instance = "{name}"'),
-                           (r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "runs"}"')):
-        text, n = re.subn(pattern, value, text)
-        assert n == 1, f"the example config no longer has {pattern!r}"
-    path = tmp_path / "few.toml"
-    path.write_text(text)
-    return path
 
 
 def _children(pid: int) -> list[str]:
@@ -43,7 +31,7 @@ def _children(pid: int) -> list[str]:
 
 
 def test_few_cores_example_runs_the_feed_and_strategies_inside_execution(tmp_path, instance):
-    cfg = _config(tmp_path, instance)
+    cfg = example_config(tmp_path, instance, EXAMPLE)
     with supervisor("start", "--headless", "--config", cfg) as sup:
         started = time.monotonic() + START_S
         while True:

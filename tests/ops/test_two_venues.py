@@ -12,7 +12,6 @@ checked, with a deadline."""
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -27,7 +26,7 @@ from hftshm.journal import files
 from hftshm.layouts import exec_report as F
 from hftshm.layouts import order as O
 from hftshm.venues.binance_spot.signing import Signer
-from tests.runtime.helpers import CLI, cli_ok, leftovers, status_json, stop, supervisor, wait_running
+from tests.runtime.helpers import CLI, cli_ok, example_config, leftovers, status_json, stop, supervisor, wait_running
 from tests.support import bybit_positions
 
 START_S = 600  # a first run compiles every kernel (minutes on a loaded machine); an exit fails at once
@@ -39,16 +38,7 @@ VENUES = ("spot", "usdm")
 
 
 def _config(tmp_path: Path, name: str, extra: tuple = (), example: Path = EXAMPLE) -> Path:
-    """The example with this test's instance and data dir."""
-    text = example.read_text()
-    for pattern, value in ((r'(?m)^instance = ".*"$', f'instance = "{name}"'),
-                           (r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "runs"}"'),
-                           *extra):
-        text, n = re.subn(pattern, value, text)
-        assert n == 1, f"the example config no longer has {pattern!r}"
-    path = tmp_path / "two.toml"
-    path.write_text(text)
-    return path
+    return example_config(tmp_path, name, example, extra)
 
 
 def _ws_api(port: int, path: str, method: str, **params) -> list:

@@ -3,6 +3,7 @@ subprocess against a config, and watching an instance's workers from outside."""
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -56,6 +57,19 @@ def run_config(tmp_path, name, extra=""):
     """A config file for instance `name` whose data goes under tmp_path/runs."""
     path = tmp_path / f"{name}.toml"
     path.write_text(f'instance = "{name}"\ndata_dir = "{tmp_path / "runs"}"\n{extra}')
+    return path
+
+
+def example_config(tmp_path, name, example, extra=()):
+    """A copy of a shipped example config (docs/examples) with instance ``name`` and its data
+    under tmp_path/runs; ``extra``: more (pattern, replacement) pairs, each matching once."""
+    text = example.read_text()
+    for pattern, value in ((r'(?m)^instance = ".*"$', f'instance = "{name}"'),
+                           (r'(?m)^data_dir = ".*"$', f'data_dir = "{tmp_path / "runs"}"'), *extra):
+        text, n = re.subn(pattern, value, text)
+        assert n == 1, f"the example config no longer has {pattern!r}"
+    path = tmp_path / example.name
+    path.write_text(text)
     return path
 
 
