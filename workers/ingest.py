@@ -134,7 +134,14 @@ class IngestAgent(Agent):
         self.pipeline.apply_snapshot(symbol, raw, recv_ns)
 
     async def run_async(self, stop: asyncio.Event) -> None:
-        await asyncio.gather(*(s.run(stop) for s in self.sessions))
+        """Every connection's session until ``stop``; one that fails stops the others, and they
+        have closed before this returns or raises (no socket reads into a ring being let go)."""
+        tasks = [asyncio.create_task(s.run(stop)) for s in self.sessions]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            stop.set()
+            await asyncio.wait(tasks)
 
     def on_close(self) -> None:
         pipeline = getattr(self, "pipeline", None)

@@ -149,6 +149,8 @@ class FeedPipeline:
         if len(recs):
             self.publisher.publish_batch(recs)
             self.records += len(recs)
+            if self.after_publish is not None:
+                self.after_publish()
         return len(recs)
 
     def sync_counters(self) -> None:

@@ -73,11 +73,20 @@ class HostedFeed:
         task.add_done_callback(lambda _: stop.set())
         try:
             yield
-        finally:
-            stop.set()
-            await asyncio.wait([task])
-            self.agent.pipeline.after_publish = None
+        except BaseException:
+            await self._ended(task, stop)
+            if not task.cancelled() and task.exception() is not None:  # both failed: say the feed's too
+                log.error("the hosted feed had failed as well: %r", task.exception())
+            raise
+        await self._ended(task, stop)
+        if task.cancelled():
+            raise RuntimeError("the hosted feed was cancelled")
         task.result()  # the feed's failure, if that is what ended it
+
+    async def _ended(self, task: asyncio.Task, stop: asyncio.Event) -> None:
+        stop.set()
+        await asyncio.wait([task])
+        self.agent.pipeline.after_publish = None
 
     async def run(self, stop: asyncio.Event) -> None:
         """The feed until ``stop``; its heartbeat beside it (a blocked loop shows as hung)."""

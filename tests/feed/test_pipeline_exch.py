@@ -98,3 +98,25 @@ def test_the_one_call_record():
     pipe.on_messages([frame, frame], recv)
     assert e2r.samples == [recv - 1723161256312 * 1_000_000]
     assert [int(p["exch_ns"][0]) for p in pub.published] == [1723161256312 * 1_000_000] * 2
+
+
+def test_after_publish_runs_once_per_read_or_snapshot_that_published():
+    """The hosted feed's nudge: a read that published, and a depth snapshot that did, call it once;
+    a read that published nothing does not."""
+    calls = []
+
+    class _Snapshots(_Scripted):
+        def apply_snapshot(self, symbol, raw, recv_ns):
+            return self.outputs.pop(0)
+
+    pipe = FeedPipeline(_Snapshots([_records([1, 2]), _records([]), _records([3]), _records([])]), _Publisher(),
+                        hold_wakes=False)
+    pipe.after_publish = lambda: calls.append(1)
+    pipe.on_messages([b"a"], 10)
+    assert len(calls) == 1
+    pipe.on_messages([b"b"], 11)  # nothing published
+    assert len(calls) == 1
+    assert pipe.apply_snapshot("BTCUSDT", b"{}", 12) == 1
+    assert len(calls) == 2
+    assert pipe.apply_snapshot("BTCUSDT", b"{}", 13) == 0
+    assert len(calls) == 2

@@ -95,3 +95,38 @@ def test_outgoing_budget_allows_five_a_second():
     assert budget.try_take(100.2) and not budget.try_take(100.2)
     taken = sum(budget.try_take(100.2 + i * 0.05) for i in range(40))  # 1.95 s more
     assert taken == 9  # never more than 5 a second
+
+
+def test_a_failing_connection_stops_the_others_before_ingest_ends():
+    """USD-M reads over two connections: when one session fails, the other is stopped and has
+    closed before run_async raises (after it, on_close lets the md ring go)."""
+    import asyncio
+
+    from hftshm.workers.ingest import IngestAgent
+
+    events = []
+
+    class Failing:
+        async def run(self, stop):
+            await asyncio.sleep(0.01)
+            raise ConnectionError("a session's own failure")
+
+    class Reading:
+        async def run(self, stop):
+            await stop.wait()
+            await asyncio.sleep(0.05)  # closing its socket takes a while
+            events.append("closed")
+
+    agent = IngestAgent.__new__(IngestAgent)
+    agent.sessions = [Failing(), Reading()]
+
+    async def main():
+        stop = asyncio.Event()
+        try:
+            await agent.run_async(stop)
+        except ConnectionError:
+            events.append("raised")
+        return stop.is_set()
+
+    assert asyncio.run(main()) is True
+    assert events == ["closed", "raised"]
