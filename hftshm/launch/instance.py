@@ -121,10 +121,7 @@ class Instance:
         feed (``plan.feed_hosted``), STARTING until it reports them RUNNING; a restart of the host
         counts as theirs."""
         out = []
-        guests = [(name, "strategy") for name in plan.hosted(self.cfg)]
-        if plan.feed_hosted(self.cfg):
-            guests.append(("ingest", "ingest"))
-        for name, role in guests:
+        for name, role in plan.guests(self.cfg):
             slot = self.control.claim_worker(name, role)
             if name in self.hosts:
                 self.control.add_restart(slot)

@@ -149,7 +149,7 @@ class Supervisor:
             self._start_dashboard()
             self._start_workers()
             self.control.set_state(C.RUNNING)
-            guests = plan.hosted(self.cfg) + (["ingest"] if plan.feed_hosted(self.cfg) else [])
+            guests = [name for name, _ in plan.guests(self.cfg)]
             self.say(f"hftshm {self.cfg.instance}: running {len(self.workers)} workers "
                      f"({', '.join(w.spec.name for w in self.workers)})"
                      + (f"; execution runs {', '.join(guests)}" if guests else "") + f"; logs in {self.run_dir / 'logs'}")

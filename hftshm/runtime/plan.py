@@ -8,8 +8,8 @@ for ``[venue] kind = "bridge"``). Stop runs the list backwards:
 the producer first, so every reader can drain, and the journal last.
 
 ``[feed] host = "execution"`` (``feed_hosted``): execution runs the ingest's feed in its own
-process, next to the strategies it hosts: no ingest process, and the md producer starts with
-execution, before the strategies with a process of their own.
+process, next to the strategies it hosts: no ingest process, and the md producer starts and
+stops with execution, before the strategies with a process of their own start and after they stop.
 """
 
 from __future__ import annotations
@@ -51,6 +51,12 @@ def workers(cfg) -> list[WorkerSpec]:
     if cfg.venue.kind == "bridge" or (bridge is not None and (bridge.md_out or bridge.fills_out or bridge.orders_in)):
         out.append(WorkerSpec("bridge", "bridge"))
     return out
+
+
+def guests(cfg) -> list[tuple[str, str]]:
+    """(worker name, role) of everything execution runs in its own process: the hosted
+    strategies, then the feed when it is hosted."""
+    return [(name, "strategy") for name in hosted(cfg)] + ([("ingest", "ingest")] if feed_hosted(cfg) else [])
 
 
 def feed_hosted(cfg) -> bool:

@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import time
 
 from ..runtime import control_layout as C
 from ..runtime.agent import WorkerContext
 from ..runtime.roles import agent_class
 from ..runtime.runner import HEARTBEAT_NS
+from . import guests
 
 log = logging.getLogger("hftshm.execution")
 NAME = "ingest"
@@ -40,11 +40,8 @@ class HostedFeed:
         worker params (``hold_wakes``, ``frames``, ``depth_limit``); ``wake``: the pump's
         ``FdWake``, nudged after each socket read that published."""
         control = self.control = ctx.control
-        self.slot = control.find_worker(NAME)  # claimed with execution's (launch.instance)
         cls = agent_class(NAME)
-        control.set_worker_field(self.slot, C.W_PID, os.getpid())
-        control.set_worker_field(self.slot, C.W_STARTED_NS, time.time_ns())
-        control.set_counter_names(self.slot, cls.counter_names)
+        self.slot = guests.take(control, NAME, cls.counter_names)  # claimed with execution's (launch.instance)
         params = dict((ctx.params or {}).get(NAME) or {})
         self.agent = cls(WorkerContext(ctx.instance, NAME, NAME, ctx.config, control, self.slot,
                                        control.counters(self.slot), ctx.latency, params))
@@ -59,9 +56,7 @@ class HostedFeed:
         log.info("hosting the feed (%s)", ", ".join(ctx.config.venue.symbols))
 
     def _beat(self, state: int | None = None) -> None:
-        self.control.set_worker_field(self.slot, C.W_HEARTBEAT_NS, time.time_ns())
-        if state is not None:
-            self.control.set_worker_field(self.slot, C.W_STATE, state)
+        guests.beat(self.control, (self.slot,), time.time_ns(), state)
 
     @contextlib.asynccontextmanager
     async def running(self, stop: asyncio.Event):

@@ -26,12 +26,12 @@ read; a ring holds 16384 reports, and the loop runs the pump between a handful o
 from __future__ import annotations
 
 import logging
-import os
 import time
 
 from ..runtime import control_layout as C
 from ..runtime.plan import hosted
 from ..runtime.runner import HEARTBEAT_NS
+from . import guests
 from .strategy_core import COUNTERS, StrategyCore
 
 log = logging.getLogger("hftshm.execution")
@@ -52,10 +52,7 @@ class HostedStrategies:
         self.cores, self.slots = [], []
         try:
             for name in hosted(ctx.config):
-                slot = control.find_worker(name)  # claimed with execution's (launch.instance)
-                control.set_worker_field(slot, C.W_PID, os.getpid())
-                control.set_worker_field(slot, C.W_STARTED_NS, time.time_ns())
-                control.set_counter_names(slot, COUNTERS)
+                slot = guests.take(control, name, COUNTERS)  # claimed with execution's (launch.instance)
                 # no sched_yield after an intent: the consumer is this thread
                 core = StrategyCore(ctx.config, name, control, control.counters(slot), ctx.latency,
                                     yield_after_offer=False)
@@ -76,10 +73,7 @@ class HostedStrategies:
         log.info("hosting %s", ", ".join(c.name for c in self.cores))
 
     def _beat(self, now: int, state: int | None = None) -> None:
-        for slot in self.slots:
-            self.control.set_worker_field(slot, C.W_HEARTBEAT_NS, now)
-            if state is not None:
-                self.control.set_worker_field(slot, C.W_STATE, state)
+        guests.beat(self.control, self.slots, now, state)
         self.next_beat = now + HEARTBEAT_NS
 
     def poll(self) -> int:
