@@ -124,7 +124,7 @@ class RiskAgent(Agent):
         self.set("trigger", cause)
         self.set("md_lag", lag)
         self.set("md_lost", self.md_reader.lost)
-        # not a number: UNKNOWN, which [risk_total] reads as such (killswitch.risk_total), never 0
+        # not a number: UNKNOWN, which [risk_total] reads as such (trading.protection.risk_total), never 0
         self.set("pnl_milli", int(total * 1000) if math.isfinite(total) else killswitch.UNKNOWN)
         self.set("gross", int(gross) if math.isfinite(gross) else killswitch.UNKNOWN)
         self.set("feed", self.feed.state(now, self.max_feed_age))

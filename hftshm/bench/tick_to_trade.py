@@ -215,8 +215,8 @@ def split_overrides(strategies: list[dict], workers: dict) -> tuple[dict, dict]:
 def parse_overrides(spec: str) -> dict:
     """``"journal.wait=backoff,risk.max_nap_us=500"`` -> ``{"journal": {"wait": "backoff"}, ...}``;
     ``strategies.KEY`` applies to every strategy worker; a [[strategies]] key (``host``) goes to
-    the strategy's table; ``feed.KEY`` is a [feed] key (``feed.host=execution``); any other key that is not a [workers.NAME] key (``WORKER_KEYS``) is a
-    worker param (``ingest.hold_wakes=0``)."""
+    the strategy's table; ``feed.KEY`` is a [feed] key (``feed.host=execution``); any other key
+    that is not a [workers.NAME] key (``WORKER_KEYS``) is a worker param (``ingest.hold_wakes=0``)."""
     out: dict[str, dict] = {}
     for item in filter(None, (x.strip() for x in spec.split(","))):
         key, eq, value = item.partition("=")

@@ -71,7 +71,6 @@ def total_cause(total_pnl: float, total_gross: float, loss_limit: float, max_gro
 UNKNOWN = -(1 << 63)  # the risk worker's pnl_milli or gross counter when it could not compute it
 
 
-
 def auto(current: int, evaluated: tuple[int, int]) -> tuple[int, int]:
     """(state, reason) after an evaluation: HALTED with the trigger's cause if one holds, else the
     current state unchanged with OK."""
