@@ -85,8 +85,8 @@ class AverageRecovery:
         self.quote[o.order_id] = self.quote.get(o.order_id, 0) + qty * px // E8
         return super()._fill(o, qty, px, fee, venue_ns, now_ns, trade_id)
 
-    def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
-        out = super()._maybe_done(o, now_ns)
+    def _maybe_done(self, o: LiveOrder, now_ns: int, venue_ns: int = 0) -> list:
+        out = super()._maybe_done(o, now_ns, venue_ns)
         if o.done:
             self.quote.pop(o.order_id, None)
         return out

@@ -98,6 +98,24 @@ def test_fill_after_cancel_sent_then_canceled():
     assert p.on_frame(event("CANCELED", "CANCELED", z="0.01000000", c="htag_10000000006", C="htag-10000000005"), T0)[0] == []
 
 
+def test_canceled_carries_the_venue_time_of_the_answer_that_ended_it():
+    """The cancel's answer has the venue's transactTime (a backtest of the run takes the cancels'
+    latency from it); a CANCELED execution report has its event time."""
+    p, o, frame = make()
+    p.on_frame(answer(frame["id"], {"orderId": 7, "executedQty": "0", "status": "NEW", "transactTime": 1_700_000_000_001}),
+               T0 + MS)
+    c = orjson.loads(p.cancel((1 << 40) | 6, o.order_id, T0 + 2 * MS)[0])
+    reports, _ = p.on_frame(answer(c["id"], {"orderId": 7, "executedQty": "0", "status": "CANCELED",
+                                             "transactTime": 1_700_000_000_042}), T0 + 3 * MS)
+    assert kinds(reports) == [(F.EX_CANCELED, F.ST_CANCELED)]
+    assert int(reports[0][1][0]["venue_ns"]) == 1_700_000_000_042 * MS
+    p2, o2, frame2 = make()
+    p2.on_frame(answer(frame2["id"], {"orderId": 7, "executedQty": "0", "status": "NEW"}), T0 + MS)
+    reports, _ = p2.on_frame(event("CANCELED", "CANCELED"), T0 + 2 * MS)
+    assert kinds(reports) == [(F.EX_CANCELED, F.ST_CANCELED)]
+    assert int(reports[0][1][0]["venue_ns"]) == 1_700_000_000_123 * MS
+
+
 def test_cancel_rejected_after_fill():
     p, o, frame = make()
     p.on_frame(answer(frame["id"], {"orderId": 7, "executedQty": "0", "status": "NEW"}), T0)

@@ -350,7 +350,9 @@ class Protocol:
                 return self._placed(o, result, now_ns)
             if kind == "c":
                 o.cancel_pending = False
-                return self._venue_state(o, result, now_ns, F.EX_CANCELED)
+                # (order.cancel's result has the venue's transactTime: WebSocket API, "Cancel order")
+                return self._venue_state(o, result, now_ns, F.EX_CANCELED,
+                                         int(result.get("transactTime", 0) or 0) * 1_000_000)
             if kind == "s":
                 return self._venue_state(o, result, now_ns, F.EX_RESOLVED)
             if kind == "t":
@@ -396,8 +398,9 @@ class Protocol:
         venue_ns = int(result.get("transactTime", 0) or 0) * 1_000_000
         return [(o, report(o, F.EX_NEW, F.ST_ACKED, venue_ns=venue_ns, recv_ns=now_ns))]
 
-    def _venue_state(self, o: LiveOrder, result: dict, now_ns: int, exec_type: int):
-        """An answer that states the order's status and executed quantity."""
+    def _venue_state(self, o: LiveOrder, result: dict, now_ns: int, exec_type: int, venue_ns: int = 0):
+        """An answer that states the order's status and executed quantity (``venue_ns``: its
+        venue time, where the answer has one)."""
         out = self._ack(o, result, now_ns) if exec_type == F.EX_RESOLVED else []
         if not o.venue_order_id:
             o.venue_order_id = int(result.get("orderId", 0) or 0)
@@ -411,7 +414,7 @@ class Protocol:
             frames.append(self.trades(o, now_ns))  # fills we missed: fetch them
         elif o.venue_cum > o.filled_e8 and o.final:
             o.deadline_ns = now_ns + self.timeout_ns  # their events are on the way; else ask
-        out += self._maybe_done(o, now_ns)
+        out += self._maybe_done(o, now_ns, venue_ns)
         return out, frames
 
     def _absent(self, o: LiveOrder, now_ns: int):
@@ -476,7 +479,7 @@ class Protocol:
         o.venue_cum = max(o.venue_cum, o.filled_e8)
         return out + self._maybe_done(o, now_ns)
 
-    def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
+    def _maybe_done(self, o: LiveOrder, now_ns: int, venue_ns: int = 0) -> list:
         if o.done or not o.final or o.filled_e8 < o.venue_cum:
             return []
         o.done = True
@@ -488,7 +491,7 @@ class Protocol:
             o.state = F.ST_FILLED
             return []  # the last trade said so
         o.state = o.final
-        return [(o, report(o, END_EXEC.get(o.final, F.EX_EXPIRED), o.final, recv_ns=now_ns))]
+        return [(o, report(o, END_EXEC.get(o.final, F.EX_EXPIRED), o.final, venue_ns=venue_ns, recv_ns=now_ns))]
 
     def _on_event(self, ev: dict, now_ns: int) -> list:
         if ev.get("e") != "executionReport":
@@ -517,7 +520,7 @@ class Protocol:
         o.venue_cum = max(o.venue_cum, z)
         if state in F.TERMINAL_STATES:
             o.final = state
-        return out + self._maybe_done(o, now_ns)
+        return out + self._maybe_done(o, now_ns, venue_ns)
 
     # --- time ----------------------------------------------------------------------------------
     def expired(self, now_ns: int) -> list[bytes]:

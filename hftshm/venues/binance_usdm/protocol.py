@@ -150,7 +150,7 @@ class UsdmProtocol(AverageRecovery, Protocol):
         return super()._ack(o, {"orderId": result.get("orderId", o.venue_order_id),
                                 "transactTime": result.get("updateTime", result.get("transactTime", 0))}, now_ns)
 
-    def _venue_state(self, o: LiveOrder, result: dict, now_ns: int, exec_type: int):
+    def _venue_state(self, o: LiveOrder, result: dict, now_ns: int, exec_type: int, venue_ns: int = 0):
         out = self._ack(o, result, now_ns) if exec_type == F.EX_RESOLVED else []
         state = VENUE_STATES.get(result.get("status"), 0)
         cum = parse_e8(result.get("executedQty", "0"))
@@ -162,7 +162,7 @@ class UsdmProtocol(AverageRecovery, Protocol):
                                        int(result.get("updateTime", 0) or 0) * 1_000_000))
         elif o.venue_cum > o.filled_e8 and o.final:
             o.deadline_ns = now_ns + self.timeout_ns  # their events are on the way; else ask
-        out += self._maybe_done(o, now_ns)
+        out += self._maybe_done(o, now_ns, venue_ns)
         return out, []
 
     def _on_event(self, ev: dict, now_ns: int) -> list:
