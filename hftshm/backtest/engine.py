@@ -6,8 +6,10 @@ Rules (each a guarantee, tested in tests/backtest):
 2. An intent is stamped at the local time of the record (or answer) that triggered it plus the
    model's compute time; it passes the live pre-trade check (``risk.gate``) at that time; a
    rejected order is answered at once, with its reason code, as the live execution worker does.
-3. An accepted order reaches the venue model at its intent time plus the entry latency; the
-   venue applies every md record with a venue time at or before that first.
+3. An accepted order reaches the venue model at its intent time plus the entry latency (a
+   cancel: the model's cancel latency), and never before a request sent earlier to the same
+   venue (one connection: they arrive in the order sent); the venue applies every md record
+   with a venue time at or before that first.
 4. Every venue answer and fill reaches the strategy at its venue time plus the response latency;
    on a tie with an md record, the answer comes first.
 5. A strategy batch never runs past the time of an answer that is pending, or that could still
@@ -130,6 +132,10 @@ class Backtest:
         self.gates = [PreTradeGate(r, lim) for r, lim in zip(self.risks, limits)]
         self.risk, self.gate = self.risks[0], self.gates[0]  # (the one venue's: the compiled loop's)
         self.risk_of = [self.risks[v] for v in venue_of]  # by symbol id
+        self.venue_of = venue_of
+        # per venue, the latest arrival so far: execution writes its requests to one connection
+        # per venue, so they reach the venue in the order they were sent (rule 3)
+        self.last_arrival = [0] * len(limits)
         self.gate_of = [self.gates[v] for v in venue_of]
         # the strategy's busy time (rule 6): one clock for the strategies, ``free`` when it is
         # done with what it read; the current read batch ends at global index ``batch_end``
@@ -581,8 +587,12 @@ class Backtest:
                 if failed is not None:
                     self._replayed_reject(o, *failed)
                     continue
-            arrive = self.lat.entry(t)
-            if int(o["action"]) == O.NEW:
+            cancel = int(o["action"]) == O.CANCEL
+            # never before a request sent earlier to the same venue (the entry latency is from
+            # the intent: the time to the verdict is part of it)
+            vi = self.venue_of[s] if 0 <= s < self.n else 0
+            arrive = self.last_arrival[vi] = max(self.lat.entry(t, cancel), self.last_arrival[vi])
+            if not cancel:
                 self.tick_to_venue.append(arrive - int(o["trigger_recv_ns"]))
             self._seq += 1
             heapq.heappush(self.arrivals, (arrive, self._seq, rec))

@@ -70,8 +70,8 @@ class ConstantLatency:
         self.min_entry_ns = self.entry_ns
         self.min_response_ns = self.response_ns
 
-    def entry(self, intent_ns: int) -> int:
-        """When an order sent at ``intent_ns`` reaches the venue model."""
+    def entry(self, intent_ns: int, cancel: bool = False) -> int:
+        """When an order (or a ``cancel``) sent at ``intent_ns`` reaches the venue model."""
         return intent_ns + self.entry_ns
 
     def response(self, venue_ns: int) -> int:
@@ -99,7 +99,7 @@ class FeedLatency:
         if exch_ns > 0 and recv_ns >= exch_ns:
             self.feed_ns = recv_ns - exch_ns
 
-    def entry(self, intent_ns: int) -> int:
+    def entry(self, intent_ns: int, cancel: bool = False) -> int:
         return intent_ns + int(self.entry_mult * self.feed_ns) + self.offset_ns
 
     def response(self, venue_ns: int) -> int:
@@ -151,6 +151,8 @@ class RecordedLatency:
     ``intent_ns``; the first answer of each order counts. Between samples the latency is
     interpolated linearly; before the first and after the last it is held. A sample below zero
     (the local clock ahead of the venue's, or a venue time in whole milliseconds) counts as zero.
+    A cancel takes the same from the live cancels whose answer has a venue time, where the run
+    has any (``entry(t, cancel=True)``); else the new orders' curve.
 
     ``first_mark_ns``: per symbol, no reference price for the pre-trade check before this time
     (live, the risk worker publishes a symbol's first mid some milliseconds after the start, and
@@ -207,7 +209,23 @@ class RecordedLatency:
         self.verdict_t = np.array([a - self.verdict_t0 for a, _ in vt], np.float64)
         self.verdict_s = np.array([d for _, d in vt], np.float64)
         self.compute_ns = int(round(compute_us * US))
-        self.min_entry_ns = int(self.entry_s.min())
+        # cancels: their own samples where the venue's cancel answer has a venue time (a cancel
+        # skips the pre-trade check and queues differently from a new order); entry = that
+        # answer's venue_ns - the cancel's intent (the last cancel of the order sent before it)
+        cancels: dict[int, list[int]] = {}
+        for c in orders[orders["action"] == O.CANCEL]:
+            cancels.setdefault(int(c["cancel_id"]), []).append(int(c["intent_ns"]))
+        ct = []
+        for r in fills[(fills["exec_type"] == F.EX_CANCELED) & (fills["venue_ns"] > 0)]:
+            sent = [i for i in cancels.get(int(r["order_id"]), ()) if i <= int(r["recv_ns"])]
+            if sent:
+                ct.append((max(sent), max(int(r["venue_ns"]) - max(sent), 0)))
+        ct.sort()
+        self.cancel_t0 = ct[0][0] if ct else 0
+        self.cancel_t = np.array([a - self.cancel_t0 for a, _ in ct], np.float64)
+        self.cancel_s = np.array([d for _, d in ct], np.float64)
+        self.cancel_samples = len(ct)
+        self.min_entry_ns = int(min(self.entry_s.min(), self.cancel_s.min() if ct else np.inf))
         # every live report with a venue time, by its order's identity and report type: the
         # response latency that answer really had (``reply``)
         key_of = {int(o["order_id"]): _key(o) for o in new if int(o["trigger_recv_ns"]) > 0}
@@ -248,7 +266,9 @@ class RecordedLatency:
             elif rep is not None or int(o["order_id"]) in checked:
                 done.add(sym)
 
-    def entry(self, intent_ns: int) -> int:
+    def entry(self, intent_ns: int, cancel: bool = False) -> int:
+        if cancel and len(self.cancel_t):
+            return intent_ns + int(np.interp(intent_ns - self.cancel_t0, self.cancel_t, self.cancel_s))
         return intent_ns + int(np.interp(intent_ns, self.t, self.entry_s))
 
     def reply(self, o, exec_type: int) -> int | None:

@@ -115,3 +115,17 @@ class BuyFirstAsk(Strategy):
 
     def on_fill(self, r):
         self.seen_fills.append(r.copy())
+
+
+class PlaceThenCancel(Strategy):
+    """On the first quote: one GTC buy ``ticks`` below the bid, and its cancel at once."""
+
+    def on_start(self):
+        self.done = False
+
+    def on_quote(self, r):
+        if not self.done:
+            self.done = True
+            oid = self.buy(int(r["symbol_id"]), 100_000, int(r["price_e8"]) - int(self.params.get("ticks", 5)) * TICK,
+                           O.LIMIT, O.GTC)
+            self.cancel(oid)

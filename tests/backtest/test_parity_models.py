@@ -18,7 +18,7 @@ from hftshm.layouts import order as O
 from hftshm.risk import reasons as R
 
 from ._md import T0, WIDE_RISK, backtest, quote, trade, write_md
-from .test_engine import nth
+from .test_engine import STRAT, nth
 from .test_queue import ASK, BID, TICK, order, venue
 
 E8 = M.E8
@@ -166,6 +166,51 @@ def test_recorded_latency_is_taken_from_intent_and_replays_failures(tmp_path):
     # the same trigger as 3 but another order: not 3's counterpart; inside 2's timeout window
     differs = new_order(94, T0 + 9000 * us, 30, T0 + 8800 * us, side=O.SELL)[0]
     assert lat.failure(differs) == (T0 + 2_005_000 * us, R.NOT_SENT, 0)
+
+
+def cancel_order(oid, intent, target, sid=1):
+    o = np.zeros(1, O.DTYPE)
+    o["order_id"], o["strategy_id"], o["action"], o["cancel_id"], o["intent_ns"] = oid, sid, O.CANCEL, target, intent
+    return o
+
+
+def test_recorded_latency_takes_cancels_from_their_own_answers(tmp_path):
+    """A live cancel whose answer has a venue time is a sample of the cancels' own curve: from
+    the cancel's intent (not the order's) to the venue's time of its answer. The new orders'
+    curve is unchanged, and a run without such answers gives cancels the new orders' curve."""
+    us = 1000
+    orders = [new_order(1, T0 + 100 * us, 10, T0), cancel_order(2, T0 + 3000 * us, 1),
+              cancel_order(3, T0 + 2000 * us, 1)]  # an earlier cancel of the same order: not the one answered
+    acked = report(1, F.EX_NEW, F.ST_ACKED, T0 + 1100 * us, T0 + 1400 * us)
+    canceled = report(1, F.EX_CANCELED, F.ST_CANCELED, T0 + 3250 * us, T0 + 3500 * us)
+    lat = RecordedLatency(live_run(tmp_path / "a", orders, [acked, canceled]), ["btcusdt"])
+    assert lat.cancel_samples == 1
+    assert lat.entry(T0 + 5000 * us, cancel=True) == T0 + 5250 * us  # 3250 - 3000 us
+    assert lat.entry(T0 + 5000 * us) == T0 + 6000 * us  # the new order's 1000 us
+    assert lat.min_entry_ns == 250 * us
+    unknown = report(1, F.EX_CANCELED, F.ST_CANCELED, 0, T0 + 3500 * us)  # no venue time: no sample
+    old = RecordedLatency(live_run(tmp_path / "b", orders, [acked, unknown]), ["btcusdt"])
+    assert old.cancel_samples == 0 and old.entry(T0 + 5000 * us, cancel=True) == T0 + 6000 * us
+
+
+def test_a_cancel_never_overtakes_the_order_sent_before_it(tmp_path):
+    """Execution writes a venue's requests to one connection: a cancel sent right after its order
+    reaches the venue after it, even where the cancels' recorded latency is shorter (here 100 us
+    against the order's 1 ms). Overtaking, the cancel would find no order (a cancel reject) and
+    the order would rest."""
+    us = 1000
+    px = 60_000 * E8
+    write_md(tmp_path / "md", np.concatenate([quote(T0, px - TICK, E8, px, E8),
+                                              quote(T0 + 5000 * us, px - TICK, E8, px, E8)]))
+    orders = [new_order(1, T0, 1, T0), cancel_order(2, T0, 1)]
+    reports = [report(1, F.EX_NEW, F.ST_ACKED, T0 + 1000 * us, T0 + 1200 * us),
+               report(1, F.EX_CANCELED, F.ST_CANCELED, T0 + 100 * us, T0 + 1300 * us)]
+    run = live_run(tmp_path, orders, reports)
+    strat = [{"name": "pc", "kind": "file", "path": STRAT, "class": "PlaceThenCancel"}]
+    backtest(tmp_path / "md", strat, tmp_path / "bt", latency={"model": "recorded", "run": str(run)})
+    _, fills = files.load_ring(files.ring_dir(tmp_path / "bt", "fills"))
+    assert [int(k) for k in fills["exec_type"]] == [F.EX_NEW, F.EX_CANCELED]
+    assert int(fills["venue_ns"][1]) == T0 + 1000 * us  # arrived with its order, not 900 us before it
 
 
 def _four_fills(tmp_path):
