@@ -210,8 +210,14 @@ class Backtest:
                     first = min(l_local, self.answers[0][0] if self.answers else INF, self._next_timer(l_next))
                     first = INF if first == INF else lat.compute(first)
                 else:  # a busy strategy acts no earlier than its read time either
-                    first = min(INF if l_local == INF else max(lat.compute(l_local), l_next),
-                                lat.compute(self.answers[0][0]) if self.answers else INF,
+                    a0 = self.answers[0][0] if self.answers else INF
+                    a_first = INF if a0 == INF else lat.compute(a0)
+                    if a0 != INF and self.wake and a0 > self.free and l_next >= a0:
+                        # parked when it arrives: read a wake-up later, or with the md at l_next
+                        # (rule 6); bounding the venue at a0 instead can leave it waiting for a
+                        # strategy that waits for it
+                        a_first = max(a_first, min(a0 + self.wake, l_next))
+                    first = min(INF if l_local == INF else max(lat.compute(l_local), l_next), a_first,
                                 self._compute_or_inf(self._next_timer(l_next)))
                 # (the least entry latency: a model's latency can change as the venue moves on)
                 bound = INF if first == INF else first + lat.min_entry_ns

@@ -182,6 +182,40 @@ def test_no_look_ahead_with_busy_time(tmp_path_factory, seed, entry, response, c
     assert clocks == sorted(clocks)  # the strategy's own timeline never goes back
 
 
+class JitteredEntry:
+    """The configured latency model with an entry latency that varies per order (0 to 3 ms, as a
+    recorded run's does) and a least entry of zero."""
+
+    def __init__(self, inner, seed):
+        self.inner, self.rng, self.min_entry_ns = inner, np.random.default_rng(seed), 0
+
+    def entry(self, intent_ns, cancel=False):
+        return intent_ns + int(self.rng.integers(0, 3_000)) * US
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**31), response=st.sampled_from([0, 0, 20]), wake=st.sampled_from([40, 300, 1_000]))
+def test_a_parked_strategy_and_a_late_arrival_never_stall_the_loop(tmp_path_factory, seed, response, wake):
+    """An answer waits for a parked strategy's wake-up while an order sent earlier, with a longer
+    entry latency, is still on its way: the venue must move on to that arrival (the answer cannot
+    make the strategy act before its wake-up), else each waits for the other and the loop stops
+    ("stalled"). Seen on a recorded run's --compare-live before the bound knew the wake-up."""
+    d = tmp_path_factory.mktemp("stall")
+    md, publish = bursty(seed, 300, 1_000)
+    write_md(d / "md", md, publish_ns=publish)
+    strategies = [{"name": "nth", "kind": "file", "path": STRAT, "class": "EveryNthTrade", "every": 1,
+                   "gtc": True, "slip_bps": 3}]
+    c = cfg(strategies, latency={"response_us": response, "busy_record_us": 5, "busy_wake_us": wake})
+    bt, _, _ = build(d / "md", cfg=c)
+    bt.lat = JitteredEntry(bt.lat, seed)
+    bt.run()
+    orders, fills, _ = results(bt)
+    assert len(orders) > 0 and len(fills) > 0
+
+
 # --- the fit to a live run's stamps ---------------------------------------------------------------
 
 def test_recorded_busy_fits_the_costs_to_a_live_runs_stamps(tmp_path):
