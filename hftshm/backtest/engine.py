@@ -125,6 +125,7 @@ class Backtest:
         self.lat = latency
         self.observe = getattr(latency, "observe", None)  # a model that follows the feed
         self.failure = getattr(latency, "failure", None)  # a model that replays recorded rejects
+        self.cancel_floor = getattr(latency, "cancel_floor", None)  # ... and refused cancels' timing
         self.n = n_symbols
         if venue_of is None:
             limits, venue_of = [limits], [0] * n_symbols
@@ -597,7 +598,10 @@ class Backtest:
             # never before a request sent earlier to the same venue (the entry latency is from
             # the intent: the time to the verdict is part of it)
             vi = self.venue_of[s] if 0 <= s < self.n else 0
-            arrive = self.last_arrival[vi] = max(self.lat.entry(t, cancel), self.last_arrival[vi])
+            arrive = self.lat.entry(t, cancel)
+            if cancel and self.cancel_floor is not None and int(o["cancel_id"]) in self.orders:
+                arrive = max(arrive, self.cancel_floor(o, self.orders[int(o["cancel_id"])][0]))
+            arrive = self.last_arrival[vi] = max(arrive, self.last_arrival[vi])
             if not cancel:
                 self.tick_to_venue.append(arrive - int(o["trigger_recv_ns"]))
             self._seq += 1

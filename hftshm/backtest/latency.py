@@ -152,7 +152,8 @@ class RecordedLatency:
     interpolated linearly; before the first and after the last it is held. A sample below zero
     (the local clock ahead of the venue's, or a venue time in whole milliseconds) counts as zero.
     A cancel takes the same from the live cancels whose answer has a venue time, where the run
-    has any (``entry(t, cancel=True)``); else the new orders' curve.
+    has any (``entry(t, cancel=True)``); else the new orders' curve. ``cancel_floor``: a live
+    cancel refused after its order filled arrived after that fill.
 
     ``first_mark_ns``: per symbol, no reference price for the pre-trade check before this time
     (live, the risk worker publishes a symbol's first mid some milliseconds after the start, and
@@ -235,6 +236,24 @@ class RecordedLatency:
             if k is not None and int(r["venue_ns"]) > 0:
                 self.replies.setdefault((k, int(r["exec_type"])), []).append(max(int(r["recv_ns"]) - int(r["venue_ns"]), 0))
         self._used: dict[tuple, int] = {}
+        # a cancel the venue refused (a venue code: it had no such order open) has no venue time,
+        # but where its order filled after the cancel was sent, the cancel reached the venue after
+        # that fill. Per cancel (strategy, trigger record, its order's identity): that fill's venue
+        # time, the least arrival the same cancel can have in the backtest (``cancel_floor``)
+        filled: dict[int, int] = {}
+        for r in fills[(fills["exec_type"] == F.EX_TRADE) & (fills["venue_ns"] > 0)]:
+            filled[int(r["order_id"])] = max(filled.get(int(r["order_id"]), 0), int(r["venue_ns"]))
+        last_cancel: dict[int, np.ndarray] = {}
+        refused = {int(r["order_id"]): int(r["recv_ns"])
+                   for r in fills[(fills["exec_type"] == F.EX_CANCEL_REJECTED) & (fills["venue_code"] != 0)]}
+        self.cancel_floors: dict[tuple, int] = {}
+        for c in orders[orders["action"] == O.CANCEL]:
+            target = int(c["cancel_id"])
+            if target in refused and target in key_of and int(c["intent_ns"]) <= refused[target]:
+                last_cancel[target] = c
+        for target, c in last_cancel.items():
+            if int(c["intent_ns"]) < filled.get(target, 0) < refused[target]:
+                self.cancel_floors[(int(c["strategy_id"]), int(c["trigger_seq"]), key_of[target])] = filled[target]
         least = min((min(v) for v in self.replies.values()), default=int(self.response_s.min()))
         self.min_response_ns = int(min(self.response_s.min(), least))
         # live orders by (strategy, trigger record, side, price, quantity): None where it did not fail
@@ -286,6 +305,14 @@ class RecordedLatency:
             return None
         self._used[k] = n + 1
         return got[n]
+
+    def cancel_floor(self, cancel, target) -> int:
+        """The least venue time at which cancel record ``cancel`` of order record ``target`` can
+        arrive: where live had the same cancel refused after the order filled, that fill's venue
+        time; else 0."""
+        if int(target["trigger_recv_ns"]) <= 0:
+            return 0
+        return self.cancel_floors.get((int(cancel["strategy_id"]), int(cancel["trigger_seq"]), _key(target)), 0)
 
     def verdict(self, intent_ns: int) -> int:
         """When execution checks an order sent at ``intent_ns`` (the run's intent -> verdict

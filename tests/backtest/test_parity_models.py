@@ -213,6 +213,41 @@ def test_a_cancel_never_overtakes_the_order_sent_before_it(tmp_path):
     assert int(fills["venue_ns"][1]) == T0 + 1000 * us  # arrived with its order, not 900 us before it
 
 
+def test_a_cancel_live_saw_refused_after_a_fill_arrives_after_that_fill(tmp_path):
+    """Live, the cancel reached the venue after its order had filled (the venue refused it: no
+    venue time, but the fill's venue time bounds its arrival). The same cancel in the backtest
+    arrives no earlier than that fill; at the new orders' 1 ms latency it would have caught the
+    order first. A cancel of another order, or a run without the refusal, has no such floor."""
+    us = 1000
+    px = 60_000 * E8
+    bid = px - TICK
+    mine = bid - 5 * TICK  # PlaceThenCancel's buy
+    write_md(tmp_path / "md", np.concatenate([
+        quote(T0, bid, E8, px, E8),
+        trade(T0 + 2100 * us, mine - TICK, 10 * E8, M.SELL, exch_ns=T0 + 2000 * us),  # through it
+        quote(T0 + 9000 * us, bid, E8, px, E8)]))
+    placed = new_order(1, T0, 1, T0, price=mine)
+    cancel = cancel_order(2, T0, 1)
+    cancel["trigger_seq"], cancel["trigger_recv_ns"] = 1, T0
+    fill = report(1, F.EX_TRADE, F.ST_FILLED, T0 + 2000 * us, T0 + 2300 * us)
+    refused = report(1, F.EX_CANCEL_REJECTED, F.ST_FILLED, 0, T0 + 3000 * us, R.CANCEL_UNKNOWN, -2011)
+    acked = report(1, F.EX_NEW, F.ST_ACKED, T0 + 1000 * us, T0 + 1200 * us)
+    run = live_run(tmp_path / "a", [placed, cancel], [acked, fill, refused])
+    lat = RecordedLatency(run, ["btcusdt"])
+    assert lat.cancel_floor(cancel[0], placed[0]) == T0 + 2000 * us
+    other = new_order(9, T0, 1, T0, price=mine - TICK)[0]
+    assert lat.cancel_floor(cancel[0], other) == 0
+    strat = [{"name": "pc", "kind": "file", "path": STRAT, "class": "PlaceThenCancel"}]
+    backtest(tmp_path / "md", strat, tmp_path / "bt", latency={"model": "recorded", "run": str(run)})
+    _, fills = files.load_ring(files.ring_dir(tmp_path / "bt", "fills"))
+    assert [int(k) for k in fills["exec_type"]] == [F.EX_NEW, F.EX_TRADE, F.EX_CANCEL_REJECTED]
+    # the same run without the refusal: the cancel takes the orders' latency and catches it
+    plain = live_run(tmp_path / "b", [placed, cancel], [acked, fill])
+    backtest(tmp_path / "md", strat, tmp_path / "bt2", latency={"model": "recorded", "run": str(plain)})
+    _, fills2 = files.load_ring(files.ring_dir(tmp_path / "bt2", "fills"))
+    assert [int(k) for k in fills2["exec_type"]] == [F.EX_NEW, F.EX_CANCELED]
+
+
 def _four_fills(tmp_path):
     """An md journal of a quote and four trades 1 ms apart, and the orders and reports of its
     constant-latency backtest (the first record of every trade taken: four fills), to make a
