@@ -206,6 +206,8 @@ class Backtest:
             # arrive (one triggered by the next record, or by an answer on its way)
             venue_list = w.venue_list
             while True:
+                if self.wake and l_local != INF:  # an answer the venue just made can wake it sooner
+                    l_next = self._read_time(sp)
                 # the earliest intent (compute times are non-decreasing in their trigger's time)
                 if self.busy is None:
                     first = min(l_local, self.answers[0][0] if self.answers else INF, self._next_timer(l_next))

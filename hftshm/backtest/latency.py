@@ -191,7 +191,8 @@ class RecordedLatency:
                     checked[oid] = max(at - intent[oid], 0)
             if int(r["state"]) == F.ST_REJECTED and r["exec_type"] != F.EX_CANCEL_REJECTED:
                 rejected.setdefault(oid, r)
-            if oid in seen or oid not in intent or r["venue_ns"] <= 0 or r["exec_type"] == F.EX_CANCEL_REJECTED:
+            if (oid in seen or oid not in intent or r["venue_ns"] <= 0
+                    or r["exec_type"] in (F.EX_CANCEL_REJECTED, F.EX_CANCELED)):  # (those time a cancel)
                 continue
             seen.add(oid)
             t.append(intent[oid])
@@ -219,8 +220,8 @@ class RecordedLatency:
         ct = []
         for r in fills[(fills["exec_type"] == F.EX_CANCELED) & (fills["venue_ns"] > 0)]:
             sent = [i for i in cancels.get(int(r["order_id"]), ()) if i <= int(r["recv_ns"])]
-            if sent:
-                ct.append((max(sent), max(int(r["venue_ns"]) - max(sent), 0)))
+            if len(sent) == 1:  # (with two on the way, which one the venue took is not known)
+                ct.append((sent[0], max(int(r["venue_ns"]) - sent[0], 0)))
         ct.sort()
         self.cancel_t0 = ct[0][0] if ct else 0
         self.cancel_t = np.array([a - self.cancel_t0 for a, _ in ct], np.float64)
@@ -236,7 +237,7 @@ class RecordedLatency:
             if k is not None and int(r["venue_ns"]) > 0:
                 self.replies.setdefault((k, int(r["exec_type"])), []).append(max(int(r["recv_ns"]) - int(r["venue_ns"]), 0))
         self._used: dict[tuple, int] = {}
-        # a cancel the venue refused (a venue code: it had no such order open) has no venue time,
+        # a cancel the venue refused as unknown (it had no such order open) has no venue time,
         # but where its order filled after the cancel was sent, the cancel reached the venue after
         # that fill. Per cancel (strategy, trigger record, its order's identity): that fill's venue
         # time, the least arrival the same cancel can have in the backtest (``cancel_floor``)
@@ -244,15 +245,17 @@ class RecordedLatency:
         for r in fills[(fills["exec_type"] == F.EX_TRADE) & (fills["venue_ns"] > 0)]:
             filled[int(r["order_id"])] = max(filled.get(int(r["order_id"]), 0), int(r["venue_ns"]))
         last_cancel: dict[int, np.ndarray] = {}
-        refused = {int(r["order_id"]): int(r["recv_ns"])
-                   for r in fills[(fills["exec_type"] == F.EX_CANCEL_REJECTED) & (fills["venue_code"] != 0)]}
+        refused = {int(r["order_id"]): int(r["recv_ns"]) for r in fills[
+            (fills["exec_type"] == F.EX_CANCEL_REJECTED) & (fills["venue_code"] != 0) & (fills["reason"] == R.CANCEL_UNKNOWN)]}
         self.cancel_floors: dict[tuple, int] = {}
+        sent_before: dict[int, int] = {}
         for c in orders[orders["action"] == O.CANCEL]:
             target = int(c["cancel_id"])
             if target in refused and target in key_of and int(c["intent_ns"]) <= refused[target]:
                 last_cancel[target] = c
+                sent_before[target] = sent_before.get(target, 0) + 1
         for target, c in last_cancel.items():
-            if int(c["intent_ns"]) < filled.get(target, 0) < refused[target]:
+            if sent_before[target] == 1 and int(c["intent_ns"]) < filled.get(target, 0) < refused[target]:
                 self.cancel_floors[(int(c["strategy_id"]), int(c["trigger_seq"]), key_of[target])] = filled[target]
         least = min((min(v) for v in self.replies.values()), default=int(self.response_s.min()))
         self.min_response_ns = int(min(self.response_s.min(), least))

@@ -26,7 +26,7 @@ class LiveOrder:
     __slots__ = ("order_id", "symbol_id", "strategy_id", "side", "type", "tif", "qty_e8", "price_e8",
                  "trigger_recv_ns", "sent_ns", "ack_ns", "cid", "state", "filled_e8", "final", "venue_cum",
                  "venue_order_id", "deadline_ns", "cancel_pending", "slot", "done", "retries", "applied_e8", "flags",
-                 "known")
+                 "known", "final_ns")
 
     def __init__(self, rec=None):
         self.order_id = self.symbol_id = self.strategy_id = self.side = self.type = self.tif = 0
@@ -39,6 +39,7 @@ class LiveOrder:
         self.state = F.ST_NEW
         self.filled_e8 = 0
         self.final = 0  # the venue's final state, once it said so
+        self.final_ns = 0  # the venue time of the answer that said so, where it had one
         self.venue_cum = 0  # executed quantity the venue reported
         self.venue_order_id = 0
         self.deadline_ns = 0  # an answer is due by then (0: none outstanding)
@@ -85,8 +86,8 @@ class AverageRecovery:
         self.quote[o.order_id] = self.quote.get(o.order_id, 0) + qty * px // E8
         return super()._fill(o, qty, px, fee, venue_ns, now_ns, trade_id)
 
-    def _maybe_done(self, o: LiveOrder, now_ns: int, venue_ns: int = 0) -> list:
-        out = super()._maybe_done(o, now_ns, venue_ns)
+    def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
+        out = super()._maybe_done(o, now_ns)
         if o.done:
             self.quote.pop(o.order_id, None)
         return out

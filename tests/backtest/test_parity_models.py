@@ -180,7 +180,7 @@ def test_recorded_latency_takes_cancels_from_their_own_answers(tmp_path):
     curve is unchanged, and a run without such answers gives cancels the new orders' curve."""
     us = 1000
     orders = [new_order(1, T0 + 100 * us, 10, T0), cancel_order(2, T0 + 3000 * us, 1),
-              cancel_order(3, T0 + 2000 * us, 1)]  # an earlier cancel of the same order: not the one answered
+              cancel_order(3, T0 + 9000 * us, 1)]  # sent after the answer came: not the one answered
     acked = report(1, F.EX_NEW, F.ST_ACKED, T0 + 1100 * us, T0 + 1400 * us)
     canceled = report(1, F.EX_CANCELED, F.ST_CANCELED, T0 + 3250 * us, T0 + 3500 * us)
     lat = RecordedLatency(live_run(tmp_path / "a", orders, [acked, canceled]), ["btcusdt"])
@@ -188,6 +188,17 @@ def test_recorded_latency_takes_cancels_from_their_own_answers(tmp_path):
     assert lat.entry(T0 + 5000 * us, cancel=True) == T0 + 5250 * us  # 3250 - 3000 us
     assert lat.entry(T0 + 5000 * us) == T0 + 6000 * us  # the new order's 1000 us
     assert lat.min_entry_ns == 250 * us
+    # the CANCELED report times the cancel, never the order: with the ack's venue time missing,
+    # the order has no sample (not 3250 - 100 us)
+    unacked = report(1, F.EX_NEW, F.ST_ACKED, 0, T0 + 1400 * us)
+    other = new_order(4, T0 + 200 * us, 11, T0)
+    lat2 = RecordedLatency(live_run(tmp_path / "c", [*orders, other],
+                                    [unacked, canceled, report(4, F.EX_NEW, F.ST_ACKED, T0 + 700 * us, T0 + 900 * us)]),
+                           ["btcusdt"])
+    assert lat2.samples == 1 and lat2.entry(T0) == T0 + 500 * us
+    # two cancels on the way when the answer came: which one the venue took is unknown, no sample
+    twice = [*orders, cancel_order(5, T0 + 3100 * us, 1)]
+    assert RecordedLatency(live_run(tmp_path / "d", twice, [acked, canceled]), ["btcusdt"]).cancel_samples == 0
     unknown = report(1, F.EX_CANCELED, F.ST_CANCELED, 0, T0 + 3500 * us)  # no venue time: no sample
     old = RecordedLatency(live_run(tmp_path / "b", orders, [acked, unknown]), ["btcusdt"])
     assert old.cancel_samples == 0 and old.entry(T0 + 5000 * us, cancel=True) == T0 + 6000 * us
@@ -237,6 +248,10 @@ def test_a_cancel_live_saw_refused_after_a_fill_arrives_after_that_fill(tmp_path
     assert lat.cancel_floor(cancel[0], placed[0]) == T0 + 2000 * us
     other = new_order(9, T0, 1, T0, price=mine - TICK)[0]
     assert lat.cancel_floor(cancel[0], other) == 0
+    # refused for another cause (the venue's rate limit): it says nothing of the order being gone
+    limited = report(1, F.EX_CANCEL_REJECTED, F.ST_FILLED, 0, T0 + 3000 * us, R.VENUE_RATE_LIMIT, -1015)
+    lim = RecordedLatency(live_run(tmp_path / "c", [placed, cancel], [acked, fill, limited]), ["btcusdt"])
+    assert lim.cancel_floor(cancel[0], placed[0]) == 0
     strat = [{"name": "pc", "kind": "file", "path": STRAT, "class": "PlaceThenCancel"}]
     backtest(tmp_path / "md", strat, tmp_path / "bt", latency={"model": "recorded", "run": str(run)})
     _, fills = files.load_ring(files.ring_dir(tmp_path / "bt", "fills"))

@@ -114,6 +114,19 @@ def test_canceled_carries_the_venue_time_of_the_answer_that_ended_it():
     reports, _ = p2.on_frame(event("CANCELED", "CANCELED"), T0 + 2 * MS)
     assert kinds(reports) == [(F.EX_CANCELED, F.ST_CANCELED)]
     assert int(reports[0][1][0]["venue_ns"]) == 1_700_000_000_123 * MS
+    # the cancel's answer says a part was filled before it: CANCELED waits for that trade's event,
+    # and keeps the cancel's time, not the trade's
+    p3, o3, frame3 = make()
+    p3.on_frame(answer(frame3["id"], {"orderId": 7, "executedQty": "0", "status": "NEW"}), T0 + MS)
+    c3 = orjson.loads(p3.cancel((1 << 40) | 6, o3.order_id, T0 + 2 * MS)[0])
+    reports, _ = p3.on_frame(answer(c3["id"], {"orderId": 7, "executedQty": "0.01000000", "status": "CANCELED",
+                                               "transactTime": 1_700_000_000_200}), T0 + 3 * MS)
+    assert reports == []
+    reports, _ = p3.on_frame(event("TRADE", "PARTIALLY_FILLED", "0.01000000", "0.01000000", "60000.00000000"),
+                             T0 + 4 * MS)
+    assert kinds(reports) == [(F.EX_TRADE, F.ST_PARTIAL), (F.EX_CANCELED, F.ST_CANCELED)]
+    assert int(reports[0][1][0]["venue_ns"]) == 1_700_000_000_123 * MS
+    assert int(reports[1][1][0]["venue_ns"]) == 1_700_000_000_200 * MS
 
 
 def test_cancel_rejected_after_fill():

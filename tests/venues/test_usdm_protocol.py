@@ -157,6 +157,7 @@ def test_cancel_frame_has_no_new_client_id_and_cancels():
     assert sig == Signer("k", "s").signature(c["params"])
     reports, _ = p.on_frame(answer(c["id"], result("CANCELED")), T0 + 3 * MS)
     assert kinds(reports) == [(F.EX_CANCELED, F.ST_CANCELED)] and o.done
+    assert int(reports[0][1][0]["venue_ns"]) == 1700000000100 * MS  # the cancel result's updateTime
 
 
 @pytest.mark.parametrize("code,msg,reason", [

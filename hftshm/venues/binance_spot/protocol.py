@@ -408,13 +408,14 @@ class Protocol:
         cum = parse_e8(result.get("executedQty", "0"))
         o.venue_cum = max(o.venue_cum, cum)
         if state in F.TERMINAL_STATES:
+            o.final_ns = o.final_ns if o.final else venue_ns
             o.final = state
         frames = []
         if o.venue_cum > o.filled_e8 and (exec_type == F.EX_RESOLVED or o.known is not None):
             frames.append(self.trades(o, now_ns))  # fills we missed: fetch them
         elif o.venue_cum > o.filled_e8 and o.final:
             o.deadline_ns = now_ns + self.timeout_ns  # their events are on the way; else ask
-        out += self._maybe_done(o, now_ns, venue_ns)
+        out += self._maybe_done(o, now_ns)
         return out, frames
 
     def _absent(self, o: LiveOrder, now_ns: int):
@@ -479,7 +480,7 @@ class Protocol:
         o.venue_cum = max(o.venue_cum, o.filled_e8)
         return out + self._maybe_done(o, now_ns)
 
-    def _maybe_done(self, o: LiveOrder, now_ns: int, venue_ns: int = 0) -> list:
+    def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
         if o.done or not o.final or o.filled_e8 < o.venue_cum:
             return []
         o.done = True
@@ -491,7 +492,7 @@ class Protocol:
             o.state = F.ST_FILLED
             return []  # the last trade said so
         o.state = o.final
-        return [(o, report(o, END_EXEC.get(o.final, F.EX_EXPIRED), o.final, venue_ns=venue_ns, recv_ns=now_ns))]
+        return [(o, report(o, END_EXEC.get(o.final, F.EX_EXPIRED), o.final, venue_ns=o.final_ns, recv_ns=now_ns))]
 
     def _on_event(self, ev: dict, now_ns: int) -> list:
         if ev.get("e") != "executionReport":
@@ -519,8 +520,9 @@ class Protocol:
         state = VENUE_STATES.get(ev.get("X"), 0)
         o.venue_cum = max(o.venue_cum, z)
         if state in F.TERMINAL_STATES:
+            o.final_ns = o.final_ns if o.final else venue_ns
             o.final = state
-        return out + self._maybe_done(o, now_ns, venue_ns)
+        return out + self._maybe_done(o, now_ns)
 
     # --- time ----------------------------------------------------------------------------------
     def expired(self, now_ns: int) -> list[bytes]:

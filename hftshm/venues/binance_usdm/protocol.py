@@ -156,13 +156,16 @@ class UsdmProtocol(AverageRecovery, Protocol):
         cum = parse_e8(result.get("executedQty", "0"))
         o.venue_cum = max(o.venue_cum, cum)
         if state in F.TERMINAL_STATES:
+            # a cancel's answer: updateTime is the cancel's time (USD-M has no transactTime there)
+            o.final_ns = o.final_ns if o.final else (
+                venue_ns or (int(result.get("updateTime", 0) or 0) * 1_000_000 if exec_type == F.EX_CANCELED else 0))
             o.final = state
         if o.venue_cum > o.filled_e8 and exec_type == F.EX_RESOLVED:
             out.append(self._recovered(o, cum, parse_e8(result.get("avgPrice", "0")), now_ns,
                                        int(result.get("updateTime", 0) or 0) * 1_000_000))
         elif o.venue_cum > o.filled_e8 and o.final:
             o.deadline_ns = now_ns + self.timeout_ns  # their events are on the way; else ask
-        out += self._maybe_done(o, now_ns, venue_ns)
+        out += self._maybe_done(o, now_ns)
         return out, []
 
     def _on_event(self, ev: dict, now_ns: int) -> list:

@@ -495,7 +495,7 @@ class BybitProtocol(AverageRecovery, Protocol):
         self.stage.pop(o.order_id, None)
         return self._absent(o, now_ns)
 
-    def _venue_state(self, o: LiveOrder, v: dict, now_ns: int, exec_type: int, venue_ns: int = 0):
+    def _venue_state(self, o: LiveOrder, v: dict, now_ns: int, exec_type: int):
         """An order as a REST query lists it (``orderStatus``, ``cumExecQty``, ``avgPrice``)."""
         vid = str(v.get("orderId", ""))
         if vid:
@@ -517,8 +517,8 @@ class BybitProtocol(AverageRecovery, Protocol):
         if v.get("rejectReason") == retcodes.POST_ONLY_WOULD_TAKE:
             self.end_reason[o.order_id] = retcodes.R.VENUE_WOULD_TAKE
 
-    def _maybe_done(self, o: LiveOrder, now_ns: int, venue_ns: int = 0) -> list:
-        out = super()._maybe_done(o, now_ns, venue_ns)
+    def _maybe_done(self, o: LiveOrder, now_ns: int) -> list:
+        out = super()._maybe_done(o, now_ns)
         if o.done:
             self.venue_ids.pop(o.order_id, None)
             self.stage.pop(o.order_id, None)
