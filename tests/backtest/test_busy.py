@@ -196,24 +196,44 @@ class JitteredEntry:
         return getattr(self.inner, name)
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 2**31), response=st.sampled_from([0, 0, 20]), wake=st.sampled_from([40, 300, 1_000]))
-def test_a_parked_strategy_and_a_late_arrival_never_stall_the_loop(tmp_path_factory, seed, response, wake):
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 2**31), response=st.sampled_from([0, 0, 20]), wake=st.sampled_from([5, 40, 300, 1_000]),
+       compute=st.sampled_from([0, 10, 100, 400]))
+def test_a_parked_strategy_and_a_late_arrival_never_stall_the_loop(tmp_path_factory, seed, response, wake, compute):
     """An answer waits for a parked strategy's wake-up while an order sent earlier, with a longer
     entry latency, is still on its way: the venue must move on to that arrival (the answer cannot
     make the strategy act before its wake-up), else each waits for the other and the loop stops
-    ("stalled"). Seen on a recorded run's --compare-live before the bound knew the wake-up."""
+    ("stalled"). Seen on a recorded run's --compare-live before the bound knew the wake-up. And
+    moving on it must never go past an order that can still arrive (rule 3): every order finds the
+    venue with no md record applied after its arrival time."""
     d = tmp_path_factory.mktemp("stall")
     md, publish = bursty(seed, 300, 1_000)
     write_md(d / "md", md, publish_ns=publish)
     strategies = [{"name": "nth", "kind": "file", "path": STRAT, "class": "EveryNthTrade", "every": 1,
                    "gtc": True, "slip_bps": 3}]
-    c = cfg(strategies, latency={"response_us": response, "busy_record_us": 5, "busy_wake_us": wake})
+    c = cfg(strategies, latency={"response_us": response, "compute_us": compute, "busy_record_us": 5,
+                                 "busy_wake_us": wake})
     bt, _, _ = build(d / "md", cfg=c)
     bt.lat = JitteredEntry(bt.lat, seed)
+    applied, late = [0], []
+    run_md, on_order = bt.venue.run_md, bt.venue.on_order
+
+    def tracked_md(cols, lo, hi, venue_list, out, observe=None):
+        end = run_md(cols, lo, hi, venue_list, out, observe)
+        if end > lo:
+            applied[0] = max(applied[0], venue_list[end - 1])
+        return end
+
+    def checked_order(order, venue_ns):
+        if applied[0] > venue_ns:
+            late.append((applied[0], venue_ns))
+        return on_order(order, venue_ns)
+
+    bt.venue.run_md, bt.venue.on_order = tracked_md, checked_order
     bt.run()
     orders, fills, _ = results(bt)
     assert len(orders) > 0 and len(fills) > 0
+    assert late == []  # (md venue time applied, arrival) where the venue had run past an order
 
 
 # --- the fit to a live run's stamps ---------------------------------------------------------------
