@@ -213,15 +213,21 @@ class RecordedLatency:
         self.compute_ns = int(round(compute_us * US))
         # cancels: their own samples where the venue's cancel answer has a venue time (a cancel
         # skips the pre-trade check and queues differently from a new order); entry = that
-        # answer's venue_ns - the cancel's intent (the last cancel of the order sent before it)
-        cancels: dict[int, list[int]] = {}
+        # answer's venue_ns - the intent of the one cancel of the order sent before the answer
+        # came (with two on the way, which one the venue took is not known: no sample)
+        cancels: dict[int, list] = {}  # order id -> its cancel records
         for c in orders[orders["action"] == O.CANCEL]:
-            cancels.setdefault(int(c["cancel_id"]), []).append(int(c["intent_ns"]))
+            cancels.setdefault(int(c["cancel_id"]), []).append(c)
+
+        def the_cancel(r):
+            sent = [c for c in cancels.get(int(r["order_id"]), ()) if int(c["intent_ns"]) <= int(r["recv_ns"])]
+            return sent[0] if len(sent) == 1 else None
+
         ct = []
         for r in fills[(fills["exec_type"] == F.EX_CANCELED) & (fills["venue_ns"] > 0)]:
-            sent = [i for i in cancels.get(int(r["order_id"]), ()) if i <= int(r["recv_ns"])]
-            if len(sent) == 1:  # (with two on the way, which one the venue took is not known)
-                ct.append((sent[0], max(int(r["venue_ns"]) - sent[0], 0)))
+            c = the_cancel(r)
+            if c is not None:
+                ct.append((int(c["intent_ns"]), max(int(r["venue_ns"]) - int(c["intent_ns"]), 0)))
         ct.sort()
         self.cancel_t0 = ct[0][0] if ct else 0
         self.cancel_t = np.array([a - self.cancel_t0 for a, _ in ct], np.float64)
@@ -244,18 +250,11 @@ class RecordedLatency:
         filled: dict[int, int] = {}
         for r in fills[(fills["exec_type"] == F.EX_TRADE) & (fills["venue_ns"] > 0)]:
             filled[int(r["order_id"])] = max(filled.get(int(r["order_id"]), 0), int(r["venue_ns"]))
-        last_cancel: dict[int, np.ndarray] = {}
-        refused = {int(r["order_id"]): int(r["recv_ns"]) for r in fills[
-            (fills["exec_type"] == F.EX_CANCEL_REJECTED) & (fills["venue_code"] != 0) & (fills["reason"] == R.CANCEL_UNKNOWN)]}
         self.cancel_floors: dict[tuple, int] = {}
-        sent_before: dict[int, int] = {}
-        for c in orders[orders["action"] == O.CANCEL]:
-            target = int(c["cancel_id"])
-            if target in refused and target in key_of and int(c["intent_ns"]) <= refused[target]:
-                last_cancel[target] = c
-                sent_before[target] = sent_before.get(target, 0) + 1
-        for target, c in last_cancel.items():
-            if sent_before[target] == 1 and int(c["intent_ns"]) < filled.get(target, 0) < refused[target]:
+        for r in fills[(fills["exec_type"] == F.EX_CANCEL_REJECTED) & (fills["venue_code"] != 0)
+                       & (fills["reason"] == R.CANCEL_UNKNOWN)]:
+            target, c = int(r["order_id"]), the_cancel(r)
+            if c is not None and target in key_of and int(c["intent_ns"]) < filled.get(target, 0) < int(r["recv_ns"]):
                 self.cancel_floors[(int(c["strategy_id"]), int(c["trigger_seq"]), key_of[target])] = filled[target]
         least = min((min(v) for v in self.replies.values()), default=int(self.response_s.min()))
         self.min_response_ns = int(min(self.response_s.min(), least))
