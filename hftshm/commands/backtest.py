@@ -18,7 +18,8 @@ def backtest(
         metavar="JOURNAL", help="An md journal: a .hftj file or a ring's journal directory (`hftshm journal "
         "import CAPTURE` makes one from a capture). For a config of several venues, one per venue "
         "it trades: VENUE=PATH (usdm=DATA/arb-usdm/journal/md bybit=...).")],
-    config: Annotated[Optional[Path], typer.Option("--config", help="TOML: [[strategies]], [risk], [backtest].")] = None,
+    # (escaped: rich would read [risk] as markup and print nothing)
+    config: Annotated[Optional[Path], typer.Option("--config", help=r"TOML: [\[strategies]], \[risk], \[backtest].")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (orders, fills, equity, summary).")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the whole result here as JSON.")] = None,
     grid: Annotated[Optional[list[str]], typer.Option("--grid", help="Sweep: SECTION.KEY=v1,v2 (e.g. "

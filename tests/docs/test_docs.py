@@ -399,3 +399,35 @@ def test_the_map_of_the_tree_matches_the_install():
             assert package_dir[installed] == path.rstrip("/")
     assert {name(r[0]) for r in rows} >= {"layouts/", "workers/", "cli.py"}
     assert os.path.realpath(ROOT / "hftshm" / "cli.py") == os.path.realpath(ROOT / "cli.py")
+
+
+def test_help_texts_keep_their_bracketed_words():
+    """Rich reads ``[risk]`` in a help text as markup and prints nothing for it: every command's
+    ``--help`` shows each ``[section]`` its options' and arguments' help texts name."""
+    import typer
+    from typer.testing import CliRunner
+
+    from hftshm.cli import app
+
+    runner = CliRunner()
+    checked = 0
+
+    def walk(cmd, path):
+        nonlocal checked
+        if hasattr(cmd, "commands"):
+            for name, sub in cmd.commands.items():
+                walk(sub, [*path, name])
+            return
+        words = set()
+        for p in cmd.params:
+            text = getattr(p, "help", None) or ""
+            words |= set(re.findall(r"\[\[?[a-z_.]+\]\]?", text.replace("\\[", "[")))  # as written, unescaped
+        if not words:
+            return
+        out = runner.invoke(app, [*path, "--help"], terminal_width=200).output
+        for w in words:
+            assert w in out, f"`hftshm {' '.join(path)} --help` drops {w!r} (rich markup): escape it as \\{w}"
+            checked += 1
+
+    walk(typer.main.get_command(app), [])
+    assert checked, "no help text names a [section]: the check checked nothing"
