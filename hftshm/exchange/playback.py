@@ -4,6 +4,9 @@ Every connection gets the recording from its first frame, at the recorded pace s
 ``speed``: frames whose receive time (relative to the first) has come are sent together, then it
 sleeps until the next is due; at infinite speed it sends batches as fast as the transport's flow
 control lets it. Combined connections get the recorded envelopes, raw ones the payloads.
+
+With orders (``Applied``), the venue's clock decides instead: a frame goes out once the venue has
+applied it, stamped with the time it did (``replay_trading.py``).
 """
 
 from __future__ import annotations
@@ -11,23 +14,47 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
-import time
 from collections import defaultdict
 
 from websockets.exceptions import ConnectionClosed
 
 from .connection import MarketPeer, Stats
 from .loaded_capture import Capture
+from .wsframe import text_frame
 
 BATCH = 2048
 
 
+class Applied:
+    """Replay with orders: how many frames the venue has applied (``ms``: each one's venue time,
+    ms), and a wake-up for the connections waiting to send them (``notify``, called by the venue
+    after each step)."""
+
+    def __init__(self, applied_ms: list[int]):
+        self.ms = applied_ms  # the venue's own list, grown as it applies frames
+        self._changed: asyncio.Future | None = None
+
+    def notify(self) -> None:
+        if self._changed is not None and not self._changed.done():
+            self._changed.set_result(None)
+        self._changed = None
+
+    async def wait(self, n: int) -> None:
+        """Until more than ``n`` frames are applied."""
+        while len(self.ms) <= n:
+            if self._changed is None:
+                self._changed = asyncio.get_running_loop().create_future()
+            await asyncio.shield(self._changed)  # (one waiter cancelled must not cancel the others)
+
+
 async def play(peer: MarketPeer, cap: Capture, speed: float, count: int | None, gap: int,
-               stats: Stats, wall: bool = False) -> None:
+               stats: Stats, applied: Applied | None = None) -> None:
     """Play ``cap`` to one connection from its start, at ``speed`` (inf: as fast as it takes
     them), filtered by the connection's current streams, at most ``count`` frames; with
-    ``gap`` every Nth trade and depth frame is skipped. ``wall``: the frames' ``recv_ns`` are
-    the wall-clock times they are due (replay with orders: one schedule for every connection)."""
+    ``gap`` every Nth trade and depth frame is skipped. ``applied``: replay with orders: each
+    frame once the venue has applied it, its ``E``/``T`` saying when."""
+    from .replay_trading import stamped
+
     frames = cap.frames
     stamps = [f.recv_ns for f in frames]
     t0 = stamps[0]
@@ -38,10 +65,10 @@ async def play(peer: MarketPeer, cap: Capture, speed: float, count: int | None, 
     i, n = 0, len(frames)
     try:
         while i < n and left > 0:
-            if wall:
-                j = bisect.bisect_right(stamps, time.time_ns(), lo=i)
+            if applied is not None:
+                j = len(applied.ms)
                 if j == i:
-                    await asyncio.sleep(max(stamps[i] - time.time_ns(), 0) / 1e9)
+                    await applied.wait(i)
                     continue
             elif math.isinf(speed):
                 j = min(n, i + BATCH)
@@ -53,7 +80,7 @@ async def play(peer: MarketPeer, cap: Capture, speed: float, count: int | None, 
                     continue
             wanted = peer.session.streams
             combined = peer.session.combined
-            encoded = cap.encoded(combined)
+            encoded = cap.encoded(combined) if applied is None else None
             picked = []
             for k in range(i, j):
                 stream = frames[k].stream
@@ -69,9 +96,15 @@ async def play(peer: MarketPeer, cap: Capture, speed: float, count: int | None, 
                 if len(picked) >= left:
                     break
             left -= len(picked)
-            chosen = [encoded[k] for k in picked]
+            if applied is not None:
+                bodies = [stamped(frames[k], applied.ms[k], combined) for k in picked]
+                chosen = [text_frame(b) for b in bodies]
+            else:
+                bodies = None
+                chosen = [encoded[k] for k in picked]
             if peer.malformer is not None:
-                bodies = [frames[k].combined if combined else frames[k].data for k in picked]
+                if bodies is None:
+                    bodies = [frames[k].combined if combined else frames[k].data for k in picked]
                 chosen = peer.malformer.apply(bodies, chosen)
             stats.messages += len(picked)
             peer.write(chosen)

@@ -3,16 +3,19 @@ market, and orders match against it.
 
 Without ``--replay-orders`` a replay refuses orders (the book is the recording's). With it:
 
-* **One schedule.** Frame k of the capture is due at ``D_k``: the replay's start plus its recorded
-  offset from the first frame (divided by ``speed``), rounded up to a whole millisecond. Every
-  market connection gets each frame at its ``D_k`` (a connection that joins late first gets what
-  it missed), and the frame's ``E`` and ``T`` fields say ``D_k`` (in ms): the simulator is the
-  venue, and its events happen now, on its clock, as a live venue's do. (A recorded frame is
-  otherwise sent byte for byte.)
+* **One schedule, one clock.** Frame k of the capture is due at ``D_k``: the replay's start plus
+  its recorded offset from the first frame (divided by ``speed``), rounded up to a whole
+  millisecond. The venue applies it at the first moment ``A_k >= D_k`` it gets to (its replay pump
+  waking, or an order arriving), and that is the frame's venue time: its ``E`` and ``T`` fields say
+  ``A_k`` (in ms), and every market connection gets it as soon as it is applied (a connection that
+  joins late first gets what it missed). The simulator is the venue, and its events happen when
+  it makes them, as a live venue's do: a frame is not stamped with a time the venue had not
+  reached yet, nor sent a timer's wake-up later than its stamp (that lag, up to a few ms on a busy
+  machine, would read as feed latency the venue never had).
 * **The matching model is the backtest's** (``hftshm.matching.venue``, which both use; its defaults: takers at
   the touch capped at the displayed quantity, the conservative queue model for resting orders),
-  fed with the capture's records (through the live normalizer) at their ``D_k``. An order is
-  matched at its arrival against every frame due by then. Filters, balances, commissions,
+  fed with the capture's records (through the live normalizer) at their ``A_k``. An order is
+  matched at its arrival against every frame due by then (it applies them first). Filters, balances, commissions,
   responses and ``executionReport`` events are the simulator's own (``MatchingEngine``).
 * **No market impact**: our fills are not printed on the public streams and do not change the
   recorded book, as in the backtest.
@@ -76,16 +79,12 @@ def schedule(cap: Capture, start_ns: int, speed: float) -> list[int]:
     return [(base_ms + math.ceil((f.recv_ns - t0) / speed / 1e6)) * 1_000_000 for f in cap.frames]
 
 
-def retimed(cap: Capture, due: list[int]) -> Capture:
-    """The capture with every frame's ``E``/``T`` set to its due time (ms) and its ``recv_ns`` to
-    the due time (ns): what the connections are played."""
-    frames = []
-    for f, d in zip(cap.frames, due):
-        stamp = b'"\\1":%d' % (d // 1_000_000)
-        data = _TIME.sub(stamp, f.data)
-        prefix = f.combined[: len(f.combined) - len(f.data) - 1]
-        frames.append(Frame(d, f.stream, prefix + data + b"}", data))
-    return Capture(frames, cap.snapshots)
+def stamped(frame: Frame, ms: int, combined: bool) -> bytes:
+    """``frame``'s envelope (``combined``) or payload with its ``E``/``T`` set to ``ms``."""
+    data = _TIME.sub(b'"\\1":%d' % ms, frame.data)
+    if not combined:
+        return data
+    return frame.combined[: len(frame.combined) - len(frame.data) - 1] + data + b"}"
 
 
 class ReplayEngine(MatchingEngine):
@@ -104,6 +103,8 @@ class ReplayEngine(MatchingEngine):
         self.by_model_id: dict[int, Order] = {}
         self._model_ids = 0
         self.sink = None  # callable(events): maker fills found while catching up
+        self.applied_ms: list[int] = []  # A_k (ms) of each frame applied so far
+        self.on_applied = None  # callable(): frames were applied (the connections send them)
 
     def start(self, due: list[int]) -> None:
         self.due = due
@@ -121,10 +122,13 @@ class ReplayEngine(MatchingEngine):
         if not self.due:
             return
         stop = bisect_right(self.due, now_ns, self.next)
+        if stop == self.next:
+            return
         events: list[dict] = []
         model = self.model
+        t = now_ns  # A_k: applied now
+        self.applied_ms.extend([now_ns // 1_000_000] * (stop - self.next))
         while self.next < stop:
-            t = self.due[self.next]
             recs = self.records[self.next]
             self.next += 1
             for r in recs:
@@ -137,6 +141,8 @@ class ReplayEngine(MatchingEngine):
             events.append(self._position(now_ns // 1_000_000))
             if self.sink is not None:
                 self.sink(events)
+        if self.on_applied is not None:
+            self.on_applied()
 
     def _maker(self, rep, t_ns: int) -> list[dict]:
         if int(rep["exec_type"]) != F.EX_TRADE:

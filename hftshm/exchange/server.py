@@ -56,7 +56,7 @@ from .config import ExchangeConfig
 from .depth import DepthDiff
 from .connection import ApiPeer, Connection, MarketPeer, Peer, Stats
 from .futures import FuturesEvents, user_frames
-from .playback import play
+from .playback import Applied, play
 from .ratelimit import RateLimits
 from .loaded_capture import Capture
 from .streams import KINDS, USDM_KINDS, Renderer, parse_stream
@@ -82,7 +82,7 @@ class ExchangeSimulator:
             cfg = dataclasses.replace(cfg, symbols=tuple(self.capture.symbols))
         self.cfg = cfg
         self.venue = Venue(cfg, self.capture.snapshots if self.capture else None)
-        self.replaying = None  # replay with orders: the retimed capture every connection plays
+        self.applied = None  # replay with orders: the frames the venue has applied (playback.Applied)
         if cfg.replay_orders:
             from .config import fee_e8
             from .replay_trading import ReplayEngine
@@ -413,21 +413,22 @@ class ExchangeSimulator:
             if self.cfg.replay_orders:
                 self._start_replay()
                 peer.tasks.append(asyncio.create_task(play(
-                    peer, self.replaying, self.cfg.speed, self.cfg.count, self.cfg.faults.gap_every, self.stats,
-                    wall=True)))
+                    peer, self.capture, self.cfg.speed, self.cfg.count, self.cfg.faults.gap_every, self.stats,
+                    applied=self.applied)))
                 return
             peer.tasks.append(asyncio.create_task(play(
                 peer, self.capture, self.cfg.speed, self.cfg.count, self.cfg.faults.gap_every, self.stats)))
 
     def _start_replay(self) -> None:
         """Replay with orders: the one schedule starts with the first playing connection."""
-        if self.replaying is not None:
+        if self.applied is not None:
             return
-        from .replay_trading import retimed, schedule
+        from .replay_trading import schedule
 
-        due = schedule(self.capture, time.time_ns() + 100_000_000, self.cfg.speed)  # frames built first
-        self.replaying = retimed(self.capture, due)
-        self.venue.engine.start(due)
+        engine = self.venue.engine
+        self.applied = Applied(engine.applied_ms)
+        engine.on_applied = self.applied.notify
+        engine.start(schedule(self.capture, time.time_ns() + 100_000_000, self.cfg.speed))  # (100 ms to settle)
         self._pump_task = asyncio.create_task(self._replay_pump())
 
     async def _replay_pump(self) -> None:

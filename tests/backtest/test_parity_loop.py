@@ -12,7 +12,7 @@ from hftshm.exchange import errors
 from hftshm.exchange.config import ExchangeConfig
 from hftshm.exchange.matching import OrderRequest
 from hftshm.exchange.loaded_capture import Capture
-from hftshm.exchange.replay_trading import ReplayEngine, retimed, schedule
+from hftshm.exchange.replay_trading import ReplayEngine, schedule, stamped
 from hftshm.exchange.venue import Venue
 from hftshm.feed.e8 import parse_e8
 from hftshm.layouts import md as M
@@ -36,7 +36,7 @@ def trade(t_ns, tid, px, qty, buyer_maker) -> str:
 
 
 @pytest.fixture
-def capture(tmp_path):
+def capture_file(tmp_path):
     lines = [ticker(T, 1, "60000.00", "2.0", "60000.01", "0.5"),
              trade(T + 3_300_000, 1, "60000.00", "1.5", True),  # sells 1.5 into the bid
              ticker(T + 7_000_000, 2, "60000.00", "0.5", "60000.01", "0.5"),
@@ -44,7 +44,12 @@ def capture(tmp_path):
              ticker(T + 20_000_000, 3, "59999.99", "1.0", "60000.01", "0.5")]
     p = tmp_path / "tiny.capture"
     p.write_text("\n".join(lines) + "\n")
-    return Capture.load(p)
+    return p
+
+
+@pytest.fixture
+def capture(capture_file):
+    return Capture.load(capture_file)
 
 
 def req(side, kind, price, qty, tif="GTC"):
@@ -60,20 +65,65 @@ def engine(cap):
     return eng, events
 
 
-def test_schedule_is_whole_milliseconds_and_frames_carry_it(capture):
+def test_schedule_is_whole_milliseconds(capture):
     start = 1_800_000_000_000_400_000  # 0.4 ms past a millisecond
     due = schedule(capture, start, 1.0)
     assert due[0] == 1_800_000_000_001_000_000  # rounded up
     assert [d - due[0] for d in due] == [0, 4_000_000, 7_000_000, 9_000_000, 20_000_000]  # 3.3 ms -> 4 ms
     assert schedule(capture, start, 2.0)[1] - due[0] == 2_000_000  # 3.3 / 2 -> 2 ms
-    r = retimed(capture, due)
-    body = json.loads(r.frames[1].combined)["data"]
-    assert body["E"] == due[1] // 1_000_000 and body["T"] == due[1] // 1_000_000
-    assert r.frames[1].combined.endswith(b"}") and r.frames[1].data == json.dumps(
-        body, separators=(",", ":")).encode()
-    assert r.frames[0].combined == capture.frames[0].combined  # a ticker has no time: unchanged
     with pytest.raises(ValueError, match="finite speed"):
         schedule(capture, start, float("inf"))
+
+
+def test_a_frame_takes_the_time_the_venue_applied_it(capture):
+    eng, _ = engine(capture)
+    due = schedule(capture, T, 1.0)
+    eng.start(due)
+    woken = []
+    eng.on_applied = lambda: woken.append(len(eng.applied_ms))
+    late = due[1] + 2_500_000  # the pump woke 2.5 ms after frame 1 was due: 0 and 1 happen now
+    eng.advance(late)
+    assert eng.applied_ms == [late // 1_000_000] * 2 and woken == [2]
+    eng.advance(late + 100_000)  # nothing more due: no wake-up for the connections
+    assert woken == [2]
+    # an order catches the book up: frames 2 and 3 happen at its arrival
+    arrival = due[3] + 700_000
+    eng.place(req("BUY", "LIMIT", "59000.00", "0.1"), arrival)
+    assert eng.applied_ms[2:] == [arrival // 1_000_000] * 2 and woken == [2, 4]
+    assert all(a * 1_000_000 >= d for a, d in zip(eng.applied_ms, due))  # never before it is due
+    # the frame's E and T say it, in both encodings; a ticker (no time) is sent as recorded
+    env = stamped(capture.frames[1], eng.applied_ms[1], True)
+    body = json.loads(env)["data"]
+    assert body["E"] == body["T"] == eng.applied_ms[1]
+    assert env.endswith(b"}") and stamped(capture.frames[1], eng.applied_ms[1], False) == json.dumps(
+        body, separators=(",", ":")).encode()
+    assert stamped(capture.frames[0], 123, True) == capture.frames[0].combined
+
+
+def test_a_connection_gets_each_frame_stamped_as_the_venue_applied_it(capture_file):
+    """Through the socket: every trade's E is the venue's own time for that frame, which is never
+    before it was due; a second connection, joining late, gets the same stamps."""
+    import asyncio
+
+    import websockets
+
+    from hftshm.exchange.server import ExchangeSimulator
+
+    async def main():
+        cfg = ExchangeConfig(port=0, replay=capture_file, replay_orders=True, speed=1.0)
+        async with ExchangeSimulator(cfg) as sim:
+            async def read(n):
+                async with websockets.connect(sim.url("/stream?streams=btcusdt@trade/btcusdt@bookTicker")) as ws:
+                    return [json.loads(await ws.recv())["data"] for _ in range(n)]
+            first = await asyncio.wait_for(read(5), 20)
+            second = await asyncio.wait_for(read(5), 20)
+            return first, second, list(sim.venue.engine.applied_ms), list(sim.venue.engine.due)
+
+    first, second, applied, due = asyncio.run(main())
+    assert [("E" in d) for d in first] == [False, True, False, True, False]
+    assert [d["E"] for d in first if "E" in d] == [applied[1], applied[3]]
+    assert applied[1] * 1_000_000 >= due[1] and applied[3] * 1_000_000 >= due[3]
+    assert second == first
 
 
 def test_orders_match_against_the_frames_due_at_arrival(capture):
