@@ -41,6 +41,7 @@ from ..risk import reasons as R
 from .errors import BacktestError
 
 US = 1_000
+MS = 1_000_000  # venue times are whole milliseconds (Binance, Bybit, OKX)
 READ_BATCH = 256  # md records a live strategy worker reads at once (trading/strategy_core.py BATCH)
 
 
@@ -245,8 +246,11 @@ class RecordedLatency:
         self._used: dict[tuple, int] = {}
         # a cancel the venue refused as unknown (it had no such order open) has no venue time,
         # but where its order filled after the cancel was sent, the cancel reached the venue after
-        # that fill. Per cancel (strategy, trigger record, its order's identity): that fill's venue
-        # time, the least arrival the same cancel can have in the backtest (``cancel_floor``)
+        # that fill. Per cancel (strategy, trigger record, its order's identity): the end of that
+        # fill's millisecond, the least arrival the same cancel can have in the backtest
+        # (``cancel_floor``). Venue times are whole milliseconds, so the fill and the cancel may
+        # share one; within it, the refusal says the fill came first, and a record the backtest
+        # places anywhere in that millisecond must still reach the order before the cancel
         filled: dict[int, int] = {}
         for r in fills[(fills["exec_type"] == F.EX_TRADE) & (fills["venue_ns"] > 0)]:
             filled[int(r["order_id"])] = max(filled.get(int(r["order_id"]), 0), int(r["venue_ns"]))
@@ -255,7 +259,8 @@ class RecordedLatency:
                        & (fills["reason"] == R.CANCEL_UNKNOWN)]:
             target, c = int(r["order_id"]), the_cancel(r)
             if c is not None and target in key_of and int(c["intent_ns"]) < filled.get(target, 0) < int(r["recv_ns"]):
-                self.cancel_floors[(int(c["strategy_id"]), int(c["trigger_seq"]), key_of[target])] = filled[target]
+                end = (filled[target] // MS + 1) * MS - 1
+                self.cancel_floors[(int(c["strategy_id"]), int(c["trigger_seq"]), key_of[target])] = end
         least = min((min(v) for v in self.replies.values()), default=int(self.response_s.min()))
         self.min_response_ns = int(min(self.response_s.min(), least))
         # live orders by (strategy, trigger record, side, price, quantity): None where it did not fail
@@ -310,8 +315,8 @@ class RecordedLatency:
 
     def cancel_floor(self, cancel, target) -> int:
         """The least venue time at which cancel record ``cancel`` of order record ``target`` can
-        arrive: where live had the same cancel refused after the order filled, that fill's venue
-        time; else 0."""
+        arrive: where live had the same cancel refused after the order filled, the last
+        nanosecond of that fill's millisecond; else 0."""
         if int(target["trigger_recv_ns"]) <= 0:
             return 0
         return self.cancel_floors.get((int(cancel["strategy_id"]), int(cancel["trigger_seq"]), _key(target)), 0)

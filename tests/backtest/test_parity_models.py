@@ -245,7 +245,7 @@ def test_a_cancel_live_saw_refused_after_a_fill_arrives_after_that_fill(tmp_path
     acked = report(1, F.EX_NEW, F.ST_ACKED, T0 + 1000 * us, T0 + 1200 * us)
     run = live_run(tmp_path / "a", [placed, cancel], [acked, fill, refused])
     lat = RecordedLatency(run, ["btcusdt"])
-    assert lat.cancel_floor(cancel[0], placed[0]) == T0 + 2000 * us
+    assert lat.cancel_floor(cancel[0], placed[0]) == T0 + 3000 * us - 1  # the end of the fill's millisecond
     other = new_order(9, T0, 1, T0, price=mine - TICK)[0]
     assert lat.cancel_floor(cancel[0], other) == 0
     # refused for another cause (the venue's rate limit): it says nothing of the order being gone
@@ -261,6 +261,34 @@ def test_a_cancel_live_saw_refused_after_a_fill_arrives_after_that_fill(tmp_path
     backtest(tmp_path / "md", strat, tmp_path / "bt2", latency={"model": "recorded", "run": str(plain)})
     _, fills2 = files.load_ring(files.ring_dir(tmp_path / "bt2", "fills"))
     assert [int(k) for k in fills2["exec_type"]] == [F.EX_NEW, F.EX_CANCELED]
+
+
+def test_a_cancel_refused_after_a_fill_comes_after_a_record_of_that_fills_millisecond(tmp_path):
+    """The fill and the refused cancel share the venue's millisecond, and what filled the order
+    is a quote with no exchange time, whose estimated venue time falls 0.4 ms into it. Live, the
+    fill came first (the cancel was refused): in the backtest the quote must reach the order
+    before the cancel, wherever in that millisecond it was placed."""
+    us = 1000
+    px = 60_000 * E8
+    bid = px - TICK
+    mine = bid - 5 * TICK  # PlaceThenCancel's buy
+    write_md(tmp_path / "md", np.concatenate([
+        quote(T0, bid, E8, px, E8),
+        trade(T0 + 500 * us, px, E8 // 100, M.BUY, exch_ns=T0 + 400 * us),  # at the ask: the feed latency, 0.1 ms
+        quote(T0 + 2500 * us, mine - 2 * TICK, E8, mine - TICK, E8),  # the ask through the buy: V = T0 + 2.4 ms
+        quote(T0 + 9000 * us, bid, E8, px, E8)]))
+    placed = new_order(1, T0, 1, T0, price=mine)
+    cancel = cancel_order(2, T0, 1)
+    cancel["trigger_seq"], cancel["trigger_recv_ns"] = 1, T0
+    acked = report(1, F.EX_NEW, F.ST_ACKED, T0 + 1000 * us, T0 + 1200 * us)
+    fill = report(1, F.EX_TRADE, F.ST_FILLED, T0 + 2000 * us, T0 + 2600 * us)  # venue time: ms 2
+    refused = report(1, F.EX_CANCEL_REJECTED, F.ST_FILLED, 0, T0 + 3000 * us, R.CANCEL_UNKNOWN, -2011)
+    run = live_run(tmp_path / "a", [placed, cancel], [acked, fill, refused])
+    strat = [{"name": "pc", "kind": "file", "path": STRAT, "class": "PlaceThenCancel"}]
+    backtest(tmp_path / "md", strat, tmp_path / "bt", latency={"model": "recorded", "run": str(run)})
+    _, fills = files.load_ring(files.ring_dir(tmp_path / "bt", "fills"))
+    assert [int(k) for k in fills["exec_type"]] == [F.EX_NEW, F.EX_TRADE, F.EX_CANCEL_REJECTED]
+    assert int(fills["venue_ns"][1]) // 1_000_000 == (T0 + 2000 * us) // 1_000_000  # in live's millisecond
 
 
 def _four_fills(tmp_path):
