@@ -5,11 +5,12 @@ Every md record has two times:
 * local time ``L``: when the strategy may see it: its ``recv_ns``, made non-decreasing in
   journal order (a record is never seen before one the journal holds ahead of it);
 * venue time ``V``: when the venue model applies it to its book: its exchange time ``exch_ns``
-  where the venue sent one, else ``recv_ns`` minus the median feed latency (recv - exch) of the
-  journal's first records that have both (Spot bookTicker has no exchange time), but never
-  later than the exchange time of the next record in the journal that has one (the venue sent
-  it before that one: a late read must not delay it), never later than ``L``, and
-  non-decreasing too.
+  where the venue sent one (Spot bookTicker has no exchange time). Else: read in one socket read
+  (the same ``recv_ns``) after a record with an exchange time, that record's (sent with it);
+  else read with one before it, that one's; else ``recv_ns`` minus the median feed latency
+  (recv - exch) of the journal's first records that have both. Never later than the exchange
+  time of the next record in the journal that has one (the venue sent it before that one: a
+  late read must not delay it), never later than ``L``, and non-decreasing too.
 
 Files are memory-mapped and read a chunk at a time (``CHUNK`` records): a day of records is
 never in memory at once. Reading goes through ``hftshm.journal.files``.
@@ -119,56 +120,71 @@ class MdSource:
     def chunks(self) -> Iterator[Chunk]:
         """The records in journal order with their local and venue times. A chunk is held until
         the next is read: its last records' venue times may depend on the next chunk's first
-        exchange time."""
-        last_l = last_v = np.iinfo(np.int64).min
+        record with an exchange time."""
+        state = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).min, -1, -1], np.int64)  # last L, V; timed E, recv
         held = None
         for recs in self._raw():
             if held is not None:
-                chunk, last_l, last_v = self._times(held, _first_exch(recs), last_l, last_v)
-                yield chunk
+                yield self._times(held, *_first_exch(recs), state)
             held = recs
         if held is not None:
-            yield self._times(held, INF, last_l, last_v)[0]
+            yield self._times(held, INF, -1, state)
 
-    def _times(self, recs: np.ndarray, after: int, last_l: int, last_v: int):
-        """L and V of a chunk (see the module doc); ``after``: the first exchange time after it."""
-        local, venue = _chunk_times(recs, after, last_l, last_v, self.feed_offset_ns)
-        return Chunk(recs, local, venue), int(local[-1]), int(venue[-1])
+    def _times(self, recs: np.ndarray, after: int, after_recv: int, state: np.ndarray) -> Chunk:
+        """L and V of a chunk (see the module doc); ``after``, ``after_recv``: the exchange and
+        receive time of the first record after it that has an exchange time; ``state`` carries
+        the last L and V and the last timed record's times from one chunk to the next."""
+        local, venue = _chunk_times(recs, after, after_recv, state, self.feed_offset_ns)
+        return Chunk(recs, local, venue)
 
 
 @njit(cache=True)
-def _first_exch(recs) -> int:
-    """The first exchange time in ``recs`` (INF: none has one)."""
+def _first_exch(recs):
+    """The exchange and receive time of the first record in ``recs`` that has an exchange time
+    ((INF, -1): none has one)."""
     for i in range(recs.shape[0]):
         if recs[i].exch_ns > 0:
-            return recs[i].exch_ns
-    return INF
+            return recs[i].exch_ns, recs[i].recv_ns
+    return INF, -1
 
 
 @njit(cache=True)
-def _chunk_times(recs, after, last_l, last_v, offset):
+def _chunk_times(recs, after, after_recv, state, offset):
     """(L, V) per record, in two passes (the module doc's rules): L is ``recv_ns`` made
-    non-decreasing; V is the exchange time where there is one, else ``recv_ns - offset`` but no
-    later than the next record's exchange time (the stream is in the venue's order: a record was
-    sent no later than the records behind it) nor than L, made non-decreasing (each <= its L, so
-    is the running max)."""
+    non-decreasing. V is the exchange time where there is one; else the exchange time of a record
+    with one in the same socket read (the same ``recv_ns``; the one before it first); else
+    ``recv_ns - offset``; but no later than the next record's exchange time (the stream is in the
+    venue's order: a record was sent no later than the records behind it) nor than L, made
+    non-decreasing (each <= its L, so is the running max). ``state``: [last L, last V, the last
+    timed record's exchange and receive time], updated."""
     n = recs.shape[0]
     local = np.empty(n, np.int64)
-    venue = np.empty(n, np.int64)
-    nxt = after
+    venue = np.empty(n, np.int64)  # first the next timed record's exchange time, then V
+    with_next = np.zeros(n, np.bool_)  # read with the next timed record
+    nxt, nxt_recv = after, after_recv
     for i in range(n - 1, -1, -1):
+        if recs[i].exch_ns > 0:
+            nxt, nxt_recv = recs[i].exch_ns, recs[i].recv_ns
+        venue[i] = nxt
+        with_next[i] = recs[i].recv_ns == nxt_recv
+    lo, vo, pe, pr = state[0], state[1], state[2], state[3]
+    for i in range(n):
+        r = recs[i].recv_ns
+        lo = max(lo, r)
+        local[i] = lo
         e = recs[i].exch_ns
         if e > 0:
-            nxt = e
-            venue[i] = e
+            v = e
+            pe, pr = e, r
+        elif r == pr:
+            v = min(pe, venue[i])  # read with the timed record before it
+        elif with_next[i]:
+            v = venue[i]  # read with the timed record after it
         else:
-            venue[i] = min(recs[i].recv_ns - offset, nxt)
-    lo, vo = last_l, last_v
-    for i in range(n):
-        lo = max(lo, recs[i].recv_ns)
-        local[i] = lo
-        vo = max(vo, min(venue[i], lo))
+            v = min(r - offset, venue[i])
+        vo = max(vo, min(v, lo))
         venue[i] = vo
+    state[0], state[1], state[2], state[3] = lo, vo, pe, pr
     return local, venue
 
 

@@ -56,7 +56,10 @@ def test_same_inputs_give_byte_identical_fills(spot, tmp_path):
 
 def synthetic(rng_seed: int, n: int, feed_us: int):
     rng = np.random.default_rng(rng_seed)
-    t = T0 + np.cumsum(rng.integers(1, 3_000, n)) * 1_000  # 1 us .. 3 ms apart
+    t = T0 + np.cumsum(rng.integers(0, 3_000, n)) * 1_000  # 0 (one socket read) .. 3 ms apart
+    t[rng.random(n) < 0.2] = 0
+    t = np.maximum.accumulate(np.where(t == 0, np.roll(t, 1), t))  # a fifth read with the record before
+    t[0] = max(t[0], T0)
     feed = rng.integers(0, feed_us + 1, n) * 1_000
     mid = 6_000_000_000_000 + np.cumsum(rng.integers(-3, 4, n)) * 1_000_000
     out = []
@@ -69,6 +72,59 @@ def synthetic(rng_seed: int, n: int, feed_us: int):
             px = mid[i] + (1_000_000 if side == M.BUY else -1_000_000)
             out.append(trade(t[i], px, int(rng.integers(1, 20)) * 100_000, side, exch_ns=t[i] - feed[i]))
     return np.concatenate(out)
+
+
+def venue_times(journal, offset):
+    """source.py's venue times, computed record by record the slow way."""
+    recv, exch = journal["recv_ns"].tolist(), journal["exch_ns"].tolist()
+    n = len(recv)
+    local = np.maximum.accumulate(journal["recv_ns"])
+    out = []
+    for i in range(n):
+        if exch[i] > 0:
+            v = exch[i]
+        else:
+            nxt = next((j for j in range(i + 1, n) if exch[j] > 0), None)
+            prv = next((j for j in range(i - 1, -1, -1) if exch[j] > 0), None)
+            cap = exch[nxt] if nxt is not None else np.iinfo(np.int64).max
+            if prv is not None and recv[prv] == recv[i]:
+                v = min(exch[prv], cap)
+            elif nxt is not None and recv[nxt] == recv[i]:
+                v = cap
+            else:
+                v = min(recv[i] - offset, cap)
+        out.append(min(v, int(local[i])))
+    return np.maximum.accumulate(np.array(out, np.int64))
+
+
+@pytest.mark.parametrize("chunk", [2, 3, 1 << 16])
+def test_a_record_without_exchange_time_takes_the_one_it_was_read_with(tmp_path, monkeypatch, chunk):
+    """Spot bookTicker has no exchange time: read in one socket read with a record that has one,
+    it was sent with it (the one before it first); read alone, receive time minus the median feed
+    latency, never after the next record's exchange time. Chunk edges fall inside the reads."""
+    from hftshm.backtest import source as S
+    from hftshm.backtest.source import MdSource
+
+    monkeypatch.setattr(S, "CHUNK", chunk)
+
+    ms = 1_000_000
+    q = lambda t: quote(t, 60_000 * M.E8, M.E8, 60_001 * M.E8, M.E8)  # noqa: E731
+    t = lambda t, e: trade(t, 60_000 * M.E8, M.E8, M.BUY, exch_ns=e)  # noqa: E731
+    write_md(tmp_path / "md", np.concatenate([
+        t(T0 + 3 * ms, T0),  # feed latency 3 ms (the median of the trades' below: 2 ms)
+        q(T0 + 3 * ms),  # read with it: its time, 0 (not 3 - 2)
+        q(T0 + 7 * ms),  # alone: 7 - 2 = 5
+        q(T0 + 12 * ms),  # read with the trade behind it: that one's, 11 (not 12 - 2)
+        t(T0 + 12 * ms, T0 + 11 * ms),
+        q(T0 + 13 * ms),  # alone: 11
+        q(T0 + 16 * ms),  # alone, 14, but the next trade says no later than 13
+        t(T0 + 17 * ms, T0 + 13 * ms),
+        *(t(T0 + k * ms, T0 + (k - 2) * ms) for k in (20, 30, 40, 50))]))
+    src = MdSource(tmp_path / "md")
+    venue = np.concatenate([c.venue for c in src.chunks()])
+    assert src.feed_offset_ns == 2 * ms
+    assert ((venue - T0) // ms).tolist() == [0, 0, 5, 11, 11, 11, 13, 13, 18, 28, 38, 48]
+    assert venue.tolist() == venue_times(files.load_ring(tmp_path / "md")[1], 2 * ms).tolist()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -107,12 +163,7 @@ def test_no_look_ahead(tmp_path_factory, seed, entry, response, compute, feed, e
     assert times == sorted(times)
     # a taker fill is at the touch of the last quote the venue had applied when the order arrived
     # (a record without an exchange time: no later than the next one that has one, as source.py says)
-    exch = journal["exch_ns"]
-    nxt = np.full(len(exch), np.iinfo(np.int64).max)
-    for i in range(len(exch) - 1, -1, -1):
-        nxt[i] = exch[i] if exch[i] > 0 else (nxt[i + 1] if i + 1 < len(exch) else nxt[i])
-    venue_t = np.maximum.accumulate(np.minimum(np.where(exch > 0, exch, np.minimum(
-        journal["recv_ns"] - src.feed_offset_ns, nxt)), local))
+    venue_t = venue_times(journal, src.feed_offset_ns)
     quotes = np.flatnonzero(journal["kind"] == M.QUOTE)
     for r in fills[(fills["exec_type"] == F.EX_TRADE)]:
         if int(r["trade_id"]) in bt.venue.maker_trades:
