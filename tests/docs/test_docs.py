@@ -403,7 +403,8 @@ def test_the_map_of_the_tree_matches_the_install():
 
 def test_help_texts_keep_their_bracketed_words():
     """Rich reads ``[risk]`` in a help text as markup and prints nothing for it: every command's
-    ``--help`` shows each ``[section]`` its options' and arguments' help texts name."""
+    ``--help`` shows each ``[section]`` its docstring and its options' and arguments' help texts
+    name, and never the escape itself."""
     import typer
     from typer.testing import CliRunner
 
@@ -418,13 +419,12 @@ def test_help_texts_keep_their_bracketed_words():
             for name, sub in cmd.commands.items():
                 walk(sub, [*path, name])
             return
+        texts = [cmd.help or ""] + [getattr(p, "help", None) or "" for p in cmd.params]
         words = set()
-        for p in cmd.params:
-            text = getattr(p, "help", None) or ""
-            words |= set(re.findall(r"\[\[?[a-z_.]+\]\]?", text.replace("\\[", "[")))  # as written, unescaped
-        if not words:
-            return
+        for text in texts:  # as written, unescaped
+            words |= set(re.findall(r"\[\[?[A-Za-z_.]+\]\]?", text.replace("\\[", "[")))
         out = runner.invoke(app, [*path, "--help"], terminal_width=200).output
+        assert "\\[" not in out, f"`hftshm {' '.join(path)} --help` prints an escape: {out}"
         for w in words:
             assert w in out, f"`hftshm {' '.join(path)} --help` drops {w!r} (rich markup): escape it as \\{w}"
             checked += 1

@@ -20,7 +20,7 @@ def bench_trading(
     warmup: Annotated[float, typer.Option(help="Seconds run before the measured window.")] = 5.0,
     journal: Annotated[bool, typer.Option(help="Run the journal worker too, as hftshm start does.")] = True,
     variant: Annotated[Optional[list[str]], typer.Option(
-        help="Also run with these [workers.NAME] overrides, e.g. 'journal.wait=backoff,risk.wait=backoff' "
+        help=r"Also run with these \[workers.NAME] overrides, e.g. 'journal.wait=backoff,risk.wait=backoff' "
              "('strategies.KEY' sets every strategy, 'feed.host=execution' runs the feed in execution); repeatable; runs back to back, then a side-by-side table.")] = None,
     repeat: Annotated[int, typer.Option(help="Run the base and the variants this many times, interleaved.")] = 1,
 ) -> None:
