@@ -7,7 +7,7 @@ Every md record has two times:
 * venue time ``V``: when the venue model applies it to its book: its exchange time ``exch_ns``
   where the venue sent one (Spot bookTicker has no exchange time). Else: read in one socket read
   (the same ``recv_ns``) after a record with an exchange time, that record's (sent with it);
-  else read with one before it, that one's; else ``recv_ns`` minus the median feed latency
+  else read with one after it, that one's; else ``recv_ns`` minus the median feed latency
   (recv - exch) of the journal's first records that have both. Never later than the exchange
   time of the next record in the journal that has one (the venue sent it before that one: a
   late read must not delay it), never later than ``L``, and non-decreasing too.
@@ -31,6 +31,7 @@ from ..layouts import md as M
 from .errors import BacktestError
 
 CHUNK = 1 << 16
+LOOKAHEAD = 4  # chunks held while none has an exchange time (the next one caps their venue times)
 CALIBRATION = 100_000  # records scanned for the median feed latency
 INF = np.iinfo(np.int64).max
 
@@ -119,16 +120,21 @@ class MdSource:
 
     def chunks(self) -> Iterator[Chunk]:
         """The records in journal order with their local and venue times. A chunk is held until
-        the next is read: its last records' venue times may depend on the next chunk's first
-        record with an exchange time."""
+        a later one with an exchange time is read (at most ``LOOKAHEAD`` chunks): its last
+        records' venue times may depend on that record."""
         state = np.array([np.iinfo(np.int64).min, np.iinfo(np.int64).min, -1, -1], np.int64)  # last L, V; timed E, recv
-        held = None
+        held: list[np.ndarray] = []
         for recs in self._raw():
-            if held is not None:
-                yield self._times(held, *_first_exch(recs), state)
-            held = recs
-        if held is not None:
-            yield self._times(held, INF, -1, state)
+            first = _first_exch(recs)
+            if first[0] != INF:
+                for h in held:
+                    yield self._times(h, *first, state)
+                held = []
+            elif len(held) >= LOOKAHEAD:  # (none for that long: the cap says nothing)
+                yield self._times(held.pop(0), INF, -1, state)
+            held.append(recs)
+        for h in held:
+            yield self._times(h, INF, -1, state)
 
     def _times(self, recs: np.ndarray, after: int, after_recv: int, state: np.ndarray) -> Chunk:
         """L and V of a chunk (see the module doc); ``after``, ``after_recv``: the exchange and

@@ -56,10 +56,10 @@ def test_same_inputs_give_byte_identical_fills(spot, tmp_path):
 
 def synthetic(rng_seed: int, n: int, feed_us: int):
     rng = np.random.default_rng(rng_seed)
-    t = T0 + np.cumsum(rng.integers(0, 3_000, n)) * 1_000  # 0 (one socket read) .. 3 ms apart
-    t[rng.random(n) < 0.2] = 0
-    t = np.maximum.accumulate(np.where(t == 0, np.roll(t, 1), t))  # a fifth read with the record before
-    t[0] = max(t[0], T0)
+    t = T0 + np.cumsum(rng.integers(1, 3_000, n)) * 1_000  # 1 us .. 3 ms apart
+    shared = rng.random(n) < 0.2
+    shared[0] = False
+    t = np.maximum.accumulate(np.where(shared, 0, t))  # a fifth read in one socket read with the record before
     feed = rng.integers(0, feed_us + 1, n) * 1_000
     mid = 6_000_000_000_000 + np.cumsum(rng.integers(-3, 4, n)) * 1_000_000
     out = []
@@ -97,7 +97,7 @@ def venue_times(journal, offset):
     return np.maximum.accumulate(np.array(out, np.int64))
 
 
-@pytest.mark.parametrize("chunk", [2, 3, 1 << 16])
+@pytest.mark.parametrize("chunk", [1, 2, 3, 1 << 16])
 def test_a_record_without_exchange_time_takes_the_one_it_was_read_with(tmp_path, monkeypatch, chunk):
     """Spot bookTicker has no exchange time: read in one socket read with a record that has one,
     it was sent with it (the one before it first); read alone, receive time minus the median feed
@@ -117,13 +117,21 @@ def test_a_record_without_exchange_time_takes_the_one_it_was_read_with(tmp_path,
         q(T0 + 12 * ms),  # read with the trade behind it: that one's, 11 (not 12 - 2)
         t(T0 + 12 * ms, T0 + 11 * ms),
         q(T0 + 13 * ms),  # alone: 11
-        q(T0 + 16 * ms),  # alone, 14, but the next trade says no later than 13
+        q(T0 + 15_500_000),  # alone, 13.5, but the next trade says no later than 13 (two chunks on at 1)
+        q(T0 + 16 * ms),  # alone, 14, and no later than 13
         t(T0 + 17 * ms, T0 + 13 * ms),
-        *(t(T0 + k * ms, T0 + (k - 2) * ms) for k in (20, 30, 40, 50))]))
+        t(T0 + 21 * ms, T0 + 19 * ms),  # one read: a trade, a quote, a trade
+        q(T0 + 21 * ms),  # between two timed records of its read: the one before it, 19
+        t(T0 + 21 * ms, T0 + 20 * ms),
+        t(T0 + 25 * ms, T0 + 24 * ms),  # one read: a later exchange time before an earlier one
+        q(T0 + 25 * ms),  # the one before it says 24, the next no later than 23: 23, then kept
+        t(T0 + 25 * ms, T0 + 23 * ms),  # non-decreasing (24)
+        *(t(T0 + k * ms, T0 + (k - 2) * ms) for k in (30, 40, 50, 60, 70, 80, 90))]))
     src = MdSource(tmp_path / "md")
     venue = np.concatenate([c.venue for c in src.chunks()])
     assert src.feed_offset_ns == 2 * ms
-    assert ((venue - T0) // ms).tolist() == [0, 0, 5, 11, 11, 11, 13, 13, 18, 28, 38, 48]
+    assert ((venue - T0) / ms).tolist() == [0, 0, 5, 11, 11, 11, 13, 13, 13, 19, 19, 20, 24, 24, 24,
+                                            28, 38, 48, 58, 68, 78, 88]
     assert venue.tolist() == venue_times(files.load_ring(tmp_path / "md")[1], 2 * ms).tolist()
 
 
