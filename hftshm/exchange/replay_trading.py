@@ -126,8 +126,9 @@ class ReplayEngine(MatchingEngine):
             return
         events: list[dict] = []
         model = self.model
-        t = now_ns  # A_k: applied now
-        self.applied_ms.extend([now_ns // 1_000_000] * (stop - self.next))
+        t = now_ns  # A_k: applied now (its stamp never goes back, should the wall clock step back)
+        stamp = max(now_ns // 1_000_000, self.applied_ms[-1] if self.applied_ms else 0)
+        first = self.next
         while self.next < stop:
             recs = self.records[self.next]
             self.next += 1
@@ -137,6 +138,7 @@ class ReplayEngine(MatchingEngine):
                             int(r["qty_e8"]), int(r["price2_e8"]), int(r["qty2_e8"]), t, out)
                 for rep in out:
                     events += self._maker(rep[0], t)
+        self.applied_ms.extend([stamp] * (stop - first))
         if events:
             events.append(self._position(now_ns // 1_000_000))
             if self.sink is not None:

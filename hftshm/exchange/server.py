@@ -432,8 +432,9 @@ class ExchangeSimulator:
         self._pump_task = asyncio.create_task(self._replay_pump())
 
     async def _replay_pump(self) -> None:
-        """Apply each frame to the recorded book at its due time, and send the fills of resting
-        orders it causes (orders arriving in between catch the book up themselves)."""
+        """Apply each frame to the recorded book when it is due (the connections then send it,
+        stamped with that moment), and send the fills of resting orders it causes (orders
+        arriving in between catch the book up themselves)."""
         engine = self.venue.engine
         try:
             while not engine.done:
