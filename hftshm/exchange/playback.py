@@ -6,7 +6,7 @@ sleeps until the next is due; at infinite speed it sends batches as fast as the 
 control lets it. Combined connections get the recorded envelopes, raw ones the payloads.
 
 With orders (``Applied``), the venue's clock decides instead: a frame goes out once the venue has
-applied it, stamped with the time it did (``replay_trading.py``).
+applied it, its ``E``/``T`` stamped with the time it did (``replay_trading.py``).
 """
 
 from __future__ import annotations
@@ -14,25 +14,46 @@ from __future__ import annotations
 import asyncio
 import bisect
 import math
+import re
 from collections import defaultdict
 
 from websockets.exceptions import ConnectionClosed
 
 from .connection import MarketPeer, Stats
-from .loaded_capture import Capture
+from .loaded_capture import Capture, Frame
 from .wsframe import text_frame
 
 BATCH = 2048
+_TIME = re.compile(rb'"([ET])":\d+')
+
+
+def stamped(frame: Frame, ms: int, combined: bool) -> bytes:
+    """``frame``'s envelope (``combined``) or payload with its ``E``/``T`` set to ``ms``."""
+    data = _TIME.sub(b'"\\1":%d' % ms, frame.data)
+    if not combined:
+        return data
+    return frame.combined[: len(frame.combined) - len(frame.data) - 1] + data + b"}"
 
 
 class Applied:
-    """Replay with orders: how many frames the venue has applied (``ms``: each one's venue time,
-    ms), and a wake-up for the connections waiting to send them (``notify``, called by the venue
-    after each step)."""
+    """Replay with orders: how many frames of ``cap`` the venue has applied (``ms``: each one's
+    venue time, ms), the frames as sent (``sent``), and a wake-up for the connections waiting to
+    send them (``notify``, called by the venue after each step)."""
 
-    def __init__(self, applied_ms: list[int]):
+    def __init__(self, cap: Capture, applied_ms: list[int]):
+        self.frames = cap.frames
         self.ms = applied_ms  # the venue's own list, grown as it applies frames
+        self._sent: dict[bool, list[tuple[bytes, bytes]]] = {True: [], False: []}
         self._changed: asyncio.Future | None = None
+
+    def sent(self, k: int, combined: bool) -> tuple[bytes, bytes]:
+        """Applied frame ``k`` as sent, envelope or payload: (body, WebSocket text frame), built
+        once for every connection."""
+        built = self._sent[combined]
+        while len(built) <= k:
+            body = stamped(self.frames[len(built)], self.ms[len(built)], combined)
+            built.append((body, text_frame(body)))
+        return built[k]
 
     def notify(self) -> None:
         if self._changed is not None and not self._changed.done():
@@ -53,8 +74,6 @@ async def play(peer: MarketPeer, cap: Capture, speed: float, count: int | None, 
     them), filtered by the connection's current streams, at most ``count`` frames; with
     ``gap`` every Nth trade and depth frame is skipped. ``applied``: replay with orders: each
     frame once the venue has applied it, its ``E``/``T`` saying when."""
-    from .replay_trading import stamped
-
     frames = cap.frames
     stamps = [f.recv_ns for f in frames]
     t0 = stamps[0]
@@ -97,8 +116,8 @@ async def play(peer: MarketPeer, cap: Capture, speed: float, count: int | None, 
                     break
             left -= len(picked)
             if applied is not None:
-                bodies = [stamped(frames[k], applied.ms[k], combined) for k in picked]
-                chosen = [text_frame(b) for b in bodies]
+                sent = [applied.sent(k, combined) for k in picked]
+                bodies, chosen = [b for b, _ in sent], [f for _, f in sent]
             else:
                 bodies = None
                 chosen = [encoded[k] for k in picked]

@@ -28,7 +28,6 @@ parity measures the clocks, latencies and the pipeline, not two different queue 
 from __future__ import annotations
 
 import math
-import re
 from bisect import bisect_right
 
 import numpy as np
@@ -44,9 +43,8 @@ from .config import SymbolSpec
 from .filters import check_notional, check_open_orders, check_price, check_qty, notional_e8
 from .matching import MatchingEngine, Outcome
 from .orders import Order
-from .loaded_capture import Capture, Frame
+from .loaded_capture import Capture
 
-_TIME = re.compile(rb'"([ET])":\d+')
 _TYPES = {"LIMIT": O.LIMIT, "LIMIT_MAKER": O.LIMIT_MAKER, "MARKET": O.MARKET}
 _TIFS = {"GTC": O.GTC, "IOC": O.IOC, "FOK": O.FOK}
 
@@ -77,14 +75,6 @@ def schedule(cap: Capture, start_ns: int, speed: float) -> list[int]:
     t0 = cap.frames[0].recv_ns
     base_ms = -(-start_ns // 1_000_000)
     return [(base_ms + math.ceil((f.recv_ns - t0) / speed / 1e6)) * 1_000_000 for f in cap.frames]
-
-
-def stamped(frame: Frame, ms: int, combined: bool) -> bytes:
-    """``frame``'s envelope (``combined``) or payload with its ``E``/``T`` set to ``ms``."""
-    data = _TIME.sub(b'"\\1":%d' % ms, frame.data)
-    if not combined:
-        return data
-    return frame.combined[: len(frame.combined) - len(frame.data) - 1] + data + b"}"
 
 
 class ReplayEngine(MatchingEngine):

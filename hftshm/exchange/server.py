@@ -426,7 +426,7 @@ class ExchangeSimulator:
         from .replay_trading import schedule
 
         engine = self.venue.engine
-        self.applied = Applied(engine.applied_ms)
+        self.applied = Applied(self.capture, engine.applied_ms)
         engine.on_applied = self.applied.notify
         engine.start(schedule(self.capture, time.time_ns() + 100_000_000, self.cfg.speed))  # (100 ms to settle)
         self._pump_task = asyncio.create_task(self._replay_pump())

@@ -12,7 +12,8 @@ from hftshm.exchange import errors
 from hftshm.exchange.config import ExchangeConfig
 from hftshm.exchange.matching import OrderRequest
 from hftshm.exchange.loaded_capture import Capture
-from hftshm.exchange.replay_trading import ReplayEngine, schedule, stamped
+from hftshm.exchange.playback import Applied, stamped
+from hftshm.exchange.replay_trading import ReplayEngine, schedule
 from hftshm.exchange.venue import Venue
 from hftshm.feed.e8 import parse_e8
 from hftshm.layouts import md as M
@@ -91,13 +92,15 @@ def test_a_frame_takes_the_time_the_venue_applied_it(capture):
     eng.place(req("BUY", "LIMIT", "59000.00", "0.1"), arrival)
     assert eng.applied_ms[2:] == [arrival // 1_000_000] * 2 and woken == [2, 4]
     assert all(a * 1_000_000 >= d for a, d in zip(eng.applied_ms, due))  # never before it is due
-    # the frame's E and T say it, in both encodings; a ticker (no time) is sent as recorded
-    env = stamped(capture.frames[1], eng.applied_ms[1], True)
+    # the frame's E and T say it, in both encodings (built once for every connection); a ticker
+    # (no time) is sent as recorded
+    applied = Applied(capture, eng.applied_ms)
+    env, ws = applied.sent(1, True)
     body = json.loads(env)["data"]
-    assert body["E"] == body["T"] == eng.applied_ms[1]
-    assert env.endswith(b"}") and stamped(capture.frames[1], eng.applied_ms[1], False) == json.dumps(
-        body, separators=(",", ":")).encode()
-    assert stamped(capture.frames[0], 123, True) == capture.frames[0].combined
+    assert body["E"] == body["T"] == eng.applied_ms[1] and ws.endswith(env)
+    assert env.endswith(b"}") and applied.sent(1, False)[0] == json.dumps(body, separators=(",", ":")).encode()
+    assert applied.sent(1, True) is applied.sent(1, True)
+    assert applied.sent(0, True)[0] == stamped(capture.frames[0], 123, True) == capture.frames[0].combined
 
 
 def test_a_connection_gets_each_frame_stamped_as_the_venue_applied_it(capture_file):
