@@ -224,42 +224,55 @@ def test_a_cancel_never_overtakes_the_order_sent_before_it(tmp_path):
     assert int(fills["venue_ns"][1]) == T0 + 1000 * us  # arrived with its order, not 900 us before it
 
 
+US_ = 1000
+MINE = 60_000 * E8 - 6 * TICK  # PlaceThenCancel's buy: 5 ticks below the bid of the quotes below
+
+
+def _place_then_cancel(tmp_path, through: list, fill_recv_ns: int, refusal=(R.CANCEL_UNKNOWN, -2011)):
+    """An md journal: a quote (bid 60,000 - 1 tick), ``through`` (what fills ``MINE``), a quote
+    back. A live run of PlaceThenCancel on it: the order acked at venue time 1 ms, filled at 2 ms,
+    its cancel (sent with it) refused for ``refusal`` (None: no refusal). Returns the run
+    directory and the order and cancel records."""
+    px = 60_000 * E8
+    write_md(tmp_path / "md", np.concatenate([quote(T0, px - TICK, E8, px, E8), *through,
+                                              quote(T0 + 9000 * US_, px - TICK, E8, px, E8)]))
+    placed = new_order(1, T0, 1, T0, price=MINE)
+    cancel = cancel_order(2, T0, 1)
+    cancel["trigger_seq"], cancel["trigger_recv_ns"] = 1, T0
+    reports = [report(1, F.EX_NEW, F.ST_ACKED, T0 + 1000 * US_, T0 + 1200 * US_),
+               report(1, F.EX_TRADE, F.ST_FILLED, T0 + 2000 * US_, fill_recv_ns)]
+    if refusal is not None:
+        reports.append(report(1, F.EX_CANCEL_REJECTED, F.ST_FILLED, 0, T0 + 3000 * US_, *refusal))
+    name = "live" if refusal is None else f"live{refusal[1]}"
+    return live_run(tmp_path / name, [placed, cancel], reports), placed[0], cancel[0]
+
+
+def _backtest_reports(tmp_path, run, out: str):
+    """PlaceThenCancel backtested on ``tmp_path / "md"`` at ``run``'s recorded latency: its reports."""
+    strat = [{"name": "pc", "kind": "file", "path": STRAT, "class": "PlaceThenCancel"}]
+    backtest(tmp_path / "md", strat, tmp_path / out, latency={"model": "recorded", "run": str(run)})
+    return files.load_ring(files.ring_dir(tmp_path / out, "fills"))[1]
+
+
 def test_a_cancel_live_saw_refused_after_a_fill_arrives_after_that_fill(tmp_path):
     """Live, the cancel reached the venue after its order had filled (the venue refused it: no
     venue time, but the fill's venue time bounds its arrival). The same cancel in the backtest
     arrives no earlier than that fill; at the new orders' 1 ms latency it would have caught the
     order first. A cancel of another order, or a run without the refusal, has no such floor."""
-    us = 1000
-    px = 60_000 * E8
-    bid = px - TICK
-    mine = bid - 5 * TICK  # PlaceThenCancel's buy
-    write_md(tmp_path / "md", np.concatenate([
-        quote(T0, bid, E8, px, E8),
-        trade(T0 + 2100 * us, mine - TICK, 10 * E8, M.SELL, exch_ns=T0 + 2000 * us),  # through it
-        quote(T0 + 9000 * us, bid, E8, px, E8)]))
-    placed = new_order(1, T0, 1, T0, price=mine)
-    cancel = cancel_order(2, T0, 1)
-    cancel["trigger_seq"], cancel["trigger_recv_ns"] = 1, T0
-    fill = report(1, F.EX_TRADE, F.ST_FILLED, T0 + 2000 * us, T0 + 2300 * us)
-    refused = report(1, F.EX_CANCEL_REJECTED, F.ST_FILLED, 0, T0 + 3000 * us, R.CANCEL_UNKNOWN, -2011)
-    acked = report(1, F.EX_NEW, F.ST_ACKED, T0 + 1000 * us, T0 + 1200 * us)
-    run = live_run(tmp_path / "a", [placed, cancel], [acked, fill, refused])
+    through = [trade(T0 + 2100 * US_, MINE - TICK, 10 * E8, M.SELL, exch_ns=T0 + 2000 * US_)]
+    run, placed, cancel = _place_then_cancel(tmp_path, through, T0 + 2300 * US_)
     lat = RecordedLatency(run, ["btcusdt"])
-    assert lat.cancel_floor(cancel[0], placed[0]) == T0 + 3000 * us - 1  # the end of the fill's millisecond
-    other = new_order(9, T0, 1, T0, price=mine - TICK)[0]
-    assert lat.cancel_floor(cancel[0], other) == 0
+    assert lat.cancel_floor(cancel, placed) == T0 + 3000 * US_ - 1  # the end of the fill's millisecond
+    other = new_order(9, T0, 1, T0, price=MINE - TICK)[0]
+    assert lat.cancel_floor(cancel, other) == 0
     # refused for another cause (the venue's rate limit): it says nothing of the order being gone
-    limited = report(1, F.EX_CANCEL_REJECTED, F.ST_FILLED, 0, T0 + 3000 * us, R.VENUE_RATE_LIMIT, -1015)
-    lim = RecordedLatency(live_run(tmp_path / "c", [placed, cancel], [acked, fill, limited]), ["btcusdt"])
-    assert lim.cancel_floor(cancel[0], placed[0]) == 0
-    strat = [{"name": "pc", "kind": "file", "path": STRAT, "class": "PlaceThenCancel"}]
-    backtest(tmp_path / "md", strat, tmp_path / "bt", latency={"model": "recorded", "run": str(run)})
-    _, fills = files.load_ring(files.ring_dir(tmp_path / "bt", "fills"))
+    limited, _, _ = _place_then_cancel(tmp_path, through, T0 + 2300 * US_, (R.VENUE_RATE_LIMIT, -1015))
+    assert RecordedLatency(limited, ["btcusdt"]).cancel_floor(cancel, placed) == 0
+    fills = _backtest_reports(tmp_path, run, "bt")
     assert [int(k) for k in fills["exec_type"]] == [F.EX_NEW, F.EX_TRADE, F.EX_CANCEL_REJECTED]
     # the same run without the refusal: the cancel takes the orders' latency and catches it
-    plain = live_run(tmp_path / "b", [placed, cancel], [acked, fill])
-    backtest(tmp_path / "md", strat, tmp_path / "bt2", latency={"model": "recorded", "run": str(plain)})
-    _, fills2 = files.load_ring(files.ring_dir(tmp_path / "bt2", "fills"))
+    plain, _, _ = _place_then_cancel(tmp_path, through, T0 + 2300 * US_, None)
+    fills2 = _backtest_reports(tmp_path, plain, "bt2")
     assert [int(k) for k in fills2["exec_type"]] == [F.EX_NEW, F.EX_CANCELED]
 
 
@@ -268,27 +281,14 @@ def test_a_cancel_refused_after_a_fill_comes_after_a_record_of_that_fills_millis
     is a quote with no exchange time, whose estimated venue time falls 0.4 ms into it. Live, the
     fill came first (the cancel was refused): in the backtest the quote must reach the order
     before the cancel, wherever in that millisecond it was placed."""
-    us = 1000
     px = 60_000 * E8
-    bid = px - TICK
-    mine = bid - 5 * TICK  # PlaceThenCancel's buy
-    write_md(tmp_path / "md", np.concatenate([
-        quote(T0, bid, E8, px, E8),
-        trade(T0 + 500 * us, px, E8 // 100, M.BUY, exch_ns=T0 + 400 * us),  # at the ask: the feed latency, 0.1 ms
-        quote(T0 + 2500 * us, mine - 2 * TICK, E8, mine - TICK, E8),  # the ask through the buy: V = T0 + 2.4 ms
-        quote(T0 + 9000 * us, bid, E8, px, E8)]))
-    placed = new_order(1, T0, 1, T0, price=mine)
-    cancel = cancel_order(2, T0, 1)
-    cancel["trigger_seq"], cancel["trigger_recv_ns"] = 1, T0
-    acked = report(1, F.EX_NEW, F.ST_ACKED, T0 + 1000 * us, T0 + 1200 * us)
-    fill = report(1, F.EX_TRADE, F.ST_FILLED, T0 + 2000 * us, T0 + 2600 * us)  # venue time: ms 2
-    refused = report(1, F.EX_CANCEL_REJECTED, F.ST_FILLED, 0, T0 + 3000 * us, R.CANCEL_UNKNOWN, -2011)
-    run = live_run(tmp_path / "a", [placed, cancel], [acked, fill, refused])
-    strat = [{"name": "pc", "kind": "file", "path": STRAT, "class": "PlaceThenCancel"}]
-    backtest(tmp_path / "md", strat, tmp_path / "bt", latency={"model": "recorded", "run": str(run)})
-    _, fills = files.load_ring(files.ring_dir(tmp_path / "bt", "fills"))
+    run, _, _ = _place_then_cancel(tmp_path, [
+        trade(T0 + 500 * US_, px, E8 // 100, M.BUY, exch_ns=T0 + 400 * US_),  # at the ask: the feed latency, 0.1 ms
+        quote(T0 + 2500 * US_, MINE - 2 * TICK, E8, MINE - TICK, E8),  # the ask through the buy: V = T0 + 2.4 ms
+    ], T0 + 2600 * US_)
+    fills = _backtest_reports(tmp_path, run, "bt")
     assert [int(k) for k in fills["exec_type"]] == [F.EX_NEW, F.EX_TRADE, F.EX_CANCEL_REJECTED]
-    assert int(fills["venue_ns"][1]) // 1_000_000 == (T0 + 2000 * us) // 1_000_000  # in live's millisecond
+    assert int(fills["venue_ns"][1]) // 1_000_000 == (T0 + 2000 * US_) // 1_000_000  # in live's millisecond
 
 
 def _four_fills(tmp_path):
