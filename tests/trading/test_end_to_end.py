@@ -57,15 +57,18 @@ def test_orders_placed_and_filled_match_the_venue(run):
     assert sorted(trades["trade_id"].tolist()) == sorted(e.trade_id for e in executions)  # none lost, none twice
     signed = np.where(trades["side"] == O.BUY, trades["last_qty_e8"], -trades["last_qty_e8"])
     venue_pos = sum(e.qty_e8 if e.side == "BUY" else -e.qty_e8 for e in executions)
-    figs = snapshot.figures(h.control)
+    from hftshm.risk.state import RiskState
+    sym = RiskState.attach(h.control.risk_buffer()).symbols[0]
+    for _ in range(100):  # md goes on after the halt: the figures and the mid they marked at, read together
+        mid_e8 = int(sym["mid_e8"])
+        figs = snapshot.figures(h.control)
+        if int(sym["mid_e8"]) == mid_e8:
+            break
+    mid = mid_e8 / E8
     assert int(signed.sum()) == venue_pos == round(figs["positions"]["BTCUSDT"] * E8)
     # PnL: cash flow and fees from the venue's record vs. the risk state's average-cost books
     cash = sum((e.quote_e8 if e.side == "SELL" else -e.quote_e8) for e in executions) / E8
     fees = sum(e.commission_e8 * (e.price_e8 / E8 if e.commission_asset == "BTC" else 1) for e in executions) / E8
-    mid = None
-    from hftshm.risk.state import RiskState
-    sym = RiskState.attach(h.control.risk_buffer()).symbols[0]
-    mid = sym["mid_e8"] / E8
     venue_total = cash + venue_pos / E8 * mid - fees
     assert figs["pnl"]["total"] == pytest.approx(venue_total, abs=1e-6)
     assert figs["fills"] == len(executions)
