@@ -18,6 +18,8 @@ and prints the headline figures side by side. Measures and reports; asserts noth
 from __future__ import annotations
 
 import os
+import tempfile
+import tomllib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,9 +109,9 @@ def _fmt(v, width=9, digits=1) -> str:
     return f"{'-':>{width}}" if v is None else f"{v:{width},.{digits}f}"
 
 
-def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, warmup_s: float,
-            replay: str | None, speed: float, workers: dict, journal: bool, label: str):
-    """One run: yields report lines; its last item is a dict of headline figures."""
+def _harness(rate: float, wait: str | None, cooldown_ms: int, replay: str | None, speed: float,
+             workers: dict, journal: bool, log_dir: str | None = None, sim_cpu: int | None = None) -> Harness:
+    """The instance one run measures: two strategies on the first symbol, the variant's overrides."""
     cd = {"cooldown_ms": cooldown_ms}
     symbols = ("btcusdt", "ethusdt")
     streams = ("trade", "bookTicker")
@@ -126,9 +128,24 @@ def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, war
     risk = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000, "loss_limit": 1e6, "max_position": 10}
     feed = workers.get("feed", {})  # [feed] keys: feed.host=execution
     config, params = split_overrides(strategies, {n: o for n, o in workers.items() if n != "feed"})
-    h = Harness(f"bt{os.getpid()}", strategies, risk=risk, sim_rate=rate, orders_per_10s=1_000_000, wait=wait,
-                sim_in_thread=False, symbols=symbols, streams=streams, workers=config, journal=journal,
-                replay=replay, speed=speed, params=params, feed=feed)
+    return Harness(f"bt{os.getpid()}", strategies, risk=risk, sim_rate=rate, orders_per_10s=1_000_000, wait=wait,
+                   sim_in_thread=False, symbols=symbols, streams=streams, workers=config, journal=journal,
+                   replay=replay, speed=speed, params=params, feed=feed, log_dir=log_dir, sim_cpu=sim_cpu)
+
+
+def check(variants, wait: str | None = None, journal: bool = True) -> None:
+    """Build and validate each variant's config before any run starts (ConfigError names the key;
+    the synthetic market stands in for a capture, whose symbols no key depends on)."""
+    with tempfile.TemporaryDirectory(prefix="hftshm-bench-check-") as tmp:
+        for spec in variants:
+            _harness(10_000.0, wait, 20, None, 1.0, parse_overrides(spec), journal, tmp).config(1)
+
+
+def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, warmup_s: float,
+            replay: str | None, speed: float, workers: dict, journal: bool, label: str,
+            sim_cpu: int | None = None):
+    """One run: yields report lines; its last item is a dict of headline figures."""
+    h = _harness(rate, wait, cooldown_ms, replay, speed, workers, journal, sim_cpu=sim_cpu)
     try:
         h.start()
         h.wait_running(list(h.roles), timeout=180)
@@ -150,6 +167,8 @@ def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, war
         window = min(seconds, h.latency.max_window_s)
         source = f"replay {Path(replay).name} at {speed:g}x recorded pace" if replay else \
             f"simulator at {rate:g} msgs/s"
+        if sim_cpu is not None:
+            source += f" (simulator on core {sim_cpu})"
         yield f"[{label}] md from {source}; waits: {wait or 'each worker default'}" + \
               (f"; overrides {workers}" if workers else "") + f"; {window:g} s window after {warmup_s:g} s warm-up"
         yield f"md records in the window: {md:,} ({md / wall:,.0f}/s)"
@@ -212,6 +231,14 @@ def split_overrides(strategies: list[dict], workers: dict) -> tuple[dict, dict]:
     return config, params
 
 
+def _scalar(text: str):
+    """A value as TOML reads it (``1`` an int, ``0.5`` a float, ``true`` a bool); else the text."""
+    try:
+        return tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        return text
+
+
 def parse_overrides(spec: str) -> dict:
     """``"journal.wait=backoff,risk.max_nap_us=500"`` -> ``{"journal": {"wait": "backoff"}, ...}``;
     ``strategies.KEY`` applies to every strategy worker; a [[strategies]] key (``host``) goes to
@@ -224,11 +251,7 @@ def parse_overrides(spec: str) -> dict:
         if not (eq and dot and worker and field):
             raise ValueError(f"variant item {item!r}: expected WORKER.KEY=VALUE")
         names = ["strategy-mom", "strategy-imb"] if worker == "strategies" else [worker]
-        v: object = value
-        try:
-            v = float(value) if "." in value or value.isdigit() else value
-        except ValueError:
-            pass
+        v = _scalar(value)
         for n in names:
             out.setdefault(n, {})[field] = v
     return out
@@ -236,14 +259,15 @@ def parse_overrides(spec: str) -> dict:
 
 def run(seconds: float = 20.0, rate: float = 10_000.0, wait: str | None = None, cooldown_ms: int = 20,
         warmup_s: float = 5.0, replay: str | None = None, speed: float = 1.0, journal: bool = True,
-        variants: tuple[str, ...] = (), repeat: int = 1):
+        variants: tuple[str, ...] = (), repeat: int = 1, sim_cpu: int | None = None):
     """Lines of the report: the base run, then each variant (``WORKER.KEY=VALUE,...``), the whole
     sequence ``repeat`` times (interleaved, so that a change in the machine's load shows as a
     spread rather than as a difference between configurations), then a comparison."""
     runs = ([("base", {})] + [(v, parse_overrides(v)) for v in variants]) * max(1, repeat)
     results = []
     for label, workers in runs:
-        for item in measure(seconds, rate, wait, cooldown_ms, warmup_s, replay, speed, workers, journal, label):
+        for item in measure(seconds, rate, wait, cooldown_ms, warmup_s, replay, speed, workers, journal, label,
+                            sim_cpu):
             if isinstance(item, dict):
                 results.append(item)
             else:

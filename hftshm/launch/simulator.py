@@ -10,6 +10,8 @@ kill -9 (PR_SET_PDEATHSIG).
 from __future__ import annotations
 
 import ctypes
+import functools
+import os
 import signal
 import subprocess
 import sys
@@ -36,11 +38,13 @@ class SimProcess:
 
     @classmethod
     def start(cls, symbols, sim, run_dir: Path, *, orders_per_10s: int | None = None,
-              interrupted=lambda: False) -> "SimProcess":
+              interrupted=lambda: False, cpu: int | None = None) -> "SimProcess":
         """Start it with ``sim`` (a ``runtime.config.SimConfig``) for ``symbols`` (None: the
         simulator's own, or the replayed capture's); its log is
         ``<run_dir>/logs/exchange.log`` (``run_dir`` itself when it has no ``logs``).
-        ``interrupted()`` true while it starts (the supervisor was asked to stop): give up."""
+        ``interrupted()`` true while it starts (the supervisor was asked to stop): give up.
+        ``cpu``: run it on that core alone (a benchmark keeps the stand-in venue off the cores of
+        the pipeline it measures)."""
         run_dir = Path(run_dir)
         log_dir = run_dir / "logs" if (run_dir / "logs").is_dir() else run_dir
         port_file = run_dir / "exchange.port"
@@ -65,7 +69,8 @@ class SimProcess:
         log_path = log_dir / "exchange.log"
         with private.open_file(log_path) as logf:
             proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                    env=without_secrets(), start_new_session=True, preexec_fn=_die_with_parent)
+                                    env=without_secrets(), start_new_session=True,
+                                    preexec_fn=functools.partial(_child_setup, cpu))
         deadline = time.monotonic() + START_TIMEOUT_S
         while not port_file.exists() or not port_file.read_text().strip():
             why = (f"the simulator exited with {proc.returncode}" if proc.poll() is not None else
@@ -89,9 +94,11 @@ class SimProcess:
         return terminate(self.proc, timeout)
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGTERM when the parent dies (even kill -9)."""
+def _child_setup(cpu: int | None) -> None:
+    """In the child before exec: SIGTERM when the parent dies (even kill -9); pinned to ``cpu``."""
     ctypes.CDLL(None).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
 
 
 def terminate(proc: subprocess.Popen, timeout: float) -> int:

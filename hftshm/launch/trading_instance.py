@@ -30,7 +30,8 @@ class TradingInstance:
                  streams=("trade", "bookTicker"), log_dir: str | None = None, workers: dict | None = None,
                  journal: bool = False, replay: str | None = None, speed: float = 1.0,
                  params: dict | None = None, state: bool = True, sim: SimThread | None = None,
-                 venue: dict | None = None, sim_venue: str = "binance_spot", feed: dict | None = None):
+                 venue: dict | None = None, sim_venue: str = "binance_spot", feed: dict | None = None,
+                 sim_cpu: int | None = None):
         self.instance = instance
         # the venue the simulator speaks to ingest and execution ([sim] venue): Spot, or Bybit linear
         # (served on its own paths); the in-thread simulator here does not speak USD-M
@@ -51,6 +52,7 @@ class TradingInstance:
         self.speed = speed
         self.params = params or {}  # per-worker additions to HFTSHM_WORKER_PARAMS (ingest's hold_wakes)
         self.sim_in_thread = sim_in_thread
+        self.sim_cpu = sim_cpu  # the child simulator's core (None: any)
         self.streams = list(streams)
         self.workers = workers or {}  # per-worker overrides of [workers.NAME] (wait, max_nap_us)
         self.state = state  # run the state worker (orders and fills to SQLite), as the supervisor does
@@ -78,20 +80,7 @@ class TradingInstance:
         # the key pair in this process's environment goes to execution alone (see spawn)
         self.credentials = credentials.Handover.take("sim", self.execution.get("key_file", ""), pop=False)
         port = self._start_sim()
-        url = f"ws://127.0.0.1:{port}"
-        names = {f"strategy-{s['name']}" for s in self.strategies} | {"risk", "execution", "ingest", "state"}
-        if self.journal:
-            names.add("journal")
-        waits = {} if self.wait is None else {"wait": self.wait}
-        self.cfg = config_mod.from_dict({
-            "instance": self.instance, "data_dir": str(self.log_dir),
-            "venue": {"kind": "sim", "symbols": self.symbols, "streams": self.streams,
-                      "stream_url": url, "api_url": url + API_PATHS.get(self.sim_venue, "/ws-api/v3"), **self.venue},
-            "sim": {"venue": self.sim_venue}, "feed": self.feed,
-            "journal": {"enabled": self.journal},
-            "strategies": self.strategies, "risk": self.risk, "execution": self.execution,
-            "workers": {n: {**waits, **self.workers.get(n, {})} for n in names},
-        })
+        self.cfg = self.config(port)
         self.built = Instance.create(self.cfg, self.log_dir, trading=True, fresh_state=not self.reused_sim,
                                         credentials=self.credentials)
         self.control, self.latency = self.built.control, self.built.latency
@@ -114,6 +103,24 @@ class TradingInstance:
                 self.spawn(name)
         return self
 
+    def config(self, port: int) -> config_mod.Config:
+        """The instance's config with the simulator on ``port``, validated (ConfigError names a bad
+        key); ``start`` runs it, and a caller may check it before anything starts."""
+        url = f"ws://127.0.0.1:{port}"
+        names = {f"strategy-{s['name']}" for s in self.strategies} | {"risk", "execution", "ingest", "state"}
+        if self.journal:
+            names.add("journal")
+        waits = {} if self.wait is None else {"wait": self.wait}
+        return config_mod.from_dict({
+            "instance": self.instance, "data_dir": str(self.log_dir),
+            "venue": {"kind": "sim", "symbols": self.symbols, "streams": self.streams,
+                      "stream_url": url, "api_url": url + API_PATHS.get(self.sim_venue, "/ws-api/v3"), **self.venue},
+            "sim": {"venue": self.sim_venue}, "feed": self.feed,
+            "journal": {"enabled": self.journal},
+            "strategies": self.strategies, "risk": self.risk, "execution": self.execution,
+            "workers": {n: {**waits, **self.workers.get(n, {})} for n in names},
+        })
+
     def _start_sim(self) -> int:
         if self.reused_sim:
             return self.sim.port
@@ -123,7 +130,7 @@ class TradingInstance:
         sim = config_mod.SimConfig(port=0, rate=self.sim_cfg.rate, replay=str(self.replay or ""),
                                    speed=str(self.speed))
         self.sim_process = SimProcess.start(self.symbols, sim, self.log_dir,
-                                            orders_per_10s=self.sim_cfg.limits.orders_per_10s)
+                                            orders_per_10s=self.sim_cfg.limits.orders_per_10s, cpu=self.sim_cpu)
         return self.sim_process.port
 
     def spawn(self, name: str) -> subprocess.Popen:

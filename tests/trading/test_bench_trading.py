@@ -27,10 +27,12 @@ def test_sched_of_a_gone_process_is_zero():
 
 
 def test_variants_split_worker_keys_and_params():
-    got = bench.parse_overrides("journal.wait=backoff, strategies.wait=blocking,ingest.hold_wakes=0,risk.max_nap_us=500")
+    got = bench.parse_overrides("journal.wait=backoff, strategies.wait=blocking,ingest.hold_wakes=0,"
+                                "risk.max_nap_us=500.5,execution.cpu=1,execution.restart=false")
     assert got == {"journal": {"wait": "backoff"}, "strategy-mom": {"wait": "blocking"},
-                   "strategy-imb": {"wait": "blocking"}, "ingest": {"hold_wakes": 0.0},
-                   "risk": {"max_nap_us": 500.0}}
+                   "strategy-imb": {"wait": "blocking"}, "ingest": {"hold_wakes": 0},
+                   "risk": {"max_nap_us": 500.5}, "execution": {"cpu": 1, "restart": False}}
+    assert type(got["execution"]["cpu"]) is int  # a core number is an integer key
     with pytest.raises(ValueError, match="WORKER.KEY=VALUE"):
         bench.parse_overrides("journal=backoff")
 
@@ -41,13 +43,16 @@ def test_a_strategy_table_key_goes_to_every_strategy_table():
         strategies, bench.parse_overrides("strategies.host=execution,strategies.wait=blocking,ingest.hold_wakes=0"))
     assert [s["host"] for s in strategies] == ["execution", "execution"]
     assert config == {"strategy-mom": {"wait": "blocking"}, "strategy-imb": {"wait": "blocking"}, "ingest": {}}
-    assert params == {"strategy-mom": {}, "strategy-imb": {}, "ingest": {"hold_wakes": 0.0}}
+    assert params == {"strategy-mom": {}, "strategy-imb": {}, "ingest": {"hold_wakes": 0}}
 
 
 @pytest.mark.parametrize("args,message", [
     (["--replay", "/nonexistent/capture"], "is not a readable file"),
     (["--variant", "nokey"], "WORKER.KEY=VALUE"),
     (["--speed", "0"], "--speed must be > 0"),
+    (["--variant", "execution.cpu=1.5"], "[workers.execution] cpu = 1.5"),
+    (["--sim-cpu", "4095"], "--sim-cpu 4095: not a core this process may run on"),
+    (["--variant", "ingest.hold_wakes=0", "--variant", "journal.wait=nosuch"], "[workers.journal] wait = 'nosuch'"),
 ])
 def test_bad_options_are_refused_before_anything_starts(args, message):
     res = CliRunner().invoke(app, ["bench", "trading", *args])

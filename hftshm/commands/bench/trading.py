@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,23 +24,34 @@ def bench_trading(
         help=r"Also run with these \[workers.NAME] overrides, e.g. 'journal.wait=backoff,risk.wait=backoff' "
              "('strategies.KEY' sets every strategy, 'feed.host=execution' runs the feed in execution); repeatable; runs back to back, then a side-by-side table.")] = None,
     repeat: Annotated[int, typer.Option(help="Run the base and the variants this many times, interleaved.")] = 1,
+    sim_cpu: Annotated[Optional[int], typer.Option(
+        help="Run the simulator on this core alone, as a venue on another machine would be: "
+             "pin the hot path to the other cores with --variant WORKER.cpu=N.")] = None,
 ) -> None:
     """Tick-to-trade through the whole pipeline against the simulator, with the scheduler's view of
     every process (measures, asserts nothing)."""
-    from ...bench.tick_to_trade import parse_overrides, run
+    from ...bench.tick_to_trade import check, parse_overrides, run
+    from ...errors import ConfigError
 
     if replay is not None and not replay.is_file():
         raise typer.BadParameter(f"replay capture {str(replay)!r} is not a readable file")
     if not (speed > 0):
         raise typer.BadParameter("--speed must be > 0")
+    if sim_cpu is not None and sim_cpu not in os.sched_getaffinity(0):
+        raise typer.BadParameter(f"--sim-cpu {sim_cpu}: not a core this process may run on "
+                                 f"({', '.join(map(str, sorted(os.sched_getaffinity(0))))})")
     for v in variant or ():
         try:
             parse_overrides(v)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
+    try:
+        check(tuple(variant or ()), wait=wait, journal=journal)
+    except ConfigError as exc:
+        raise typer.BadParameter(f"--variant: {exc}") from None
     for line in run(seconds=seconds, rate=rate, wait=wait, cooldown_ms=cooldown_ms, warmup_s=warmup,
                     replay=str(replay) if replay else None, speed=speed, journal=journal, variants=tuple(variant or ()),
-                    repeat=repeat):
+                    repeat=repeat, sim_cpu=sim_cpu):
         typer.echo(line)
 
 
