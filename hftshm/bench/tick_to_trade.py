@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config_schema import STRATEGY
+from ..errors import ConfigError
 from ..launch.trading_instance import TradingInstance as Harness
 
 # What each stage measures, in pipeline order (printed under the table).
@@ -133,12 +134,17 @@ def _harness(rate: float, wait: str | None, cooldown_ms: int, replay: str | None
                    replay=replay, speed=speed, params=params, feed=feed, log_dir=log_dir, sim_cpu=sim_cpu)
 
 
-def check(variants, wait: str | None = None, journal: bool = True) -> None:
-    """Build and validate each variant's config before any run starts (ConfigError names the key;
-    the synthetic market stands in for a capture, whose symbols no key depends on)."""
+def check(variants, wait: str | None = None, journal: bool = True, replay: str | None = None) -> None:
+    """Build and validate each variant's config (``""``: the base run) before any run starts:
+    ConfigError names the bad key, or a worker this run does not have."""
     with tempfile.TemporaryDirectory(prefix="hftshm-bench-check-") as tmp:
         for spec in variants:
-            _harness(10_000.0, wait, 20, None, 1.0, parse_overrides(spec), journal, tmp).config(1)
+            workers = parse_overrides(spec)
+            cfg = _harness(10_000.0, wait, 20, replay, 1.0, workers, journal, tmp).config(1)
+            unknown = sorted(set(workers) - set(cfg.workers) - {"feed"})
+            if unknown:
+                raise ConfigError(f"{unknown[0]}: no such worker in this run; it has "
+                                  f"{', '.join(sorted(cfg.workers))} (and feed)")
 
 
 def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, warmup_s: float,
@@ -232,11 +238,14 @@ def split_overrides(strategies: list[dict], workers: dict) -> tuple[dict, dict]:
 
 
 def _scalar(text: str):
-    """A value as TOML reads it (``1`` an int, ``0.5`` a float, ``true`` a bool); else the text."""
+    """A value as TOML reads it (``1`` an int, ``0.5`` a float, ``true`` a bool, ``["ethusdt"]`` a
+    list); else, a date or a table among them, the text."""
     try:
-        return tomllib.loads(f"v = {text}")["v"]
+        v = tomllib.loads(f"v = {text}")["v"]
     except tomllib.TOMLDecodeError:
         return text
+    plain = (bool, int, float, str)
+    return v if isinstance(v, plain) or (isinstance(v, list) and all(isinstance(x, plain) for x in v)) else text
 
 
 def parse_overrides(spec: str) -> dict:

@@ -52,6 +52,8 @@ class TradingInstance:
         self.speed = speed
         self.params = params or {}  # per-worker additions to HFTSHM_WORKER_PARAMS (ingest's hold_wakes)
         self.sim_in_thread = sim_in_thread
+        if sim_cpu is not None and (sim_in_thread or sim is not None):
+            raise ValueError("TradingInstance: sim_cpu pins a child simulator; this one runs in a thread")
         self.sim_cpu = sim_cpu  # the child simulator's core (None: any)
         self.streams = list(streams)
         self.workers = workers or {}  # per-worker overrides of [workers.NAME] (wait, max_nap_us)

@@ -3,12 +3,15 @@ process, the variant syntax, and the refusals of bad options (the whole run is a
 asserts nothing)."""
 
 import os
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from cli import app
 from hftshm.bench import tick_to_trade as bench
+
+CAPTURE = Path(__file__).parents[1] / "data" / "btcusdt_spot_20240808.capture.gz"  # btcusdt only
 
 
 def test_sched_reads_this_process():
@@ -33,6 +36,9 @@ def test_variants_split_worker_keys_and_params():
                    "strategy-imb": {"wait": "blocking"}, "ingest": {"hold_wakes": 0},
                    "risk": {"max_nap_us": 500.5}, "execution": {"cpu": 1, "restart": False}}
     assert type(got["execution"]["cpu"]) is int  # a core number is an integer key
+    assert bench.parse_overrides('strategies.symbols=["ethusdt"],ingest.hold_wakes=2024-01-01') == {
+        "strategy-mom": {"symbols": ["ethusdt"]}, "strategy-imb": {"symbols": ["ethusdt"]},
+        "ingest": {"hold_wakes": "2024-01-01"}}  # a TOML date stays text: no worker param is one
     with pytest.raises(ValueError, match="WORKER.KEY=VALUE"):
         bench.parse_overrides("journal=backoff")
 
@@ -52,6 +58,10 @@ def test_a_strategy_table_key_goes_to_every_strategy_table():
     (["--speed", "0"], "--speed must be > 0"),
     (["--variant", "execution.cpu=1.5"], "[workers.execution] cpu = 1.5"),
     (["--sim-cpu", "4095"], "--sim-cpu 4095: not a core this process may run on"),
+    (["--wait", "nosuch"], "--wait: [workers."),
+    (["--variant", "exection.wait=blocking"], "exection: no such worker in this run"),
+    (["--no-journal", "--variant", "journal.wait=backoff"], "journal: no such worker in this run"),
+    (["--replay", str(CAPTURE), "--variant", 'strategies.symbols=["ethusdt"]'], "ethusdt"),
     (["--variant", "ingest.hold_wakes=0", "--variant", "journal.wait=nosuch"], "[workers.journal] wait = 'nosuch'"),
 ])
 def test_bad_options_are_refused_before_anything_starts(args, message):

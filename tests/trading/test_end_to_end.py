@@ -64,6 +64,8 @@ def test_orders_placed_and_filled_match_the_venue(run):
         figs = snapshot.figures(h.control)
         if int(sym["mid_e8"]) == mid_e8:
             break
+    else:
+        pytest.fail("the mid moved during every one of 100 reads of the figures")
     mid = mid_e8 / E8
     assert int(signed.sum()) == venue_pos == round(figs["positions"]["BTCUSDT"] * E8)
     # PnL: cash flow and fees from the venue's record vs. the risk state's average-cost books

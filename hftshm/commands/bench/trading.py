@@ -45,10 +45,11 @@ def bench_trading(
             parse_overrides(v)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
-    try:
-        check(tuple(variant or ()), wait=wait, journal=journal)
-    except ConfigError as exc:
-        raise typer.BadParameter(f"--variant: {exc}") from None
+    for option, specs in (("--wait", ("",)), ("--variant", tuple(variant or ()))):  # "": the base run
+        try:
+            check(specs, wait=wait, journal=journal, replay=str(replay) if replay else None)
+        except ConfigError as exc:
+            raise typer.BadParameter(f"{option}: {exc}") from None
     for line in run(seconds=seconds, rate=rate, wait=wait, cooldown_ms=cooldown_ms, warmup_s=warmup,
                     replay=str(replay) if replay else None, speed=speed, journal=journal, variants=tuple(variant or ()),
                     repeat=repeat, sim_cpu=sim_cpu):
