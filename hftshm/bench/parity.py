@@ -18,6 +18,7 @@ live latencies jumpy, which the recorded model follows).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -39,8 +40,8 @@ data_dir = "{data_dir}"
 
 [venue]
 kind = "sim"
-symbols = ["{symbol}"]
-streams = ["trade", "bookTicker", "depth@100ms"]
+symbols = {symbols}
+streams = {streams}
 
 [sim]
 replay = "{capture}"
@@ -58,20 +59,39 @@ max_feed_age_s = 600.0
 
 
 def live_config(capture: Path, data_dir: Path, instance: str, seconds: float, speed: float,
-                strategies: list[str], symbol: str = "btcusdt") -> str:
+                strategies: list[str], symbols=("btcusdt",), streams=("trade", "bookTicker", "depth@100ms")) -> str:
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:
         raise ValueError(f"unknown strategy {', '.join(unknown) or '(none)'}; choose from {', '.join(STRATEGIES)}")
-    return LIVE.format(instance=instance, data_dir=data_dir, symbol=symbol, capture=capture, speed=f"{speed:g}",
+    return LIVE.format(instance=instance, data_dir=data_dir, symbols=json.dumps(list(symbols)),
+                       streams=json.dumps(list(streams)), capture=capture, speed=f"{speed:g}",
                        strategies="\n".join(STRATEGIES[s] for s in strategies))
 
 
+def capture_markets(capture: Path) -> tuple[list[str], list[str]]:
+    """The symbols and stream kinds (``bookTicker``, ``depth@100ms``) the live run subscribes to:
+    the capture's own. ValueError for a capture the loop cannot trade on."""
+    from ..exchange.loaded_capture import Capture
+
+    try:
+        cap = Capture.load(capture)
+    except (OSError, EOFError) as exc:
+        raise ValueError(f"capture {capture}: cannot read it: {exc}") from None
+    if cap.venue != "binance_spot":  # runtime.config.refuse_usdm_orders says why
+        raise ValueError(f"capture {capture} is a {cap.venue} capture: the simulator's replay of one takes no "
+                         "orders, so the parity loop replays Binance Spot captures only")
+    return cap.symbols, sorted({s.partition("@")[2] for s in cap.streams})
+
+
 def live_run(capture: Path, work: Path, seconds: float, speed: float, strategies: list[str],
-             timeout_s: float = 900.0) -> Path:
-    """Run the pipeline live for ``seconds``; its run directory."""
+             timeout_s: float = 900.0, markets: tuple | None = None) -> Path:
+    """Run the pipeline live for ``seconds``; its run directory. ``markets``: the capture's
+    (``capture_markets``), when already read."""
     instance = f"parity{os.getpid()}"
     cfg = work / "live.toml"
-    cfg.write_text(live_config(capture.resolve(), work / "data", instance, seconds, speed, strategies))
+    symbols, streams = markets or capture_markets(capture)
+    cfg.write_text(live_config(capture.resolve(), work / "data", instance, seconds, speed, strategies,
+                               symbols, streams))
     cmd = [sys.executable, "-c", "from hftshm.cli import app; app()", "start", "--config", str(cfg),
            "--headless", "--duration", f"{seconds:g}", "--summary", str(work / "live-summary.json")]
     with open(work / "start.log", "wb") as log:
@@ -124,10 +144,12 @@ def run(capture, seconds: float = 60.0, speed: float = 1.0, strategies=("imbalan
         timeout_s: float = 900.0) -> dict:
     from ..backtest.compare import compare
 
+    markets = capture_markets(Path(capture))  # ValueError, as for an unknown strategy, before any file
+    live_config(Path(capture), Path("."), "check", seconds, speed, list(strategies), *markets)
     work = Path(keep) if keep is not None else Path(tempfile.mkdtemp(prefix="hftshm-parity-"))
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    run_dir = live_run(Path(capture), work, seconds, speed, list(strategies), timeout_s)
+    run_dir = live_run(Path(capture), work, seconds, speed, list(strategies), timeout_s, markets)
     t1 = time.perf_counter()
     res = compare(run_dir, None)
     t2 = time.perf_counter()

@@ -5,6 +5,8 @@ the share of live fills the backtest reproduces."""
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -210,3 +212,42 @@ def test_unknown_parity_strategy_is_a_clear_error(tmp_path):
 
     with pytest.raises(ValueError, match="unknown strategy momentum; choose from imbalance, grid"):
         parity.live_config(tmp_path / "c", tmp_path, "x", 10, 1.0, ["momentum"])
+
+
+def test_parity_trades_the_captures_own_symbols_and_streams(tmp_path):
+    """The live run subscribes to what the capture holds: another symbol, no depth stream."""
+    import gzip
+    import tomllib
+
+    from hftshm.bench import parity
+
+    from ._md import CAPTURE
+
+    lines = []
+    with gzip.open(CAPTURE, "rb") as f:  # the vendored capture's bookTicker frames, as ethusdt
+        for line in f:
+            if b"@bookTicker" in line:
+                lines.append(line.replace(b"btcusdt@", b"ethusdt@").replace(b'"s":"BTCUSDT"', b'"s":"ETHUSDT"'))
+            if len(lines) == 50:
+                break
+    cap = tmp_path / "eth.capture"
+    cap.write_bytes(b"".join(lines))
+    symbols, streams = parity.capture_markets(cap)
+    assert (symbols, streams) == (["ethusdt"], ["bookTicker"])
+    cfg = tomllib.loads(parity.live_config(cap, tmp_path, "x", 10, 1.0, ["imbalance"], symbols, streams))
+    assert cfg["venue"]["symbols"] == ["ethusdt"] and cfg["venue"]["streams"] == ["bookTicker"]
+    # the vendored capture: its three streams, as the loop has always subscribed
+    assert parity.capture_markets(CAPTURE) == (["btcusdt"], ["bookTicker", "depth@100ms", "trade"])
+
+
+def test_parity_refuses_a_usdm_capture_before_starting_anything(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from hftshm.cli import app
+
+    usdm = Path(__file__).parents[1] / "data" / "btcusdt_usdm_20240808.capture.gz"
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # no run directory may be left behind
+    res = CliRunner().invoke(app, ["bench", "parity", str(usdm), "--seconds", "5"])
+    assert res.exit_code == 2, res.output
+    assert "binance_usdm capture" in res.output and "Binance Spot captures only" in res.output
+    assert list(tmp_path.iterdir()) == []
