@@ -105,13 +105,14 @@ def live_run(capture: Path, work: Path, seconds: float, speed: float, strategies
 
 def figures(res: dict, run_dir: Path) -> dict:
     """The parity figures of a ``compare`` result."""
+    from ..backtest.compare import run_rules
     from ..journal import files
     from ..layouts import exec_report as F
-    from ..exchange.config import symbol_spec
 
     _, fills = files.load_ring(files.ring_dir(run_dir, "fills"))
     meta = files.read_meta(files.ring_files(files.ring_dir(run_dir, "md"))[0])
-    ticks = [symbol_spec(s).tick_e8 for s in meta["symbols"]]
+    rules = run_rules(run_dir)  # the tick the run traded on
+    ticks = [rules[s.lower()].tick_e8 for s in meta["symbols"]]
     t = fills[fills["exec_type"] == F.EX_TRADE]
     tick_tol = float(sum(ticks[int(r["symbol_id"])] * int(r["last_qty_e8"]) for r in t)) / 1e16
     live, diff = res["live_pnl"], res["pnl_difference"]

@@ -251,3 +251,30 @@ def test_parity_refuses_a_usdm_capture_before_starting_anything(tmp_path, monkey
     assert res.exit_code == 2, res.output
     assert "binance_usdm capture" in res.output and "Binance Spot captures only" in res.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_compare_live_takes_filters_from_the_runs_instrument_rules(tmp_path):
+    """A symbol outside the simulator's known table backtests on the rules its live run traded
+    on (the run's instruments.json); a [backtest.symbols.X] table of the config still wins."""
+    from hftshm.backtest import compare
+    from hftshm.backtest import config as C
+    from hftshm.backtest.errors import BacktestError
+    from hftshm.venues import instruments as I
+
+    strategies = [{"name": "imb", "kind": "imbalance"}]
+    with pytest.raises(BacktestError, match=r"no filters for dogeusdt"):
+        C.from_dict({"strategies": strategies}, ["dogeusdt"]).filters("dogeusdt")  # no run rules: as before
+    assert compare.run_rules(tmp_path) == {}
+    doge = I.InstrumentRules(symbol="DOGEUSDT", base="DOGE", quote="USDT", tick_e8=1_000, step_e8=100_000_000,
+                             min_notional_e8=0)
+    (tmp_path / I.FILE_NAME).write_text(I.dumps([doge], "test", 0))
+    table: dict = {}
+    compare._with_run_filters(table, compare.run_rules(tmp_path), ["DOGEUSDT"])
+    f = C.from_dict({"strategies": strategies, "backtest": table}, ["dogeusdt"]).filters("dogeusdt")
+    assert (f.tick_e8, f.step_e8, f.min_notional_e8) == (1_000, 100_000_000, 1)  # 0 there: no minimum
+    given = {"symbols": {"dogeusdt": {"tick": "0.0001", "step": "1", "min_notional": "5"}}}
+    compare._with_run_filters(given, compare.run_rules(tmp_path), ["dogeusdt"])
+    assert given["symbols"]["dogeusdt"]["tick"] == "0.0001"
+    (tmp_path / I.FILE_NAME).write_text("{")
+    with pytest.raises(BacktestError, match="not JSON"):
+        compare.run_rules(tmp_path)
