@@ -260,7 +260,11 @@ def _with_tick(spec: SymbolSpec, tick: str) -> SymbolSpec:
     if tick_e8 <= 0:
         raise ValueError(f"ticks: {spec.stream_symbol} tick must be > 0, got {tick!r}")
     price = max(spec.price_e8 // tick_e8, 1) * tick_e8
-    return dataclasses.replace(spec, tick_e8=tick_e8, price_e8=price)
+    step = spec.step_e8
+    while (tick_e8 * step) % E8:  # a finer tick needs a coarser step for exact notionals (1e-8: step 1)
+        step *= 10
+    return dataclasses.replace(spec, tick_e8=tick_e8, price_e8=price, step_e8=step,
+                               min_qty_e8=max(spec.min_qty_e8, step))
 
 
 def _real(v) -> bool:

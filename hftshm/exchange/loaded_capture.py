@@ -56,6 +56,37 @@ class Capture:
             seen.setdefault(s, None)
         return list(seen)
 
+    def price_decimals(self, symbol: str, limit: int = 20_000) -> int | None:
+        """The most decimal places of a price in ``symbol``'s first ``limit`` frames (bookTicker,
+        trade, depth levels; trailing zeros dropped), at most 8; None without a price. Prices are
+        multiples of the venue's tick, so 10^-decimals is the tick or a multiple of it."""
+        most, seen = None, 0
+        prefix = symbol + "@"
+        for f in self.frames:
+            if not f.stream.startswith(prefix):
+                continue
+            seen += 1
+            if seen > limit:
+                break
+            try:
+                d = orjson.loads(f.data)
+            except orjson.JSONDecodeError:
+                continue
+            prices = []
+            for k in ("b", "a", "p"):
+                v = d.get(k) if isinstance(d, dict) else None
+                if isinstance(v, list):  # depth: [[price, qty], ...]
+                    prices += [lv[0] for lv in v if isinstance(lv, list) and lv]
+                else:
+                    prices.append(v)
+            for p in prices:
+                if isinstance(p, str) and "." in p:
+                    places = len(p.partition(".")[2].rstrip("0"))
+                    most = places if most is None else max(most, places)
+                elif isinstance(p, str) and p.isdigit():
+                    most = 0 if most is None else most
+        return None if most is None else min(most, 8)
+
     def encoded(self, combined: bool) -> list[bytes]:
         """Every frame as a ready WebSocket text frame, envelopes or payloads (built once)."""
         if combined not in self._encoded:

@@ -72,6 +72,20 @@ EXCHANGE_INFO_PATHS = ("/api/v3/exchangeInfo", "/fapi/v1/exchangeInfo")  # REST,
 WRITE_LIMIT = 1 << 20  # transport high-water mark; past it frames wait in the peer's backlog
 
 
+def replay_ticks(cfg: ExchangeConfig, capture: Capture) -> tuple[tuple[str, str], ...]:
+    """(symbol, tick) for each replayed symbol whose recorded prices are finer than its tick in
+    the simulator's table (a symbol it does not know gets 0.01): the finest price step recorded,
+    so that exchangeInfo, the strategies' rounding and the matching use a tick the book's own
+    prices are on. A tick set in ``cfg.ticks`` wins."""
+    given = {s.lower() for s, _ in cfg.ticks}
+    out = []
+    for s, spec in cfg.specs.items():
+        places = None if s in given else capture.price_decimals(s)
+        if places is not None and 10 ** (8 - places) < spec.tick_e8:
+            out.append((s, f"{10.0 ** -places:.{places}f}"))
+    return tuple(out)
+
+
 class ExchangeSimulator:
     """``async with ExchangeSimulator(cfg) as sim: sim.port``; ``sim.venue`` is the in-process
     view of books, orders, balances and ``sim.venue.engine.executions``."""
@@ -80,6 +94,7 @@ class ExchangeSimulator:
         self.capture = Capture.load(cfg.replay) if cfg.replay is not None else None
         if self.capture is not None:
             cfg = dataclasses.replace(cfg, symbols=tuple(self.capture.symbols))
+            cfg = dataclasses.replace(cfg, ticks=cfg.ticks + replay_ticks(cfg, self.capture))
         self.cfg = cfg
         self.venue = Venue(cfg, self.capture.snapshots if self.capture else None)
         self.applied = None  # replay with orders: the frames the venue has applied (playback.Applied)

@@ -2,6 +2,7 @@
 
 import asyncio
 import math
+from decimal import Decimal
 
 import orjson
 import pytest
@@ -134,3 +135,43 @@ def test_bad_capture_lines_are_named(tmp_path, line, problem):
     with pytest.raises(ValueError, match=problem) as e:
         Capture.load(path)
     assert "bad.capture:2" in str(e.value)
+
+
+def quote(t, bid, ask):
+    return '{"stream":"xrpusdt@bookTicker","data":{"u":%d,"s":"XRPUSDT","b":"%s","B":"100.00000000","a":"%s","A":"50.00000000"}}' % (t, bid, ask)
+
+
+def _filters(info, symbol="XRPUSDT"):
+    (s,) = [s for s in info["result"]["symbols"] if s["symbol"] == symbol]
+    return {f["filterType"]: f for f in s["filters"]}
+
+
+def test_a_replayed_symbols_tick_is_its_finest_recorded_price_step(tmp_path):
+    """xrpusdt is not in the simulator's table (tick 0.01 for unknown symbols), and its recorded
+    prices have five decimals: exchangeInfo serves tick 0.00001, so that strategies round onto
+    the prices the replayed book is on. A tick the config gives wins; coarse prices change nothing."""
+    fine = write_capture(tmp_path / "fine.capture", [(1, quote(1, "0.52341000", "0.52342000")), (2, trade(2))])
+    coarse = write_capture(tmp_path / "coarse.capture", [(1, quote(1, "0.52000000", "0.53000000")), (2, trade(2))])
+
+    async def body(sim):
+        async with await connect(sim, "/ws-api/v3") as ws:
+            return await request(ws, "exchangeInfo", {})
+
+    got = _filters(with_sim(ExchangeConfig(port=0, replay=fine), body))
+    assert got["PRICE_FILTER"]["tickSize"] == "0.00001000"
+    assert (Decimal(got["PRICE_FILTER"]["tickSize"]) * Decimal(got["LOT_SIZE"]["stepSize"])) % Decimal("1e-8") == 0
+    assert Capture.load(fine).price_decimals("xrpusdt") == 5
+    got = _filters(with_sim(ExchangeConfig(port=0, replay=coarse), body))
+    assert got["PRICE_FILTER"]["tickSize"] == "0.01000000"  # 0.50, 0.52, 0.53: the table's tick fits
+    got = _filters(with_sim(ExchangeConfig(port=0, replay=fine, symbols=("xrpusdt",), ticks=(("xrpusdt", "0.0001"),)), body))
+    assert got["PRICE_FILTER"]["tickSize"] == "0.00010000"
+
+
+def test_a_tick_finer_than_the_step_allows_lifts_the_step():
+    """tick x step must be a multiple of 1e-8 (exact notionals): 1e-8 on BTCUSDT (step 0.00001)
+    lifts the step to 1, and the minimum quantity with it."""
+    from hftshm.exchange.config import _with_tick, symbol_spec
+
+    spec = _with_tick(symbol_spec("btcusdt"), "0.00000001")
+    assert (spec.tick_e8, spec.step_e8, spec.min_qty_e8) == (1, 100_000_000, 100_000_000)
+    assert _with_tick(symbol_spec("btcusdt"), "0.1").step_e8 == symbol_spec("btcusdt").step_e8
