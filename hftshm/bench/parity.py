@@ -19,21 +19,24 @@ live latencies jumpy, which the recorded model follows).
 from __future__ import annotations
 
 import json
+import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 STRATEGIES = {
     # IOC at the touch on a book imbalance: takes often, both sides (its position limit turns it)
-    "imbalance": '[[strategies]]\nname = "imb"\nkind = "imbalance"\nthreshold = 0.6\nqty = "0.001"\n'
-                 'max_position = "0.005"\ncooldown_ms = 300\n',
+    "imbalance": '[[strategies]]\nname = "imb"\nkind = "imbalance"\nthreshold = 0.6\nqty = "{qty}"\n'
+                 'max_position = "{qty5}"\ncooldown_ms = 300\nsymbols = ["{symbol}"]\n',
     # a post-only grid: maker fills through the queue model
     "grid": '[[strategies]]\nname = "grid"\nkind = "grid"\nlevels = 1\nspacing_ticks = 5\nstep_ticks = 5\n'
-            'qty = "0.001"\nmax_position = "0.01"\ncooldown_ms = 500\n',
+            'qty = "{qty}"\nmax_position = "{qty10}"\ncooldown_ms = 500\nsymbols = ["{symbol}"]\n',
 }
+NOTIONAL = 60.0  # quote units an order aims at: 0.001 BTC at the shared capture's ~61,800 USDT
 
 LIVE = """instance = "{instance}"
 data_dir = "{data_dir}"
@@ -55,23 +58,58 @@ max_orders_per_s_total = 4
 # the workers start one after another (slowly on a loaded machine): the feed-age kill switch must
 # not halt trading before the ingest's first record (a halt stays until `hftshm resume`)
 max_feed_age_s = 600.0
+
+[risk.symbols.{symbol}]
+max_order_qty = "{qty10}"
+max_position = "{qty100}"
 """
 
 
+@dataclass(frozen=True)
+class Markets:
+    """What the live run takes from the capture: its symbols and stream kinds (``bookTicker``,
+    ``depth@100ms``), and the order size on the first symbol, the one the strategies trade."""
+    symbols: tuple = ("btcusdt",)
+    streams: tuple = ("trade", "bookTicker", "depth@100ms")
+    qty_e8: int = 100_000  # 0.001
+
+
 def live_config(capture: Path, data_dir: Path, instance: str, seconds: float, speed: float,
-                strategies: list[str], symbols=("btcusdt",), streams=("trade", "bookTicker", "depth@100ms")) -> str:
+                strategies: list[str], markets: Markets = Markets()) -> str:
     unknown = [s for s in strategies if s not in STRATEGIES]
     if unknown or not strategies:
         raise ValueError(f"unknown strategy {', '.join(unknown) or '(none)'}; choose from {', '.join(STRATEGIES)}")
-    return LIVE.format(instance=instance, data_dir=data_dir, symbols=json.dumps(list(symbols)),
-                       streams=json.dumps(list(streams)), capture=capture, speed=f"{speed:g}",
-                       strategies="\n".join(STRATEGIES[s] for s in strategies))
+    from ..feed.e8 import format_e8
+
+    q = markets.qty_e8
+    sizes = {"symbol": markets.symbols[0], "qty": format_e8(q), "qty5": format_e8(5 * q),
+             "qty10": format_e8(10 * q), "qty100": format_e8(100 * q)}
+    return LIVE.format(instance=instance, data_dir=data_dir, symbols=json.dumps(list(markets.symbols)),
+                       streams=json.dumps(list(markets.streams)), capture=capture, speed=f"{speed:g}",
+                       strategies="\n".join(STRATEGIES[s].format(**sizes) for s in strategies), **sizes)
 
 
-def capture_markets(capture: Path) -> tuple[list[str], list[str]]:
-    """The symbols and stream kinds (``bookTicker``, ``depth@100ms``) the live run subscribes to:
-    the capture's own. ValueError for a capture the loop cannot trade on."""
+def order_qty_e8(price: float, step_e8: int, min_notional_e8: int) -> int:
+    """An order size near ``NOTIONAL`` at ``price``: a power of ten, on the step, and at least
+    twice the minimum notional (0.001 on the shared BTCUSDT capture)."""
+    qty = 10 ** max(0, round(math.log10(NOTIONAL / price)) + 8)
+    qty = -(-qty // step_e8) * step_e8
+    while qty * price < 2 * min_notional_e8:
+        qty *= 10
+    return qty
+
+
+def capture_markets(capture: Path) -> Markets:
+    """The capture's symbols and streams, the order size for its first symbol's price and the
+    rules the simulator replaying it serves (its tick from the recorded prices). ValueError for a
+    capture the loop cannot trade on."""
+    import dataclasses
+
+    import orjson
+
+    from ..exchange.config import ExchangeConfig
     from ..exchange.loaded_capture import Capture
+    from ..exchange.server import replay_ticks
 
     try:
         cap = Capture.load(capture)
@@ -80,18 +118,25 @@ def capture_markets(capture: Path) -> tuple[list[str], list[str]]:
     if cap.venue != "binance_spot":  # runtime.config.refuse_usdm_orders says why
         raise ValueError(f"capture {capture} is a {cap.venue} capture: the simulator's replay of one takes no "
                          "orders, so the parity loop replays Binance Spot captures only")
-    return cap.symbols, sorted({s.partition("@")[2] for s in cap.streams})
+    symbol = cap.symbols[0]
+    price = next((float(p) for f in cap.frames if f.stream.startswith(symbol + "@")
+                  for d in (orjson.loads(f.data),) for p in (d.get("p"), d.get("b")) if isinstance(p, str)), None)
+    if not price:
+        raise ValueError(f"capture {capture}: no trade or bookTicker price for {symbol} to size orders by")
+    cfg = ExchangeConfig(symbols=tuple(cap.symbols))
+    spec = dataclasses.replace(cfg, ticks=replay_ticks(cfg, cap)).specs[symbol]  # as the simulator serves it
+    return Markets(tuple(cap.symbols), tuple(sorted({s.partition("@")[2] for s in cap.streams})),
+                   order_qty_e8(price, spec.step_e8, spec.min_notional_e8))
 
 
 def live_run(capture: Path, work: Path, seconds: float, speed: float, strategies: list[str],
-             timeout_s: float = 900.0, markets: tuple | None = None) -> Path:
+             timeout_s: float = 900.0, markets: Markets | None = None) -> Path:
     """Run the pipeline live for ``seconds``; its run directory. ``markets``: the capture's
     (``capture_markets``), when already read."""
     instance = f"parity{os.getpid()}"
     cfg = work / "live.toml"
-    symbols, streams = markets or capture_markets(capture)
     cfg.write_text(live_config(capture.resolve(), work / "data", instance, seconds, speed, strategies,
-                               symbols, streams))
+                               markets or capture_markets(capture)))
     cmd = [sys.executable, "-c", "from hftshm.cli import app; app()", "start", "--config", str(cfg),
            "--headless", "--duration", f"{seconds:g}", "--summary", str(work / "live-summary.json")]
     with open(work / "start.log", "wb") as log:
@@ -146,7 +191,7 @@ def run(capture, seconds: float = 60.0, speed: float = 1.0, strategies=("imbalan
     from ..backtest.compare import compare
 
     markets = capture_markets(Path(capture))  # ValueError, as for an unknown strategy, before any file
-    live_config(Path(capture), Path("."), "check", seconds, speed, list(strategies), *markets)
+    live_config(Path(capture), Path("."), "check", seconds, speed, list(strategies), markets)
     work = Path(keep) if keep is not None else Path(tempfile.mkdtemp(prefix="hftshm-parity-"))
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()

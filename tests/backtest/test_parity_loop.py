@@ -215,29 +215,43 @@ def test_unknown_parity_strategy_is_a_clear_error(tmp_path):
 
 
 def test_parity_trades_the_captures_own_symbols_and_streams(tmp_path):
-    """The live run subscribes to what the capture holds: another symbol, no depth stream."""
+    """The live run subscribes to what the capture holds (another symbol, no depth stream), and
+    sizes its orders for that symbol's price on the rules the simulator will serve."""
     import gzip
     import tomllib
+    from decimal import Decimal
+
+    import orjson
 
     from hftshm.bench import parity
 
     from ._md import CAPTURE
 
-    lines = []
-    with gzip.open(CAPTURE, "rb") as f:  # the vendored capture's bookTicker frames, as ethusdt
-        for line in f:
-            if b"@bookTicker" in line:
-                lines.append(line.replace(b"btcusdt@", b"ethusdt@").replace(b'"s":"BTCUSDT"', b'"s":"ETHUSDT"'))
-            if len(lines) == 50:
-                break
-    cap = tmp_path / "eth.capture"
+    def as_xrp(line):  # the vendored bookTicker, as a symbol at 1/100,000 the price, 100,000 the size
+        ts, _, raw = line.partition(b" ")
+        d = orjson.loads(raw)
+        x = d["data"]
+        x.update(s="XRPUSDT", **{k: f"{Decimal(x[k]) / 100_000:.8f}" for k in ("b", "a")},
+                 **{k: f"{Decimal(x[k]) * 100_000:.8f}" for k in ("B", "A")})
+        return ts + b" " + orjson.dumps({"stream": "xrpusdt@bookTicker", "data": x}) + b"\n"
+
+    with gzip.open(CAPTURE, "rb") as f:
+        lines = [as_xrp(line) for line in f if b"@bookTicker" in line][:50]
+    cap = tmp_path / "xrp.capture"
     cap.write_bytes(b"".join(lines))
-    symbols, streams = parity.capture_markets(cap)
-    assert (symbols, streams) == (["ethusdt"], ["bookTicker"])
-    cfg = tomllib.loads(parity.live_config(cap, tmp_path, "x", 10, 1.0, ["imbalance"], symbols, streams))
-    assert cfg["venue"]["symbols"] == ["ethusdt"] and cfg["venue"]["streams"] == ["bookTicker"]
-    # the vendored capture: its three streams, as the loop has always subscribed
-    assert parity.capture_markets(CAPTURE) == (["btcusdt"], ["bookTicker", "depth@100ms", "trade"])
+    m = parity.capture_markets(cap)
+    # prices 0.6183763: 7 decimals, so tick 1e-7 and a step of 0.1 (exact notionals); ~60 USDT a
+    # order: 100 XRP
+    assert (m.symbols, m.streams, m.qty_e8) == (("xrpusdt",), ("bookTicker",), 100 * 10**8)
+    cfg = tomllib.loads(parity.live_config(cap, tmp_path, "x", 10, 1.0, ["imbalance", "grid"], m))
+    assert cfg["venue"]["symbols"] == ["xrpusdt"] and cfg["venue"]["streams"] == ["bookTicker"]
+    assert [(s["symbols"], s["qty"]) for s in cfg["strategies"]] == [(["xrpusdt"], "100.00000000")] * 2
+    assert cfg["risk"]["symbols"]["xrpusdt"] == {"max_order_qty": "1000.00000000", "max_position": "10000.00000000"}
+    # the vendored capture: its three streams and 0.001 BTC, as the loop has always traded
+    assert parity.capture_markets(CAPTURE) == parity.Markets(("btcusdt",), ("bookTicker", "depth@100ms", "trade"),
+                                                             100_000)
+    assert parity.order_qty_e8(61_837.63, 1_000, 500_000_000) == 100_000
+    assert parity.order_qty_e8(20_000.0, 1_000, 1_000 * 10**8) == 10**7  # 0.1: twice the minimum notional of 1,000
 
 
 def test_parity_refuses_a_usdm_capture_before_starting_anything(tmp_path, monkeypatch):
