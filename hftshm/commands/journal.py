@@ -70,7 +70,8 @@ def inspect(
 def journal_import(
     capture: Annotated[Path, typer.Argument(help="A capture: `<local_receive_ns> <raw frame>` lines, plain or .gz.")],
     out: Annotated[Path, typer.Option("--out", help="Directory for the md journal (new or empty).")],
-    symbols: Annotated[str, typer.Option(help="The capture's symbols, comma-separated.")] = "btcusdt",
+    symbols: Annotated[str, typer.Option(
+        help="The symbols to import, comma-separated (default: every symbol the capture has).")] = "",
     venue: Annotated[str, typer.Option(help="auto, spot or usdm (USD-M futures frames).")] = "auto",
 ) -> None:
     """Convert a raw capture into an md journal through the live normalizer (once; reuse it)."""
@@ -80,7 +81,7 @@ def journal_import(
 
     t0 = time.perf_counter()
     try:
-        info = import_capture(capture, out, [s.strip() for s in symbols.split(",") if s.strip()], venue)
+        info = import_capture(capture, out, [s.strip() for s in symbols.split(",") if s.strip()] or None, venue)
     except (FileNotFoundError, FileExistsError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

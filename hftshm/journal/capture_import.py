@@ -41,16 +41,37 @@ class _Ring:
         self.symbols = symbols
 
 
-def import_capture(capture, out_dir, symbols: list[str], venue: str = "auto",
+def capture_symbols(capture) -> list[str]:
+    """The symbols of a capture's streams (``btcusdt@trade``: btcusdt), in order of first frame."""
+    seen: dict[str, None] = {}
+    for _, frame in iter_capture(capture):
+        if frame.startswith(_STREAM):
+            end = frame.find(b"@", len(_STREAM), len(_STREAM) + 64)
+            if end > 0:
+                seen.setdefault(frame[len(_STREAM):end].decode("ascii", "replace").lower(), None)
+    return list(seen)
+
+
+_STREAM = b'{"stream":"'
+
+
+def import_capture(capture, out_dir, symbols: list[str] | None = None, venue: str = "auto",
                    rotate_bytes: int = 1 << 30) -> dict:
-    """Convert ``capture`` into an md journal in ``out_dir``; returns counts."""
+    """Convert ``capture`` into an md journal in ``out_dir``; returns counts. ``symbols``: those
+    to import (None: every symbol the capture has); ValueError if the capture has none of them."""
     if venue not in VENUES:
         raise ValueError(f"venue must be one of {', '.join(VENUES)}, got {venue!r}")
     capture = Path(capture)
     if not capture.is_file():
         raise FileNotFoundError(f"capture {capture} does not exist")
+    found = capture_symbols(capture)
+    if symbols is None:
+        symbols = found
     if not symbols:
-        raise ValueError("no symbols: name the capture's symbols (e.g. btcusdt)")
+        raise ValueError(f"capture {capture}: no stream frames, so no symbols to import")
+    if not {s.lower() for s in symbols} & set(found):
+        raise ValueError(f"capture {capture} has no frames of {', '.join(s.lower() for s in symbols)}; "
+                         f"its symbols: {', '.join(found) or 'none'}")
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.glob(f"*{JF.SUFFIX}")):
         raise FileExistsError(f"{out_dir} already holds journal files: import into a new directory")

@@ -158,3 +158,28 @@ def test_import_of_a_bad_capture_names_the_line(tmp_path):
     cap.write_bytes(b"123 {}\nnot-a-line\n")
     with pytest.raises(ValueError, match=r"bad.capture:2: expected '<recv_ns> <frame>'"):
         import_capture(cap, tmp_path / "md", ["btcusdt"])
+
+
+def test_import_takes_the_captures_own_symbols_and_refuses_absent_ones(tmp_path):
+    """No --symbols: every symbol the capture streams, in order of first frame. Symbols it does
+    not hold are refused by name before any journal file is written (they used to give an empty
+    journal and exit 0)."""
+    from typer.testing import CliRunner
+
+    from cli import app
+    from hftshm.journal.capture_import import capture_symbols
+
+    q = ('%d {"stream":"%s@bookTicker","data":{"u":%d,"s":"%s","b":"0.52340000","B":"10.00000000",'
+         '"a":"0.52350000","A":"20.00000000"}}')
+    cap = tmp_path / "two.capture"
+    cap.write_text("\n".join(q % (100 + i, s, i, s.upper()) for i, s in enumerate(["xrpusdt", "adausdt", "xrpusdt"]))
+                   + "\n")
+    assert capture_symbols(cap) == ["xrpusdt", "adausdt"]
+    info = import_capture(cap, tmp_path / "all")
+    _, recs = files.load_ring(tmp_path / "all")
+    assert info["records"] == 3 and sorted(set(recs["symbol_id"].tolist())) == [0, 1]
+    assert files.read_meta(files.ring_files(tmp_path / "all")[0])["symbols"] == ["xrpusdt", "adausdt"]
+    res = CliRunner().invoke(app, ["journal", "import", str(cap), "--out", str(tmp_path / "btc"), "--symbols", "btcusdt"])
+    assert res.exit_code == 2
+    assert "has no frames of btcusdt; its symbols: xrpusdt, adausdt" in res.output
+    assert not (tmp_path / "btc").exists()
