@@ -19,14 +19,14 @@ live latencies jumpy, which the recorded model follows).
 from __future__ import annotations
 
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
+
+from .replayed_markets import Markets, capture_markets
 
 STRATEGIES = {
     # IOC at the touch on a book imbalance: takes often, both sides (its position limit turns it)
@@ -36,7 +36,6 @@ STRATEGIES = {
     "grid": '[[strategies]]\nname = "grid"\nkind = "grid"\nlevels = 1\nspacing_ticks = 5\nstep_ticks = 5\n'
             'qty = "{qty}"\nmax_position = "{qty10}"\ncooldown_ms = 500\nsymbols = ["{symbol}"]\n',
 }
-NOTIONAL = 60.0  # quote units an order aims at: 0.001 BTC at the shared capture's ~61,800 USDT
 
 LIVE = """instance = "{instance}"
 data_dir = "{data_dir}"
@@ -65,15 +64,6 @@ max_position = "{qty100}"
 """
 
 
-@dataclass(frozen=True)
-class Markets:
-    """What the live run takes from the capture: its symbols and stream kinds (``bookTicker``,
-    ``depth@100ms``), and the order size on the first symbol, the one the strategies trade."""
-    symbols: tuple = ("btcusdt",)
-    streams: tuple = ("trade", "bookTicker", "depth@100ms")
-    qty_e8: int = 100_000  # 0.001
-
-
 def live_config(capture: Path, data_dir: Path, instance: str, seconds: float, speed: float,
                 strategies: list[str], markets: Markets = Markets()) -> str:
     unknown = [s for s in strategies if s not in STRATEGIES]
@@ -87,46 +77,6 @@ def live_config(capture: Path, data_dir: Path, instance: str, seconds: float, sp
     return LIVE.format(instance=instance, data_dir=data_dir, symbols=json.dumps(list(markets.symbols)),
                        streams=json.dumps(list(markets.streams)), capture=capture, speed=f"{speed:g}",
                        strategies="\n".join(STRATEGIES[s].format(**sizes) for s in strategies), **sizes)
-
-
-def order_qty_e8(price: float, step_e8: int, min_notional_e8: int) -> int:
-    """An order size near ``NOTIONAL`` at ``price``: a power of ten, on the step, and at least
-    twice the minimum notional (0.001 on the shared BTCUSDT capture)."""
-    qty = 10 ** max(0, round(math.log10(NOTIONAL / price)) + 8)
-    qty = -(-qty // step_e8) * step_e8
-    while qty * price < 2 * min_notional_e8:
-        qty *= 10
-    return qty
-
-
-def capture_markets(capture: Path) -> Markets:
-    """The capture's symbols and streams, the order size for its first symbol's price and the
-    rules the simulator replaying it serves (its tick from the recorded prices). ValueError for a
-    capture the loop cannot trade on."""
-    import dataclasses
-
-    import orjson
-
-    from ..exchange.config import ExchangeConfig
-    from ..exchange.loaded_capture import Capture
-    from ..exchange.server import replay_ticks
-
-    try:
-        cap = Capture.load(capture)
-    except (OSError, EOFError) as exc:
-        raise ValueError(f"capture {capture}: cannot read it: {exc}") from None
-    if cap.venue != "binance_spot":  # runtime.config.refuse_usdm_orders says why
-        raise ValueError(f"capture {capture} is a {cap.venue} capture: the simulator's replay of one takes no "
-                         "orders, so the parity loop replays Binance Spot captures only")
-    symbol = cap.symbols[0]
-    price = next((float(p) for f in cap.frames if f.stream.startswith(symbol + "@")
-                  for d in (orjson.loads(f.data),) for p in (d.get("p"), d.get("b")) if isinstance(p, str)), None)
-    if not price:
-        raise ValueError(f"capture {capture}: no trade or bookTicker price for {symbol} to size orders by")
-    cfg = ExchangeConfig(symbols=tuple(cap.symbols))
-    spec = dataclasses.replace(cfg, ticks=replay_ticks(cfg, cap)).specs[symbol]  # as the simulator serves it
-    return Markets(tuple(cap.symbols), tuple(sorted({s.partition("@")[2] for s in cap.streams})),
-                   order_qty_e8(price, spec.step_e8, spec.min_notional_e8))
 
 
 def live_run(capture: Path, work: Path, seconds: float, speed: float, strategies: list[str],

@@ -26,6 +26,8 @@ from pathlib import Path
 
 from ..config_schema import STRATEGY
 from ..errors import ConfigError
+from ..feed.e8 import format_e8
+from .replayed_markets import capture_markets
 from ..launch.trading_instance import TradingInstance as Harness
 
 # What each stage measures, in pipeline order (printed under the table).
@@ -116,17 +118,17 @@ def _harness(rate: float, wait: str | None, cooldown_ms: int, replay: str | None
     cd = {"cooldown_ms": cooldown_ms}
     symbols = ("btcusdt", "ethusdt")
     streams = ("trade", "bookTicker")
-    if replay is not None:
-        from ..exchange.loaded_capture import Capture
-
-        cap = Capture.load(replay)
-        symbols = tuple(cap.symbols)
-        streams = tuple(sorted({f.stream.partition("@")[2] for f in cap.frames}))
+    qty = 100_000  # 0.001 BTC: the strategies' own default
+    if replay is not None:  # its symbols, streams, and orders sized for its price (ValueError: USD-M)
+        m = capture_markets(Path(replay))
+        symbols, streams, qty = m.symbols, m.streams, m.qty_e8
     cd["symbols"] = [symbols[0]]
+    cd["qty"] = format_e8(qty)
     strategies = [{"name": "mom", "kind": "momentum", "short": 5, "long": 20, **cd},
                   {"name": "imb", "kind": "imbalance", "threshold": 0.2, "max_spread_bps": 50,
-                   "max_position": "0.05", **cd}]
-    risk = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000, "loss_limit": 1e6, "max_position": 10}
+                   "max_position": format_e8(50 * qty), **cd}]
+    risk = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000, "loss_limit": 1e6,
+            "symbols": {symbols[0]: {"max_order_qty": format_e8(1_000 * qty), "max_position": format_e8(10_000 * qty)}}}
     feed = workers.get("feed", {})  # [feed] keys: feed.host=execution
     config, params = split_overrides(strategies, {n: o for n, o in workers.items() if n != "feed"})
     return Harness(f"bt{os.getpid()}", strategies, risk=risk, sim_rate=rate, orders_per_10s=1_000_000, wait=wait,

@@ -224,6 +224,7 @@ def test_parity_trades_the_captures_own_symbols_and_streams(tmp_path):
     import orjson
 
     from hftshm.bench import parity
+    from hftshm.bench.replayed_markets import order_qty_e8
 
     from ._md import CAPTURE
 
@@ -250,8 +251,8 @@ def test_parity_trades_the_captures_own_symbols_and_streams(tmp_path):
     # the vendored capture: its three streams and 0.001 BTC, as the loop has always traded
     assert parity.capture_markets(CAPTURE) == parity.Markets(("btcusdt",), ("bookTicker", "depth@100ms", "trade"),
                                                              100_000)
-    assert parity.order_qty_e8(61_837.63, 1_000, 500_000_000) == 100_000
-    assert parity.order_qty_e8(20_000.0, 1_000, 1_000 * 10**8) == 10**7  # 0.1: twice the minimum notional of 1,000
+    assert order_qty_e8(61_837.63, 1_000, 500_000_000) == 100_000
+    assert order_qty_e8(20_000.0, 1_000, 1_000 * 10**8) == 10**7  # 0.1: twice the minimum notional of 1,000
 
 
 def test_parity_refuses_a_usdm_capture_before_starting_anything(tmp_path, monkeypatch):

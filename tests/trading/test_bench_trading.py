@@ -12,6 +12,7 @@ from cli import app
 from hftshm.bench import tick_to_trade as bench
 
 CAPTURE = Path(__file__).parents[1] / "data" / "btcusdt_spot_20240808.capture.gz"  # btcusdt only
+USDM = CAPTURE.with_name("btcusdt_usdm_20240808.capture.gz")
 
 
 def test_sched_reads_this_process():
@@ -62,9 +63,23 @@ def test_a_strategy_table_key_goes_to_every_strategy_table():
     (["--variant", "exection.wait=blocking"], "exection: no such worker in this run"),
     (["--no-journal", "--variant", "journal.wait=backoff"], "journal: no such worker in this run"),
     (["--replay", str(CAPTURE), "--variant", 'strategies.symbols=["ethusdt"]'], "ethusdt"),
+    (["--replay", str(USDM)], "is a binance_usdm capture"),
     (["--variant", "ingest.hold_wakes=0", "--variant", "journal.wait=nosuch"], "[workers.journal] wait = 'nosuch'"),
 ])
 def test_bad_options_are_refused_before_anything_starts(args, message):
     res = CliRunner().invoke(app, ["bench", "trading", *args])
     assert res.exit_code == 2
-    assert message in res.output
+    assert message in " ".join(res.output.replace("│", " ").split())  # the error box wraps lines
+
+
+def test_a_replay_sizes_the_strategies_for_its_symbols_price(tmp_path):
+    """0.001 of a symbol near 0.52 is under any minimum notional: the strategies trade ~60 USDT
+    (100 XRP on the 0.00001 tick the simulator serves for these prices), risk limits in step."""
+    q = ('%d {"stream":"xrpusdt@bookTicker","data":{"u":%d,"s":"XRPUSDT","b":"0.52341000","B":"900.00000000",'
+         '"a":"0.52342000","A":"800.00000000"}}')
+    cap = tmp_path / "xrp.capture"
+    cap.write_text("".join(q % (100 + i, i) + "\n" for i in range(3)))
+    h = bench._harness(10_000.0, None, 20, str(cap), 1.0, {}, True, str(tmp_path / "run"))
+    assert [(s["symbols"], s["qty"]) for s in h.strategies] == [(["xrpusdt"], "100.00000000")] * 2
+    assert h.risk["symbols"] == {"xrpusdt": {"max_order_qty": "100000.00000000", "max_position": "1000000.00000000"}}
+    assert h.config(1).strategies[0].symbols == ["xrpusdt"]  # a valid config for that capture

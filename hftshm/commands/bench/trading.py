@@ -50,6 +50,8 @@ def bench_trading(
             check(specs, wait=wait, journal=journal, replay=str(replay) if replay else None)
         except ConfigError as exc:
             raise typer.BadParameter(f"{option}: {exc}") from None
+        except ValueError as exc:  # the capture (replayed_markets): one no order can be sent on
+            raise typer.BadParameter(f"--replay: {exc}") from None
     for line in run(seconds=seconds, rate=rate, wait=wait, cooldown_ms=cooldown_ms, warmup_s=warmup,
                     replay=str(replay) if replay else None, speed=speed, journal=journal, variants=tuple(variant or ()),
                     repeat=repeat, sim_cpu=sim_cpu):
