@@ -42,3 +42,20 @@ def iter_capture(path) -> Iterator[tuple[int, bytes]]:
                 yield int(recv), frame
             if not chunk:
                 return
+
+
+_STREAM = b'{"stream":"'
+
+
+def stream_names(path) -> list[str]:
+    """The stream names of a capture's frames (``btcusdt@trade``), in order of first frame; one
+    pass over the file (snapshot lines have none)."""
+    seen: dict[bytes, None] = {}
+    start = len(_STREAM)
+    for _, frame in iter_capture(path):
+        if frame.startswith(_STREAM):
+            end = frame.find(b'"', start, start + 96)
+            if end > 0:
+                seen.setdefault(frame[start:end], None)
+    return [s.decode("ascii", "replace") for s in seen]
+

@@ -262,8 +262,8 @@ class Supervisor:
             raise StartError(str(exc)) from None
         port = self.sim.port
         cfg.venue.stream_url, cfg.venue.api_url = self.sim.urls(sim.venue)
-        self.say(f"simulated exchange on ws://127.0.0.1:{port} ({', '.join(cfg.venue.symbols)}, "
-                 f"{sim.rate:g} msgs/s)")
+        market = f"replaying {sim.replay}, speed {sim.speed}" if sim.replay else f"{sim.rate:g} msgs/s"
+        self.say(f"simulated exchange on ws://127.0.0.1:{port} ({', '.join(cfg.venue.symbols)}, {market})")
 
     # --- workers ----------------------------------------------------------------------------------
 

@@ -341,6 +341,7 @@ def from_dict(data: dict) -> Config:
     for key in (*S.TOP.keys, *_TRADING):
         if key in data:
             kw[key] = data.pop(key)
+    venue_keys = set(data["venue"]) if isinstance(data.get("venue"), dict) else set()
     for key, cls in _SECTIONS.items():
         if key in data:
             kw[key] = _build(cls, data.pop(key), f"[{key}]")
@@ -357,8 +358,30 @@ def from_dict(data: dict) -> Config:
         known = [*S.TOP.keys, *_SECTIONS, "rings", "workers", *_TRADING]
         raise ConfigError(f"unknown top-level key {sorted(data)[0]!r}; known: {', '.join(known)}")
     cfg = Config(**kw)
+    replay_markets(cfg, venue_keys)
     validate(cfg)
     return cfg
+
+
+def replay_markets(cfg: Config, given: set) -> None:
+    """The simulator replaying a capture (``[sim] replay``): the [venue] symbols and streams the
+    config leaves unset are the capture's own, so the feed subscribes to what is replayed and
+    the rules fetched are the replayed symbols'. An unreadable capture is left to ``preflight``,
+    which names it."""
+    if cfg.venue.kind != "sim" or not isinstance(cfg.sim.replay, str) or not cfg.sim.replay \
+            or {"symbols", "streams"} <= given:
+        return  # (before validate: a wrong type is left to it)
+    from ..feed.capture import stream_names
+
+    try:
+        names = stream_names(cfg.sim.replay)
+    except (OSError, EOFError, ValueError):
+        return
+    if "symbols" not in given and names:
+        cfg.venue.symbols = list(dict.fromkeys(n.partition("@")[0].lower() for n in names))
+    kinds = [k for k in dict.fromkeys(n.partition("@")[2] for n in names) if k in S.STREAMS]
+    if "streams" not in given and kinds:
+        cfg.venue.streams = kinds
 
 
 def validate(cfg: Config) -> None:

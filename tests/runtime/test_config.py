@@ -271,6 +271,21 @@ def test_the_vendored_capture_passes():
     C.preflight(C.from_dict({"sim": {"replay": str(CAPTURE)}}))
 
 
+def test_a_replay_sets_the_venue_symbols_and_streams_the_config_leaves_unset(tmp_path):
+    """[sim] replay of an XRPUSDT capture: the feed subscribes to xrpusdt and the capture's one
+    stream, not to the defaults (btcusdt, ethusdt), which the replay does not serve."""
+    cap = tmp_path / "xrp.capture"
+    cap.write_text("".join('%d {"stream":"xrpusdt@bookTicker","data":{"u":%d,"s":"XRPUSDT","b":"0.5234",'
+                           '"B":"9","a":"0.5235","A":"8"}}\n' % (100 + i, i) for i in range(3)))
+    cfg = C.from_dict({"sim": {"replay": str(cap)}})
+    assert (cfg.venue.symbols, cfg.venue.streams) == (["xrpusdt"], ["bookTicker"])
+    assert [s.symbols for s in cfg.strategies] == [["xrpusdt"]]  # the default strategy trades it
+    cfg = C.from_dict({"sim": {"replay": str(cap)}, "venue": {"symbols": ["xrpusdt"], "streams": ["trade"]}})
+    assert (cfg.venue.symbols, cfg.venue.streams) == (["xrpusdt"], ["trade"])  # as written
+    default = C.from_dict({"sim": {"replay": str(tmp_path / "missing")}, "strategies": []}).venue.symbols
+    assert default == ["btcusdt", "ethusdt"]  # preflight names the missing capture
+
+
 @pytest.mark.parametrize("replay,words", [
     ("missing", "no such file or directory"),
     ("nojournal", "no journal files"),
