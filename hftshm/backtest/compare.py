@@ -131,6 +131,8 @@ def _with_run_filters(bt_table: dict, rules: dict, symbols: list[str]) -> None:
     from ..feed.e8 import format_e8
 
     given = bt_table.setdefault("symbols", {})
+    if not isinstance(given, dict):
+        return  # config.from_dict names the bad table
     for s in symbols:
         r = rules.get(s.lower())
         if r is not None and s.lower() not in {k.lower() for k in given}:

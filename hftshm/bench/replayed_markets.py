@@ -1,7 +1,8 @@
 """What a benchmark that trades on a replayed capture takes from it: the symbols and streams to
 subscribe to, and an order size for the first symbol's price on the rules the simulator serves
 for that capture (``exchange.server.replay_ticks``). ``hftshm bench parity`` and ``hftshm bench
-trading --replay`` size their strategies with it, so any Spot capture trades, not only BTCUSDT's."""
+trading --replay`` size their strategies with it, so a Spot capture of any dollar-quoted symbol
+trades, not only BTCUSDT's."""
 
 from __future__ import annotations
 
@@ -21,13 +22,19 @@ class Markets:
     qty_e8: int = 100_000  # 0.001
 
 
-def order_qty_e8(price: float, step_e8: int, min_notional_e8: int) -> int:
+USD_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "TUSD")  # NOTIONAL is in US dollars
+
+
+def order_qty_e8(price: float, step_e8: int, min_notional_e8: int, max_qty_e8: int = 1 << 62) -> int:
     """An order size near ``NOTIONAL`` at ``price``: a power of ten, on the step, and at least
-    twice the minimum notional (0.001 on the shared BTCUSDT capture)."""
+    twice the minimum notional (0.001 on the shared BTCUSDT capture); ValueError past maxQty."""
     qty = 10 ** max(0, round(math.log10(NOTIONAL / price)) + 8)
     qty = -(-qty // step_e8) * step_e8
     while qty * price < 2 * min_notional_e8:
         qty *= 10
+    if qty > max_qty_e8:
+        raise ValueError(f"at a price of {price:g}, an order of about {NOTIONAL:g} USD is {qty / 1e8:g} units, "
+                         f"above the simulator's maxQty of {max_qty_e8 / 1e8:g}")
     return qty
 
 
@@ -49,11 +56,17 @@ def capture_markets(capture: Path) -> Markets:
         raise ValueError(f"capture {capture} is a {cap.venue} capture: the simulator's replay of one takes no "
                          "orders, so a benchmark that trades replays Binance Spot captures only")
     symbol = cap.symbols[0]
+    cfg = ExchangeConfig(symbols=tuple(cap.symbols))
+    spec = dataclasses.replace(cfg, ticks=replay_ticks(cfg, cap)).specs[symbol]  # as the simulator serves it
+    if spec.quote not in USD_QUOTES:
+        raise ValueError(f"capture {capture}: {symbol} is quoted in {spec.quote}; orders are sized in US dollars "
+                         f"({', '.join(USD_QUOTES)} quotes)")
     price = next((float(p) for f in cap.frames if f.stream.startswith(symbol + "@")
                   for d in (orjson.loads(f.data),) for p in (d.get("p"), d.get("b")) if isinstance(p, str)), None)
     if not price:
         raise ValueError(f"capture {capture}: no trade or bookTicker price for {symbol} to size orders by")
-    cfg = ExchangeConfig(symbols=tuple(cap.symbols))
-    spec = dataclasses.replace(cfg, ticks=replay_ticks(cfg, cap)).specs[symbol]  # as the simulator serves it
-    return Markets(tuple(cap.symbols), tuple(sorted({s.partition("@")[2] for s in cap.streams})),
-                   order_qty_e8(price, spec.step_e8, spec.min_notional_e8))
+    try:
+        qty = order_qty_e8(price, spec.step_e8, spec.min_notional_e8, spec.max_qty_e8)
+    except ValueError as exc:
+        raise ValueError(f"capture {capture}: {symbol}: {exc}") from None
+    return Markets(tuple(cap.symbols), tuple(sorted({s.partition("@")[2] for s in cap.streams})), qty)

@@ -127,7 +127,7 @@ def _harness(rate: float, wait: str | None, cooldown_ms: int, replay: str | None
     strategies = [{"name": "mom", "kind": "momentum", "short": 5, "long": 20, **cd},
                   {"name": "imb", "kind": "imbalance", "threshold": 0.2, "max_spread_bps": 50,
                    "max_position": format_e8(50 * qty), **cd}]
-    risk = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000, "loss_limit": 1e6,
+    risk = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000, "loss_limit": 1e6, "max_position": 10,
             "symbols": {symbols[0]: {"max_order_qty": format_e8(1_000 * qty), "max_position": format_e8(10_000 * qty)}}}
     feed = workers.get("feed", {})  # [feed] keys: feed.host=execution
     config, params = split_overrides(strategies, {n: o for n, o in workers.items() if n != "feed"})

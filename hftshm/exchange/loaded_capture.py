@@ -25,6 +25,7 @@ from .streams import KINDS, USDM_KINDS, parse_stream
 from .wsframe import text_frame
 
 _PREFIX = b'{"stream":"'
+_PRICED = ("bookTicker", "trade", "aggTrade", "depth")  # stream kinds whose prices are on the tick
 _DATA = b'","data":'
 
 
@@ -58,12 +59,14 @@ class Capture:
 
     def price_decimals(self, symbol: str, limit: int = 20_000) -> int | None:
         """The most decimal places of a price in ``symbol``'s first ``limit`` frames (bookTicker,
-        trade, depth levels; trailing zeros dropped), at most 8; None without a price. Prices are
-        multiples of the venue's tick, so 10^-decimals is the tick or a multiple of it."""
+        trade and aggTrade, depth levels; trailing zeros dropped), at most 8; None without a price.
+        Book and trade prices are multiples of the venue's tick, so 10^-decimals is the tick or a
+        divisor of it. A mark price (markPrice streams, 8 decimals) is on no tick and not read."""
         most, seen = None, 0
         prefix = symbol + "@"
         for f in self.frames:
-            if not f.stream.startswith(prefix):
+            kind = f.stream[len(prefix):] if f.stream.startswith(prefix) else ""
+            if not kind.startswith(_PRICED):
                 continue
             seen += 1
             if seen > limit:

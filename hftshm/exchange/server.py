@@ -52,6 +52,7 @@ from websockets.exceptions import ConnectionClosed
 from ..venues.binance_usdm.urls import PATH_OF
 from . import inband, stream_control
 from .bybit_trade import PRIVATE_PATH as BYBIT_PRIVATE_PATH, REST_PATHS as BYBIT_REST_PATHS, TRADE_PATH as BYBIT_TRADE_PATH
+from ..feed.e8 import format_e8
 from .config import ExchangeConfig
 from .depth import DepthDiff
 from .connection import ApiPeer, Connection, MarketPeer, Peer, Stats
@@ -86,6 +87,20 @@ def replay_ticks(cfg: ExchangeConfig, capture: Capture) -> tuple[tuple[str, str]
     return tuple(out)
 
 
+def replay_balances(cfg: ExchangeConfig) -> tuple[tuple[str, str], ...]:
+    """A balance for each replayed symbol's base and quote asset the account lacks (the default
+    account holds USDT, BTC and ETH): ten times the symbol's maxQty of the base, 100,000 of the
+    quote, so that a strategy can sell before it has bought, as on BTCUSDT."""
+    have = {a for a, _ in cfg.balances}
+    out: dict[str, str] = {}
+    for spec in cfg.specs.values():
+        if spec.base not in have:
+            out.setdefault(spec.base, format_e8(10 * spec.max_qty_e8))
+        if spec.quote not in have:
+            out.setdefault(spec.quote, "100000")
+    return tuple(out.items())
+
+
 class ExchangeSimulator:
     """``async with ExchangeSimulator(cfg) as sim: sim.port``; ``sim.venue`` is the in-process
     view of books, orders, balances and ``sim.venue.engine.executions``."""
@@ -95,6 +110,7 @@ class ExchangeSimulator:
         if self.capture is not None:
             cfg = dataclasses.replace(cfg, symbols=tuple(self.capture.symbols))
             cfg = dataclasses.replace(cfg, ticks=cfg.ticks + replay_ticks(cfg, self.capture))
+            cfg = dataclasses.replace(cfg, balances=cfg.balances + replay_balances(cfg))
         self.cfg = cfg
         self.venue = Venue(cfg, self.capture.snapshots if self.capture else None)
         self.applied = None  # replay with orders: the frames the venue has applied (playback.Applied)

@@ -15,6 +15,7 @@ Records get ``seq`` 1, 2, ... and ``publish_ns = recv_ns``.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ import orjson
 
 from ..venues.binance_spot import BinanceSpotNormalizer
 from ..venues.binance_usdm.normalize import BinanceUsdmNormalizer
-from ..feed.capture import iter_capture
+from ..feed.capture import iter_capture, stream_names
 from ..layouts import md as M
 from . import files
 from . import format as JF
@@ -43,38 +44,31 @@ class _Ring:
 
 def capture_symbols(capture) -> list[str]:
     """The symbols of a capture's streams (``btcusdt@trade``: btcusdt), in order of first frame."""
-    seen: dict[str, None] = {}
-    for _, frame in iter_capture(capture):
-        if frame.startswith(_STREAM):
-            end = frame.find(b"@", len(_STREAM), len(_STREAM) + 64)
-            if end > 0:
-                seen.setdefault(frame[len(_STREAM):end].decode("ascii", "replace").lower(), None)
-    return list(seen)
-
-
-_STREAM = b'{"stream":"'
+    return list(dict.fromkeys(name.partition("@")[0].lower() for name in stream_names(capture)))
 
 
 def import_capture(capture, out_dir, symbols: list[str] | None = None, venue: str = "auto",
                    rotate_bytes: int = 1 << 30) -> dict:
     """Convert ``capture`` into an md journal in ``out_dir``; returns counts. ``symbols``: those
-    to import (None: every symbol the capture has); ValueError if the capture has none of them."""
+    to import (None: every symbol the capture streams); ValueError naming any of them the capture
+    gave no record of, with the files written removed."""
     if venue not in VENUES:
         raise ValueError(f"venue must be one of {', '.join(VENUES)}, got {venue!r}")
     capture = Path(capture)
     if not capture.is_file():
         raise FileNotFoundError(f"capture {capture} does not exist")
-    found = capture_symbols(capture)
-    if symbols is None:
-        symbols = found
+    asked = symbols is not None
+    if not asked:  # one pass more, to name them (the normalizer takes its symbol ids first)
+        symbols = capture_symbols(capture)
+        if not symbols:
+            raise ValueError(f"capture {capture}: no combined-stream frames to tell its symbols from; "
+                             "name them (--symbols)")
     if not symbols:
-        raise ValueError(f"capture {capture}: no stream frames, so no symbols to import")
-    if not {s.lower() for s in symbols} & set(found):
-        raise ValueError(f"capture {capture} has no frames of {', '.join(s.lower() for s in symbols)}; "
-                         f"its symbols: {', '.join(found) or 'none'}")
+        raise ValueError("no symbols: name the capture's symbols (e.g. btcusdt)")
     out_dir = Path(out_dir)
     if out_dir.exists() and any(out_dir.glob(f"*{JF.SUFFIX}")):
         raise FileExistsError(f"{out_dir} already holds journal files: import into a new directory")
+    made_dir = not out_dir.exists()
     upper = [s.upper() for s in symbols]
     usdm = venue == "usdm" or (venue == "auto" and _looks_usdm(capture))
     ids = {s: i for i, s in enumerate(upper)}
@@ -90,10 +84,13 @@ def import_capture(capture, out_dir, symbols: list[str] | None = None, venue: st
     loads = orjson.loads
     normalize = norm.normalize
 
+    per_symbol = np.zeros(len(upper), np.int64)
+
     def flush():
         nonlocal n, seq
         if n:
             out = buf[:n]
+            per_symbol[:] += np.bincount(out["symbol_id"], minlength=len(upper))[:len(upper)]
             out["seq"] = np.arange(seq + 1, seq + n + 1)
             out["publish_ns"] = out["recv_ns"]
             out["venue"] = code  # as live ingest's publisher stamps it
@@ -120,6 +117,14 @@ def import_capture(capture, out_dir, symbols: list[str] | None = None, venue: st
             journal._open(1)  # an empty journal still says what it is
     finally:
         journal.close()
+    absent = [s.lower() for s, k in zip(symbols, per_symbol) if not k]
+    if asked and absent:  # asked for by name: a journal without them is not what was asked for
+        for path in files.ring_files(out_dir):
+            path.unlink()
+        if made_dir:
+            shutil.rmtree(out_dir, ignore_errors=True)
+        raise ValueError(f"capture {capture} has no records of {', '.join(absent)}; its symbols: "
+                         f"{', '.join(capture_symbols(capture)) or 'none named'}")
     counters = {k: v for k, v in norm.counters.as_dict().items() if v}
     return {"capture": str(capture), "journal": str(out_dir), "lines": lines, "records": seq,
             "snapshots": snapshots, "venue": "usdm" if usdm else "spot",

@@ -161,9 +161,9 @@ def test_import_of_a_bad_capture_names_the_line(tmp_path):
 
 
 def test_import_takes_the_captures_own_symbols_and_refuses_absent_ones(tmp_path):
-    """No --symbols: every symbol the capture streams, in order of first frame. Symbols it does
-    not hold are refused by name before any journal file is written (they used to give an empty
-    journal and exit 0)."""
+    """No --symbols: every symbol the capture streams, in order of first frame. A symbol asked for
+    that the capture gives no record of is refused by name, and the files written are removed
+    (it used to give a journal without it, empty if it was the only one, and exit 0)."""
     from typer.testing import CliRunner
 
     from cli import app
@@ -179,7 +179,13 @@ def test_import_takes_the_captures_own_symbols_and_refuses_absent_ones(tmp_path)
     _, recs = files.load_ring(tmp_path / "all")
     assert info["records"] == 3 and sorted(set(recs["symbol_id"].tolist())) == [0, 1]
     assert files.read_meta(files.ring_files(tmp_path / "all")[0])["symbols"] == ["xrpusdt", "adausdt"]
-    res = CliRunner().invoke(app, ["journal", "import", str(cap), "--out", str(tmp_path / "btc"), "--symbols", "btcusdt"])
-    assert res.exit_code == 2
-    assert "has no frames of btcusdt; its symbols: xrpusdt, adausdt" in res.output
-    assert not (tmp_path / "btc").exists()
+    for asked in ("btcusdt", "xrpusdt,btcusdt"):
+        res = CliRunner().invoke(app, ["journal", "import", str(cap), "--out", str(tmp_path / "btc"), "--symbols", asked])
+        assert res.exit_code == 2
+        assert "has no records of btcusdt; its symbols: xrpusdt, adausdt" in res.output
+        assert not (tmp_path / "btc").exists()
+    (tmp_path / "kept").mkdir()  # a directory that was there stays, empty
+    with pytest.raises(ValueError, match="no records of ethusdt"):
+        import_capture(cap, tmp_path / "kept", ["ethusdt"])
+    assert list((tmp_path / "kept").iterdir()) == []
+    assert import_capture(cap, tmp_path / "one", ["adausdt"])["records"] == 1  # a subset, by name

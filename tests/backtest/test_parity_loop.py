@@ -293,3 +293,17 @@ def test_compare_live_takes_filters_from_the_runs_instrument_rules(tmp_path):
     (tmp_path / I.FILE_NAME).write_text("{")
     with pytest.raises(BacktestError, match="not JSON"):
         compare.run_rules(tmp_path)
+
+
+def test_replayed_markets_refuse_what_they_cannot_size(tmp_path):
+    """Past the simulator's maxQty (a price near 0.001) or quoted in something not a dollar."""
+    from hftshm.bench.replayed_markets import capture_markets, order_qty_e8
+
+    with pytest.raises(ValueError, match="10000 units, above the simulator's maxQty of 9000"):
+        order_qty_e8(0.006, 100_000, 500_000_000, 9_000 * 10**8)
+    q = ('%d {"stream":"ethbtc@bookTicker","data":{"u":%d,"s":"ETHBTC","b":"0.04210000","B":"9.00000000",'
+         '"a":"0.04220000","A":"8.00000000"}}\n')
+    cap = tmp_path / "ethbtc.capture"
+    cap.write_text(q % (1, 1))
+    with pytest.raises(ValueError, match="ethbtc is quoted in BTC; orders are sized in US dollars"):
+        capture_markets(cap)

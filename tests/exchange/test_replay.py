@@ -175,3 +175,17 @@ def test_a_tick_finer_than_the_step_allows_lifts_the_step():
     spec = _with_tick(symbol_spec("btcusdt"), "0.00000001")
     assert (spec.tick_e8, spec.step_e8, spec.min_qty_e8) == (1, 100_000_000, 100_000_000)
     assert _with_tick(symbol_spec("btcusdt"), "0.1").step_e8 == symbol_spec("btcusdt").step_e8
+
+
+def test_a_replay_funds_the_replayed_assets_and_reads_no_mark_price(tmp_path):
+    """The account gets XRP (ten times maxQty) beside the default USDT, BTC and ETH, so a strategy
+    may sell first; a mark price's 8 decimals (on no tick) do not make the tick 1e-8."""
+    from hftshm.exchange.server import replay_balances, replay_ticks
+
+    mark = '{"stream":"xrpusdt@markPrice@1s","data":{"e":"markPriceUpdate","s":"XRPUSDT","p":"0.52341234"}}'
+    cap = write_capture(tmp_path / "x.capture", [(1, mark), (2, quote(2, "0.52341000", "0.52342000"))])
+    cfg = ExchangeConfig(symbols=("xrpusdt",))
+    assert Capture.load(cap).price_decimals("xrpusdt") == 5
+    assert replay_ticks(cfg, Capture.load(cap)) == (("xrpusdt", "0.00001"),)
+    assert dict(replay_balances(cfg)) == {"XRP": "90000.00000000"}
+    assert replay_balances(ExchangeConfig(symbols=("btcusdt",))) == ()
