@@ -116,3 +116,18 @@ def test_backtest_command_bad_input_exits_2(tmp_path):
     cfg.write_text('[[strategies]]\nname = "x"\nkind = "nope"\n')
     res = CliRunner().invoke(app, ["backtest", str(tmp_path / "missing"), "--config", str(cfg)])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_bench_backtest_refuses_a_capture_without_btcusdt(tmp_path):
+    """The benchmark runs the BTCUSDT grid (its hftbacktest peer's too): another symbol's capture
+    is refused by name, exit 2, not a traceback after the import."""
+    from hftshm.cli import app
+
+    cap = tmp_path / "xrp.capture"
+    cap.write_text('1 {"stream":"xrpusdt@bookTicker","data":{"u":1,"s":"XRPUSDT","b":"0.52","B":"9",'
+                   '"a":"0.53","A":"8"}}\n')
+    res = CliRunner().invoke(app, ["bench", "backtest", str(cap), "--runs", "1"])
+    assert res.exit_code == 2, res.output
+    assert "no records of btcusdt; its symbols: xrpusdt" in res.output
+    res = CliRunner().invoke(app, ["bench", "backtest", str(tmp_path / "none.capture")])
+    assert res.exit_code == 2 and "does not exist" in res.output

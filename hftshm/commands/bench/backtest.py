@@ -27,7 +27,14 @@ def bench_backtest(
 
     if runs < 1:
         raise typer.BadParameter("--runs must be >= 1")
-    result = bench.run(capture, runs, peer_python)
+    if not capture.is_file():
+        typer.echo(f"error: capture {capture} does not exist", err=True)
+        raise typer.Exit(2)
+    try:
+        result = bench.run(capture, runs, peer_python)
+    except ValueError as exc:  # the capture: not one (names the line), or without BTCUSDT
+        typer.echo(f"error: {exc} (the benchmark runs the BTCUSDT grid, as its hftbacktest peer does)", err=True)
+        raise typer.Exit(2) from None
     table = Table(title="backtest: grid market maker")
     table.add_column("figure")
     table.add_column("value", justify="right")
