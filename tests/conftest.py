@@ -1,5 +1,6 @@
 import itertools
 import os
+import tempfile
 
 import pytest
 
@@ -64,6 +65,18 @@ def instance():
     inst = instances.scan().get(name)
     if inst is not None:
         instances.remove(inst)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _temporary_directories_under_pytests_own(tmp_path_factory):
+    """Harnesses make their run directories with ``tempfile`` (the trading harness's logs and
+    journals, a bench's work): under pytest's base temp, which keeps the last three sessions,
+    instead of piling up in /tmp (about 1 GB a day of test runs). Wake sockets are abstract
+    (no path), so the longer paths change nothing else."""
+    before = tempfile.tempdir
+    tempfile.tempdir = str(tmp_path_factory.mktemp("tempfile"))
+    yield
+    tempfile.tempdir = before
 
 
 @pytest.fixture(autouse=True)

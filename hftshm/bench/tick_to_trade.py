@@ -18,6 +18,7 @@ and prints the headline figures side by side. Measures and reports; asserts noth
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import tomllib
 import time
@@ -154,6 +155,7 @@ def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, war
             sim_cpu: int | None = None):
     """One run: yields report lines; its last item is a dict of headline figures."""
     h = _harness(rate, wait, cooldown_ms, replay, speed, workers, journal, sim_cpu=sim_cpu)
+    done = False
     try:
         h.start()
         h.wait_running(list(h.roles), timeout=180)
@@ -215,8 +217,11 @@ def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, war
               f"{ex['venue_rejects']} venue rejects, {ex['parks']} parks"
         yield ""
         yield figures
+        done = True
     finally:
         h.stop()
+        if done:  # a failed run keeps its logs, which its error names
+            shutil.rmtree(h.log_dir, ignore_errors=True)
 
 
 def explain():
