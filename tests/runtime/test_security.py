@@ -90,10 +90,13 @@ class Nobody:
     can run it, else the system's of the same version, given this environment's packages."""
 
     def __init__(self):
-        self.home = Path(tempfile.mkdtemp(prefix="hftshm-nobody-"))
+        # the system's temporary directory, not the test session's (tests/conftest.py): that one
+        # is under pytest's base temp, which only this user may enter
+        tmp = os.environ.get("TMPDIR") or "/tmp"
+        self.home = Path(tempfile.mkdtemp(prefix="hftshm-nobody-", dir=tmp))
         os.chown(self.home, NOBODY, NOBODY)
         # numba's compiled code, kept between runs (a cold compile costs minutes on a busy machine)
-        cache = Path(tempfile.gettempdir()) / f"hftshm-test-numba-{NOBODY}"
+        cache = Path(tmp) / f"hftshm-test-numba-{NOBODY}"
         cache.mkdir(mode=0o700, exist_ok=True)
         os.chown(cache, NOBODY, NOBODY)
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("HFTSHM_")}
