@@ -47,6 +47,7 @@ def capture_markets(capture: Path) -> Markets:
     from ..exchange.config import ExchangeConfig
     from ..exchange.loaded_capture import Capture
     from ..exchange.server import replay_ticks
+    from ..feed.capture import markets_of
 
     try:
         cap = Capture.load(capture)
@@ -69,4 +70,5 @@ def capture_markets(capture: Path) -> Markets:
         qty = order_qty_e8(price, spec.step_e8, spec.min_notional_e8, spec.max_qty_e8)
     except ValueError as exc:
         raise ValueError(f"capture {capture}: {symbol}: {exc}") from None
-    return Markets(tuple(cap.symbols), tuple(sorted({s.partition("@")[2] for s in cap.streams})), qty)
+    symbols, kinds = markets_of(f.stream for f in cap.frames)
+    return Markets(tuple(symbols), tuple(kinds), qty)

@@ -28,7 +28,7 @@ from pathlib import Path
 from ..config_schema import STRATEGY
 from ..errors import ConfigError
 from ..feed.e8 import format_e8
-from .replayed_markets import capture_markets
+from .replayed_markets import Markets, capture_markets
 from ..launch.trading_instance import TradingInstance as Harness
 
 # What each stage measures, in pipeline order (printed under the table).
@@ -114,14 +114,16 @@ def _fmt(v, width=9, digits=1) -> str:
 
 
 def _harness(rate: float, wait: str | None, cooldown_ms: int, replay: str | None, speed: float,
-             workers: dict, journal: bool, log_dir: str | None = None, sim_cpu: int | None = None) -> Harness:
-    """The instance one run measures: two strategies on the first symbol, the variant's overrides."""
+             workers: dict, journal: bool, log_dir: str | None = None, sim_cpu: int | None = None,
+             markets: Markets | None = None) -> Harness:
+    """The instance one run measures: two strategies on the first symbol, the variant's overrides;
+    ``markets``: the replayed capture's (``capture_markets``), read once for every run."""
     cd = {"cooldown_ms": cooldown_ms}
     symbols = ("btcusdt", "ethusdt")
     streams = ("trade", "bookTicker")
     qty = 100_000  # 0.001 BTC: the strategies' own default
     if replay is not None:  # its symbols, streams, and orders sized for its price (ValueError: USD-M)
-        m = capture_markets(Path(replay))
+        m = markets or capture_markets(Path(replay))
         symbols, streams, qty = m.symbols, m.streams, m.qty_e8
     cd["symbols"] = [symbols[0]]
     cd["qty"] = format_e8(qty)
@@ -137,13 +139,14 @@ def _harness(rate: float, wait: str | None, cooldown_ms: int, replay: str | None
                    replay=replay, speed=speed, params=params, feed=feed, log_dir=log_dir, sim_cpu=sim_cpu)
 
 
-def check(variants, wait: str | None = None, journal: bool = True, replay: str | None = None) -> None:
+def check(variants, wait: str | None = None, journal: bool = True, replay: str | None = None,
+          markets: Markets | None = None) -> None:
     """Build and validate each variant's config (``""``: the base run) before any run starts:
     ConfigError names the bad key, or a worker this run does not have."""
     with tempfile.TemporaryDirectory(prefix="hftshm-bench-check-") as tmp:
         for spec in variants:
             workers = parse_overrides(spec)
-            cfg = _harness(10_000.0, wait, 20, replay, 1.0, workers, journal, tmp).config(1)
+            cfg = _harness(10_000.0, wait, 20, replay, 1.0, workers, journal, tmp, markets=markets).config(1)
             unknown = sorted(set(workers) - set(cfg.workers) - {"feed"})
             if unknown:
                 raise ConfigError(f"{unknown[0]}: no such worker in this run; it has "
@@ -152,9 +155,9 @@ def check(variants, wait: str | None = None, journal: bool = True, replay: str |
 
 def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, warmup_s: float,
             replay: str | None, speed: float, workers: dict, journal: bool, label: str,
-            sim_cpu: int | None = None):
+            sim_cpu: int | None = None, markets: Markets | None = None):
     """One run: yields report lines; its last item is a dict of headline figures."""
-    h = _harness(rate, wait, cooldown_ms, replay, speed, workers, journal, sim_cpu=sim_cpu)
+    h = _harness(rate, wait, cooldown_ms, replay, speed, workers, journal, sim_cpu=sim_cpu, markets=markets)
     done = False
     try:
         h.start()
@@ -275,15 +278,18 @@ def parse_overrides(spec: str) -> dict:
 
 def run(seconds: float = 20.0, rate: float = 10_000.0, wait: str | None = None, cooldown_ms: int = 20,
         warmup_s: float = 5.0, replay: str | None = None, speed: float = 1.0, journal: bool = True,
-        variants: tuple[str, ...] = (), repeat: int = 1, sim_cpu: int | None = None):
+        variants: tuple[str, ...] = (), repeat: int = 1, sim_cpu: int | None = None,
+        markets: Markets | None = None):
     """Lines of the report: the base run, then each variant (``WORKER.KEY=VALUE,...``), the whole
     sequence ``repeat`` times (interleaved, so that a change in the machine's load shows as a
     spread rather than as a difference between configurations), then a comparison."""
+    if replay is not None and markets is None:
+        markets = capture_markets(Path(replay))  # once, for every run
     runs = ([("base", {})] + [(v, parse_overrides(v)) for v in variants]) * max(1, repeat)
     results = []
     for label, workers in runs:
         for item in measure(seconds, rate, wait, cooldown_ms, warmup_s, replay, speed, workers, journal, label,
-                            sim_cpu):
+                            sim_cpu, markets):
             if isinstance(item, dict):
                 results.append(item)
             else:

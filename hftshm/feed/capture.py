@@ -59,3 +59,14 @@ def stream_names(path) -> list[str]:
                 seen.setdefault(frame[start:end], None)
     return [s.decode("ascii", "replace") for s in seen]
 
+
+def markets_of(names) -> tuple[list[str], list[str]]:
+    """Stream names (``btcusdt@depth@100ms``, in order of first frame) -> the symbols
+    (``btcusdt``) and the stream kinds hftshm subscribes to (``depth@100ms``; ``[venue] streams``),
+    each in order of first appearance."""
+    from ..config_schema import STREAMS
+
+    parts = [n.partition("@") for n in names]
+    return (list(dict.fromkeys(s.lower() for s, _, _ in parts)),
+            [k for k in dict.fromkeys(k for _, _, k in parts) if k in STREAMS])
+

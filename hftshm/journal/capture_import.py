@@ -23,7 +23,7 @@ import orjson
 
 from ..venues.binance_spot import BinanceSpotNormalizer
 from ..venues.binance_usdm.normalize import BinanceUsdmNormalizer
-from ..feed.capture import iter_capture, stream_names
+from ..feed.capture import iter_capture, markets_of, stream_names
 from ..layouts import md as M
 from . import files
 from . import format as JF
@@ -44,7 +44,7 @@ class _Ring:
 
 def capture_symbols(capture) -> list[str]:
     """The symbols of a capture's streams (``btcusdt@trade``: btcusdt), in order of first frame."""
-    return list(dict.fromkeys(name.partition("@")[0].lower() for name in stream_names(capture)))
+    return markets_of(stream_names(capture))[0]
 
 
 def import_capture(capture, out_dir, symbols: list[str] | None = None, venue: str = "auto",

@@ -371,15 +371,14 @@ def replay_markets(cfg: Config, given: set) -> None:
     if cfg.venue.kind != "sim" or not isinstance(cfg.sim.replay, str) or not cfg.sim.replay \
             or {"symbols", "streams"} <= given:
         return  # (before validate: a wrong type is left to it)
-    from ..feed.capture import stream_names
+    from ..feed.capture import markets_of, stream_names
 
     try:
-        names = stream_names(cfg.sim.replay)
+        symbols, kinds = markets_of(stream_names(cfg.sim.replay))
     except (OSError, EOFError, ValueError):
         return
-    if "symbols" not in given and names:
-        cfg.venue.symbols = list(dict.fromkeys(n.partition("@")[0].lower() for n in names))
-    kinds = [k for k in dict.fromkeys(n.partition("@")[2] for n in names) if k in S.STREAMS]
+    if "symbols" not in given and symbols:
+        cfg.venue.symbols = symbols
     if "streams" not in given and kinds:
         cfg.venue.streams = kinds
 

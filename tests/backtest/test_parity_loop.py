@@ -248,8 +248,9 @@ def test_parity_trades_the_captures_own_symbols_and_streams(tmp_path):
     assert cfg["venue"]["symbols"] == ["xrpusdt"] and cfg["venue"]["streams"] == ["bookTicker"]
     assert [(s["symbols"], s["qty"]) for s in cfg["strategies"]] == [(["xrpusdt"], "100.00000000")] * 2
     assert cfg["risk"]["symbols"]["xrpusdt"] == {"max_order_qty": "1000.00000000", "max_position": "10000.00000000"}
-    # the vendored capture: its three streams and 0.001 BTC, as the loop has always traded
-    assert parity.capture_markets(CAPTURE) == parity.Markets(("btcusdt",), ("bookTicker", "depth@100ms", "trade"),
+    # the vendored capture: its three streams (in order of first frame) and 0.001 BTC, as the loop
+    # has always traded
+    assert parity.capture_markets(CAPTURE) == parity.Markets(("btcusdt",), ("depth@100ms", "bookTicker", "trade"),
                                                              100_000)
     assert order_qty_e8(61_837.63, 1_000, 500_000_000) == 100_000
     assert order_qty_e8(20_000.0, 1_000, 1_000 * 10**8) == 10**7  # 0.1: twice the minimum notional of 1,000

@@ -30,6 +30,7 @@ def bench_trading(
 ) -> None:
     """Tick-to-trade through the whole pipeline against the simulator, with the scheduler's view of
     every process (measures, asserts nothing)."""
+    from ...bench.replayed_markets import capture_markets
     from ...bench.tick_to_trade import check, parse_overrides, run
     from ...errors import ConfigError
 
@@ -45,16 +46,20 @@ def bench_trading(
             parse_overrides(v)
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None
+    markets = None
+    if replay is not None:  # read once, for the checks and every run
+        try:
+            markets = capture_markets(replay)
+        except ValueError as exc:  # a capture no order can be sent on
+            raise typer.BadParameter(f"--replay: {exc}") from None
     for option, specs in (("--wait", ("",)), ("--variant", tuple(variant or ()))):  # "": the base run
         try:
-            check(specs, wait=wait, journal=journal, replay=str(replay) if replay else None)
+            check(specs, wait=wait, journal=journal, replay=str(replay) if replay else None, markets=markets)
         except ConfigError as exc:
             raise typer.BadParameter(f"{option}: {exc}") from None
-        except ValueError as exc:  # the capture (replayed_markets): one no order can be sent on
-            raise typer.BadParameter(f"--replay: {exc}") from None
     for line in run(seconds=seconds, rate=rate, wait=wait, cooldown_ms=cooldown_ms, warmup_s=warmup,
                     replay=str(replay) if replay else None, speed=speed, journal=journal, variants=tuple(variant or ()),
-                    repeat=repeat, sim_cpu=sim_cpu):
+                    repeat=repeat, sim_cpu=sim_cpu, markets=markets):
         typer.echo(line)
 
 
