@@ -16,6 +16,7 @@ from . import config as C
 from . import latency as LAT
 from . import fast, outputs, stats
 from .engine import Backtest
+from .inputs import md_journals
 from .errors import BacktestError
 from ..matching.queue import QueueModel
 from ..matching.recorded_venue import RecordedVenue
@@ -117,11 +118,18 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
     """Backtest ``journal``; write the run directory (unless None; with ``picture``, its PNG
     too, where matplotlib is installed); return the summary.
 
-    ``engine``: "auto" runs the compiled loop (``fast``) where it applies and the Python engine
-    elsewhere; "compiled" refuses a backtest the compiled loop cannot run; "python" always runs
-    the Python engine (the reference)."""
+    ``journal``: an md journal, or a raw capture, converted for this run (``inputs``; its
+    counts under ``imported``). ``engine``: "auto" runs the compiled loop (``fast``) where it
+    applies and the Python engine elsewhere; "compiled" refuses a backtest the compiled loop
+    cannot run; "python" always runs the Python engine (the reference)."""
     if engine not in ENGINES:
         raise BacktestError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    with md_journals(journal, run_dir) as (md, imported):
+        return _run(md, run_dir, cfg_path, overrides, cfg, picture, engine, journal, imported)
+
+
+def _run(journal, run_dir, cfg_path, overrides, cfg, picture, engine, given, imported) -> dict:
+    """``given``: the journal or capture asked for (``journal`` is what is read)."""
     t0 = time.perf_counter()
     bt, src, cfg = build(journal, cfg_path, overrides, cfg)
     why = fast.eligible(bt) if engine != "python" else "the Python engine was asked for"
@@ -153,7 +161,7 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
         position, fees, trades = r["position"], r["fees"], r["trades"]
     summary = stats.summary(curve, orders, fills, tick_to_venue, maker_trades)
     result = {
-        "journal": {v: str(p) for v, p in journal.items()} if isinstance(journal, dict) else str(journal),
+        "journal": {v: str(p) for v, p in given.items()} if isinstance(given, dict) else str(given),
         "records": int(src.total), "symbols": src.symbols,
         "strategies": [{k: v for k, v in t.items()} for t in cfg.strategies],
         "latency": cfg.latency, "fill": cfg.fill, "feed_offset_ns": src.feed_offset_ns,
@@ -165,6 +173,8 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
                    "records_per_s": src.total / (t2 - t1) if t2 > t1 else None,
                    "records_per_cpu_s": src.total / cpu if cpu > 0 else None},
     }
+    if imported:
+        result["imported"] = imported
     if isinstance(src, MergedSource):
         result["venues"] = venue_totals(src, curve)
     if run_dir is not None:

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from . import config as C
 from .errors import BacktestError
+from .inputs import md_journals
 from .source import MdSource
 
 
@@ -83,7 +84,13 @@ def _one(args) -> dict:
 
 def sweep(journal, cfg_path: Path, specs: list[str], out_dir: Path | None = None, processes: int | None = None,
           progress=lambda done, total: None) -> list[dict]:
-    """Every combination's summary with its parameters, in combination order."""
+    """Every combination's summary with its parameters, in combination order. ``journal``: an md
+    journal, or a capture (converted once for all the combinations)."""
+    with md_journals(journal, out_dir) as (md, _):
+        return _sweep(md, cfg_path, specs, out_dir, processes, progress)
+
+
+def _sweep(journal, cfg_path, specs, out_dir, processes, progress) -> list[dict]:
     src = MdSource(journal)
     symbols = [s.lower() for s in src.symbols]
     try:

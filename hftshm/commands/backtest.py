@@ -15,8 +15,9 @@ from .common import fmt_figure
 
 def backtest(
     journals: Annotated[list[str], typer.Argument(
-        metavar="JOURNAL", help="An md journal: a .hftj file or a ring's journal directory (`hftshm journal "
-        "import CAPTURE` makes one from a capture). For a config of several venues, one per venue "
+        metavar="JOURNAL", help="An md journal (a .hftj file or a ring's journal directory), or a raw "
+        "Binance capture (`<recv_ns> <frame>` lines, .gz too), converted for this run (`hftshm journal "
+        "import CAPTURE` converts it once for many runs). For a config of several venues, one per venue "
         "it trades: VENUE=PATH (usdm=DATA/arb-usdm/journal/md bybit=...).")],
     # (escaped: rich would read [risk] as markup and print nothing)
     config: Annotated[Optional[Path], typer.Option("--config", help=r"TOML: [\[strategies]], \[risk], \[backtest].")] = None,
@@ -75,6 +76,10 @@ def backtest(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     console = Console()
+    for info in result.get("imported", ()):
+        console.print(f"converted {info['capture']}: {info['lines']:,} lines -> {info['records']:,} md records "
+                      f"({info['venue']}) in {info['seconds']:.2f} s; `hftshm journal import` converts it once "
+                      "for many runs", markup=False)
     s = result["summary"]
     table = Table(title=f"backtest: {result['records']:,} md records, {', '.join(result['symbols'])}")
     table.add_column("metric")

@@ -10,9 +10,30 @@ from collections.abc import Iterator
 from pathlib import Path
 
 
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def open_capture(path):
+    """The capture's bytes, gunzipped where the file is gzip (by its first bytes, not its name)."""
     path = Path(path)
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    with open(path, "rb") as f:
+        gz = f.read(2) == GZIP_MAGIC
+    return gzip.open(path, "rb") if gz else open(path, "rb")
+
+
+def looks_like_capture(path) -> bool:
+    """A file whose first line starts ``<digits> ``: a capture (a journal file starts with its
+    magic, a directory is not one). Reads a few bytes only."""
+    path = Path(path)
+    if not path.is_file():
+        return False
+    try:
+        with open_capture(path) as f:
+            head = f.read(32)
+    except (OSError, EOFError):  # a truncated gzip
+        return False
+    recv, sep, _ = head.partition(b" ")
+    return bool(sep) and recv.isdigit()
 
 
 CHUNK = 1 << 20  # bytes read (after decompression) at a time: whole lines are split out of it
