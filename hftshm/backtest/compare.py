@@ -31,6 +31,7 @@ from ..layouts import md as M
 from ..layouts import order as O
 from . import config as C
 from .errors import BacktestError
+from .rules import run_rules, with_run_filters
 from .run import build, results
 
 
@@ -106,40 +107,6 @@ def run_config(run_dir: Path) -> dict:
     return {"strategies": live.get("strategies") or [], "risk": live.get("risk") or {}}
 
 
-def run_rules(run_dir: Path) -> dict:
-    """The instrument rules the live run traded on (its ``instruments.json``, written at start),
-    by lower-case symbol; {} when the run has none (a market-data-only run)."""
-    from ..venues import instruments as I
-
-    path = Path(run_dir) / I.FILE_NAME
-    try:
-        text = path.read_text()
-    except FileNotFoundError:
-        return {}
-    except OSError as exc:
-        raise BacktestError(f"{path}: cannot read the run's instrument rules: {exc.strerror or exc}") from None
-    try:
-        table, _ = I.loads(text, str(path))
-    except I.InstrumentError as exc:
-        raise BacktestError(str(exc)) from None
-    return {symbol.lower(): rules for symbol, rules in table.items()}
-
-
-def _with_run_filters(bt_table: dict, rules: dict, symbols: list[str]) -> None:
-    """``[backtest.symbols.X]`` for each symbol the config leaves unset: the venue's filters as the
-    run had them, so a symbol outside the simulator's known table backtests as it traded."""
-    from ..feed.e8 import format_e8
-
-    given = bt_table.setdefault("symbols", {})
-    if not isinstance(given, dict):
-        return  # config.from_dict names the bad table
-    for s in symbols:
-        r = rules.get(s.lower())
-        if r is not None and s.lower() not in {k.lower() for k in given}:
-            given[s.lower()] = {"tick": format_e8(r.tick_e8), "step": format_e8(r.step_e8),
-                                "min_notional": format_e8(max(r.min_notional_e8, 1))}  # 0: no minimum
-
-
 def _fills_by_trigger(fills: np.ndarray, orders: np.ndarray) -> Counter:
     """Fills keyed by their order's identity across runs (strategy, trigger record, side, price,
     quantity) and the fill's side, quantity and price: one order more or less early on does not
@@ -177,7 +144,7 @@ def compare(run_dir, cfg_path: Path | None, out_dir: Path | None = None) -> dict
     bt_table["latency"] = lat
     live_orders, live_fills = _load(run_dir, "orders"), _load(run_dir, "fills")
     meta = files.read_meta(files.ring_files(md_dir)[0])
-    _with_run_filters(bt_table, run_rules(run_dir), meta["symbols"])
+    with_run_filters(bt_table, run_rules(run_dir), meta["symbols"])
     cfg = C.from_dict(data, [s.lower() for s in meta["symbols"]])
     bt, src, cfg = build(md_dir, cfg=cfg)
     bt.run()

@@ -17,6 +17,7 @@ from . import latency as LAT
 from . import fast, outputs, stats
 from .engine import Backtest
 from .inputs import md_journals
+from .rules import with_journal_rules
 from .errors import BacktestError
 from ..matching.queue import QueueModel
 from ..matching.recorded_venue import RecordedVenue
@@ -50,7 +51,7 @@ def build(journal, cfg_path: Path | None = None, overrides: dict | None = None,
         src, venues = MdSource(journal), None
     lower = [s.lower() for s in src.symbols]
     if cfg is None:
-        cfg = C.from_dict(data, lower, venues)
+        cfg = C.from_dict(with_journal_rules(data, src.sources if group else {None: src}), lower, venues)
     strategies = []
     rules = instrument_rules(cfg, src.symbols)
     for table in cfg.strategies:

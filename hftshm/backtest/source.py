@@ -78,6 +78,8 @@ class MdSource:
         if self.total == 0:
             raise BacktestError(f"{path}: the md journal holds no records")
         self.symbols = [s.upper() for s in self.meta["symbols"]]
+        # the venue that published them (layouts.md VENUES; 0 in journals older than the field)
+        self.venue_code = int(next(self._raw(verify=False))["venue"][0])
         self.feed_offset_ns = self._feed_offset()
 
     def _feed_offset(self) -> int:

@@ -19,6 +19,7 @@ from pathlib import Path
 from . import config as C
 from .errors import BacktestError
 from .inputs import md_journals
+from .rules import with_journal_rules
 from .source import MdSource
 
 
@@ -97,7 +98,7 @@ def _sweep(journal, cfg_path, specs, out_dir, processes, progress) -> list[dict]
         data = tomllib.loads(Path(cfg_path).read_text())
     except FileNotFoundError:
         raise BacktestError(f"config file {cfg_path} does not exist") from None
-    combos = combinations(data, specs, symbols)
+    combos = combinations(with_journal_rules(data, {None: src}), specs, symbols)
     jobs = [(str(journal), d, symbols, None if out_dir is None else str(Path(out_dir) / f"{i:04d}"))
             for i, (_, d) in enumerate(combos)]
     n = max(1, min(processes or os.cpu_count() or 1, len(jobs)))

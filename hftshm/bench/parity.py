@@ -100,7 +100,7 @@ def live_run(capture: Path, work: Path, seconds: float, speed: float, strategies
 
 def figures(res: dict, run_dir: Path) -> dict:
     """The parity figures of a ``compare`` result."""
-    from ..backtest.compare import run_rules
+    from ..backtest.rules import run_rules
     from ..journal import files
     from ..layouts import exec_report as F
 

@@ -344,6 +344,36 @@ def test_symbol_without_filters_is_a_clear_error():
         cfg(nth(), journal_symbols=("dogeusdt",))
 
 
+def test_a_non_spot_journal_takes_its_runs_rules_or_its_own_table(tmp_path):
+    """The built-in table holds Spot's rules. A USD-M journal takes the rules its live run traded on
+    (the run directory's instruments.json), else a [backtest.symbols] table, else it is refused by
+    name; it used to run silently at Spot's tick, a tenth of USD-M BTCUSDT's."""
+    from hftshm.venues import instruments as I
+
+    recs = np.concatenate([quote(T0 + i * 1_000_000, 6_000_000_000_000, 100_000_000, 6_000_010_000_000, 100_000_000)
+                           for i in range(20)])
+    recs["venue"] = M.VENUE_CODES["binance_usdm"]
+    run_dir = tmp_path / "run"
+    md = write_md(run_dir / "journal" / "md", recs)
+    conf = tmp_path / "bt.toml"
+    conf.write_text('[[strategies]]\nname = "g"\nkind = "grid"\nlevels = 1\nspacing_ticks = 1\nstep_ticks = 1\n'
+                    'qty = "0.002"\n')
+    with pytest.raises(BacktestError, match=r"\[backtest.symbols.btcusdt\]: no filters for BTCUSDT of binance_usdm"):
+        run(md, None, conf)
+    usdm = I.InstrumentRules(symbol="BTCUSDT", base="BTC", quote="USDT", tick_e8=10_000_000, step_e8=100_000,
+                             min_notional_e8=100 * M.E8)
+    (run_dir / I.FILE_NAME).write_text(I.dumps([usdm], "test", 0))
+    assert run(md, None, conf)["records"] == 20
+    assert build(md, conf)[2].filters("btcusdt").tick_e8 == 10_000_000
+    (run_dir / I.FILE_NAME).unlink()
+    conf.write_text(conf.read_text() + '[backtest.symbols.btcusdt]\ntick = "0.5"\nstep = "0.001"\nmin_notional = "5"\n')
+    assert build(md, conf)[2].filters("btcusdt").tick_e8 == 50_000_000
+    recs["venue"] = M.VENUE_CODES["binance_spot"]  # a Spot journal takes the known table's rules
+    spot = write_md(tmp_path / "spot", recs)
+    conf.write_text(conf.read_text().split("[backtest")[0])
+    assert build(spot, conf)[2].filters("btcusdt").tick_e8 == 1_000_000
+
+
 def test_feed_latency_model_follows_the_recorded_feed(tmp_path):
     """Orders take entry_mult x (recv - exch) + offset; answers response_mult x that + offset."""
     feed = 2_000_000  # 2 ms

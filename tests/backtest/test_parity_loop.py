@@ -272,28 +272,28 @@ def test_parity_refuses_a_usdm_capture_before_starting_anything(tmp_path, monkey
 def test_compare_live_takes_filters_from_the_runs_instrument_rules(tmp_path):
     """A symbol outside the simulator's known table backtests on the rules its live run traded
     on (the run's instruments.json); a [backtest.symbols.X] table of the config still wins."""
-    from hftshm.backtest import compare
     from hftshm.backtest import config as C
+    from hftshm.backtest import rules
     from hftshm.backtest.errors import BacktestError
     from hftshm.venues import instruments as I
 
     strategies = [{"name": "imb", "kind": "imbalance"}]
     with pytest.raises(BacktestError, match=r"no filters for dogeusdt"):
         C.from_dict({"strategies": strategies}, ["dogeusdt"]).filters("dogeusdt")  # no run rules: as before
-    assert compare.run_rules(tmp_path) == {}
+    assert rules.run_rules(tmp_path) == {}
     doge = I.InstrumentRules(symbol="DOGEUSDT", base="DOGE", quote="USDT", tick_e8=1_000, step_e8=100_000_000,
                              min_notional_e8=0)
     (tmp_path / I.FILE_NAME).write_text(I.dumps([doge], "test", 0))
     table: dict = {}
-    compare._with_run_filters(table, compare.run_rules(tmp_path), ["DOGEUSDT"])
+    rules.with_run_filters(table, rules.run_rules(tmp_path), ["DOGEUSDT"])
     f = C.from_dict({"strategies": strategies, "backtest": table}, ["dogeusdt"]).filters("dogeusdt")
     assert (f.tick_e8, f.step_e8, f.min_notional_e8) == (1_000, 100_000_000, 1)  # 0 there: no minimum
     given = {"symbols": {"dogeusdt": {"tick": "0.0001", "step": "1", "min_notional": "5"}}}
-    compare._with_run_filters(given, compare.run_rules(tmp_path), ["dogeusdt"])
+    rules.with_run_filters(given, rules.run_rules(tmp_path), ["dogeusdt"])
     assert given["symbols"]["dogeusdt"]["tick"] == "0.0001"
     (tmp_path / I.FILE_NAME).write_text("{")
     with pytest.raises(BacktestError, match="not JSON"):
-        compare.run_rules(tmp_path)
+        rules.run_rules(tmp_path)
 
 
 def test_replayed_markets_refuse_what_they_cannot_size(tmp_path):
