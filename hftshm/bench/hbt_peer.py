@@ -1,11 +1,12 @@
 """The hftbacktest peer of ``hftshm bench backtest``: run by the peer's own Python (a virtualenv
 with ``hftbacktest`` installed; its numpy pin differs from hftshm's), never imported by hftshm.
 
-    PEER_PYTHON hbt_peer.py CAPTURE RUNS  ->  one JSON object on stdout
+    PEER_PYTHON hbt_peer.py CAPTURE RUNS TICK LOT QTY MAX_POSITION  ->  one JSON object on stdout
 
 It converts the capture with hftbacktest's own Binance futures converter (timed), then runs a
 grid market maker comparable to hftshm's built-in ``grid`` (10 post-only levels a side, 10 ticks
-apart, the first 10 ticks from the mid, 0.002 each, |position| up to 0.02; reacting to every
+apart, the first 10 ticks from the mid, QTY each, |position| up to MAX_POSITION, on the TICK and
+LOT hftshm's grid uses: 0.1, 0.001, 0.002, 0.02 on the shared capture; reacting to every
 feed event and order response) with the probabilistic power-3 queue model, a constant 500 us
 entry and response latency, no partial fills, maker 2 / taker 5 bps. The first run includes
 numba's compilation of the strategy; the warm runs do not.
@@ -22,7 +23,7 @@ from numba import njit
 from hftbacktest import GTX, LIMIT, BacktestAsset, HashMapMarketDepthBacktest
 from hftbacktest.data.utils import binancefutures
 
-LEVELS, STEP, SPACING, QTY, MAX_POS = 10, 10, 10, 0.002, 0.02
+LEVELS, STEP, SPACING = 10, 10, 10
 
 
 @njit
@@ -89,28 +90,29 @@ def grid(hbt, levels, step, spacing, qty, max_pos):
     return events
 
 
-def make(data):
+def make(data, tick, lot):
     asset = (BacktestAsset().data([data]).linear_asset(1.0).constant_order_latency(500_000, 500_000)
              .power_prob_queue_model(3.0).no_partial_fill_exchange().trading_value_fee_model(0.0002, 0.0005)
-             .tick_size(0.1).lot_size(0.001).last_trades_capacity(0))
+             .tick_size(tick).lot_size(lot).last_trades_capacity(0))
     return HashMapMarketDepthBacktest([asset])
 
 
 def main():
     capture, runs = sys.argv[1], int(sys.argv[2])
+    tick, lot, qty, max_pos = (float(a) for a in sys.argv[3:7])
     with tempfile.TemporaryDirectory() as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
         data = binancefutures.convert(capture, output_filename=f"{tmp}/d.npz", combined_stream=True)
         t1, c1 = time.perf_counter(), time.process_time()
-        hbt = make(data)
-        grid(hbt, LEVELS, STEP, SPACING, QTY, MAX_POS)
+        hbt = make(data, tick, lot)
+        grid(hbt, LEVELS, STEP, SPACING, qty, max_pos)
         hbt.close()
         t2, c2 = time.perf_counter(), time.process_time()
         warm = []
         for _ in range(runs):
-            hbt = make(data)
+            hbt = make(data, tick, lot)
             s, c = time.perf_counter(), time.process_time()
-            events = grid(hbt, LEVELS, STEP, SPACING, QTY, MAX_POS)
+            events = grid(hbt, LEVELS, STEP, SPACING, qty, max_pos)
             warm.append({"s": time.perf_counter() - s, "cpu_s": time.process_time() - c, "loop_events": int(events)})
             hbt.close()
     n = len(data)

@@ -68,16 +68,18 @@ def iter_capture(path) -> Iterator[tuple[int, bytes]]:
 _STREAM = b'{"stream":"'
 
 
-def stream_names(path) -> list[str]:
+def stream_names(path, lines: int | None = None) -> list[str]:
     """The stream names of a capture's frames (``btcusdt@trade``), in order of first frame; one
-    pass over the file (snapshot lines have none)."""
+    pass over the file, or over its first ``lines`` (snapshot lines have none)."""
     seen: dict[bytes, None] = {}
     start = len(_STREAM)
-    for _, frame in iter_capture(path):
+    for n, (_, frame) in enumerate(iter_capture(path), 1):
         if frame.startswith(_STREAM):
             end = frame.find(b'"', start, start + 96)
             if end > 0:
                 seen.setdefault(frame[start:end], None)
+        if n == lines:
+            break
     return [s.decode("ascii", "replace") for s in seen]
 
 

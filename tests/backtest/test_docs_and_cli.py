@@ -118,16 +118,23 @@ def test_backtest_command_bad_input_exits_2(tmp_path):
     assert res.exit_code == 2 and "does not exist" in res.output
 
 
-def test_bench_backtest_refuses_a_capture_without_btcusdt(tmp_path):
-    """The benchmark runs the BTCUSDT grid (its hftbacktest peer's too): another symbol's capture
-    is refused by name, exit 2, not a traceback after the import."""
+def test_bench_backtest_runs_the_captures_own_symbol(tmp_path):
+    """The grid trades the capture's first symbol, on the tick and step its prices and sizes are
+    on, sized near 120 quote units a level (it used to refuse any capture without BTCUSDT)."""
     from hftshm.cli import app
 
+    lines = []
+    for i in range(200):
+        bid = 5200 + (i % 7)  # 0.5200 .. 0.5206: a tick of 0.0001
+        lines.append('%d {"stream":"xrpusdt@bookTicker","data":{"u":%d,"s":"XRPUSDT","b":"0.%d","B":"%d.0",'
+                     '"a":"0.%d","A":"8.0"}}' % (1_000_000_000 + i * 1_000_000, i, bid, 90 + i, bid + 1))
     cap = tmp_path / "xrp.capture"
-    cap.write_text('1 {"stream":"xrpusdt@bookTicker","data":{"u":1,"s":"XRPUSDT","b":"0.52","B":"9",'
-                   '"a":"0.53","A":"8"}}\n')
-    res = CliRunner().invoke(app, ["bench", "backtest", str(cap), "--runs", "1"])
-    assert res.exit_code == 2, res.output
-    assert "no records of btcusdt; its symbols: xrpusdt" in res.output
+    cap.write_text("\n".join(lines) + "\n")
+    res = CliRunner().invoke(app, ["bench", "backtest", str(cap), "--runs", "1", "--json", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    figures = json.loads((tmp_path / "r.json").read_text())["figures"]
+    assert figures["symbol"] == "xrpusdt" and figures["md_records"] == 200
+    assert float(figures["filter_tick"]) == 0.0001 and float(figures["filter_step"]) == 1
+    assert float(figures["qty"]) == 231  # 120 / 0.52005, on a step of 1
     res = CliRunner().invoke(app, ["bench", "backtest", str(tmp_path / "none.capture")])
     assert res.exit_code == 2 and "does not exist" in res.output

@@ -22,7 +22,8 @@ def bench_backtest(
                                                        "virtualenv): run it as the peer.")] = None,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures here as JSON.")] = None,
 ) -> None:
-    """Capture-to-result time and warm records/s of the built-in grid market maker."""
+    """Capture-to-result time and warm records/s of the built-in grid market maker, on the capture's
+    first symbol."""
     from ...bench import backtest_speed as bench
 
     if runs < 1:
@@ -32,8 +33,8 @@ def bench_backtest(
         raise typer.Exit(2)
     try:
         result = bench.run(capture, runs, peer_python)
-    except ValueError as exc:  # the capture: not one (names the line), or without BTCUSDT
-        typer.echo(f"error: {exc} (the benchmark runs the BTCUSDT grid, as its hftbacktest peer does)", err=True)
+    except ValueError as exc:  # the capture: not one (names the line), or nothing to size the grid by
+        typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     table = Table(title="backtest: grid market maker")
     table.add_column("figure")
