@@ -31,10 +31,12 @@ def md_journals(journal, near: Path | None = None) -> Iterator[tuple[object, lis
     if not captures:
         yield journal, []
         return
-    made = None
+    made = None  # the outermost directory made for the run directory, removed if the run fails
     if near is not None and not Path(near).exists():
-        made = Path(near)
-        made.mkdir(parents=True)
+        made = Path(near).absolute()
+        while not made.parent.exists():
+            made = made.parent
+        Path(near).mkdir(parents=True)
     try:
         with ExitStack() as stack:
             imports = []
@@ -45,7 +47,7 @@ def md_journals(journal, near: Path | None = None) -> Iterator[tuple[object, lis
                 imports.append(_convert(capture, paths[key]))
             yield (paths if group else paths[None]), imports
     finally:
-        if made is not None and not any(made.iterdir()):  # the run failed before writing anything
+        if made is not None and not any(p.is_file() for p in made.rglob("*")):  # failed before writing anything
             shutil.rmtree(made, ignore_errors=True)
 
 

@@ -11,6 +11,7 @@ Spot's rules, and USD-M BTCUSDT's tick (0.1) and step (0.001) are not Spot's (0.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from ..journal import format as JF
@@ -37,11 +38,12 @@ def run_rules(run_dir: Path) -> dict:
     return {symbol.lower(): rules for symbol, rules in table.items()}
 
 
-def run_dir_of(journal: Path) -> Path:
-    """The run directory a live md journal sits in: ``RUN/journal/md`` (or a file in it)."""
-    journal = Path(journal)
+def run_dir_of(journal: Path) -> Path | None:
+    """The run directory a live md journal sits in (``RUN/journal/md``, or a file in it); None
+    for a journal laid out otherwise (an import, a capture converted for one run)."""
+    journal = Path(os.path.normpath(Path(journal).absolute()))
     md = journal.parent if journal.suffix == JF.SUFFIX else journal
-    return md.parent.parent
+    return md.parent.parent if md.parent.name == "journal" else None
 
 
 def with_run_filters(bt_table: dict, rules: dict, symbols: list[str], venue: str | None = None) -> None:
@@ -69,7 +71,9 @@ def with_journal_rules(data: dict, sources: dict) -> dict:
     if not isinstance(bt_table, dict):
         return data  # config.from_dict names the bad table
     for venue, src in sources.items():
-        with_run_filters(bt_table, run_rules(run_dir_of(src.path)), src.symbols, venue)
+        run_dir = run_dir_of(src.path)
+        if run_dir is not None:
+            with_run_filters(bt_table, run_rules(run_dir), src.symbols, venue)
     given = bt_table.get("symbols")
     have = {k.lower() for k in given} if isinstance(given, dict) else set()
     for venue, src in sources.items():
@@ -81,7 +85,7 @@ def with_journal_rules(data: dict, sources: dict) -> dict:
                 shown = key if venue is None else f'"{key}"'
                 raise BacktestError(
                     f"[backtest.symbols.{shown}]: no filters for {sym} of {M.VENUES.get(src.venue_code, src.venue_code)}:"
-                    " the built-in table has Binance Spot's rules only, and the journal is not a live run's "
-                    "with its instruments.json; set tick, step and min_notional (Binance USD-M BTCUSDT: "
-                    'tick = "0.1", step = "0.001", min_notional = "100")')
+                    " the built-in table has Binance Spot's rules only, and no live run's instruments.json "
+                    "(RUN/instruments.json beside RUN/journal/md) names it; set tick, step and min_notional "
+                    '(e.g. Binance USD-M BTCUSDT: tick = "0.1", step = "0.001", min_notional = "100")')
     return data

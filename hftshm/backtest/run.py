@@ -125,6 +125,8 @@ def run(journal, run_dir: Path | None, cfg_path: Path | None = None, overrides: 
     cannot run; "python" always runs the Python engine (the reference)."""
     if engine not in ENGINES:
         raise BacktestError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if cfg is None:
+        C.read(cfg_path, overrides)  # a missing or bad config file is named before a capture's conversion
     with md_journals(journal, run_dir) as (md, imported):
         return _run(md, run_dir, cfg_path, overrides, cfg, picture, engine, journal, imported)
 

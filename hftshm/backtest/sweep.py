@@ -87,17 +87,14 @@ def sweep(journal, cfg_path: Path, specs: list[str], out_dir: Path | None = None
           progress=lambda done, total: None) -> list[dict]:
     """Every combination's summary with its parameters, in combination order. ``journal``: an md
     journal, or a capture (converted once for all the combinations)."""
+    data = C.read(Path(cfg_path))  # a missing or bad file is named before a capture's conversion
     with md_journals(journal, out_dir) as (md, _):
-        return _sweep(md, cfg_path, specs, out_dir, processes, progress)
+        return _sweep(md, data, specs, out_dir, processes, progress)
 
 
-def _sweep(journal, cfg_path, specs, out_dir, processes, progress) -> list[dict]:
+def _sweep(journal, data, specs, out_dir, processes, progress) -> list[dict]:
     src = MdSource(journal)
     symbols = [s.lower() for s in src.symbols]
-    try:
-        data = tomllib.loads(Path(cfg_path).read_text())
-    except FileNotFoundError:
-        raise BacktestError(f"config file {cfg_path} does not exist") from None
     combos = combinations(with_journal_rules(data, {None: src}), specs, symbols)
     jobs = [(str(journal), d, symbols, None if out_dir is None else str(Path(out_dir) / f"{i:04d}"))
             for i, (_, d) in enumerate(combos)]

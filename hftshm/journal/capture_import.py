@@ -15,7 +15,9 @@ Records get ``seq`` 1, 2, ... and ``publish_ns = recv_ns``.
 
 from __future__ import annotations
 
+import gzip
 import shutil
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ from . import format as JF
 from .writer import RingJournal
 
 BATCH = 1 << 15
+UNREADABLE = (EOFError, gzip.BadGzipFile, zlib.error)  # a gzip cut short or corrupt
 VENUES = ("auto", "spot", "usdm")
 SNIFF_LINES = 2000  # "auto" decides on this many lines (a capture of the depth stream alone has a pu in each)
 
@@ -44,7 +47,10 @@ class _Ring:
 
 def capture_symbols(capture) -> list[str]:
     """The symbols of a capture's streams (``btcusdt@trade``: btcusdt), in order of first frame."""
-    return markets_of(stream_names(capture))[0]
+    try:
+        return markets_of(stream_names(capture))[0]
+    except UNREADABLE as exc:
+        raise ValueError(f"capture {capture}: cannot read it to the end ({exc})") from None
 
 
 def import_capture(capture, out_dir, symbols: list[str] | None = None, venue: str = "auto",
@@ -70,7 +76,10 @@ def import_capture(capture, out_dir, symbols: list[str] | None = None, venue: st
         raise FileExistsError(f"{out_dir} already holds journal files: import into a new directory")
     made_dir = not out_dir.exists()
     upper = [s.upper() for s in symbols]
-    usdm = venue == "usdm" or (venue == "auto" and _looks_usdm(capture))
+    try:
+        usdm = venue == "usdm" or (venue == "auto" and _looks_usdm(capture))
+    except UNREADABLE as exc:
+        raise ValueError(f"capture {capture}: cannot read its first lines ({exc})") from None
     ids = {s: i for i, s in enumerate(upper)}
     norm = BinanceUsdmNormalizer(ids) if usdm else BinanceSpotNormalizer(ids)
     code = M.VENUE_CODES["binance_usdm" if usdm else "binance_spot"]
@@ -115,14 +124,16 @@ def import_capture(capture, out_dir, symbols: list[str] | None = None, venue: st
         flush()
         if seq == 0:
             journal._open(1)  # an empty journal still says what it is
-    finally:
+    except BaseException as exc:
         journal.close()
+        _discard(out_dir, made_dir)  # half a capture is not the capture
+        if isinstance(exc, UNREADABLE):
+            raise ValueError(f"capture {capture}: cannot read it to the end ({exc}); nothing imported") from None
+        raise
+    journal.close()
     absent = [s.lower() for s, k in zip(symbols, per_symbol) if not k]
     if asked and absent:  # asked for by name: a journal without them is not what was asked for
-        for path in files.ring_files(out_dir):
-            path.unlink()
-        if made_dir:
-            shutil.rmtree(out_dir, ignore_errors=True)
+        _discard(out_dir, made_dir)
         raise ValueError(f"capture {capture} has no records of {', '.join(absent)}; its symbols: "
                          f"{', '.join(capture_symbols(capture)) or 'none named'}")
     counters = {k: v for k, v in norm.counters.as_dict().items() if v}
@@ -132,6 +143,14 @@ def import_capture(capture, out_dir, symbols: list[str] | None = None, venue: st
 
 
 _RS = M.DTYPE.itemsize
+
+
+def _discard(out_dir: Path, made_dir: bool) -> None:
+    """Remove the journal files an import wrote (and its directory, where it made it)."""
+    for path in files.ring_files(out_dir) if Path(out_dir).is_dir() else ():
+        path.unlink()
+    if made_dir:
+        shutil.rmtree(out_dir, ignore_errors=True)
 
 
 def _looks_usdm(capture) -> bool:

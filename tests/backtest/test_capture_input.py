@@ -97,13 +97,39 @@ def test_a_capture_backtests_as_its_imported_journal(short_capture, tmp_path, ow
     assert list(own_temp.iterdir()) == []
 
 
-def test_a_sweep_over_a_capture_converts_it_once(short_capture, tmp_path, own_temp):
+def test_a_sweep_over_a_capture_converts_it_once(short_capture, tmp_path, own_temp, monkeypatch):
+    from hftshm.journal import capture_import
+
     cfg = tmp_path / "bt.toml"
     cfg.write_text(CONFIG)
     import_capture(short_capture, tmp_path / "md")
-    axis = ["strategies.g.levels=1,2"]
+    axis = ["strategies.g.levels=1,2,3"]
+    calls = []
+    real = capture_import.import_capture
+    monkeypatch.setattr(capture_import, "import_capture", lambda *a, **k: calls.append(a) or real(*a, **k))
     assert sweep(short_capture, cfg, axis, processes=1) == sweep(tmp_path / "md", cfg, axis, processes=1)
+    assert len(calls) == 1
     assert list(own_temp.iterdir()) == []
+    with pytest.raises(BacktestError, match="does not exist"):  # the config is read before a conversion
+        sweep(short_capture, tmp_path / "none.toml", axis, processes=1)
+    assert len(calls) == 1
+
+
+def test_a_damaged_capture_is_refused_and_leaves_nothing(short_capture, tmp_path, own_temp):
+    """A gzip cut short: a clear error, exit 2; no run directory (nor the parents made for it) and
+    no half journal left; ``journal import`` too."""
+    cut = tmp_path / "cut.capture.gz"
+    cut.write_bytes(short_capture.read_bytes()[:40_000])
+    cfg = tmp_path / "bt.toml"
+    cfg.write_text(CONFIG)
+    res = CliRunner().invoke(app, ["backtest", str(cut), "--config", str(cfg), "--out", str(tmp_path / "a" / "b" / "c")])
+    assert res.exit_code == 2, res.output
+    assert "cannot read it to the end" in " ".join(res.output.split())
+    assert not (tmp_path / "a").exists() and list(own_temp.iterdir()) == []
+    for extra in ([], ["--symbols", "btcusdt", "--venue", "spot"]):  # the sniff, then the conversion
+        res = CliRunner().invoke(app, ["journal", "import", str(cut), "--out", str(tmp_path / "j"), *extra])
+        assert res.exit_code == 2 and "cannot read" in res.output, res.output
+        assert not (tmp_path / "j").exists()
 
 
 def test_backtest_command_on_captures(short_capture, tmp_path, own_temp):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -344,7 +346,7 @@ def test_symbol_without_filters_is_a_clear_error():
         cfg(nth(), journal_symbols=("dogeusdt",))
 
 
-def test_a_non_spot_journal_takes_its_runs_rules_or_its_own_table(tmp_path):
+def test_a_non_spot_journal_takes_its_runs_rules_or_its_own_table(tmp_path, monkeypatch):
     """The built-in table holds Spot's rules. A USD-M journal takes the rules its live run traded on
     (the run directory's instruments.json), else a [backtest.symbols] table, else it is refused by
     name; it used to run silently at Spot's tick, a tenth of USD-M BTCUSDT's."""
@@ -365,6 +367,11 @@ def test_a_non_spot_journal_takes_its_runs_rules_or_its_own_table(tmp_path):
     (run_dir / I.FILE_NAME).write_text(I.dumps([usdm], "test", 0))
     assert run(md, None, conf)["records"] == 20
     assert build(md, conf)[2].filters("btcusdt").tick_e8 == 10_000_000
+    monkeypatch.chdir(md)  # a relative path names the same run
+    assert build(Path("."), conf)[2].filters("btcusdt").tick_e8 == 10_000_000
+    other = write_md(run_dir / "journal-copy", recs)  # not RUN/journal/md: not the run's journal
+    with pytest.raises(BacktestError, match="no filters for BTCUSDT of binance_usdm"):
+        build(other, conf)
     (run_dir / I.FILE_NAME).unlink()
     conf.write_text(conf.read_text() + '[backtest.symbols.btcusdt]\ntick = "0.5"\nstep = "0.001"\nmin_notional = "5"\n')
     assert build(md, conf)[2].filters("btcusdt").tick_e8 == 50_000_000
