@@ -160,6 +160,18 @@ def _loop_in_memory(journal: Path, data: dict, runs: int) -> dict:
             "warm_loop_records_per_cpu_s": statistics.median(w["records"] / w["cpu_s"] for w in out)}
 
 
+def _day(tmp: Path, data: dict, records: int) -> dict:
+    """The grid over ``records`` records in journal files of 1 GiB, its memory watched."""
+    from . import backtest_memory
+
+    journal = backtest_memory.tile(tmp / "md", tmp / "day", records)
+    m = backtest_memory.measure(tmp / "day", data)
+    return {"day_records": m["records"], "day_journal_bytes": journal["bytes"], "day_journal_files": journal["files"],
+            "day_span_h": journal["span_s"] / 3600, "day_s": m["s"], "day_records_per_s": m["records_per_s"],
+            "day_peak_rss_bytes": m["peak_rss_bytes"], "day_peak_rss_anon_bytes": m["peak_rss_anon_bytes"],
+            "day_peak_rss_file_bytes": m["peak_rss_file_bytes"]}
+
+
 def peer(python: str, capture: Path, runs: int, mk: dict, timeout_s: float = 900) -> dict:
     """hftbacktest in its own interpreter (its virtualenv), on the same tick, step and sizes: its
     figures, or why there are none."""
@@ -177,7 +189,9 @@ def peer(python: str, capture: Path, runs: int, mk: dict, timeout_s: float = 900
         return {"error": f"{python}: no JSON result in its output: {done.stdout[-200:]!r}"}
 
 
-def run(capture, runs: int = 3, peer_python: str | None = None) -> dict:
+def run(capture, runs: int = 3, peer_python: str | None = None, day_records: int = 0) -> dict:
+    """``day_records``: also run the grid over that many records (the capture's, tiled in time;
+    ``backtest_memory``) with its process's memory watched."""
     capture = Path(capture)
     with tempfile.TemporaryDirectory(prefix="hftshm-bench-backtest-") as tmp:
         t0, c0 = time.perf_counter(), time.process_time()
@@ -200,6 +214,7 @@ def run(capture, runs: int = 3, peer_python: str | None = None) -> dict:
         engine = r["engine"]
         loop = _loop_in_memory(Path(tmp) / "md", data, runs)
         paths = _python_paths(Path(tmp) / "md", data, Path(tmp))
+        day = _day(Path(tmp), grid_config(mk), day_records) if day_records else {}  # (from_dict changes data)
     figures = {
         "capture_lines": info["lines"], "md_records": info["records"], "venue": info["venue"],
         "import_s": t1 - t0, "import_lines_per_s": info["lines"] / (t1 - t0),
@@ -210,7 +225,7 @@ def run(capture, runs: int = 3, peer_python: str | None = None) -> dict:
         "warm_records_per_cpu_s": statistics.median(w["records_per_cpu_s"] for w in warm), **loop,
         "engine": engine, "first_backtest_setup_s": first["timing"]["setup_s"],
         "trades": first["summary"]["trades"], "orders": first["summary"]["orders"],
-        "net_pnl": first["summary"]["net_pnl"], **paths,
+        "net_pnl": first["summary"]["net_pnl"], **paths, **day,
     }
     result = {"machine": machine(), "capture": str(capture), "config": data, "figures": figures, "warm_runs": warm}
     if peer_python:

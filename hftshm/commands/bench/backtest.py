@@ -20,6 +20,9 @@ def bench_backtest(
     runs: Annotated[int, typer.Option(help="Warm runs (the median is reported).")] = 3,
     peer_python: Annotated[Optional[str], typer.Option(help="A Python with hftbacktest installed (its own "
                                                        "virtualenv): run it as the peer.")] = None,
+    day_records: Annotated[int, typer.Option(help="Also run the grid over this many md records (the capture's, "
+                                               "tiled in time; 50000000 is a day of one symbol, 6.4 GB of journal "
+                                               "in the temp dir) and report the memory of its process.")] = 0,
     json_out: Annotated[Optional[Path], typer.Option("--json", help="Write the figures here as JSON.")] = None,
 ) -> None:
     """Capture-to-result time and warm records/s of the built-in grid market maker, on the capture's
@@ -28,11 +31,13 @@ def bench_backtest(
 
     if runs < 1:
         raise typer.BadParameter("--runs must be >= 1")
+    if day_records < 0:
+        raise typer.BadParameter("--day-records must be >= 0")
     if not capture.is_file():
         typer.echo(f"error: capture {capture} does not exist", err=True)
         raise typer.Exit(2)
     try:
-        result = bench.run(capture, runs, peer_python)
+        result = bench.run(capture, runs, peer_python, day_records)
     except ValueError as exc:  # the capture: not one (names the line), or nothing to size the grid by
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
