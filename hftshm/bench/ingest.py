@@ -65,6 +65,7 @@ class Options:
     modes: tuple = MODES
     latency_passes: int = 5
     venue: str = "binance_spot"  # or "binance_usdm"
+    capture: str | None = None  # a capture of the Binance venue's frames (None: the vendored one)
 
 
 VENUE_KINDS = {"binance_spot": ("bookTicker", "trade"), "binance_usdm": ("bookTicker", "trade", "capture"),
@@ -74,7 +75,30 @@ VENUE_KINDS = {"binance_spot": ("bookTicker", "trade"), "binance_usdm": ("bookTi
                "okx": ("trades", "bbo-tbt", "books")}
 INBAND = {"bybit_spot": "/v5/public/spot", "bybit_linear": "/v5/public/linear", "okx": "/ws/v5/public"}
 _CAPTURES = {"binance_spot": CAPTURE, "binance_usdm": USDM_CAPTURE}
-_USDM_CAPTURE_STREAMS = "btcusdt@trade/btcusdt@bookTicker/btcusdt@depth@0ms"
+
+
+def source(opts: Options) -> tuple[Path | None, str]:
+    """The capture the Binance venues' paths replay, and the symbol measured (upper case): the
+    first one it streams. ValueError for a capture of the other Binance venue, or none to read."""
+    from ..feed.capture import markets_of, stream_names
+    from ..journal.capture_import import _looks_usdm
+
+    if opts.venue not in _CAPTURES:
+        if opts.capture:
+            raise ValueError(f"--capture: {opts.venue} has no recording format here; its streams are the "
+                             "simulator's synthetic ones")
+        return None, "BTCUSDT"
+    capture = Path(opts.capture) if opts.capture else _CAPTURES[opts.venue]
+    if not capture.is_file():
+        raise ValueError(f"capture {capture} does not exist")
+    symbols = markets_of(stream_names(capture, lines=1000))[0]
+    if not symbols:
+        raise ValueError(f"capture {capture}: no combined-stream frame in its first 1,000 lines to tell its symbol from")
+    usdm = _looks_usdm(capture)
+    if usdm != (opts.venue == "binance_usdm"):
+        raise ValueError(f"capture {capture} holds Binance {'USD-M' if usdm else 'Spot'} frames: give --venue "
+                         f"{'binance_usdm' if usdm else 'binance_spot'}")
+    return capture, symbols[0].upper()
 
 
 class _Counter:
@@ -164,22 +188,33 @@ def _recorded_snapshot(capture: Path) -> bytes:
     return next(f for _, f in iter_capture(capture) if f.startswith(b'{"lastUpdateId"'))
 
 
-def _direct_records(venue: str, capture: Path) -> int:
+def _direct_records(venue: str, capture: Path, symbol: str) -> int:
     """What the normalizer makes of the file itself: the records a lossless run publishes."""
-    norm = venues.get(venue).normalizer({"BTCUSDT": 0})
+    norm = venues.get(venue).normalizer({symbol: 0})
     n = 0
     for recv, frame in iter_capture(capture):
         if frame.startswith(b'{"lastUpdateId"'):
-            n += len(norm.apply_snapshot("BTCUSDT", frame, recv))
+            n += len(norm.apply_snapshot(symbol, frame, recv))
         else:
             n += len(norm.normalize(frame, recv))
     return n
 
 
-def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str = "binance_spot") -> dict:
+def _symbol_streams(capture: Path, symbol: str) -> list[str]:
+    """The capture's streams of ``symbol`` (``btcusdt@depth@0ms``), in order of first frame."""
+    from ..feed.capture import stream_names
+
+    return [n for n in stream_names(capture) if n.lower().startswith(symbol.lower() + "@")]
+
+
+def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str = "binance_spot",
+               capture: Path | None = None, symbol: str = "BTCUSDT") -> dict:
     usdm = venue == "binance_usdm"
     root = "/public" if usdm else ""
-    streams = _USDM_CAPTURE_STREAMS if kind == "capture" else f"btcusdt@{kind}"
+    if kind == "capture":  # every stream of the symbol the recording has
+        streams = "/".join(_symbol_streams(capture or _CAPTURES[venue], symbol))
+    else:
+        streams = f"{symbol.lower()}@{kind}"
     url = f"ws://127.0.0.1:{port}{root}/stream?streams={streams}"
     send = b""
     if venue in INBAND:  # the synthetic stream: one topic, ``expected`` messages, unpaced
@@ -187,12 +222,12 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str 
         send = _inband_subscribe(venue, kind)
     if mode.startswith("pipeline"):
         pub = ring.publisher(stamp=_stamp(venue))
-        pipeline = FeedPipeline(venues.get(venue).normalizer({"BTCUSDT": 0}), pub)
+        pipeline = FeedPipeline(venues.get(venue).normalizer({symbol: 0}), pub)
         if kind == "capture":  # the recorded snapshot, handed in when the book asks (no API here)
-            snap = _recorded_snapshot(_CAPTURES[venue])
+            snap = _recorded_snapshot(capture or _CAPTURES[venue])
 
             def hand_in():
-                pipeline.apply_snapshot("BTCUSDT", snap, time.time_ns())
+                pipeline.apply_snapshot(symbol, snap, time.time_ns())
 
             pipeline.on_wants_snapshot = hand_in
         sink_obj = _TimedPipeline(pipeline)
@@ -227,16 +262,17 @@ def _stamp(venue: str) -> dict:
     return {"venue": md.VENUE_CODES[venues.get(venue).kind]}
 
 
-def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot") -> dict:
-    capture = _CAPTURES.get(venue)
-    norm = venues.get(venue).normalizer({"BTCUSDT": 0})
+def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot", capture: Path | None = None,
+                   symbol: str = "BTCUSDT") -> dict:
+    capture = capture or _CAPTURES.get(venue)
+    norm = venues.get(venue).normalizer({symbol: 0})
     if venue in INBAND:
         frames = _inband_frames(venue, kind)
     elif kind == "capture":
         frames = [f for _, f in iter_capture(capture)]
         passes = 1
     else:
-        frames = [orjson.dumps(env) for env in templates(kind, capture)]
+        frames = [orjson.dumps(env) for env in templates(kind, capture, symbol)]
     pub = ring.publisher(stamp=_stamp(venue))
     normalize, publish, publish_batch, now = norm.normalize, pub.publish, pub.publish_batch, time.perf_counter_ns
     samples = []
@@ -246,7 +282,7 @@ def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot") ->
         for _ in range(passes):
             for f in frames:
                 if f.startswith(b'{"lastUpdateId"'):  # the snapshot: not a stream message
-                    publish_batch(norm.apply_snapshot("BTCUSDT", f, 1))
+                    publish_batch(norm.apply_snapshot(symbol, f, 1))
                     continue
                 t0 = now()
                 recs = normalize(f, 1)
@@ -275,9 +311,9 @@ def run(opts: Options, report=None) -> dict:
     bad = [k for k in opts.kinds if k not in VENUE_KINDS[venue]]
     if bad:
         raise ValueError(f"kind {bad[0]!r} is not measured for {venue}: {', '.join(VENUE_KINDS[venue])}")
-    capture_src = _CAPTURES.get(venue)
+    capture_src, symbol = source(opts)
     instance = f"benchingest{int(time.time() * 1000) % 10**9}"
-    ring = BroadcastRing.create(instance, "md", md.LAYOUT, 1 << 16, policy="overwrite", symbols=["BTCUSDT"])
+    ring = BroadcastRing.create(instance, "md", md.LAYOUT, 1 << 16, policy="overwrite", symbols=[symbol])
 
     def measured(row):
         rows.append(row)
@@ -299,23 +335,24 @@ def run(opts: Options, report=None) -> dict:
                     proc.wait(30)
                 synthetic = []
             if synthetic:
-                capture = write_capture(tmp / "long.capture", synthetic, opts.messages, capture_src)
+                capture = write_capture(tmp / "long.capture", synthetic, opts.messages, capture_src, symbol)
                 proc, port = _start_simulator(capture, tmp)
                 try:
                     for kind in synthetic:
                         for mode in opts.modes:
-                            measured(throughput(port, kind, mode, opts.messages, ring, venue))
+                            measured(throughput(port, kind, mode, opts.messages, ring, venue, capture_src, symbol))
                 finally:
                     proc.terminate()
                     proc.wait(30)
             if "capture" in opts.kinds:
-                lines = sum(1 for _, f in iter_capture(capture_src) if not f.startswith(b'{"lastUpdateId"'))
-                direct = _direct_records(venue, capture_src)
+                tags = tuple(b'{"stream":"%s"' % n.encode() for n in _symbol_streams(capture_src, symbol))
+                lines = sum(1 for _, f in iter_capture(capture_src) if f.startswith(tags))  # the frames it is sent
+                direct = _direct_records(venue, capture_src, symbol)
                 (tmp / "port").unlink(missing_ok=True)
                 proc, port = _start_simulator(capture_src, tmp)
                 try:
                     for mode in opts.modes:
-                        row = throughput(port, "capture", mode, lines, ring, venue)
+                        row = throughput(port, "capture", mode, lines, ring, venue, capture_src, symbol)
                         if "records" in row:
                             row["lost"] = direct - row["records"]
                         measured(row)
@@ -323,12 +360,12 @@ def run(opts: Options, report=None) -> dict:
                     proc.terminate()
                     proc.wait(30)
         for kind in opts.kinds:
-            measured(decode_latency(kind, ring, opts.latency_passes, venue))
+            measured(decode_latency(kind, ring, opts.latency_passes, venue, capture_src, symbol))
     finally:
         ring.close()
         ring.unlink()
     return {"machine": machine(), "options": {**vars(opts), "kinds": list(opts.kinds), "modes": list(opts.modes)},
-            "results": rows}
+            "capture": None if capture_src is None else str(capture_src), "symbol": symbol, "results": rows}
 
 
 def write_json(result: dict, path) -> None:

@@ -19,12 +19,16 @@ CAPTURE = Path(__file__).resolve().parents[2] / "tests" / "data" / "btcusdt_spot
 USDM_CAPTURE = CAPTURE.with_name("btcusdt_usdm_20240808.capture.gz")  # Binance USD-M (bench --venue)
 
 
-def templates(kind: str, capture: Path = CAPTURE) -> list[dict]:
-    tag, _ = KINDS[kind]
-    return [orjson.loads(f) for _, f in iter_capture(capture) if tag in f[:48]]
+def templates(kind: str, capture: Path = CAPTURE, symbol: str = "btcusdt") -> list[dict]:
+    """The capture's frames of ``kind`` for ``symbol``; ValueError when it has none."""
+    tag = b'{"stream":"%s%s"' % (symbol.lower().encode(), KINDS[kind][0])
+    out = [orjson.loads(f) for _, f in iter_capture(capture) if f.startswith(tag)]
+    if not out:
+        raise ValueError(f"capture {capture}: no {symbol.lower()}@{kind} frames")
+    return out
 
 
-def write_capture(path: Path, kinds, count: int, capture: Path = CAPTURE) -> Path:
+def write_capture(path: Path, kinds, count: int, capture: Path = CAPTURE, symbol: str = "btcusdt") -> Path:
     """``count`` frames of each of ``kinds`` ("trade", "bookTicker") into ``path``, one kind
     after the other (a connection subscribed to one kind gets only its own); returns ``path``."""
     if isinstance(kinds, str):
@@ -38,7 +42,7 @@ def write_capture(path: Path, kinds, count: int, capture: Path = CAPTURE) -> Pat
     stamp = 1_000_000
     with open(path, "wb") as f:
         for kind in kinds:
-            base = templates(kind, capture)
+            base = templates(kind, capture, symbol)
             _, id_field = KINDS[kind]
             first = base[0]["data"][id_field]
             lines = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def test_bench_ingest_json_shape(tmp_path):
@@ -41,6 +42,37 @@ def test_bench_ingest_usdm_capture_loses_nothing(tmp_path):
     assert run["lost"] == 0 and run["records"] > run["messages"] and run["gaps"] == run["skipped"] == 0
     assert rows[("trade", "pipeline")]["records"] == 2000
     assert rows[("capture", "decode+normalize+publish")]["messages"] == 93_953
+
+
+def test_bench_ingest_on_a_capture_of_another_symbol(tmp_path):
+    """--capture: a USD-M recording of two symbols (the vendored frames, and the same renamed
+    ETHUSDT after them): the first one's streams are measured, its whole recording lost-free; a
+    capture of the other Binance venue is refused, exit 2."""
+    import gzip
+
+    data = Path(__file__).resolve().parents[1] / "data"
+    head = gzip.open(data / "btcusdt_usdm_20240808.capture.gz", "rb").read().split(b"\n")[:6000]
+    renamed = [line.replace(b"btcusdt", b"ethusdt").replace(b"BTCUSDT", b"ETHUSDT") for line in head]
+    cap = tmp_path / "two.capture"
+    cap.write_bytes(b"\n".join(renamed + head) + b"\n")
+    out = tmp_path / "eth.json"
+    proc = subprocess.run(
+        [sys.executable, "-c", "from hftshm.cli import app; app()", "bench", "ingest", "--venue", "binance_usdm",
+         "--capture", str(cap), "--kind", "capture,trade", "--messages", "500", "--mode", "pipeline",
+         "--latency-passes", "1", "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(out.read_text())
+    assert result["symbol"] == "ETHUSDT"
+    rows = {(r["kind"], r["mode"]): r for r in result["results"]}
+    run = rows[("capture", "pipeline")]
+    sent = sum(1 for line in renamed if b'"stream":"ethusdt@' in line)
+    assert run["messages"] == sent and run["lost"] == 0 and run["records"] > sent
+    assert run["gaps"] == run["skipped"] == 0
+    assert rows[("trade", "pipeline")]["records"] == 500
+    proc = subprocess.run(
+        [sys.executable, "-c", "from hftshm.cli import app; app()", "bench", "ingest", "--capture", str(cap)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "USD-M frames: give --venue binance_usdm" in proc.stdout + proc.stderr
 
 
 def test_bench_ingest_refuses_a_kind_the_venue_has_not():

@@ -30,6 +30,8 @@ def bench_ingest(
     venue: Annotated[str, typer.Option(help="binance_spot, binance_usdm (captures), bybit_spot, bybit_linear or "
                                             "okx (the simulator's synthetic streams): whose normalizer.")] =
         "binance_spot",
+    capture: Annotated[Optional[Path], typer.Option(help="A capture of the Binance venue's frames to measure on "
+                                                    "(its first symbol); default: the vendored one.")] = None,
 ) -> None:
     """Simulator -> websocket -> orjson -> normalizer -> md ring on one core: msgs/s and
     decode+normalize+publish latency."""
@@ -43,7 +45,7 @@ def bench_ingest(
     kinds = ingest_bench.VENUE_KINDS[venue]
     opts = ingest_bench.Options(messages=messages, kinds=_split(kind or ",".join(kinds), kinds, "kind"),
                                 modes=_split(mode, ingest_bench.MODES, "mode"), latency_passes=latency_passes,
-                                venue=venue)
+                                venue=venue, capture=None if capture is None else str(capture))
     console = Console(width=max(Console().width, 120))
     table = Table(title=f"ingest ({venue}): simulator replay at --speed max, one core")
     for col in COLUMNS:
@@ -53,6 +55,11 @@ def bench_ingest(
         console.print(f"  measured {row['kind']} {row['mode']}")
         table.add_row(*(_fmt(row.get(k)) for k in KEYS))
 
+    try:
+        ingest_bench.source(opts)
+    except ValueError as exc:  # the capture: missing, of the other venue, no symbol to tell
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     result = ingest_bench.run(opts, report)
     console.print(table)
     if json_out:
