@@ -7,7 +7,9 @@ both, so a latency figure of the ring can be read against them:
 * **nap**: how long ``time.sleep(d)`` really takes for small ``d``, with the timer slack the
   backoff strategy sets (1 us) and the kernel default (50 us);
 * **semaphore wake**: a process posts a posix_ipc semaphore with its clock in shared memory,
-  another sleeping on it records how long after the post it ran again.
+  another sleeping on it records how long after the post it ran again: where the scheduler puts
+  them, then both pinned to one core, then each to a core of its own (on a virtual machine a
+  wake-up on an idle other core waits for the hypervisor to run that vCPU again).
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ def naps(requests_us=(1, 10, 50), count: int = 500) -> list[dict]:
     return rows
 
 
-def _waiter(name, stamps, count, done):
+def _waiter(name, stamps, count, done, cpu=None):
+    if cpu is not None:
+        os.sched_setaffinity(0, {cpu})
     sem = posix_ipc.Semaphore(name)
     out = np.frombuffer(stamps.get_obj(), np.int64)
     for i in range(count):
@@ -50,13 +54,17 @@ def _waiter(name, stamps, count, done):
     done.set()
 
 
-def semaphore_wake(count: int = 500, gap_s: float = 0.0005) -> dict:
+def semaphore_wake(count: int = 500, gap_s: float = 0.0005, cpus: tuple[int, int] | None = None) -> dict:
+    """``cpus``: the poster's core and the waiter's (None: where the scheduler puts them)."""
     name = f"/hftshm-benchwake-{os.getpid()}"
     sem = posix_ipc.Semaphore(name, posix_ipc.O_CREX, mode=0o600, initial_value=0)
     stamps = FORK.Array("q", 2 * count)
     done = FORK.Event()
-    p = FORK.Process(target=_waiter, args=(name, stamps, count, done))
+    p = FORK.Process(target=_waiter, args=(name, stamps, count, done, None if cpus is None else cpus[1]))
     p.start()
+    mine = os.sched_getaffinity(0)
+    if cpus is not None:
+        os.sched_setaffinity(0, {cpus[0]})
     try:
         view = np.frombuffer(stamps.get_obj(), np.int64)
         time.sleep(0.2)
@@ -72,8 +80,14 @@ def semaphore_wake(count: int = 500, gap_s: float = 0.0005) -> dict:
             p.kill()
         sem.close()
         posix_ipc.unlink_semaphore(name)
-    return {"case": "semaphore post -> sleeping process runs", **latency_summary(lat)}
+        os.sched_setaffinity(0, mine)
+    where = ("" if cpus is None else ", same core" if cpus[0] == cpus[1] else ", other core")
+    return {"case": f"semaphore post -> sleeping process runs{where}", **latency_summary(lat)}
 
 
 def run(count: int = 500) -> list[dict]:
-    return naps(count=count) + [semaphore_wake(count)]
+    rows = naps(count=count) + [semaphore_wake(count)]
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) >= 2:
+        rows += [semaphore_wake(count, cpus=(cores[0], cores[0])), semaphore_wake(count, cpus=(cores[0], cores[1]))]
+    return rows
