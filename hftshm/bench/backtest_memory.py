@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +38,11 @@ def tile(md_dir: Path, out_dir: Path, records: int) -> dict:
     meta, recs = files.load_ring(md_dir)
     if not len(recs):
         raise ValueError(f"{md_dir}: no records to tile")
+    need = records * recs.dtype.itemsize * 1.05  # (the batch frames and file headers: well under 5%)
+    free = shutil.disk_usage(out_dir.parent).free
+    if free < need:
+        raise ValueError(f"{records:,} records need {need / 1e9:.1f} GB in {out_dir.parent}; "
+                         f"{free / 1e9:.1f} GB free (set TMPDIR to a larger disk)")
     span = int(recs["recv_ns"].max() - recs["recv_ns"].min()) + 1_000_000_000  # every copy after the last
     journal = RingJournal(out_dir, RingSpec("md", M.LAYOUT, tuple(meta["symbols"])), "bench", ROTATE_BYTES)
     batch = 1 << 15
@@ -73,18 +80,26 @@ def _status(pid: int) -> dict:
 
 
 def measure(journal: Path, data: dict) -> dict:
-    """The grid backtest of ``journal`` in a child process; its figures and its memory."""
-    child = subprocess.Popen([sys.executable, "-m", "hftshm.bench.backtest_memory", str(journal), json.dumps(data)],
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    """The grid backtest of ``journal`` in a child process; its figures and its memory. The
+    child never outlives this call (an error, Ctrl-C); RuntimeError when it fails."""
     peak = {k: 0 for k in STATUS_KEYS}
-    while child.poll() is None:
-        for k, v in _status(child.pid).items():
-            peak[k] = max(peak[k], v)
-        time.sleep(0.02)
-    out, err = child.communicate()
-    if child.returncode != 0:
-        raise RuntimeError(f"the backtest's process exited {child.returncode}: {err.strip()[-400:]}")
-    result = json.loads(out.strip().splitlines()[-1])
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:  # (a pipe could fill)
+        child = subprocess.Popen([sys.executable, "-m", "hftshm.bench.backtest_memory", str(journal),
+                                  json.dumps(data)], stdout=out, stderr=err, text=True)
+        try:
+            while child.poll() is None:
+                for k, v in _status(child.pid).items():
+                    peak[k] = max(peak[k], v)
+                time.sleep(0.02)
+        finally:
+            if child.poll() is None:
+                child.kill()
+            child.wait()
+        out.seek(0)
+        err.seek(0)
+        if child.returncode != 0:
+            raise RuntimeError(f"the backtest's process exited {child.returncode}: {err.read().strip()[-400:]}")
+        result = json.loads(out.read().strip().splitlines()[-1])
     result.update({"peak_rss_anon_bytes": peak["RssAnon"], "peak_rss_file_bytes": peak["RssFile"],
                    "peak_rss_sampled_bytes": peak["VmRSS"]})
     return result

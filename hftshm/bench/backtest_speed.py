@@ -1,7 +1,7 @@
 """``hftshm bench backtest``: capture-to-result time and warm records/s of the grid market maker.
 
 The grid trades the capture's first symbol: 10 post-only levels a side, 10 ticks apart, the first
-10 ticks from the mid, each of about 120 quote units (0.002 BTC on the shared capture), |position|
+10 ticks from the mid, each of about 120 quote units to one digit (0.002 BTC on the shared captures), |position|
 up to 10 levels; the probabilistic queue model (power 3); a constant 500 us entry and response
 latency. The filters (``market``): USD-M BTCUSDT's (tick 0.1, step 0.001, min notional 100 USDT)
 or Spot's known table where they apply, else the largest tick and step every recorded price and
@@ -23,6 +23,7 @@ of the hook path), one warm run each.
 from __future__ import annotations
 
 import json
+import math
 import statistics
 import subprocess
 import tempfile
@@ -38,7 +39,7 @@ from ..backtest import config as C
 from ..backtest.run import run as run_backtest
 
 GRID = {"name": "grid", "kind": "grid", "levels": 10, "spacing_ticks": 10, "step_ticks": 10}
-LEVEL_NOTIONAL = 120.0  # quote units a level aims at: 0.002 BTC at the shared capture's ~58,000 USDT
+LEVEL_NOTIONAL = 120.0  # quote units a level aims at, to one significant digit: 0.002 BTC on the shared captures
 MAX_LEVELS = 10  # |position| up to this many levels' quantity (0.02 BTC)
 RISK = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000}
 USDM = {"tick": "0.1", "step": "0.001", "min_notional": "100"}  # Binance USD-M BTCUSDT's filters
@@ -75,7 +76,9 @@ def market(journal: Path, venue: str) -> dict:
         raise ValueError(f"{symbol}: no quotes to size the grid's orders by")
     mid = (int(quotes[0]["price_e8"]) + int(quotes[0]["price2_e8"])) / 2e8
     step = int(round(float(filters["step"]) * 1e8))
-    qty = max(step, int(round(LEVEL_NOTIONAL / mid * 1e8 / step)) * step)
+    aim = LEVEL_NOTIONAL / mid * 1e8  # e8 units of the base
+    unit = 10 ** math.floor(math.log10(aim))  # one significant digit: 0.002 BTC at 58,000 and at 61,800
+    qty = max(step, -(-int(round(aim / unit) * unit) // step) * step)
     while qty * mid < float(filters["min_notional"]) * 1e8:
         qty += step
     return {"symbol": symbol, "filters": filters, "qty": format_e8(qty), "max_position": format_e8(MAX_LEVELS * qty),
@@ -88,7 +91,8 @@ def grid_config(mk: dict) -> dict:
           "symbols": {mk["symbol"]: dict(mk["filters"])}}
     grid = dict(GRID, qty=mk["qty"], max_position=mk["max_position"], tick=mk["filters"]["tick"],
                 symbols=[mk["symbol"]])
-    risk = dict(RISK, max_position=500 * float(mk["qty"]))  # far above the grid's own: 10 BTC on the shared capture
+    # far above the grid's own (1 BTC on the shared captures); in e8 units, so it stays on 8 decimals
+    risk = dict(RISK, max_position=500 * int(round(float(mk["qty"]) * 1e8)) / 1e8)
     return {"strategies": [grid], "risk": risk, "backtest": bt}
 
 
@@ -164,8 +168,17 @@ def _day(tmp: Path, data: dict, records: int) -> dict:
     """The grid over ``records`` records in journal files of 1 GiB, its memory watched."""
     from . import backtest_memory
 
-    journal = backtest_memory.tile(tmp / "md", tmp / "day", records)
-    m = backtest_memory.measure(tmp / "day", data)
+    import signal
+
+    def stop(signum, frame):  # a kill: leave through the finally blocks, which remove GBs of journal
+        raise SystemExit(128 + signum)
+
+    was = signal.signal(signal.SIGTERM, stop)
+    try:
+        journal = backtest_memory.tile(tmp / "md", tmp / "day", records)
+        m = backtest_memory.measure(tmp / "day", data)
+    finally:
+        signal.signal(signal.SIGTERM, was)
     return {"day_records": m["records"], "day_journal_bytes": journal["bytes"], "day_journal_files": journal["files"],
             "day_span_h": journal["span_s"] / 3600, "day_s": m["s"], "day_records_per_s": m["records_per_s"],
             "day_peak_rss_bytes": m["peak_rss_bytes"], "day_peak_rss_anon_bytes": m["peak_rss_anon_bytes"],

@@ -94,10 +94,8 @@ def source(opts: Options) -> tuple[Path | None, str]:
     symbols = markets_of(stream_names(capture, lines=1000))[0]
     if not symbols:
         raise ValueError(f"capture {capture}: no combined-stream frame in its first 1,000 lines to tell its symbol from")
-    usdm = _looks_usdm(capture)
-    if usdm != (opts.venue == "binance_usdm"):
-        raise ValueError(f"capture {capture} holds Binance {'USD-M' if usdm else 'Spot'} frames: give --venue "
-                         f"{'binance_usdm' if usdm else 'binance_spot'}")
+    if opts.venue == "binance_spot" and _looks_usdm(capture):  # (a USD-M frame says so; a Spot one may not)
+        raise ValueError(f"capture {capture} holds Binance USD-M frames: give --venue binance_usdm")
     return capture, symbols[0].upper()
 
 
@@ -184,16 +182,40 @@ async def _receive(url: str, mode: str, sink_obj, expected: int, send: bytes = b
                 break
 
 
-def _recorded_snapshot(capture: Path) -> bytes:
-    return next(f for _, f in iter_capture(capture) if f.startswith(b'{"lastUpdateId"'))
+_SNAPSHOT = b'{"lastUpdateId"'
+
+
+def symbol_frames(capture: Path, symbol: str):
+    """(recv_ns, frame) of ``symbol`` in the capture, in file order: its stream frames, and the
+    depth snapshots that are its own (a snapshot line belongs to the symbol of the next depth
+    update in the file, as the simulator's replay serves it, exchange/loaded_capture.py)."""
+    low = symbol.lower().encode()
+    mine = b'{"stream":"%s@' % low
+    depth = b'{"stream":"%s@depth' % low
+    other_depth = b'@depth'
+    pending = []
+    for recv, frame in iter_capture(capture):
+        if frame.startswith(_SNAPSHOT):
+            pending.append((recv, frame))
+            continue
+        if pending and other_depth in frame[:48]:
+            if frame.startswith(depth):
+                yield from pending
+            pending = []
+        if frame.startswith(mine):
+            yield recv, frame
+
+
+def _recorded_snapshot(capture: Path, symbol: str) -> bytes:
+    return next(f for _, f in symbol_frames(capture, symbol) if f.startswith(_SNAPSHOT))
 
 
 def _direct_records(venue: str, capture: Path, symbol: str) -> int:
-    """What the normalizer makes of the file itself: the records a lossless run publishes."""
+    """What the normalizer makes of the symbol's frames itself: the records a lossless run publishes."""
     norm = venues.get(venue).normalizer({symbol: 0})
     n = 0
-    for recv, frame in iter_capture(capture):
-        if frame.startswith(b'{"lastUpdateId"'):
+    for recv, frame in symbol_frames(capture, symbol):
+        if frame.startswith(_SNAPSHOT):
             n += len(norm.apply_snapshot(symbol, frame, recv))
         else:
             n += len(norm.normalize(frame, recv))
@@ -224,7 +246,7 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str 
         pub = ring.publisher(stamp=_stamp(venue))
         pipeline = FeedPipeline(venues.get(venue).normalizer({symbol: 0}), pub)
         if kind == "capture":  # the recorded snapshot, handed in when the book asks (no API here)
-            snap = _recorded_snapshot(capture or _CAPTURES[venue])
+            snap = _recorded_snapshot(capture or _CAPTURES[venue], symbol)
 
             def hand_in():
                 pipeline.apply_snapshot(symbol, snap, time.time_ns())
@@ -269,7 +291,7 @@ def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot", ca
     if venue in INBAND:
         frames = _inband_frames(venue, kind)
     elif kind == "capture":
-        frames = [f for _, f in iter_capture(capture)]
+        frames = [f for _, f in symbol_frames(capture, symbol)]
         passes = 1
     else:
         frames = [orjson.dumps(env) for env in templates(kind, capture, symbol)]
@@ -281,7 +303,7 @@ def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot", ca
     try:
         for _ in range(passes):
             for f in frames:
-                if f.startswith(b'{"lastUpdateId"'):  # the snapshot: not a stream message
+                if f.startswith(_SNAPSHOT):  # the snapshot: not a stream message
                     publish_batch(norm.apply_snapshot(symbol, f, 1))
                     continue
                 t0 = now()
@@ -345,8 +367,7 @@ def run(opts: Options, report=None) -> dict:
                     proc.terminate()
                     proc.wait(30)
             if "capture" in opts.kinds:
-                tags = tuple(b'{"stream":"%s"' % n.encode() for n in _symbol_streams(capture_src, symbol))
-                lines = sum(1 for _, f in iter_capture(capture_src) if f.startswith(tags))  # the frames it is sent
+                lines = sum(1 for _, f in symbol_frames(capture_src, symbol) if not f.startswith(_SNAPSHOT))
                 direct = _direct_records(venue, capture_src, symbol)
                 (tmp / "port").unlink(missing_ok=True)
                 proc, port = _start_simulator(capture_src, tmp)

@@ -19,10 +19,18 @@ CAPTURE = Path(__file__).resolve().parents[2] / "tests" / "data" / "btcusdt_spot
 USDM_CAPTURE = CAPTURE.with_name("btcusdt_usdm_20240808.capture.gz")  # Binance USD-M (bench --venue)
 
 
+TEMPLATES = 100_000  # frames of a kind kept to cycle through (the vendored capture has 28,040 bookTickers)
+
+
 def templates(kind: str, capture: Path = CAPTURE, symbol: str = "btcusdt") -> list[dict]:
-    """The capture's frames of ``kind`` for ``symbol``; ValueError when it has none."""
+    """The capture's first ``TEMPLATES`` frames of ``kind`` for ``symbol``; ValueError when it has none."""
     tag = b'{"stream":"%s%s"' % (symbol.lower().encode(), KINDS[kind][0])
-    out = [orjson.loads(f) for _, f in iter_capture(capture) if f.startswith(tag)]
+    out = []
+    for _, f in iter_capture(capture):
+        if f.startswith(tag):
+            out.append(orjson.loads(f))
+            if len(out) == TEMPLATES:
+                break
     if not out:
         raise ValueError(f"capture {capture}: no {symbol.lower()}@{kind} frames")
     return out

@@ -63,18 +63,21 @@ def semaphore_wake(count: int = 500, gap_s: float = 0.0005, cpus: tuple[int, int
     p = FORK.Process(target=_waiter, args=(name, stamps, count, done, None if cpus is None else cpus[1]))
     p.start()
     mine = os.sched_getaffinity(0)
-    if cpus is not None:
-        os.sched_setaffinity(0, {cpus[0]})
     try:
+        if cpus is not None:
+            os.sched_setaffinity(0, {cpus[0]})
         view = np.frombuffer(stamps.get_obj(), np.int64)
         time.sleep(0.2)
         for i in range(count):
             time.sleep(gap_s)  # let the waiter fall asleep again
             view[i] = time.time_ns()
             sem.release()
-        done.wait(30)
+        if not done.wait(30):
+            raise RuntimeError(f"the waiting process did not finish (exit code {p.exitcode})")
         lat = view[count:] - view[:count]
     finally:
+        if not done.is_set():
+            p.kill()  # still blocked on the semaphore, or dead
         p.join(10)
         if p.is_alive():
             p.kill()

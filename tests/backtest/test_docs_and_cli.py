@@ -135,6 +135,25 @@ def test_bench_backtest_runs_the_captures_own_symbol(tmp_path):
     figures = json.loads((tmp_path / "r.json").read_text())["figures"]
     assert figures["symbol"] == "xrpusdt" and figures["md_records"] == 200
     assert float(figures["filter_tick"]) == 0.0001 and float(figures["filter_step"]) == 1
-    assert float(figures["qty"]) == 231  # 120 / 0.52005, on a step of 1
+    assert float(figures["qty"]) == 200  # 120 / 0.52005 to one significant digit, on a step of 1
     res = CliRunner().invoke(app, ["bench", "backtest", str(tmp_path / "none.capture")])
     assert res.exit_code == 2 and "does not exist" in res.output
+
+
+def test_bench_backtest_on_the_spot_capture(tmp_path):
+    """The vendored Spot capture (its first 20,000 lines): Spot's known BTCUSDT rules, 0.002 BTC
+    a level as on USD-M; the risk limit stays a valid config value (500 levels: 1 BTC)."""
+    import gzip
+
+    from hftshm.cli import app
+
+    head = gzip.open(HERE.parent / "data" / "btcusdt_spot_20240808.capture.gz", "rb").read().split(b"\n")[:20000]
+    cap = tmp_path / "spot.capture"
+    cap.write_bytes(b"\n".join(head) + b"\n")
+    res = CliRunner().invoke(app, ["bench", "backtest", str(cap), "--runs", "1", "--json", str(tmp_path / "r.json")])
+    assert res.exit_code == 0, res.output
+    result = json.loads((tmp_path / "r.json").read_text())
+    figures = result["figures"]
+    assert figures["venue"] == "spot" and figures["symbol"] == "btcusdt"
+    assert (float(figures["filter_tick"]), float(figures["filter_step"]), float(figures["qty"])) == (0.01, 0.00001, 0.002)
+    assert result["config"]["risk"]["max_position"] == 1.0 and figures["orders"] > 0

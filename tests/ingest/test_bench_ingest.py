@@ -45,16 +45,18 @@ def test_bench_ingest_usdm_capture_loses_nothing(tmp_path):
 
 
 def test_bench_ingest_on_a_capture_of_another_symbol(tmp_path):
-    """--capture: a USD-M recording of two symbols (the vendored frames, and the same renamed
-    ETHUSDT after them): the first one's streams are measured, its whole recording lost-free; a
-    capture of the other Binance venue is refused, exit 2."""
+    """--capture: a USD-M recording of two symbols (the vendored frames renamed ETHUSDT, the
+    vendored BTCUSDT ones in their middle, before ETHUSDT's snapshot): the first symbol's streams
+    are measured, with its own snapshot, its whole recording lost-free; a capture of the other
+    Binance venue is refused, exit 2."""
     import gzip
 
     data = Path(__file__).resolve().parents[1] / "data"
     head = gzip.open(data / "btcusdt_usdm_20240808.capture.gz", "rb").read().split(b"\n")[:6000]
     renamed = [line.replace(b"btcusdt", b"ethusdt").replace(b"BTCUSDT", b"ETHUSDT") for line in head]
     cap = tmp_path / "two.capture"
-    cap.write_bytes(b"\n".join(renamed + head) + b"\n")
+    snap = next(i for i, line in enumerate(renamed) if b"lastUpdateId" in line)
+    cap.write_bytes(b"\n".join(renamed[:snap] + head + renamed[snap:]) + b"\n")  # BTCUSDT's snapshot first
     out = tmp_path / "eth.json"
     proc = subprocess.run(
         [sys.executable, "-c", "from hftshm.cli import app; app()", "bench", "ingest", "--venue", "binance_usdm",
@@ -69,6 +71,7 @@ def test_bench_ingest_on_a_capture_of_another_symbol(tmp_path):
     assert run["messages"] == sent and run["lost"] == 0 and run["records"] > sent
     assert run["gaps"] == run["skipped"] == 0
     assert rows[("trade", "pipeline")]["records"] == 500
+    assert rows[("capture", "decode+normalize+publish")]["messages"] == sent  # its own frames only
     proc = subprocess.run(
         [sys.executable, "-c", "from hftshm.cli import app; app()", "bench", "ingest", "--capture", str(cap)],
         capture_output=True, text=True, timeout=120)

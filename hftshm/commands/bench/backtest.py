@@ -38,9 +38,12 @@ def bench_backtest(
         raise typer.Exit(2)
     try:
         result = bench.run(capture, runs, peer_python, day_records)
-    except ValueError as exc:  # the capture: not one (names the line), or nothing to size the grid by
+    except ValueError as exc:  # the capture: not one (names the line), nothing to size the grid by; no room
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
+    except RuntimeError as exc:  # the day run's own process failed
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
     table = Table(title="backtest: grid market maker")
     table.add_column("figure")
     table.add_column("value", justify="right")

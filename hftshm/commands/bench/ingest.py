@@ -57,10 +57,10 @@ def bench_ingest(
 
     try:
         ingest_bench.source(opts)
-    except ValueError as exc:  # the capture: missing, of the other venue, no symbol to tell
+        result = ingest_bench.run(opts, report)
+    except ValueError as exc:  # the capture: missing, of the other venue, no symbol to tell, a kind it lacks
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
-    result = ingest_bench.run(opts, report)
     console.print(table)
     if json_out:
         ingest_bench.write_json(result, json_out)
