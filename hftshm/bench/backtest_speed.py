@@ -43,7 +43,7 @@ LEVEL_NOTIONAL = 120.0  # quote units a level aims at, to one significant digit:
 MAX_LEVELS = 10  # |position| up to this many levels' quantity (0.02 BTC)
 RISK = {"max_orders_per_s": 64, "max_orders_per_s_total": 1000}
 USDM = {"tick": "0.1", "step": "0.001", "min_notional": "100"}  # Binance USD-M BTCUSDT's filters
-USDM_MIN_NOTIONAL = "5"  # USD-M's usual MIN_NOTIONAL where the symbol's own is not known
+MIN_NOTIONAL = "5"  # where the symbol's own is not known: Spot's and most USD-M perpetuals' value
 
 
 def market(journal: Path, venue: str) -> dict:
@@ -70,7 +70,7 @@ def market(journal: Path, venue: str) -> dict:
         if not len(prices) or not len(sizes):
             raise ValueError(f"{symbol}: no prices or sizes recorded to take its tick and step from")
         filters = {"tick": format_e8(int(np.gcd.reduce(prices))), "step": format_e8(int(np.gcd.reduce(sizes))),
-                   "min_notional": USDM_MIN_NOTIONAL if venue == "usdm" else "5"}
+                   "min_notional": MIN_NOTIONAL}
     quotes = own[own["kind"] == M.QUOTE]
     if not len(quotes):
         raise ValueError(f"{symbol}: no quotes to size the grid's orders by")

@@ -45,7 +45,8 @@ import orjson
 import websockets
 
 from .. import venues
-from ..feed.capture import iter_capture
+from ..exchange.loaded_capture import Capture, Frame
+from ..feed.capture import UNREADABLE
 from ..feed.pipeline import FeedPipeline
 from ..feed.wsconn import factory
 from ..layouts import md
@@ -77,26 +78,25 @@ INBAND = {"bybit_spot": "/v5/public/spot", "bybit_linear": "/v5/public/linear", 
 _CAPTURES = {"binance_spot": CAPTURE, "binance_usdm": USDM_CAPTURE}
 
 
-def source(opts: Options) -> tuple[Path | None, str]:
-    """The capture the Binance venues' paths replay, and the symbol measured (upper case): the
-    first one it streams. ValueError for a capture of the other Binance venue, or none to read."""
-    from ..feed.capture import markets_of, stream_names
-    from ..journal.capture_import import _looks_usdm
-
+def source(opts: Options) -> tuple[Path | None, Capture | None, str]:
+    """The capture the Binance venues' paths replay (its path, and as the simulator loads it), and
+    the symbol measured (upper case): the first one it streams. ValueError for a USD-M capture
+    under --venue binance_spot, or one that cannot be read."""
     if opts.venue not in _CAPTURES:
         if opts.capture:
             raise ValueError(f"--capture: {opts.venue} has no recording format here; its streams are the "
                              "simulator's synthetic ones")
-        return None, "BTCUSDT"
-    capture = Path(opts.capture) if opts.capture else _CAPTURES[opts.venue]
-    if not capture.is_file():
-        raise ValueError(f"capture {capture} does not exist")
-    symbols = markets_of(stream_names(capture, lines=1000))[0]
-    if not symbols:
-        raise ValueError(f"capture {capture}: no combined-stream frame in its first 1,000 lines to tell its symbol from")
-    if opts.venue == "binance_spot" and _looks_usdm(capture):  # (a USD-M frame says so; a Spot one may not)
-        raise ValueError(f"capture {capture} holds Binance USD-M frames: give --venue binance_usdm")
-    return capture, symbols[0].upper()
+        return None, None, "BTCUSDT"
+    path = Path(opts.capture) if opts.capture else _CAPTURES[opts.venue]
+    if not path.is_file():
+        raise ValueError(f"capture {path} does not exist")
+    try:
+        cap = Capture.load(path)
+    except (OSError, *UNREADABLE) as exc:
+        raise ValueError(f"capture {path}: cannot read it: {exc}") from None
+    if opts.venue == "binance_spot" and cap.venue == "binance_usdm":  # (a Spot capture may look like either)
+        raise ValueError(f"capture {path} holds Binance USD-M frames: give --venue binance_usdm")
+    return path, cap, cap.symbols[0].upper()
 
 
 class _Counter:
@@ -182,59 +182,39 @@ async def _receive(url: str, mode: str, sink_obj, expected: int, send: bytes = b
                 break
 
 
-_SNAPSHOT = b'{"lastUpdateId"'
+def symbol_frames(cap: Capture, symbol: str) -> list[Frame]:
+    """The capture's frames of ``symbol``, in file order."""
+    prefix = symbol.lower() + "@"
+    return [f for f in cap.frames if f.stream.startswith(prefix)]
 
 
-def symbol_frames(capture: Path, symbol: str):
-    """(recv_ns, frame) of ``symbol`` in the capture, in file order: its stream frames, and the
-    depth snapshots that are its own (a snapshot line belongs to the symbol of the next depth
-    update in the file, as the simulator's replay serves it, exchange/loaded_capture.py)."""
-    low = symbol.lower().encode()
-    mine = b'{"stream":"%s@' % low
-    depth = b'{"stream":"%s@depth' % low
-    other_depth = b'@depth'
-    pending = []
-    for recv, frame in iter_capture(capture):
-        if frame.startswith(_SNAPSHOT):
-            pending.append((recv, frame))
-            continue
-        if pending and other_depth in frame[:48]:
-            if frame.startswith(depth):
-                yield from pending
-            pending = []
-        if frame.startswith(mine):
-            yield recv, frame
+def _recorded_snapshot(cap: Capture, symbol: str) -> dict:
+    """The symbol's depth snapshot, as the simulator's replay answers with it (loaded_capture.py:
+    a snapshot line belongs to the symbol of the next depth update in the file)."""
+    snap = cap.snapshots.get(symbol.lower())
+    if snap is None:
+        raise ValueError(f"the capture has no depth snapshot of {symbol.lower()}")
+    return snap
 
 
-def _recorded_snapshot(capture: Path, symbol: str) -> bytes:
-    return next(f for _, f in symbol_frames(capture, symbol) if f.startswith(_SNAPSHOT))
-
-
-def _direct_records(venue: str, capture: Path, symbol: str) -> int:
-    """What the normalizer makes of the symbol's frames itself: the records a lossless run publishes."""
+def _direct_records(venue: str, cap: Capture, symbol: str) -> int:
+    """What the normalizer makes of the symbol's frames itself, the snapshot handed in when its
+    book asks (as the pipeline measured hands it in): the records a lossless run publishes."""
     norm = venues.get(venue).normalizer({symbol: 0})
     n = 0
-    for recv, frame in symbol_frames(capture, symbol):
-        if frame.startswith(_SNAPSHOT):
-            n += len(norm.apply_snapshot(symbol, frame, recv))
-        else:
-            n += len(norm.normalize(frame, recv))
+    for f in symbol_frames(cap, symbol):
+        n += len(norm.normalize(f.combined, f.recv_ns))
+        if norm.wants_snapshot():
+            n += len(norm.apply_snapshot(symbol, _recorded_snapshot(cap, symbol), f.recv_ns))
     return n
 
 
-def _symbol_streams(capture: Path, symbol: str) -> list[str]:
-    """The capture's streams of ``symbol`` (``btcusdt@depth@0ms``), in order of first frame."""
-    from ..feed.capture import stream_names
-
-    return [n for n in stream_names(capture) if n.lower().startswith(symbol.lower() + "@")]
-
-
 def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str = "binance_spot",
-               capture: Path | None = None, symbol: str = "BTCUSDT") -> dict:
+               cap: Capture | None = None, symbol: str = "BTCUSDT") -> dict:
     usdm = venue == "binance_usdm"
     root = "/public" if usdm else ""
     if kind == "capture":  # every stream of the symbol the recording has
-        streams = "/".join(_symbol_streams(capture or _CAPTURES[venue], symbol))
+        streams = "/".join(dict.fromkeys(f.stream for f in symbol_frames(cap, symbol)))
     else:
         streams = f"{symbol.lower()}@{kind}"
     url = f"ws://127.0.0.1:{port}{root}/stream?streams={streams}"
@@ -246,7 +226,7 @@ def throughput(port: int, kind: str, mode: str, expected: int, ring, venue: str 
         pub = ring.publisher(stamp=_stamp(venue))
         pipeline = FeedPipeline(venues.get(venue).normalizer({symbol: 0}), pub)
         if kind == "capture":  # the recorded snapshot, handed in when the book asks (no API here)
-            snap = _recorded_snapshot(capture or _CAPTURES[venue], symbol)
+            snap = _recorded_snapshot(cap, symbol)
 
             def hand_in():
                 pipeline.apply_snapshot(symbol, snap, time.time_ns())
@@ -285,13 +265,12 @@ def _stamp(venue: str) -> dict:
 
 
 def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot", capture: Path | None = None,
-                   symbol: str = "BTCUSDT") -> dict:
-    capture = capture or _CAPTURES.get(venue)
+                   symbol: str = "BTCUSDT", cap: Capture | None = None) -> dict:
     norm = venues.get(venue).normalizer({symbol: 0})
     if venue in INBAND:
         frames = _inband_frames(venue, kind)
     elif kind == "capture":
-        frames = [f for _, f in symbol_frames(capture, symbol)]
+        frames = [f.combined for f in symbol_frames(cap, symbol)]
         passes = 1
     else:
         frames = [orjson.dumps(env) for env in templates(kind, capture, symbol)]
@@ -303,9 +282,6 @@ def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot", ca
     try:
         for _ in range(passes):
             for f in frames:
-                if f.startswith(_SNAPSHOT):  # the snapshot: not a stream message
-                    publish_batch(norm.apply_snapshot(symbol, f, 1))
-                    continue
                 t0 = now()
                 recs = normalize(f, 1)
                 if len(recs) == 1:
@@ -313,6 +289,8 @@ def decode_latency(kind: str, ring, passes: int, venue: str = "binance_spot", ca
                 elif len(recs):
                     publish_batch(recs)
                 append(now() - t0)
+                if kind == "capture" and norm.wants_snapshot():  # handed in untimed: not a stream message
+                    publish_batch(norm.apply_snapshot(symbol, _recorded_snapshot(cap, symbol), 1))
         timer = []
         for _ in range(20000):
             t0 = now()
@@ -333,7 +311,7 @@ def run(opts: Options, report=None) -> dict:
     bad = [k for k in opts.kinds if k not in VENUE_KINDS[venue]]
     if bad:
         raise ValueError(f"kind {bad[0]!r} is not measured for {venue}: {', '.join(VENUE_KINDS[venue])}")
-    capture_src, symbol = source(opts)
+    capture_src, cap, symbol = source(opts)
     instance = f"benchingest{int(time.time() * 1000) % 10**9}"
     ring = BroadcastRing.create(instance, "md", md.LAYOUT, 1 << 16, policy="overwrite", symbols=[symbol])
 
@@ -362,18 +340,18 @@ def run(opts: Options, report=None) -> dict:
                 try:
                     for kind in synthetic:
                         for mode in opts.modes:
-                            measured(throughput(port, kind, mode, opts.messages, ring, venue, capture_src, symbol))
+                            measured(throughput(port, kind, mode, opts.messages, ring, venue, cap, symbol))
                 finally:
                     proc.terminate()
                     proc.wait(30)
             if "capture" in opts.kinds:
-                lines = sum(1 for _, f in symbol_frames(capture_src, symbol) if not f.startswith(_SNAPSHOT))
-                direct = _direct_records(venue, capture_src, symbol)
+                lines = len(symbol_frames(cap, symbol))
+                direct = _direct_records(venue, cap, symbol)
                 (tmp / "port").unlink(missing_ok=True)
                 proc, port = _start_simulator(capture_src, tmp)
                 try:
                     for mode in opts.modes:
-                        row = throughput(port, "capture", mode, lines, ring, venue, capture_src, symbol)
+                        row = throughput(port, "capture", mode, lines, ring, venue, cap, symbol)
                         if "records" in row:
                             row["lost"] = direct - row["records"]
                         measured(row)
@@ -381,7 +359,7 @@ def run(opts: Options, report=None) -> dict:
                     proc.terminate()
                     proc.wait(30)
         for kind in opts.kinds:
-            measured(decode_latency(kind, ring, opts.latency_passes, venue, capture_src, symbol))
+            measured(decode_latency(kind, ring, opts.latency_passes, venue, capture_src, symbol, cap))
     finally:
         ring.close()
         ring.unlink()

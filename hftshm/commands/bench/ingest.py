@@ -55,8 +55,7 @@ def bench_ingest(
         console.print(f"  measured {row['kind']} {row['mode']}")
         table.add_row(*(_fmt(row.get(k)) for k in KEYS))
 
-    try:
-        ingest_bench.source(opts)
+    try:  # (the capture is checked first thing, before anything is measured)
         result = ingest_bench.run(opts, report)
     except ValueError as exc:  # the capture: missing, of the other venue, no symbol to tell, a kind it lacks
         typer.echo(f"error: {exc}", err=True)
