@@ -47,11 +47,11 @@ def capture_markets(capture: Path) -> Markets:
     from ..exchange.config import ExchangeConfig
     from ..exchange.loaded_capture import Capture
     from ..exchange.server import replay_ticks
-    from ..feed.capture import markets_of
+    from ..feed.capture import UNREADABLE, markets_of
 
     try:
         cap = Capture.load(capture)
-    except (OSError, EOFError) as exc:
+    except (OSError, *UNREADABLE) as exc:
         raise ValueError(f"capture {capture}: cannot read it: {exc}") from None
     if cap.venue != "binance_spot":  # runtime.config.refuse_usdm_orders says why
         raise ValueError(f"capture {capture} is a {cap.venue} capture: the simulator's replay of one takes no "

@@ -6,11 +6,13 @@ The format of shared/data/binance and of what ``hftshm exchange --replay`` plays
 from __future__ import annotations
 
 import gzip
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
 
 GZIP_MAGIC = b"\x1f\x8b"
+UNREADABLE = (EOFError, gzip.BadGzipFile, zlib.error)  # a gzip capture cut short or corrupt
 
 
 def open_capture(path):
@@ -30,7 +32,7 @@ def looks_like_capture(path) -> bool:
     try:
         with open_capture(path) as f:
             head = f.read(32)
-    except (OSError, EOFError):  # a truncated gzip
+    except (OSError, *UNREADABLE):
         return False
     recv, sep, _ = head.partition(b" ")
     return bool(sep) and recv.isdigit()
@@ -92,4 +94,3 @@ def markets_of(names) -> tuple[list[str], list[str]]:
     parts = [n.partition("@") for n in names]
     return (list(dict.fromkeys(s.lower() for s, _, _ in parts)),
             [k for k in dict.fromkeys(k for _, _, k in parts) if k in STREAMS])
-

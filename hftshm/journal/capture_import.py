@@ -15,9 +15,7 @@ Records get ``seq`` 1, 2, ... and ``publish_ns = recv_ns``.
 
 from __future__ import annotations
 
-import gzip
 import shutil
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -25,14 +23,13 @@ import orjson
 
 from ..venues.binance_spot import BinanceSpotNormalizer
 from ..venues.binance_usdm.normalize import BinanceUsdmNormalizer
-from ..feed.capture import iter_capture, markets_of, stream_names
+from ..feed.capture import UNREADABLE, iter_capture, markets_of, stream_names
 from ..layouts import md as M
 from . import files
 from . import format as JF
 from .writer import RingJournal
 
 BATCH = 1 << 15
-UNREADABLE = (EOFError, gzip.BadGzipFile, zlib.error)  # a gzip cut short or corrupt
 VENUES = ("auto", "spot", "usdm")
 SNIFF_LINES = 2000  # "auto" decides on this many lines (a capture of the depth stream alone has a pu in each)
 

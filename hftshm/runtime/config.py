@@ -371,11 +371,11 @@ def replay_markets(cfg: Config, given: set) -> None:
     if cfg.venue.kind != "sim" or not isinstance(cfg.sim.replay, str) or not cfg.sim.replay \
             or {"symbols", "streams"} <= given:
         return  # (before validate: a wrong type is left to it)
-    from ..feed.capture import markets_of, stream_names
+    from ..feed.capture import UNREADABLE, markets_of, stream_names
 
     try:
         symbols, kinds = markets_of(stream_names(cfg.sim.replay))
-    except (OSError, EOFError, ValueError):
+    except (OSError, ValueError, *UNREADABLE):
         return
     if "symbols" not in given and symbols:
         cfg.venue.symbols = symbols
@@ -680,12 +680,12 @@ def _check_file(path: str, what: str) -> Path:
 
 def check_capture(path: str, what: str = "capture") -> None:
     """``path`` is a readable capture (``<recv_ns> <frame>`` lines, plain or gzip) with a frame."""
-    from ..feed.capture import iter_capture
+    from ..feed.capture import UNREADABLE, iter_capture
 
     _check_file(path, what)
     try:
         first = next(iter(iter_capture(path)), None)
-    except (OSError, EOFError, ValueError) as exc:
+    except (OSError, ValueError, *UNREADABLE) as exc:
         raise ConfigError(f"{what} = {path!r}: not a capture: {exc}") from None
     if first is None:
         raise ConfigError(f"{what} = {path!r}: an empty capture (no frames)")

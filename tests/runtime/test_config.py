@@ -286,6 +286,17 @@ def test_a_replay_sets_the_venue_symbols_and_streams_the_config_leaves_unset(tmp
     assert default == ["btcusdt", "ethusdt"]  # preflight names the missing capture
 
 
+def test_a_corrupt_gzip_replay_is_named_by_preflight(tmp_path):
+    """A gzip whose deflate data is bad (zlib's own error, not an OSError): reading the config
+    leaves it alone, and preflight names it; it used to end config loading in a traceback."""
+    cap = tmp_path / "bad.capture.gz"
+    cap.write_bytes(b"\x1f\x8b\x08\x00\x00\x00\x00\x00\x00\x03" + b"\x07" + bytes(40))  # block type 3: invalid
+    cfg = C.from_dict({"sim": {"replay": str(cap)}, "strategies": []})
+    assert cfg.venue.symbols == ["btcusdt", "ethusdt"]
+    with pytest.raises(ConfigError, match=r"replay = .*bad.capture.gz.*: not a capture: .*invalid block type"):
+        C.preflight(cfg)
+
+
 @pytest.mark.parametrize("replay,words", [
     ("missing", "no such file or directory"),
     ("nojournal", "no journal files"),
