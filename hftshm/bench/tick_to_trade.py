@@ -217,7 +217,7 @@ def measure(seconds: float, rate: float, wait: str | None, cooldown_ms: int, war
         yield f"background ({' + '.join(n for n in BACKGROUND if n in procs)}): {background:.1f}% of one core"
         ex = h.counters("execution")
         yield f"execution: {ex['sent']} sent, {ex['fills']} fills, {ex['risk_rejects']} risk rejects, " \
-              f"{ex['venue_rejects']} venue rejects, {ex['parks']} parks"
+              f"{ex['venue_rejects']} venue rejects, {ex['parks']} parks, {ex['wake_orders']} orders read in a wake-up's callback"
         yield ""
         yield figures
         done = True

@@ -57,7 +57,7 @@ COUNTERS = ("orders_in", "sent", "acked", "fills", "filled", "canceled", "expire
             "funding",  # funding: futures funding payments applied (usdm, bybit)
             "auth_refused",  # the venue refused a connection's authentication (Bybit; order_session.py)
             "funding_errors")  # a failed query for funding the stream missed (Bybit), asked again
-# (35 of the 36 counters with the worker's two: runtime/control_layout.COUNTERS)
+# (36 of the 36 counters with the worker's three: runtime/control_layout.COUNTERS)
 ENDED_COUNTER = {F.ST_FILLED: "filled", F.ST_CANCELED: "canceled", F.ST_EXPIRED: "expired",
                  F.ST_REJECTED: "rejected"}
 

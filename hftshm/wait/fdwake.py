@@ -58,6 +58,8 @@ class FdWake(Parking):
         self.wakeups = 0  # datagrams drained
         self._local = []  # readers whose producer runs on this thread and nudges (watch_local)
         self._nudged = False  # a nudge that found no wait: the next wait_async returns at once
+        self.on_ready = None  # run in the wake-up's own callback during wait_async (see _on_readable)
+        self.handled = 0  # wake-ups on_ready handled while the wait went on
 
     def _open(self, reader) -> str:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC)
@@ -109,10 +111,33 @@ class FdWake(Parking):
         loop.add_reader(self._sock.fileno(), self._on_readable)
 
     def _on_readable(self) -> None:
-        self.drain()
+        """The socket is readable: end the wait, unless ``on_ready()`` (if set) handles what woke
+        it. A waiter resumed through the future runs a round of the loop later (its task is
+        scheduled, then stepped); on_ready runs now, in this callback. It returns True when it
+        read everything there was: the wait goes on, its readers parked again (a producer took
+        their bits with its wake-up: ``arm()`` sets them and re-checks, so a record published
+        meanwhile ends the wait rather than being missed). Its exception ends the wait with it.
+
+        One datagram per call: the loop calls again while more are queued (level-triggered), and
+        the usual single one is read without a second ``recv`` and its exception (a few us, and
+        tens in a process just woken)."""
+        try:
+            self._sock.recv(64)
+            self.wakeups += 1
+        except (BlockingIOError, InterruptedError):
+            pass
         w = self._waiter
-        if w is not None and not w.done():
-            w.set_result(True)
+        if w is None or w.done():
+            return
+        if self.on_ready is not None:
+            try:
+                if self.on_ready() and self.arm():
+                    self.handled += 1
+                    return
+            except Exception as exc:
+                w.set_exception(exc)
+                return
+        w.set_result(True)
 
     def watch_local(self, reader) -> None:
         """Watch ``reader`` without parking it: its producer runs on this thread (the feed

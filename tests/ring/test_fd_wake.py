@@ -12,6 +12,7 @@ import socket
 import time
 
 import numpy as np
+import pytest
 
 from hftshm.layouts import bench
 from hftshm.ring import BroadcastRing, ManyToOneRing
@@ -229,3 +230,66 @@ def test_a_local_reader_is_never_parked_and_a_nudge_without_a_wait_is_kept(insta
         wake.close()
         local.close()
         pump.close()
+
+
+def test_on_ready_handles_a_wake_up_in_its_callback_and_the_wait_goes_on_re_armed(instance):
+    """``on_ready`` reads what woke the wait inside the loop's callback; True keeps the wait on.
+    The producer took the parked bit with its wake-up, so the wait must arm again: a second
+    publish wakes it too (without the re-arm it sends no datagram and the wait runs to its 5 s
+    timeout, returning False). False ends the wait as a plain wake-up does."""
+    ring = ManyToOneRing.create(instance, "orders", bench.LAYOUT, 64)
+    wake = FdWake()
+    reader = ring.reader("exec", gating=True, start="oldest", wait=wake)
+    producer = ring.producer("p")
+    seen = []
+
+    def on_ready():
+        batch = reader.read_batch(copy=True)
+        seen.extend(int(v) for v in batch["value"])
+        return len(seen) < 3  # the third record ends the wait
+
+    async def main():
+        wake.attach(asyncio.get_running_loop())
+        wake.on_ready = on_ready
+        waiting = asyncio.create_task(wake.wait_async(5.0))
+        for i in range(3):
+            await asyncio.sleep(0.01)
+            assert not waiting.done() and len(seen) == i
+            producer.offer(bench_records(1, i, 1))
+        return await asyncio.wait_for(waiting, 2.0)
+
+    try:
+        assert asyncio.run(main()) is True
+        assert seen == [0, 1, 2] and wake.handled == 2 and wake.sleeps == 1
+        assert ring.hdr[H.W_PARKED] == 0  # disarmed after the wait
+    finally:
+        producer.close()
+        wake.close()
+        reader.close()
+
+
+def test_an_error_in_on_ready_ends_the_wait_with_it(instance):
+    ring = ManyToOneRing.create(instance, "orders", bench.LAYOUT, 64)
+    wake = FdWake()
+    reader = ring.reader("exec", gating=True, start="oldest", wait=wake)
+    producer = ring.producer("p")
+
+    def on_ready():
+        raise ConnectionResetError("the venue's socket")
+
+    async def main():
+        wake.attach(asyncio.get_running_loop())
+        wake.on_ready = on_ready
+        waiting = asyncio.create_task(wake.wait_async(5.0))
+        await asyncio.sleep(0.01)
+        producer.offer(bench_records(1, 0, 1))
+        await asyncio.wait_for(waiting, 2.0)
+
+    try:
+        with pytest.raises(ConnectionResetError, match="the venue's socket"):
+            asyncio.run(main())
+        assert ring.hdr[H.W_PARKED] == 0
+    finally:
+        producer.close()
+        wake.close()
+        reader.close()

@@ -75,6 +75,9 @@ def test_orders_placed_and_filled_match_the_venue(run):
     assert figs["pnl"]["total"] == pytest.approx(venue_total, abs=1e-6)
     assert figs["fills"] == len(executions)
     assert figs["orders_by_state"].get("filled", 0) + figs["orders_by_state"].get("expired", 0) >= 1
+    # the orders above went out through the wake-up's callback too (workers/execution._orders_now),
+    # not the pump alone
+    assert h.counters("execution")["wake_orders"] > 0
 
 
 def test_halt_stops_sends_within_1ms_and_resume_continues(run):
