@@ -31,6 +31,7 @@ from hftshm.wait.fdwake import FdWake
 
 log = logging.getLogger("hftshm.execution")
 HOUSEKEEPING_S = 0.005
+WAKE_ORDERS = 64  # the pump's batch, and the most records one wake-up's callback handles (_orders_now)
 CONNECT = {"compression": None, "max_size": 1 << 22, "ping_interval": 20}  # every venue socket
 
 
@@ -124,7 +125,7 @@ class ExecutionAgent(Agent):
                 if session.holding:  # protecting workers starting, reconciling, venue links not ready
                     await asyncio.sleep(HOUSEKEEPING_S)
                     continue
-                batch = reader.read_batch(64)
+                batch = reader.read_batch(WAKE_ORDERS)
                 for i in range(batch.shape[0]):
                     frame = router.handle(batch[i: i + 1])
                     if new := router.pending is not None:  # a new order (else a cancel): wait before its last check
@@ -151,10 +152,12 @@ class ExecutionAgent(Agent):
         us between the callback and the task here (measured, 10,000 msgs/s). Every step is the
         pump's, without its awaits: each record is read only when its frame can be written at once
         (the connection open, nothing queued in the transport), and the frame is written as
-        ``ws.send`` writes it (``protocol.send_text``, then ``send_data``; websockets >= 13). True:
-        the ring is empty; False: the pump goes on (something to wait for)."""
+        ``ws.send`` writes it (``protocol.send_text``, then ``send_data``; websockets >= 13). At
+        most ``WAKE_ORDERS`` records, as the pump reads a batch before the loop's next turn: the
+        venue's answers, the heartbeat and the pings wait for this callback. True: the ring is
+        empty; False: the pump goes on (something to wait for, or more records)."""
         transport, reader, router, session = ws.transport, self.w.reader, self.router, self.session
-        while True:
+        for _ in range(WAKE_ORDERS):
             if (stop.is_set() or session.holding or ws.protocol.state is not State.OPEN
                     or transport.is_closing() or transport.get_write_buffer_size()):
                 return False
@@ -171,6 +174,7 @@ class ExecutionAgent(Agent):
                 ws.send_data()
                 if new:
                     router.sent()
+        return False
 
     async def _housekeeping(self, ws, stop: asyncio.Event) -> None:
         while not stop.is_set():

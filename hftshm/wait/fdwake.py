@@ -135,9 +135,11 @@ class FdWake(Parking):
                     self.handled += 1
                     return
             except Exception as exc:
-                w.set_exception(exc)
+                if not w.done():
+                    w.set_exception(exc)
                 return
-        w.set_result(True)
+        if not w.done():  # (on_ready may have ended it: a nudge)
+            w.set_result(True)
 
     def watch_local(self, reader) -> None:
         """Watch ``reader`` without parking it: its producer runs on this thread (the feed

@@ -293,3 +293,36 @@ def test_an_error_in_on_ready_ends_the_wait_with_it(instance):
         producer.close()
         wake.close()
         reader.close()
+
+
+def test_a_record_published_before_the_re_arm_ends_the_wait(instance):
+    """``on_ready`` returned True (its read found the ring empty), but a record came before the
+    wait armed again: ``arm()`` sees it and the wait ends at once, not at its timeout."""
+    ring = ManyToOneRing.create(instance, "orders", bench.LAYOUT, 64)
+    wake = FdWake()
+    reader = ring.reader("exec", gating=True, start="oldest", wait=wake)
+    producer = ring.producer("p")
+    calls = []
+
+    def on_ready():
+        calls.append(len(reader.read_batch(copy=True)))
+        if len(calls) == 1:
+            producer.offer(bench_records(1, 1, 1))  # after the read, before the re-arm
+        return True
+
+    async def main():
+        wake.attach(asyncio.get_running_loop())
+        wake.on_ready = on_ready
+        waiting = asyncio.create_task(wake.wait_async(5.0))
+        await asyncio.sleep(0.01)
+        producer.offer(bench_records(1, 0, 1))
+        return await asyncio.wait_for(waiting, 2.0)
+
+    try:
+        assert asyncio.run(main()) is True
+        assert calls == [1] and wake.handled == 0
+        assert len(reader.read_batch()) == 1  # the record the re-arm saw, left for the pump
+    finally:
+        producer.close()
+        wake.close()
+        reader.close()
