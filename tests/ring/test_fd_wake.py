@@ -232,15 +232,41 @@ def test_a_local_reader_is_never_parked_and_a_nudge_without_a_wait_is_kept(insta
         pump.close()
 
 
-def test_on_ready_handles_a_wake_up_in_its_callback_and_the_wait_goes_on_re_armed(instance):
-    """``on_ready`` reads what woke the wait inside the loop's callback; True keeps the wait on.
-    The producer took the parked bit with its wake-up, so the wait must arm again: a second
-    publish wakes it too (without the re-arm it sends no datagram and the wait runs to its 5 s
-    timeout, returning False). False ends the wait as a plain wake-up does."""
+@pytest.fixture
+def orders(instance):
+    """An orders ring, its reader watched by an FdWake, and one producer; closed after."""
     ring = ManyToOneRing.create(instance, "orders", bench.LAYOUT, 64)
     wake = FdWake()
     reader = ring.reader("exec", gating=True, start="oldest", wait=wake)
     producer = ring.producer("p")
+    yield ring, wake, reader, producer
+    producer.close()
+    wake.close()
+    reader.close()
+
+
+def _wait_with(wake, on_ready, publish, offers: int):
+    """Run one ``wait_async(5.0)`` with ``on_ready`` set, calling ``publish(i)`` for i < offers,
+    10 ms apart, while it waits; its result (within 2 s)."""
+
+    async def main():
+        wake.attach(asyncio.get_running_loop())
+        wake.on_ready = on_ready
+        waiting = asyncio.create_task(wake.wait_async(5.0))
+        for i in range(offers):
+            await asyncio.sleep(0.01)
+            publish(i)
+        return await asyncio.wait_for(waiting, 2.0)
+
+    return asyncio.run(main())
+
+
+def test_on_ready_handles_a_wake_up_in_its_callback_and_the_wait_goes_on_re_armed(orders):
+    """``on_ready`` reads what woke the wait inside the loop's callback; True keeps the wait on.
+    The producer took the parked bit with its wake-up, so the wait must arm again: a second
+    publish wakes it too (without the re-arm it sends no datagram and the wait runs to its 5 s
+    timeout, returning False). False ends the wait as a plain wake-up does."""
+    ring, wake, reader, producer = orders
     seen = []
 
     def on_ready():
@@ -248,60 +274,30 @@ def test_on_ready_handles_a_wake_up_in_its_callback_and_the_wait_goes_on_re_arme
         seen.extend(int(v) for v in batch["value"])
         return len(seen) < 3  # the third record ends the wait
 
-    async def main():
-        wake.attach(asyncio.get_running_loop())
-        wake.on_ready = on_ready
-        waiting = asyncio.create_task(wake.wait_async(5.0))
-        for i in range(3):
-            await asyncio.sleep(0.01)
-            assert not waiting.done() and len(seen) == i
-            producer.offer(bench_records(1, i, 1))
-        return await asyncio.wait_for(waiting, 2.0)
+    def publish(i):
+        assert len(seen) == i  # the wait is still on, each record read in its callback
+        producer.offer(bench_records(1, i, 1))
 
-    try:
-        assert asyncio.run(main()) is True
-        assert seen == [0, 1, 2] and wake.handled == 2 and wake.sleeps == 1
-        assert ring.hdr[H.W_PARKED] == 0  # disarmed after the wait
-    finally:
-        producer.close()
-        wake.close()
-        reader.close()
+    assert _wait_with(wake, on_ready, publish, 3) is True
+    assert seen == [0, 1, 2] and wake.handled == 2 and wake.sleeps == 1
+    assert ring.hdr[H.W_PARKED] == 0  # disarmed after the wait
 
 
-def test_an_error_in_on_ready_ends_the_wait_with_it(instance):
-    ring = ManyToOneRing.create(instance, "orders", bench.LAYOUT, 64)
-    wake = FdWake()
-    reader = ring.reader("exec", gating=True, start="oldest", wait=wake)
-    producer = ring.producer("p")
+def test_an_error_in_on_ready_ends_the_wait_with_it(orders):
+    ring, wake, reader, producer = orders
 
     def on_ready():
         raise ConnectionResetError("the venue's socket")
 
-    async def main():
-        wake.attach(asyncio.get_running_loop())
-        wake.on_ready = on_ready
-        waiting = asyncio.create_task(wake.wait_async(5.0))
-        await asyncio.sleep(0.01)
-        producer.offer(bench_records(1, 0, 1))
-        await asyncio.wait_for(waiting, 2.0)
-
-    try:
-        with pytest.raises(ConnectionResetError, match="the venue's socket"):
-            asyncio.run(main())
-        assert ring.hdr[H.W_PARKED] == 0
-    finally:
-        producer.close()
-        wake.close()
-        reader.close()
+    with pytest.raises(ConnectionResetError, match="the venue's socket"):
+        _wait_with(wake, on_ready, lambda i: producer.offer(bench_records(1, i, 1)), 1)
+    assert ring.hdr[H.W_PARKED] == 0
 
 
-def test_a_record_published_before_the_re_arm_ends_the_wait(instance):
+def test_a_record_published_before_the_re_arm_ends_the_wait(orders):
     """``on_ready`` returned True (its read found the ring empty), but a record came before the
     wait armed again: ``arm()`` sees it and the wait ends at once, not at its timeout."""
-    ring = ManyToOneRing.create(instance, "orders", bench.LAYOUT, 64)
-    wake = FdWake()
-    reader = ring.reader("exec", gating=True, start="oldest", wait=wake)
-    producer = ring.producer("p")
+    ring, wake, reader, producer = orders
     calls = []
 
     def on_ready():
@@ -310,19 +306,6 @@ def test_a_record_published_before_the_re_arm_ends_the_wait(instance):
             producer.offer(bench_records(1, 1, 1))  # after the read, before the re-arm
         return True
 
-    async def main():
-        wake.attach(asyncio.get_running_loop())
-        wake.on_ready = on_ready
-        waiting = asyncio.create_task(wake.wait_async(5.0))
-        await asyncio.sleep(0.01)
-        producer.offer(bench_records(1, 0, 1))
-        return await asyncio.wait_for(waiting, 2.0)
-
-    try:
-        assert asyncio.run(main()) is True
-        assert calls == [1] and wake.handled == 0
-        assert len(reader.read_batch()) == 1  # the record the re-arm saw, left for the pump
-    finally:
-        producer.close()
-        wake.close()
-        reader.close()
+    assert _wait_with(wake, on_ready, lambda i: producer.offer(bench_records(1, i, 1)), 1) is True
+    assert calls == [1] and wake.handled == 0
+    assert len(reader.read_batch()) == 1  # the record the re-arm saw, left for the pump
