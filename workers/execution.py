@@ -3,11 +3,9 @@
 Wiring only (``trading.wiring`` builds the parts): the sans-I/O ``OrderRouter`` decides what to
 send and what an answer means, ``OrderSession`` what a connection's life asks for, and
 ``order_links`` what else the venue needs (USD-M's user-data stream, Bybit's private stream,
-REST queries and pings). This file keeps the asyncio loop, the sockets and the wake-up: the
-pump polls the ring ``[execution] spins`` times after work (strategies with ``host = "execution"``
-first, ``trading.hosted_strategies``), then parks in the loop's epoll (``wait.FdWake``) until a
-publish wakes it; orders that wake a parked pump are handled and written in the wake-up's own
-callback (``_orders_now``). With ``[feed] host = "execution"`` the feed runs here too
+REST queries and pings). This file keeps the asyncio loop, the sockets and the wake-up
+(``wait.FdWake``); ``trading.order_pump`` reads the orders ring into the order socket, parked in
+the loop's epoll between publishes. With ``[feed] host = "execution"`` the feed runs here too
 (``trading.hosted_feed``).
 """
 
@@ -20,30 +18,29 @@ from contextlib import suppress
 
 from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed
-from websockets.protocol import State
 
 from hftshm.runtime.agent import Agent
 from hftshm.trading import instruments
-from hftshm.trading.hosted_strategies import HostedStrategies
+from hftshm.trading.order_pump import OrderPump
 from hftshm.trading.router import COUNTERS
 from hftshm.trading.wiring import execution_router
 from hftshm.wait.fdwake import FdWake
 
 log = logging.getLogger("hftshm.execution")
 HOUSEKEEPING_S = 0.005
-WAKE_ORDERS = 64  # the pump's batch, and the most records one wake-up's callback handles (_orders_now)
 CONNECT = {"compression": None, "max_size": 1 << 22, "ping_interval": 20}  # every venue socket
 
 
 class ExecutionAgent(Agent):
     role = "execution"
-    # instrument rules refreshes (trading.instruments); orders handled in the wake-up's callback (_orders_now)
+    # instrument rules refreshes (trading.instruments); orders handled in a wake-up's callback (order_pump)
     counter_names = COUNTERS + ("rules_ok", "rules_failed", "wake_orders")
 
     def on_start(self) -> None:
         self.wake = FdWake()
         self.w = execution_router(self.ctx, self.count, self.set, self.wake)  # rings, gate, protocol, router
         self.router, self.session, self.links = self.w.router, self.w.session, self.w.links
+        self.pump = OrderPump(self.w, self.wake, self.count)  # orders ring -> router -> the order socket
         self.side_ws = self.rest = None  # per session: the report stream's socket, the REST calls
         self.session.resume(self.w.published, self.w.recover, self.w.ring_trades, self.w.ended)
 
@@ -68,7 +65,7 @@ class ExecutionAgent(Agent):
         self.rest = self.links.rest_calls(lambda text: self._send(ws, self.router.on_frame(text, time.time_ns())))
         await self._send(ws, self.session.opening(time.time_ns()))
         receive = asyncio.create_task(self._receive(ws, ws))
-        tasks = [receive, asyncio.create_task(self._pump(ws, stop)), asyncio.create_task(self._housekeeping(ws, stop))]
+        tasks = [receive, asyncio.create_task(self.pump.run(ws, stop)), asyncio.create_task(self._housekeeping(ws, stop))]
         if self.links.side is not None:
             tasks.append(asyncio.create_task(self._side_stream(ws, stop)))
         stopper = asyncio.create_task(stop.wait())
@@ -113,68 +110,6 @@ class ExecutionAgent(Agent):
             self.side_ws = None
             side.closed()
         raise ConnectionError("the report stream ended")
-
-    async def _pump(self, ws, stop: asyncio.Event) -> None:
-        wake, reader, router, session = self.wake, self.w.reader, self.router, self.session
-        wake.attach(asyncio.get_running_loop())
-        busy, spins, idle = self.w.wait_name == "busy-spin", self.w.spins, 0
-        if not isinstance(reader, HostedStrategies):  # (a hosted strategy's orders come from the pump's polls)
-            wake.on_ready = lambda: self._orders_now(ws, stop)
-        try:
-            while not stop.is_set():
-                if session.holding:  # protecting workers starting, reconciling, venue links not ready
-                    await asyncio.sleep(HOUSEKEEPING_S)
-                    continue
-                batch = reader.read_batch(WAKE_ORDERS)
-                for i in range(batch.shape[0]):
-                    frame = router.handle(batch[i: i + 1])
-                    if new := router.pending is not None:  # a new order (else a cancel): wait before its last check
-                        transport = ws.transport  # (ws.send writes to the transport before its first await)
-                        while transport.get_write_buffer_size() and not transport.is_closing():
-                            await asyncio.sleep(0.0005)  # bytes queued in user space: the frame would wait behind them
-                        frame = router.release(frame)
-                    if frame is not None:
-                        await ws.send(frame, text=True)  # JSON: a text frame (the bytes go out as they are)
-                        if new:
-                            router.sent()  # its latencies
-                if batch.shape[0] or busy or idle < spins:
-                    idle = 0 if batch.shape[0] else idle + 1
-                    await asyncio.sleep(0)
-                    continue
-                self.count("parks")  # idle stays at spins: a wake that brings no order (a timeout, md) parks again
-                await wake.wait_async(self.w.park_s)
-        finally:
-            wake.on_ready = None
-
-    def _orders_now(self, ws, stop: asyncio.Event) -> bool:
-        """The orders that woke the parked pump, handled and written in the wake-up's callback
-        (``FdWake.on_ready``): resuming the pump's task costs another round of the loop, about 50
-        us between the callback and the task here (measured, 10,000 msgs/s). Every step is the
-        pump's, without its awaits: each record is read only when its frame can be written at once
-        (the connection open, nothing queued in the transport), and the frame is written as
-        ``ws.send`` writes it (``protocol.send_text``, then ``send_data``; websockets >= 13). At
-        most ``WAKE_ORDERS`` records, as the pump reads a batch before the loop's next turn: the
-        venue's answers, the heartbeat and the pings wait for this callback. True: the ring is
-        empty; False: the pump goes on (something to wait for, or more records)."""
-        transport, reader, router, session = ws.transport, self.w.reader, self.router, self.session
-        for _ in range(WAKE_ORDERS):
-            if (stop.is_set() or session.holding or ws.protocol.state is not State.OPEN
-                    or transport.is_closing() or transport.get_write_buffer_size()):
-                return False
-            rec = reader.read_batch(1)
-            if not rec.shape[0]:
-                return True
-            self.count("wake_orders")
-            frame = router.handle(rec)
-            new = router.pending is not None
-            if new:
-                frame = router.release(frame)
-            if frame is not None:
-                ws.protocol.send_text(frame.encode() if isinstance(frame, str) else frame)
-                ws.send_data()
-                if new:
-                    router.sent()
-        return False
 
     async def _housekeeping(self, ws, stop: asyncio.Event) -> None:
         while not stop.is_set():
