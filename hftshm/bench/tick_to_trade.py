@@ -50,8 +50,8 @@ HEADLINE = ("tick_to_trade", "recv_to_publish", "tick_to_intent", "intent_to_ver
 # [workers.NAME] keys a variant may set; a strategy's [[strategies]] keys (``strategies.host=execution``)
 # go to its table; any other key goes to the worker's params
 WORKER_KEYS = ("wait", "max_nap_us", "cpu")
-# processes off the tick-to-trade path: their CPU is the "background" figure
-BACKGROUND = ("journal", "risk")
+# every process off the tick-to-trade path (the state writer too): their CPU is the "background" figure
+BACKGROUND = ("journal", "risk", "state")
 
 
 @dataclass
